@@ -1,0 +1,183 @@
+# jitwg: one non-recursive Makefile. Each module is a static archive so a
+# binary pulls in only the objects it uses; dependencies come from pkg-config.
+#
+#   make                 build bin/jitwg, bin/jitwgd, bin/jitwg-registry
+#   make SANITIZE=1      same with ASan + UBSan (objects go to build-san/)
+#   make WERROR=1        warnings are errors (CI)
+#   make test            build and run the whole suite (tests/run.sh)
+#   make fuzz            libFuzzer harnesses with clang (bin/fuzz_*)
+#   make V=1             show commands
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+PKGS    := libcrypto libmnl sqlite3 libcurl libmicrohttpd json-c libpq
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP -pthread
+CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+LDFLAGS += -pthread -Wl,--as-needed
+
+ifeq ($(WERROR),1)
+CFLAGS  += -Werror
+endif
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD   ?= build
+endif
+BIN     := $(BUILD)/bin
+
+ifneq ($(V),1)
+Q := @
+endif
+
+# ---- modules, in the order a packet meets them ------------------------------
+# Each block is owned by one module; add a file here when you create it.
+
+COMMON_SRCS := \
+	src/common/log.c \
+	src/common/keyfile.c
+
+WIRE_SRCS := \
+	src/wire/keys.c \
+	src/wire/cidr.c \
+	src/wire/pcap.c
+
+CRYPTO_SRCS := \
+	src/crypto/blake2s.c
+
+NOISE_SRCS := \
+	src/noise/initiation.c
+
+CAPTURE_SRCS := \
+	src/capture/bpf.c \
+	src/capture/capture.c
+
+GATEWAY_SRCS := \
+	src/gateway/stub.c
+
+DATAPLANE_SRCS := \
+	src/dataplane/dataplane.c \
+	src/dataplane/uapi.c \
+	src/dataplane/netlink.c
+
+REGISTRY_SRCS := \
+	src/registry/stub.c
+
+CLI_SRCS := \
+	src/cli/main.c \
+	src/cli/identify.c \
+	src/cli/peer.c \
+	src/cli/status.c \
+	src/cli/bench.c
+
+# Binaries' own entry points (not in any archive).
+JITWGD_MAIN    := src/gateway/main.c
+REGISTRY_MAIN  := src/registry/main.c
+
+# ---- archives ---------------------------------------------------------------
+MODULES := common wire crypto noise capture gateway dataplane registry cli
+obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_common    := $(BUILD)/libcommon.a
+LIB_wire      := $(BUILD)/libwire.a
+LIB_crypto    := $(BUILD)/libjcrypto.a
+LIB_noise     := $(BUILD)/libnoise.a
+LIB_capture   := $(BUILD)/libcapture.a
+LIB_gateway   := $(BUILD)/libgateway.a
+LIB_dataplane := $(BUILD)/libdataplane.a
+LIB_registry  := $(BUILD)/libregistry.a
+LIB_cli       := $(BUILD)/libcli.a
+
+$(LIB_common):    $(call obj,$(COMMON_SRCS))
+$(LIB_wire):      $(call obj,$(WIRE_SRCS))
+$(LIB_crypto):    $(call obj,$(CRYPTO_SRCS))
+$(LIB_noise):     $(call obj,$(NOISE_SRCS))
+$(LIB_capture):   $(call obj,$(CAPTURE_SRCS))
+$(LIB_gateway):   $(call obj,$(GATEWAY_SRCS))
+$(LIB_dataplane): $(call obj,$(DATAPLANE_SRCS))
+$(LIB_registry):  $(call obj,$(REGISTRY_SRCS))
+$(LIB_cli):       $(call obj,$(CLI_SRCS))
+
+# Link order: users before what they use.
+ALL_LIBS := $(LIB_cli) $(LIB_gateway) $(LIB_capture) $(LIB_registry) \
+	$(LIB_dataplane) $(LIB_noise) $(LIB_crypto) $(LIB_wire) $(LIB_common)
+
+$(BUILD)/%.a:
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# ---- binaries ---------------------------------------------------------------
+PROGS := $(BIN)/jitwg $(BIN)/jitwgd $(BIN)/jitwg-registry
+
+all: $(PROGS)
+
+$(BIN)/jitwg: $(ALL_LIBS)
+$(BIN)/jitwgd: $(call obj,$(JITWGD_MAIN)) $(ALL_LIBS)
+$(BIN)/jitwg-registry: $(call obj,$(REGISTRY_MAIN)) $(ALL_LIBS)
+
+# The CLI's main lives in libcli.a; pull it in explicitly.
+$(BIN)/jitwg:
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ -Wl,--whole-archive $(LIB_cli) -Wl,--no-whole-archive $(filter-out $(LIB_cli),$(ALL_LIBS)) $(LDLIBS)
+
+$(BIN)/jitwgd $(BIN)/jitwg-registry:
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS)
+
+# ---- unit tests (cmocka): tests/unit/test_NAME.c -> $(BIN)/test_NAME ---------
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BIN)/%,$(UNIT_SRCS))
+
+$(BIN)/test_%: tests/unit/test_%.c $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  TEST    $@")
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+
+# ---- fuzzing (clang libFuzzer): tests/fuzz/fuzz_NAME.c -> bin/fuzz_NAME ------
+# Built in their own tree with clang so the main build's compiler is free.
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BUILD := build-fuzz
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+		LDFLAGS="-fsanitize=address,undefined" fuzz-bins
+
+fuzz-bins: $(patsubst tests/fuzz/%.c,$(BUILD)/bin/%,$(FUZZ_SRCS))
+
+$(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  FUZZ    $@")
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+# ---- top-level targets --------------------------------------------------------
+test: all unit
+	$(Q)tests/run.sh
+
+bench: all
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san build-fuzz
+
+.PHONY: all unit fuzz fuzz-bins test bench install clean
+.DEFAULT_GOAL := all
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

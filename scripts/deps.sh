@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing, benchmarking and
+# the lab need. Idempotent; run as root. Kept in one place so that a missing
+# install step fails CI on a fresh machine instead of hiding on a dev box.
+set -euo pipefail
+
+PKGS=(
+	# build
+	build-essential pkg-config clang llvm libclang-rt-14-dev
+	libssl-dev libmnl-dev libsqlite3-dev libcurl4-openssl-dev
+	libmicrohttpd-dev libjson-c-dev libpq-dev libcmocka-dev
+	# real WireGuard and namespaces
+	wireguard-go wireguard-tools iproute2 iputils-ping tcpdump kmod
+	# registry store and load tools
+	postgresql sqlite3 wrk curl jq
+	# real-kernel tests
+	qemu-system-x86 busybox-static cpio
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps.sh: must run as root (apt-get)" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_CAPTURE_CAPTURE_H
+#define JITWG_CAPTURE_CAPTURE_H
+
+/*
+ * Catching handshake initiations: an AF_PACKET socket in the caller's
+ * network namespace with a classic BPF program (bpf.h) that passes only
+ * UDP to the WireGuard listen port whose payload is a 148-byte type-1
+ * message with zero reserved bytes, over IPv4 or IPv6. The kernel keeps
+ * delivering the packet to WireGuard as usual; we only get a copy.
+ *
+ * Not thread-safe: one reader thread per struct capture.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <netinet/in.h>
+
+enum { CAPTURE_PAYLOAD_LEN = 148 };
+
+struct capture_pkt {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} src;                                 /* source address and port of the datagram */
+	struct timespec ts;                    /* CLOCK_MONOTONIC when read */
+	uint8_t payload[CAPTURE_PAYLOAD_LEN];  /* the whole UDP payload */
+};
+
+struct capture;
+
+/*
+ * Opens the socket and attaches the filter for listen_port, on all
+ * interfaces of the current namespace. Returns NULL with errno set
+ * (EPERM without CAP_NET_RAW).
+ */
+struct capture *capture_open(uint16_t listen_port);
+void capture_free(struct capture *c);
+/* Pollable descriptor: readable when capture_read() has packets. */
+int capture_fd(const struct capture *c);
+
+/*
+ * Reads up to max packets in as few syscalls as possible without blocking.
+ * Returns the count (0 if none are pending) or -errno. Packets the filter let
+ * through but which fail the exact re-check in user space are dropped and
+ * counted in *malformed when it is not NULL.
+ */
+int capture_read(struct capture *c, struct capture_pkt *pkts, size_t max, uint64_t *malformed);
+
+/* Kernel-side drop count since the last call (PACKET_STATISTICS). */
+uint64_t capture_kernel_drops(struct capture *c);
+
+#endif

@@ -1,0 +1,10 @@
+// SPDX-License-Identifier: MIT
+/* Placeholder until its module lands. */
+#include <stdio.h>
+#include "cli/cli.h"
+
+int cmd_peer(int argc, char **argv)
+{
+	fprintf(stderr, "jitwg peer: not implemented yet\n");
+	return 1;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_GATEWAY_LOOKUP_H
+#define JITWG_GATEWAY_LOOKUP_H
+
+/*
+ * The stages after identification: replay guard -> cache -> registry fetch.
+ * Behind this header sit replay.c (TAI64N high-water marks), cache.c (the
+ * embedded SQLite cache, WAL) and regclient.c (asynchronous libcurl). The
+ * daemon core hands in authenticated initiations and gets called back with
+ * records to install; it never waits on SQLite writes or the registry.
+ *
+ * Threads: lookup_submit() and lookup_revalidate() are thread-safe. The
+ * callbacks run on the lookup's own thread, one at a time.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <netinet/in.h>
+#include "gateway/metrics.h"
+#include "registry/record.h"
+#include "wire/keys.h"
+
+struct lookup_config {
+	const char *cache_path;        /* SQLite file; ":memory:" for tests */
+	const char *registry_url;      /* base URL, e.g. http://127.0.0.1:8080 */
+	const char *token;             /* bearer token or NULL */
+	const char *gateway;           /* ?gateway=NAME or NULL */
+	unsigned int positive_ttl;     /* seconds a fetched record is fresh (300) */
+	unsigned int negative_ttl;     /* seconds an unknown key stays unknown (60) */
+	unsigned int fetch_window;     /* at most one registry request per key per window (5) */
+	unsigned int stale_max;        /* oldest record still used when the registry fails (86400) */
+	unsigned int timeout_ms;       /* per registry request (2000) */
+	unsigned int max_inflight;     /* concurrent registry requests (16) */
+	struct metrics *metrics;       /* counters to bump; not owned */
+};
+
+/* One authenticated initiation, as the identify stage saw it. */
+struct lookup_event {
+	uint8_t key[WG_KEY_LEN];       /* initiator static public key */
+	uint8_t tai64n[12];            /* its decrypted timestamp */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} src;                         /* where the initiation came from */
+	struct timespec first_seen;    /* CLOCK_MONOTONIC at capture */
+};
+
+/* A record to install now; rec and ev are valid only during the call. */
+typedef void (*lookup_install_fn)(void *ctx, const struct lookup_event *ev, const struct peer_record *rec);
+/* The registry reports key deleted or expired: remove it if installed. */
+typedef void (*lookup_gone_fn)(void *ctx, const uint8_t key[WG_KEY_LEN]);
+
+struct lookup;
+
+/*
+ * Opens the cache and starts the lookup thread. Returns NULL with errno set
+ * and, when errmsg is not NULL, a static human reason. Zero config fields
+ * take the defaults shown above.
+ */
+struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn install,
+			  lookup_gone_fn gone, void *ctx, const char **errmsg);
+/* Stops the thread after in-flight requests finish or time out. NULL is a no-op. */
+void lookup_free(struct lookup *l);
+
+/*
+ * Queues an authenticated initiation. The replay guard runs first: a
+ * timestamp not newer than the last one seen for the key (persisted across
+ * eviction and restart) is -EALREADY and nothing else happens. Returns 0
+ * when queued, -EALREADY, or -EAGAIN when the queue is full. Never blocks.
+ */
+int lookup_submit(struct lookup *l, const struct lookup_event *ev);
+
+/*
+ * Asks the registry again about an installed key, for the eviction sweep;
+ * the gone callback fires if it is deleted or expired. Subject to the same
+ * per-key window as submissions. Returns 0 or -EAGAIN.
+ */
+int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN]);
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_GATEWAY_METRICS_H
+#define JITWG_GATEWAY_METRICS_H
+
+/*
+ * jitwgd's counters: one struct of relaxed atomics, bumped from any thread
+ * without locks, rendered as Prometheus text by metrics.c. Every pipeline
+ * stage (capture -> admit -> identify -> replay -> lookup -> install) counts
+ * what it passes and what it drops.
+ */
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "noise/noise.h"
+
+enum metrics_cache_result {
+	METRICS_CACHE_HIT = 0,
+	METRICS_CACHE_MISS,
+	METRICS_CACHE_NEGATIVE,
+	METRICS_CACHE_STALE,
+	METRICS_CACHE_MAX,
+};
+
+/* Label values of jitwg_registry_requests_total{status}. */
+enum metrics_registry_status {
+	METRICS_REG_OK = 0,      /* 200 */
+	METRICS_REG_NOT_FOUND,   /* 404 */
+	METRICS_REG_HTTP_ERROR,  /* any other HTTP status */
+	METRICS_REG_TRANSPORT,   /* connect failure, timeout, bad body */
+	METRICS_REG_MAX,
+};
+
+enum { METRICS_INSTALL_BUCKETS = 12 };
+
+struct metrics {
+	/* counters */
+	atomic_uint_fast64_t captured;                 /* passed the BPF filter */
+	atomic_uint_fast64_t capture_malformed;
+	atomic_uint_fast64_t capture_kernel_drops;
+	atomic_uint_fast64_t admit_dropped;
+	atomic_uint_fast64_t handshakes[NOISE_BAD_TIMESTAMP + 1]; /* by verdict */
+	atomic_uint_fast64_t replay_rejected;
+	atomic_uint_fast64_t cache[METRICS_CACHE_MAX];
+	atomic_uint_fast64_t registry_requests[METRICS_REG_MAX];
+	atomic_uint_fast64_t installs;
+	atomic_uint_fast64_t install_errors;
+	atomic_uint_fast64_t evictions;
+	/* gauges */
+	atomic_int_fast64_t peers_installed;
+	atomic_int_fast64_t peers_stale;
+	/* jitwg_install_seconds histogram, microseconds accumulated */
+	atomic_uint_fast64_t install_bucket[METRICS_INSTALL_BUCKETS];
+	atomic_uint_fast64_t install_count;
+	atomic_uint_fast64_t install_sum_us;
+};
+
+static inline void metrics_inc(atomic_uint_fast64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static inline void metrics_add(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+/* Records one first-initiation-to-installed latency. Thread-safe. */
+void metrics_observe_install(struct metrics *m, double seconds);
+
+/*
+ * Renders Prometheus text exposition. Returns a malloc'd string the caller
+ * frees, or NULL with errno set.
+ */
+char *metrics_render(const struct metrics *m);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_REGISTRY_RECORD_H
+#define JITWG_REGISTRY_RECORD_H
+
+/*
+ * A peer record: what the registry stores and serves, what jitwgd caches
+ * and installs. The JSON form is the contract in docs/API.md; these
+ * functions are the one implementation of it, shared by jitwg-registry,
+ * `jitwg peer` and jitwgd's registry client.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "wire/cidr.h"
+#include "wire/keys.h"
+
+enum { PEER_GATEWAY_MAX = 64 };
+
+struct peer_record {
+	uint8_t public_key[WG_KEY_LEN];
+	struct cidr *allowed_ips;          /* owned; peer_record_clear() frees */
+	size_t n_allowed_ips;
+	bool has_gateway;
+	char gateway[PEER_GATEWAY_MAX];
+	bool has_preshared_key;
+	uint8_t preshared_key[WG_KEY_LEN]; /* wiped by peer_record_clear() */
+	uint16_t persistent_keepalive;     /* seconds, 0 = off */
+	int64_t expires_at;                /* unix seconds, 0 = never */
+	int64_t created_at;                /* unix seconds, set by the registry */
+};
+
+/* Frees allowed_ips, wipes keys, zeroes the struct. NULL is a no-op. */
+void peer_record_clear(struct peer_record *r);
+/* Deep copy; returns 0 or -ENOMEM. dst must be cleared or zeroed. */
+int peer_record_copy(struct peer_record *dst, const struct peer_record *src);
+
+/*
+ * Parses a record as the registry serves it (GET /v1/peers/{key}). Strict:
+ * unknown fields, wrong types and bad keys/CIDRs are -EINVAL, and *field
+ * (when not NULL) names the offending field. Returns 0, -EINVAL or -ENOMEM;
+ * on error *out is cleared.
+ */
+int peer_record_from_json(struct peer_record *out, const char *json, size_t len, const char **field);
+
+/*
+ * Serialises to the JSON object of docs/API.md. Returns a malloc'd
+ * NUL-terminated string the caller frees, or NULL with errno set.
+ */
+char *peer_record_to_json(const struct peer_record *r);
+
+#endif

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+#include "wire/cidr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static size_t addr_len(uint16_t family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* True when every bit of addr past the first prefix bits is zero. */
+static bool host_bits_zero(const uint8_t *addr, size_t len, unsigned int prefix)
+{
+	size_t i;
+
+	for (i = 0; i < len; ++i) {
+		unsigned int bit = (unsigned int)i * 8;
+		uint8_t mask = prefix >= bit + 8 ? 0xff : prefix <= bit ? 0 : (uint8_t)(0xff << (8 - (prefix - bit)));
+
+		if (addr[i] & ~mask)
+			return false;
+	}
+	return true;
+}
+
+int cidr_parse(struct cidr *out, const char *s)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	char *slash, *end;
+	unsigned long prefix;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -EINVAL;
+	n = strlen(s);
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n + 1);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->family = AF_INET6;
+	else
+		goto err;
+	prefix = addr_len(out->family) * 8;
+	if (slash) {
+		/* digits only: strtoul would accept "+8", " 8" and "0x8" */
+		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
+			goto err;
+		prefix = strtoul(slash + 1, &end, 10);
+		if (*end || prefix > addr_len(out->family) * 8)
+			goto err;
+	}
+	out->prefix = (uint8_t)prefix;
+	if (!host_bits_zero(out->addr, addr_len(out->family), out->prefix))
+		goto err;
+	return 0;
+err:
+	memset(out, 0, sizeof(*out));
+	return -EINVAL;
+}
+
+void cidr_format(char out[static CIDR_STR_MAX], const struct cidr *c)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(c->family, c->addr, addr, sizeof(addr)))
+		strcpy(addr, "?");
+	snprintf(out, CIDR_STR_MAX, "%s/%u", addr, c->prefix);
+}
+
+bool cidr_overlap(const struct cidr *a, const struct cidr *b)
+{
+	unsigned int p = a->prefix < b->prefix ? a->prefix : b->prefix;
+	size_t i;
+
+	if (a->family != b->family)
+		return false;
+	/* Two prefixes overlap iff they agree on the shorter one's bits. */
+	for (i = 0; i < addr_len(a->family) && p > 0; ++i, p = p > 8 ? p - 8 : 0) {
+		uint8_t mask = p >= 8 ? 0xff : (uint8_t)(0xff << (8 - p));
+
+		if ((a->addr[i] ^ b->addr[i]) & mask)
+			return false;
+	}
+	return true;
+}
+
+bool cidr_equal(const struct cidr *a, const struct cidr *b)
+{
+	return a->family == b->family && a->prefix == b->prefix &&
+	       !memcmp(a->addr, b->addr, addr_len(a->family));
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_WIRE_CIDR_H
+#define JITWG_WIRE_CIDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* An IPv4 or IPv6 prefix. Pure value type; addr holds 4 or 16 bytes. */
+struct cidr {
+	uint16_t family; /* AF_INET or AF_INET6 */
+	uint8_t prefix;  /* 0..32 or 0..128 */
+	uint8_t addr[16];
+};
+
+enum { CIDR_STR_MAX = 44 }; /* "ffff:...:ffff/128" plus NUL */
+
+/*
+ * Parses "a.b.c.d/n" or "x::y/n"; a bare address means a host prefix.
+ * Host bits beyond the prefix must be zero (one spelling per prefix), so
+ * "10.0.0.1/24" is -EINVAL. Returns 0 or -EINVAL.
+ */
+int cidr_parse(struct cidr *out, const char *s);
+/* Formats in canonical inet_ntop form with "/n". */
+void cidr_format(char out[static CIDR_STR_MAX], const struct cidr *c);
+/* True when the two prefixes share any address. */
+bool cidr_overlap(const struct cidr *a, const struct cidr *b);
+/* True when a and b are the same prefix. */
+bool cidr_equal(const struct cidr *a, const struct cidr *b);
+
+#endif
