@@ -71,7 +71,7 @@ static int decode(uint8_t key[static WG_KEY_LEN], const char *in, bool url)
 	for (i = 0; i < WG_KEY_LEN / 3; ++i) {
 		int a = decode_6bits(in[i * 4], url), b = decode_6bits(in[i * 4 + 1], url);
 		int c = decode_6bits(in[i * 4 + 2], url), d = decode_6bits(in[i * 4 + 3], url);
-		unsigned int v = (unsigned int)(a << 18 | b << 12 | c << 6 | d);
+		unsigned int v = (unsigned int)a << 18 | (unsigned int)b << 12 | (unsigned int)c << 6 | (unsigned int)d;
 
 		bad |= (a | b | c | d) >> 31;
 		key[i * 3] = (v >> 16) & 0xff;
@@ -79,7 +79,7 @@ static int decode(uint8_t key[static WG_KEY_LEN], const char *in, bool url)
 		key[i * 3 + 2] = v & 0xff;
 	}
 	int a = decode_6bits(in[40], url), b = decode_6bits(in[41], url), c = decode_6bits(in[42], url);
-	unsigned int v = (unsigned int)(a << 18 | b << 12 | c << 6);
+	unsigned int v = (unsigned int)a << 18 | (unsigned int)b << 12 | (unsigned int)c << 6;
 
 	bad |= (a | b | c) >> 31;
 	bad |= (int)(v & 0xff); /* the padding bits must be zero: one spelling per key */
