@@ -65,7 +65,8 @@ DATAPLANE_SRCS := \
 	src/dataplane/netlink.c
 
 REGISTRY_SRCS := \
-	src/registry/stub.c
+	src/registry/stub.c \
+	src/registry/record.c
 
 CLI_SRCS := \
 	src/cli/main.c \

@@ -49,4 +49,31 @@ int peer_record_from_json(struct peer_record *out, const char *json, size_t len,
  */
 char *peer_record_to_json(const struct peer_record *r);
 
+/*
+ * Same object as peer_record_to_json(), for callers that embed it in a larger
+ * document (the list endpoint). Returns a new json_object reference the caller
+ * puts (json_object_put), or NULL with errno set. Declared with a forward
+ * struct so users of this header need not include json-c.
+ */
+struct json_object;
+struct json_object *peer_record_to_json_object(const struct peer_record *r);
+
+/*
+ * True when two records describe the same peer configuration: key, allowed IPs
+ * (as a set), gateway, preshared key, keepalive and expiry. created_at is not
+ * compared. Constant time in the preshared key.
+ */
+bool peer_record_equal(const struct peer_record *a, const struct peer_record *b);
+
+/* True for a valid gateway name: 1-63 of [A-Za-z0-9._-]. */
+bool peer_gateway_valid(const char *name);
+
+enum { RFC3339_MAX = 32 };
+/*
+ * RFC 3339 timestamps: "2026-11-21T20:00:00Z", optional fraction (dropped)
+ * and a numeric offset. Returns 0 or -EINVAL. Formatting is always UTC "Z".
+ */
+int rfc3339_parse(int64_t *out, const char *s);
+void rfc3339_format(char out[static RFC3339_MAX], int64_t t);
+
 #endif

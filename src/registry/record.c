@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The peer record and its JSON form (docs/API.md). One parser serves the
+ * registry's request bodies, `jitwg peer` and jitwgd's registry client, so
+ * the three can never disagree about what a record is.
+ */
+#include "registry/record.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+enum {
+	JSON_DEPTH = 8,           /* a record nests two levels; leave headroom */
+	ALLOWED_IPS_MAX = 256,    /* more is a config mistake, not a peer */
+};
+
+void peer_record_clear(struct peer_record *r)
+{
+	if (!r)
+		return;
+	free(r->allowed_ips);
+	explicit_bzero(r, sizeof(*r));
+}
+
+int peer_record_copy(struct peer_record *dst, const struct peer_record *src)
+{
+	struct cidr *ips = NULL;
+
+	if (src->n_allowed_ips) {
+		ips = calloc(src->n_allowed_ips, sizeof(*ips));
+		if (!ips)
+			return -ENOMEM;
+		memcpy(ips, src->allowed_ips, src->n_allowed_ips * sizeof(*ips));
+	}
+	*dst = *src;
+	dst->allowed_ips = ips;
+	return 0;
+}
+
+bool peer_gateway_valid(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n >= PEER_GATEWAY_MAX)
+		return false;
+	for (i = 0; i < n; ++i) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+static bool ips_contain(const struct peer_record *r, const struct cidr *c)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_allowed_ips; ++i)
+		if (cidr_equal(&r->allowed_ips[i], c))
+			return true;
+	return false;
+}
+
+bool peer_record_equal(const struct peer_record *a, const struct peer_record *b)
+{
+	size_t i;
+
+	if (!key_equal(a->public_key, b->public_key))
+		return false;
+	if (a->n_allowed_ips != b->n_allowed_ips)
+		return false;
+	/* Entries within one record never overlap, so set equality is one-way containment. */
+	for (i = 0; i < a->n_allowed_ips; ++i)
+		if (!ips_contain(b, &a->allowed_ips[i]))
+			return false;
+	if (a->has_gateway != b->has_gateway || (a->has_gateway && strcmp(a->gateway, b->gateway)))
+		return false;
+	if (a->has_preshared_key != b->has_preshared_key)
+		return false;
+	if (a->has_preshared_key && !key_equal(a->preshared_key, b->preshared_key))
+		return false;
+	return a->persistent_keepalive == b->persistent_keepalive && a->expires_at == b->expires_at;
+}
+
+/* ---- RFC 3339 -------------------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned int m, unsigned int d)
+{
+	int64_t era;
+	unsigned int yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned int)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool is_leap(unsigned int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Reads exactly n digits; returns -1 on a non-digit. */
+static int digits(const char *s, int n)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; ++i) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int rfc3339_parse(int64_t *out, const char *s)
+{
+	static const unsigned char mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	const char *p;
+
+	*out = 0;
+	if (strlen(s) < 20)
+		return -EINVAL;
+	y = digits(s, 4);
+	mo = digits(s + 5, 2);
+	d = digits(s + 8, 2);
+	h = digits(s + 11, 2);
+	mi = digits(s + 14, 2);
+	sec = digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+	    sec < 0 || sec > 60 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+	    s[13] != ':' || s[16] != ':')
+		return -EINVAL;
+	if (d > mdays[mo - 1] + (mo == 2 && is_leap((unsigned int)y)))
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		if (p[1] < '0' || p[1] > '9')
+			return -EINVAL;
+		for (++p; *p >= '0' && *p <= '9'; ++p)
+			;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		++p;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '+' ? 1 : -1;
+		oh = digits(p + 1, 2);
+		om = p[1] && p[2] ? digits(p + 4, 2) : -1;
+		if (oh < 0 || oh > 23 || om < 0 || om > 59 || p[3] != ':')
+			return -EINVAL;
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	/* A leap second is folded into the next second; POSIX time has no :60. */
+	*out = days_from_civil(y, (unsigned int)mo, (unsigned int)d) * 86400 + h * 3600 + mi * 60 + sec -
+	       sign * (oh * 3600 + om * 60);
+	return 0;
+}
+
+void rfc3339_format(char out[static RFC3339_MAX], int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(out, RFC3339_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, RFC3339_MAX, "1970-01-01T00:00:00Z");
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+/* Names an unknown field for the caller; valid until this thread's next parse. */
+static __thread char unknown_field[PEER_GATEWAY_MAX];
+
+static const char *name_unknown(const char *k)
+{
+	snprintf(unknown_field, sizeof(unknown_field), "%s", k);
+	return unknown_field;
+}
+
+/* A JSON string without embedded NUL bytes (json-c allows "\u0000"). */
+static const char *plain_string(struct json_object *v)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;
+	return s;
+}
+
+static int parse_allowed_ips(struct peer_record *r, struct json_object *v)
+{
+	size_t i, j, n;
+
+	if (!json_object_is_type(v, json_type_array))
+		return -EINVAL;
+	n = json_object_array_length(v);
+	if (n > ALLOWED_IPS_MAX)
+		return -EINVAL;
+	if (n == 0)
+		return 0;
+	r->allowed_ips = calloc(n, sizeof(*r->allowed_ips));
+	if (!r->allowed_ips)
+		return -ENOMEM;
+	for (i = 0; i < n; ++i) {
+		const char *s = plain_string(json_object_array_get_idx(v, i));
+
+		if (!s || cidr_parse(&r->allowed_ips[i], s))
+			return -EINVAL;
+		/* The registry guarantees disjoint prefixes; that starts within a record. */
+		for (j = 0; j < i; ++j)
+			if (cidr_overlap(&r->allowed_ips[i], &r->allowed_ips[j]))
+				return -EINVAL;
+		r->n_allowed_ips = i + 1;
+	}
+	return 0;
+}
+
+static int parse_field(struct peer_record *r, const char *k, struct json_object *v, bool *have_key)
+{
+	bool null = json_object_is_type(v, json_type_null);
+	const char *s;
+	int64_t t;
+
+	if (!strcmp(k, "public_key")) {
+		s = plain_string(v);
+		if (!s || key_from_base64(r->public_key, s) || key_is_zero(r->public_key))
+			return -EINVAL;
+		*have_key = true;
+	} else if (!strcmp(k, "allowed_ips")) {
+		return null ? 0 : parse_allowed_ips(r, v);
+	} else if (!strcmp(k, "gateway")) {
+		if (null)
+			return 0;
+		s = plain_string(v);
+		if (!s || !peer_gateway_valid(s))
+			return -EINVAL;
+		memcpy(r->gateway, s, strlen(s) + 1);
+		r->has_gateway = true;
+	} else if (!strcmp(k, "preshared_key")) {
+		if (null)
+			return 0;
+		s = plain_string(v);
+		if (!s || key_from_base64(r->preshared_key, s))
+			return -EINVAL;
+		r->has_preshared_key = true;
+	} else if (!strcmp(k, "persistent_keepalive")) {
+		if (null)
+			return 0;
+		if (!json_object_is_type(v, json_type_int))
+			return -EINVAL;
+		t = json_object_get_int64(v);
+		if (t < 0 || t > UINT16_MAX)
+			return -EINVAL;
+		r->persistent_keepalive = (uint16_t)t;
+	} else if (!strcmp(k, "expires_at") || !strcmp(k, "created_at")) {
+		if (null)
+			return 0;
+		s = plain_string(v);
+		if (!s || rfc3339_parse(&t, s) || t <= 0)
+			return -EINVAL;
+		if (k[0] == 'e')
+			r->expires_at = t;
+		else
+			r->created_at = t;
+	} else {
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static bool only_space(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; ++i)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
+}
+
+/*
+ * json-c's strict mode still takes single-quoted strings; RFC 8259 does not.
+ * A quote outside any double-quoted string is the only way to write one.
+ */
+static bool single_quoted(const char *s, size_t n)
+{
+	bool in_str = false;
+	size_t i;
+
+	for (i = 0; i < n; ++i) {
+		if (in_str && s[i] == '\\')
+			++i;
+		else if (s[i] == '"')
+			in_str = !in_str;
+		else if (!in_str && s[i] == '\'')
+			return true;
+	}
+	return false;
+}
+
+int peer_record_from_json(struct peer_record *out, const char *json, size_t len, const char **field)
+{
+	struct json_tokener *tok = NULL;
+	struct json_object *obj = NULL, *psk;
+	const char *bad = "body";
+	bool have_key = false;
+	size_t end;
+	int ret = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (len > INT_MAX || single_quoted(json, len))
+		goto out;
+	tok = json_tokener_new_ex(JSON_DEPTH);
+	if (!tok) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	obj = json_tokener_parse_ex(tok, json, (int)len);
+	if (!obj || json_tokener_get_error(tok) != json_tokener_success)
+		goto out;
+	end = json_tokener_get_parse_end(tok);
+	if (end > len || !only_space(json + end, len - end) || !json_object_is_type(obj, json_type_object))
+		goto out;
+	{
+		json_object_object_foreach(obj, k, v) {
+			ret = parse_field(out, k, v, &have_key);
+			if (ret) {
+				/* k belongs to obj, which is freed below: name a copy */
+				bad = name_unknown(k);
+				ret = ret == -ENOMEM ? -ENOMEM : -EINVAL;
+				goto out;
+			}
+		}
+	}
+	if (!have_key) {
+		bad = "public_key";
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = 0;
+out:
+	/* The preshared key's base64 sits in json-c's string buffer: wipe it. */
+	if (obj && json_object_is_type(obj, json_type_object) &&
+	    json_object_object_get_ex(obj, "preshared_key", &psk) && json_object_is_type(psk, json_type_string))
+		explicit_bzero((char *)json_object_get_string(psk), (size_t)json_object_get_string_len(psk));
+	json_object_put(obj);
+	if (tok)
+		json_tokener_free(tok);
+	if (ret) {
+		peer_record_clear(out);
+		if (field)
+			*field = bad;
+	} else if (field) {
+		*field = NULL;
+	}
+	return ret;
+}
+
+static int add_string(struct json_object *o, const char *k, const char *v)
+{
+	struct json_object *s = json_object_new_string(v);
+
+	if (!s || json_object_object_add(o, k, s)) {
+		json_object_put(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct json_object *peer_record_to_json_object(const struct peer_record *r)
+{
+	struct json_object *o = json_object_new_object(), *ips = NULL, *n;
+	char key[WG_KEY_B64_LEN + 1], cidr[CIDR_STR_MAX], ts[RFC3339_MAX];
+	size_t i;
+	int ret = -ENOMEM;
+
+	if (!o)
+		goto out;
+	key_to_base64(key, r->public_key);
+	if (add_string(o, "public_key", key))
+		goto out;
+	ips = json_object_new_array();
+	if (!ips)
+		goto out;
+	for (i = 0; i < r->n_allowed_ips; ++i) {
+		cidr_format(cidr, &r->allowed_ips[i]);
+		n = json_object_new_string(cidr);
+		if (!n || json_object_array_add(ips, n)) {
+			json_object_put(n);
+			goto out;
+		}
+	}
+	if (json_object_object_add(o, "allowed_ips", ips))
+		goto out;
+	ips = NULL;
+	if (r->has_gateway && add_string(o, "gateway", r->gateway))
+		goto out;
+	if (r->has_preshared_key) {
+		key_to_base64(key, r->preshared_key);
+		if (add_string(o, "preshared_key", key))
+			goto out;
+	}
+	n = json_object_new_int(r->persistent_keepalive);
+	if (!n || json_object_object_add(o, "persistent_keepalive", n)) {
+		json_object_put(n);
+		goto out;
+	}
+	if (r->expires_at) {
+		rfc3339_format(ts, r->expires_at);
+		if (add_string(o, "expires_at", ts))
+			goto out;
+	}
+	if (r->created_at) {
+		rfc3339_format(ts, r->created_at);
+		if (add_string(o, "created_at", ts))
+			goto out;
+	}
+	ret = 0;
+out:
+	explicit_bzero(key, sizeof(key));
+	json_object_put(ips);
+	if (ret) {
+		json_object_put(o);
+		errno = -ret;
+		return NULL;
+	}
+	return o;
+}
+
+char *peer_record_to_json(const struct peer_record *r)
+{
+	struct json_object *o = peer_record_to_json_object(r);
+	const char *s;
+	char *dup = NULL;
+
+	if (!o)
+		return NULL;
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s) {
+		dup = strdup(s);
+		explicit_bzero((char *)s, strlen(s));
+	}
+	json_object_put(o);
+	if (!dup)
+		errno = ENOMEM;
+	return dup;
+}
