@@ -47,7 +47,10 @@ WIRE_SRCS := \
 	src/wire/pcap.c
 
 CRYPTO_SRCS := \
-	src/crypto/blake2s.c
+	src/crypto/blake2s.c \
+	src/crypto/hmac.c \
+	src/crypto/x25519.c \
+	src/crypto/aead.c
 
 NOISE_SRCS := \
 	src/noise/initiation.c
@@ -62,7 +65,9 @@ GATEWAY_SRCS := \
 DATAPLANE_SRCS := \
 	src/dataplane/dataplane.c \
 	src/dataplane/uapi.c \
-	src/dataplane/netlink.c
+	src/dataplane/uapi-parse.c \
+	src/dataplane/netlink.c \
+	src/dataplane/netlink-set.c
 
 REGISTRY_SRCS := \
 	src/registry/stub.c \
@@ -164,6 +169,19 @@ $(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(ALL_LIBS)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  FUZZ    $@")
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+# ---- KERNEL-TOOLS: helpers for the real-kernel tests and benchmarks --------
+# tests/kernel/NAME.c -> $(BIN)/NAME; they run inside the test guest.
+KTOOL_SRCS := tests/kernel/nltool.c
+KTOOL_BINS := $(patsubst tests/kernel/%.c,$(BIN)/%,$(KTOOL_SRCS))
+
+$(BIN)/nltool: tests/kernel/nltool.c $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
+
+kernel-tools: $(KTOOL_BINS)
+.PHONY: kernel-tools
 
 # ---- top-level targets --------------------------------------------------------
 test: all unit

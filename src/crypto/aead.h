@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_CRYPTO_AEAD_H
+#define JITWG_CRYPTO_AEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * ChaCha20-Poly1305 (RFC 8439) with WireGuard's nonce: 32 zero bits then
+ * the 64-bit counter, little-endian. The cipher is fetched once per
+ * context; a context is one thread's and is reused for every message.
+ */
+
+enum {
+	AEAD_KEY_LEN = 32,
+	AEAD_TAG_LEN = 16,
+};
+
+/* Returns a context or NULL with errno set. aead_ctx_free(NULL) is a no-op. */
+struct aead_ctx;
+struct aead_ctx *aead_ctx_new(void);
+void aead_ctx_free(struct aead_ctx *c);
+
+/*
+ * out (inlen bytes) = Enc(key, counter, in, ad) || tag. Returns 0 or -EIO.
+ * aead_decrypt reads inlen >= AEAD_TAG_LEN bytes (ciphertext || tag), writes
+ * inlen - AEAD_TAG_LEN bytes and returns 0, or -EBADMSG when the tag does
+ * not verify (out is then zeroed). ad may be NULL when adlen is 0.
+ */
+int aead_encrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inlen,
+		 uint64_t counter, const uint8_t *ad, size_t adlen,
+		 const uint8_t key[static AEAD_KEY_LEN]);
+int aead_decrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inlen,
+		 uint64_t counter, const uint8_t *ad, size_t adlen,
+		 const uint8_t key[static AEAD_KEY_LEN]);
+
+#endif

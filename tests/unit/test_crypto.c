@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+/*
+ * X25519 (RFC 7748 vectors, small-order points, the reused-peer-key path
+ * against fresh contexts) and ChaCha20-Poly1305 with WireGuard's nonce
+ * (against EVP driven directly, tampering, counters).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+
+#include "crypto/aead.h"
+#include "crypto/x25519.h"
+#include "wire/keys.h"
+
+static void unhex(uint8_t *out, size_t len, const char *hex)
+{
+	assert_int_equal(hex_decode(out, len, hex, strlen(hex)), (long)len);
+}
+
+static void test_rfc7748(void **state)
+{
+	uint8_t k[32], u[32], want[32], got[32];
+	uint8_t a[32], ap[32], b[32], bp[32], s[32], pub[32];
+
+	/* Section 5.2, first vector. */
+	unhex(k, 32, "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
+	unhex(u, 32, "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
+	unhex(want, 32, "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+	assert_int_equal(x25519(got, k, u), 0);
+	assert_memory_equal(got, want, 32);
+
+	/* Section 6.1. */
+	unhex(a, 32, "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+	unhex(ap, 32, "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+	unhex(b, 32, "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+	unhex(bp, 32, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+	unhex(s, 32, "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+	assert_int_equal(x25519_public_from_private(pub, a), 0);
+	assert_memory_equal(pub, ap, 32);
+	assert_int_equal(x25519_public_from_private(pub, b), 0);
+	assert_memory_equal(pub, bp, 32);
+	assert_int_equal(x25519(got, a, bp), 0);
+	assert_memory_equal(got, s, 32);
+	assert_int_equal(x25519(got, b, ap), 0);
+	assert_memory_equal(got, s, 32);
+}
+
+static void test_small_order(void **state)
+{
+	static const char *points[] = {
+		"0000000000000000000000000000000000000000000000000000000000000000",
+		"0100000000000000000000000000000000000000000000000000000000000000",
+		"e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+	};
+	uint8_t priv[32], u[32], out[32];
+	struct x25519_key *k;
+	struct x25519_ctx *c;
+	size_t i;
+
+	assert_int_equal(x25519_generate(priv), 0);
+	k = x25519_key_new(priv);
+	assert_non_null(k);
+	c = x25519_ctx_new(k);
+	assert_non_null(c);
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); ++i) {
+		unhex(u, 32, points[i]);
+		memset(out, 0xaa, sizeof(out));
+		assert_int_equal(x25519_ctx_derive(c, out, u), -EINVAL);
+		assert_true(key_is_zero(out));
+	}
+	/* The context still works after failures. */
+	assert_int_equal(x25519_public_from_private(u, priv), 0);
+	assert_int_equal(x25519_ctx_derive(c, out, u), 0);
+	x25519_ctx_free(c);
+	x25519_key_free(k);
+	x25519_ctx_free(NULL);
+	x25519_key_free(NULL);
+}
+
+/* The reused peer object must give what a fresh context gives, every time. */
+static void test_ctx_matches_fresh(void **state)
+{
+	uint8_t priv[32], peer_priv[32], peer_pub[32], a[32], b[32], pub[32], pub2[32];
+	struct x25519_key *k;
+	struct x25519_ctx *c;
+	int i;
+
+	assert_int_equal(x25519_generate(priv), 0);
+	k = x25519_key_new(priv);
+	assert_non_null(k);
+	x25519_key_public(k, pub);
+	assert_int_equal(x25519_public_from_private(pub2, priv), 0);
+	assert_memory_equal(pub, pub2, 32);
+	c = x25519_ctx_new(k);
+	assert_non_null(c);
+	for (i = 0; i < 50; ++i) {
+		assert_int_equal(x25519_generate(peer_priv), 0);
+		assert_int_equal(x25519_public_from_private(peer_pub, peer_priv), 0);
+		assert_int_equal(x25519_ctx_derive(c, a, peer_pub), 0);
+		assert_int_equal(x25519(b, peer_priv, pub), 0);
+		assert_memory_equal(a, b, 32);
+	}
+	x25519_ctx_free(c);
+	x25519_key_free(k);
+}
+
+static void evp_seal(uint8_t *out, const uint8_t *in, size_t len, const uint8_t nonce[12],
+		     const uint8_t *ad, size_t adlen, const uint8_t key[32])
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n;
+
+	assert_int_equal(EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), NULL, key, nonce), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, NULL, &n, ad, (int)adlen), 1);
+	assert_int_equal(EVP_EncryptUpdate(ctx, out, &n, in, (int)len), 1);
+	assert_int_equal(EVP_EncryptFinal_ex(ctx, out + len, &n), 1);
+	assert_int_equal(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out + len), 1);
+	EVP_CIPHER_CTX_free(ctx);
+}
+
+static void test_aead(void **state)
+{
+	uint8_t key[32], ad[32], pt[48], ct[64], want[64], back[48], nonce[12] = { 0 };
+	struct aead_ctx *c = aead_ctx_new();
+	size_t len, i;
+
+	assert_non_null(c);
+	for (i = 0; i < 32; ++i) {
+		key[i] = (uint8_t)(i * 3 + 1);
+		ad[i] = (uint8_t)(255 - i);
+	}
+	for (i = 0; i < sizeof(pt); ++i)
+		pt[i] = (uint8_t)(i * 7);
+	/* nonce = 0x00000000 || le64(0x0102030405060708) */
+	for (i = 0; i < 8; ++i)
+		nonce[4 + i] = (uint8_t)(8 - i);
+	for (len = 0; len <= sizeof(pt); len += 12) {
+		evp_seal(want, pt, len, nonce, ad, sizeof(ad), key);
+		assert_int_equal(aead_encrypt(c, ct, pt, len, 0x0102030405060708ULL, ad, sizeof(ad), key), 0);
+		assert_memory_equal(ct, want, len + AEAD_TAG_LEN);
+		assert_int_equal(aead_decrypt(c, back, ct, len + AEAD_TAG_LEN, 0x0102030405060708ULL,
+					      ad, sizeof(ad), key), 0);
+		assert_memory_equal(back, pt, len);
+		/* Any flipped bit, in ciphertext, tag, ad, counter or key, fails. */
+		for (i = 0; i < len + AEAD_TAG_LEN; ++i) {
+			ct[i] ^= 0x20;
+			assert_int_equal(aead_decrypt(c, back, ct, len + AEAD_TAG_LEN,
+						      0x0102030405060708ULL, ad, sizeof(ad), key), -EBADMSG);
+			ct[i] ^= 0x20;
+		}
+		ad[5] ^= 1;
+		assert_int_equal(aead_decrypt(c, back, ct, len + AEAD_TAG_LEN, 0x0102030405060708ULL,
+					      ad, sizeof(ad), key), -EBADMSG);
+		ad[5] ^= 1;
+		assert_int_equal(aead_decrypt(c, back, ct, len + AEAD_TAG_LEN, 0x0102030405060709ULL,
+					      ad, sizeof(ad), key), -EBADMSG);
+		key[31] ^= 0x80;
+		assert_int_equal(aead_decrypt(c, back, ct, len + AEAD_TAG_LEN, 0x0102030405060708ULL,
+					      ad, sizeof(ad), key), -EBADMSG);
+		key[31] ^= 0x80;
+	}
+	assert_int_equal(aead_decrypt(c, back, ct, AEAD_TAG_LEN - 1, 0, ad, sizeof(ad), key), -EBADMSG);
+	aead_ctx_free(c);
+	aead_ctx_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc7748),
+		cmocka_unit_test(test_small_order),
+		cmocka_unit_test(test_ctx_matches_fresh),
+		cmocka_unit_test(test_aead),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
