@@ -70,8 +70,13 @@ DATAPLANE_SRCS := \
 	src/dataplane/netlink-set.c
 
 REGISTRY_SRCS := \
-	src/registry/stub.c \
-	src/registry/record.c
+	src/registry/record.c \
+	src/registry/pool.c \
+	src/registry/store.c \
+	src/registry/store_sqlite.c \
+	src/registry/store_pg.c \
+	src/registry/api.c \
+	src/registry/http.c
 
 CLI_SRCS := \
 	src/cli/main.c \

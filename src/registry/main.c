@@ -1,9 +1,149 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder entry point until the module lands. */
+/*
+ * jitwg-registry: the control-plane peer registry.
+ *
+ *   jitwg-registry --listen ADDR:PORT --db PATH|postgres://... \
+ *                  [--token-file F] [--pool CIDR[,CIDR6]] [--threads N] [-v]
+ *
+ * Signals are blocked in every thread and taken synchronously here, so the
+ * HTTP workers never run a handler; SIGTERM/SIGINT drain in-flight requests
+ * and exit 0. Expired peers are purged on a timer between signals.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
-int main(void)
+#include "common/log.h"
+#include "registry/api.h"
+#include "registry/http.h"
+#include "registry/store.h"
+
+enum {
+	DEFAULT_THREADS = 4,
+	PURGE_INTERVAL_S = 60,
+	DRAIN_TIMEOUT_MS = 10000,
+};
+
+static void usage(FILE *f)
 {
-	fprintf(stderr, "not implemented yet\n");
-	return 1;
+	fprintf(f,
+		"Usage: jitwg-registry --listen ADDR:PORT --db PATH|postgres://URL\n"
+		"                      [--token-file FILE] [--pool CIDR[,CIDR6]] [--threads N] [-v]\n"
+		"\n"
+		"  --listen      address to serve HTTP on: 127.0.0.1:8080, [::1]:8080 (port 0 picks one)\n"
+		"  --db          SQLite database file (created, WAL mode) or a PostgreSQL URL\n"
+		"  --token-file  require 'Authorization: Bearer <token>' (all but /healthz)\n"
+		"  --pool        allocate addresses for peers created without allowed_ips\n"
+		"  --threads     HTTP worker threads and database connections (default %d)\n"
+		"  -v            debug logging\n",
+		DEFAULT_THREADS);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "token-file", required_argument, NULL, 't' },
+		{ "pool", required_argument, NULL, 'p' },
+		{ "threads", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *listen = NULL, *db = NULL, *token_file = NULL, *pool = NULL, *why;
+	struct api_ctx ctx = { 0 };
+	struct http_server *h = NULL;
+	struct timespec ts = { PURGE_INTERVAL_S, 0 };
+	unsigned long threads = DEFAULT_THREADS;
+	sigset_t sigs;
+	uint16_t port = 0;
+	char *end;
+	int c, sig, ret, status = 1;
+	long purged;
+
+	log_set_ident("jitwg-registry");
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen = optarg; break;
+		case 'd': db = optarg; break;
+		case 't': token_file = optarg; break;
+		case 'p': pool = optarg; break;
+		case 'n':
+			threads = strtoul(optarg, &end, 10);
+			if (*end || threads < 1 || threads > 64) {
+				fprintf(stderr, "jitwg-registry: --threads wants 1..64\n");
+				return 2;
+			}
+			break;
+		case 'v': log_set_level(LOG_LVL_DEBUG); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!listen || !db || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (pool) {
+		if (pool_parse(&ctx.pool, pool, &why)) {
+			fprintf(stderr, "jitwg-registry: --pool %s: %s\n", pool, why);
+			return 2;
+		}
+		ctx.has_pool = true;
+	}
+	if (token_file) {
+		ret = api_token_load(&ctx, token_file);
+		if (ret) {
+			fprintf(stderr, "jitwg-registry: --token-file %s: %s\n", token_file,
+				ret == -EINVAL ? "want one non-empty line" : strerror(-ret));
+			return 2;
+		}
+	}
+
+	/* Before any thread exists, so that every thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ctx.store = store_open(db, (unsigned int)threads);
+	if (!ctx.store) {
+		log_err("cannot open database %s: %s", strncmp(db, "postgres", 8) ? db : "(postgres URL)",
+			strerror(errno));
+		goto out;
+	}
+	h = http_server_start(listen, (unsigned int)threads, &ctx, &port);
+	if (!h) {
+		log_err("cannot listen on %s: %s", listen, strerror(errno));
+		goto out;
+	}
+	log_info("listening on %s port %u (%s store%s%s)", listen, port, store_backend_name(ctx.store),
+		 ctx.has_token ? ", token auth" : "", ctx.has_pool ? ", address pool" : "");
+
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig < 0 && errno == EAGAIN) {
+			purged = store_purge(ctx.store, time(NULL));
+			if (purged > 0)
+				log_info("purged %ld expired peers", purged);
+		}
+	}
+	log_info("draining");
+	http_server_drain_free(h, DRAIN_TIMEOUT_MS);
+	h = NULL;
+	status = 0;
+out:
+	http_server_drain_free(h, 0);
+	store_free(ctx.store);
+	explicit_bzero(&ctx, sizeof(ctx));
+	return status;
 }

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Request handlers of the registry API. Routing, auth, validation and the
+ * mapping of store errors to HTTP statuses live here; the wire contract is
+ * docs/API.md.
+ */
+#include "registry/api.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "common/log.h"
+
+enum { TOKEN_MAX = 4096 };
+
+static int sha256(const void *data, size_t len, uint8_t out[static API_TOKEN_HASH_LEN])
+{
+	unsigned int n = 0;
+
+	if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) || n != API_TOKEN_HASH_LEN)
+		return -EIO;
+	return 0;
+}
+
+int api_token_load(struct api_ctx *ctx, const char *path)
+{
+	char buf[TOKEN_MAX + 1];
+	ssize_t n = 0, r;
+	size_t start = 0, end;
+	int fd, ret = -EINVAL;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((size_t)n < sizeof(buf) && (r = read(fd, buf + n, sizeof(buf) - (size_t)n)) > 0)
+		n += r;
+	if (r < 0)
+		ret = -errno;
+	close(fd);
+	if (r < 0 || (size_t)n > TOKEN_MAX)
+		goto out;
+	end = (size_t)n;
+	while (start < end && isspace((unsigned char)buf[start]))
+		++start;
+	while (end > start && isspace((unsigned char)buf[end - 1]))
+		--end;
+	if (end == start || memchr(buf + start, '\n', end - start))
+		goto out;
+	ret = sha256(buf + start, end - start, ctx->token_hash);
+	if (!ret)
+		ctx->has_token = true;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	return ret;
+}
+
+/*
+ * Hashing both sides first makes the comparison constant-time in the token's
+ * length as well as its content.
+ */
+static bool authorized(const struct api_ctx *ctx, const char *hdr)
+{
+	uint8_t h[API_TOKEN_HASH_LEN];
+	bool ok;
+
+	if (!ctx->has_token)
+		return true;
+	if (!hdr || strncasecmp(hdr, "Bearer ", 7))
+		return false;
+	hdr += 7;
+	while (*hdr == ' ')
+		++hdr;
+	if (sha256(hdr, strlen(hdr), h))
+		return false;
+	ok = !CRYPTO_memcmp(h, ctx->token_hash, sizeof(h));
+	OPENSSL_cleanse(h, sizeof(h));
+	return ok;
+}
+
+static char *to_text(struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *dup = s ? strdup(s) : NULL;
+
+	if (s)
+		explicit_bzero((char *)s, strlen(s));
+	return dup;
+}
+
+void api_error(struct api_response *resp, int status, const char *msg, const char *field)
+{
+	struct json_object *o = json_object_new_object();
+
+	resp->status = status;
+	resp->body = NULL;
+	if (!o)
+		return;
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	if (field)
+		json_object_object_add(o, "field", json_object_new_string(field));
+	resp->body = to_text(o);
+	json_object_put(o);
+}
+
+static void record_response(struct api_response *resp, int status, const struct peer_record *r)
+{
+	resp->body = peer_record_to_json(r);
+	resp->status = resp->body ? status : 500;
+}
+
+static void store_error(struct api_response *resp, int err)
+{
+	if (err == -ENOMEM)
+		api_error(resp, 503, "out of memory", NULL);
+	else
+		api_error(resp, 500, "storage error", NULL);
+}
+
+/* Keys in paths: base64url, no padding (docs/API.md). */
+static bool path_key(const char *s, uint8_t key[static WG_KEY_LEN])
+{
+	return strlen(s) == WG_KEY_B64URL_LEN && !key_from_base64url(key, s) && !key_is_zero(key);
+}
+
+/* The gateway= argument, validated; *bad set when present and invalid. */
+static const char *gateway_arg(const struct api_request *req, bool *bad)
+{
+	const char *g = req->query ? req->query(req->query_arg, "gateway") : NULL;
+
+	*bad = g && !peer_gateway_valid(g);
+	return g;
+}
+
+static void peer_create(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+{
+	struct peer_record r;
+	const char *field = NULL;
+	uint8_t conflict[WG_KEY_LEN];
+	char msg[128], ck[WG_KEY_B64_LEN + 1];
+	bool created = false;
+	int ret;
+
+	ret = peer_record_from_json(&r, req->body ? req->body : "", req->body_len, &field);
+	if (ret == -ENOMEM) {
+		api_error(resp, 503, "out of memory", NULL);
+		return;
+	}
+	if (ret) {
+		if (!strcmp(field, "body"))
+			api_error(resp, 400, "malformed JSON: expected one object", "body");
+		else {
+			snprintf(msg, sizeof(msg), "invalid or unknown field '%s'", field);
+			api_error(resp, 400, msg, field);
+		}
+		return;
+	}
+	if (!r.n_allowed_ips && !ctx->has_pool) {
+		api_error(resp, 400, "allowed_ips is required: this registry has no address pool", "allowed_ips");
+		goto out;
+	}
+	r.created_at = 0; /* set by the registry, never by the client */
+	ret = store_peer_create(ctx->store, &r, ctx->has_pool ? &ctx->pool : NULL, time(NULL), &created, conflict);
+	switch (ret) {
+	case 0:
+		record_response(resp, created ? 201 : 200, &r);
+		break;
+	case -EEXIST:
+		api_error(resp, 409, "a peer with this public_key exists with a different record", "public_key");
+		break;
+	case -EADDRINUSE:
+		key_to_base64(ck, conflict);
+		snprintf(msg, sizeof(msg), "allowed_ips overlap those of peer %s", ck);
+		api_error(resp, 409, msg, "allowed_ips");
+		break;
+	case -ENOSPC:
+		api_error(resp, 409, "address pool exhausted", "allowed_ips");
+		break;
+	default:
+		store_error(resp, ret);
+	}
+out:
+	peer_record_clear(&r);
+}
+
+static void peer_get(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp,
+		     const uint8_t key[static WG_KEY_LEN])
+{
+	struct peer_record r;
+	bool bad;
+	const char *gw = gateway_arg(req, &bad);
+	int ret;
+
+	if (bad) {
+		api_error(resp, 400, "invalid gateway name", "gateway");
+		return;
+	}
+	ret = store_peer_get(ctx->store, key, time(NULL), &r);
+	if (ret == -ENOENT || (!ret && gw && r.has_gateway && strcmp(gw, r.gateway)))
+		api_error(resp, 404, "no such peer", NULL);
+	else if (ret)
+		store_error(resp, ret);
+	else
+		record_response(resp, 200, &r);
+	peer_record_clear(&r);
+}
+
+static void peer_delete(const struct api_ctx *ctx, struct api_response *resp, const uint8_t key[static WG_KEY_LEN])
+{
+	int ret = store_peer_delete(ctx->store, key);
+
+	/* Idempotent: deleting what is not there leaves the state asked for. */
+	if (ret && ret != -ENOENT) {
+		store_error(resp, ret);
+		return;
+	}
+	resp->status = 204;
+	resp->body = NULL;
+}
+
+/* Strict decimal in [1, API_LIST_MAX]. */
+static int parse_limit(const char *s, size_t *out)
+{
+	size_t v = 0;
+
+	if (!s) {
+		*out = API_LIST_DEFAULT;
+		return 0;
+	}
+	if (!*s || strlen(s) > 4)
+		return -EINVAL;
+	for (; *s; ++s) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	if (v < 1 || v > API_LIST_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void peer_list(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+{
+	const char *cur = req->query ? req->query(req->query_arg, "cursor") : NULL;
+	const char *lim = req->query ? req->query(req->query_arg, "limit") : NULL;
+	struct peer_record *recs = NULL;
+	struct json_object *o = NULL, *arr, *item;
+	uint8_t after[WG_KEY_LEN];
+	char next[WG_KEY_B64URL_LEN + 1];
+	size_t limit, i, n = 0;
+	const char *gw;
+	bool bad;
+	int ret;
+
+	gw = gateway_arg(req, &bad);
+	if (bad) {
+		api_error(resp, 400, "invalid gateway name", "gateway");
+		return;
+	}
+	if (parse_limit(lim, &limit)) {
+		api_error(resp, 400, "limit must be an integer from 1 to 1000", "limit");
+		return;
+	}
+	/* The cursor is the last key of the previous page: keyset paging sees each peer once. */
+	if (cur && (strlen(cur) != WG_KEY_B64URL_LEN || key_from_base64url(after, cur))) {
+		api_error(resp, 400, "invalid cursor", "cursor");
+		return;
+	}
+	ret = store_peer_list(ctx->store, cur ? after : NULL, gw, time(NULL), limit + 1, &recs, &n);
+	if (ret) {
+		store_error(resp, ret);
+		return;
+	}
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	if (!o || !arr || json_object_object_add(o, "peers", arr)) {
+		json_object_put(arr);
+		goto oom;
+	}
+	for (i = 0; i < n && i < limit; ++i) {
+		item = peer_record_to_json_object(&recs[i]);
+		if (!item || json_object_array_add(arr, item)) {
+			json_object_put(item);
+			goto oom;
+		}
+	}
+	if (n > limit) {
+		key_to_base64url(next, recs[limit - 1].public_key);
+		json_object_object_add(o, "next_cursor", json_object_new_string(next));
+	}
+	resp->body = to_text(o);
+	if (!resp->body)
+		goto oom;
+	resp->status = 200;
+	goto out;
+oom:
+	api_error(resp, 503, "out of memory", NULL);
+out:
+	json_object_put(o);
+	for (i = 0; i < n; ++i)
+		peer_record_clear(&recs[i]);
+	free(recs);
+}
+
+static void pool_get(const struct api_ctx *ctx, struct api_response *resp)
+{
+	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
+	char c[CIDR_STR_MAX];
+	int fam;
+
+	if (!o || !arr) {
+		json_object_put(o);
+		json_object_put(arr);
+		api_error(resp, 503, "out of memory", NULL);
+		return;
+	}
+	for (fam = 0; ctx->has_pool && fam < POOL_FAMILIES; ++fam) {
+		if (!ctx->pool.has[fam])
+			continue;
+		cidr_format(c, &ctx->pool.net[fam]);
+		json_object_array_add(arr, json_object_new_string(c));
+	}
+	json_object_object_add(o, "pool", arr);
+	resp->body = to_text(o);
+	resp->status = resp->body ? 200 : 503;
+	json_object_put(o);
+}
+
+static void not_allowed(struct api_response *resp)
+{
+	api_error(resp, 405, "method not allowed", NULL);
+}
+
+void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
+{
+	static const char peers[] = "/v1/peers";
+	uint8_t key[WG_KEY_LEN];
+	bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
+
+	resp->status = 500;
+	resp->body = NULL;
+	resp->www_authenticate = false;
+	if (!strcmp(req->path, "/healthz")) {
+		if (!get)
+			return not_allowed(resp);
+		resp->status = 200;
+		resp->body = strdup("{\"status\":\"ok\"}");
+		return;
+	}
+	if (!authorized(ctx, req->authorization)) {
+		resp->www_authenticate = true;
+		return api_error(resp, 401, "missing or wrong bearer token", NULL);
+	}
+	if (!strcmp(req->path, peers) || !strcmp(req->path, "/v1/peers/")) {
+		if (!strcmp(req->method, "POST"))
+			return peer_create(ctx, req, resp);
+		if (get)
+			return peer_list(ctx, req, resp);
+		return not_allowed(resp);
+	}
+	if (!strncmp(req->path, peers, sizeof(peers) - 1) && req->path[sizeof(peers) - 1] == '/') {
+		const char *k = req->path + sizeof(peers);
+
+		if (!get && strcmp(req->method, "DELETE"))
+			return not_allowed(resp);
+		if (!path_key(k, key))
+			return api_error(resp, 400, "invalid public key in path (want base64url, no padding)",
+					 "public_key");
+		if (get)
+			return peer_get(ctx, req, resp, key);
+		return peer_delete(ctx, resp, key);
+	}
+	if (!strcmp(req->path, "/v1/pool")) {
+		if (!get)
+			return not_allowed(resp);
+		return pool_get(ctx, resp);
+	}
+	api_error(resp, 404, "not found", NULL);
+}

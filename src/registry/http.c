@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libmicrohttpd glue. A request arrives in several handler calls: the first
+ * (headers only) allocates per-request state, the middle ones deliver body
+ * chunks, the last (upload size 0) runs the API. Bodies are capped at
+ * API_BODY_MAX; a declared Content-Length above it is refused before any of
+ * the body is read.
+ */
+#include "registry/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common/log.h"
+
+struct http_server {
+	struct MHD_Daemon *d;
+	const struct api_ctx *ctx;
+	atomic_int in_flight;
+};
+
+struct req_state {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+static const char *query_arg(void *arg, const char *name)
+{
+	return MHD_lookup_connection_value(arg, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_response *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->body) {
+		resp = MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
+		if (!resp) {
+			free(r->body);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	} else {
+		resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+	}
+	r->body = NULL;
+	if (r->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result too_large(struct MHD_Connection *conn)
+{
+	struct api_response r;
+
+	api_error(&r, 413, "request body too large", "body");
+	r.www_authenticate = false;
+	return send_response(conn, &r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct http_server *h = cls;
+	struct req_state *st = *con_cls;
+	struct api_request req;
+	struct api_response resp;
+	const char *cl;
+
+	if (!st) {
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			return MHD_NO;
+		*con_cls = st;
+		atomic_fetch_add(&h->in_flight, 1);
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
+			st->too_big = true;
+			return too_large(conn);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (st->too_big || st->len + n > API_BODY_MAX) {
+			st->too_big = true;
+			free(st->body);
+			st->body = NULL;
+			return MHD_YES;
+		}
+		char *p = realloc(st->body, st->len + n + 1);
+		if (!p)
+			return MHD_NO;
+		memcpy(p + st->len, upload_data, n);
+		st->len += n;
+		p[st->len] = '\0';
+		st->body = p;
+		return MHD_YES;
+	}
+	if (st->too_big)
+		return too_large(conn);
+	req.method = method;
+	req.path = url;
+	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	req.body = st->body;
+	req.body_len = st->len;
+	req.query = query_arg;
+	req.query_arg = conn;
+	api_handle(h->ctx, &req, &resp);
+	log_ratelimited_debug("%s %s -> %d", method, url, resp.status);
+	return send_response(conn, &resp);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *h = cls;
+	struct req_state *st = *con_cls;
+
+	if (!st)
+		return;
+	free(st->body);
+	free(st);
+	*con_cls = NULL;
+	atomic_fetch_sub(&h->in_flight, 1);
+}
+
+/* "host:port" or "[v6]:port" into a socket address. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[256], *colon;
+	const char *port;
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
+	size_t n;
+
+	if (listen[0] == '[') {
+		const char *end = strchr(listen, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof(host))
+			return -EINVAL;
+		n = (size_t)(end - listen - 1);
+		memcpy(host, listen + 1, n);
+		host[n] = '\0';
+		port = end + 2;
+		hints.ai_family = AF_INET6;
+	} else {
+		if (strlen(listen) >= sizeof(host))
+			return -EINVAL;
+		strcpy(host, listen);
+		colon = strrchr(host, ':');
+		if (!colon || strchr(host, ':') != colon)
+			return -EINVAL;
+		*colon = '\0';
+		port = listen + (colon - host) + 1;
+	}
+	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 || atoi(port) > 65535)
+		return -EINVAL;
+	if (getaddrinfo(*host ? host : NULL, port, &hints, &ai) || !ai)
+		return -EINVAL;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+struct http_server *http_server_start(const char *listen, unsigned int threads, const struct api_ctx *ctx,
+				      uint16_t *port)
+{
+	struct http_server *h = calloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	socklen_t len;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	int err = ENOMEM;
+
+	if (!h)
+		goto fail;
+	h->ctx = ctx;
+	if (parse_listen(listen, &ss, &len)) {
+		err = EINVAL;
+		goto fail;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_THREAD_POOL_SIZE, threads,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+				MHD_OPTION_END);
+	if (!h->d) {
+		err = EADDRNOTAVAIL;
+		goto fail;
+	}
+	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	*port = info ? info->port : 0;
+	return h;
+fail:
+	free(h);
+	errno = err;
+	return NULL;
+}
+
+void http_server_drain_free(struct http_server *h, unsigned int timeout_ms)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	unsigned int waited = 0;
+
+	if (!h)
+		return;
+	MHD_quiesce_daemon(h->d);
+	while (atomic_load(&h->in_flight) > 0 && waited < timeout_ms) {
+		nanosleep(&ts, NULL);
+		waited += 10;
+	}
+	if (atomic_load(&h->in_flight) > 0)
+		log_warn("stopping with %d requests still in flight", atomic_load(&h->in_flight));
+	MHD_stop_daemon(h->d);
+	free(h);
+}

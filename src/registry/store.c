@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Backend-independent store logic: a fixed pool of backend connections, and
+ * the create path (identical-record check, overlap check, pool allocation),
+ * written once so that SQLite and PostgreSQL cannot drift apart.
+ *
+ * Writers take s->write_lock and then the backend's begin(), which for
+ * SQLite is BEGIN IMMEDIATE and for PostgreSQL an advisory transaction lock:
+ * the in-process mutex keeps our own writers from spinning in SQLite's busy
+ * handler, the database lock keeps several processes sharing one database
+ * correct. Allocation reads and then writes under that lock, so two creates
+ * can never pick the same address.
+ */
+#include "registry/store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/log.h"
+
+struct slot {
+	pthread_mutex_t mu;
+	struct store_conn *c;
+};
+
+struct store {
+	const struct store_backend *be;
+	pthread_mutex_t write_lock;
+	unsigned int n;
+	struct slot *slots;
+	atomic_uint next;
+};
+
+enum { FLOOR_RETRIES = 64 };
+
+int store_ips_format(const struct peer_record *r, char **out)
+{
+	char *s = calloc(r->n_allowed_ips ? r->n_allowed_ips : 1, CIDR_STR_MAX + 1), *p;
+	size_t i;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	p = s;
+	for (i = 0; i < r->n_allowed_ips; ++i) {
+		if (i)
+			*p++ = ',';
+		cidr_format(p, &r->allowed_ips[i]);
+		p += strlen(p);
+	}
+	*out = s;
+	return 0;
+}
+
+int store_ips_parse(struct peer_record *r, const char *text)
+{
+	char *dup = NULL, *part, *save = NULL;
+	size_t n = 1;
+	const char *q;
+	int ret = -EINVAL;
+
+	free(r->allowed_ips);
+	r->allowed_ips = NULL;
+	r->n_allowed_ips = 0;
+	if (!*text)
+		return 0;
+	for (q = text; *q; ++q)
+		n += *q == ',';
+	r->allowed_ips = calloc(n, sizeof(*r->allowed_ips));
+	dup = strdup(text);
+	if (!r->allowed_ips || !dup) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (part = strtok_r(dup, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+		if (r->n_allowed_ips == n || cidr_parse(&r->allowed_ips[r->n_allowed_ips], part))
+			goto out;
+		r->n_allowed_ips++;
+	}
+	ret = 0;
+out:
+	free(dup);
+	if (ret) {
+		free(r->allowed_ips);
+		r->allowed_ips = NULL;
+		r->n_allowed_ips = 0;
+	}
+	return ret;
+}
+
+static bool expired(int64_t expires_at, int64_t now)
+{
+	return expires_at && expires_at <= now;
+}
+
+/* A connection for this request: any idle one, else wait for ours. */
+static struct slot *acquire(struct store *s)
+{
+	unsigned int start = atomic_fetch_add(&s->next, 1), i;
+	struct slot *sl;
+
+	for (i = 0; i < s->n; ++i) {
+		sl = &s->slots[(start + i) % s->n];
+		if (!pthread_mutex_trylock(&sl->mu))
+			return sl;
+	}
+	sl = &s->slots[start % s->n];
+	pthread_mutex_lock(&sl->mu);
+	return sl;
+}
+
+static void release(struct slot *sl)
+{
+	pthread_mutex_unlock(&sl->mu);
+}
+
+struct store *store_open(const char *db, unsigned int conns)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	unsigned int i;
+	int err = ENOMEM;
+
+	if (!s)
+		goto fail;
+	if (!strncmp(db, "postgres://", 11) || !strncmp(db, "postgresql://", 13))
+		s->be = &store_pg_backend;
+	else
+		s->be = &store_sqlite_backend;
+	pthread_mutex_init(&s->write_lock, NULL);
+	s->slots = calloc(conns ? conns : 1, sizeof(*s->slots));
+	if (!s->slots)
+		goto fail;
+	for (i = 0; i < (conns ? conns : 1); ++i) {
+		pthread_mutex_init(&s->slots[i].mu, NULL);
+		s->slots[i].c = s->be->connect(db);
+		if (!s->slots[i].c) {
+			err = errno ? errno : EIO;
+			goto fail;
+		}
+		s->n++;
+	}
+	return s;
+fail:
+	store_free(s);
+	errno = err;
+	return NULL;
+}
+
+void store_free(struct store *s)
+{
+	unsigned int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; ++i) {
+		s->be->disconnect(s->slots[i].c);
+		pthread_mutex_destroy(&s->slots[i].mu);
+	}
+	free(s->slots);
+	pthread_mutex_destroy(&s->write_lock);
+	free(s);
+}
+
+const char *store_backend_name(const struct store *s)
+{
+	return s->be->name;
+}
+
+/*
+ * 0 when no live peer holds any address of ip; -EADDRINUSE (owner in
+ * conflict) otherwise. Expired owners in the way are removed.
+ */
+static int check_free(const struct store_backend *be, struct store_conn *c, const struct cidr *ip, int64_t now,
+		      uint8_t conflict[WG_KEY_LEN])
+{
+	size_t n = pool_addr_len(ip->family);
+	uint8_t lo[16], hi[16];
+	struct store_range r;
+	int i, ret;
+
+	pool_cidr_bounds(ip, lo, hi);
+	for (i = 0; i < FLOOR_RETRIES; ++i) {
+		ret = be->floor(c, ip->family, hi, &r);
+		if (ret == -ENOENT)
+			return 0;
+		if (ret)
+			return ret;
+		if (memcmp(r.hi, lo, n) < 0)
+			return 0;
+		if (!expired(r.expires_at, now)) {
+			if (conflict)
+				memcpy(conflict, r.key, WG_KEY_LEN);
+			return -EADDRINUSE;
+		}
+		ret = be->remove(c, r.key);
+		if (ret && ret != -ENOENT)
+			return ret;
+	}
+	return -EIO;
+}
+
+/*
+ * The next free host address of one pool family, starting at the stored
+ * cursor and wrapping once. Each step either finds the cursor free or jumps
+ * past the range that holds it, so a run of allocated peers costs one probe
+ * per range, and the cursor makes the common case a single probe.
+ */
+static int allocate(const struct store_backend *be, struct store_conn *c, const struct pool *pool, int fam,
+		    int64_t now, struct cidr *out)
+{
+	static const char *const cursor_name[POOL_FAMILIES] = { "next4", "next6" };
+	uint16_t family = pool->net[fam].family;
+	size_t n = pool_addr_len(family);
+	uint8_t first[16], last[16], cur[16], start[16];
+	struct store_range r;
+	bool wrapped = false;
+	int ret;
+
+	pool_bounds(pool, fam, first, last);
+	ret = be->meta_get(c, cursor_name[fam], cur);
+	if (ret == -ENOENT || (!ret && (memcmp(cur, first, n) < 0 || memcmp(cur, last, n) > 0)))
+		memcpy(cur, first, 16);
+	else if (ret)
+		return ret;
+	memcpy(start, cur, 16);
+	for (;;) {
+		ret = be->floor(c, family, cur, &r);
+		if (ret == -ENOENT || (!ret && memcmp(r.hi, cur, n) < 0))
+			break;
+		if (ret)
+			return ret;
+		if (expired(r.expires_at, now)) {
+			ret = be->remove(c, r.key);
+			if (ret && ret != -ENOENT)
+				return ret;
+			continue;
+		}
+		memcpy(cur, r.hi, 16);
+		if (memcmp(cur, last, n) >= 0 || !pool_addr_inc(cur, n)) {
+			if (wrapped)
+				return -ENOSPC;
+			wrapped = true;
+			memcpy(cur, first, 16);
+		}
+		if (wrapped && memcmp(cur, start, n) >= 0)
+			return -ENOSPC;
+	}
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	out->prefix = (uint8_t)(n * 8);
+	memcpy(out->addr, cur, n);
+	pool_addr_inc(cur, n);
+	return be->meta_set(c, cursor_name[fam], cur);
+}
+
+int store_peer_create(struct store *s, struct peer_record *r, const struct pool *pool, int64_t now,
+		      bool *created, uint8_t conflict[WG_KEY_LEN])
+{
+	const struct store_backend *be = s->be;
+	struct peer_record old = { 0 };
+	bool alloc = r->n_allowed_ips == 0, in_txn = false;
+	struct slot *sl = NULL;
+	struct cidr *ips = NULL;
+	size_t i, nips = 0;
+	int fam, ret;
+
+	*created = false;
+	if (alloc && !pool)
+		return -EINVAL;
+	pthread_mutex_lock(&s->write_lock);
+	sl = acquire(s);
+	ret = be->begin(sl->c);
+	if (ret)
+		goto out;
+	in_txn = true;
+	ret = be->get(sl->c, r->public_key, &old);
+	if (!ret && expired(old.expires_at, now)) {
+		ret = be->remove(sl->c, r->public_key);
+		if (ret)
+			goto out;
+	} else if (!ret) {
+		/* A retried allocation request matches the peer it created. */
+		struct peer_record cmp = *r;
+
+		if (alloc) {
+			cmp.allowed_ips = old.allowed_ips;
+			cmp.n_allowed_ips = old.n_allowed_ips;
+		}
+		if (!peer_record_equal(&cmp, &old)) {
+			ret = -EEXIST;
+			goto out;
+		}
+		peer_record_clear(r);
+		*r = old;
+		memset(&old, 0, sizeof(old));
+		goto out;
+	} else if (ret != -ENOENT) {
+		goto out;
+	}
+
+	if (alloc) {
+		ips = calloc(POOL_FAMILIES, sizeof(*ips));
+		ret = -ENOMEM;
+		if (!ips)
+			goto out;
+		for (fam = 0; fam < POOL_FAMILIES; ++fam) {
+			if (!pool->has[fam])
+				continue;
+			ret = allocate(be, sl->c, pool, fam, now, &ips[nips]);
+			if (ret)
+				goto out;
+			nips++;
+		}
+		r->allowed_ips = ips;
+		r->n_allowed_ips = nips;
+		ips = NULL;
+	} else {
+		for (i = 0; i < r->n_allowed_ips; ++i) {
+			ret = check_free(be, sl->c, &r->allowed_ips[i], now, conflict);
+			if (ret)
+				goto out;
+		}
+	}
+	r->created_at = now;
+	ret = be->insert(sl->c, r);
+	if (ret)
+		goto out;
+	ret = be->commit(sl->c);
+	in_txn = false;
+	if (!ret)
+		*created = true;
+out:
+	if (in_txn) {
+		if (ret)
+			be->rollback(sl->c);
+		else if (be->commit(sl->c))
+			ret = -EIO;
+	}
+	if (ret && alloc && r->allowed_ips) {
+		/* give the caller back the request it sent */
+		free(r->allowed_ips);
+		r->allowed_ips = NULL;
+		r->n_allowed_ips = 0;
+	}
+	if (sl)
+		release(sl);
+	pthread_mutex_unlock(&s->write_lock);
+	free(ips);
+	peer_record_clear(&old);
+	return ret;
+}
+
+int store_peer_get(struct store *s, const uint8_t key[static WG_KEY_LEN], int64_t now, struct peer_record *out)
+{
+	struct slot *sl = acquire(s);
+	int ret = s->be->get(sl->c, key, out);
+
+	release(sl);
+	if (!ret && expired(out->expires_at, now)) {
+		peer_record_clear(out);
+		ret = -ENOENT;
+	}
+	return ret;
+}
+
+int store_peer_delete(struct store *s, const uint8_t key[static WG_KEY_LEN])
+{
+	struct slot *sl;
+	int ret;
+
+	pthread_mutex_lock(&s->write_lock);
+	sl = acquire(s);
+	ret = s->be->begin(sl->c);
+	if (!ret) {
+		ret = s->be->remove(sl->c, key);
+		if (ret)
+			s->be->rollback(sl->c);
+		else
+			ret = s->be->commit(sl->c);
+	}
+	release(sl);
+	pthread_mutex_unlock(&s->write_lock);
+	return ret;
+}
+
+int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, int64_t now, size_t limit,
+		    struct peer_record **out, size_t *n)
+{
+	struct slot *sl = acquire(s);
+	int ret = s->be->list(sl->c, after, gateway, now, limit, out, n);
+
+	release(sl);
+	return ret;
+}
+
+long store_purge(struct store *s, int64_t now)
+{
+	struct slot *sl;
+	long ret;
+	int r;
+
+	pthread_mutex_lock(&s->write_lock);
+	sl = acquire(s);
+	r = s->be->begin(sl->c);
+	if (r) {
+		ret = r;
+	} else {
+		ret = s->be->purge(sl->c, now);
+		if (ret < 0)
+			s->be->rollback(sl->c);
+		else if ((r = s->be->commit(sl->c)))
+			ret = r;
+	}
+	release(sl);
+	pthread_mutex_unlock(&s->write_lock);
+	return ret;
+}

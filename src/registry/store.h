@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_REGISTRY_STORE_H
+#define JITWG_REGISTRY_STORE_H
+
+/*
+ * The registry's storage seam. store.c holds the logic every backend shares
+ * (create with overlap check and pool allocation, expiry, connection pool);
+ * a backend (store_sqlite.c, store_pg.c) supplies a handful of primitives
+ * over one connection. The data model is two tables:
+ *
+ *   peers(key, gateway, psk, keepalive, expires_at, created_at, ips)
+ *   ranges(fam, lo, hi, key, expires_at)  -- one row per allowed IP
+ *
+ * Every peer's allowed IPs are kept disjoint from every other peer's, so the
+ * ranges sorted by lo are also sorted by hi, and "does [lo,hi] overlap
+ * anything?" is one index probe: the range with the greatest lo <= hi.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "registry/pool.h"
+#include "registry/record.h"
+
+/* One stored allowed-IP range (addresses big-endian, 4 or 16 bytes used). */
+struct store_range {
+	uint16_t family;
+	uint8_t lo[16], hi[16];
+	uint8_t key[WG_KEY_LEN];
+	int64_t expires_at;
+};
+
+struct store_conn; /* backend-defined */
+
+/*
+ * Backend primitives. All return 0 or -errno (-ENOENT for "no such row",
+ * -EIO for a database failure, logged once by the backend). A connection is
+ * used by one thread at a time. Writes happen only between begin and
+ * commit/rollback; begin serialises writers, also across processes sharing
+ * the database.
+ */
+struct store_backend {
+	const char *name;
+	struct store_conn *(*connect)(const char *db); /* NULL + errno */
+	void (*disconnect)(struct store_conn *c);
+	int (*begin)(struct store_conn *c);
+	int (*commit)(struct store_conn *c);
+	void (*rollback)(struct store_conn *c);
+	/* The record with this key, expired or not. */
+	int (*get)(struct store_conn *c, const uint8_t key[static WG_KEY_LEN], struct peer_record *out);
+	/* Inserts the peer and one range per allowed IP. */
+	int (*insert)(struct store_conn *c, const struct peer_record *r);
+	/* Deletes the peer and its ranges; -ENOENT when absent. */
+	int (*remove)(struct store_conn *c, const uint8_t key[static WG_KEY_LEN]);
+	/* The range of this family with the greatest lo <= addr. */
+	int (*floor)(struct store_conn *c, uint16_t family, const uint8_t addr[static 16], struct store_range *out);
+	/*
+	 * Up to limit live peers (not expired at now) with key > after (all when
+	 * after is NULL), in key order, bound to gateway or to none (all when
+	 * gateway is NULL). *out is a calloc'd array the caller clears and frees.
+	 */
+	int (*list)(struct store_conn *c, const uint8_t *after, const char *gateway, int64_t now, size_t limit,
+		    struct peer_record **out, size_t *n);
+	/* A small named blob (allocation cursors); -ENOENT when unset. */
+	int (*meta_get)(struct store_conn *c, const char *name, uint8_t val[static 16]);
+	int (*meta_set)(struct store_conn *c, const char *name, const uint8_t val[static 16]);
+	/* Deletes peers expired at now; returns the count or -errno. */
+	long (*purge)(struct store_conn *c, int64_t now);
+};
+
+extern const struct store_backend store_sqlite_backend;
+extern const struct store_backend store_pg_backend;
+
+/* Allowed IPs <-> the peers.ips column ("10.0.0.2/32,fd00::2/128"). */
+int store_ips_format(const struct peer_record *r, char **out);
+int store_ips_parse(struct peer_record *r, const char *text);
+
+/* ---- the store: what the API handlers call -------------------------------- */
+
+struct store;
+
+/*
+ * Opens the database named by db: a postgres:// or postgresql:// URL selects
+ * PostgreSQL, anything else is a SQLite path. conns connections are opened
+ * up front (one per HTTP worker is right). Returns NULL + errno.
+ */
+struct store *store_open(const char *db, unsigned int conns);
+void store_free(struct store *s);
+const char *store_backend_name(const struct store *s);
+
+/*
+ * Creates a peer. With no allowed IPs in *r and a pool given, allocates the
+ * next free /32 (and /128) under the store's write lock. On success *r holds
+ * the stored record (created_at set) and *created says 201 or 200 (an equal
+ * record existed: allocation requests compare everything but allowed IPs).
+ * Returns 0, -EEXIST (key exists with a different record), -EADDRINUSE
+ * (overlaps another peer; *conflict gets its key when not NULL), -ENOSPC
+ * (pool exhausted), -EINVAL (no allowed IPs and no pool), -EIO. Expired
+ * peers in the way are deleted first. Thread-safe.
+ */
+int store_peer_create(struct store *s, struct peer_record *r, const struct pool *pool, int64_t now,
+		      bool *created, uint8_t conflict[WG_KEY_LEN]);
+/* A live peer: 0, -ENOENT (unknown or expired at now), -EIO. Thread-safe. */
+int store_peer_get(struct store *s, const uint8_t key[static WG_KEY_LEN], int64_t now, struct peer_record *out);
+/* 0 or -ENOENT, -EIO. Thread-safe. */
+int store_peer_delete(struct store *s, const uint8_t key[static WG_KEY_LEN]);
+/* See store_backend.list. Thread-safe. */
+int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, int64_t now, size_t limit,
+		    struct peer_record **out, size_t *n);
+/* Deletes expired peers; returns the count or -errno. Thread-safe. */
+long store_purge(struct store *s, int64_t now);
+
+#endif
