@@ -1,4 +1,206 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder so the archive builds; replaced by its module. */
-int dataplane_placeholder(void);
-int dataplane_placeholder(void) { return 0; }
+/*
+ * The seam's dispatcher: picks a backend, then forwards every call through
+ * struct dataplane_ops. Backend choice is the only policy here.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/dataplane.h"
+
+struct dataplane {
+	const struct dataplane_ops *ops;
+	void *state;
+};
+
+static __thread char errbuf[160];
+
+static const char *say(const char *fmt, const char *ifname, int err)
+{
+	snprintf(errbuf, sizeof(errbuf), fmt, ifname, strerror(err));
+	return errbuf;
+}
+
+static bool no_kernel_support(int err)
+{
+	/* genl resolves an unknown family with ENOENT; the placeholder says EPROTONOSUPPORT. */
+	return err == EPROTONOSUPPORT || err == ENOENT || err == EAFNOSUPPORT;
+}
+
+static const char *explain(enum dp_backend asked, const struct dataplane_ops *ops,
+			   const char *ifname, int err)
+{
+	if (ops == &dataplane_uapi_ops) {
+		if (err == ENOENT)
+			return say("no UAPI socket /var/run/wireguard/%s.sock (%s)", ifname, err);
+		if (err == ECONNREFUSED)
+			return say("UAPI socket /var/run/wireguard/%s.sock refuses connections: "
+				   "stale socket, is the WireGuard daemon running? (%s)", ifname, err);
+		return say("cannot use the UAPI socket for %s: %s", ifname, err);
+	}
+	if (no_kernel_support(err))
+		return say(asked == DP_BACKEND_AUTO
+				   ? "kernel has no WireGuard support and no UAPI socket for %s"
+				   : "kernel has no WireGuard support (needed for %s: %s)",
+			   ifname, err);
+	if (err == ENODEV)
+		return say(asked == DP_BACKEND_AUTO
+				   ? "no kernel WireGuard interface %s and no UAPI socket for it (%s)"
+				   : "no kernel WireGuard interface %s (%s)",
+			   ifname, err);
+	return say("kernel WireGuard backend for %s: %s", ifname, err);
+}
+
+struct dataplane *dataplane_open(const char *ifname, enum dp_backend backend, const char **errmsg)
+{
+	const struct dataplane_ops *ops;
+	struct dataplane *dp = NULL;
+	void *state = NULL;
+	int ret;
+
+	if (errmsg)
+		*errmsg = NULL;
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/')) {
+		if (errmsg)
+			*errmsg = "invalid interface name";
+		errno = EINVAL;
+		return NULL;
+	}
+	switch (backend) {
+	case DP_BACKEND_AUTO:
+		ops = dataplane_uapi_available(ifname) ? &dataplane_uapi_ops : &dataplane_netlink_ops;
+		break;
+	case DP_BACKEND_KERNEL:
+		ops = &dataplane_netlink_ops;
+		break;
+	case DP_BACKEND_USERSPACE:
+		ops = &dataplane_uapi_ops;
+		break;
+	default:
+		if (errmsg)
+			*errmsg = "unknown data-plane backend";
+		errno = EINVAL;
+		return NULL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp) {
+		if (errmsg)
+			*errmsg = "out of memory";
+		errno = ENOMEM;
+		return NULL;
+	}
+	ret = ops->open(ifname, &state);
+	if (ret < 0) {
+		if (errmsg)
+			*errmsg = explain(backend, ops, ifname, -ret);
+		free(dp);
+		errno = -ret;
+		return NULL;
+	}
+	dp->ops = ops;
+	dp->state = state;
+	return dp;
+}
+
+void dataplane_free(struct dataplane *dp)
+{
+	if (!dp)
+		return;
+	if (dp->ops->close)
+		dp->ops->close(dp->state);
+	free(dp);
+}
+
+const char *dataplane_backend_name(const struct dataplane *dp)
+{
+	return dp->ops->name;
+}
+
+int dataplane_get_device(struct dataplane *dp, struct dp_device *dev)
+{
+	memset(dev, 0, sizeof(*dev));
+	if (!dp->ops->get_device)
+		return -EOPNOTSUPP;
+	return dp->ops->get_device(dp->state, dev);
+}
+
+void dataplane_device_wipe(struct dp_device *dev)
+{
+	if (dev)
+		explicit_bzero(dev, sizeof(*dev));
+}
+
+int dataplane_list_peers(struct dataplane *dp, struct dp_peer **peers, size_t *n)
+{
+	*peers = NULL;
+	*n = 0;
+	if (!dp->ops->list_peers)
+		return -EOPNOTSUPP;
+	return dp->ops->list_peers(dp->state, peers, n);
+}
+
+void dataplane_peers_free(struct dp_peer *peers, size_t n)
+{
+	size_t i;
+
+	if (!peers)
+		return;
+	for (i = 0; i < n; i++)
+		free(peers[i].allowed_ips);
+	free(peers);
+}
+
+int dataplane_set_peers(struct dataplane *dp, const struct dp_peer *peers, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (!dp->ops->set_peers)
+		return -EOPNOTSUPP;
+	return dp->ops->set_peers(dp->state, peers, n);
+}
+
+int dataplane_remove_peers(struct dataplane *dp, const uint8_t (*keys)[WG_KEY_LEN], size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (!dp->ops->remove_peers)
+		return -EOPNOTSUPP;
+	return dp->ops->remove_peers(dp->state, keys, n);
+}
+
+/*
+ * Both wireguard-go and the kernel send a keepalive, and with no session a
+ * handshake initiation, when a peer's persistent keepalive goes from 0 to
+ * non-zero on a running interface. Three entries for the same key in one
+ * call, applied in order: the full config with keepalive 0 (so the next
+ * step is always a 0 -> on edge, even for a peer that had one), the switch
+ * on, and the configured value. The initiation is already under way when
+ * the third entry lands, so restoring 0 does not cancel it.
+ */
+int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p)
+{
+	uint16_t want = (p->flags & DP_PEER_HAS_KEEPALIVE) ? p->persistent_keepalive : 0;
+	uint32_t keep = p->flags & DP_PEER_UPDATE_ONLY;
+	struct dp_peer e[3];
+	size_t n = 2;
+	int ret;
+
+	memset(e, 0, sizeof(e));
+	e[0] = *p;
+	e[0].flags |= DP_PEER_HAS_KEEPALIVE;
+	e[0].persistent_keepalive = 0;
+	memcpy(e[1].public_key, p->public_key, WG_KEY_LEN);
+	e[1].flags = DP_PEER_HAS_KEEPALIVE | keep;
+	e[1].persistent_keepalive = want ? want : 1;
+	if (!want) {
+		memcpy(e[2].public_key, p->public_key, WG_KEY_LEN);
+		e[2].flags = DP_PEER_HAS_KEEPALIVE | keep;
+		e[2].persistent_keepalive = 0;
+		n = 3;
+	}
+	ret = dataplane_set_peers(dp, e, n);
+	explicit_bzero(e, sizeof(e));
+	return ret;
+}

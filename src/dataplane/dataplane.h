@@ -73,8 +73,9 @@ struct dataplane;
 
 /*
  * Opens interface ifname with the chosen backend. On failure returns NULL
- * with errno set and, when errmsg is not NULL, a static human reason such
- * as "kernel has no WireGuard support and no UAPI socket for wg0".
+ * with errno set and, when errmsg is not NULL, a human reason such as
+ * "kernel has no WireGuard support and no UAPI socket for wg0". The reason
+ * lives in thread-local storage: valid until this thread's next call.
  */
 struct dataplane *dataplane_open(const char *ifname, enum dp_backend backend, const char **errmsg);
 void dataplane_free(struct dataplane *dp);
@@ -85,8 +86,10 @@ int dataplane_get_device(struct dataplane *dp, struct dp_device *dev);
 void dataplane_device_wipe(struct dp_device *dev);
 
 /*
- * Lists every peer. *peers is one allocation the caller releases with
+ * Lists every peer. *peers is one array the caller releases with
  * dataplane_peers_free(); preshared keys are not returned (zeroed).
+ * Backends allocate each peer's allowed_ips with malloc() on its own (or
+ * leave it NULL); dataplane_peers_free() frees them and the array.
  */
 int dataplane_list_peers(struct dataplane *dp, struct dp_peer **peers, size_t *n);
 void dataplane_peers_free(struct dp_peer *peers, size_t n);
@@ -99,6 +102,17 @@ void dataplane_peers_free(struct dp_peer *peers, size_t n);
 int dataplane_set_peers(struct dataplane *dp, const struct dp_peer *peers, size_t n);
 /* Removes n peers by public key; keys that are not installed are ignored. */
 int dataplane_remove_peers(struct dataplane *dp, const uint8_t (*keys)[WG_KEY_LEN], size_t n);
+
+/*
+ * Installs or updates p like dataplane_set_peers() and makes the data plane
+ * send its own handshake initiation to p->endpoint at once (the initiator
+ * role): in one call, persistent keepalive goes 0 -> on, which WireGuard
+ * answers with an immediate keepalive and so a handshake, then back to the
+ * configured value (p->persistent_keepalive when DP_PEER_HAS_KEEPALIVE,
+ * else 0). Returns 0 or -errno; -ENOENT with DP_PEER_UPDATE_ONLY when p is
+ * not installed. See docs/ARCHITECTURE.md for the measured behaviour.
+ */
+int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p);
 
 /* Backend vtable: what uapi.c and netlink.c implement. */
 struct dataplane_ops {

@@ -1,4 +1,450 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder so the archive builds; replaced by its module. */
-int uapi_placeholder(void);
-int uapi_placeholder(void) { return 0; }
+/*
+ * Userspace backend: the cross-platform UAPI over the unix socket
+ * /var/run/wireguard/<iface>.sock (wireguard-go, boringtun). One connection
+ * per operation, as wg(8) does, so a restarted daemon is picked up without
+ * reconnect logic. The text itself is parsed and formatted in uapi-parse.c.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dataplane/uapi.h"
+
+enum {
+	UAPI_READ_CHUNK = 64 * 1024,
+	/*
+	 * Peers per "set=1" transaction. wireguard-go holds its configuration
+	 * lock for a whole transaction; bounding it keeps a mass install or
+	 * eviction from stalling a concurrent `wg show` for long.
+	 */
+	UAPI_SET_BATCH = 4096,
+	UAPI_TIMEOUT_MS = 10000,
+};
+
+#define UAPI_SOCK_DIR "/var/run/wireguard"
+
+struct uapi_state {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static int sock_path(char *out, size_t cap, const char *ifname)
+{
+	int n;
+
+	/* The name becomes a path: no separators, no dot entries. */
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/') ||
+	    !strcmp(ifname, ".") || !strcmp(ifname, ".."))
+		return -EINVAL;
+	n = snprintf(out, cap, "%s/%s.sock", UAPI_SOCK_DIR, ifname);
+	if (n < 0 || (size_t)n >= cap)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+bool dataplane_uapi_available(const char *ifname)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+
+	if (sock_path(path, sizeof(path), ifname) < 0)
+		return false;
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+static int uapi_connect(const struct uapi_state *s)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, ret;
+
+	memcpy(sun.sun_path, s->path, sizeof(sun.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for fd to be ready for events, at most until deadline. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int64_t left;
+	int r;
+
+	for (;;) {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static int write_all(int fd, const char *p, size_t len, int64_t deadline)
+{
+	ssize_t w;
+	int ret;
+
+	while (len) {
+		w = send(fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			ret = wait_fd(fd, POLLOUT, deadline);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Reads a reply up to the empty line that ends it, handing each line to
+ * fn. Linear in the reply's size: lines are cut in place with memchr and
+ * the unfinished tail moves to the front once per read. The buffer may
+ * hold the private key in hex, so it is wiped.
+ */
+static int read_reply(int fd, int64_t deadline,
+		      int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
+{
+	size_t cap = UAPI_READ_CHUNK, have = 0, start, i;
+	char *buf = malloc(cap);
+	bool end = false;
+	ssize_t r;
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (!end) {
+		r = recv(fd, buf + have, cap - have, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				ret = -errno;
+				goto out;
+			}
+			ret = wait_fd(fd, POLLIN, deadline);
+			if (ret < 0)
+				goto out;
+			continue;
+		}
+		if (r == 0) {
+			ret = -EPROTO; /* closed before the reply ended */
+			goto out;
+		}
+		i = have;
+		have += (size_t)r;
+		start = 0;
+		for (;;) {
+			char *nl = memchr(buf + i, '\n', have - i);
+
+			if (!nl)
+				break;
+			if (nl == buf + start) {
+				end = true;
+				break;
+			}
+			ret = fn(ctx, buf + start, (size_t)(nl - buf - start));
+			if (ret < 0)
+				goto out;
+			start = i = (size_t)(nl - buf) + 1;
+		}
+		if (end) {
+			/* Nothing may follow the empty line: we sent one request. */
+			if (start + 1 != have)
+				ret = -EPROTO;
+			break;
+		}
+		if (have - start > UAPI_LINE_MAX) {
+			ret = -EPROTO;
+			goto out;
+		}
+		memmove(buf, buf + start, have - start);
+		explicit_bzero(buf + (have - start), start);
+		have -= start;
+	}
+out:
+	explicit_bzero(buf, cap);
+	free(buf);
+	return ret;
+}
+
+static int get_line(void *ctx, const char *line, size_t len)
+{
+	return uapi_get_line(ctx, line, len);
+}
+
+/* One get transaction; *peers only when peers != NULL. */
+static int do_get(struct uapi_state *s, struct dp_device *dev, struct dp_peer **peers, size_t *n)
+{
+	int64_t deadline = now_ms() + UAPI_TIMEOUT_MS;
+	struct uapi_get g;
+	int fd, ret;
+
+	uapi_get_init(&g, peers != NULL);
+	fd = uapi_connect(s);
+	if (fd < 0) {
+		uapi_get_uninit(&g);
+		return fd;
+	}
+	ret = write_all(fd, "get=1\n\n", 7, deadline);
+	if (!ret)
+		ret = read_reply(fd, deadline, get_line, &g);
+	close(fd);
+	if (ret < 0) {
+		uapi_get_uninit(&g);
+		return ret;
+	}
+	return uapi_get_finish(&g, dev, peers, n);
+}
+
+struct set_reply {
+	bool seen;
+	int err;
+};
+
+static int set_line(void *ctx, const char *line, size_t len)
+{
+	struct set_reply *r = ctx;
+	struct uapi_get g;
+	int ret;
+
+	/* A set reply is exactly "errno=N"; reuse the strict get parser for it. */
+	if (r->seen || len < 6 || memcmp(line, "errno=", 6))
+		return -EPROTO;
+	uapi_get_init(&g, false);
+	ret = uapi_get_line(&g, line, len);
+	if (!ret)
+		r->err = g.reply_errno;
+	uapi_get_uninit(&g);
+	r->seen = true;
+	return ret;
+}
+
+/* Sends one "set=1" transaction (b holds its body) and decodes errno=N. */
+static int do_set(struct uapi_state *s, struct uapi_buf *b)
+{
+	int64_t deadline = now_ms() + UAPI_TIMEOUT_MS;
+	struct set_reply rep = { 0 };
+	int fd, ret, wret;
+
+	fd = uapi_connect(s);
+	if (fd < 0)
+		return fd;
+	wret = write_all(fd, "set=1\n", 6, deadline);
+	if (!wret)
+		wret = write_all(fd, b->p, b->len, deadline);
+	if (!wret)
+		wret = write_all(fd, "\n", 1, deadline);
+	/*
+	 * On a bad line wireguard-go answers at once and hangs up, so a failed
+	 * write may still have an errno=N waiting: prefer it to EPIPE.
+	 */
+	ret = read_reply(fd, deadline, set_line, &rep);
+	close(fd);
+	if (!ret && !rep.seen)
+		ret = -EPROTO;
+	if (!ret && rep.err)
+		ret = -rep.err;
+	if (!ret && wret)
+		ret = wret;
+	if (ret == -EPROTO && wret)
+		ret = wret;
+	return ret;
+}
+
+static int uapi_open(const char *ifname, void **state)
+{
+	struct uapi_state *s;
+	int fd, ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	ret = sock_path(s->path, sizeof(s->path), ifname);
+	if (ret < 0)
+		goto out;
+	/* Connect once so that a missing or stale socket fails at open time. */
+	fd = uapi_connect(s);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	close(fd);
+	*state = s;
+	s = NULL;
+out:
+	free(s);
+	return ret;
+}
+
+static void uapi_close(void *state)
+{
+	free(state);
+}
+
+static int uapi_get_device(void *state, struct dp_device *dev)
+{
+	return do_get(state, dev, NULL, NULL);
+}
+
+static int uapi_list_peers(void *state, struct dp_peer **peers, size_t *n)
+{
+	struct dp_device dev;
+	int ret;
+
+	ret = do_get(state, &dev, peers, n);
+	dataplane_device_wipe(&dev);
+	return ret;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(a, b, WG_KEY_LEN);
+}
+
+/*
+ * UAPI has no "fail if missing": update_only=true silently skips an absent
+ * peer. The seam promises -ENOENT, so learn which keys exist from one get
+ * (sorted, binary-searched: linear-logarithmic in the table size). This
+ * costs a full listing, so only calls that use DP_PEER_UPDATE_ONLY pay it.
+ */
+static int missing_keys(struct uapi_state *s, const struct dp_peer *peers, size_t n, bool *missing,
+			size_t *n_missing)
+{
+	struct dp_peer *cur = NULL;
+	uint8_t (*keys)[WG_KEY_LEN] = NULL;
+	size_t ncur = 0, i;
+	int ret;
+
+	*n_missing = 0;
+	ret = uapi_list_peers(s, &cur, &ncur);
+	if (ret < 0)
+		return ret;
+	if (ncur) {
+		keys = malloc(ncur * sizeof(*keys));
+		if (!keys) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < ncur; i++)
+			memcpy(keys[i], cur[i].public_key, WG_KEY_LEN);
+		qsort(keys, ncur, sizeof(*keys), cmp_key);
+	}
+	for (i = 0; i < n; i++) {
+		missing[i] = (peers[i].flags & DP_PEER_UPDATE_ONLY) &&
+			     !(ncur && bsearch(peers[i].public_key, keys, ncur, sizeof(*keys), cmp_key));
+		*n_missing += missing[i];
+	}
+out:
+	free(keys);
+	dataplane_peers_free(cur, ncur);
+	return ret;
+}
+
+static int uapi_set_peers(void *state, const struct dp_peer *peers, size_t n)
+{
+	struct uapi_state *s = state;
+	struct uapi_buf b = { 0 };
+	bool *missing = NULL;
+	size_t i, n_missing = 0, in_batch = 0;
+	bool any_update_only = false;
+	int ret = 0;
+
+	for (i = 0; i < n; i++)
+		any_update_only |= !!(peers[i].flags & DP_PEER_UPDATE_ONLY);
+	if (any_update_only) {
+		missing = calloc(n, sizeof(*missing));
+		if (!missing)
+			return -ENOMEM;
+		ret = missing_keys(s, peers, n, missing, &n_missing);
+		if (ret < 0)
+			goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (missing && missing[i])
+			continue;
+		ret = uapi_format_peer(&b, &peers[i]);
+		if (ret < 0)
+			goto out;
+		if (++in_batch == UAPI_SET_BATCH) {
+			ret = do_set(s, &b);
+			if (ret < 0)
+				goto out;
+			uapi_buf_free(&b);
+			in_batch = 0;
+		}
+	}
+	if (in_batch)
+		ret = do_set(s, &b);
+	if (!ret && n_missing)
+		ret = -ENOENT;
+out:
+	uapi_buf_free(&b);
+	free(missing);
+	return ret;
+}
+
+static int uapi_remove_peers(void *state, const uint8_t (*keys)[WG_KEY_LEN], size_t n)
+{
+	struct uapi_buf b = { 0 };
+	size_t i, in_batch = 0;
+	int ret = 0;
+
+	for (i = 0; i < n; i++) {
+		ret = uapi_format_remove(&b, keys[i]);
+		if (ret < 0)
+			goto out;
+		if (++in_batch == UAPI_SET_BATCH) {
+			ret = do_set(state, &b);
+			if (ret < 0)
+				goto out;
+			uapi_buf_free(&b);
+			in_batch = 0;
+		}
+	}
+	if (in_batch)
+		ret = do_set(state, &b);
+out:
+	uapi_buf_free(&b);
+	return ret;
+}
+
+const struct dataplane_ops dataplane_uapi_ops = {
+	.name = "userspace",
+	.open = uapi_open,
+	.close = uapi_close,
+	.get_device = uapi_get_device,
+	.list_peers = uapi_list_peers,
+	.set_peers = uapi_set_peers,
+	.remove_peers = uapi_remove_peers,
+};
