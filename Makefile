@@ -60,7 +60,11 @@ CAPTURE_SRCS := \
 	src/capture/capture.c
 
 GATEWAY_SRCS := \
-	src/gateway/stub.c
+	src/gateway/stub.c \
+	src/gateway/replay.c \
+	src/gateway/cache.c \
+	src/gateway/regclient.c \
+	src/gateway/lookup.c
 
 DATAPLANE_SRCS := \
 	src/dataplane/dataplane.c \

@@ -9,8 +9,15 @@
  * daemon core hands in authenticated initiations and gets called back with
  * records to install; it never waits on SQLite writes or the registry.
  *
- * Threads: lookup_submit() and lookup_revalidate() are thread-safe. The
- * callbacks run on the lookup's own thread, one at a time.
+ * Threads: lookup_submit(), lookup_revalidate() and lookup_flush() are
+ * thread-safe. The callbacks run on the lookup's own thread, one at a time,
+ * and must not call lookup_flush() or lookup_free().
+ *
+ * Metrics: the lookup counts cache[], registry_requests[] and the deferred
+ * replay rejections (see lookup_submit) in replay_rejected; the caller
+ * counts the synchronous -EALREADY ones. Each processed initiation counts exactly one of
+ * cache hit / negative / miss; "stale" additionally counts each install of a
+ * record past its TTL because the registry failed (a subset of misses).
  */
 
 #include <stdbool.h>
@@ -32,7 +39,14 @@ struct lookup_config {
 	unsigned int stale_max;        /* oldest record still used when the registry fails (86400) */
 	unsigned int timeout_ms;       /* per registry request (2000) */
 	unsigned int max_inflight;     /* concurrent registry requests (16) */
-	struct metrics *metrics;       /* counters to bump; not owned */
+	struct metrics *metrics;       /* counters to bump; not owned; NULL = none */
+	/* Extensions; 0/NULL means the default in parentheses. */
+	unsigned int queue_len;        /* submissions waiting for the lookup thread (4096) */
+	size_t replay_capacity;        /* keys whose replay mark is kept in memory (65536) */
+	unsigned int replay_retention; /* seconds a key's replay mark outlives its last initiation (30 days) */
+	unsigned int backoff_max_ms;   /* cap of the pause after registry failures (30000) */
+	int64_t (*clock_ms)(void *ctx);/* unix time in ms; NULL = CLOCK_REALTIME. For tests. */
+	void *clock_ctx;
 };
 
 /* One authenticated initiation, as the identify stage saw it. */
@@ -68,7 +82,14 @@ void lookup_free(struct lookup *l);
  * Queues an authenticated initiation. The replay guard runs first: a
  * timestamp not newer than the last one seen for the key (persisted across
  * eviction and restart) is -EALREADY and nothing else happens. Returns 0
- * when queued, -EALREADY, or -EAGAIN when the queue is full. Never blocks.
+ * when queued, -EALREADY, or -EAGAIN when the queue is full. Never blocks
+ * on SQLite or the network (one short mutex). Of concurrent submissions
+ * with the same key and timestamp exactly one gets 0.
+ *
+ * When the key's mark is no longer in memory (more keys than
+ * replay_capacity), the comparison with the persisted mark happens on the
+ * lookup thread instead: the call returns 0 and a replay is dropped there
+ * (counted in replay_rejected) without any callback.
  */
 int lookup_submit(struct lookup *l, const struct lookup_event *ev);
 
@@ -78,5 +99,12 @@ int lookup_submit(struct lookup *l, const struct lookup_event *ev);
  * per-key window as submissions. Returns 0 or -EAGAIN.
  */
 int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN]);
+
+/*
+ * Waits until everything submitted so far has been processed and no
+ * registry request is outstanding (for tests and orderly reloads). Returns
+ * 0 or -ETIMEDOUT after timeout_ms.
+ */
+int lookup_flush(struct lookup *l, int timeout_ms);
 
 #endif

@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The lookup thread: replay guard -> cache -> registry fetch -> callback.
+ *
+ * Submitters (identify workers) do only the in-memory replay check and a
+ * queue push under one mutex; everything that touches SQLite or the network
+ * happens here, on one thread that owns the cache connection and drives the
+ * registry client's transfers. The queue is drained in batches, each batch
+ * one SQLite transaction, so persisting a replay mark per initiation costs a
+ * row write, not a commit.
+ *
+ * Per key, at most one registry request is outstanding ("pending"); further
+ * initiations for that key while it runs only replace the pending event, so
+ * the install uses the newest initiation's source address. The fetch window
+ * is measured from the last request's start and stored with the row, so it
+ * also holds across restarts.
+ */
+#include "gateway/lookup.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "gateway/cache.h"
+#include "gateway/regclient.h"
+#include "gateway/replay.h"
+
+enum {
+	BATCH = 256,
+	PEND_BUCKETS = 256,
+	PRUNE_EVERY_MS = 60 * 1000,
+	DEFAULT_RETENTION = 30 * 24 * 3600,
+};
+
+enum qtype { Q_SUBMIT, Q_REVALIDATE };
+
+struct qitem {
+	enum qtype type;
+	bool unverified;              /* replay mark must be compared with the store */
+	struct lookup_event ev;       /* for Q_REVALIDATE only ev.key is set */
+};
+
+/* A key with a registry request outstanding. */
+struct pending {
+	struct pending *next;
+	uint8_t key[WG_KEY_LEN];
+	bool want_install;            /* an initiation (not only a revalidation) waits */
+	struct lookup_event ev;       /* the newest such initiation */
+};
+
+struct lookup {
+	struct lookup_config cfg;
+	lookup_install_fn install;
+	lookup_gone_fn gone;
+	void *ctx;
+	struct metrics *m;
+	struct metrics own_metrics;   /* when the caller gives none */
+
+	struct cache *cache;          /* lookup thread only (after start) */
+	struct replay *replay;        /* thread-safe */
+	struct regclient *rc;         /* lookup thread only, except wakeup */
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;           /* queue, stop, idle */
+	pthread_cond_t idle_cv;
+	struct qitem *q;
+	size_t q_cap, q_head, q_len;
+	bool stop;
+	bool idle;
+
+	/* lookup thread only */
+	struct pending *pend[PEND_BUCKETS];
+	int64_t next_prune;
+	atomic_bool stopping;
+};
+
+static int64_t now_ms(struct lookup *l)
+{
+	struct timespec ts;
+
+	if (l->cfg.clock_ms)
+		return l->cfg.clock_ms(l->cfg.clock_ctx);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t regclient_clock(void *ctx)
+{
+	return now_ms(ctx);
+}
+
+/* ---- pending fetches ------------------------------------------------------- */
+
+static size_t pend_slot(const uint8_t key[static WG_KEY_LEN])
+{
+	/* Only requests this gateway chose to send land here: no need for a keyed hash. */
+	return ((size_t)key[0] | (size_t)key[1] << 8) % PEND_BUCKETS;
+}
+
+static struct pending *pend_find(struct lookup *l, const uint8_t key[static WG_KEY_LEN])
+{
+	struct pending *p;
+
+	for (p = l->pend[pend_slot(key)]; p; p = p->next)
+		if (!memcmp(p->key, key, WG_KEY_LEN))
+			return p;
+	return NULL;
+}
+
+static struct pending *pend_take(struct lookup *l, const uint8_t key[static WG_KEY_LEN])
+{
+	struct pending **pp, *p;
+
+	for (pp = &l->pend[pend_slot(key)]; (p = *pp); pp = &p->next) {
+		if (!memcmp(p->key, key, WG_KEY_LEN)) {
+			*pp = p->next;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* ---- policy ------------------------------------------------------------------ */
+
+static bool record_expired(const struct peer_record *r, int64_t now)
+{
+	return r->expires_at != 0 && r->expires_at <= now / 1000;
+}
+
+static bool positive_fresh(struct lookup *l, const struct cache_entry *e, int64_t now)
+{
+	return e->state == CACHE_POSITIVE && now - e->fetched_at < (int64_t)l->cfg.positive_ttl * 1000;
+}
+
+static bool negative_fresh(struct lookup *l, const struct cache_entry *e, int64_t now)
+{
+	return e->state == CACHE_NEGATIVE && now - e->fetched_at < (int64_t)l->cfg.negative_ttl * 1000;
+}
+
+/* A record the registry gave us once, still usable when it cannot be asked. */
+static bool stale_usable(struct lookup *l, const struct cache_entry *e, int64_t now)
+{
+	return e->state == CACHE_POSITIVE && !record_expired(&e->rec, now) &&
+	       now - e->fetched_at <= (int64_t)l->cfg.stale_max * 1000;
+}
+
+static bool window_open(struct lookup *l, const struct cache_entry *e, int64_t now)
+{
+	return e->attempt_at == 0 || now - e->attempt_at >= (int64_t)l->cfg.fetch_window * 1000 ||
+	       now < e->attempt_at; /* the clock stepped back: do not lock the key out */
+}
+
+/*
+ * Starts a registry request for key and remembers it as pending. Returns 0,
+ * -EAGAIN when the client is backing off, or another -errno.
+ */
+static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const struct lookup_event *ev,
+		 int64_t now)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	int ret;
+
+	if (!p)
+		return -ENOMEM;
+	ret = regclient_fetch(l->rc, key);
+	if (ret < 0) {
+		free(p);
+		return ret;
+	}
+	memcpy(p->key, key, WG_KEY_LEN);
+	if (ev) {
+		p->want_install = true;
+		p->ev = *ev;
+	}
+	p->next = l->pend[pend_slot(key)];
+	l->pend[pend_slot(key)] = p;
+	cache_peer_note_attempt(l->cache, key, now);
+	return 0;
+}
+
+static void install_stale(struct lookup *l, const struct lookup_event *ev, const struct cache_entry *e)
+{
+	metrics_inc(&l->m->cache[METRICS_CACHE_STALE]);
+	l->install(l->ctx, ev, &e->rec);
+}
+
+/* ---- the replay guard's slow path -------------------------------------------- */
+
+/* Compares with the persisted mark; false means a replay (already counted). */
+static bool replay_store_check(struct lookup *l, const struct lookup_event *ev)
+{
+	uint8_t ts[TAI64N_LEN];
+	int ret = cache_replay_get(l->cache, ev->key, ts);
+
+	if (ret == -EIO) {
+		/* Cannot prove it is new: fail closed, the client retries anyway. */
+		metrics_inc(&l->m->replay_rejected);
+		return false;
+	}
+	if (ret == 0) {
+		replay_merge(l->replay, ev->key, ts);
+		if (!tai64n_newer(ev->tai64n, ts)) {
+			metrics_inc(&l->m->replay_rejected);
+			log_ratelimited_debug("lookup: replayed initiation dropped after store check");
+			return false;
+		}
+	}
+	replay_merge(l->replay, ev->key, ev->tai64n);
+	return true;
+}
+
+/* ---- processing ---------------------------------------------------------------- */
+
+static void process_submit(struct lookup *l, const struct qitem *it, int64_t now)
+{
+	const struct lookup_event *ev = &it->ev;
+	struct cache_entry e;
+	struct pending *p;
+	int ret;
+
+	if (it->unverified && !replay_store_check(l, ev))
+		return;
+	cache_replay_put(l->cache, ev->key, ev->tai64n, now);
+	if (atomic_load(&l->stopping))
+		return;
+
+	p = pend_find(l, ev->key);
+	if (p) {
+		/* A retry while the fetch runs: install with the newest source. */
+		metrics_inc(&l->m->cache[METRICS_CACHE_MISS]);
+		p->want_install = true;
+		p->ev = *ev;
+		return;
+	}
+	if (cache_peer_get(l->cache, ev->key, &e) < 0)
+		memset(&e, 0, sizeof(e));
+
+	if (positive_fresh(l, &e, now) && !record_expired(&e.rec, now)) {
+		metrics_inc(&l->m->cache[METRICS_CACHE_HIT]);
+		l->install(l->ctx, ev, &e.rec);
+		goto out;
+	}
+	if (negative_fresh(l, &e, now)) {
+		metrics_inc(&l->m->cache[METRICS_CACHE_NEGATIVE]);
+		goto out;
+	}
+	metrics_inc(&l->m->cache[METRICS_CACHE_MISS]);
+	if (!window_open(l, &e, now)) {
+		/* Asked within the window and got no fresh answer: the registry failed. */
+		if (stale_usable(l, &e, now))
+			install_stale(l, ev, &e);
+		goto out;
+	}
+	ret = fetch(l, ev->key, ev, now);
+	if (ret < 0 && stale_usable(l, &e, now))
+		install_stale(l, ev, &e);
+out:
+	cache_entry_clear(&e);
+}
+
+static void process_revalidate(struct lookup *l, const uint8_t key[static WG_KEY_LEN], int64_t now)
+{
+	struct cache_entry e;
+
+	if (atomic_load(&l->stopping) || pend_find(l, key))
+		return;
+	if (cache_peer_get(l->cache, key, &e) < 0)
+		memset(&e, 0, sizeof(e));
+	if (e.state == CACHE_POSITIVE && record_expired(&e.rec, now)) {
+		l->gone(l->ctx, key);
+		goto out;
+	}
+	if (positive_fresh(l, &e, now))
+		goto out;
+	if (negative_fresh(l, &e, now)) {
+		l->gone(l->ctx, key);
+		goto out;
+	}
+	if (window_open(l, &e, now))
+		fetch(l, key, NULL, now);
+out:
+	cache_entry_clear(&e);
+}
+
+/* A registry answer, from regclient_poll() on this thread. */
+static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_status st,
+		       const struct peer_record *rec)
+{
+	struct lookup *l = ctx;
+	struct pending *p = pend_take(l, key);
+	int64_t now = now_ms(l);
+	struct cache_entry e;
+
+	switch (st) {
+	case REGCLIENT_OK:
+		cache_peer_put(l->cache, rec, now);
+		if (record_expired(rec, now))
+			l->gone(l->ctx, key); /* never installed */
+		else if (p && p->want_install)
+			l->install(l->ctx, &p->ev, rec);
+		break;
+	case REGCLIENT_NOT_FOUND:
+		cache_peer_put_negative(l->cache, key, now);
+		l->gone(l->ctx, key);
+		break;
+	case REGCLIENT_FAILED:
+		if (!p || !p->want_install)
+			break;
+		if (cache_peer_get(l->cache, key, &e) < 0)
+			memset(&e, 0, sizeof(e));
+		if (stale_usable(l, &e, now))
+			install_stale(l, &p->ev, &e);
+		cache_entry_clear(&e);
+		break;
+	}
+	free(p);
+}
+
+static void prune(struct lookup *l, int64_t now)
+{
+	int64_t neg = (int64_t)(l->cfg.negative_ttl > l->cfg.fetch_window ? l->cfg.negative_ttl
+									   : l->cfg.fetch_window);
+	long n;
+
+	if (now < l->next_prune)
+		return;
+	l->next_prune = now + PRUNE_EVERY_MS;
+	n = cache_prune(l->cache, now - neg * 1000, now - (int64_t)l->cfg.stale_max * 1000,
+			now - (int64_t)l->cfg.replay_retention * 1000);
+	if (n > 0)
+		log_debug("lookup: pruned %ld cache rows", n);
+}
+
+static size_t dequeue(struct lookup *l, struct qitem *out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&l->mu);
+	while (n < max && l->q_len) {
+		out[n++] = l->q[l->q_head];
+		l->q_head = (l->q_head + 1) % l->q_cap;
+		--l->q_len;
+	}
+	if (l->stop)
+		atomic_store(&l->stopping, true);
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+static void *lookup_main(void *arg)
+{
+	struct lookup *l = arg;
+	struct qitem *batch = calloc(BATCH, sizeof(*batch));
+	bool cancelled = false;
+	size_t n, i;
+	int64_t now;
+
+	if (!batch) {
+		log_err("lookup: out of memory; lookups stop");
+		return NULL;
+	}
+	for (;;) {
+		n = dequeue(l, batch, BATCH);
+		now = now_ms(l);
+		if (n) {
+			cache_begin(l->cache);
+			for (i = 0; i < n; ++i) {
+				if (batch[i].type == Q_SUBMIT)
+					process_submit(l, &batch[i], now);
+				else
+					process_revalidate(l, batch[i].ev.key, now);
+			}
+			cache_commit(l->cache);
+			explicit_bzero(batch, n * sizeof(*batch));
+		}
+		if (atomic_load(&l->stopping) && !cancelled) {
+			regclient_cancel_waiting(l->rc);
+			cancelled = true;
+		}
+		prune(l, now);
+		if (!n && !regclient_pending(l->rc)) {
+			bool done;
+
+			pthread_mutex_lock(&l->mu);
+			if (!l->q_len) {
+				l->idle = true;
+				pthread_cond_broadcast(&l->idle_cv);
+			}
+			done = l->stop && !l->q_len;
+			pthread_mutex_unlock(&l->mu);
+			if (done)
+				break;
+		}
+		regclient_poll(l->rc, n ? 0 : 1000);
+	}
+	free(batch);
+	return NULL;
+}
+
+/* ---- public API ------------------------------------------------------------------ */
+
+static int load_mark(void *ctx, const uint8_t key[WG_KEY_LEN], const uint8_t ts[12])
+{
+	replay_merge(ctx, key, ts);
+	return 0;
+}
+
+struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn install,
+			  lookup_gone_fn gone, void *ctx, const char **errmsg)
+{
+	struct regclient_config rcfg = { 0 };
+	const char *why = "out of memory";
+	struct lookup *l;
+	size_t limit;
+	long loaded;
+	int err = ENOMEM;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		goto fail;
+	l->cfg = *cfg;
+	l->cfg.cache_path = l->cfg.registry_url = l->cfg.token = l->cfg.gateway = NULL;
+#define DEFAULT(f, v) do { if (!l->cfg.f) l->cfg.f = (v); } while (0)
+	DEFAULT(positive_ttl, 300);
+	DEFAULT(negative_ttl, 60);
+	DEFAULT(fetch_window, 5);
+	DEFAULT(stale_max, 86400);
+	DEFAULT(timeout_ms, 2000);
+	DEFAULT(max_inflight, 16);
+	DEFAULT(queue_len, 4096);
+	DEFAULT(replay_capacity, 65536);
+	DEFAULT(replay_retention, DEFAULT_RETENTION);
+	DEFAULT(backoff_max_ms, 30000);
+#undef DEFAULT
+	l->install = install;
+	l->gone = gone;
+	l->ctx = ctx;
+	l->m = cfg->metrics ? cfg->metrics : &l->own_metrics;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->idle_cv, NULL);
+	if (!install || !gone) {
+		why = "lookup needs install and gone callbacks";
+		err = EINVAL;
+		goto fail;
+	}
+	l->q_cap = l->cfg.queue_len;
+	l->q = calloc(l->q_cap, sizeof(*l->q));
+	l->replay = replay_new(l->cfg.replay_capacity);
+	if (!l->q || !l->replay)
+		goto fail;
+
+	l->cache = cache_open(cfg->cache_path, &why);
+	if (!l->cache) {
+		err = errno;
+		goto fail;
+	}
+	/*
+	 * Replay marks come back before the first submission, so a replay right
+	 * after a restart is refused synchronously. Past a bound the rest stay on
+	 * disk and misses are checked there instead.
+	 */
+	limit = l->cfg.replay_capacity;
+	loaded = cache_replay_foreach(l->cache, limit + 1, load_mark, l->replay);
+	if (loaded < 0) {
+		why = "cache replay table unreadable";
+		err = EIO;
+		goto fail;
+	}
+	if ((size_t)loaded <= limit)
+		replay_set_loaded(l->replay);
+	else
+		log_warn("lookup: more than %zu replay marks on disk; raise replay_capacity", limit);
+
+	rcfg.url = cfg->registry_url;
+	rcfg.token = cfg->token;
+	rcfg.gateway = cfg->gateway;
+	rcfg.timeout_ms = l->cfg.timeout_ms;
+	rcfg.max_inflight = l->cfg.max_inflight;
+	rcfg.backoff_max_ms = l->cfg.backoff_max_ms;
+	rcfg.metrics = l->m;
+	if (cfg->clock_ms) {
+		rcfg.clock_ms = regclient_clock;
+		rcfg.clock_ctx = l;
+	}
+	l->rc = regclient_new(&rcfg, on_fetched, l, &why);
+	if (!l->rc) {
+		err = errno;
+		goto fail;
+	}
+	l->idle = true;
+	err = pthread_create(&l->thread, NULL, lookup_main, l);
+	if (err) {
+		why = "cannot start the lookup thread";
+		goto fail;
+	}
+	l->thread_started = true;
+	return l;
+fail:
+	lookup_free(l);
+	if (errmsg)
+		*errmsg = why;
+	errno = err;
+	return NULL;
+}
+
+void lookup_free(struct lookup *l)
+{
+	struct pending *p;
+	size_t i;
+
+	if (!l)
+		return;
+	if (l->thread_started) {
+		pthread_mutex_lock(&l->mu);
+		l->stop = true;
+		pthread_mutex_unlock(&l->mu);
+		regclient_wakeup(l->rc);
+		pthread_join(l->thread, NULL);
+	}
+	regclient_free(l->rc);
+	for (i = 0; i < PEND_BUCKETS; ++i) {
+		while ((p = l->pend[i])) {
+			l->pend[i] = p->next;
+			free(p);
+		}
+	}
+	cache_close(l->cache);
+	replay_free(l->replay);
+	free(l->q);
+	pthread_cond_destroy(&l->idle_cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+static int enqueue_locked(struct lookup *l, const struct qitem *it)
+{
+	if (l->stop || l->q_len == l->q_cap)
+		return -EAGAIN;
+	l->q[(l->q_head + l->q_len) % l->q_cap] = *it;
+	++l->q_len;
+	l->idle = false;
+	return 0;
+}
+
+int lookup_submit(struct lookup *l, const struct lookup_event *ev)
+{
+	struct qitem it = { .type = Q_SUBMIT, .ev = *ev };
+	enum replay_verdict v;
+	int ret;
+
+	/*
+	 * Room in the queue is checked before the replay mark is raised, under the
+	 * same lock, so a dropped initiation never advances the mark (its retry
+	 * would look like a replay of something never acted on).
+	 */
+	pthread_mutex_lock(&l->mu);
+	if (l->stop || l->q_len == l->q_cap) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	v = replay_check(l->replay, ev->key, ev->tai64n);
+	if (v == REPLAY_OLD) {
+		ret = -EALREADY;
+		goto out;
+	}
+	it.unverified = v == REPLAY_UNVERIFIED;
+	ret = enqueue_locked(l, &it);
+out:
+	pthread_mutex_unlock(&l->mu);
+	if (ret == 0)
+		regclient_wakeup(l->rc);
+	return ret;
+}
+
+int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN])
+{
+	struct qitem it = { .type = Q_REVALIDATE };
+	int ret;
+
+	memcpy(it.ev.key, key, WG_KEY_LEN);
+	pthread_mutex_lock(&l->mu);
+	ret = enqueue_locked(l, &it);
+	pthread_mutex_unlock(&l->mu);
+	if (ret == 0)
+		regclient_wakeup(l->rc);
+	return ret;
+}
+
+int lookup_flush(struct lookup *l, int timeout_ms)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&l->mu);
+	while (!l->idle && ret == 0)
+		ret = pthread_cond_timedwait(&l->idle_cv, &l->mu, &deadline);
+	pthread_mutex_unlock(&l->mu);
+	return ret ? -ETIMEDOUT : 0;
+}
