@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# HTTP-level tests of jitwg-registry against the real binary.
+#
+# Store: SQLite in a temp dir by default; with REGISTRY_DB=postgres://... the
+# same checks run on PostgreSQL (registry_pg.sh starts a private server and
+# calls this script that way). Covers: health, auth, every bad-input class,
+# create/identical/conflict/overlap, pool allocation under parallel creates,
+# pool exhaustion, gateway scoping, expiry, paging, delete, IPv6 listen and
+# SIGTERM drain.
+source "$(dirname "$0")/../lib.sh"
+tl_init
+command -v curl >/dev/null && command -v jq >/dev/null || { echo "needs curl and jq"; exit 77; }
+command -v wg >/dev/null || { echo "needs wg"; exit 77; }
+REG=$TL_BIN/jitwg-registry
+[ -x "$REG" ] || tl_fail "missing $REG (run make)"
+
+DB=${REGISTRY_DB:-$TL_TMP/reg.db}
+STORE=sqlite
+case $DB in postgres*) STORE=postgres ;; esac
+TOKEN=$(head -c 24 /dev/urandom | base64)
+echo "$TOKEN" >"$TL_TMP/token"
+
+# start_registry LOG ARGS... -> starts the registry on port 0, sets URL and PID.
+start_registry() {
+	local log=$1 port
+	shift
+	tl_bg "$REG" --listen 127.0.0.1:0 --db "$DB" "$@" 2>"$log"
+	PID=$TL_LAST_PID
+	tl_wait_until 5 grep -q 'listening on' "$log" || { cat "$log" >&2; tl_fail "registry did not start"; }
+	port=$(grep -o 'port [0-9]*' "$log" | head -n 1 | cut -d' ' -f2)
+	URL=http://127.0.0.1:$port
+}
+
+# req METHOD PATH [BODY] -> sets CODE and BODY (with the right token).
+req() {
+	local args=(-s -o "$TL_TMP/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $TOKEN")
+	[ $# -ge 3 ] && args+=(--data-binary "$3" -H 'Content-Type: application/json')
+	CODE=$(curl "${args[@]}" "$URL$2")
+	BODY=$(cat "$TL_TMP/body")
+}
+expect() { # expect CODE [FIELD] -- what
+	local want=$1 field=${2:-}
+	[ "$CODE" = "$want" ] || tl_fail "${3:-request}: got $CODE, want $want: $BODY"
+	if [ -n "$field" ]; then
+		[ "$(jq -r .field <<<"$BODY")" = "$field" ] || tl_fail "${3:-request}: error names '$(jq -r .field <<<"$BODY")', want '$field'"
+	fi
+}
+newkey() { wg genkey | wg pubkey; }
+urlkey() { tr '+/' '-_' <<<"$1" | tr -d '='; }
+count_all() { # number of live peers, by paging
+	local n=0 cur="" page
+	for _ in $(seq 1 1000); do
+		req GET "/v1/peers?limit=1000${cur:+&cursor=$cur}"
+		n=$((n + $(jq '.peers | length' <<<"$BODY")))
+		cur=$(jq -r '.next_cursor // empty' <<<"$BODY")
+		[ -z "$cur" ] && break
+	done
+	echo "$n"
+}
+
+start_registry "$TL_TMP/reg.log" --token-file "$TL_TMP/token" --pool 10.77.0.0/24,fd77::/64
+MAIN_PID=$PID MAIN_URL=$URL
+tl_log "store $STORE, $URL"
+
+# ---- health and auth --------------------------------------------------------
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200 ] || tl_fail "healthz without token"
+for hdr in "" "Authorization: Bearer wrong" "Authorization: Basic $TOKEN" "Authorization: Bearer ${TOKEN}x" \
+	"Authorization: Bearer ${TOKEN:0:10}"; do
+	c=$(curl -s -o /dev/null -w '%{http_code}' ${hdr:+-H "$hdr"} "$URL/v1/peers")
+	[ "$c" = 401 ] || tl_fail "auth '$hdr': $c"
+done
+c=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: bearer $TOKEN" "$URL/v1/pool")
+[ "$c" = 200 ] || tl_fail "bearer scheme is case-insensitive: $c"
+req GET /v1/pool
+expect 200 "" pool
+[ "$(jq -c .pool <<<"$BODY")" = '["10.77.0.0/24","fd77::/64"]' ] || tl_fail "pool: $BODY"
+
+# ---- bad input: 400 naming the field, nothing written -------------------------
+K=$(newkey)
+bad() { # bad BODY FIELD
+	req POST /v1/peers "$1"
+	expect 400 "$2" "bad input $1"
+}
+bad '{"public_key": ' body
+bad 'not json' body
+bad '[1,2]' body
+bad '' body
+bad "{\"public_key\":\"$K\"} trailing" body
+bad "{'public_key':'$K'}" body
+bad '{}' public_key
+bad '{"public_key":"abc"}' public_key
+bad '{"public_key":42}' public_key
+bad "{\"public_key\":\"$(urlkey "$K")\"}" public_key
+bad "{\"public_key\":\"$K\",\"colour\":\"blue\"}" colour
+bad "{\"public_key\":\"$K\",\"allowed_ips\":[\"10.0.0.1/33\"]}" allowed_ips
+bad "{\"public_key\":\"$K\",\"allowed_ips\":[\"10.0.0.1/24\"]}" allowed_ips
+bad "{\"public_key\":\"$K\",\"allowed_ips\":[\"banana\"]}" allowed_ips
+bad "{\"public_key\":\"$K\",\"allowed_ips\":\"10.0.0.1/32\"}" allowed_ips
+bad "{\"public_key\":\"$K\",\"gateway\":[\"gw\"]}" gateway
+bad "{\"public_key\":\"$K\",\"gateway\":\"has space\"}" gateway
+bad "{\"public_key\":\"$K\",\"persistent_keepalive\":\"25\"}" persistent_keepalive
+bad "{\"public_key\":\"$K\",\"persistent_keepalive\":70000}" persistent_keepalive
+bad "{\"public_key\":\"$K\",\"preshared_key\":\"nope\"}" preshared_key
+bad "{\"public_key\":\"$K\",\"expires_at\":\"next week\"}" expires_at
+bad "{\"public_key\":\"$K\",\"expires_at\":1700000000}" expires_at
+head -c 70000 /dev/zero | tr '\0' ' ' >"$TL_TMP/big"
+req POST /v1/peers "@$TL_TMP/big"
+expect 413 body "oversized body"
+c=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'Transfer-Encoding: chunked' \
+	--data-binary "@$TL_TMP/big" "$URL/v1/peers")
+[ "$c" = 413 ] || tl_fail "oversized chunked body: $c"
+for p in /v1/peers/abc "/v1/peers/$(urlkey "$K")=" "/v1/peers/$K" /v1/peers/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; do
+	req GET "$p"
+	expect 400 public_key "bad path key $p"
+done
+for q in limit=0 limit=1001 limit=x limit=-1 cursor=zz gateway=bad/name; do
+	req GET "/v1/peers?$q"
+	expect 400 "${q%%=*}" "bad query $q"
+done
+req GET "/v1/peers/$(urlkey "$K")"
+expect 404 "" "bad input wrote something"
+[ "$(count_all)" = 0 ] || tl_fail "bad input left peers behind"
+req PUT /v1/peers '{}'
+expect 405 "" "PUT"
+req GET /v2/nothing
+expect 404 "" "unknown path"
+
+# ---- create, identical, conflict, overlap -------------------------------------
+A=$(newkey)
+req POST /v1/peers "{\"public_key\":\"$A\",\"allowed_ips\":[\"192.168.50.0/24\",\"fd50::/64\"],\"gateway\":\"gw-a\",\"persistent_keepalive\":25}"
+expect 201 "" "create A"
+[ "$(jq -r .public_key <<<"$BODY")" = "$A" ] || tl_fail "create echoes the key: $BODY"
+jq -e '.created_at | test("Z$")' <<<"$BODY" >/dev/null || tl_fail "created_at: $BODY"
+req POST /v1/peers "{\"persistent_keepalive\":25,\"gateway\":\"gw-a\",\"public_key\":\"$A\",\"allowed_ips\":[\"fd50::/64\",\"192.168.50.0/24\"]}"
+expect 200 "" "identical create"
+req POST /v1/peers "{\"public_key\":\"$A\",\"allowed_ips\":[\"192.168.50.0/24\"]}"
+expect 409 public_key "same key, different record"
+for ip in 192.168.50.7/32 192.168.0.0/16 fd50::1/128 ::/0; do
+	req POST /v1/peers "{\"public_key\":\"$(newkey)\",\"allowed_ips\":[\"10.200.0.0/24\",\"$ip\"]}"
+	expect 409 allowed_ips "overlap $ip"
+done
+req GET /v1/peers/$(urlkey "$A")
+expect 200 "" "get A"
+[ "$(jq -c .allowed_ips <<<"$BODY")" = '["192.168.50.0/24","fd50::/64"]' ] || tl_fail "get A: $BODY"
+[ "$(jq -r .persistent_keepalive <<<"$BODY")" = 25 ] || tl_fail "keepalive: $BODY"
+# an overlap refused above must not have left 10.200.0.0/24 behind
+req POST /v1/peers "{\"public_key\":\"$(newkey)\",\"allowed_ips\":[\"10.200.0.0/24\"]}"
+expect 201 "" "nothing half-written by a refused create"
+LIVE=2
+
+# ---- gateway scoping ---------------------------------------------------------
+B=$(newkey)
+req POST /v1/peers "{\"public_key\":\"$B\",\"allowed_ips\":[\"192.168.51.1/32\"]}"
+expect 201 "" "create B (no gateway)"
+LIVE=$((LIVE + 1))
+req GET "/v1/peers/$(urlkey "$A")?gateway=gw-a"
+expect 200 "" "own gateway"
+req GET "/v1/peers/$(urlkey "$A")?gateway=gw-b"
+expect 404 "" "other gateway"
+req GET "/v1/peers/$(urlkey "$B")?gateway=gw-b"
+expect 200 "" "peer without gateway is anyone's"
+req GET "/v1/peers?gateway=gw-b&limit=1000"
+jq -e --arg a "$A" '[.peers[].public_key] | index($a) == null' <<<"$BODY" >/dev/null || tl_fail "list leaks A to gw-b"
+jq -e --arg b "$B" '[.peers[].public_key] | index($b) != null' <<<"$BODY" >/dev/null || tl_fail "list hides B from gw-b"
+
+# ---- parallel creates from the pool: no duplicate addresses --------------------
+N=48
+for _ in $(seq 1 $N); do newkey; done >"$TL_TMP/keys"
+xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" \
+	--data-binary '{"public_key":"{}"}' "$URL/v1/peers" <"$TL_TMP/keys" >"$TL_TMP/codes"
+[ "$(grep -c '^201$' "$TL_TMP/codes")" = $N ] || tl_fail "parallel creates: $(sort "$TL_TMP/codes" | uniq -c | tr '\n' ' ')"
+LIVE=$((LIVE + N))
+while read -r k; do
+	req GET "/v1/peers/$(urlkey "$k")"
+	jq -r '.allowed_ips[]' <<<"$BODY"
+done <"$TL_TMP/keys" >"$TL_TMP/addrs"
+[ "$(wc -l <"$TL_TMP/addrs")" = $((2 * N)) ] || tl_fail "each pool peer gets a /32 and a /128"
+[ -z "$(sort "$TL_TMP/addrs" | uniq -d)" ] || tl_fail "duplicate addresses: $(sort "$TL_TMP/addrs" | uniq -d | head -n 3)"
+grep -qx 10.77.0.1/32 "$TL_TMP/addrs" && tl_fail "allocated the gateway's own address"
+grep -qx 10.77.0.0/32 "$TL_TMP/addrs" && tl_fail "allocated the network address"
+grep -vqE '^(10\.77\.0\.[0-9]+/32|fd77::[0-9a-f]+/128)$' "$TL_TMP/addrs" && tl_fail "address outside the pool"
+# a retried allocation request is answered with what it created
+k=$(head -n 1 "$TL_TMP/keys")
+req GET "/v1/peers/$(urlkey "$k")"
+first=$BODY
+req POST /v1/peers "{\"public_key\":\"$k\"}"
+expect 200 "" "retried allocation"
+[ "$BODY" = "$first" ] || tl_fail "retried allocation changed the record"
+
+# ---- expiry --------------------------------------------------------------------
+E=$(newkey)
+req POST /v1/peers "{\"public_key\":\"$E\",\"allowed_ips\":[\"192.168.60.0/24\"],\"expires_at\":\"2001-01-01T00:00:00Z\"}"
+expect 201 "" "create expired"
+req GET "/v1/peers/$(urlkey "$E")"
+expect 404 "" "expired peer"
+req POST /v1/peers "{\"public_key\":\"$(newkey)\",\"allowed_ips\":[\"192.168.60.128/25\"]}"
+expect 201 "" "an expired peer's addresses are free"
+LIVE=$((LIVE + 1))
+S=$(newkey)
+soon=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+req POST /v1/peers "{\"public_key\":\"$S\",\"allowed_ips\":[\"192.168.61.0/24\"],\"expires_at\":\"$soon\"}"
+expect 201 "" "create expiring"
+req GET "/v1/peers/$(urlkey "$S")"
+expect 200 "" "not yet expired"
+[ "$(jq -r .expires_at <<<"$BODY")" = "$soon" ] || tl_fail "expires_at round trip: $BODY"
+tl_wait_until 5 bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' $URL/v1/peers/$(urlkey "$S")) = 404 ]" ||
+	tl_fail "peer did not expire"
+req POST /v1/peers "{\"public_key\":\"$S\",\"allowed_ips\":[\"192.168.62.0/24\"]}"
+expect 201 "" "re-create over an expired record"
+LIVE=$((LIVE + 1))
+
+# ---- paging: every live peer exactly once ----------------------------------------
+: >"$TL_TMP/paged"
+cur="" pages=0
+for _ in $(seq 1 200); do
+	req GET "/v1/peers?limit=7${cur:+&cursor=$cur}"
+	expect 200 "" "page"
+	jq -r '.peers[].public_key' <<<"$BODY" >>"$TL_TMP/paged"
+	[ "$(jq '.peers | length' <<<"$BODY")" -le 7 ] || tl_fail "page larger than limit"
+	pages=$((pages + 1))
+	cur=$(jq -r '.next_cursor // empty' <<<"$BODY")
+	[ -z "$cur" ] && break
+done
+[ -z "$cur" ] || tl_fail "paging did not end"
+[ "$(wc -l <"$TL_TMP/paged")" = $LIVE ] || tl_fail "paging saw $(wc -l <"$TL_TMP/paged") peers, want $LIVE"
+[ -z "$(sort "$TL_TMP/paged" | uniq -d)" ] || tl_fail "paging repeated a peer"
+grep -qxF "$E" "$TL_TMP/paged" && tl_fail "paging listed an expired peer"
+tl_log "paged $LIVE peers in $pages pages"
+
+# ---- delete ------------------------------------------------------------------------
+req DELETE "/v1/peers/$(urlkey "$A")"
+expect 204 "" "delete"
+[ -z "$BODY" ] || tl_fail "204 with a body"
+req GET "/v1/peers/$(urlkey "$A")"
+expect 404 "" "deleted"
+req DELETE "/v1/peers/$(urlkey "$A")"
+expect 204 "" "delete is idempotent"
+req POST /v1/peers "{\"public_key\":\"$(newkey)\",\"allowed_ips\":[\"192.168.50.0/25\"]}"
+expect 201 "" "deleted peer's addresses are free"
+
+# ---- a second registry on the same database: tiny pool runs out -------------------
+start_registry "$TL_TMP/reg2.log" --pool 10.99.0.0/29
+for i in 1 2 3 4 5; do
+	req POST /v1/peers "{\"public_key\":\"$(newkey)\"}"
+	expect 201 "" "small pool $i"
+done
+req POST /v1/peers "{\"public_key\":\"$(newkey)\"}"
+expect 409 allowed_ips "pool exhausted"
+kill "$PID"
+
+# ---- IPv6 listen address -----------------------------------------------------------
+if ip -6 addr show dev lo 2>/dev/null | grep -q '::1'; then
+	tl_bg "$REG" --listen '[::1]:0' --db "$DB" 2>"$TL_TMP/reg6.log"
+	tl_wait_until 5 grep -q 'listening on' "$TL_TMP/reg6.log" || tl_fail "no IPv6 listen"
+	p6=$(grep -o 'port [0-9]*' "$TL_TMP/reg6.log" | cut -d' ' -f2)
+	[ "$(curl -s -g "http://[::1]:$p6/healthz" | jq -r .status)" = ok ] || tl_fail "IPv6 healthz"
+	kill "$TL_LAST_PID"
+fi
+
+# ---- SIGTERM drains a request in flight ----------------------------------------------
+D=$(newkey)
+printf '{"public_key":"%s","allowed_ips":["192.168.70.0/24"]%*s}' "$D" 12000 "" >"$TL_TMP/slow"
+curl -s -o "$TL_TMP/slow.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" --limit-rate 6k \
+	--data-binary "@$TL_TMP/slow" "$MAIN_URL/v1/peers" >"$TL_TMP/slow.code" &
+CURL=$!
+sleep 0.7
+kill -TERM "$MAIN_PID"
+wait "$CURL" || true
+[ "$(cat "$TL_TMP/slow.code")" = 201 ] || tl_fail "in-flight request during SIGTERM: $(cat "$TL_TMP/slow.code")"
+for _ in $(seq 1 50); do kill -0 "$MAIN_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$MAIN_PID" 2>/dev/null && tl_fail "registry did not exit on SIGTERM"
+wait "$MAIN_PID" && rc=0 || rc=$?
+[ $rc = 0 ] || tl_fail "exit status after SIGTERM: $rc"
+grep -q draining "$TL_TMP/reg.log" || tl_fail "no drain log"
+tl_log "PASS ($STORE)"
