@@ -60,7 +60,14 @@ CAPTURE_SRCS := \
 	src/capture/capture.c
 
 GATEWAY_SRCS := \
-	src/gateway/stub.c \
+	src/gateway/metrics.c \
+	src/gateway/admit.c \
+	src/gateway/config.c \
+	src/gateway/peertab.c \
+	src/gateway/evict.c \
+	src/gateway/workers.c \
+	src/gateway/install.c \
+	src/gateway/httpd.c \
 	src/gateway/replay.c \
 	src/gateway/cache.c \
 	src/gateway/regclient.c \

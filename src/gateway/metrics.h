@@ -33,6 +33,12 @@ enum metrics_registry_status {
 
 enum { METRICS_INSTALL_BUCKETS = 12 };
 
+/*
+ * Upper bounds (seconds) of the jitwg_install_seconds buckets; install_bucket[i]
+ * counts observations in (bound[i-1], bound[i]], the +Inf bucket is install_count.
+ */
+extern const double metrics_install_bounds[METRICS_INSTALL_BUCKETS];
+
 struct metrics {
 	/* counters */
 	atomic_uint_fast64_t captured;                 /* passed the BPF filter */
@@ -46,9 +52,15 @@ struct metrics {
 	atomic_uint_fast64_t installs;
 	atomic_uint_fast64_t install_errors;
 	atomic_uint_fast64_t evictions;
+	/* daemon-core extras */
+	atomic_uint_fast64_t identify_queue_dropped;   /* admitted but the worker queue was full */
+	atomic_uint_fast64_t lookup_queue_dropped;     /* lookup_submit() said -EAGAIN */
+	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
+	atomic_uint_fast64_t registry_gone;            /* peers removed because the registry dropped them */
 	/* gauges */
 	atomic_int_fast64_t peers_installed;
 	atomic_int_fast64_t peers_stale;
+	atomic_int_fast64_t admit_engaged;             /* 1 while the per-source buckets are enforced */
 	/* jitwg_install_seconds histogram, microseconds accumulated */
 	atomic_uint_fast64_t install_bucket[METRICS_INSTALL_BUCKETS];
 	atomic_uint_fast64_t install_count;
@@ -63,6 +75,16 @@ static inline void metrics_inc(atomic_uint_fast64_t *c)
 static inline void metrics_add(atomic_uint_fast64_t *c, uint64_t n)
 {
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline void metrics_gauge_set(atomic_int_fast64_t *g, int64_t v)
+{
+	atomic_store_explicit(g, v, memory_order_relaxed);
+}
+
+static inline uint64_t metrics_get(const atomic_uint_fast64_t *c)
+{
+	return atomic_load_explicit((atomic_uint_fast64_t *)c, memory_order_relaxed);
 }
 
 /* Records one first-initiation-to-installed latency. Thread-safe. */

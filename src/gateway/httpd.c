@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+#include "gateway/httpd.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "common/log.h"
+
+enum { STATUS_TIMEOUT_MS = 3000 };
+
+#if MHD_VERSION < 0x00097002
+typedef int mhd_result;
+#else
+typedef enum MHD_Result mhd_result;
+#endif
+
+struct httpd {
+	struct MHD_Daemon *mhd;
+	const struct metrics *m;
+	struct installer *ins;
+};
+
+static mhd_result reply(struct MHD_Connection *conn, unsigned int code, const char *type, char *body)
+{
+	struct MHD_Response *r;
+	mhd_result ret;
+
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(conn, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			 const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct httpd *h = cls;
+	char *body;
+	int ret;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("method not allowed\n"));
+	if (!strcmp(url, "/metrics")) {
+		body = metrics_render(h->m);
+		if (!body)
+			return MHD_NO;
+		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body);
+	}
+	if (!strcmp(url, "/status")) {
+		ret = installer_status(h->ins, &body, STATUS_TIMEOUT_MS);
+		if (ret) {
+			if (asprintf(&body, "{\"error\":\"%s\"}\n", strerror(-ret)) < 0)
+				return MHD_NO;
+			return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", body);
+		}
+		return reply(conn, MHD_HTTP_OK, "application/json", body);
+	}
+	if (!strcmp(url, "/healthz"))
+		return reply(conn, MHD_HTTP_OK, "text/plain", strdup("ok\n"));
+	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found\n"));
+}
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **errmsg)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	unsigned long port;
+	char *end;
+	size_t hl;
+
+	*errmsg = "--metrics: expected ADDR:PORT";
+	if (!colon)
+		return -EINVAL;
+	port = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || port == 0 || port > 65535) {
+		*errmsg = "--metrics: bad port";
+		return -EINVAL;
+	}
+	hl = (size_t)(colon - s);
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+		host[hl - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1) {
+			*errmsg = "--metrics: bad IPv6 address";
+			return -EINVAL;
+		}
+		return 0;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	if (hl == 0)
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+	else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
+		*errmsg = "--metrics: bad IPv4 address (use [v6]:port for IPv6)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct installer *ins,
+			const char **errmsg)
+{
+	struct sockaddr_storage ss;
+	struct httpd *h;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	int ret;
+
+	ret = parse_addr(addr_port, &ss, errmsg);
+	if (ret) {
+		errno = -ret;
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->m = m;
+	h->ins = ins;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				  MHD_OPTION_END);
+	if (!h->mhd) {
+		*errmsg = "--metrics: cannot listen (address in use or not local?)";
+		free(h);
+		errno = EADDRINUSE;
+		return NULL;
+	}
+	return h;
+}
+
+void httpd_free(struct httpd *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->mhd);
+	free(h);
+}
+
+struct status_server {
+	int fd;
+	int stop[2];
+	pthread_t thread;
+	struct installer *ins;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static void write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static void *status_main(void *arg)
+{
+	struct status_server *s = arg;
+	struct pollfd pfd[2] = { { .fd = s->fd, .events = POLLIN }, { .fd = s->stop[0], .events = POLLIN } };
+
+	for (;;) {
+		char *json = NULL;
+		int c, ret;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		c = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		/* A client that doesn't read must not wedge us. */
+		struct timeval tv = { .tv_sec = 2 };
+		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		ret = installer_status(s->ins, &json, STATUS_TIMEOUT_MS);
+		if (ret) {
+			char err[128];
+			snprintf(err, sizeof(err), "{\"error\":\"%s\"}\n", strerror(-ret));
+			write_all(c, err, strlen(err));
+		} else {
+			write_all(c, json, strlen(json));
+			write_all(c, "\n", 1);
+			free(json);
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+struct status_server *status_server_new(const char *path, struct installer *ins, const char **errmsg)
+{
+	struct status_server *s;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char dir[PATH_MAX], *slash;
+	int ret, e;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		*errmsg = "--status-socket: path too long";
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->fd = -1;
+	s->stop[0] = s->stop[1] = -1;
+	s->ins = ins;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		mkdir(dir, 0755);
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || pipe2(s->stop, O_CLOEXEC) < 0) {
+		*errmsg = "--status-socket: socket failed";
+		goto fail;
+	}
+	/* A socket file left by a crashed daemon: replace it only if nobody answers on it. */
+	if (connect(s->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		*errmsg = "--status-socket: another jitwgd is serving this interface";
+		errno = EADDRINUSE;
+		goto fail;
+	}
+	close(s->fd);
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	unlink(path);
+	mode_t old = umask(0077);
+	ret = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (ret < 0 || listen(s->fd, 16) < 0) {
+		*errmsg = "--status-socket: cannot bind";
+		goto fail;
+	}
+	ret = pthread_create(&s->thread, NULL, status_main, s);
+	if (ret) {
+		errno = ret;
+		*errmsg = "--status-socket: no thread";
+		unlink(path);
+		goto fail;
+	}
+	return s;
+fail:
+	e = errno;
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->stop[0] >= 0) {
+		close(s->stop[0]);
+		close(s->stop[1]);
+	}
+	free(s);
+	errno = e;
+	return NULL;
+}
+
+void status_server_free(struct status_server *s)
+{
+	if (!s)
+		return;
+	write_all(s->stop[1], "x", 1);
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+	close(s->stop[0]);
+	close(s->stop[1]);
+	unlink(s->path);
+	free(s);
+}

@@ -1,0 +1,845 @@
+// SPDX-License-Identifier: MIT
+#include "gateway/install.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+
+#include "common/log.h"
+#include "gateway/evict.h"
+#include "gateway/peertab.h"
+
+enum {
+	QUEUE_MAX = 8192,        /* queued installs + removals */
+	BATCH_MAX = 64,          /* peers per data-plane message */
+	REMOVE_BATCH = 64,       /* removals between two looks at the install queue */
+	REVALIDATE_PER_SWEEP = 256,
+	/* A session older than this is as good as none: REJECT_AFTER_TIME in the protocol. */
+	SESSION_LIVE_SEC = 180,
+	/* Don't re-trigger an initiation we started this recently (a client's retry burst). */
+	INITIATE_HOLDOFF_MS = 1000,
+};
+
+enum job_type { JOB_INSTALL, JOB_FORGET, JOB_STATUS };
+
+struct status_req {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done, abandoned;
+	int ret;
+	char *json;
+};
+
+struct job {
+	enum job_type type;
+	struct job *next;
+	uint8_t key[WG_KEY_LEN];
+	/* JOB_INSTALL */
+	union dp_endpoint endpoint;
+	struct timespec first_seen;
+	struct dp_allowedip *allowed_ips;
+	size_t n_allowed_ips;
+	bool has_psk;
+	uint8_t psk[WG_KEY_LEN];
+	uint16_t keepalive;
+	/* JOB_STATUS */
+	struct status_req *req;
+};
+
+struct installer {
+	struct dataplane *dp;
+	struct peertab *tab;
+	struct metrics *m;
+	char ifname[IFNAMSIZ];
+	pthread_t thread;
+	pthread_mutex_t mu;          /* queue, config, stopping */
+	pthread_cond_t cv;
+	struct job *head, *tail;
+	size_t queued;
+	bool stopping;
+	struct installer_config cfg;
+	pthread_mutex_t lk_mu;       /* guards lookup against lookup_free() */
+	struct lookup *lookup;
+	/* installer-thread only */
+	struct evict_plan plan;
+	uint32_t gen;
+	uint64_t next_sweep_ms;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN])
+{
+	key_to_base64(out, key);
+}
+
+static void endpoint_str(char *out, size_t len, const union dp_endpoint *ep)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ep->addr.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &ep->addr4.sin_addr, a, sizeof(a));
+		snprintf(out, len, "%s:%u", a, ntohs(ep->addr4.sin_port));
+	} else if (ep->addr.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &ep->addr6.sin6_addr, a, sizeof(a));
+		snprintf(out, len, "[%s]:%u", a, ntohs(ep->addr6.sin6_port));
+	} else {
+		snprintf(out, len, "(none)");
+	}
+}
+
+static void job_free(struct job *j)
+{
+	if (!j)
+		return;
+	free(j->allowed_ips);
+	OPENSSL_cleanse(j->psk, sizeof(j->psk));
+	free(j);
+}
+
+static int enqueue(struct installer *ins, struct job *j, bool priority)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&ins->mu);
+	if (ins->stopping) {
+		ret = -ESHUTDOWN;
+	} else if (ins->queued >= QUEUE_MAX && j->type != JOB_STATUS) {
+		ret = -EAGAIN;
+	} else {
+		if (priority) {
+			j->next = ins->head;
+			ins->head = j;
+			if (!ins->tail)
+				ins->tail = j;
+		} else {
+			j->next = NULL;
+			if (ins->tail)
+				ins->tail->next = j;
+			else
+				ins->head = j;
+			ins->tail = j;
+		}
+		ins->queued++;
+		pthread_cond_signal(&ins->cv);
+	}
+	pthread_mutex_unlock(&ins->mu);
+	return ret;
+}
+
+int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	size_t i;
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	j->type = JOB_INSTALL;
+	memcpy(j->key, rec->public_key, WG_KEY_LEN);
+	/* The endpoint is the initiation's source: the one fact an attacker can't
+	 * choose for someone else's key, since ev passed noise + replay guard. */
+	if (ev->src.sa.sa_family == AF_INET)
+		j->endpoint.addr4 = ev->src.sin;
+	else if (ev->src.sa.sa_family == AF_INET6)
+		j->endpoint.addr6 = ev->src.sin6;
+	j->first_seen = ev->first_seen;
+	if (rec->n_allowed_ips) {
+		j->allowed_ips = calloc(rec->n_allowed_ips, sizeof(*j->allowed_ips));
+		if (!j->allowed_ips) {
+			free(j);
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < rec->n_allowed_ips; ++i) {
+		const struct cidr *c = &rec->allowed_ips[i];
+		struct dp_allowedip *a = &j->allowed_ips[j->n_allowed_ips];
+		a->family = c->family;
+		a->cidr = c->prefix;
+		if (c->family == AF_INET)
+			memcpy(&a->ip4, c->addr, 4);
+		else if (c->family == AF_INET6)
+			memcpy(&a->ip6, c->addr, 16);
+		else
+			continue;
+		j->n_allowed_ips++;
+	}
+	j->has_psk = rec->has_preshared_key;
+	if (j->has_psk)
+		memcpy(j->psk, rec->preshared_key, WG_KEY_LEN);
+	j->keepalive = rec->persistent_keepalive;
+	ret = enqueue(ins, j, false);
+	if (ret)
+		job_free(j);
+	return ret;
+}
+
+int installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN])
+{
+	struct job *j = calloc(1, sizeof(*j));
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	j->type = JOB_FORGET;
+	memcpy(j->key, key, WG_KEY_LEN);
+	ret = enqueue(ins, j, false);
+	if (ret)
+		job_free(j);
+	return ret;
+}
+
+void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	struct installer *ins = ctx;
+	char k[WG_KEY_B64_LEN + 1];
+	int ret = installer_submit(ins, ev, rec);
+
+	if (ret && ret != -ESHUTDOWN) {
+		metrics_inc(&ins->m->install_errors);
+		key_str(k, rec->public_key);
+		log_warn("install of %s dropped: %s", k, strerror(-ret));
+	}
+}
+
+void install_gone_cb(void *ctx, const uint8_t key[WG_KEY_LEN])
+{
+	struct installer *ins = ctx;
+
+	installer_forget(ins, key);
+}
+
+void installer_set_lookup(struct installer *ins, struct lookup *l)
+{
+	pthread_mutex_lock(&ins->lk_mu);
+	ins->lookup = l;
+	pthread_mutex_unlock(&ins->lk_mu);
+}
+
+void installer_reconfigure(struct installer *ins, const struct installer_config *cfg)
+{
+	pthread_mutex_lock(&ins->mu);
+	ins->cfg.idle_timeout = cfg->idle_timeout;
+	ins->cfg.grace = cfg->grace;
+	ins->cfg.revalidate = cfg->revalidate;
+	ins->cfg.no_initiate = cfg->no_initiate;
+	/* Sweep soon under the new timeout rather than at the old interval's end. */
+	ins->next_sweep_ms = mono_ms() + evict_interval_ms(cfg->idle_timeout);
+	pthread_cond_signal(&ins->cv);
+	pthread_mutex_unlock(&ins->mu);
+}
+
+static void update_gauges(struct installer *ins)
+{
+	metrics_gauge_set(&ins->m->peers_installed, (int64_t)peertab_count(ins->tab));
+}
+
+/* Applies peers one message at a time; used when a batch fails so one bad peer can't sink the rest. */
+static int set_each(struct installer *ins, const struct dp_peer *peers, size_t n, bool *ok)
+{
+	size_t i;
+	int ret, last = 0;
+
+	for (i = 0; i < n; ++i) {
+		ret = dataplane_set_peers(ins->dp, &peers[i], 1);
+		ok[i] = ret == 0;
+		if (ret)
+			last = ret;
+	}
+	return last;
+}
+
+/*
+ * Installs a batch. Role inversion: a peer whose persistent keepalive goes
+ * from 0 to non-zero while the interface is up makes WireGuard (kernel and
+ * wireguard-go alike) send a keepalive at once, and with no session that
+ * means a handshake initiation to the endpoint we just set. Then the
+ * registry's keepalive is put back.
+ */
+static void do_installs(struct installer *ins, struct job **jobs, size_t n)
+{
+	struct dp_peer set[BATCH_MAX], zero[BATCH_MAX], restore[BATCH_MAX];
+	bool initiate[BATCH_MAX], ok[BATCH_MAX];
+	size_t nzero = 0, nrestore = 0, i;
+	struct timespec now_ts;
+	uint64_t now_ms = mono_ms();
+	int64_t now = time(NULL);
+	bool no_initiate;
+	int ret;
+
+	pthread_mutex_lock(&ins->mu);
+	no_initiate = ins->cfg.no_initiate;
+	pthread_mutex_unlock(&ins->mu);
+
+	memset(set, 0, sizeof(set[0]) * n);
+	for (i = 0; i < n; ++i) {
+		struct job *j = jobs[i];
+		struct peer_state *p = peertab_find(ins->tab, j->key);
+		bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
+		bool recent = p && p->initiated_mono_ms && now_ms - p->initiated_mono_ms < INITIATE_HOLDOFF_MS &&
+			      !memcmp(&p->endpoint, &j->endpoint, sizeof(j->endpoint));
+
+		/* A live session answers the client itself; only a cold peer needs us to initiate. */
+		initiate[i] = !no_initiate && !live && !recent;
+		memcpy(set[i].public_key, j->key, WG_KEY_LEN);
+		set[i].flags = DP_PEER_REPLACE_ALLOWEDIPS | DP_PEER_HAS_ENDPOINT | DP_PEER_HAS_PRESHARED_KEY |
+			       DP_PEER_HAS_KEEPALIVE;
+		set[i].endpoint = j->endpoint;
+		if (j->has_psk)
+			memcpy(set[i].preshared_key, j->psk, WG_KEY_LEN);
+		set[i].allowed_ips = j->allowed_ips;
+		set[i].n_allowed_ips = j->n_allowed_ips;
+		set[i].persistent_keepalive = j->keepalive;
+		if (initiate[i]) {
+			if (!j->keepalive)
+				set[i].persistent_keepalive = 1;
+			/* Existing peer: its keepalive may already be on; the 0 -> on edge is what fires. */
+			if (p) {
+				memset(&zero[nzero], 0, sizeof(zero[0]));
+				memcpy(zero[nzero].public_key, j->key, WG_KEY_LEN);
+				zero[nzero++].flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_KEEPALIVE;
+			}
+		}
+	}
+	if (nzero)
+		dataplane_set_peers(ins->dp, zero, nzero); /* best effort: a peer gone meanwhile is re-created below */
+
+	ret = dataplane_set_peers(ins->dp, set, n);
+	if (ret) {
+		log_warn("batch install of %zu peers failed (%s); retrying one by one", n, strerror(-ret));
+		set_each(ins, set, n, ok);
+	} else {
+		for (i = 0; i < n; ++i)
+			ok[i] = true;
+	}
+
+	for (i = 0; i < n; ++i) {
+		if (ok[i] && initiate[i] && !jobs[i]->keepalive) {
+			memset(&restore[nrestore], 0, sizeof(restore[0]));
+			memcpy(restore[nrestore].public_key, jobs[i]->key, WG_KEY_LEN);
+			restore[nrestore++].flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_KEEPALIVE;
+		}
+	}
+	if (nrestore && (ret = dataplane_set_peers(ins->dp, restore, nrestore)))
+		log_warn("restoring keepalive on %zu peers failed: %s", nrestore, strerror(-ret));
+
+	clock_gettime(CLOCK_MONOTONIC, &now_ts);
+	for (i = 0; i < n; ++i) {
+		struct job *j = jobs[i];
+		char k[WG_KEY_B64_LEN + 1], ep[INET6_ADDRSTRLEN + 10];
+		double secs = (double)(now_ts.tv_sec - j->first_seen.tv_sec) +
+			      (double)(now_ts.tv_nsec - j->first_seen.tv_nsec) / 1e9;
+		struct peer_state *p;
+		bool created;
+
+		key_str(k, j->key);
+		if (!ok[i]) {
+			metrics_inc(&ins->m->install_errors);
+			log_err("install of %s failed", k);
+			continue;
+		}
+		p = peertab_get(ins->tab, j->key, &created);
+		if (p) {
+			if (created)
+				p->revalidated_mono_ms = now_ms;
+			p->installed_at = now;
+			p->installed_mono_ms = now_ms;
+			p->adopted = false;
+			p->endpoint = j->endpoint;
+			p->sweep_mark = ins->gen;
+			if (initiate[i])
+				p->initiated_mono_ms = now_ms;
+		}
+		metrics_inc(&ins->m->installs);
+		if (initiate[i])
+			metrics_inc(&ins->m->initiations_sent);
+		metrics_observe_install(ins->m, secs);
+		endpoint_str(ep, sizeof(ep), &j->endpoint);
+		log_info("%s peer %s endpoint %s in %.1f ms%s", created ? "installed" : "updated", k, ep,
+			 secs * 1e3, initiate[i] ? ", initiating" : "");
+	}
+	update_gauges(ins);
+}
+
+static void do_forget(struct installer *ins, struct job *j)
+{
+	char k[WG_KEY_B64_LEN + 1];
+	int ret;
+
+	if (!peertab_find(ins->tab, j->key))
+		return;
+	key_str(k, j->key);
+	ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])j->key, 1);
+	if (ret) {
+		log_warn("removing %s (gone from the registry) failed: %s", k, strerror(-ret));
+		return;
+	}
+	peertab_del(ins->tab, j->key);
+	metrics_inc(&ins->m->evictions);
+	metrics_inc(&ins->m->registry_gone);
+	update_gauges(ins);
+	log_info("removed peer %s: deleted or expired in the registry", k);
+}
+
+/* Removes the next few victims of the current sweep plan. */
+static void remove_batch(struct installer *ins)
+{
+	struct evict_plan *pl = &ins->plan;
+	uint8_t keys[REMOVE_BATCH][WG_KEY_LEN];
+	size_t n = 0, stale_gone = 0, i;
+	int64_t now = time(NULL);
+	struct evict_policy pol;
+	int ret;
+
+	pthread_mutex_lock(&ins->mu);
+	pol.idle_timeout = ins->cfg.idle_timeout;
+	pol.grace = ins->cfg.grace;
+	pthread_mutex_unlock(&ins->mu);
+
+	while (pl->next < pl->n_victims && n < REMOVE_BATCH) {
+		const uint8_t *k = pl->victims[pl->next++];
+		struct peer_state *p = peertab_find(ins->tab, k);
+		/* Re-installed or reconnected since the plan was made: spare it. */
+		if (!p || p->installed_mono_ms > pl->planned_mono_ms)
+			continue;
+		memcpy(keys[n++], k, WG_KEY_LEN);
+	}
+	if (!n)
+		goto out;
+	ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])keys, n);
+	if (ret) {
+		log_warn("evicting %zu peers failed: %s", n, strerror(-ret));
+		goto out;
+	}
+	for (i = 0; i < n; ++i) {
+		struct peer_state *p = peertab_find(ins->tab, keys[i]);
+		char k[WG_KEY_B64_LEN + 1];
+		int64_t idle = -1;
+
+		if (p) {
+			if (evict_is_stale(&pol, p, now))
+				stale_gone++;
+			if (p->last_handshake)
+				idle = now - p->last_handshake;
+		}
+		key_str(k, keys[i]);
+		if (idle >= 0)
+			log_info("evicted peer %s: idle %llds", k, (long long)idle);
+		else
+			log_info("evicted peer %s: no handshake since install", k);
+		peertab_del(ins->tab, keys[i]);
+	}
+	metrics_add(&ins->m->evictions, n);
+	if (stale_gone > pl->stale)
+		stale_gone = pl->stale;
+	pl->stale -= stale_gone;
+	metrics_gauge_set(&ins->m->peers_stale, (int64_t)pl->stale);
+	update_gauges(ins);
+out:
+	if (pl->next >= pl->n_victims) {
+		size_t stale = pl->stale;
+		evict_plan_clear(pl);
+		pl->stale = stale;
+	}
+}
+
+struct reval_ctx {
+	struct installer *ins;
+	uint64_t now_ms, every_ms;
+	size_t budget;
+	struct lookup *l;
+};
+
+static bool revalidate_one(struct peer_state *p, void *arg)
+{
+	struct reval_ctx *c = arg;
+
+	if (!c->budget)
+		return false;
+	if (c->now_ms - p->revalidated_mono_ms < c->every_ms)
+		return true;
+	if (lookup_revalidate(c->l, p->key) == 0) {
+		p->revalidated_mono_ms = c->now_ms;
+		c->budget--;
+	}
+	return true;
+}
+
+static void sweep(struct installer *ins)
+{
+	struct dp_peer *peers = NULL;
+	struct evict_policy pol;
+	size_t n = 0;
+	unsigned int revalidate;
+	int ret;
+
+	pthread_mutex_lock(&ins->mu);
+	pol.idle_timeout = ins->cfg.idle_timeout;
+	pol.grace = ins->cfg.grace;
+	revalidate = ins->cfg.revalidate;
+	pthread_mutex_unlock(&ins->mu);
+
+	ret = dataplane_list_peers(ins->dp, &peers, &n);
+	if (ret) {
+		log_warn("sweep: listing peers failed: %s", strerror(-ret));
+		return;
+	}
+	ret = evict_sweep(ins->tab, &pol, peers, n, time(NULL), mono_ms(), ++ins->gen, &ins->plan);
+	dataplane_peers_free(peers, n);
+	if (ret) {
+		log_warn("sweep: %s", strerror(-ret));
+		evict_plan_clear(&ins->plan);
+		return;
+	}
+	metrics_gauge_set(&ins->m->peers_stale, (int64_t)ins->plan.stale);
+	update_gauges(ins);
+	if (ins->plan.adopted || ins->plan.vanished || ins->plan.n_victims)
+		log_info("sweep: %zu peers, %zu to evict, %zu adopted, %zu removed by others",
+			 n, ins->plan.n_victims, ins->plan.adopted, ins->plan.vanished);
+
+	pthread_mutex_lock(&ins->lk_mu);
+	if (ins->lookup) {
+		struct reval_ctx rc = {
+			.ins = ins, .now_ms = mono_ms(), .every_ms = (uint64_t)revalidate * 1000,
+			.budget = REVALIDATE_PER_SWEEP, .l = ins->lookup,
+		};
+		peertab_each(ins->tab, revalidate_one, &rc);
+	}
+	pthread_mutex_unlock(&ins->lk_mu);
+}
+
+static json_object *jkey(const uint8_t key[WG_KEY_LEN])
+{
+	char k[WG_KEY_B64_LEN + 1];
+
+	key_str(k, key);
+	return json_object_new_string(k);
+}
+
+static int build_status(struct installer *ins, char **out)
+{
+	struct dp_device dev;
+	struct dp_peer *peers = NULL;
+	size_t n = 0, i, j;
+	json_object *root = NULL, *jp, *arr, *c;
+	char ep[INET6_ADDRSTRLEN + 10], cidr[INET6_ADDRSTRLEN + 5], a[INET6_ADDRSTRLEN];
+	int ret;
+
+	memset(&dev, 0, sizeof(dev));
+	ret = dataplane_get_device(ins->dp, &dev);
+	/* The private key has no business here. */
+	dataplane_device_wipe(&dev);
+	if (ret)
+		goto out;
+	ret = dataplane_list_peers(ins->dp, &peers, &n);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
+	root = json_object_new_object();
+	if (!root)
+		goto out;
+	json_object_object_add(root, "interface", json_object_new_string(ins->ifname));
+	json_object_object_add(root, "backend", json_object_new_string(dataplane_backend_name(ins->dp)));
+	json_object_object_add(root, "public_key", jkey(dev.public_key));
+	json_object_object_add(root, "listen_port", json_object_new_int(dev.listen_port));
+	pthread_mutex_lock(&ins->mu);
+	json_object_object_add(root, "idle_timeout", json_object_new_int64(ins->cfg.idle_timeout));
+	json_object_object_add(root, "initiate", json_object_new_boolean(!ins->cfg.no_initiate));
+	pthread_mutex_unlock(&ins->mu);
+	json_object_object_add(root, "now", json_object_new_int64(time(NULL)));
+	arr = json_object_new_array();
+	json_object_object_add(root, "peers", arr);
+	for (i = 0; i < n; ++i) {
+		struct peer_state *p = peertab_find(ins->tab, peers[i].public_key);
+
+		jp = json_object_new_object();
+		json_object_object_add(jp, "public_key", jkey(peers[i].public_key));
+		endpoint_str(ep, sizeof(ep), &peers[i].endpoint);
+		json_object_object_add(jp, "endpoint", peers[i].endpoint.addr.sa_family ?
+				       json_object_new_string(ep) : NULL);
+		c = json_object_new_array();
+		for (j = 0; j < peers[i].n_allowed_ips; ++j) {
+			const struct dp_allowedip *ai = &peers[i].allowed_ips[j];
+			inet_ntop(ai->family, ai->family == AF_INET ? (const void *)&ai->ip4 : (const void *)&ai->ip6,
+				  a, sizeof(a));
+			snprintf(cidr, sizeof(cidr), "%s/%u", a, ai->cidr);
+			json_object_array_add(c, json_object_new_string(cidr));
+		}
+		json_object_object_add(jp, "allowed_ips", c);
+		json_object_object_add(jp, "latest_handshake", json_object_new_int64(peers[i].last_handshake_sec));
+		json_object_object_add(jp, "rx_bytes", json_object_new_int64((int64_t)peers[i].rx_bytes));
+		json_object_object_add(jp, "tx_bytes", json_object_new_int64((int64_t)peers[i].tx_bytes));
+		json_object_object_add(jp, "persistent_keepalive", json_object_new_int(peers[i].persistent_keepalive));
+		json_object_object_add(jp, "installed_at", p ? json_object_new_int64(p->installed_at) : NULL);
+		json_object_object_add(jp, "adopted", json_object_new_boolean(p ? p->adopted : true));
+		json_object_array_add(arr, jp);
+	}
+	c = json_object_new_object();
+	json_object_object_add(c, "captured", json_object_new_int64((int64_t)metrics_get(&ins->m->captured)));
+	json_object_object_add(c, "admit_dropped", json_object_new_int64((int64_t)metrics_get(&ins->m->admit_dropped)));
+	json_object_object_add(c, "handshakes_ok", json_object_new_int64((int64_t)metrics_get(&ins->m->handshakes[NOISE_OK])));
+	{
+		uint64_t bad = 0;
+		for (i = 1; i <= NOISE_BAD_TIMESTAMP; ++i)
+			bad += metrics_get(&ins->m->handshakes[i]);
+		json_object_object_add(c, "handshakes_bad", json_object_new_int64((int64_t)bad));
+	}
+	json_object_object_add(c, "replay_rejected", json_object_new_int64((int64_t)metrics_get(&ins->m->replay_rejected)));
+	json_object_object_add(c, "cache_hit", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_HIT])));
+	json_object_object_add(c, "cache_miss", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_MISS])));
+	json_object_object_add(c, "cache_negative", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_NEGATIVE])));
+	json_object_object_add(c, "cache_stale", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_STALE])));
+	json_object_object_add(c, "registry_ok", json_object_new_int64((int64_t)metrics_get(&ins->m->registry_requests[METRICS_REG_OK])));
+	json_object_object_add(c, "registry_not_found", json_object_new_int64((int64_t)metrics_get(&ins->m->registry_requests[METRICS_REG_NOT_FOUND])));
+	json_object_object_add(c, "registry_errors",
+			       json_object_new_int64((int64_t)(metrics_get(&ins->m->registry_requests[METRICS_REG_HTTP_ERROR]) +
+							       metrics_get(&ins->m->registry_requests[METRICS_REG_TRANSPORT]))));
+	json_object_object_add(c, "installs", json_object_new_int64((int64_t)metrics_get(&ins->m->installs)));
+	json_object_object_add(c, "install_errors", json_object_new_int64((int64_t)metrics_get(&ins->m->install_errors)));
+	json_object_object_add(c, "evictions", json_object_new_int64((int64_t)metrics_get(&ins->m->evictions)));
+	json_object_object_add(c, "peers_stale", json_object_new_int64(
+		atomic_load_explicit(&ins->m->peers_stale, memory_order_relaxed)));
+	json_object_object_add(root, "counters", c);
+
+	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+	ret = *out ? 0 : -ENOMEM;
+out:
+	json_object_put(root);
+	dataplane_peers_free(peers, n);
+	return ret;
+}
+
+static void finish_status(struct status_req *r, int ret, char *json)
+{
+	bool abandoned;
+
+	pthread_mutex_lock(&r->mu);
+	r->ret = ret;
+	r->json = json;
+	r->done = true;
+	abandoned = r->abandoned;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	/* The asker gave up waiting: the request is ours to free. */
+	if (abandoned) {
+		free(r->json);
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->cv);
+		free(r);
+	}
+}
+
+int installer_status(struct installer *ins, char **json, unsigned int timeout_ms)
+{
+	struct status_req *r = calloc(1, sizeof(*r));
+	struct job *j = calloc(1, sizeof(*j));
+	struct timespec dl;
+	int ret = 0;
+	bool done;
+
+	if (!r || !j) {
+		free(r);
+		free(j);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	j->type = JOB_STATUS;
+	j->req = r;
+	ret = enqueue(ins, j, true);
+	if (ret) {
+		free(j);
+		pthread_mutex_destroy(&r->mu);
+		pthread_cond_destroy(&r->cv);
+		free(r);
+		return ret;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (dl.tv_nsec >= 1000000000) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&r->mu);
+	while (!r->done && pthread_cond_timedwait(&r->cv, &r->mu, &dl) != ETIMEDOUT)
+		;
+	done = r->done;
+	if (!done)
+		r->abandoned = true;
+	pthread_mutex_unlock(&r->mu);
+	if (!done)
+		return -ETIMEDOUT;
+	ret = r->ret;
+	*json = r->json;
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+	return ret;
+}
+
+static void *installer_main(void *arg)
+{
+	struct installer *ins = arg;
+	struct job *batch[BATCH_MAX];
+
+	pthread_mutex_lock(&ins->mu);
+	for (;;) {
+		struct job *j = ins->head;
+		uint64_t now = mono_ms();
+		size_t n = 0, i;
+
+		if (j && j->type == JOB_STATUS) {
+			ins->head = j->next;
+			if (!ins->head)
+				ins->tail = NULL;
+			ins->queued--;
+			pthread_mutex_unlock(&ins->mu);
+			char *json = NULL;
+			int ret = build_status(ins, &json);
+			finish_status(j->req, ret, json);
+			free(j);
+			pthread_mutex_lock(&ins->mu);
+			continue;
+		}
+		if (j) {
+			/* Take consecutive installs as one batch; a forget is handled alone, in order. */
+			while (ins->head && n < BATCH_MAX && ins->head->type == JOB_INSTALL) {
+				batch[n++] = ins->head;
+				ins->head = ins->head->next;
+				ins->queued--;
+			}
+			if (!n) {
+				batch[n++] = ins->head;
+				ins->head = ins->head->next;
+				ins->queued--;
+			}
+			if (!ins->head)
+				ins->tail = NULL;
+			pthread_mutex_unlock(&ins->mu);
+			if (batch[0]->type == JOB_INSTALL)
+				do_installs(ins, batch, n);
+			else
+				do_forget(ins, batch[0]);
+			for (i = 0; i < n; ++i)
+				job_free(batch[i]);
+			pthread_mutex_lock(&ins->mu);
+			continue;
+		}
+		if (ins->stopping)
+			break;
+		if (ins->plan.next < ins->plan.n_victims) {
+			pthread_mutex_unlock(&ins->mu);
+			remove_batch(ins);
+			pthread_mutex_lock(&ins->mu);
+			continue;
+		}
+		if (now >= ins->next_sweep_ms) {
+			ins->next_sweep_ms = now + evict_interval_ms(ins->cfg.idle_timeout);
+			pthread_mutex_unlock(&ins->mu);
+			sweep(ins);
+			pthread_mutex_lock(&ins->mu);
+			continue;
+		}
+		{
+			struct timespec dl;
+			uint64_t wait = ins->next_sweep_ms - now;
+			clock_gettime(CLOCK_MONOTONIC, &dl);
+			dl.tv_sec += (time_t)(wait / 1000);
+			dl.tv_nsec += (long)(wait % 1000) * 1000000;
+			if (dl.tv_nsec >= 1000000000) {
+				dl.tv_sec++;
+				dl.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&ins->cv, &ins->mu, &dl);
+		}
+	}
+	pthread_mutex_unlock(&ins->mu);
+	return NULL;
+}
+
+struct installer *installer_new(struct dataplane *dp, const struct installer_config *cfg)
+{
+	struct installer *ins = calloc(1, sizeof(*ins));
+	pthread_condattr_t ca;
+	int ret;
+
+	if (!ins)
+		return NULL;
+	ins->tab = peertab_new();
+	if (!ins->tab) {
+		free(ins);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ins->dp = dp;
+	ins->m = cfg->metrics;
+	ins->cfg = *cfg;
+	ins->cfg.ifname = NULL;
+	snprintf(ins->ifname, sizeof(ins->ifname), "%s", cfg->ifname ? cfg->ifname : "");
+	pthread_mutex_init(&ins->mu, NULL);
+	pthread_mutex_init(&ins->lk_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ins->cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	/* Adopt what is installed now: the first sweep runs before the thread starts. */
+	sweep(ins);
+	ins->next_sweep_ms = mono_ms() + evict_interval_ms(cfg->idle_timeout);
+
+	ret = pthread_create(&ins->thread, NULL, installer_main, ins);
+	if (ret) {
+		evict_plan_clear(&ins->plan);
+		peertab_free(ins->tab);
+		pthread_mutex_destroy(&ins->mu);
+		pthread_mutex_destroy(&ins->lk_mu);
+		pthread_cond_destroy(&ins->cv);
+		free(ins);
+		errno = ret;
+		return NULL;
+	}
+	return ins;
+}
+
+void installer_free(struct installer *ins)
+{
+	struct job *j, *n;
+
+	if (!ins)
+		return;
+	pthread_mutex_lock(&ins->mu);
+	ins->stopping = true;
+	pthread_cond_signal(&ins->cv);
+	pthread_mutex_unlock(&ins->mu);
+	pthread_join(ins->thread, NULL);
+	for (j = ins->head; j; j = n) {
+		n = j->next;
+		if (j->type == JOB_STATUS)
+			finish_status(j->req, -ESHUTDOWN, NULL);
+		job_free(j);
+	}
+	evict_plan_clear(&ins->plan);
+	peertab_free(ins->tab);
+	dataplane_free(ins->dp);
+	pthread_mutex_destroy(&ins->mu);
+	pthread_mutex_destroy(&ins->lk_mu);
+	pthread_cond_destroy(&ins->cv);
+	free(ins);
+}

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Prometheus text exposition (format 0.0.4) of struct metrics. Rendering
+ * reads each atomic once with relaxed ordering: a scrape is a snapshot of
+ * independent counters, not a consistent cut, which Prometheus tolerates.
+ */
+#include "gateway/metrics.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const double metrics_install_bounds[METRICS_INSTALL_BUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+};
+
+void metrics_observe_install(struct metrics *m, double seconds)
+{
+	size_t i;
+
+	if (seconds < 0)
+		seconds = 0;
+	for (i = 0; i < METRICS_INSTALL_BUCKETS; ++i) {
+		if (seconds <= metrics_install_bounds[i]) {
+			metrics_inc(&m->install_bucket[i]);
+			break;
+		}
+	}
+	metrics_add(&m->install_sum_us, (uint64_t)(seconds * 1e6 + 0.5));
+	metrics_inc(&m->install_count);
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = true;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = b->cap * 2 + (size_t)n;
+		char *np = realloc(b->p, ncap);
+		if (!np) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+static void counter(struct buf *b, const char *name, const char *help, const atomic_uint_fast64_t *c)
+{
+	put(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+	    (unsigned long long)metrics_get(c));
+}
+
+static void gauge(struct buf *b, const char *name, const char *help, const atomic_int_fast64_t *g)
+{
+	put(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
+	    (long long)atomic_load_explicit((atomic_int_fast64_t *)g, memory_order_relaxed));
+}
+
+char *metrics_render(const struct metrics *m)
+{
+	static const char *cache_names[METRICS_CACHE_MAX] = { "hit", "miss", "negative", "stale" };
+	static const char *reg_names[METRICS_REG_MAX] = { "ok", "not_found", "http_error", "transport" };
+	struct buf b = { .cap = 4096 };
+	uint64_t cum = 0;
+	size_t i;
+
+	b.p = malloc(b.cap);
+	if (!b.p)
+		return NULL;
+	b.p[0] = '\0';
+
+	gauge(&b, "jitwg_peers_installed", "Peers currently installed in the data plane.",
+	      &m->peers_installed);
+	gauge(&b, "jitwg_peers_stale",
+	      "Installed peers idle past the idle timeout (last sweep).", &m->peers_stale);
+	gauge(&b, "jitwg_admit_engaged", "1 while per-source admission buckets are enforced.",
+	      &m->admit_engaged);
+	counter(&b, "jitwg_captured_total", "Handshake initiations that passed the capture filter.",
+		&m->captured);
+	counter(&b, "jitwg_capture_malformed_total",
+		"Captured datagrams that failed the user-space re-check.", &m->capture_malformed);
+	counter(&b, "jitwg_capture_kernel_drops_total",
+		"Packets the kernel dropped before the capture socket read them.",
+		&m->capture_kernel_drops);
+	counter(&b, "jitwg_admit_dropped_total",
+		"Initiations dropped by the per-source token buckets.", &m->admit_dropped);
+	counter(&b, "jitwg_identify_queue_dropped_total",
+		"Admitted initiations dropped because the identify queue was full.",
+		&m->identify_queue_dropped);
+
+	put(&b, "# HELP jitwg_handshakes_total Initiations decoded, by verdict.\n"
+		"# TYPE jitwg_handshakes_total counter\n");
+	for (i = 0; i <= NOISE_BAD_TIMESTAMP; ++i)
+		put(&b, "jitwg_handshakes_total{verdict=\"%s\"} %llu\n",
+		    noise_verdict_name((enum noise_verdict)i),
+		    (unsigned long long)metrics_get(&m->handshakes[i]));
+
+	counter(&b, "jitwg_replay_rejected_total",
+		"Authenticated initiations whose timestamp was not newer than the last seen.",
+		&m->replay_rejected);
+	counter(&b, "jitwg_lookup_queue_dropped_total",
+		"Authenticated initiations the lookup stage had no room for.",
+		&m->lookup_queue_dropped);
+
+	put(&b, "# HELP jitwg_cache_total Cache lookups, by result.\n"
+		"# TYPE jitwg_cache_total counter\n");
+	for (i = 0; i < METRICS_CACHE_MAX; ++i)
+		put(&b, "jitwg_cache_total{result=\"%s\"} %llu\n", cache_names[i],
+		    (unsigned long long)metrics_get(&m->cache[i]));
+
+	put(&b, "# HELP jitwg_registry_requests_total Registry requests, by outcome.\n"
+		"# TYPE jitwg_registry_requests_total counter\n");
+	for (i = 0; i < METRICS_REG_MAX; ++i)
+		put(&b, "jitwg_registry_requests_total{status=\"%s\"} %llu\n", reg_names[i],
+		    (unsigned long long)metrics_get(&m->registry_requests[i]));
+
+	counter(&b, "jitwg_installs_total", "Peers installed or updated in the data plane.",
+		&m->installs);
+	counter(&b, "jitwg_install_errors_total", "Installs the data plane refused or that were lost.",
+		&m->install_errors);
+	counter(&b, "jitwg_initiations_sent_total",
+		"Installs after which the data plane was made to initiate (role inversion).",
+		&m->initiations_sent);
+	counter(&b, "jitwg_evictions_total", "Peers removed from the data plane.", &m->evictions);
+	counter(&b, "jitwg_registry_gone_total",
+		"Installed peers removed because the registry reports them deleted or expired.",
+		&m->registry_gone);
+
+	put(&b, "# HELP jitwg_install_seconds Time from the first captured initiation to the peer installed.\n"
+		"# TYPE jitwg_install_seconds histogram\n");
+	for (i = 0; i < METRICS_INSTALL_BUCKETS; ++i) {
+		cum += metrics_get(&m->install_bucket[i]);
+		put(&b, "jitwg_install_seconds_bucket{le=\"%g\"} %llu\n", metrics_install_bounds[i],
+		    (unsigned long long)cum);
+	}
+	/* Read count after the buckets so +Inf is never below the last bucket. */
+	uint64_t count = metrics_get(&m->install_count);
+	if (count < cum)
+		count = cum;
+	put(&b, "jitwg_install_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)count);
+	put(&b, "jitwg_install_seconds_sum %.6f\n", (double)metrics_get(&m->install_sum_us) / 1e6);
+	put(&b, "jitwg_install_seconds_count %llu\n", (unsigned long long)count);
+
+	if (b.failed) {
+		free(b.p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return b.p;
+}

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+#include "gateway/peertab.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct peertab {
+	struct peer_state **buckets;
+	size_t nbuckets;     /* power of two */
+	size_t count;
+};
+
+/* Public keys are uniformly random curve points' encodings: any 8 bytes hash well. */
+static size_t slot(const struct peertab *t, const uint8_t key[WG_KEY_LEN])
+{
+	uint64_t h;
+
+	memcpy(&h, key + 8, sizeof(h));
+	h *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 17) & (t->nbuckets - 1);
+}
+
+struct peertab *peertab_new(void)
+{
+	struct peertab *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->nbuckets = 256;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return t;
+}
+
+void peertab_free(struct peertab *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nbuckets; ++i) {
+		struct peer_state *p = t->buckets[i], *n;
+		for (; p; p = n) {
+			n = p->next;
+			free(p);
+		}
+	}
+	free(t->buckets);
+	free(t);
+}
+
+static void grow(struct peertab *t)
+{
+	size_t i, n = t->nbuckets * 2;
+	struct peer_state **nb = calloc(n, sizeof(*nb)), **old = t->buckets;
+	size_t oldn = t->nbuckets;
+
+	if (!nb)
+		return; /* keep working with longer chains */
+	t->buckets = nb;
+	t->nbuckets = n;
+	for (i = 0; i < oldn; ++i) {
+		struct peer_state *p = old[i], *next;
+		for (; p; p = next) {
+			size_t s = slot(t, p->key);
+			next = p->next;
+			p->next = nb[s];
+			nb[s] = p;
+		}
+	}
+	free(old);
+}
+
+struct peer_state *peertab_find(struct peertab *t, const uint8_t key[WG_KEY_LEN])
+{
+	struct peer_state *p = t->buckets[slot(t, key)];
+
+	for (; p; p = p->next)
+		if (!memcmp(p->key, key, WG_KEY_LEN))
+			return p;
+	return NULL;
+}
+
+struct peer_state *peertab_get(struct peertab *t, const uint8_t key[WG_KEY_LEN], bool *created)
+{
+	struct peer_state *p = peertab_find(t, key);
+	size_t s;
+
+	if (created)
+		*created = false;
+	if (p)
+		return p;
+	if (t->count >= t->nbuckets)
+		grow(t);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	memcpy(p->key, key, WG_KEY_LEN);
+	s = slot(t, key);
+	p->next = t->buckets[s];
+	t->buckets[s] = p;
+	t->count++;
+	if (created)
+		*created = true;
+	return p;
+}
+
+void peertab_del(struct peertab *t, const uint8_t key[WG_KEY_LEN])
+{
+	struct peer_state **pp = &t->buckets[slot(t, key)], *p;
+
+	for (; (p = *pp); pp = &p->next) {
+		if (!memcmp(p->key, key, WG_KEY_LEN)) {
+			*pp = p->next;
+			free(p);
+			t->count--;
+			return;
+		}
+	}
+}
+
+size_t peertab_count(const struct peertab *t)
+{
+	return t->count;
+}
+
+void peertab_each(struct peertab *t, bool (*fn)(struct peer_state *p, void *arg), void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < t->nbuckets; ++i) {
+		struct peer_state *p = t->buckets[i];
+		for (; p; p = p->next)
+			if (!fn(p, arg))
+				return;
+	}
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_GATEWAY_PEERTAB_H
+#define JITWG_GATEWAY_PEERTAB_H
+
+/*
+ * The installer's view of the peers in the data plane: when each was
+ * installed, what the last sweep read about it, when the registry was last
+ * asked. Keys are registry-approved public keys (never attacker-chosen
+ * bulk), so a plain chained hash is enough.
+ *
+ * Not thread-safe: the installer thread owns it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dataplane/dataplane.h"
+#include "wire/keys.h"
+
+struct peer_state {
+	uint8_t key[WG_KEY_LEN];
+	int64_t installed_at;        /* unix seconds (adopted peers: when adopted) */
+	uint64_t installed_mono_ms;  /* CLOCK_MONOTONIC, for eviction races */
+	uint64_t initiated_mono_ms;  /* last role-inversion trigger, 0 = never */
+	uint64_t revalidated_mono_ms;
+	int64_t last_handshake;      /* unix seconds from the last list, 0 = never */
+	uint64_t rx_bytes, tx_bytes;
+	union dp_endpoint endpoint;
+	bool adopted;
+	uint32_t sweep_mark;         /* sweep generation that last saw it in the data plane */
+	struct peer_state *next;
+};
+
+struct peertab;
+
+/* Returns an empty table or NULL with errno set. */
+struct peertab *peertab_new(void);
+/* NULL is a no-op. */
+void peertab_free(struct peertab *t);
+
+struct peer_state *peertab_find(struct peertab *t, const uint8_t key[WG_KEY_LEN]);
+/* Returns the existing entry or a new zeroed one holding key; NULL on ENOMEM. */
+struct peer_state *peertab_get(struct peertab *t, const uint8_t key[WG_KEY_LEN], bool *created);
+/* Removes and frees the entry for key, if any. */
+void peertab_del(struct peertab *t, const uint8_t key[WG_KEY_LEN]);
+size_t peertab_count(const struct peertab *t);
+
+/*
+ * Visits every entry; fn may not add or delete. Stops early when fn returns
+ * false.
+ */
+void peertab_each(struct peertab *t, bool (*fn)(struct peer_state *p, void *arg), void *arg);
+
+#endif
