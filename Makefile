@@ -53,7 +53,9 @@ CRYPTO_SRCS := \
 	src/crypto/aead.c
 
 NOISE_SRCS := \
-	src/noise/initiation.c
+	src/noise/initiation.c \
+	src/noise/initiator.c \
+	src/noise/sscache.c
 
 CAPTURE_SRCS := \
 	src/capture/bpf.c \

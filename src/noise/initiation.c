@@ -1,21 +1,279 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder: the real decoder replaces this file. */
-#include <errno.h>
-#include <string.h>
+/*
+ * The responder's consumption of a handshake initiation, Noise_IKpsk2
+ * message 1: -> e, es, s, ss, {t}. Order of the checks, cheapest and least
+ * trusting first: exact length, type and reserved bytes (nothing else is
+ * read before these pass), then mac1 in constant time (a keyed BLAKE2s that
+ * anyone who knows our public key can make, but that costs no DH), then the
+ * ephemeral DH and the static key's AEAD, then the static-static DH (cached
+ * per initiator) and the timestamp's AEAD. Only a timestamp that decrypts
+ * proves the sender holds the static private key it names.
+ *
+ * Everything that depends only on the responder's key is computed once in
+ * noise_responder_new(). Secrets (DH outputs, chaining keys, AEAD keys, the
+ * handshake hash) live on the stack and are wiped at the single exit.
+ */
 #include "noise/noise.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "crypto/aead.h"
+#include "crypto/blake2s.h"
+#include "crypto/hmac.h"
+#include "crypto/x25519.h"
+#include "noise/internal.h"
+#include "wire/messages.h"
+
+struct noise_responder {
+	uint8_t private_key[WG_KEY_LEN];
+	uint8_t public_key[WG_KEY_LEN];
+	uint8_t hash0[WG_HASH_LEN];           /* h after mixing in S_r */
+	struct hmac_blake2s_key ck0;          /* HMAC key of the constant first ck */
+	struct blake2s_state mac1;            /* keyed with HASH(LABEL_MAC1 || S_r), key block absorbed */
+	struct x25519_key *dh;
+	size_t map_len;
+	bool locked;
+};
 
 const char *noise_verdict_name(enum noise_verdict v)
 {
-	static const char *names[] = { "ok", "bad-format", "bad-mac1", "bad-static", "bad-timestamp" };
-	return (unsigned)v < 5 ? names[v] : "?";
+	static const char *const names[] = {
+		[NOISE_OK] = "ok",
+		[NOISE_BAD_FORMAT] = "bad-format",
+		[NOISE_BAD_MAC1] = "bad-mac1",
+		[NOISE_BAD_STATIC] = "bad-static",
+		[NOISE_BAD_TIMESTAMP] = "bad-timestamp",
+	};
+
+	return (unsigned)v < sizeof(names) / sizeof(names[0]) ? names[v] : "unknown";
+}
+
+void noise_initial_state(uint8_t ck[static 32], uint8_t h[static 32],
+			 const uint8_t responder_public[static 32])
+{
+	struct blake2s_state s;
+
+	blake2s(ck, WG_HASH_LEN, WG_CONSTRUCTION, sizeof(WG_CONSTRUCTION) - 1, NULL, 0);
+	blake2s_init(&s, WG_HASH_LEN);
+	blake2s_update(&s, ck, WG_HASH_LEN);
+	blake2s_update(&s, WG_IDENTIFIER, sizeof(WG_IDENTIFIER) - 1);
+	blake2s_final(&s, h);
+	blake2s_init(&s, WG_HASH_LEN);
+	blake2s_update(&s, h, WG_HASH_LEN);
+	blake2s_update(&s, responder_public, WG_KEY_LEN);
+	blake2s_final(&s, h);
+}
+
+void noise_mac1_key(uint8_t key[static 32], const uint8_t responder_public[static 32])
+{
+	struct blake2s_state s;
+
+	blake2s_init(&s, WG_HASH_LEN);
+	blake2s_update(&s, WG_LABEL_MAC1, sizeof(WG_LABEL_MAC1) - 1);
+	blake2s_update(&s, responder_public, WG_KEY_LEN);
+	blake2s_final(&s, key);
+}
+
+/*
+ * The responder lives in its own pages, locked in RAM and left out of core
+ * dumps. Locking is best effort (RLIMIT_MEMLOCK may forbid it); the
+ * responder works either way and reports it through noise_responder_locked.
+ */
+struct noise_responder *noise_responder_new(const uint8_t private_key[static WG_KEY_LEN])
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t len = (sizeof(struct noise_responder) + page - 1) / page * page;
+	struct noise_responder *r;
+	uint8_t ck[WG_HASH_LEN], mac1_key[WG_HASH_LEN];
+	int err = 0;
+
+	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	r->map_len = len;
+	r->locked = mlock(r, len) == 0;
+	(void)madvise(r, len, MADV_DONTDUMP);
+	memcpy(r->private_key, private_key, WG_KEY_LEN);
+	r->dh = x25519_key_new(r->private_key);
+	if (!r->dh) {
+		err = errno;
+		goto out;
+	}
+	x25519_key_public(r->dh, r->public_key);
+	noise_initial_state(ck, r->hash0, r->public_key);
+	hmac_blake2s_key_init(&r->ck0, ck, WG_HASH_LEN);
+	noise_mac1_key(mac1_key, r->public_key);
+	blake2s_init_key(&r->mac1, WG_MAC_LEN, mac1_key, sizeof(mac1_key));
+	/* mac1 always covers 116 more bytes, so the key block can go now. */
+	blake2s_flush_pending(&r->mac1);
+out:
+	OPENSSL_cleanse(ck, sizeof(ck));
+	OPENSSL_cleanse(mac1_key, sizeof(mac1_key));
+	if (err) {
+		noise_responder_free(r);
+		errno = err;
+		return NULL;
+	}
+	return r;
+}
+
+void noise_responder_free(struct noise_responder *r)
+{
+	size_t len;
+
+	if (!r)
+		return;
+	x25519_key_free(r->dh);
+	len = r->map_len;
+	OPENSSL_cleanse(r, len);
+	munlock(r, len);
+	munmap(r, len);
+}
+
+void noise_responder_public_key(const struct noise_responder *r, uint8_t out[static WG_KEY_LEN])
+{
+	memcpy(out, r->public_key, WG_KEY_LEN);
+}
+
+bool noise_responder_locked(const struct noise_responder *r)
+{
+	return r->locked;
+}
+
+/* Makes (or re-makes, for another responder key) the thread's contexts. */
+static int bind_cache(struct noise_sscache *c, const struct noise_responder *r)
+{
+	if (c->bound && key_equal(c->bound_pub, r->public_key) && c->dh && c->aead)
+		return 0;
+	sscache_flush(c);
+	c->bound = false;
+	x25519_ctx_free(c->dh);
+	c->dh = x25519_ctx_new(r->dh);
+	if (!c->aead)
+		c->aead = aead_ctx_new();
+	if (!c->dh || !c->aead)
+		return errno == ENOMEM ? -ENOMEM : -EIO;
+	memcpy(c->bound_pub, r->public_key, WG_KEY_LEN);
+	c->bound = true;
+	return 0;
+}
+
+static void mix_hash(uint8_t h[static WG_HASH_LEN], const uint8_t *in, size_t len)
+{
+	struct blake2s_state s;
+
+	blake2s_init(&s, WG_HASH_LEN);
+	blake2s_update(&s, h, WG_HASH_LEN);
+	blake2s_update(&s, in, len);
+	blake2s_final(&s, h);
 }
 
 int noise_consume_initiation(const struct noise_responder *r, struct noise_sscache *cache,
 			     const uint8_t *payload, size_t len, struct noise_result *res)
 {
-	if (!r || !payload || !res)
+	struct message_handshake_initiation msg;
+	struct x25519_ctx *dh_ctx = NULL, *own_dh = NULL;
+	struct aead_ctx *aead = NULL, *own_aead = NULL;
+	struct blake2s_state st;
+	uint8_t hash[WG_HASH_LEN], ck[WG_HASH_LEN], key[WG_HASH_LEN], dh[WG_KEY_LEN];
+	uint8_t mac[WG_MAC_LEN], stat[WG_KEY_LEN], ts[WG_TAI64N_LEN];
+	uint32_t index;
+	bool cached = false;
+	int ret = 0;
+
+	if (!r || !res || (!payload && len))
 		return -EINVAL;
 	memset(res, 0, sizeof(*res));
 	res->verdict = NOISE_BAD_FORMAT;
-	return 0;
+	memset(&st, 0, sizeof(st));
+
+	if (cache) {
+		ret = bind_cache(cache, r);
+		dh_ctx = cache->dh;
+		aead = cache->aead;
+	} else {
+		dh_ctx = own_dh = x25519_ctx_new(r->dh);
+		aead = own_aead = aead_ctx_new();
+		if (!own_dh || !own_aead)
+			ret = errno == ENOMEM ? -ENOMEM : -EIO;
+	}
+	if (ret)
+		goto out;
+
+	if (len != WG_MSG_INITIATION_LEN)
+		goto out;
+	memcpy(&msg, payload, sizeof(msg));
+	if (msg.header.type != MESSAGE_HANDSHAKE_INITIATION ||
+	    (msg.header.reserved[0] | msg.header.reserved[1] | msg.header.reserved[2]))
+		goto out;
+	memcpy(&index, msg.sender_index, sizeof(index));
+	res->sender_index = le32toh(index);
+	res->has_sender_index = true;
+
+	/* mac1: before any DH, so unauthenticated floods cost hashing only. */
+	res->verdict = NOISE_BAD_MAC1;
+	st = r->mac1;
+	blake2s_update(&st, &msg, WG_INITIATION_MAC1_OFF);
+	blake2s_final(&st, mac);
+	if (!ct_equal(mac, msg.macs.mac1, WG_MAC_LEN))
+		goto out;
+
+	/* e */
+	res->verdict = NOISE_BAD_STATIC;
+	memcpy(hash, r->hash0, WG_HASH_LEN);
+	mix_hash(hash, msg.unencrypted_ephemeral, WG_KEY_LEN);
+	kdf_keyed(ck, NULL, NULL, &r->ck0, msg.unencrypted_ephemeral, WG_KEY_LEN);
+
+	/* es */
+	if (x25519_ctx_derive(dh_ctx, dh, msg.unencrypted_ephemeral))
+		goto out;
+	kdf(ck, key, NULL, ck, dh, WG_KEY_LEN);
+
+	/* s */
+	if (aead_decrypt(aead, stat, msg.encrypted_static, sizeof(msg.encrypted_static), 0, hash,
+			 WG_HASH_LEN, key))
+		goto out;
+	mix_hash(hash, msg.encrypted_static, sizeof(msg.encrypted_static));
+	memcpy(res->initiator_static, stat, WG_KEY_LEN);
+	res->has_static = true;
+
+	/* ss: a returning initiator's is cached, as the kernel keeps it per peer. */
+	res->verdict = NOISE_BAD_TIMESTAMP;
+	cached = cache && sscache_lookup(cache, stat, dh);
+	if (!cached && x25519_ctx_derive(dh_ctx, dh, stat))
+		goto out;
+	kdf(ck, key, NULL, ck, dh, WG_KEY_LEN);
+
+	/* {t} */
+	if (aead_decrypt(aead, ts, msg.encrypted_timestamp, sizeof(msg.encrypted_timestamp), 0,
+			 hash, WG_HASH_LEN, key))
+		goto out;
+	memcpy(res->timestamp, ts, WG_TAI64N_LEN);
+	res->has_timestamp = true;
+	res->verdict = NOISE_OK;
+	/* Only now is the static key proven, so only now may it take a slot. */
+	if (cache && !cached)
+		sscache_insert(cache, stat, dh);
+out:
+	if (ret) {
+		memset(res, 0, sizeof(*res));
+		res->verdict = NOISE_BAD_FORMAT;
+	}
+	OPENSSL_cleanse(&st, sizeof(st));
+	OPENSSL_cleanse(hash, sizeof(hash));
+	OPENSSL_cleanse(ck, sizeof(ck));
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(dh, sizeof(dh));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	OPENSSL_cleanse(stat, sizeof(stat));
+	OPENSSL_cleanse(ts, sizeof(ts));
+	x25519_ctx_free(own_dh);
+	aead_ctx_free(own_aead);
+	return ret;
 }

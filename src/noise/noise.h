@@ -13,9 +13,10 @@
  * state. A verdict of NOISE_OK proves the sender holds the private key of
  * the static key it names.
  *
- * Threads: a struct noise_responder is read-only after noise_responder_init()
+ * Threads: a struct noise_responder is read-only after noise_responder_new()
  * and may be shared; a struct noise_sscache is NOT thread-safe: give each
- * worker thread its own.
+ * worker thread its own. The cache also holds that thread's reusable
+ * OpenSSL contexts, so passing one is what makes the decoder allocation-free.
  */
 
 enum noise_verdict {
@@ -50,6 +51,8 @@ struct noise_responder;
 struct noise_responder *noise_responder_new(const uint8_t private_key[static WG_KEY_LEN]);
 void noise_responder_free(struct noise_responder *r);
 void noise_responder_public_key(const struct noise_responder *r, uint8_t out[static WG_KEY_LEN]);
+/* Whether mlock() succeeded for the responder's pages (RLIMIT_MEMLOCK). */
+bool noise_responder_locked(const struct noise_responder *r);
 
 /*
  * Per-thread cache of the static-static DH (ss) keyed by initiator static
@@ -59,13 +62,42 @@ void noise_responder_public_key(const struct noise_responder *r, uint8_t out[sta
 struct noise_sscache;
 struct noise_sscache *noise_sscache_new(size_t capacity);
 void noise_sscache_free(struct noise_sscache *c);
+/*
+ * Counters since creation: lookups that found ss, lookups that had to
+ * compute it, and entries inserted (only after {t} authenticates, so forged
+ * statics never displace proven peers). Any pointer may be NULL.
+ */
+void noise_sscache_stats(const struct noise_sscache *c, uint64_t *hits, uint64_t *misses,
+			 uint64_t *inserts);
 
 /*
  * Consumes one UDP payload. Always fills *res (fields not obtained are
  * flagged absent) and returns 0; returns -EINVAL only for NULL arguments.
  * cache may be NULL (then ss is computed every time).
+ * With cache NULL, or on a cache's first use with r (it binds to r's key
+ * then and re-binds, flushing, when it meets another key), the thread's
+ * OpenSSL contexts are made: if that fails the return is -ENOMEM or -EIO and
+ * *res is bad-format with nothing obtained.
  */
 int noise_consume_initiation(const struct noise_responder *r, struct noise_sscache *cache,
 			     const uint8_t *payload, size_t len, struct noise_result *res);
+
+/*
+ * The initiator's side, for tests, benchmarks and fuzz seeds (it allocates
+ * per call; the gateway never initiates from here). Writes a 148-byte
+ * initiation from the initiator's static private key to the responder's
+ * public key, with the given sender index and TAI64N timestamp. ephemeral
+ * is the ephemeral private key, or NULL for a fresh random one. mac2 is
+ * zero (no cookie). Returns 0 or -errno (-EINVAL for a small-order key).
+ */
+int noise_initiation_create(uint8_t out[static 148], const uint8_t initiator_private[static WG_KEY_LEN],
+			    const uint8_t responder_public[static WG_KEY_LEN], uint32_t sender_index,
+			    const uint8_t timestamp[static 12], const uint8_t *ephemeral);
+
+/*
+ * Recomputes mac1 of a 148-byte initiation in place for the responder's
+ * public key (tests re-sign tampered messages to reach the inner checks).
+ */
+void noise_initiation_set_mac1(uint8_t msg[static 148], const uint8_t responder_public[static WG_KEY_LEN]);
 
 #endif
