@@ -6,12 +6,16 @@
 #include <stdint.h>
 #include <linux/filter.h>
 
+enum { BPF_INITIATION_FILTER_MAX = 64 }; /* enough room for the program */
+
 /*
- * Builds the classic BPF program that accepts exactly: Ethernet (or the
- * cooked/no-link-header variants capture.c uses) IPv4 without fragments or
- * IPv6 with UDP as next header, destination port == port, UDP length ==
- * 8 + 148, payload[0] == 1 and payload[1..3] == 0. Everything else returns 0.
- * Writes at most cap instructions; returns the count or -ENOSPC.
+ * Builds the classic BPF program that accepts exactly: a packet received
+ * for this host (PACKET_HOST), seen from the network header on (a
+ * SOCK_DGRAM packet socket strips Ethernet; tun has no link header), IPv4
+ * without fragments or IPv6 with UDP as next header, destination port ==
+ * port, UDP length == 8 + 148, payload[0] == 1 and payload[1..3] == 0.
+ * Everything else returns 0. Writes at most cap instructions; returns the
+ * count, -ENOSPC, or -EINVAL for port 0.
  */
 int bpf_build_initiation_filter(struct sock_filter *prog, size_t cap, uint16_t port);
 

@@ -32,13 +32,15 @@ struct capture_pkt {
 struct capture;
 
 /*
- * Opens the socket and attaches the filter for listen_port, on all
- * interfaces of the current namespace. Returns NULL with errno set
- * (EPERM without CAP_NET_RAW).
+ * Opens the sockets (one per IP version, bound to ETH_P_IP / ETH_P_IPV6 so
+ * the kernel never clones outgoing traffic for us) with the filter attached
+ * before they are bound, on all interfaces of the current namespace.
+ * Returns NULL with errno set (EPERM without CAP_NET_RAW, EINVAL for port 0).
  */
 struct capture *capture_open(uint16_t listen_port);
 void capture_free(struct capture *c);
-/* Pollable descriptor: readable when capture_read() has packets. */
+/* Pollable descriptor (an epoll set of both sockets): readable when
+ * capture_read() has packets. Level-triggered. */
 int capture_fd(const struct capture *c);
 
 /*
@@ -51,5 +53,16 @@ int capture_read(struct capture *c, struct capture_pkt *pkts, size_t max, uint64
 
 /* Kernel-side drop count since the last call (PACKET_STATISTICS). */
 uint64_t capture_kernel_drops(struct capture *c);
+
+/*
+ * The user-space re-check on one packet from its IP header on (as a
+ * SOCK_DGRAM packet socket or a raw-IP pcap record gives it): fills
+ * out->src and out->payload (not ts) and returns 0 when the packet is
+ * exactly an unfragmented initiation to port with a usable source address
+ * and port; -EINVAL otherwise. ifindex becomes the scope of a link-local
+ * IPv6 source. Pure; safe on any bytes.
+ */
+int capture_parse_packet(const uint8_t *pkt, size_t len, uint16_t port, int ifindex,
+			 struct capture_pkt *out);
 
 #endif
