@@ -1,0 +1,988 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The lookup pipeline end to end: replay guard -> cache -> registry client
+ * -> callbacks, with time injected through lookup_config.clock_ms.
+ *
+ * Two registries:
+ *  - by default a counting HTTP stand-in (libmicrohttpd, in this process)
+ *    that can answer slowly, fail, or be stopped, and counts requests per
+ *    key on the server side;
+ *  - the real jitwg-registry when JITWG_REGISTRY_URL is set
+ *    (tests/integration/lookup.sh does that); then requests are counted from
+ *    the registry's own debug log (JITWG_REGISTRY_LOG).
+ */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "gateway/lookup.h"
+#include "gateway/replay.h"
+
+/* ---- injected clock ------------------------------------------------------- */
+
+static _Atomic int64_t test_now;
+
+static int64_t test_clock(void *ctx)
+{
+	return atomic_load(&test_now);
+}
+
+static void advance(int64_t seconds)
+{
+	atomic_fetch_add(&test_now, seconds * 1000);
+}
+
+/* ---- the stand-in registry ---------------------------------------------------- */
+
+enum { MAX_KEYS = 64 };
+
+struct standin {
+	struct MHD_Daemon *d;
+	uint16_t port;
+	char url[64];
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct {
+		char b64url[WG_KEY_B64URL_LEN + 1];
+		char *json;        /* NULL = 404 */
+		unsigned int hits;
+	} keys[MAX_KEYS];
+	unsigned int n_keys;
+	unsigned int total;
+	bool hold;             /* park requests until released */
+	unsigned int held;
+	int fail_status;       /* answer this for everything, when non-zero */
+	size_t big_body;       /* answer 200 with this many bytes, when non-zero */
+	char last_auth[128];
+	char last_gateway[80];
+};
+
+static struct standin reg;
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_len, void **con_cls)
+{
+	struct standin *s = cls;
+	struct MHD_Response *resp;
+	const char *v, *prefix = "/v1/peers/";
+	char *body = NULL;
+	int status = 404;
+	size_t len = 0;
+	unsigned int i;
+	enum MHD_Result ret;
+
+	if (!*con_cls) {
+		*con_cls = s; /* first call: headers only */
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->total++;
+	v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	snprintf(s->last_auth, sizeof(s->last_auth), "%s", v ? v : "");
+	v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "gateway");
+	snprintf(s->last_gateway, sizeof(s->last_gateway), "%s", v ? v : "");
+	if (!strncmp(url, prefix, strlen(prefix))) {
+		for (i = 0; i < s->n_keys; ++i) {
+			if (strcmp(s->keys[i].b64url, url + strlen(prefix)))
+				continue;
+			s->keys[i].hits++;
+			if (s->keys[i].json) {
+				status = 200;
+				body = strdup(s->keys[i].json);
+				len = strlen(body);
+			}
+		}
+	}
+	s->held++;
+	while (s->hold)
+		pthread_cond_wait(&s->cv, &s->mu);
+	s->held--;
+	if (s->fail_status) {
+		status = s->fail_status;
+		free(body);
+		body = NULL;
+		len = 0;
+	} else if (s->big_body) {
+		free(body);
+		status = 200;
+		len = s->big_body;
+		body = malloc(len);
+		memset(body, ' ', len);
+	}
+	pthread_mutex_unlock(&s->mu);
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	ret = MHD_queue_response(conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void standin_start(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	const union MHD_DaemonInfo *info;
+
+	reg.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+				 NULL, NULL, on_request, &reg, MHD_OPTION_SOCK_ADDR, &sin,
+				 MHD_OPTION_END);
+	assert_non_null(reg.d);
+	info = MHD_get_daemon_info(reg.d, MHD_DAEMON_INFO_BIND_PORT);
+	reg.port = info->port;
+	snprintf(reg.url, sizeof(reg.url), "http://127.0.0.1:%u/", reg.port);
+}
+
+static void standin_stop(void)
+{
+	if (!reg.d)
+		return;
+	pthread_mutex_lock(&reg.mu);
+	reg.hold = false;
+	pthread_cond_broadcast(&reg.cv);
+	pthread_mutex_unlock(&reg.mu);
+	MHD_stop_daemon(reg.d);
+	reg.d = NULL;
+}
+
+static void mkkey(uint8_t key[WG_KEY_LEN], unsigned int n)
+{
+	memset(key, 0, WG_KEY_LEN);
+	key[0] = (uint8_t)n;
+	key[1] = (uint8_t)(n >> 8);
+	key[2] = 0x77;
+	key[31] = (uint8_t)getpid();
+}
+
+/* Registers key n with the stand-in; expires is unix seconds or 0. */
+static void standin_add(unsigned int n, bool known, int64_t expires)
+{
+	struct peer_record r = { 0 };
+	struct cidr ip;
+	char s[32];
+
+	mkkey(r.public_key, n);
+	snprintf(s, sizeof(s), "10.%u.%u.2/32", (n >> 8) & 255, n & 255);
+	assert_int_equal(cidr_parse(&ip, s), 0);
+	r.allowed_ips = &ip;
+	r.n_allowed_ips = 1;
+	r.persistent_keepalive = 25;
+	r.expires_at = expires;
+	pthread_mutex_lock(&reg.mu);
+	assert_true(reg.n_keys < MAX_KEYS);
+	key_to_base64url(reg.keys[reg.n_keys].b64url, r.public_key);
+	reg.keys[reg.n_keys].json = known ? peer_record_to_json(&r) : NULL;
+	reg.n_keys++;
+	pthread_mutex_unlock(&reg.mu);
+}
+
+static unsigned int standin_hits(unsigned int n)
+{
+	uint8_t key[WG_KEY_LEN];
+	char b[WG_KEY_B64URL_LEN + 1];
+	unsigned int i, hits = 0;
+
+	mkkey(key, n);
+	key_to_base64url(b, key);
+	pthread_mutex_lock(&reg.mu);
+	for (i = 0; i < reg.n_keys; ++i)
+		if (!strcmp(reg.keys[i].b64url, b))
+			hits += reg.keys[i].hits;
+	pthread_mutex_unlock(&reg.mu);
+	return hits;
+}
+
+/* ---- the callbacks' sink --------------------------------------------------------- */
+
+struct sink {
+	pthread_mutex_t mu;
+	unsigned int installs, gones;
+	struct lookup_event last_ev;
+	uint16_t last_keepalive;
+	char last_ip[CIDR_STR_MAX];
+	int64_t last_expires;
+};
+
+static struct sink sink;
+
+static void on_install(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	pthread_mutex_lock(&sink.mu);
+	sink.installs++;
+	sink.last_ev = *ev;
+	sink.last_keepalive = rec->persistent_keepalive;
+	sink.last_expires = rec->expires_at;
+	if (rec->n_allowed_ips)
+		cidr_format(sink.last_ip, &rec->allowed_ips[0]);
+	pthread_mutex_unlock(&sink.mu);
+}
+
+static void on_gone(void *ctx, const uint8_t key[WG_KEY_LEN])
+{
+	pthread_mutex_lock(&sink.mu);
+	sink.gones++;
+	pthread_mutex_unlock(&sink.mu);
+}
+
+static unsigned int installs(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&sink.mu);
+	n = sink.installs;
+	pthread_mutex_unlock(&sink.mu);
+	return n;
+}
+
+static unsigned int gones(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&sink.mu);
+	n = sink.gones;
+	pthread_mutex_unlock(&sink.mu);
+	return n;
+}
+
+/* ---- fixtures ---------------------------------------------------------------------- */
+
+static struct metrics m;
+static char dir[64], dbpath[128];
+
+static void mkevent(struct lookup_event *ev, unsigned int n, uint64_t sec, uint16_t port)
+{
+	uint64_t v = 0x400000000000000aULL + sec;
+	int i;
+
+	memset(ev, 0, sizeof(*ev));
+	mkkey(ev->key, n);
+	for (i = 0; i < 8; ++i)
+		ev->tai64n[i] = (uint8_t)(v >> (56 - 8 * i));
+	ev->src.sin.sin_family = AF_INET;
+	ev->src.sin.sin_port = htons(port);
+	ev->src.sin.sin_addr.s_addr = htonl(0xc0000201); /* 192.0.2.1, never contacted */
+}
+
+static void base_config(struct lookup_config *cfg, const char *url)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cache_path = ":memory:";
+	cfg->registry_url = url;
+	cfg->metrics = &m;
+	cfg->clock_ms = test_clock;
+}
+
+static struct lookup *start(const struct lookup_config *cfg)
+{
+	const char *why = NULL;
+	struct lookup *l = lookup_new(cfg, on_install, on_gone, NULL, &why);
+
+	if (!l)
+		fail_msg("lookup_new: %s", why);
+	return l;
+}
+
+static void flush(struct lookup *l)
+{
+	assert_int_equal(lookup_flush(l, 20000), 0);
+}
+
+static uint64_t get(atomic_uint_fast64_t *c)
+{
+	return metrics_get(c);
+}
+
+static int setup(void **state)
+{
+	memset(&m, 0, sizeof(m));
+	memset(&sink, 0, sizeof(sink));
+	pthread_mutex_init(&sink.mu, NULL);
+	memset(&reg, 0, sizeof(reg));
+	pthread_mutex_init(&reg.mu, NULL);
+	pthread_cond_init(&reg.cv, NULL);
+	atomic_store(&test_now, (int64_t)1800000000 * 1000);
+	strcpy(dir, "/tmp/jitwg-test-lookup.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(dbpath, sizeof(dbpath), "%s/cache.db", dir);
+	standin_start();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char p[160];
+	unsigned int i;
+
+	standin_stop();
+	for (i = 0; i < reg.n_keys; ++i)
+		free(reg.keys[i].json);
+	snprintf(p, sizeof(p), "%s-wal", dbpath);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", dbpath);
+	unlink(p);
+	unlink(dbpath);
+	rmdir(dir);
+	return 0;
+}
+
+/* ---- tests against the stand-in ---------------------------------------------------- */
+
+static void test_fetch_then_hit(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(1, true, 0);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 1, 100, 40001);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	assert_string_equal(sink.last_ip, "10.0.1.2/32");
+	assert_int_equal(sink.last_keepalive, 25);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40001);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_MISS]), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_OK]), 1);
+
+	/* The client's next initiation is a cache hit: no request. */
+	advance(2);
+	mkevent(&ev, 1, 101, 40002);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 2);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40002);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_HIT]), 1);
+	assert_int_equal(standin_hits(1), 1);
+	lookup_free(l);
+}
+
+/* A retrying client while the registry fails: one request per window. */
+static void test_window_one_request(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	unsigned int i;
+
+	standin_add(2, true, 0);
+	reg.fail_status = 503;
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	for (i = 0; i < 5; ++i) {  /* t = 0..4 s: one window */
+		mkevent(&ev, 2, 200 + i, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+		flush(l);
+		advance(1);
+	}
+	assert_int_equal(standin_hits(2), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_HTTP_ERROR]), 1);
+	assert_int_equal(installs(), 0);
+	/* t = 5 s: the window is over; the registry is back. */
+	reg.fail_status = 0;
+	mkevent(&ev, 2, 300, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(standin_hits(2), 2);
+	assert_int_equal(installs(), 1);
+	lookup_free(l);
+}
+
+/* Retries during a slow fetch: one request, installed with the newest source. */
+static void test_coalesce_newest_source(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	unsigned int i;
+
+	standin_add(3, true, 0);
+	reg.hold = true;
+	base_config(&cfg, reg.url);
+	cfg.timeout_ms = 20000;
+	l = start(&cfg);
+	for (i = 0; i < 3; ++i) {
+		mkevent(&ev, 3, 300 + i, (uint16_t)(41000 + i));
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	/* Wait (bounded) for the request to be parked at the server. */
+	for (i = 0; i < 2000; ++i) {
+		pthread_mutex_lock(&reg.mu);
+		bool parked = reg.held > 0;
+		pthread_mutex_unlock(&reg.mu);
+		if (parked)
+			break;
+		usleep(5000);
+	}
+	mkevent(&ev, 3, 310, 41009);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	usleep(50000); /* let the lookup thread see it; correctness does not depend on it */
+	pthread_mutex_lock(&reg.mu);
+	reg.hold = false;
+	pthread_cond_broadcast(&reg.cv);
+	pthread_mutex_unlock(&reg.mu);
+	flush(l);
+	assert_int_equal(standin_hits(3), 1);
+	assert_int_equal(installs(), 1);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 41009);
+	lookup_free(l);
+}
+
+static void test_negative_cache(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(4, false, 0);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 4, 400, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 0);
+	assert_int_equal(gones(), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_NOT_FOUND]), 1);
+	/* Within negative_ttl (60 s) but past the window: still no request. */
+	advance(30);
+	mkevent(&ev, 4, 401, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(standin_hits(4), 1);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_NEGATIVE]), 1);
+	/* After it: asked again. */
+	advance(31);
+	mkevent(&ev, 4, 402, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(standin_hits(4), 2);
+	assert_int_equal(installs(), 0);
+	lookup_free(l);
+}
+
+static void test_stale_if_error(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(5, true, 0);
+	standin_add(6, true, 0);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 5, 500, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	mkevent(&ev, 6, 500, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 2);
+
+	/* Past the TTL, registry gone: the stale record is installed anyway. */
+	advance(301);
+	standin_stop();
+	mkevent(&ev, 5, 501, 40001);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 3);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_STALE]), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_TRANSPORT]), 1);
+	/* Backing off now: the next stale key installs without even trying. */
+	mkevent(&ev, 6, 501, 40001);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 4);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_STALE]), 2);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_TRANSPORT]), 1);
+
+	/* Beyond stale_max nothing is installed. */
+	advance(86400);
+	mkevent(&ev, 5, 502, 40002);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 4);
+	lookup_free(l);
+}
+
+static void test_expiry(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	int64_t now = atomic_load(&test_now) / 1000;
+
+	standin_add(7, true, now + 100);  /* expires in 100 s */
+	standin_add(8, true, now - 10);   /* served though already expired */
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 7, 700, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	mkevent(&ev, 8, 700, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	assert_int_equal(sink.last_expires, now + 100);
+	assert_int_equal(gones(), 1);
+
+	/* Still within the positive TTL, but the record itself has expired. */
+	advance(101);
+	mkevent(&ev, 7, 701, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	assert_int_equal(gones(), 2);
+	/* And stale-if-error never resurrects it. */
+	advance(400);
+	standin_stop();
+	mkevent(&ev, 7, 702, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	lookup_free(l);
+}
+
+static void test_replay_survives_restart(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(9, true, 0);
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	l = start(&cfg);
+	mkevent(&ev, 9, 900, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	assert_int_equal(lookup_submit(l, &ev), -EALREADY);
+	mkevent(&ev, 9, 899, 40000);
+	assert_int_equal(lookup_submit(l, &ev), -EALREADY);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	lookup_free(l);
+
+	/* A new daemon on the same cache file refuses the old initiation at once. */
+	l = start(&cfg);
+	mkevent(&ev, 9, 900, 40005);
+	assert_int_equal(lookup_submit(l, &ev), -EALREADY);
+	mkevent(&ev, 9, 901, 40006);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 2);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40006);
+	lookup_free(l);
+}
+
+/* More keys than the in-memory index holds: replays are caught on the store. */
+static void test_replay_beyond_memory(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	unsigned int i, rejected_sync = 0;
+
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	cfg.replay_capacity = 8;
+	l = start(&cfg);
+	for (i = 0; i < 40; ++i) {
+		mkevent(&ev, 1000 + i, 1000, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	flush(l);
+	lookup_free(l);
+	assert_int_equal(get(&m.replay_rejected), 0);
+
+	l = start(&cfg);
+	for (i = 0; i < 40; ++i) {
+		mkevent(&ev, 1000 + i, 1000, 40000);
+		if (lookup_submit(l, &ev) == -EALREADY)
+			rejected_sync++;
+	}
+	flush(l);
+	/* Every replay was refused: synchronously or on the lookup thread. */
+	assert_int_equal(rejected_sync + get(&m.replay_rejected), 40);
+	assert_true(get(&m.replay_rejected) > 0);
+	assert_int_equal(installs(), 0);
+	lookup_free(l);
+}
+
+struct racer {
+	struct lookup *l;
+	pthread_barrier_t *round;
+	atomic_uint *accepted;
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+	struct lookup_event ev;
+	unsigned int k, j;
+	int ret;
+
+	for (j = 0; j < 40; ++j) {
+		pthread_barrier_wait(r->round);
+		for (k = 0; k < 8; ++k) {
+			mkevent(&ev, 20 + k, 2000 + j, (uint16_t)(42000 + j));
+			ret = lookup_submit(r->l, &ev);
+			assert_true(ret == 0 || ret == -EALREADY);
+			if (ret == 0)
+				atomic_fetch_add(&r->accepted[k], 1);
+		}
+	}
+	return NULL;
+}
+
+/* Worker threads racing with the same initiations: exactly one passes each. */
+static void test_concurrent_submits(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup *l;
+	pthread_barrier_t round;
+	atomic_uint accepted[8] = { 0 };
+	struct racer r[4];
+	pthread_t th[4];
+	unsigned int i;
+
+	for (i = 0; i < 8; ++i)
+		standin_add(20 + i, i % 2 == 0, 0);
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	l = start(&cfg);
+	pthread_barrier_init(&round, NULL, 4);
+	for (i = 0; i < 4; ++i) {
+		r[i] = (struct racer){ .l = l, .round = &round, .accepted = accepted };
+		assert_int_equal(pthread_create(&th[i], NULL, racer_main, &r[i]), 0);
+	}
+	for (i = 0; i < 4; ++i)
+		pthread_join(th[i], NULL);
+	flush(l);
+	for (i = 0; i < 8; ++i) {
+		assert_int_equal(atomic_load(&accepted[i]), 40);
+		/* Frozen clock: one window, one request per key however many retries. */
+		assert_int_equal(standin_hits(20 + i), 1);
+	}
+	/* Known keys install on the answer and on every later hit; unknown never. */
+	assert_true(installs() >= 4);
+	assert_true(installs() <= 4 * 40);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_HIT]) + get(&m.cache[METRICS_CACHE_MISS]) +
+				 get(&m.cache[METRICS_CACHE_NEGATIVE]),
+			 8 * 40);
+	pthread_barrier_destroy(&round);
+	lookup_free(l);
+}
+
+static void test_token_gateway_and_cap(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(30, true, 0);
+	base_config(&cfg, reg.url);
+	cfg.token = "s3cret-token";
+	cfg.gateway = "gw-a";
+	l = start(&cfg);
+	mkevent(&ev, 30, 3000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	assert_string_equal(reg.last_auth, "Bearer s3cret-token");
+	assert_string_equal(reg.last_gateway, "gw-a");
+
+	/* An oversized answer is a failure, not a record. */
+	reg.big_body = 1 << 20;
+	standin_add(31, true, 0);
+	mkevent(&ev, 31, 3000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_TRANSPORT]), 1);
+	lookup_free(l);
+}
+
+static void test_revalidate(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	uint8_t key[WG_KEY_LEN];
+
+	standin_add(40, true, 0);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 40, 4000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	/* Fresh: answered from the cache. */
+	mkkey(key, 40);
+	assert_int_equal(lookup_revalidate(l, key), 0);
+	flush(l);
+	assert_int_equal(standin_hits(40), 1);
+	assert_int_equal(gones(), 0);
+	/* Past the TTL the registry is asked; it no longer knows the key. */
+	advance(301);
+	pthread_mutex_lock(&reg.mu);
+	free(reg.keys[0].json);
+	reg.keys[0].json = NULL;
+	pthread_mutex_unlock(&reg.mu);
+	assert_int_equal(lookup_revalidate(l, key), 0);
+	flush(l);
+	assert_int_equal(standin_hits(40), 2);
+	assert_int_equal(gones(), 1);
+	assert_int_equal(installs(), 1);
+	lookup_free(l);
+}
+
+static void test_bad_config(void **state)
+{
+	struct lookup_config cfg;
+	const char *why = NULL;
+	int fd;
+
+	base_config(&cfg, "ftp://example.invalid/");
+	assert_null(lookup_new(&cfg, on_install, on_gone, NULL, &why));
+	assert_non_null(strstr(why, "http"));
+	base_config(&cfg, reg.url);
+	cfg.gateway = "bad name/";
+	assert_null(lookup_new(&cfg, on_install, on_gone, NULL, &why));
+	assert_non_null(strstr(why, "gateway"));
+	/* A corrupt cache file is a clear start-up error. */
+	fd = open(dbpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "this is not sqlite, not at all, no.......................................................................................", 120), 120);
+	close(fd);
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	assert_null(lookup_new(&cfg, on_install, on_gone, NULL, &why));
+	assert_non_null(strstr(why, "corrupt"));
+	lookup_free(NULL);
+}
+
+/* ---- against the real jitwg-registry (tests/integration/lookup.sh) ---------------- */
+
+static const char *real_url(void)
+{
+	return getenv("JITWG_REGISTRY_URL");
+}
+
+/* Server-side count: the registry's debug log has one line per request. */
+static unsigned int log_hits(unsigned int n)
+{
+	const char *path = getenv("JITWG_REGISTRY_LOG");
+	uint8_t key[WG_KEY_LEN];
+	char b[WG_KEY_B64URL_LEN + 1], line[512];
+	unsigned int hits = 0;
+	FILE *f;
+
+	mkkey(key, n);
+	key_to_base64url(b, key);
+	f = path ? fopen(path, "r") : NULL;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "GET") && strstr(line, b))
+			hits++;
+	fclose(f);
+	return hits;
+}
+
+/* Creates key n in the real registry (bound to gateway gw when not NULL). */
+static void real_add(unsigned int n, const char *gw)
+{
+	struct peer_record r = { 0 };
+	struct curl_slist *h = NULL;
+	char url[256], auth[256], *body;
+	const char *token = getenv("JITWG_REGISTRY_TOKEN");
+	struct cidr ip;
+	char s[32];
+	long code = 0;
+	CURL *c;
+
+	mkkey(r.public_key, n);
+	snprintf(s, sizeof(s), "10.%u.%u.2/32", 100 + ((n >> 8) & 63), n & 255);
+	assert_int_equal(cidr_parse(&ip, s), 0);
+	r.allowed_ips = &ip;
+	r.n_allowed_ips = 1;
+	if (gw) {
+		r.has_gateway = true;
+		strcpy(r.gateway, gw);
+	}
+	body = peer_record_to_json(&r);
+	assert_non_null(body);
+	snprintf(url, sizeof(url), "%s/v1/peers", real_url());
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fwrite);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, stderr);
+	assert_int_equal(curl_easy_perform(c), CURLE_OK);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	assert_true(code == 201 || code == 200);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	free(body);
+}
+
+static void real_config(struct lookup_config *cfg)
+{
+	base_config(cfg, real_url());
+	cfg->cache_path = getenv("JITWG_LOOKUP_CACHE");
+	cfg->token = getenv("JITWG_REGISTRY_TOKEN");
+	cfg->gateway = "gw-a";
+}
+
+/* The registry logs at most a few lines a second: keep each step in its own second. */
+static void log_budget(void)
+{
+	usleep(1100 * 1000);
+}
+
+static int real_setup(void **state)
+{
+	memset(&m, 0, sizeof(m));
+	memset(&sink, 0, sizeof(sink));
+	pthread_mutex_init(&sink.mu, NULL);
+	/* Real time: the registry judges expiry by its own clock. */
+	atomic_store(&test_now, (int64_t)time(NULL) * 1000);
+	if (!real_url())
+		skip();
+	return 0;
+}
+
+/* Phase "up": the registry runs. */
+static void test_real_up(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	unsigned int i;
+
+	if (!real_url() || strcmp(getenv("JITWG_LOOKUP_PHASE") ?: "", "up"))
+		skip();
+	real_add(1, NULL);
+	real_add(2, "gw-b"); /* another gateway's peer */
+	real_add(3, "gw-a");
+	log_budget();
+	real_config(&cfg);
+	l = start(&cfg);
+
+	/* Cold fetch and install, then retries are hits: one request. */
+	for (i = 0; i < 4; ++i) {
+		mkevent(&ev, 1, 100 + i, (uint16_t)(43000 + i));
+		assert_int_equal(lookup_submit(l, &ev), 0);
+		flush(l);
+		advance(1);
+	}
+	assert_int_equal(installs(), 4);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 43003);
+	log_budget();
+	assert_int_equal(log_hits(1), 1);
+
+	/* Bound to another gateway: 404 for us, negative-cached. */
+	for (i = 0; i < 4; ++i) {
+		mkevent(&ev, 2, 100 + i, 43000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+		flush(l);
+		advance(2);
+	}
+	assert_int_equal(installs(), 4);
+	assert_true(gones() >= 1);
+	log_budget();
+	assert_int_equal(log_hits(2), 1);
+
+	/* Never registered: negative too, one request. */
+	for (i = 0; i < 3; ++i) {
+		mkevent(&ev, 4, 100 + i, 43000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+		flush(l);
+		advance(2);
+	}
+	log_budget();
+	assert_int_equal(log_hits(4), 1);
+	assert_int_equal(installs(), 4);
+
+	/* Our own gateway's peer installs. */
+	mkevent(&ev, 3, 100, 43100);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 5);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_OK]), 2);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_NOT_FOUND]), 2);
+	lookup_free(l);
+}
+
+/* Phase "down": a new process, same cache file, the registry stopped. */
+static void test_real_down(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	if (!real_url() || strcmp(getenv("JITWG_LOOKUP_PHASE") ?: "", "down"))
+		skip();
+	real_config(&cfg);
+	advance(400); /* past the positive TTL */
+	l = start(&cfg);
+	/* The replay mark from the other process is still there. */
+	mkevent(&ev, 1, 103, 43999);
+	assert_int_equal(lookup_submit(l, &ev), -EALREADY);
+	/* Stale-if-error: the registry is down, the cached record is used. */
+	mkevent(&ev, 1, 200, 44000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 44000);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_STALE]), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_TRANSPORT]), 1);
+	/* Unknown keys stay uninstalled. */
+	mkevent(&ev, 5, 200, 44000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	lookup_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest standin_tests[] = {
+		cmocka_unit_test_setup_teardown(test_fetch_then_hit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_one_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_coalesce_newest_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_negative_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_if_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_survives_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_beyond_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_submits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_gateway_and_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_revalidate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+	};
+	const struct CMUnitTest real_tests[] = {
+		cmocka_unit_test_setup(test_real_up, real_setup),
+		cmocka_unit_test_setup(test_real_down, real_setup),
+	};
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (real_url())
+		return cmocka_run_group_tests_name("real registry", real_tests, NULL, NULL);
+	return cmocka_run_group_tests_name("stand-in registry", standin_tests, NULL, NULL);
+}
