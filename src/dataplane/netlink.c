@@ -1,14 +1,712 @@
 // SPDX-License-Identifier: MIT
-/* Placeholder kernel backend until the netlink module lands: reports no support. */
+/*
+ * Kernel backend: Linux WireGuard over the generic netlink family
+ * "wireguard" (<linux/wireguard.h>), through libmnl.
+ *
+ * The kernel answers WG_CMD_GET_DEVICE only as a dump. The first message
+ * carries the device attributes and the first peers; later messages carry
+ * only WGDEVICE_A_PEERS. A peer whose allowed IPs overflow a message is
+ * repeated at the head of the next one with just its public key and the
+ * remaining allowed IPs, so we coalesce adjacent records with equal keys.
+ * If the peer list changes during a dump the kernel flags the messages
+ * NLM_F_DUMP_INTR; we drain that dump and start again.
+ *
+ * Writes are in netlink-set.c. Secrets: the private key (and the preshared
+ * keys, which we never keep) arrive in dump messages, so the receive buffer
+ * is wiped after every read.
+ */
 #include <errno.h>
-#include "dataplane/dataplane.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include "dataplane/netlink.h"
+/* After keys.h: <linux/wireguard.h> defines WG_KEY_LEN as a macro. */
+#include <linux/wireguard.h>
 
+enum { DUMP_RETRIES = 8 }; /* restarts after NLM_F_DUMP_INTR */
+
+/* ---- socket plumbing -------------------------------------------------- */
+
+static int sock_reopen(struct nl_state *st)
+{
+	struct mnl_socket *s;
+
+	if (st->sock) {
+		mnl_socket_close(st->sock);
+		st->sock = NULL;
+	}
+	s = mnl_socket_open(NETLINK_GENERIC);
+	if (!s)
+		return -errno;
+	if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+
+		mnl_socket_close(s);
+		return err;
+	}
+	st->sock = s;
+	st->portid = mnl_socket_get_portid(s);
+	return 0;
+}
+
+int netlink_sock_send(struct nl_state *st, const struct nlmsghdr *nlh)
+{
+	ssize_t n = mnl_socket_sendto(st->sock, nlh, nlh->nlmsg_len);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == nlh->nlmsg_len ? 0 : -EIO;
+}
+
+/*
+ * Waits for the acknowledgement of request seq. Messages for other
+ * sequence numbers (leftovers of an abandoned exchange) are skipped.
+ */
+int netlink_wait_ack(struct nl_state *st, uint32_t seq)
+{
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(st->sock, st->rx, NL_RX_BUF_LEN);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)st->rx;
+		int left;
+
+		if (len < 0)
+			return -errno;
+		left = (int)len;
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+			const struct nlmsgerr *e;
+
+			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != st->portid)
+				continue;
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+				return -EBADMSG;
+			e = mnl_nlmsg_get_payload(nlh);
+			return e->error;
+		}
+	}
+}
+
+struct nlmsghdr *netlink_msg_start(struct nl_state *st, uint8_t *buf, uint8_t cmd,
+				       uint16_t flags)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = st->family;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++st->seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = cmd;
+	g->version = WG_GENL_VERSION;
+	return nlh;
+}
+
+/* ---- open: family, interface ------------------------------------------ */
+
+static int resolve_family_cb(const struct nlattr *a, void *data)
+{
+	uint16_t *family = data;
+
+	if (mnl_attr_get_type(a) == CTRL_ATTR_FAMILY_ID &&
+	    mnl_attr_validate(a, MNL_TYPE_U16) == 0)
+		*family = mnl_attr_get_u16(a);
+	return MNL_CB_OK;
+}
+
+static int resolve_family_msg(const struct nlmsghdr *nlh, void *data)
+{
+	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), resolve_family_cb, data);
+}
+
+/* The family is absent when wireguard.ko is neither built in nor loadable. */
+static int resolve_family(struct nl_state *st)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(st->tx);
+	struct genlmsghdr *g;
+	uint16_t family = 0;
+	ssize_t len;
+	int ret;
+
+	nlh->nlmsg_type = GENL_ID_CTRL;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++st->seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
+	ret = netlink_sock_send(st, nlh);
+	if (ret)
+		return ret;
+	do {
+		len = mnl_socket_recvfrom(st->sock, st->rx, NL_RX_BUF_LEN);
+		if (len < 0)
+			return -errno;
+		ret = mnl_cb_run(st->rx, len, st->seq, st->portid, resolve_family_msg, &family);
+	} while (ret > MNL_CB_STOP);
+	if (ret < 0)
+		return errno == ENOENT ? -EPROTONOSUPPORT : -errno;
+	if (!family)
+		return -EPROTONOSUPPORT;
+	st->family = family;
+	return 0;
+}
+
+struct link_kind {
+	bool found;
+	bool wireguard;
+};
+
+static int link_info_cb(const struct nlattr *a, void *data)
+{
+	struct link_kind *k = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		k->wireguard = strcmp(mnl_attr_get_str(a), "wireguard") == 0;
+	return MNL_CB_OK;
+}
+
+static int link_attr_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == IFLA_LINKINFO && mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+		return mnl_attr_parse_nested(a, link_info_cb, data);
+	return MNL_CB_OK;
+}
+
+static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_kind *k = data;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	k->found = true;
+	return mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, data);
+}
+
+/*
+ * Asks rtnetlink whether ifname exists in our namespace and is a WireGuard
+ * link: cheaper than a WireGuard dump, which would list every peer.
+ */
+static int check_link(const char *ifname)
+{
+	uint8_t buf[8192];
+	struct mnl_socket *s = mnl_socket_open(NETLINK_ROUTE);
+	struct link_kind kind = { 0 };
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+	uint32_t portid;
+	ssize_t len;
+	int ret;
+
+	if (!s)
+		return -errno;
+	if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(s);
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = 1;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
+	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	do {
+		len = mnl_socket_recvfrom(s, buf, sizeof(buf));
+		if (len < 0) {
+			ret = -errno;
+			goto out;
+		}
+		ret = mnl_cb_run(buf, len, 1, portid, link_msg_cb, &kind);
+	} while (ret > MNL_CB_STOP && !kind.found);
+	if (ret < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = !kind.found ? -ENODEV : kind.wireguard ? 0 : -EOPNOTSUPP;
+out:
+	mnl_socket_close(s);
+	return ret;
+}
+
+static void nl_close(void *state)
+{
+	struct nl_state *st = state;
+
+	if (!st)
+		return;
+	if (st->sock)
+		mnl_socket_close(st->sock);
+	if (st->rx) {
+		explicit_bzero(st->rx, NL_RX_BUF_LEN);
+		free(st->rx);
+	}
+	if (st->tx) {
+		explicit_bzero(st->tx, NL_SET_MSG_LEN);
+		free(st->tx);
+	}
+	free(st);
+}
+
+/*
+ * Fails with -EPROTONOSUPPORT when the kernel has no WireGuard family,
+ * -ENODEV when ifname does not exist and -EOPNOTSUPP when it is not a
+ * WireGuard interface, so the dispatcher can tell the operator which.
+ */
 static int nl_open(const char *ifname, void **state)
 {
-	return -EPROTONOSUPPORT;
+	struct nl_state *st = NULL;
+	int ret;
+
+	*state = NULL;
+	if (!ifname || !*ifname || strlen(ifname) >= IFNAMSIZ)
+		return -EINVAL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->rx = malloc(NL_RX_BUF_LEN);
+	st->tx = malloc(NL_SET_MSG_LEN);
+	if (!st->rx || !st->tx) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	strcpy(st->ifname, ifname);
+	st->seq = (uint32_t)time(NULL);
+	ret = sock_reopen(st);
+	if (ret)
+		goto out;
+	ret = resolve_family(st);
+	if (ret)
+		goto out;
+	ret = check_link(ifname);
+	if (ret)
+		goto out;
+	*state = st;
+	st = NULL;
+out:
+	nl_close(st);
+	return ret;
+}
+
+/* ---- reading: the device dump ------------------------------------------ */
+
+enum dump_mode {
+	DUMP_DEVICE,    /* device attributes only; the rest of the dump is dropped */
+	DUMP_PEERS,     /* every peer with its allowed IPs */
+	DUMP_KEYS,      /* every peer's public key only */
+};
+
+struct dump {
+	enum dump_mode mode;
+	struct dp_device *dev;
+	struct dp_peer *peers;
+	size_t *aip_first;      /* parallel to peers: index into aips */
+	size_t n, cap;
+	struct dp_allowedip *aips;
+	size_t n_aips, cap_aips;
+	bool have_device;
+	bool interrupted;
+	int err;                /* first parse or allocation error */
+};
+
+static void dump_reset(struct dump *d)
+{
+	free(d->peers);
+	free(d->aip_first);
+	free(d->aips);
+	d->peers = NULL;
+	d->aip_first = NULL;
+	d->aips = NULL;
+	d->n = d->cap = d->n_aips = d->cap_aips = 0;
+	d->have_device = d->interrupted = false;
+	d->err = 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 64;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need) {
+		if (c > SIZE_MAX / 2 / size)
+			return -ENOMEM;
+		c *= 2;
+	}
+	np = realloc(*p, c * size);
+	if (!np)
+		return -ENOMEM;
+	*p = np;
+	*cap = c;
+	return 0;
+}
+
+static int parse_allowedip(const struct nlattr *nest, struct dp_allowedip *out)
+{
+	const struct nlattr *a;
+	bool fam = false, addr = false, cidr = false;
+	uint16_t alen = 0;
+
+	memset(out, 0, sizeof(*out));
+	mnl_attr_for_each_nested(a, nest) {
+		switch (mnl_attr_get_type(a)) {
+		case WGALLOWEDIP_A_FAMILY:
+			if (mnl_attr_validate(a, MNL_TYPE_U16))
+				return -EBADMSG;
+			out->family = mnl_attr_get_u16(a);
+			fam = true;
+			break;
+		case WGALLOWEDIP_A_IPADDR:
+			alen = mnl_attr_get_payload_len(a);
+			if (alen == sizeof(out->ip4))
+				memcpy(&out->ip4, mnl_attr_get_payload(a), alen);
+			else if (alen == sizeof(out->ip6))
+				memcpy(&out->ip6, mnl_attr_get_payload(a), alen);
+			else
+				return -EBADMSG;
+			addr = true;
+			break;
+		case WGALLOWEDIP_A_CIDR_MASK:
+			if (mnl_attr_validate(a, MNL_TYPE_U8))
+				return -EBADMSG;
+			out->cidr = mnl_attr_get_u8(a);
+			cidr = true;
+			break;
+		}
+	}
+	if (!fam || !addr || !cidr)
+		return -EBADMSG;
+	if (out->family == AF_INET && alen == sizeof(out->ip4) && out->cidr <= 32)
+		return 0;
+	if (out->family == AF_INET6 && alen == sizeof(out->ip6) && out->cidr <= 128)
+		return 0;
+	return -EBADMSG;
+}
+
+static int parse_endpoint(const struct nlattr *a, union dp_endpoint *ep)
+{
+	uint16_t len = mnl_attr_get_payload_len(a);
+	sa_family_t fam;
+
+	if (len < sizeof(fam))
+		return -EBADMSG;
+	memcpy(&fam, mnl_attr_get_payload(a), sizeof(fam));
+	if ((fam == AF_INET && len == sizeof(ep->addr4)) ||
+	    (fam == AF_INET6 && len == sizeof(ep->addr6))) {
+		memcpy(ep, mnl_attr_get_payload(a), len);
+		return 0;
+	}
+	return -EBADMSG;
+}
+
+/* Parses one peer record, appending it or coalescing it with the last one. */
+static int parse_peer(struct dump *d, const struct nlattr *nest)
+{
+	const struct nlattr *a, *aips = NULL;
+	struct dp_peer p;
+	struct dp_peer *cur;
+	bool have_key = false;
+	int ret = 0;
+
+	memset(&p, 0, sizeof(p));
+	mnl_attr_for_each_nested(a, nest) {
+		switch (mnl_attr_get_type(a)) {
+		case WGPEER_A_PUBLIC_KEY:
+			if (mnl_attr_get_payload_len(a) != WG_KEY_LEN)
+				return -EBADMSG;
+			memcpy(p.public_key, mnl_attr_get_payload(a), WG_KEY_LEN);
+			have_key = true;
+			break;
+		case WGPEER_A_ENDPOINT:
+			ret = parse_endpoint(a, &p.endpoint);
+			if (ret)
+				return ret;
+			break;
+		case WGPEER_A_PERSISTENT_KEEPALIVE_INTERVAL:
+			if (mnl_attr_validate(a, MNL_TYPE_U16))
+				return -EBADMSG;
+			p.persistent_keepalive = mnl_attr_get_u16(a);
+			break;
+		case WGPEER_A_LAST_HANDSHAKE_TIME: {
+			struct { int64_t sec, nsec; } ts;
+
+			if (mnl_attr_get_payload_len(a) != sizeof(ts))
+				return -EBADMSG;
+			memcpy(&ts, mnl_attr_get_payload(a), sizeof(ts));
+			p.last_handshake_sec = ts.sec;
+			break;
+		}
+		case WGPEER_A_RX_BYTES:
+			if (mnl_attr_validate(a, MNL_TYPE_U64))
+				return -EBADMSG;
+			p.rx_bytes = mnl_attr_get_u64(a);
+			break;
+		case WGPEER_A_TX_BYTES:
+			if (mnl_attr_validate(a, MNL_TYPE_U64))
+				return -EBADMSG;
+			p.tx_bytes = mnl_attr_get_u64(a);
+			break;
+		case WGPEER_A_ALLOWEDIPS:
+			if (mnl_attr_validate(a, MNL_TYPE_NESTED))
+				return -EBADMSG;
+			aips = a;
+			break;
+		/* WGPEER_A_PRESHARED_KEY is deliberately not kept. */
+		}
+	}
+	if (!have_key)
+		return -EBADMSG;
+
+	/* A continuation repeats the last peer's key with more allowed IPs. */
+	if (d->n > 0 && memcmp(d->peers[d->n - 1].public_key, p.public_key, WG_KEY_LEN) == 0) {
+		cur = &d->peers[d->n - 1];
+	} else {
+		if (d->n == d->cap) {
+			size_t cap = d->cap, cap2 = d->cap;
+
+			if (grow((void **)&d->peers, &cap, d->n + 1, sizeof(*d->peers)) ||
+			    grow((void **)&d->aip_first, &cap2, d->n + 1, sizeof(*d->aip_first)))
+				return -ENOMEM;
+			d->cap = cap < cap2 ? cap : cap2;
+		}
+		d->aip_first[d->n] = d->n_aips;
+		d->peers[d->n] = p;
+		cur = &d->peers[d->n++];
+	}
+	if (!aips || d->mode == DUMP_KEYS)
+		return 0;
+	mnl_attr_for_each_nested(a, aips) {
+		if (grow((void **)&d->aips, &d->cap_aips, d->n_aips + 1, sizeof(*d->aips)))
+			return -ENOMEM;
+		ret = parse_allowedip(a, &d->aips[d->n_aips]);
+		if (ret)
+			return ret;
+		d->n_aips++;
+		cur->n_allowed_ips++;
+	}
+	return 0;
+}
+
+static int parse_device_msg(struct dump *d, const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a, *p;
+	int ret;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct genlmsghdr)))
+		return -EBADMSG;
+	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
+		uint16_t type = mnl_attr_get_type(a);
+
+		if (d->dev && !d->have_device) {
+			switch (type) {
+			case WGDEVICE_A_PRIVATE_KEY:
+				if (mnl_attr_get_payload_len(a) != WG_KEY_LEN)
+					return -EBADMSG;
+				memcpy(d->dev->private_key, mnl_attr_get_payload(a), WG_KEY_LEN);
+				d->dev->has_private_key = true;
+				break;
+			case WGDEVICE_A_PUBLIC_KEY:
+				if (mnl_attr_get_payload_len(a) != WG_KEY_LEN)
+					return -EBADMSG;
+				memcpy(d->dev->public_key, mnl_attr_get_payload(a), WG_KEY_LEN);
+				break;
+			case WGDEVICE_A_LISTEN_PORT:
+				if (mnl_attr_validate(a, MNL_TYPE_U16))
+					return -EBADMSG;
+				d->dev->listen_port = mnl_attr_get_u16(a);
+				break;
+			}
+		}
+		if (type != WGDEVICE_A_PEERS || d->mode == DUMP_DEVICE)
+			continue;
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED))
+			return -EBADMSG;
+		mnl_attr_for_each_nested(p, a) {
+			ret = parse_peer(d, p);
+			if (ret)
+				return ret;
+		}
+	}
+	d->have_device = true;
+	return 0;
+}
+
+/*
+ * Runs one WG_CMD_GET_DEVICE dump into d. Always reads the dump to its
+ * NLMSG_DONE (so the socket stays in step) unless the mode is DUMP_DEVICE,
+ * where it stops after the first message and replaces the socket instead:
+ * that keeps reading the key O(1) however many peers are installed.
+ */
+static int dump_once(struct nl_state *st, struct dump *d)
+{
+	struct nlmsghdr *nlh = netlink_msg_start(st, st->tx, WG_CMD_GET_DEVICE, NLM_F_DUMP);
+	uint32_t seq = nlh->nlmsg_seq;
+	bool done = false;
+	int ret;
+
+	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, st->ifname);
+	ret = netlink_sock_send(st, nlh);
+	if (ret)
+		return ret;
+	while (!done) {
+		ssize_t len = mnl_socket_recvfrom(st->sock, st->rx, NL_RX_BUF_LEN);
+		const struct nlmsghdr *m = (const struct nlmsghdr *)st->rx;
+		int left;
+
+		if (len < 0) {
+			ret = -errno;
+			/* The socket may hold the rest of a dump: start afresh. */
+			sock_reopen(st);
+			return ret;
+		}
+		left = (int)len;
+		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+			if (m->nlmsg_seq != seq || m->nlmsg_pid != st->portid)
+				continue;
+			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+				d->interrupted = true;
+			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
+				int32_t code = 0;
+
+				if (mnl_nlmsg_get_payload_len(m) >= sizeof(code))
+					memcpy(&code, mnl_nlmsg_get_payload(m), sizeof(code));
+				if (code < 0 && !d->err)
+					d->err = code;
+				done = true;
+				break;
+			}
+			if (m->nlmsg_type != st->family || d->err)
+				continue;
+			d->err = parse_device_msg(d, m);
+			if (d->mode == DUMP_DEVICE && d->have_device)
+				done = true;
+		}
+		explicit_bzero(st->rx, (size_t)len);
+	}
+	if (d->mode == DUMP_DEVICE && !(ret = sock_reopen(st)) && !d->have_device && !d->err)
+		d->err = -EBADMSG;
+	return ret ? ret : d->err;
+}
+
+static int dump_run(struct nl_state *st, struct dump *d)
+{
+	int ret = -EAGAIN;
+
+	for (int i = 0; i < DUMP_RETRIES; i++) {
+		if (d->dev) {
+			explicit_bzero(d->dev, sizeof(*d->dev));
+			strcpy(d->dev->name, st->ifname);
+		}
+		dump_reset(d);
+		ret = dump_once(st, d);
+		if (!d->interrupted)
+			return ret;
+		ret = -EAGAIN;
+	}
+	return ret;
+}
+
+static int nl_get_device(void *state, struct dp_device *dev)
+{
+	struct dump d = { .mode = DUMP_DEVICE, .dev = dev };
+	int ret = dump_run(state, &d);
+
+	dump_reset(&d);
+	if (ret)
+		explicit_bzero(dev, sizeof(*dev));
+	return ret;
+}
+
+/*
+ * Hands the dump over in the seam's shape: one peer array, each peer's
+ * allowed IPs in an allocation of its own (dataplane_peers_free()).
+ */
+static int nl_list_peers(void *state, struct dp_peer **peers, size_t *n)
+{
+	struct dump d = { .mode = DUMP_PEERS };
+	size_t i = 0;
+	int ret;
+
+	*peers = NULL;
+	*n = 0;
+	ret = dump_run(state, &d);
+	if (ret)
+		goto out;
+	for (i = 0; i < d.n; i++) {
+		struct dp_peer *p = &d.peers[i];
+
+		if (!p->n_allowed_ips)
+			continue;
+		p->allowed_ips = malloc(p->n_allowed_ips * sizeof(*p->allowed_ips));
+		if (!p->allowed_ips) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(p->allowed_ips, d.aips + d.aip_first[i], p->n_allowed_ips * sizeof(*p->allowed_ips));
+	}
+	*peers = d.peers;
+	*n = d.n;
+	d.peers = NULL;
+out:
+	if (d.peers)
+		while (i > 0)
+			free(d.peers[--i].allowed_ips);
+	dump_reset(&d);
+	return ret;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	/* Public keys only: ordering them leaks nothing. */
+	return memcmp(a, b, WG_KEY_LEN);
+}
+
+int netlink_dump_keys(struct nl_state *st, uint8_t (**keys)[WG_KEY_LEN], size_t *n)
+{
+	struct dump d = { .mode = DUMP_KEYS };
+	uint8_t (*out)[WG_KEY_LEN] = NULL;
+	int ret;
+
+	*keys = NULL;
+	*n = 0;
+	ret = dump_run(st, &d);
+	if (ret)
+		goto out;
+	out = malloc(d.n ? d.n * sizeof(*out) : 1);
+	if (!out) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < d.n; i++)
+		memcpy(out[i], d.peers[i].public_key, WG_KEY_LEN);
+	qsort(out, d.n, sizeof(*out), key_cmp);
+	*keys = out;
+	*n = d.n;
+out:
+	dump_reset(&d);
+	return ret;
 }
 
 const struct dataplane_ops dataplane_netlink_ops = {
 	.name = "kernel",
 	.open = nl_open,
+	.close = nl_close,
+	.get_device = nl_get_device,
+	.list_peers = nl_list_peers,
+	.set_peers = netlink_set_peers,
+	.remove_peers = netlink_remove_peers,
 };

@@ -1,0 +1,176 @@
+# shellcheck shell=bash
+# Host side of the real-kernel tests: fetch Debian's cloud kernel, build a
+# minimal initramfs around a guest scenario, boot it under TCG and collect
+# the scenario's "RESULT name pass|fail [detail]" lines from the console.
+# Source after tests/lib.sh; call tl_init first.
+#
+# Kernel cache: $KG_CACHE (default build/kernel/), reused between runs and
+# shared by the benchmarks; it holds the unpacked package, never /boot.
+
+KG_CACHE=${KG_CACHE:-$TL_ROOT/build/kernel}
+KG_GUEST_DIR=$TL_ROOT/tests/kernel/guest
+
+kg_log() { tl_log "$@"; }
+
+# Skips (exit 77) when the host cannot run the guest at all.
+kg_require() {
+	local t
+	for t in qemu-system-x86_64 busybox cpio depmod apt-get dpkg gzip ldd; do
+		command -v "$t" >/dev/null 2>&1 || { tl_log "SKIP: $t not installed (scripts/deps.sh)"; exit 77; }
+	done
+	busybox --list 2>/dev/null | grep -qx insmod || { tl_log "SKIP: busybox has no insmod"; exit 77; }
+	file -L "$(command -v busybox)" 2>/dev/null | grep -q 'statically linked' ||
+		ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' ||
+		{ tl_log "SKIP: busybox is not static (install busybox-static)"; exit 77; }
+}
+
+# Resolves linux-image-cloud-amd64 to its versioned package, downloads and
+# unpacks it once into $KG_CACHE, and runs depmod there (the package ships
+# no modules.dep). Sets KG_KVER, KG_VMLINUZ, KG_MODDIR.
+kg_fetch_kernel() {
+	local pkg deb tmp
+	mkdir -p "$KG_CACHE"
+	exec 8>"$KG_CACHE/.lock"
+	flock -w 600 8 || tl_fail "kernel cache lock busy"
+	if [ ! -f "$KG_CACHE/ready" ]; then
+		pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+			awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+		[ -n "$pkg" ] || tl_fail "cannot resolve linux-image-cloud-amd64 (apt-get update?)"
+		tmp=$(mktemp -d "$KG_CACHE/dl.XXXXXX")
+		kg_log "downloading $pkg"
+		(cd "$tmp" && timeout 300 apt-get download -q "$pkg" >/dev/null 2>&1) ||
+			{ rm -rf "$tmp"; tl_fail "apt-get download $pkg failed"; }
+		deb=$(ls "$tmp"/*.deb)
+		rm -rf "$KG_CACHE/root"
+		dpkg -x "$deb" "$KG_CACHE/root" || { rm -rf "$tmp"; tl_fail "dpkg -x failed"; }
+		rm -rf "$tmp"
+		KG_KVER=$(ls "$KG_CACHE/root/lib/modules" | head -n 1)
+		depmod -b "$KG_CACHE/root" "$KG_KVER" || tl_fail "depmod failed"
+		echo "$KG_KVER" >"$KG_CACHE/ready"
+	fi
+	KG_KVER=$(cat "$KG_CACHE/ready")
+	KG_VMLINUZ=$KG_CACHE/root/boot/vmlinuz-$KG_KVER
+	KG_MODDIR=$KG_CACHE/root/lib/modules/$KG_KVER
+	flock -u 8
+	exec 8>&-
+	[ -f "$KG_VMLINUZ" ] || tl_fail "no kernel image in $KG_CACHE (remove $KG_CACHE/ready)"
+}
+
+# kg_modules NAME... -> prints module paths (relative to $KG_MODDIR) in
+# load order: dependencies first, each once. modules.dep lists a module's
+# dependencies so that loading them right to left works.
+kg_modules() {
+	local m line deps want=() seen=" " out=() d i
+	for m in "$@"; do
+		line=$(grep -E "/$m\\.ko(\\.xz|\\.zst|\\.gz)?:" "$KG_MODDIR/modules.dep" | head -n 1)
+		[ -n "$line" ] || continue # built in
+		deps=(${line#*:})
+		for ((i = ${#deps[@]} - 1; i >= 0; i--)); do want+=("${deps[i]}"); done
+		want+=("${line%%:*}")
+	done
+	for d in "${want[@]}"; do
+		case $seen in *" $d "*) continue ;; esac
+		seen+="$d "
+		out+=("$d")
+	done
+	printf '%s\n' "${out[@]}"
+}
+
+# kg_add_elf ROOT FILE... -> copies executables with the shared libraries
+# and dynamic loader they need (ldd), keeping their paths.
+kg_add_elf() {
+	local root=$1 f lib
+	shift
+	for f in "$@"; do
+		[ -e "$f" ] || tl_fail "missing binary $f"
+		mkdir -p "$root$(dirname "$f")"
+		cp -L "$f" "$root$f"
+		for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do
+			[ -e "$root$lib" ] && continue
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+}
+
+# kg_rootfs ROOT SCENARIO [FILE...] -> a guest root: busybox, the real ip
+# and wg, the WireGuard and veth modules, our binaries, the guest library
+# and the scenario (as /scenario). Extra FILEs are copied as /files/NAME.
+kg_rootfs() {
+	local root=$1 scenario=$2 m f bb
+	shift 2
+	mkdir -p "$root"/{bin,sbin,dev,proc,sys,run,tmp,etc,files,lib/modules,var/run,root}
+	bb=$(command -v busybox)
+	cp "$bb" "$root/bin/busybox"
+	# Modules, decompressed when needed (busybox insmod takes plain .ko).
+	: >"$root/lib/modules/order"
+	while read -r m; do
+		f=$root/lib/modules/$(basename "${m%.xz}")
+		f=${f%.zst}
+		f=${f%.gz}
+		case $m in
+		*.xz) xz -dc "$KG_MODDIR/$m" >"$f" ;;
+		*.zst) zstd -qdc "$KG_MODDIR/$m" >"$f" ;;
+		*.gz) gzip -dc "$KG_MODDIR/$m" >"$f" ;;
+		*) cp "$KG_MODDIR/$m" "$f" ;;
+		esac
+		basename "$f" >>"$root/lib/modules/order"
+	done < <(kg_modules wireguard veth)
+	grep -q wireguard "$root/lib/modules/order" || tl_fail "wireguard.ko not found in $KG_MODDIR"
+	kg_add_elf "$root" "$(command -v ip)" "$(command -v wg)"
+	for f in jitwgd jitwg jitwg-registry nltool; do
+		[ -x "$TL_BIN/$f" ] && kg_add_elf "$root" "$TL_BIN/$f" && ln -sf "$TL_BIN/$f" "$root/bin/$f"
+	done
+	printf '127.0.0.1 localhost\n::1 localhost\n' >"$root/etc/hosts"
+	printf 'hosts: files\n' >"$root/etc/nsswitch.conf"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+	cp "$KG_GUEST_DIR/init" "$root/init"
+	cp "$KG_GUEST_DIR/lib.sh" "$root/lib/kg.sh"
+	cp "$scenario" "$root/scenario"
+	chmod 0755 "$root/init" "$root/scenario"
+	for f in "$@"; do cp "$f" "$root/files/"; done
+}
+
+# kg_boot ROOT LOG TIMEOUT [CPUS] [MEM_MB] -> packs ROOT, boots it, waits
+# (bounded) for the guest to power off. The console goes to LOG. Returns
+# non-zero if qemu had to be killed.
+kg_boot() {
+	local root=$1 log=$2 limit=$3 cpus=${4:-2} mem=${5:-1024} initrd rc=0
+	initrd=$TL_TMP/initrd.$$.$RANDOM.gz
+	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1 >"$initrd") ||
+		tl_fail "cpio failed"
+	kg_log "booting $KG_KVER under TCG (initramfs $(du -m "$initrd" | cut -f1) MiB, limit ${limit}s)"
+	tl_bg timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" \
+		-m "$mem" -nographic -no-reboot -kernel "$KG_VMLINUZ" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1
+	wait "$TL_LAST_PID" || rc=$?
+	rm -f "$initrd"
+	[ $rc -eq 124 ] && kg_log "guest timed out after ${limit}s"
+	return $rc
+}
+
+# kg_report LOG EXPECTED... -> prints the guest's RESULT lines, fails the
+# test when any result failed or an expected one is missing.
+kg_report() {
+	local log=$1 name bad=0 line
+	shift
+	# The firmware's escape sequences may precede the first line.
+	tr -d '\r' <"$log" | grep -o 'RESULT .*' >"$log.results" || true
+	while read -r line; do
+		kg_log "${line#RESULT }"
+	done <"$log.results"
+	if grep -q '^RESULT [^ ]* fail' "$log.results"; then bad=1; fi
+	for name in "$@"; do
+		if ! grep -q "^RESULT $name \(pass\|fail\)" "$log.results"; then
+			kg_log "missing result: $name"
+			bad=1
+		fi
+	done
+	if [ $bad -ne 0 ]; then
+		kg_log "---- guest console (tail) ----"
+		tr -d '\r' <"$log" | tail -n 120 >&2
+		return 1
+	fi
+	return 0
+}
