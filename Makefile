@@ -200,6 +200,7 @@ $(BIN)/nltool: tests/kernel/nltool.c $(ALL_LIBS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 kernel-tools: $(KTOOL_BINS)
+unit: $(KTOOL_BINS)
 .PHONY: kernel-tools
 
 # ---- top-level targets --------------------------------------------------------

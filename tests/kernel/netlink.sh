@@ -7,7 +7,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.bash"
 tl_init
 kg_require
-[ -x "$TL_BIN/nltool" ] || make -s -C "$TL_ROOT" kernel-tools >/dev/null
+make -s -C "$TL_ROOT" kernel-tools >/dev/null 2>&1 || [ -x "$TL_BIN/nltool" ] || tl_fail "cannot build nltool"
 kg_fetch_kernel
 root=$TL_TMP/root
 kg_rootfs "$root" "$KG_GUEST_DIR/netlink.sh"
