@@ -265,14 +265,15 @@ static int set_each(struct installer *ins, const struct dp_peer *peers, size_t n
  * Installs a batch. Role inversion: a peer whose persistent keepalive goes
  * from 0 to non-zero while the interface is up makes WireGuard (kernel and
  * wireguard-go alike) send a keepalive at once, and with no session that
- * means a handshake initiation to the endpoint we just set. Then the
- * registry's keepalive is put back.
+ * means a handshake initiation to the endpoint we just set; the registry's
+ * keepalive is put back in the same call (dataplane_peer_initiate()). Peers
+ * that need no initiation go to the data plane as one batch.
  */
 static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 {
-	struct dp_peer set[BATCH_MAX], zero[BATCH_MAX], restore[BATCH_MAX];
+	struct dp_peer set[BATCH_MAX], plain[BATCH_MAX];
 	bool initiate[BATCH_MAX], ok[BATCH_MAX];
-	size_t nzero = 0, nrestore = 0, i;
+	size_t idx[BATCH_MAX], nplain = 0, i;
 	struct timespec now_ts;
 	uint64_t now_ms = mono_ms();
 	int64_t now = time(NULL);
@@ -302,38 +303,33 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 		set[i].allowed_ips = j->allowed_ips;
 		set[i].n_allowed_ips = j->n_allowed_ips;
 		set[i].persistent_keepalive = j->keepalive;
+		ok[i] = false;
 		if (initiate[i]) {
-			if (!j->keepalive)
-				set[i].persistent_keepalive = 1;
-			/* Existing peer: its keepalive may already be on; the 0 -> on edge is what fires. */
-			if (p) {
-				memset(&zero[nzero], 0, sizeof(zero[0]));
-				memcpy(zero[nzero].public_key, j->key, WG_KEY_LEN);
-				zero[nzero++].flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_KEEPALIVE;
-			}
+			ret = dataplane_peer_initiate(ins->dp, &set[i]);
+			ok[i] = ret == 0;
+			if (ret)
+				log_warn("install with initiation failed: %s", strerror(-ret));
+		} else {
+			plain[nplain] = set[i];
+			idx[nplain++] = i;
 		}
 	}
-	if (nzero)
-		dataplane_set_peers(ins->dp, zero, nzero); /* best effort: a peer gone meanwhile is re-created below */
-
-	ret = dataplane_set_peers(ins->dp, set, n);
-	if (ret) {
-		log_warn("batch install of %zu peers failed (%s); retrying one by one", n, strerror(-ret));
-		set_each(ins, set, n, ok);
-	} else {
-		for (i = 0; i < n; ++i)
-			ok[i] = true;
-	}
-
-	for (i = 0; i < n; ++i) {
-		if (ok[i] && initiate[i] && !jobs[i]->keepalive) {
-			memset(&restore[nrestore], 0, sizeof(restore[0]));
-			memcpy(restore[nrestore].public_key, jobs[i]->key, WG_KEY_LEN);
-			restore[nrestore++].flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_KEEPALIVE;
+	if (nplain) {
+		bool pok[BATCH_MAX];
+		ret = dataplane_set_peers(ins->dp, plain, nplain);
+		if (ret) {
+			log_warn("batch install of %zu peers failed (%s); retrying one by one", nplain,
+				 strerror(-ret));
+			set_each(ins, plain, nplain, pok);
+		} else {
+			for (i = 0; i < nplain; ++i)
+				pok[i] = true;
 		}
+		for (i = 0; i < nplain; ++i)
+			ok[idx[i]] = pok[i];
 	}
-	if (nrestore && (ret = dataplane_set_peers(ins->dp, restore, nrestore)))
-		log_warn("restoring keepalive on %zu peers failed: %s", nrestore, strerror(-ret));
+	explicit_bzero(set, sizeof(set[0]) * n);
+	explicit_bzero(plain, sizeof(plain[0]) * nplain);
 
 	clock_gettime(CLOCK_MONOTONIC, &now_ts);
 	for (i = 0; i < n; ++i) {
