@@ -117,7 +117,7 @@ static void map_v4mapped(union dp_endpoint *ep)
 	memcpy(&ep->addr4.sin_addr, &s6.sin6_addr.s6_addr[12], 4);
 }
 
-int uapi_endpoint_parse(union dp_endpoint *ep, const char *s, size_t len)
+static int endpoint_parse(union dp_endpoint *ep, const char *s, size_t len)
 {
 	char host[INET6_ADDRSTRLEN + IFNAMSIZ + 2];
 	const char *colon, *port_s;
@@ -169,10 +169,8 @@ int uapi_endpoint_parse(union dp_endpoint *ep, const char *s, size_t len)
 			return -EINVAL;
 		ep->addr4.sin_family = AF_INET;
 	}
-	if (parse_u64(port_s, (size_t)(s + len - port_s), UINT16_MAX, &port) < 0) {
-		memset(ep, 0, sizeof(*ep));
+	if (parse_u64(port_s, (size_t)(s + len - port_s), UINT16_MAX, &port) < 0)
 		return -EINVAL;
-	}
 	/* Both ports sit at the same offset; set it through the family's view. */
 	if (ep->addr.sa_family == AF_INET)
 		ep->addr4.sin_port = htons((uint16_t)port);
@@ -181,6 +179,15 @@ int uapi_endpoint_parse(union dp_endpoint *ep, const char *s, size_t len)
 	if (ep->addr.sa_family == AF_INET6)
 		map_v4mapped(ep);
 	return 0;
+}
+
+int uapi_endpoint_parse(union dp_endpoint *ep, const char *s, size_t len)
+{
+	int ret = endpoint_parse(ep, s, len);
+
+	if (ret < 0)
+		memset(ep, 0, sizeof(*ep));
+	return ret;
 }
 
 int uapi_endpoint_format(char out[static UAPI_ENDPOINT_STR_MAX], const union dp_endpoint *ep)

@@ -27,4 +27,4 @@ ip -n "$ns" addr add 10.99.0.2/32 dev "$cl"
 ip -n "$ns" link set "$gw" up
 ip -n "$ns" link set "$cl" up
 
-JITWG_TEST_IF=$gw JITWG_TEST_CLIENT_IF=$cl ip netns exec "$ns" "$TL_BIN/test_uapi_live"
+JITWG_TEST_IF=$gw JITWG_TEST_CLIENT_IF=$cl ip netns exec "$ns" "${JITWG_UAPI_TEST:-$TL_BIN/test_uapi_live}"
