@@ -42,7 +42,8 @@ struct regclient {
 	regclient_done_fn done;
 	void *ctx;
 	char *base;              /* url without trailing '/' */
-	char *gateway_q;         /* "?gateway=NAME" escaped, or "" */
+	char *gateway_q;         /* "?gateway=NAME", or "" */
+	char *gateway_name;      /* NAME or NULL */
 	struct curl_slist *headers;
 	CURLM *multi;
 	struct xfer *wait_head, *wait_tail;
@@ -147,6 +148,8 @@ struct regclient *regclient_new(const struct regclient_config *cfg, regclient_do
 		rc->gateway_q = NULL;
 		goto fail;
 	}
+	if (cfg->gateway && !(rc->gateway_name = strdup(cfg->gateway)))
+		goto fail;
 	h = curl_slist_append(NULL, "Accept: application/json");
 	if (!h)
 		goto fail;
@@ -208,6 +211,7 @@ void regclient_free(struct regclient *rc)
 	wipe_headers(rc->headers);
 	free(rc->base);
 	free(rc->gateway_q);
+	free(rc->gateway_name);
 	free(rc);
 }
 
@@ -386,6 +390,15 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 		log_ratelimited_debug("registry: response names a different key");
 		goto out;
 	}
+	/*
+	 * The registry filters by ?gateway= itself; a server that ignores the
+	 * parameter still must not hand us another gateway's peer.
+	 */
+	if (rc->gateway_name && rec.has_gateway && strcmp(rec.gateway, rc->gateway_name)) {
+		count(rc, METRICS_REG_NOT_FOUND);
+		st = REGCLIENT_NOT_FOUND;
+		goto out;
+	}
 	count(rc, METRICS_REG_OK);
 	st = REGCLIENT_OK;
 out:
@@ -409,10 +422,12 @@ static void unlink_running(struct regclient *rc, struct xfer *x)
 	}
 }
 
-static void drain_done(struct regclient *rc)
+/* Delivers finished transfers; returns how many. */
+static unsigned int drain_done(struct regclient *rc)
 {
 	struct CURLMsg *m;
 	struct xfer *x;
+	unsigned int n = 0;
 	int left;
 
 	while ((m = curl_multi_info_read(rc->multi, &left))) {
@@ -426,7 +441,9 @@ static void drain_done(struct regclient *rc)
 		--rc->n_running;
 		finish(rc, x, m->data.result);
 		xfer_free(x);
+		++n;
 	}
+	return n;
 }
 
 /* Moves waiting fetches into free slots, or fails them fast while backing off. */
@@ -469,8 +486,11 @@ int regclient_poll(struct regclient *rc, int timeout_ms)
 
 	start_waiting(rc);
 	curl_multi_perform(rc->multi, &running);
-	drain_done(rc);
-	start_waiting(rc);
+	/* Completions change the caller's state: let it look before sleeping. */
+	if (drain_done(rc)) {
+		start_waiting(rc);
+		return 0;
+	}
 	mc = curl_multi_poll(rc->multi, NULL, 0, timeout_ms, NULL);
 	if (mc != CURLM_OK)
 		return -EIO;

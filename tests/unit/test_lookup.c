@@ -171,7 +171,7 @@ static void mkkey(uint8_t key[WG_KEY_LEN], unsigned int n)
 }
 
 /* Registers key n with the stand-in; expires is unix seconds or 0. */
-static void standin_add(unsigned int n, bool known, int64_t expires)
+static void standin_add_gw(unsigned int n, bool known, int64_t expires, const char *gw)
 {
 	struct peer_record r = { 0 };
 	struct cidr ip;
@@ -184,12 +184,21 @@ static void standin_add(unsigned int n, bool known, int64_t expires)
 	r.n_allowed_ips = 1;
 	r.persistent_keepalive = 25;
 	r.expires_at = expires;
+	if (gw) {
+		r.has_gateway = true;
+		strcpy(r.gateway, gw);
+	}
 	pthread_mutex_lock(&reg.mu);
 	assert_true(reg.n_keys < MAX_KEYS);
 	key_to_base64url(reg.keys[reg.n_keys].b64url, r.public_key);
 	reg.keys[reg.n_keys].json = known ? peer_record_to_json(&r) : NULL;
 	reg.n_keys++;
 	pthread_mutex_unlock(&reg.mu);
+}
+
+static void standin_add(unsigned int n, bool known, int64_t expires)
+{
+	standin_add_gw(n, known, expires, NULL);
 }
 
 static unsigned int standin_hits(unsigned int n)
@@ -705,6 +714,14 @@ static void test_token_gateway_and_cap(void **state)
 	assert_int_equal(installs(), 1);
 	assert_string_equal(reg.last_auth, "Bearer s3cret-token");
 	assert_string_equal(reg.last_gateway, "gw-a");
+
+	/* A server ignoring ?gateway= still cannot hand us another gateway's peer. */
+	standin_add_gw(32, true, 0, "gw-b");
+	mkevent(&ev, 32, 3000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	assert_int_equal(gones(), 1);
 
 	/* An oversized answer is a failure, not a record. */
 	reg.big_body = 1 << 20;
