@@ -2,6 +2,7 @@
 #ifndef JITWG_WIRE_MESSAGES_H
 #define JITWG_WIRE_MESSAGES_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -58,6 +59,21 @@ _Static_assert(sizeof(struct message_handshake_initiation) == WG_MSG_INITIATION_
 _Static_assert(__builtin_offsetof(struct message_handshake_initiation, macs) ==
 		       WG_INITIATION_MAC1_OFF,
 	       "mac1 offset");
+
+/*
+ * Whether a UDP payload is an attempt at a handshake initiation, for readers
+ * of arbitrary traffic (jitwg identify --pcap): type byte 1 and either the
+ * exact length or zero reserved bytes. A 148-byte message of type 1 with bad
+ * reserved bytes is a damaged initiation; a message with the header
+ * 01 00 00 00 but the wrong length is a cut or padded one. Other payloads
+ * that merely start with 0x01 (a DNS query id, say) are not WireGuard.
+ */
+static inline _Bool message_is_initiation_attempt(const uint8_t *p, size_t len)
+{
+	if (len < 1 || p[0] != MESSAGE_HANDSHAKE_INITIATION)
+		return 0;
+	return len == WG_MSG_INITIATION_LEN || (len >= 4 && (p[1] | p[2] | p[3]) == 0);
+}
 
 /* The protocol's constant strings (Noise_IKpsk2, WireGuard paper section 5.4). */
 #define WG_CONSTRUCTION "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s"
