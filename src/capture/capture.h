@@ -47,7 +47,7 @@ int capture_fd(const struct capture *c);
  * Reads up to max packets in as few syscalls as possible without blocking.
  * Returns the count (0 if none are pending) or -errno. Packets the filter let
  * through but which fail the exact re-check in user space are dropped and
- * counted in *malformed when it is not NULL.
+ * added to *malformed when it is not NULL (incremented, never reset).
  */
 int capture_read(struct capture *c, struct capture_pkt *pkts, size_t max, uint64_t *malformed);
 

@@ -31,6 +31,9 @@
 
 #include "capture/bpf.h"
 #include "capture/capture.h"
+#include "common/keyfile.h"
+#include "noise/noise.h"
+#include "wire/keys.h"
 
 enum { PORT = 51820, PL = CAPTURE_PAYLOAD_LEN, END = 0xffff };
 
@@ -565,8 +568,79 @@ static void test_parse(void **state)
 	assert_int_equal(capture_parse_packet(b, len, PORT, 7, &out), -EINVAL);
 }
 
+/*
+ * Live mode, for tests/integration/capture_wg.sh: in the caller's namespace,
+ * wait for one initiation from a real wireguard-go client and prove it is
+ * the client's by decoding it with the gateway's private key.
+ *   JITWG_CAPTURE_PORT    listen port
+ *   JITWG_CAPTURE_KEYFILE gateway private key file
+ *   JITWG_CAPTURE_EXPECT  client public key (base64)
+ *   JITWG_CAPTURE_SRC     expected source address
+ *   JITWG_CAPTURE_READY   file created once the capture is open
+ */
+static int live_main(void)
+{
+	const char *src = getenv("JITWG_CAPTURE_SRC"), *ready = getenv("JITWG_CAPTURE_READY");
+	uint8_t priv[WG_KEY_LEN], want[WG_KEY_LEN];
+	struct noise_responder *r = NULL;
+	struct capture_pkt pkts[16];
+	struct capture *c;
+	const char *why;
+	uint64_t malformed = 0;
+	int i, k, n, rc = 1;
+	FILE *f;
+
+	if (keyfile_read(priv, getenv("JITWG_CAPTURE_KEYFILE"), &why) < 0 ||
+	    key_from_base64(want, getenv("JITWG_CAPTURE_EXPECT") ? getenv("JITWG_CAPTURE_EXPECT") : "") < 0 ||
+	    !src) {
+		fprintf(stderr, "live: bad environment\n");
+		return 2;
+	}
+	r = noise_responder_new(priv);
+	c = capture_open((uint16_t)atoi(getenv("JITWG_CAPTURE_PORT")));
+	explicit_bzero(priv, sizeof(priv));
+	if (!r || !c) {
+		fprintf(stderr, "live: open: %s\n", strerror(errno));
+		goto out;
+	}
+	if (ready && (f = fopen(ready, "w")))
+		fclose(f);
+	for (i = 0; i < 1000; i++) { /* 10 s */
+		struct pollfd pfd = { .fd = capture_fd(c), .events = POLLIN };
+
+		poll(&pfd, 1, 10);
+		n = capture_read(c, pkts, 16, &malformed);
+		for (k = 0; k < n; k++) {
+			struct noise_result res;
+			char addr[INET6_ADDRSTRLEN];
+			const void *a = pkts[k].src.sa.sa_family == AF_INET
+						? (const void *)&pkts[k].src.sin.sin_addr
+						: (const void *)&pkts[k].src.sin6.sin6_addr;
+
+			inet_ntop(pkts[k].src.sa.sa_family, a, addr, sizeof(addr));
+			noise_consume_initiation(r, NULL, pkts[k].payload, CAPTURE_PAYLOAD_LEN, &res);
+			printf("captured from %s port %u: %s\n", addr, ntohs(pkts[k].src.sin.sin_port),
+			       noise_verdict_name(res.verdict));
+			if (res.verdict == NOISE_OK && key_equal(res.initiator_static, want) &&
+			    !strcmp(addr, src)) {
+				rc = 0;
+				goto out;
+			}
+		}
+	}
+	fprintf(stderr, "live: no initiation from the client within 10 s (malformed %llu)\n",
+		(unsigned long long)malformed);
+out:
+	capture_free(c);
+	noise_responder_free(r);
+	return rc;
+}
+
 int main(void)
 {
+	if (getenv("JITWG_CAPTURE_PORT"))
+		return live_main();
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bpf_build),
 		cmocka_unit_test(test_parse),
