@@ -579,11 +579,13 @@ out:
 int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN])
 {
 	struct qitem it = { .type = Q_REVALIDATE };
-	int ret;
+	int ret = -EAGAIN;
 
 	memcpy(it.ev.key, key, WG_KEY_LEN);
 	pthread_mutex_lock(&l->mu);
-	ret = enqueue_locked(l, &it);
+	/* The sweep may only fill half the queue: initiations must always find room. */
+	if (l->q_len < l->q_cap / 2)
+		ret = enqueue_locked(l, &it);
 	pthread_mutex_unlock(&l->mu);
 	if (ret == 0)
 		regclient_wakeup(l->rc);

@@ -95,8 +95,10 @@ int lookup_submit(struct lookup *l, const struct lookup_event *ev);
 
 /*
  * Asks the registry again about an installed key, for the eviction sweep;
- * the gone callback fires if it is deleted or expired. Subject to the same
- * per-key window as submissions. Returns 0 or -EAGAIN.
+ * the gone callback fires if it is deleted or expired. A cached record
+ * younger than positive_ttl answers without a request (its expires_at is
+ * still checked), and the per-key window applies as for submissions.
+ * Returns 0 or -EAGAIN (queue half full: initiations keep the other half).
  */
 int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN]);
 

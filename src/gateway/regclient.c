@@ -250,7 +250,7 @@ bool regclient_backing_off(struct regclient *rc)
 	return rc->probe_running || now_ms(rc) < rc->pause_until;
 }
 
-static void note_result(struct regclient *rc, struct xfer *x, bool ok)
+static void note_result(struct regclient *rc, struct xfer *x, bool ok, const char *why)
 {
 	int64_t now = now_ms(rc);
 	uint64_t pause;
@@ -274,7 +274,8 @@ static void note_result(struct regclient *rc, struct xfer *x, bool ok)
 		pause = rc->cfg.backoff_max_ms;
 	rc->pause_until = now + (int64_t)pause;
 	if (rc->failures == 1)
-		log_warn("registry: request failed; backing off (stale cached records are used meanwhile)");
+		log_warn("registry: request failed (%s); backing off, stale cached records are used meanwhile",
+			 why);
 }
 
 static int start(struct regclient *rc, struct xfer *x)
@@ -358,13 +359,14 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 {
 	enum regclient_status st = REGCLIENT_FAILED;
 	struct peer_record rec = { 0 };
-	const char *field = NULL;
+	const char *field = NULL, *why = "bad record in response";
+	char status[32];
 	long code = 0;
 
 	if (result != CURLE_OK) {
 		count(rc, METRICS_REG_TRANSPORT);
-		log_ratelimited_debug("registry: %s%s", curl_easy_strerror(result),
-				      x->too_big ? " (response too large)" : "");
+		why = x->too_big ? "response too large" : curl_easy_strerror(result);
+		log_ratelimited_debug("registry: %s", why);
 		goto out;
 	}
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -375,7 +377,9 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 	}
 	if (code != 200) {
 		count(rc, METRICS_REG_HTTP_ERROR);
-		log_ratelimited_debug("registry: HTTP status %ld", code);
+		snprintf(status, sizeof(status), "HTTP status %ld", code);
+		why = status;
+		log_ratelimited_debug("registry: %s", why);
 		goto out;
 	}
 	if (!x->body || peer_record_from_json(&rec, x->body, x->len, &field) < 0) {
@@ -387,7 +391,8 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 	/* A record for another key must never be installed under this one. */
 	if (!key_equal(rec.public_key, x->key)) {
 		count(rc, METRICS_REG_TRANSPORT);
-		log_ratelimited_debug("registry: response names a different key");
+		why = "response names a different key";
+		log_ratelimited_debug("registry: %s", why);
 		goto out;
 	}
 	/*
@@ -402,7 +407,7 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 	count(rc, METRICS_REG_OK);
 	st = REGCLIENT_OK;
 out:
-	note_result(rc, x, st != REGCLIENT_FAILED);
+	note_result(rc, x, st != REGCLIENT_FAILED, why);
 	rc->done(rc->ctx, x->key, st, st == REGCLIENT_OK ? &rec : NULL);
 	peer_record_clear(&rec);
 	if (x->body)
