@@ -26,7 +26,7 @@ enum {
 	INITIATE_HOLDOFF_MS = 1000,
 };
 
-enum job_type { JOB_INSTALL, JOB_FORGET, JOB_STATUS };
+enum job_type { JOB_INSTALL, JOB_FORGET, JOB_STATUS, JOB_GUARD };
 
 struct status_req {
 	pthread_mutex_t mu;
@@ -201,6 +201,66 @@ int installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN])
 	return ret;
 }
 
+int installer_replay_seen(struct installer *ins, const uint8_t key[WG_KEY_LEN], const struct sockaddr *src)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	j->type = JOB_GUARD;
+	memcpy(j->key, key, WG_KEY_LEN);
+	if (src->sa_family == AF_INET)
+		memcpy(&j->endpoint.addr4, src, sizeof(j->endpoint.addr4));
+	else if (src->sa_family == AF_INET6)
+		memcpy(&j->endpoint.addr6, src, sizeof(j->endpoint.addr6));
+	/* Ahead of installs: the data plane may be sending to the wrong address right now. */
+	ret = enqueue(ins, j, true);
+	if (ret)
+		job_free(j);
+	return ret;
+}
+
+static bool same_endpoint(const union dp_endpoint *a, const union dp_endpoint *b)
+{
+	if (a->addr.sa_family != b->addr.sa_family)
+		return false;
+	if (a->addr.sa_family == AF_INET)
+		return a->addr4.sin_port == b->addr4.sin_port &&
+		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr;
+	if (a->addr.sa_family == AF_INET6)
+		return a->addr6.sin6_port == b->addr6.sin6_port &&
+		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, sizeof(a->addr6.sin6_addr));
+	return true;
+}
+
+static void do_guard(struct installer *ins, struct job *j)
+{
+	struct peer_state *p = peertab_find(ins->tab, j->key);
+	struct dp_peer fix;
+	char k[WG_KEY_B64_LEN + 1], bad[INET6_ADDRSTRLEN + 10], good[INET6_ADDRSTRLEN + 10];
+	int ret;
+
+	if (!p || !p->trusted.addr.sa_family || same_endpoint(&p->trusted, &j->endpoint))
+		return;
+	memset(&fix, 0, sizeof(fix));
+	memcpy(fix.public_key, j->key, WG_KEY_LEN);
+	fix.flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_ENDPOINT;
+	fix.endpoint = p->trusted;
+	ret = dataplane_set_peers(ins->dp, &fix, 1);
+	if (ret && ret != -ENOENT) {
+		log_warn("restoring endpoint after a replay failed: %s", strerror(-ret));
+		return;
+	}
+	p->endpoint = p->trusted;
+	metrics_inc(&ins->m->endpoint_restores);
+	key_str(k, j->key);
+	endpoint_str(bad, sizeof(bad), &j->endpoint);
+	endpoint_str(good, sizeof(good), &p->trusted);
+	/* An attacker can repeat this at will: rate-limited, the counter tells the rest. */
+	log_ratelimited_debug("replayed initiation for %s from %s: endpoint kept at %s", k, bad, good);
+}
+
 void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
 {
 	struct installer *ins = ctx;
@@ -354,6 +414,7 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 			p->installed_mono_ms = now_ms;
 			p->adopted = false;
 			p->endpoint = j->endpoint;
+			p->trusted = j->endpoint;
 			p->sweep_mark = ins->gen;
 			if (initiate[i])
 				p->initiated_mono_ms = now_ms;
@@ -731,6 +792,8 @@ static void *installer_main(void *arg)
 			pthread_mutex_unlock(&ins->mu);
 			if (batch[0]->type == JOB_INSTALL)
 				do_installs(ins, batch, n);
+			else if (batch[0]->type == JOB_GUARD)
+				do_guard(ins, batch[0]);
 			else
 				do_forget(ins, batch[0]);
 			for (i = 0; i < n; ++i)

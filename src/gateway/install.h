@@ -62,6 +62,16 @@ int installer_submit(struct installer *ins, const struct lookup_event *ev, const
 /* Queues removal of key (registry says deleted or expired). Returns 0 or -errno. */
 int installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
 
+/*
+ * Reports an authenticated initiation for key from src that the replay
+ * guard rejected. WireGuard data planes only know the timestamps of
+ * initiations they consumed themselves, and in the initiator role they
+ * consumed none of the client's: a replay moves their endpoint. If src is
+ * not the endpoint of the last initiation that passed the guard, the
+ * installer puts that endpoint back. Returns 0 or -errno; never blocks.
+ */
+int installer_replay_seen(struct installer *ins, const uint8_t key[WG_KEY_LEN], const struct sockaddr *src);
+
 /* Callbacks with the lookup's signatures; ctx is the struct installer. */
 void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec);
 void install_gone_cb(void *ctx, const uint8_t key[WG_KEY_LEN]);

@@ -373,6 +373,7 @@ int main(int argc, char **argv)
 			.threads = cfg.workers ? cfg.workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
 			.responder = resp,
 			.lookup = lk,
+			.installer = ins,
 			.metrics = m,
 		};
 		in.workers = workers_new(&wc);

@@ -123,6 +123,9 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_replay_rejected_total",
 		"Authenticated initiations whose timestamp was not newer than the last seen.",
 		&m->replay_rejected);
+	counter(&b, "jitwg_endpoint_restores_total",
+		"Endpoints put back after a replayed initiation from another address reached the data plane.",
+		&m->endpoint_restores);
 	counter(&b, "jitwg_lookup_queue_dropped_total",
 		"Authenticated initiations the lookup stage had no room for.",
 		&m->lookup_queue_dropped);

@@ -57,6 +57,7 @@ struct metrics {
 	atomic_uint_fast64_t lookup_queue_dropped;     /* lookup_submit() said -EAGAIN */
 	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
 	atomic_uint_fast64_t registry_gone;            /* peers removed because the registry dropped them */
+	atomic_uint_fast64_t endpoint_restores;        /* endpoint put back after a replay moved it */
 	/* gauges */
 	atomic_int_fast64_t peers_installed;
 	atomic_int_fast64_t peers_stale;

@@ -25,7 +25,8 @@ struct peer_state {
 	uint64_t revalidated_mono_ms;
 	int64_t last_handshake;      /* unix seconds from the last list, 0 = never */
 	uint64_t rx_bytes, tx_bytes;
-	union dp_endpoint endpoint;
+	union dp_endpoint endpoint;  /* as the data plane last reported it */
+	union dp_endpoint trusted;   /* source of the last initiation that passed the replay guard */
 	bool adopted;
 	uint32_t sweep_mark;         /* sweep generation that last saw it in the data plane */
 	struct peer_state *next;

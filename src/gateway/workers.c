@@ -45,6 +45,8 @@ static void identify(struct workers *w, struct noise_sscache *cache, const struc
 	ret = lookup_submit(w->cfg.lookup, &ev);
 	if (ret == -EALREADY) {
 		metrics_inc(&w->cfg.metrics->replay_rejected);
+		if (w->cfg.installer)
+			installer_replay_seen(w->cfg.installer, ev.key, &ev.src.sa);
 		key_to_base64(k, ev.key);
 		log_ratelimited_debug("replayed initiation for %s dropped", k);
 	} else if (ret) {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "capture/capture.h"
+#include "gateway/install.h"
 #include "gateway/lookup.h"
 #include "gateway/metrics.h"
 #include "noise/noise.h"
@@ -25,6 +26,7 @@ struct workers_config {
 	size_t sscache_cap;                   /* per thread (4096) */
 	const struct noise_responder *responder; /* shared, read-only; not owned */
 	struct lookup *lookup;                /* not owned */
+	struct installer *installer;          /* told about replays; not owned, may be NULL */
 	struct metrics *metrics;              /* not owned */
 };
 
