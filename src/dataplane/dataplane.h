@@ -110,7 +110,9 @@ int dataplane_remove_peers(struct dataplane *dp, const uint8_t (*keys)[WG_KEY_LE
  * answers with an immediate keepalive and so a handshake, then back to the
  * configured value (p->persistent_keepalive when DP_PEER_HAS_KEEPALIVE,
  * else 0). Returns 0 or -errno; -ENOENT with DP_PEER_UPDATE_ONLY when p is
- * not installed. See docs/ARCHITECTURE.md for the measured behaviour.
+ * not installed. A peer sends at most one initiation per 5 s (Rekey-Timeout):
+ * to re-initiate a cold peer sooner (new endpoint), remove it first. See
+ * docs/ARCHITECTURE.md for the measured behaviour.
  */
 int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p);
 
