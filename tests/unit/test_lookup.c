@@ -530,6 +530,88 @@ static void test_stale_if_error(void **state)
 	lookup_free(l);
 }
 
+/* A registry that answers slower than timeout_ms counts as failed: stale is used. */
+static void test_stale_if_slow(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(11, true, 0);
+	base_config(&cfg, reg.url);
+	cfg.timeout_ms = 200;
+	l = start(&cfg);
+	mkevent(&ev, 11, 1100, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	advance(301);
+	pthread_mutex_lock(&reg.mu);
+	reg.hold = true; /* released by teardown */
+	pthread_mutex_unlock(&reg.mu);
+	mkevent(&ev, 11, 1101, 40001);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 2);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40001);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_STALE]), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_TRANSPORT]), 1);
+	lookup_free(l);
+}
+
+static void *release_later(void *arg)
+{
+	unsigned int i, max = 0;
+
+	/* Watch the parked requests for a while, then let them all go. */
+	for (i = 0; i < 200; ++i) {
+		pthread_mutex_lock(&reg.mu);
+		if (reg.held > max)
+			max = reg.held;
+		bool all = reg.total >= 2 && reg.held >= 2;
+		pthread_mutex_unlock(&reg.mu);
+		if (all && i > 20)
+			break;
+		usleep(5000);
+	}
+	pthread_mutex_lock(&reg.mu);
+	reg.hold = false;
+	pthread_cond_broadcast(&reg.cv);
+	pthread_mutex_unlock(&reg.mu);
+	return (void *)(uintptr_t)max;
+}
+
+/* max_inflight bounds concurrent requests; the rest wait and all complete. */
+static void test_bounded_concurrency(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	pthread_t th;
+	void *max;
+	unsigned int i;
+
+	for (i = 0; i < 10; ++i)
+		standin_add(50 + i, true, 0);
+	reg.hold = true;
+	base_config(&cfg, reg.url);
+	cfg.max_inflight = 2;
+	cfg.timeout_ms = 20000;
+	l = start(&cfg);
+	for (i = 0; i < 10; ++i) {
+		mkevent(&ev, 50 + i, 5000, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	assert_int_equal(pthread_create(&th, NULL, release_later, NULL), 0);
+	pthread_join(th, &max);
+	flush(l);
+	assert_true((uintptr_t)max <= 2);
+	assert_int_equal(installs(), 10);
+	for (i = 0; i < 10; ++i)
+		assert_int_equal(standin_hits(50 + i), 1);
+	lookup_free(l);
+}
+
 static void test_expiry(void **state)
 {
 	struct lookup_config cfg;
@@ -994,6 +1076,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_coalesce_newest_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negative_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_if_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_if_slow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounded_concurrency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_survives_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_beyond_memory, setup, teardown),
