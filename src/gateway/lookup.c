@@ -230,10 +230,18 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 
 	p = pend_find(l, ev->key);
 	if (p) {
-		/* A retry while the fetch runs: install with the newest source. */
+		/*
+		 * A retry while the fetch runs: install with the newest source, but
+		 * time the install from the first initiation that was waiting.
+		 */
+		struct timespec first = p->ev.first_seen;
+		bool had = p->want_install;
+
 		metrics_inc(&l->m->cache[METRICS_CACHE_MISS]);
 		p->want_install = true;
 		p->ev = *ev;
+		if (had)
+			p->ev.first_seen = first;
 		return;
 	}
 	if (cache_peer_get(l->cache, ev->key, &e) < 0)

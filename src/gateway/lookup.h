@@ -61,7 +61,12 @@ struct lookup_event {
 	struct timespec first_seen;    /* CLOCK_MONOTONIC at capture */
 };
 
-/* A record to install now; rec and ev are valid only during the call. */
+/*
+ * A record to install now; rec and ev are valid only during the call. ev is
+ * the newest initiation for the key (its source is the endpoint to use); when
+ * several were coalesced behind one registry request, ev->first_seen is the
+ * earliest of theirs, so install latency is measured from the first.
+ */
 typedef void (*lookup_install_fn)(void *ctx, const struct lookup_event *ev, const struct peer_record *rec);
 /* The registry reports key deleted or expired: remove it if installed. */
 typedef void (*lookup_gone_fn)(void *ctx, const uint8_t key[WG_KEY_LEN]);

@@ -430,6 +430,7 @@ static void test_coalesce_newest_source(void **state)
 	l = start(&cfg);
 	for (i = 0; i < 3; ++i) {
 		mkevent(&ev, 3, 300 + i, (uint16_t)(41000 + i));
+		ev.first_seen.tv_sec = 10 + i;
 		assert_int_equal(lookup_submit(l, &ev), 0);
 	}
 	/* Wait (bounded) for the request to be parked at the server. */
@@ -452,6 +453,7 @@ static void test_coalesce_newest_source(void **state)
 	assert_int_equal(standin_hits(3), 1);
 	assert_int_equal(installs(), 1);
 	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 41009);
+	assert_int_equal(sink.last_ev.first_seen.tv_sec, 10); /* latency from the first */
 	lookup_free(l);
 }
 
