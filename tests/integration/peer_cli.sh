@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# `jitwg peer add|get|list|del|config` against a real jitwg-registry
+# (SQLite): human and --json output, one-line errors with a non-zero exit,
+# paging through list, and a config from `peer config` that wg-quick accepts
+# (`wg-quick strip`, then `wg-quick up` with wireguard-go in a namespace).
+source "$(dirname "$0")/../lib.sh"
+tl_init
+command -v jq >/dev/null && command -v wg >/dev/null || { echo "needs jq and wg"; exit 77; }
+JITWG=$TL_BIN/jitwg
+REG=$TL_BIN/jitwg-registry
+[ -x "$JITWG" ] && [ -x "$REG" ] || tl_fail "build first"
+
+head -c 24 /dev/urandom | base64 >"$TL_TMP/token"
+tl_bg "$REG" --listen 127.0.0.1:0 --db "$TL_TMP/reg.db" --token-file "$TL_TMP/token" \
+	--pool 10.66.0.0/24,fd66::/64 2>"$TL_TMP/reg.log"
+tl_wait_until 5 grep -q 'listening on' "$TL_TMP/reg.log" || tl_fail "registry did not start"
+URL=http://127.0.0.1:$(grep -o 'port [0-9]*' "$TL_TMP/reg.log" | cut -d' ' -f2)
+export JITWG_TOKEN_FILE=$TL_TMP/token
+P=("$JITWG" peer)
+
+# run_expect RC CMD... -> runs CMD, checks the exit status, keeps OUT and ERR.
+run_expect() {
+	local want=$1 rc=0
+	shift
+	"$@" >"$TL_TMP/out" 2>"$TL_TMP/err" || rc=$?
+	OUT=$(cat "$TL_TMP/out")
+	ERR=$(cat "$TL_TMP/err")
+	[ "$rc" = "$want" ] || tl_fail "$*: exit $rc, want $want; out: $OUT; err: $ERR"
+}
+one_line() { [ "$(printf '%s\n' "$ERR" | wc -l)" = 1 ] || tl_fail "error is not one line: $ERR"; }
+
+K=$(wg genkey | wg pubkey)
+run_expect 0 "${P[@]}" add --registry "$URL" --public-key "$K" --allowed-ips 192.168.90.0/24,fd90::/64 \
+	--gateway gw1 --expires 2040-01-01T00:00:00Z --persistent-keepalive 25
+grep -q '^created' <<<"$OUT" || tl_fail "add: $OUT"
+grep -q "allowed ips: 192.168.90.0/24, fd90::/64" <<<"$OUT" || tl_fail "add human output: $OUT"
+run_expect 0 "${P[@]}" add --registry "$URL" --public-key "$K" --allowed-ips fd90::/64,192.168.90.0/24 \
+	--gateway gw1 --expires 2040-01-01T00:00:00Z --persistent-keepalive 25
+grep -q 'already registered' <<<"$OUT" || tl_fail "identical add: $OUT"
+run_expect 0 "${P[@]}" get --registry "$URL" --public-key "$K" --json
+[ "$(jq -r .gateway <<<"$OUT")" = gw1 ] || tl_fail "get --json: $OUT"
+[ "$(jq -r .expires_at <<<"$OUT")" = 2040-01-01T00:00:00Z ] || tl_fail "get --json expires: $OUT"
+run_expect 0 "${P[@]}" get --registry "$URL/" --public-key "$K"
+grep -q "gateway: gw1" <<<"$OUT" || tl_fail "get human: $OUT"
+
+# errors: one line, non-zero
+run_expect 1 "${P[@]}" add --registry "$URL" --public-key "$(wg genkey | wg pubkey)" --allowed-ips 192.168.90.128/25
+one_line
+grep -q '409' <<<"$ERR" && grep -q 'allowed_ips' <<<"$ERR" || tl_fail "overlap error: $ERR"
+run_expect 1 "${P[@]}" get --registry "$URL" --public-key "$(wg genkey | wg pubkey)"
+one_line
+grep -q '404' <<<"$ERR" || tl_fail "unknown peer: $ERR"
+run_expect 2 "${P[@]}" add --registry "$URL" --public-key not-a-key
+one_line
+run_expect 2 "${P[@]}" add --registry "$URL" --public-key "$K" --allowed-ips 10.1.1.1/24
+one_line
+run_expect 2 "${P[@]}" add --registry "$URL" --public-key "$K" --expires tomorrow
+run_expect 2 "${P[@]}" get --public-key "$K" --registry "$URL" --allowed-ips 10.0.0.0/8
+run_expect 2 "${P[@]}" get --registry "$URL"
+echo wrong >"$TL_TMP/badtoken"
+run_expect 1 "${P[@]}" get --registry "$URL" --token-file "$TL_TMP/badtoken" --public-key "$K"
+one_line
+grep -q '401' <<<"$ERR" || tl_fail "bad token: $ERR"
+run_expect 1 "${P[@]}" get --registry http://127.0.0.1:1 --public-key "$K"
+one_line
+grep -q 'cannot reach' <<<"$ERR" || tl_fail "unreachable: $ERR"
+
+# list walks every page
+for _ in 1 2 3 4 5 6; do
+	run_expect 0 "${P[@]}" add --registry "$URL" --public-key "$(wg genkey | wg pubkey)"
+done
+run_expect 0 "${P[@]}" list --registry "$URL" --limit 2 --json
+[ "$(jq '.peers | length' <<<"$OUT")" = 7 ] || tl_fail "list --json: $OUT"
+[ "$(jq -r '.peers[].public_key' <<<"$OUT" | sort -u | wc -l)" = 7 ] || tl_fail "list repeats"
+run_expect 0 "${P[@]}" list --registry "$URL" --limit 3
+[ "$(wc -l <<<"$OUT")" = 7 ] || tl_fail "list human: $OUT"
+run_expect 0 "${P[@]}" list --registry "$URL" --gateway other --json
+[ "$(jq '.peers | length' <<<"$OUT")" = 6 ] || tl_fail "list --gateway: $OUT"
+
+run_expect 0 "${P[@]}" del --registry "$URL" --public-key "$K"
+grep -q deleted <<<"$OUT" || tl_fail "del: $OUT"
+run_expect 1 "${P[@]}" get --registry "$URL" --public-key "$K"
+
+# ---- config --------------------------------------------------------------------
+GWPRIV=$(wg genkey)
+GWPUB=$(wg pubkey <<<"$GWPRIV")
+IF=$(tl_ifname pc)
+CONF=$TL_TMP/$IF.conf
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--gateway gw1 --output "$CONF"
+[ "$(stat -c %a "$CONF")" = 600 ] || tl_fail "config file mode $(stat -c %a "$CONF")"
+priv=$(sed -n 's/^PrivateKey = //p' "$CONF")
+pub=$(wg pubkey <<<"$priv") || tl_fail "PrivateKey is not a key"
+grep -q '^Address = 10\.66\.0\.[0-9]*/32, fd66::[0-9a-f]*/128$' "$CONF" || tl_fail "Address: $(cat "$CONF")"
+grep -qx "PublicKey = $GWPUB" "$CONF" || tl_fail "gateway key"
+grep -qx "Endpoint = 127.0.0.1:51820" "$CONF" || tl_fail "endpoint"
+grep -qx "AllowedIPs = 10.66.0.0/24, fd66::/64" "$CONF" || tl_fail "AllowedIPs from the pool: $(cat "$CONF")"
+run_expect 0 "${P[@]}" get --registry "$URL" --public-key "$pub" --json
+[ "$(jq -r .gateway <<<"$OUT")" = gw1 ] || tl_fail "config registered the wrong key: $OUT"
+addr=$(sed -n 's/^Address = //p' "$CONF")
+[ "$(jq -r '.allowed_ips | join(", ")' <<<"$OUT")" = "$addr" ] || tl_fail "Address differs from the record"
+grep -q "$priv" "$TL_TMP/reg.db"* && tl_fail "private key reached the registry"
+wg-quick strip "$CONF" >"$TL_TMP/stripped" 2>"$TL_TMP/strip.err" || tl_fail "wg-quick strip: $(cat "$TL_TMP/strip.err")"
+grep -q "^PrivateKey = $priv" "$TL_TMP/stripped" || tl_fail "stripped config lost the key"
+
+# with a given key: registered once, same address on a rerun; --route overrides the pool
+wg genkey >"$TL_TMP/client.key"
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint '[::1]:51820' \
+	--private-key "$TL_TMP/client.key" --route 10.0.0.0/8,fd00::/8
+c1=$OUT
+grep -qx "PrivateKey = $(cat "$TL_TMP/client.key")" <<<"$c1" || tl_fail "--private-key not used"
+grep -qx "AllowedIPs = 10.0.0.0/8, fd00::/8" <<<"$c1" || tl_fail "--route: $c1"
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint '[::1]:51820' \
+	--private-key "$TL_TMP/client.key" --route 10.0.0.0/8,fd00::/8
+[ "$OUT" = "$c1" ] || tl_fail "rerun with the same key changed the config"
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint ::1:51820
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key nope --endpoint 127.0.0.1:1
+
+# wg-quick brings the generated config up (wireguard-go: this kernel has no WireGuard)
+if command -v wireguard-go >/dev/null; then
+	NS=$(tl_netns pc)
+	WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go \
+		ip netns exec "$NS" wg-quick up "$CONF" >"$TL_TMP/up.log" 2>&1 || tl_fail "wg-quick up: $(cat "$TL_TMP/up.log")"
+	[ "$(ip netns exec "$NS" wg show "$IF" public-key)" = "$pub" ] || tl_fail "interface key"
+	ip netns exec "$NS" wg show "$IF" allowed-ips | grep -q "10.66.0.0/24" || tl_fail "interface allowed ips"
+	ip netns exec "$NS" wg-quick down "$CONF" >/dev/null 2>&1 || true
+fi
+tl_log PASS
