@@ -26,6 +26,11 @@ enum {
 	 * eviction from stalling a concurrent `wg show` for long.
 	 */
 	UAPI_SET_BATCH = 4096,
+	/*
+	 * Inactivity limit: every byte moved restarts it, so a 4096-peer set
+	 * on a loaded host (seconds of wireguard-go work) never trips it while
+	 * a daemon that stops talking does.
+	 */
 	UAPI_TIMEOUT_MS = 10000,
 };
 
@@ -103,7 +108,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-static int write_all(int fd, const char *p, size_t len, int64_t deadline)
+static int write_all(int fd, const char *p, size_t len, int64_t *deadline)
 {
 	ssize_t w;
 	int ret;
@@ -115,11 +120,12 @@ static int write_all(int fd, const char *p, size_t len, int64_t deadline)
 				continue;
 			if (errno != EAGAIN)
 				return -errno;
-			ret = wait_fd(fd, POLLOUT, deadline);
+			ret = wait_fd(fd, POLLOUT, *deadline);
 			if (ret < 0)
 				return ret;
 			continue;
 		}
+		*deadline = now_ms() + UAPI_TIMEOUT_MS;
 		p += w;
 		len -= (size_t)w;
 	}
@@ -132,7 +138,7 @@ static int write_all(int fd, const char *p, size_t len, int64_t deadline)
  * the unfinished tail moves to the front once per read. The buffer may
  * hold the private key in hex, so it is wiped.
  */
-static int read_reply(int fd, int64_t deadline,
+static int read_reply(int fd, int64_t *deadline,
 		      int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
 {
 	size_t cap = UAPI_READ_CHUNK, have = 0, start, i;
@@ -152,11 +158,12 @@ static int read_reply(int fd, int64_t deadline,
 				ret = -errno;
 				goto out;
 			}
-			ret = wait_fd(fd, POLLIN, deadline);
+			ret = wait_fd(fd, POLLIN, *deadline);
 			if (ret < 0)
 				goto out;
 			continue;
 		}
+		*deadline = now_ms() + UAPI_TIMEOUT_MS;
 		if (r == 0) {
 			ret = -EPROTO; /* closed before the reply ended */
 			goto out;
@@ -216,9 +223,9 @@ static int do_get(struct uapi_state *s, struct dp_device *dev, struct dp_peer **
 		uapi_get_uninit(&g);
 		return fd;
 	}
-	ret = write_all(fd, "get=1\n\n", 7, deadline);
+	ret = write_all(fd, "get=1\n\n", 7, &deadline);
 	if (!ret)
-		ret = read_reply(fd, deadline, get_line, &g);
+		ret = read_reply(fd, &deadline, get_line, &g);
 	close(fd);
 	if (ret < 0) {
 		uapi_get_uninit(&g);
@@ -260,16 +267,16 @@ static int do_set(struct uapi_state *s, struct uapi_buf *b)
 	fd = uapi_connect(s);
 	if (fd < 0)
 		return fd;
-	wret = write_all(fd, "set=1\n", 6, deadline);
+	wret = write_all(fd, "set=1\n", 6, &deadline);
 	if (!wret)
-		wret = write_all(fd, b->p, b->len, deadline);
+		wret = write_all(fd, b->p, b->len, &deadline);
 	if (!wret)
-		wret = write_all(fd, "\n", 1, deadline);
+		wret = write_all(fd, "\n", 1, &deadline);
 	/*
 	 * On a bad line wireguard-go answers at once and hangs up, so a failed
 	 * write may still have an errno=N waiting: prefer it to EPIPE.
 	 */
-	ret = read_reply(fd, deadline, set_line, &rep);
+	ret = read_reply(fd, &deadline, set_line, &rep);
 	close(fd);
 	if (!ret && !rep.seen)
 		ret = -EPROTO;
