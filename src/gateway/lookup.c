@@ -71,6 +71,7 @@ struct lookup {
 	size_t q_cap, q_head, q_len;
 	bool stop;
 	bool idle;
+	bool sleeping;                /* the thread may block in poll: wake it */
 
 	/* lookup thread only */
 	struct pending *pend[PEND_BUCKETS];
@@ -348,6 +349,7 @@ static size_t dequeue(struct lookup *l, struct qitem *out, size_t max)
 	size_t n = 0;
 
 	pthread_mutex_lock(&l->mu);
+	l->sleeping = false;
 	while (n < max && l->q_len) {
 		out[n++] = l->q[l->q_head];
 		l->q_head = (l->q_head + 1) % l->q_cap;
@@ -366,6 +368,7 @@ static void *lookup_main(void *arg)
 	bool cancelled = false;
 	size_t n, i;
 	int64_t now;
+	int timeout;
 
 	if (!batch) {
 		log_err("lookup: out of memory; lookups stop");
@@ -403,7 +406,21 @@ static void *lookup_main(void *arg)
 			if (done)
 				break;
 		}
-		regclient_poll(l->rc, n ? 0 : 1000);
+		timeout = n ? 0 : 1000;
+		if (!n) {
+			/*
+			 * Submitters wake the thread only when it may sleep: a wakeup is
+			 * a syscall, too dear per initiation. One sent before poll()
+			 * starts is not lost: it stays readable and poll() returns.
+			 */
+			pthread_mutex_lock(&l->mu);
+			if (l->q_len)
+				timeout = 0;
+			else
+				l->sleeping = true;
+			pthread_mutex_unlock(&l->mu);
+		}
+		regclient_poll(l->rc, timeout);
 	}
 	free(batch);
 	return NULL;
@@ -558,6 +575,7 @@ int lookup_submit(struct lookup *l, const struct lookup_event *ev)
 {
 	struct qitem it = { .type = Q_SUBMIT, .ev = *ev };
 	enum replay_verdict v;
+	bool wake = false;
 	int ret;
 
 	/*
@@ -577,9 +595,12 @@ int lookup_submit(struct lookup *l, const struct lookup_event *ev)
 	}
 	it.unverified = v == REPLAY_UNVERIFIED;
 	ret = enqueue_locked(l, &it);
+	wake = ret == 0 && l->sleeping;
+	if (wake)
+		l->sleeping = false;
 out:
 	pthread_mutex_unlock(&l->mu);
-	if (ret == 0)
+	if (wake)
 		regclient_wakeup(l->rc);
 	return ret;
 }
@@ -587,6 +608,7 @@ out:
 int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN])
 {
 	struct qitem it = { .type = Q_REVALIDATE };
+	bool wake = false;
 	int ret = -EAGAIN;
 
 	memcpy(it.ev.key, key, WG_KEY_LEN);
@@ -594,8 +616,11 @@ int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN])
 	/* The sweep may only fill half the queue: initiations must always find room. */
 	if (l->q_len < l->q_cap / 2)
 		ret = enqueue_locked(l, &it);
+	wake = ret == 0 && l->sleeping;
+	if (wake)
+		l->sleeping = false;
 	pthread_mutex_unlock(&l->mu);
-	if (ret == 0)
+	if (wake)
 		regclient_wakeup(l->rc);
 	return ret;
 }
