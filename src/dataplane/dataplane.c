@@ -4,6 +4,7 @@
  * struct dataplane_ops. Backend choice is the only policy here.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,15 +180,13 @@ int dataplane_remove_peers(struct dataplane *dp, const uint8_t (*keys)[WG_KEY_LE
  * on, and the configured value. The initiation is already under way when
  * the third entry lands, so restoring 0 does not cancel it.
  */
-int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p)
+static size_t initiate_entries(struct dp_peer *e, const struct dp_peer *p)
 {
 	uint16_t want = (p->flags & DP_PEER_HAS_KEEPALIVE) ? p->persistent_keepalive : 0;
 	uint32_t keep = p->flags & DP_PEER_UPDATE_ONLY;
-	struct dp_peer e[3];
 	size_t n = 2;
-	int ret;
 
-	memset(e, 0, sizeof(e));
+	memset(e, 0, 3 * sizeof(*e));
 	e[0] = *p;
 	e[0].flags |= DP_PEER_HAS_KEEPALIVE;
 	e[0].persistent_keepalive = 0;
@@ -200,6 +199,36 @@ int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p)
 		e[2].persistent_keepalive = 0;
 		n = 3;
 	}
+	return n;
+}
+
+int dataplane_peers_initiate(struct dataplane *dp, const struct dp_peer *peers, size_t n)
+{
+	struct dp_peer *e;
+	size_t i, m = 0;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	if (n > SIZE_MAX / (3 * sizeof(*e)))
+		return -ENOMEM;
+	e = malloc(3 * n * sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		m += initiate_entries(&e[m], &peers[i]);
+	ret = dataplane_set_peers(dp, e, m);
+	explicit_bzero(e, 3 * n * sizeof(*e));
+	free(e);
+	return ret;
+}
+
+int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p)
+{
+	struct dp_peer e[3];
+	size_t n = initiate_entries(e, p);
+	int ret;
+
 	ret = dataplane_set_peers(dp, e, n);
 	explicit_bzero(e, sizeof(e));
 	return ret;

@@ -115,6 +115,8 @@ int dataplane_remove_peers(struct dataplane *dp, const uint8_t (*keys)[WG_KEY_LE
  * docs/ARCHITECTURE.md for the measured behaviour.
  */
 int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p);
+/* The same for n peers in one dataplane_set_peers() call (one transaction). */
+int dataplane_peers_initiate(struct dataplane *dp, const struct dp_peer *peers, size_t n);
 
 /* Backend vtable: what uapi.c and netlink.c implement. */
 struct dataplane_ops {

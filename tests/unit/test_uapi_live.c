@@ -423,7 +423,9 @@ static void run_initiate(struct dataplane *gw, const struct dp_device *cl, int f
 		p.endpoint.addr6.sin6_port = htons(cl->listen_port);
 	}
 	t0 = now_s();
-	if (initiate)
+	if (initiate && family == AF_INET6)
+		assert_int_equal(dataplane_peers_initiate(gw, &p, 1), 0); /* batch form */
+	else if (initiate)
 		assert_int_equal(dataplane_peer_initiate(gw, &p), 0);
 	else
 		assert_int_equal(dataplane_set_peers(gw, &p, 1), 0);
