@@ -910,7 +910,7 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 }
 
 /* Creates key n in the real registry (bound to gateway gw when not NULL). */
-static void real_add(unsigned int n, const char *gw)
+static void real_add_exp(unsigned int n, const char *gw, int64_t expires)
 {
 	struct peer_record r = { 0 };
 	struct curl_slist *h = NULL;
@@ -930,6 +930,7 @@ static void real_add(unsigned int n, const char *gw)
 		r.has_gateway = true;
 		strcpy(r.gateway, gw);
 	}
+	r.expires_at = expires;
 	body = peer_record_to_json(&r);
 	assert_non_null(body);
 	snprintf(url, sizeof(url), "%s/v1/peers", real_url());
@@ -949,6 +950,11 @@ static void real_add(unsigned int n, const char *gw)
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
 	free(body);
+}
+
+static void real_add(unsigned int n, const char *gw)
+{
+	real_add_exp(n, gw, 0);
 }
 
 static void real_config(struct lookup_config *cfg)
@@ -990,6 +996,7 @@ static void test_real_up(void **state)
 	real_add(1, NULL);
 	real_add(2, "gw-b"); /* another gateway's peer */
 	real_add(3, "gw-a");
+	real_add_exp(6, NULL, time(NULL) + 100);
 	log_budget();
 	real_config(&cfg);
 	l = start(&cfg);
@@ -1036,6 +1043,20 @@ static void test_real_up(void **state)
 	assert_int_equal(installs(), 5);
 	assert_int_equal(get(&m.registry_requests[METRICS_REG_OK]), 2);
 	assert_int_equal(get(&m.registry_requests[METRICS_REG_NOT_FOUND]), 2);
+
+	/* Expiry as the registry serves it (RFC 3339): installed until it passes. */
+	mkevent(&ev, 6, 100, 43200);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 6);
+	assert_true(sink.last_expires > 0);
+	i = gones();
+	advance(150); /* our clock only: the registry still serves it */
+	mkevent(&ev, 6, 101, 43201);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 6);
+	assert_int_equal(gones(), i + 1);
 	lookup_free(l);
 }
 
