@@ -34,6 +34,7 @@ enum {
 	ST_REPLAY_GET,
 	ST_REPLAY_PUT,
 	ST_REPLAY_ALL,
+	ST_PRUNE_TRANSIENT,
 	ST_PRUNE_PEER,
 	ST_PRUNE_REPLAY,
 	ST_BEGIN,
@@ -64,8 +65,9 @@ static const char *const sql[ST_MAX] = {
 			  " ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at,"
 			  " ts = CASE WHEN excluded.ts > replay.ts THEN excluded.ts ELSE replay.ts END",
 	[ST_REPLAY_ALL] = "SELECT key, ts FROM replay ORDER BY seen_at DESC",
-	[ST_PRUNE_PEER] = "DELETE FROM peer WHERE (state != 1 AND max(fetched_at, attempt_at) < ?1)"
-			  " OR (state = 1 AND fetched_at < ?2)",
+	/* Each matches one index below, so pruning never scans the table. */
+	[ST_PRUNE_TRANSIENT] = "DELETE FROM peer WHERE state != 1 AND max(fetched_at, attempt_at) < ?1",
+	[ST_PRUNE_PEER] = "DELETE FROM peer WHERE state = 1 AND fetched_at < ?1",
 	[ST_PRUNE_REPLAY] = "DELETE FROM replay WHERE seen_at < ?1",
 	[ST_BEGIN] = "BEGIN",
 	[ST_COMMIT] = "COMMIT",
@@ -91,8 +93,13 @@ static const char schema_v1[] =
 	" ts BLOB NOT NULL CHECK (length(ts) = 12),"  /* TAI64N, big-endian */
 	" seen_at INTEGER NOT NULL"
 	") WITHOUT ROWID;"
-	"CREATE INDEX replay_seen ON replay (seen_at);"
 	"PRAGMA user_version = 1;";
+
+/* Indexes for housekeeping; (re)created at every open, a no-op when present. */
+static const char indexes_v1[] =
+	"CREATE INDEX IF NOT EXISTS replay_seen ON replay (seen_at);"
+	"CREATE INDEX IF NOT EXISTS peer_fetched ON peer (fetched_at);"
+	"CREATE INDEX IF NOT EXISTS peer_transient ON peer (max(fetched_at, attempt_at)) WHERE state != 1;";
 
 struct cache {
 	sqlite3 *db;
@@ -171,7 +178,7 @@ static int check_schema(sqlite3 *db, const char **why)
 		return rc;
 	}
 	if (version == CACHE_SCHEMA_VERSION)
-		return SQLITE_OK;
+		goto indexes;
 	if (version > CACHE_SCHEMA_VERSION) {
 		*why = "cache schema is newer than this jitwgd understands";
 		return SQLITE_ERROR;
@@ -193,7 +200,13 @@ static int check_schema(sqlite3 *db, const char **why)
 	if (rc != SQLITE_OK) {
 		sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
 		*why = open_reason(rc);
+		return rc;
 	}
+indexes:
+	rc = sqlite3_exec(db, indexes_v1, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		*why = (rc & 0xff) == SQLITE_ERROR ? "cache schema is damaged (missing table or column)"
+						   : open_reason(rc);
 	return rc;
 }
 
@@ -510,16 +523,21 @@ long cache_replay_foreach(struct cache *c, size_t limit,
 
 long cache_prune(struct cache *c, int64_t neg_before, int64_t pos_before, int64_t replay_before)
 {
-	sqlite3_stmt *s = c->st[ST_PRUNE_PEER];
+	sqlite3_stmt *s = c->st[ST_PRUNE_TRANSIENT];
 	long n;
 	int ret;
 
 	sqlite3_bind_int64(s, 1, neg_before);
-	sqlite3_bind_int64(s, 2, pos_before);
-	ret = step_done(c, s, "prune peers");
+	ret = step_done(c, s, "prune negative entries");
 	if (ret < 0)
 		return ret;
 	n = sqlite3_changes(c->db);
+	s = c->st[ST_PRUNE_PEER];
+	sqlite3_bind_int64(s, 1, pos_before);
+	ret = step_done(c, s, "prune records");
+	if (ret < 0)
+		return ret;
+	n += sqlite3_changes(c->db);
 	s = c->st[ST_PRUNE_REPLAY];
 	sqlite3_bind_int64(s, 1, replay_before);
 	ret = step_done(c, s, "prune replay marks");

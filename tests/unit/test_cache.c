@@ -251,6 +251,17 @@ static void test_file_persists(void **state)
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(s, 0), CACHE_SCHEMA_VERSION);
 	sqlite3_finalize(s);
+	/* Housekeeping must never scan the whole table: each prune has its index. */
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN DELETE FROM peer WHERE state != 1 AND"
+					    " max(fetched_at, attempt_at) < 5", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_non_null(strstr((const char *)sqlite3_column_text(s, 3), "peer_transient"));
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN DELETE FROM peer WHERE state = 1 AND"
+					    " fetched_at < 5", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_non_null(strstr((const char *)sqlite3_column_text(s, 3), "peer_fetched"));
+	sqlite3_finalize(s);
 	sqlite3_close(db);
 }
 
