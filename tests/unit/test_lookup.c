@@ -444,7 +444,10 @@ static void test_coalesce_newest_source(void **state)
 	}
 	mkevent(&ev, 3, 310, 41009);
 	assert_int_equal(lookup_submit(l, &ev), 0);
-	usleep(50000); /* let the lookup thread see it; correctness does not depend on it */
+	/* Each initiation processed while the fetch is out counts a miss: wait for all four. */
+	for (i = 0; i < 2000 && get(&m.cache[METRICS_CACHE_MISS]) < 4; ++i)
+		usleep(5000);
+	assert_int_equal(get(&m.cache[METRICS_CACHE_MISS]), 4);
 	pthread_mutex_lock(&reg.mu);
 	reg.hold = false;
 	pthread_cond_broadcast(&reg.cv);
