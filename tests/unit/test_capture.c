@@ -569,6 +569,154 @@ static void test_parse(void **state)
 }
 
 /*
+ * A small classic-BPF interpreter for the opcodes bpf.c emits, so the
+ * program can be compared with the user-space re-check on many mutated
+ * packets without a socket. Loads past the end return 0, as in the kernel.
+ */
+static uint32_t bpf_run(const struct sock_filter *prog, int n, const uint8_t *pkt, size_t len)
+{
+	uint32_t A = 0, X = 0;
+	int pc;
+
+	for (pc = 0; pc < n; pc++) {
+		const struct sock_filter *f = &prog[pc];
+		uint32_t k = f->k, off;
+
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (k == (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)) {
+				A = PACKET_HOST;
+				break;
+			}
+			/* fall through */
+		case BPF_LD | BPF_W | BPF_IND:
+			off = BPF_MODE(f->code) == BPF_IND ? X + k : k;
+			if (off + 4 > len)
+				return 0;
+			A = (uint32_t)pkt[off] << 24 | (uint32_t)pkt[off + 1] << 16 |
+			    (uint32_t)pkt[off + 2] << 8 | pkt[off + 3];
+			break;
+		case BPF_LD | BPF_H | BPF_ABS:
+		case BPF_LD | BPF_H | BPF_IND:
+			off = BPF_MODE(f->code) == BPF_IND ? X + k : k;
+			if (off + 2 > len)
+				return 0;
+			A = (uint32_t)pkt[off] << 8 | pkt[off + 1];
+			break;
+		case BPF_LD | BPF_B | BPF_ABS:
+			if (k >= len)
+				return 0;
+			A = pkt[k];
+			break;
+		case BPF_LDX | BPF_B | BPF_MSH:
+			if (k >= len)
+				return 0;
+			X = (uint32_t)(pkt[k] & 0xf) * 4;
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			A &= k;
+			break;
+		case BPF_ALU | BPF_SUB | BPF_X:
+			A -= X;
+			break;
+		case BPF_MISC | BPF_TXA:
+			A = X;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += A == k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += A >= k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JSET | BPF_K:
+			pc += (A & k) ? f->jt : f->jf;
+			break;
+		case BPF_RET | BPF_K:
+			return k;
+		default:
+			fail_msg("opcode 0x%x not interpreted", f->code);
+		}
+	}
+	fail_msg("program fell off its end");
+	return 0;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+/*
+ * Differential: whatever the re-check accepts the kernel program must
+ * accept too (else we would miss real initiations), on good packets with
+ * random header bytes changed and random truncations. The reverse may
+ * differ only by what the program cannot see (checksums, addresses).
+ */
+static void test_bpf_vs_parse(void **state)
+{
+	struct sock_filter prog[BPF_INITIATION_FILTER_MAX];
+	int n = bpf_build_initiation_filter(prog, BPF_INITIATION_FILTER_MAX, PORT);
+	uint8_t good[3][512], b[512];
+	size_t glen[3], len;
+	unsigned both = 0, bpf_only = 0, i;
+	struct capture_pkt out;
+
+	assert_true(n > 0);
+	glen[0] = build4(good[0], 1, &(struct v4opt){ 0 });
+	glen[1] = build6(good[1], 2, false, false, false);
+	/* IPv4 with 8 bytes of NOP options: IHL 7, checksum recomputed. */
+	glen[2] = build4(b, 3, &(struct v4opt){ 0 });
+	memcpy(good[2], b, 20);
+	memset(good[2] + 20, IPOPT_NOP, 8);
+	memcpy(good[2] + 28, b + 20, glen[0] - 20);
+	glen[2] = glen[0] + 8;
+	good[2][0] = 0x47;
+	good[2][3] = (uint8_t)glen[2];
+	good[2][10] = good[2][11] = 0;
+	{
+		uint16_t c = csum(good[2], 28);
+
+		good[2][10] = (uint8_t)(c >> 8);
+		good[2][11] = (uint8_t)c;
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(capture_parse_packet(good[i], glen[i], PORT, 1, &out), 0);
+		assert_int_not_equal(bpf_run(prog, n, good[i], glen[i]), 0);
+	}
+	for (i = 0; i < 300000; i++) {
+		unsigned which = rnd() % 3, flips = 1 + rnd() % 3, f;
+		bool p_ok, b_ok;
+
+		len = glen[which];
+		memcpy(b, good[which], len);
+		for (f = 0; f < flips; f++) {
+			/* Mostly the headers: that is where the branches are. */
+			size_t at = rnd() % 4 ? rnd() % 60 : rnd() % len;
+
+			b[at] = (uint8_t)(rnd() % 3 ? rnd() : b[at] ^ (1U << (rnd() % 8)));
+		}
+		if (rnd() % 8 == 0)
+			len = rnd() % (len + 8);
+		p_ok = capture_parse_packet(b, len, PORT, 1, &out) == 0;
+		b_ok = bpf_run(prog, n, b, len) != 0;
+		if (p_ok) {
+			assert_true(b_ok);
+			assert_int_equal(out.payload[0], 1);
+		}
+		both += p_ok && b_ok;
+		bpf_only += b_ok && !p_ok;
+	}
+	/* Not vacuous: many mutants survive (flips in payload or checksum). */
+	assert_true(both > 1000);
+	print_message("300000 mutants: %u accepted by both, %u by the program only\n", both, bpf_only);
+}
+
+/*
  * Live mode, for tests/integration/capture_wg.sh: in the caller's namespace,
  * wait for one initiation from a real wireguard-go client and prove it is
  * the client's by decoding it with the gateway's private key.
@@ -644,6 +792,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bpf_build),
 		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_bpf_vs_parse),
 		cmocka_unit_test(test_udp_ipv4),
 		cmocka_unit_test(test_udp_ipv6),
 		cmocka_unit_test(test_source),

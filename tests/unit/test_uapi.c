@@ -259,6 +259,94 @@ static void test_get_rejects(void **state)
 	}
 }
 
+static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+/*
+ * Mutated replies through the parser (run under ASan in the san suite):
+ * whatever the bytes, the parser returns an error or a result whose
+ * arrays are consistent, never reads past a line or leaks.
+ */
+static void test_get_mutations(void **state)
+{
+	static const char alphabet[] = "=\n0123456789abcdef:[]%./-_xzp ";
+	char good[2048], text[2048];
+	size_t glen, len, i;
+	unsigned ok = 0;
+
+	glen = (size_t)snprintf(good, sizeof(good),
+				"private_key=%s\nlisten_port=51820\nfwmark=0\npublic_key=%s\n"
+				"preshared_key=%s\nendpoint=[2001:db8::2%%1]:4444\n"
+				"last_handshake_time_sec=1\nlast_handshake_time_nsec=2\ntx_bytes=3\n"
+				"rx_bytes=4\npersistent_keepalive_interval=5\nallowed_ip=10.0.0.7/32\n"
+				"allowed_ip=fd00::/8\npublic_key=%s\nendpoint=1.2.3.4:5\nerrno=0",
+				alice_priv, k1, k1, alice_pub);
+	for (i = 0; i < 100000; i++) {
+		struct dp_device dev;
+		struct dp_peer *peers = NULL;
+		unsigned f, flips = 1 + rnd() % 4;
+		size_t n = 0, k, a;
+		int ret;
+
+		memcpy(text, good, glen + 1);
+		len = glen;
+		for (f = 0; f < flips; f++) {
+			size_t at = rnd() % len;
+
+			switch (rnd() % 3) {
+			case 0:
+				text[at] = alphabet[rnd() % (sizeof(alphabet) - 1)];
+				break;
+			case 1:
+				text[at] = (char)rnd();
+				break;
+			default: /* delete a byte */
+				memmove(text + at, text + at + 1, len - at);
+				len--;
+				break;
+			}
+		}
+		text[len] = 0;
+		{
+			struct uapi_get g;
+			const char *p = text, *nl;
+
+			uapi_get_init(&g, true);
+			ret = 0;
+			while (!ret && p < text + len) {
+				nl = memchr(p, '\n', (size_t)(text + len - p));
+				if (!nl)
+					nl = text + len;
+				ret = uapi_get_line(&g, p, (size_t)(nl - p));
+				p = nl + 1;
+			}
+			if (ret) {
+				uapi_get_uninit(&g);
+				continue;
+			}
+			ret = uapi_get_finish(&g, &dev, &peers, &n);
+		}
+		if (ret)
+			continue;
+		ok++;
+		for (k = 0; k < n; k++)
+			for (a = 0; a < peers[k].n_allowed_ips; a++)
+				assert_true(peers[k].allowed_ips[a].cidr <=
+					    (peers[k].allowed_ips[a].family == AF_INET ? 32 : 128));
+		dataplane_peers_free(peers, n);
+		dataplane_device_wipe(&dev);
+	}
+	assert_true(ok > 100);
+	print_message("100000 mutated replies: %u still parse\n", ok);
+}
+
 static void test_format(void **state)
 {
 	struct dp_allowedip a[2] = {
@@ -497,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_endpoint),
 		cmocka_unit_test(test_get_reply),
 		cmocka_unit_test(test_get_rejects),
+		cmocka_unit_test(test_get_mutations),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_fake_errors),
 		cmocka_unit_test(test_fake_large),
