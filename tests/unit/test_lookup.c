@@ -821,6 +821,39 @@ static void test_token_gateway_and_cap(void **state)
 	lookup_free(l);
 }
 
+/* Answers that are not a record for the key asked are failures, never installs. */
+static void test_bad_answers(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	unsigned int i;
+
+	standin_add(60, true, 0);
+	standin_add(61, true, 0);
+	standin_add(62, true, 0);
+	pthread_mutex_lock(&reg.mu);
+	free(reg.keys[0].json);                 /* 60 answers with 61's record */
+	reg.keys[0].json = strdup(reg.keys[1].json);
+	free(reg.keys[1].json);                 /* 61: malformed JSON */
+	reg.keys[1].json = strdup("{\"public_key\": ");
+	free(reg.keys[2].json);                 /* 62: unknown field */
+	reg.keys[2].json = strdup("{\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"x\":1}");
+	pthread_mutex_unlock(&reg.mu);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	for (i = 0; i < 3; ++i) {
+		mkevent(&ev, 60 + i, 6000, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+		flush(l);
+		advance(60); /* past any backoff */
+	}
+	assert_int_equal(installs(), 0);
+	assert_int_equal(gones(), 0);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_TRANSPORT]), 3);
+	lookup_free(l);
+}
+
 static void test_revalidate(void **state)
 {
 	struct lookup_config cfg;
@@ -1109,6 +1142,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replay_beyond_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_submits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_token_gateway_and_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
 	};
