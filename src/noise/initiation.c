@@ -30,15 +30,25 @@
 #include "noise/internal.h"
 #include "wire/messages.h"
 
-struct noise_responder {
+/* The private key sits in its own pages, locked and left out of core dumps. */
+struct responder_secret {
 	uint8_t private_key[WG_KEY_LEN];
+};
+
+/*
+ * Everything else is derived from the public key and needs no protection;
+ * it stays on the heap so leak checkers, which do not scan anonymous
+ * mappings, still see the OpenSSL objects it points to.
+ */
+struct noise_responder {
+	struct responder_secret *secret;
+	size_t secret_len;
+	bool locked;
 	uint8_t public_key[WG_KEY_LEN];
 	uint8_t hash0[WG_HASH_LEN];           /* h after mixing in S_r */
 	struct hmac_blake2s_key ck0;          /* HMAC key of the constant first ck */
 	struct blake2s_state mac1;            /* keyed with HASH(LABEL_MAC1 || S_r), key block absorbed */
 	struct x25519_key *dh;
-	size_t map_len;
-	bool locked;
 };
 
 const char *noise_verdict_name(enum noise_verdict v)
@@ -81,26 +91,35 @@ void noise_mac1_key(uint8_t key[static 32], const uint8_t responder_public[stati
 }
 
 /*
- * The responder lives in its own pages, locked in RAM and left out of core
- * dumps. Locking is best effort (RLIMIT_MEMLOCK may forbid it); the
- * responder works either way and reports it through noise_responder_locked.
+ * Locking is best effort (RLIMIT_MEMLOCK may forbid it); the responder works
+ * either way and reports it through noise_responder_locked(). OpenSSL keeps
+ * its own copy of the key inside the EVP_PKEY, in its secure heap when the
+ * process has set one up with CRYPTO_secure_malloc_init().
  */
 struct noise_responder *noise_responder_new(const uint8_t private_key[static WG_KEY_LEN])
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
-	size_t len = (sizeof(struct noise_responder) + page - 1) / page * page;
 	struct noise_responder *r;
 	uint8_t ck[WG_HASH_LEN], mac1_key[WG_HASH_LEN];
+	void *map;
 	int err = 0;
 
-	r = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r == MAP_FAILED)
+	r = calloc(1, sizeof(*r));
+	if (!r)
 		return NULL;
-	r->map_len = len;
-	r->locked = mlock(r, len) == 0;
-	(void)madvise(r, len, MADV_DONTDUMP);
-	memcpy(r->private_key, private_key, WG_KEY_LEN);
-	r->dh = x25519_key_new(r->private_key);
+	r->secret_len = (sizeof(struct responder_secret) + page - 1) / page * page;
+	map = mmap(NULL, r->secret_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED) {
+		err = errno;
+		free(r);
+		errno = err;
+		return NULL;
+	}
+	r->secret = map;
+	r->locked = mlock(map, r->secret_len) == 0;
+	(void)madvise(map, r->secret_len, MADV_DONTDUMP);
+	memcpy(r->secret->private_key, private_key, WG_KEY_LEN);
+	r->dh = x25519_key_new(r->secret->private_key);
 	if (!r->dh) {
 		err = errno;
 		goto out;
@@ -125,15 +144,16 @@ out:
 
 void noise_responder_free(struct noise_responder *r)
 {
-	size_t len;
-
 	if (!r)
 		return;
 	x25519_key_free(r->dh);
-	len = r->map_len;
-	OPENSSL_cleanse(r, len);
-	munlock(r, len);
-	munmap(r, len);
+	if (r->secret) {
+		OPENSSL_cleanse(r->secret, r->secret_len);
+		munlock(r->secret, r->secret_len);
+		munmap(r->secret, r->secret_len);
+	}
+	OPENSSL_cleanse(r, sizeof(*r));
+	free(r);
 }
 
 void noise_responder_public_key(const struct noise_responder *r, uint8_t out[static WG_KEY_LEN])
