@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -102,6 +103,7 @@ static const char indexes_v1[] =
 	"CREATE INDEX IF NOT EXISTS peer_transient ON peer (max(fetched_at, attempt_at)) WHERE state != 1;";
 
 struct cache {
+	int lock_fd;             /* flock()ed for our lifetime, or -1 */
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_MAX];
 	time_t last_complaint;
@@ -222,20 +224,29 @@ struct cache *cache_open(const char *path, const char **errmsg)
 		err = EINVAL;
 		goto out;
 	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto out;
+	c->lock_fd = -1;
 	if (strcmp(path, ":memory:") != 0) {
 		/* Create it ourselves so the preshared keys inside are never world-readable. */
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-		if (fd < 0) {
+		c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (c->lock_fd < 0) {
 			err = errno;
 			why = "cache file cannot be created or opened for writing";
 			goto out;
 		}
-		close(fd);
+		/*
+		 * One daemon per cache: a second one would keep its own in-memory
+		 * replay marks and let replays through. flock() is independent of
+		 * the fcntl() locks SQLite takes, so it cannot disturb them.
+		 */
+		if (flock(c->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			err = errno == EWOULDBLOCK ? EBUSY : errno;
+			why = "cache file is in use by another jitwgd";
+			goto out;
+		}
 	}
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		goto out;
 	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 			     SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -296,6 +307,8 @@ void cache_close(struct cache *c)
 	for (i = 0; i < ST_MAX; ++i)
 		sqlite3_finalize(c->st[i]);
 	sqlite3_close(c->db);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd);
 	free(c);
 }
 

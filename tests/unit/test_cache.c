@@ -222,6 +222,14 @@ static void test_file_persists(void **state)
 	sqlite3_stmt *s;
 
 	assert_non_null(c);
+	/* A second daemon on the same file is refused with a clear reason. */
+	{
+		const char *why = NULL;
+
+		assert_null(cache_open(path, &why));
+		assert_int_equal(errno, EBUSY);
+		assert_non_null(strstr(why, "in use"));
+	}
 	mkrecord(&rec, 4);
 	assert_int_equal(cache_peer_put(c, &rec, 77), 0);
 	assert_int_equal(cache_replay_put(c, rec.public_key, ts, 77), 0);
