@@ -188,6 +188,8 @@ static void xfer_free(struct xfer *x)
 			curl_multi_remove_handle(x->rc->multi, x->easy);
 		curl_easy_cleanup(x->easy);
 	}
+	if (x->body)
+		explicit_bzero(x->body, x->len);
 	free(x->body);
 	free(x);
 }
@@ -231,9 +233,15 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 
 		while (cap < need)
 			cap *= 2;
-		p = realloc(x->body, cap);
+		/* Not realloc(): the old buffer may hold part of a preshared key. */
+		p = malloc(cap);
 		if (!p)
 			return 0;
+		if (x->body) {
+			memcpy(p, x->body, x->len);
+			explicit_bzero(x->body, x->len);
+			free(x->body);
+		}
 		x->body = p;
 		x->cap = cap;
 	}
@@ -409,9 +417,7 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 out:
 	note_result(rc, x, st != REGCLIENT_FAILED, why);
 	rc->done(rc->ctx, x->key, st, st == REGCLIENT_OK ? &rec : NULL);
-	peer_record_clear(&rec);
-	if (x->body)
-		explicit_bzero(x->body, x->len); /* may hold a preshared key */
+	peer_record_clear(&rec); /* the body is wiped by xfer_free() */
 }
 
 static void unlink_running(struct regclient *rc, struct xfer *x)
