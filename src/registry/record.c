@@ -156,10 +156,13 @@ int rfc3339_parse(int64_t *out, const char *s)
 	if (*p == 'Z' || *p == 'z') {
 		++p;
 	} else if (*p == '+' || *p == '-') {
+		/* exact length first: the digits below are read blindly */
+		if (strlen(p) != 6 || p[3] != ':')
+			return -EINVAL;
 		sign = *p == '+' ? 1 : -1;
 		oh = digits(p + 1, 2);
-		om = p[1] && p[2] ? digits(p + 4, 2) : -1;
-		if (oh < 0 || oh > 23 || om < 0 || om > 59 || p[3] != ':')
+		om = digits(p + 4, 2);
+		if (oh < 0 || oh > 23 || om < 0 || om > 59)
 			return -EINVAL;
 		p += 6;
 	} else {

@@ -180,6 +180,8 @@ static void test_rfc3339(void **state)
 	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+0100"), -EINVAL);
 	assert_int_equal(rfc3339_parse(&t, "2024-13-01T00:00:00Z"), -EINVAL);
 	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00."), -EINVAL);
+	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+0"), -EINVAL);
+	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+01:"), -EINVAL);
 }
 
 static void test_equal(void **state)
