@@ -15,12 +15,16 @@
  *
  * Metrics: the lookup counts cache[], registry_requests[] and the deferred
  * replay rejections (see lookup_submit) in replay_rejected; the caller
- * counts the synchronous -EALREADY ones. Each processed initiation counts exactly one of
- * cache hit / negative / miss; "stale" additionally counts each install of a
- * record past its TTL because the registry failed (a subset of misses).
+ * counts the synchronous -EALREADY ones. Each processed initiation counts
+ * exactly one of cache hit / negative / miss; "stale" additionally counts
+ * each install of a record past its TTL because the registry failed (a
+ * subset of misses).
+ *
+ * Files: one daemon per cache file (it is flock()ed); see cache.h.
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include <netinet/in.h>
