@@ -59,6 +59,7 @@ struct standin {
 		char b64url[WG_KEY_B64URL_LEN + 1];
 		char *json;        /* NULL = 404 */
 		unsigned int hits;
+		bool hold;         /* park this key's requests */
 	} keys[MAX_KEYS];
 	unsigned int n_keys;
 	unsigned int total;
@@ -95,10 +96,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	snprintf(s->last_auth, sizeof(s->last_auth), "%s", v ? v : "");
 	v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "gateway");
 	snprintf(s->last_gateway, sizeof(s->last_gateway), "%s", v ? v : "");
+	int k = -1;
+
 	if (!strncmp(url, prefix, strlen(prefix))) {
 		for (i = 0; i < s->n_keys; ++i) {
 			if (strcmp(s->keys[i].b64url, url + strlen(prefix)))
 				continue;
+			k = (int)i;
 			s->keys[i].hits++;
 			if (s->keys[i].json) {
 				status = 200;
@@ -108,7 +112,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 	}
 	s->held++;
-	while (s->hold)
+	while (s->hold || (k >= 0 && s->keys[k].hold))
 		pthread_cond_wait(&s->cv, &s->mu);
 	s->held--;
 	if (s->fail_status) {
@@ -150,6 +154,8 @@ static void standin_stop(void)
 		return;
 	pthread_mutex_lock(&reg.mu);
 	reg.hold = false;
+	for (unsigned int i = 0; i < reg.n_keys; ++i)
+		reg.keys[i].hold = false;
 	pthread_cond_broadcast(&reg.cv);
 	pthread_mutex_unlock(&reg.mu);
 	MHD_stop_daemon(reg.d);
@@ -412,6 +418,40 @@ static void test_window_one_request(void **state)
 	flush(l);
 	assert_int_equal(standin_hits(2), 2);
 	assert_int_equal(installs(), 1);
+	lookup_free(l);
+}
+
+/* One key's registry request hanging holds up nobody else. */
+static void test_slow_key_stalls_nobody(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	unsigned int i;
+
+	standin_add(70, true, 0);
+	standin_add(71, true, 0);
+	pthread_mutex_lock(&reg.mu);
+	reg.keys[0].hold = true;
+	pthread_mutex_unlock(&reg.mu);
+	base_config(&cfg, reg.url);
+	cfg.timeout_ms = 20000;
+	l = start(&cfg);
+	mkevent(&ev, 70, 7000, 40070);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	mkevent(&ev, 71, 7000, 40071);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	for (i = 0; i < 4000 && installs() < 1; ++i)
+		usleep(5000);
+	assert_int_equal(installs(), 1);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40071);
+	pthread_mutex_lock(&reg.mu);
+	reg.keys[0].hold = false;
+	pthread_cond_broadcast(&reg.cv);
+	pthread_mutex_unlock(&reg.mu);
+	flush(l);
+	assert_int_equal(installs(), 2);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40070);
 	lookup_free(l);
 }
 
@@ -1133,6 +1173,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fetch_then_hit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_one_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalesce_newest_source, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_key_stalls_nobody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negative_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_if_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_if_slow, setup, teardown),
