@@ -14,6 +14,9 @@ T=${JITWG_CAPTURE_TEST:-$TL_BIN/test_capture}
 
 gns=$(tl_netns gw)
 cns=$(tl_netns cl)
+# tl_netns runs in a $(...) subshell, so its bookkeeping is lost: register
+# the namespaces here so the EXIT trap removes them (and the veth with them).
+TL_NETNS+=("$gns" "$cns")
 tl_veth "$gns" "$cns" vgw vcl
 ip -n "$gns" addr add 192.0.2.1/24 dev vgw
 ip -n "$cns" addr add 192.0.2.2/24 dev vcl
@@ -22,6 +25,7 @@ ip -n "$cns" addr add 2001:db8::2/64 dev vcl nodad
 
 gw=$(tl_ifname g)
 cl=$(tl_ifname c)
+TL_IFACES+=("$gw" "$cl")
 tl_wg_go "$gns" "$gw"
 tl_wg_go "$cns" "$cl"
 wg genkey >"$TL_TMP/gw.key"

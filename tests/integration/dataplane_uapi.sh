@@ -12,6 +12,10 @@ command -v wireguard-go >/dev/null || { echo "wireguard-go not installed"; exit 
 ns=$(tl_netns dp)
 gw=$(tl_ifname g)
 cl=$(tl_ifname c)
+# tl_netns/tl_ifname run in $(...) subshells, so their bookkeeping is lost:
+# register the names here so the EXIT trap removes them.
+TL_NETNS+=("$ns")
+TL_IFACES+=("$gw" "$cl")
 tl_wg_go "$ns" "$gw"
 tl_wg_go "$ns" "$cl"
 
