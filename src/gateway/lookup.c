@@ -430,7 +430,7 @@ static void *lookup_main(void *arg)
 
 static int load_mark(void *ctx, const uint8_t key[WG_KEY_LEN], const uint8_t ts[12])
 {
-	replay_merge(ctx, key, ts);
+	replay_load(ctx, key, ts);
 	return 0;
 }
 

@@ -21,6 +21,9 @@
 
 enum { WAYS = 8, DEFAULT_CAPACITY = 65536 };
 
+/* Entries loaded at start get stamps below this, newest highest; live ones above. */
+static const uint64_t LOAD_BASE = (uint64_t)1 << 40;
+
 struct entry {
 	uint8_t key[WG_KEY_LEN];
 	uint8_t ts[TAI64N_LEN];
@@ -38,7 +41,8 @@ struct replay {
 	pthread_mutex_t lock;
 	struct bucket *buckets;
 	size_t mask;
-	uint64_t clock;
+	uint64_t clock;          /* LRU stamps; starts at LOAD_BASE */
+	uint64_t loaded_rows;
 	uint64_t seed[2];
 	bool loaded;
 };
@@ -92,6 +96,7 @@ struct replay *replay_new(size_t capacity)
 		return NULL;
 	}
 	r->mask = n - 1;
+	r->clock = LOAD_BASE;
 	if (getrandom(r->seed, sizeof(r->seed), 0) != sizeof(r->seed)) {
 		/* Only bucket placement depends on it; a fixed seed costs speed, not safety. */
 		r->seed[0] = 0x243f6a8885a308d3ULL;
@@ -187,6 +192,39 @@ void replay_merge(struct replay *r, const uint8_t key[static WG_KEY_LEN],
 		memcpy(e->ts, ts, TAI64N_LEN);
 	}
 	e->verified = true;
+	pthread_mutex_unlock(&r->lock);
+}
+
+void replay_load(struct replay *r, const uint8_t key[static WG_KEY_LEN],
+		 const uint8_t ts[static TAI64N_LEN])
+{
+	struct bucket *b;
+	struct entry *e;
+	size_t i;
+
+	pthread_mutex_lock(&r->lock);
+	b = &r->buckets[bucket_of(r, key)];
+	e = find(b, key);
+	if (e) {
+		if (tai64n_newer(ts, e->ts))
+			memcpy(e->ts, ts, TAI64N_LEN);
+		e->verified = true;
+		goto out;
+	}
+	for (i = 0; i < WAYS && b->way[i].used; ++i)
+		;
+	if (i == WAYS) {
+		b->overflowed = true;
+		goto out;
+	}
+	e = &b->way[i];
+	memcpy(e->key, key, WG_KEY_LEN);
+	memcpy(e->ts, ts, TAI64N_LEN);
+	e->used = true;
+	e->verified = true;
+	/* Loaded most recent first: each row looks less recently used than the last. */
+	e->touched = LOAD_BASE - ++r->loaded_rows;
+out:
 	pthread_mutex_unlock(&r->lock);
 }
 

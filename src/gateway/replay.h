@@ -55,6 +55,14 @@ enum replay_verdict replay_check(struct replay *r, const uint8_t key[static WG_K
 void replay_merge(struct replay *r, const uint8_t key[static WG_KEY_LEN],
 		  const uint8_t ts[static TAI64N_LEN]);
 
+/*
+ * Start-up load of a persisted mark, most recently seen first: unlike
+ * replay_merge() it never displaces an entry (those loaded earlier are more
+ * recent); a full bucket is only flagged as overflowed.
+ */
+void replay_load(struct replay *r, const uint8_t key[static WG_KEY_LEN],
+		 const uint8_t ts[static TAI64N_LEN]);
+
 /* Every persisted mark has been merged: misses in intact buckets are fresh. */
 void replay_set_loaded(struct replay *r);
 

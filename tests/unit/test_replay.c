@@ -164,6 +164,35 @@ static void test_race(void **state)
 	replay_free(race.r);
 }
 
+/* Loading never displaces: rows come most recent first, so the first ones stay. */
+static void test_load_keeps_most_recent(void **state)
+{
+	struct replay *r = replay_new(8); /* one bucket */
+	uint8_t k[WG_KEY_LEN], t[12], t2[12];
+	unsigned int i;
+
+	mkts(t, 100, 0);
+	mkts(t2, 101, 0);
+	for (i = 0; i < 12; ++i) {
+		mkkey(k, 300 + i);
+		replay_load(r, k, t);
+	}
+	replay_set_loaded(r);
+	for (i = 0; i < 8; ++i) {
+		mkkey(k, 300 + i);
+		assert_int_equal(replay_check(r, k, t), REPLAY_OLD);
+	}
+	/* The rest did not fit: the bucket is flagged, so they go to the store. */
+	mkkey(k, 311);
+	assert_int_equal(replay_check(r, k, t2), REPLAY_UNVERIFIED);
+	/* A live key displaces the least recent loaded row, not the most recent. */
+	mkkey(k, 300);
+	assert_int_equal(replay_check(r, k, t), REPLAY_OLD);
+	mkkey(k, 301);
+	assert_int_equal(replay_check(r, k, t), REPLAY_OLD);
+	replay_free(r);
+}
+
 static void test_bad_capacity(void **state)
 {
 	assert_null(replay_new((size_t)1 << 40));
@@ -178,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_merge_raises),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_race),
+		cmocka_unit_test(test_load_keeps_most_recent),
 		cmocka_unit_test(test_bad_capacity),
 	};
 
