@@ -27,6 +27,9 @@ tl_cleanup() {
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null || true
 	done
+	# Names made inside $(...) live in a subshell: they are recorded in files.
+	[ -n "$TL_TMP" ] && [ -f "$TL_TMP/.netns" ] && mapfile -t -O "${#TL_NETNS[@]}" TL_NETNS <"$TL_TMP/.netns"
+	[ -n "$TL_TMP" ] && [ -f "$TL_TMP/.ifaces" ] && mapfile -t -O "${#TL_IFACES[@]}" TL_IFACES <"$TL_TMP/.ifaces"
 	for n in "${TL_NETNS[@]}"; do
 		# Kill anything still running inside before deleting it.
 		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -49,6 +52,7 @@ tl_netns() {
 	local n="jt$$-$1"
 	ip netns add "$n"
 	TL_NETNS+=("$n")
+	echo "$n" >>"$TL_TMP/.netns"
 	ip -n "$n" link set lo up
 	echo "$n"
 }
@@ -59,6 +63,7 @@ tl_ifname() {
 	n=$(printf 'w%s%s' "$1" "$(( $$ % 100000 ))")
 	n=${n:0:15}
 	TL_IFACES+=("$n")
+	echo "$n" >>"$TL_TMP/.ifaces"
 	echo "$n"
 }
 
