@@ -13,18 +13,18 @@ PREFIX  ?= /usr/local
 PKGS    := libcrypto libmnl sqlite3 libcurl libmicrohttpd json-c libpq
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP -pthread
-CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
-LDFLAGS += -pthread -Wl,--as-needed
+override CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP -pthread
+override CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+override LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+override LDFLAGS += -pthread -Wl,--as-needed
 
 ifeq ($(WERROR),1)
-CFLAGS  += -Werror
+override CFLAGS  += -Werror
 endif
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+override CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override LDFLAGS += -fsanitize=address,undefined
 else
 BUILD   ?= build
 endif

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libFuzzer harness for the capture's user-space re-check, which sees raw
+ * packets from the wire (IPv4 with options, IPv6, any length). Whatever it
+ * accepts must be an initiation to the port from a real source.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include "capture/capture.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	enum { PORT = 51820 };
+	struct capture_pkt pkt;
+
+	if (capture_parse_packet(data, size, PORT, 1, &pkt) == 0) {
+		int fam = pkt.src.sa.sa_family;
+
+		assert(fam == AF_INET || fam == AF_INET6);
+		assert(pkt.payload[0] == 1 && !pkt.payload[1] && !pkt.payload[2] && !pkt.payload[3]);
+		assert(size >= 20 + 8 + CAPTURE_PAYLOAD_LEN);
+	}
+	return 0;
+}
