@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Registry scale benchmark (not a test; CI does not run it).
+#
+#   bench/registry/run.sh [PEERS]          default 1000000
+#   env: STORES="sqlite postgres"  RATE=5000  LOAD_S=20  THREADS=4
+#
+# For each store: bulk-load PEERS peers (bulkload.c, straight through the
+# store backend's insert, in 20k-row transactions), start jitwg-registry on
+# it, then measure
+#   1. GET latency at a fixed RATE with an open-loop generator (loadgen.c;
+#      latency counted from when each request was due), after a 5 s warm-up;
+#   2. GET throughput, closed loop: wrk, 1 thread, 32 connections, random
+#      registered keys (get.lua);
+#   3. create throughput through the API: wrk POSTs of fresh keys with no
+#      allowed_ips, so each one allocates from --pool (create.lua).
+# Results go to stdout and $OUT (default bench/registry/results-<date>.txt).
+# PostgreSQL is a private cluster in a temp dir (as tests/integration/
+# registry_pg.sh), shared_buffers=512MB, synchronous_commit=off (comparable
+# to SQLite's WAL + synchronous=NORMAL: commits are not fsynced one by one).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PEERS=${1:-1000000}
+STORES=${STORES:-sqlite postgres}
+RATE=${RATE:-5000}
+LOAD_S=${LOAD_S:-20}
+THREADS=${THREADS:-4}
+OUT=${OUT:-$ROOT/bench/registry/results-$(date -u +%Y%m%dT%H%M%SZ).txt}
+PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+[ "$(id -u)" = 0 ] || { echo "run as root (PostgreSQL runs as the postgres user)"; exit 1; }
+command -v wrk >/dev/null || { echo "needs wrk (scripts/deps.sh)"; exit 1; }
+make -C "$ROOT" -s -j2 build/bin/jitwg-registry
+
+WORK=$(mktemp -d /tmp/jitwg-bench-registry.XXXXXX)
+chmod 0755 "$WORK"
+REG_PID="" PGDATA=""
+cleanup() {
+	[ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
+	[ -n "$PGDATA" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+B=$ROOT/build
+cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -o "$WORK/loadgen" "$ROOT/bench/registry/loadgen.c"
+cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT/src" -o "$WORK/bulkload" "$ROOT/bench/registry/bulkload.c" \
+	"$B/libregistry.a" "$B/libwire.a" "$B/libcommon.a" $(pkg-config --libs sqlite3 libpq json-c libcrypto) -lpthread
+
+say() { echo "$*" | tee -a "$OUT"; }
+say "# jitwg-registry scale benchmark, $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+say "# peers=$PEERS rate=$RATE load_s=$LOAD_S registry threads=$THREADS"
+
+start_pg() {
+	local port
+	PGDATA=$WORK/pg/data
+	mkdir -p "$WORK/pg"
+	chown postgres: "$WORK/pg"
+	runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres >/dev/null
+	for _ in 1 2 3; do
+		port=$((20000 + RANDOM % 20000))
+		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg/server.log" -w -t 60 \
+			-o "-p $port -k $WORK/pg -c listen_addresses='' -c shared_buffers=512MB -c synchronous_commit=off -c max_wal_size=4GB" \
+			start >/dev/null && break
+	done
+	runuser -u postgres -- "$PGBIN/createdb" -h "$WORK/pg" -p "$port" jitwg
+	DB="postgresql://postgres@/jitwg?host=$WORK/pg&port=$port"
+}
+
+for store in $STORES; do
+	say ""
+	say "## $store"
+	if [ "$store" = postgres ]; then
+		[ -x "$PGBIN/initdb" ] || { say "(PostgreSQL not installed: skipped)"; continue; }
+		start_pg
+	else
+		DB=$WORK/registry.db
+	fi
+	"$WORK/bulkload" "$DB" "$PEERS" "$WORK/paths" 100000 | tee -a "$OUT"
+
+	"$ROOT/build/bin/jitwg-registry" --listen 127.0.0.1:0 --db "$DB" --threads "$THREADS" \
+		--pool 100.64.0.0/10 2>"$WORK/reg.log" &
+	REG_PID=$!
+	for _ in $(seq 1 50); do grep -q 'listening on' "$WORK/reg.log" && break; sleep 0.1; done
+	port=$(grep -o 'port [0-9]*' "$WORK/reg.log" | cut -d' ' -f2)
+	url=http://127.0.0.1:$port
+
+	"$WORK/loadgen" 127.0.0.1 "$port" "$RATE" 5 32 "$WORK/paths" >/dev/null # warm-up
+	say "GET at a fixed $RATE req/s (open loop, $LOAD_S s):"
+	"$WORK/loadgen" 127.0.0.1 "$port" "$RATE" "$LOAD_S" 32 "$WORK/paths" | tee -a "$OUT"
+	say "GET throughput (wrk -t1 -c32 -d15s, closed loop):"
+	wrk -t1 -c32 -d15s --latency -s "$ROOT/bench/registry/get.lua" "$url" -- "$WORK/paths" |
+		grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's/^ */  /' | tee -a "$OUT"
+	say "Create throughput through the API with pool allocation (wrk -t1 -c8 -d10s):"
+	wrk -t1 -c8 -d10s --latency -s "$ROOT/bench/registry/create.lua" "$url" |
+		grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's/^ */  /' | tee -a "$OUT"
+	kill "$REG_PID"
+	wait "$REG_PID" || true
+	REG_PID=""
+	if [ "$store" = postgres ]; then
+		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+		PGDATA=""
+		rm -rf "$WORK/pg"
+	else
+		say "database size: $(du -sh "$WORK"/registry.db* | awk '{s = s $1 " "} END {print s}')"
+		rm -f "$WORK"/registry.db*
+	fi
+done
+say ""
+say "# results in $OUT"
