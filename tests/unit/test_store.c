@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The store's shared logic on SQLite (a temp file): pool parsing and bounds,
+ * overlap detection across prefix lengths, allocation order and wrap-around,
+ * exhaustion, identical/different re-creates, expiry, keyset listing.
+ * The same logic on PostgreSQL is covered by tests/integration/registry_pg.sh.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "registry/pool.h"
+#include "registry/store.h"
+
+static char dir[64];
+static char path[96];
+
+static int setup(void **state)
+{
+	strcpy(dir, "/tmp/jitwg-test-store.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/r.db", dir);
+	*state = store_open(path, 2);
+	return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[160];
+
+	store_free(*state);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void mkkey(uint8_t key[static WG_KEY_LEN], unsigned int i)
+{
+	memset(key, 0x11, WG_KEY_LEN);
+	key[0] = (uint8_t)(i >> 8);
+	key[1] = (uint8_t)i;
+}
+
+/* A record with the given comma-separated allowed IPs ("" = allocate). */
+static void mkrec(struct peer_record *r, unsigned int i, const char *ips)
+{
+	memset(r, 0, sizeof(*r));
+	mkkey(r->public_key, i);
+	assert_int_equal(store_ips_parse(r, ips), 0);
+}
+
+static int create(struct store *s, unsigned int i, const char *ips, const struct pool *p, int64_t now,
+		  char *got, size_t gotlen)
+{
+	struct peer_record r;
+	bool created;
+	char *text;
+	int ret;
+
+	mkrec(&r, i, ips);
+	ret = store_peer_create(s, &r, p, now, &created, NULL);
+	if (!ret && got) {
+		assert_int_equal(store_ips_format(&r, &text), 0);
+		snprintf(got, gotlen, "%s%s", created ? "" : "=", text);
+		free(text);
+	}
+	peer_record_clear(&r);
+	return ret;
+}
+
+static void test_pool(void **state)
+{
+	struct pool p;
+	const char *why;
+	uint8_t a[16], b[16];
+
+	assert_int_equal(pool_parse(&p, "10.8.0.0/16,fd00::/64", &why), 0);
+	assert_true(p.has[POOL_V4] && p.has[POOL_V6]);
+	pool_bounds(&p, POOL_V4, a, b);
+	assert_memory_equal(a, "\x0a\x08\x00\x02", 4);
+	assert_memory_equal(b, "\x0a\x08\xff\xfe", 4);
+	assert_int_equal(pool_parse(&p, "10.8.0.0/31", &why), -EINVAL);
+	assert_int_equal(pool_parse(&p, "10.8.0.0/16,10.9.0.0/16", &why), -EINVAL);
+	assert_int_equal(pool_parse(&p, "10.8.0.1/16", &why), -EINVAL);
+	assert_int_equal(pool_parse(&p, "", &why), -EINVAL);
+	assert_int_equal(pool_parse(&p, "fd00::/64", &why), 0);
+	assert_false(p.has[POOL_V4]);
+}
+
+static void test_overlap(void **state)
+{
+	struct store *s = *state;
+	uint8_t conflict[WG_KEY_LEN], k1[WG_KEY_LEN];
+	struct peer_record r;
+	bool created;
+
+	assert_int_equal(create(s, 1, "10.1.0.0/16,fd01::/48", NULL, 100, NULL, 0), 0);
+	assert_int_equal(create(s, 2, "10.1.7.9/32", NULL, 100, NULL, 0), -EADDRINUSE);
+	assert_int_equal(create(s, 2, "10.0.0.0/8", NULL, 100, NULL, 0), -EADDRINUSE);
+	assert_int_equal(create(s, 2, "0.0.0.0/0", NULL, 100, NULL, 0), -EADDRINUSE);
+	assert_int_equal(create(s, 2, "fd01:0:0:1::/64", NULL, 100, NULL, 0), -EADDRINUSE);
+	assert_int_equal(create(s, 2, "10.0.255.255/32,10.2.0.0/32", NULL, 100, NULL, 0), 0);
+	assert_int_equal(create(s, 3, "10.1.255.255/32", NULL, 100, NULL, 0), -EADDRINUSE);
+
+	mkrec(&r, 4, "10.1.2.0/24");
+	assert_int_equal(store_peer_create(s, &r, NULL, 100, &created, conflict), -EADDRINUSE);
+	mkkey(k1, 1);
+	assert_memory_equal(conflict, k1, WG_KEY_LEN);
+	peer_record_clear(&r);
+
+	/* same key: identical is fine, different is -EEXIST */
+	assert_int_equal(create(s, 1, "fd01::/48,10.1.0.0/16", NULL, 100, NULL, 0), 0);
+	assert_int_equal(create(s, 1, "10.1.0.0/16", NULL, 100, NULL, 0), -EEXIST);
+	/* after delete the space is free */
+	assert_int_equal(store_peer_delete(s, k1), 0);
+	assert_int_equal(store_peer_delete(s, k1), -ENOENT);
+	assert_int_equal(create(s, 3, "10.1.255.255/32", NULL, 100, NULL, 0), 0);
+}
+
+static void test_allocate(void **state)
+{
+	struct store *s = *state;
+	struct pool p;
+	const char *why;
+	char got[128];
+	unsigned int i;
+
+	assert_int_equal(pool_parse(&p, "192.168.7.0/29,fd07::/126", &why), 0);
+	/* no pool, no allowed IPs */
+	assert_int_equal(create(s, 100, "", NULL, 100, NULL, 0), -EINVAL);
+	/* a manual peer in the middle of the pool is skipped */
+	assert_int_equal(create(s, 101, "192.168.7.4/32", NULL, 100, NULL, 0), 0);
+	assert_int_equal(create(s, 102, "", &p, 100, got, sizeof(got)), 0);
+	assert_string_equal(got, "192.168.7.2/32,fd07::2/128");
+	assert_int_equal(create(s, 103, "", &p, 100, got, sizeof(got)), 0);
+	assert_string_equal(got, "192.168.7.3/32,fd07::3/128");
+	/* a retried allocation returns what it got */
+	assert_int_equal(create(s, 102, "", &p, 100, got, sizeof(got)), 0);
+	assert_string_equal(got, "=192.168.7.2/32,fd07::2/128");
+	/* the v6 /126 has only ::2 and ::3: exhausted before v4 */
+	assert_int_equal(create(s, 104, "", &p, 100, NULL, 0), -ENOSPC);
+
+	assert_int_equal(pool_parse(&p, "192.168.7.0/29", &why), 0);
+	assert_int_equal(create(s, 104, "", &p, 100, got, sizeof(got)), 0);
+	assert_string_equal(got, "192.168.7.5/32");
+	/* .6 expires at 150; at 200 it is reclaimed after the wrap */
+	{
+		struct peer_record r;
+		bool created;
+
+		mkrec(&r, 105, "");
+		r.expires_at = 150;
+		assert_int_equal(store_peer_create(s, &r, &p, 100, &created, NULL), 0);
+		assert_true(created);
+		peer_record_clear(&r);
+	}
+	assert_int_equal(create(s, 106, "", &p, 100, NULL, 0), -ENOSPC);
+	assert_int_equal(create(s, 106, "", &p, 200, got, sizeof(got)), 0);
+	assert_string_equal(got, "192.168.7.6/32");
+	for (i = 0; i < 3; ++i)
+		assert_int_equal(create(s, 107 + i, "", &p, 200, NULL, 0), -ENOSPC);
+	/* freeing one address makes it the next allocation, after a wrap */
+	{
+		uint8_t k[WG_KEY_LEN];
+
+		mkkey(k, 103);
+		assert_int_equal(store_peer_delete(s, k), 0);
+	}
+	assert_int_equal(create(s, 110, "", &p, 200, got, sizeof(got)), 0);
+	assert_string_equal(got, "192.168.7.3/32");
+}
+
+static void test_expiry_and_list(void **state)
+{
+	struct store *s = *state;
+	struct peer_record r, *recs;
+	uint8_t k[WG_KEY_LEN], after[WG_KEY_LEN];
+	bool created;
+	size_t n, total = 0, i;
+	unsigned int seen[64] = { 0 };
+
+	for (i = 0; i < 40; ++i) {
+		mkrec(&r, 200 + (unsigned int)i, "");
+		r.allowed_ips = calloc(1, sizeof(*r.allowed_ips));
+		assert_int_equal(cidr_parse(r.allowed_ips, i < 20 ? "172.16.0.0/32" : "172.17.0.0/32"), 0);
+		r.allowed_ips->addr[3] = (uint8_t)i;
+		r.n_allowed_ips = 1;
+		if (i % 10 == 0)
+			r.expires_at = 1000; /* four of them expire */
+		if (i % 3 == 0) {
+			r.has_gateway = true;
+			strcpy(r.gateway, i % 2 ? "odd" : "even");
+		}
+		assert_int_equal(store_peer_create(s, &r, NULL, 500, &created, NULL), 0);
+		peer_record_clear(&r);
+	}
+	mkkey(k, 200);
+	assert_int_equal(store_peer_get(s, k, 999, &r), 0);
+	peer_record_clear(&r);
+	assert_int_equal(store_peer_get(s, k, 1000, &r), -ENOENT);
+
+	/* pages of 7, keyset cursor: each live peer once */
+	for (;;) {
+		assert_int_equal(store_peer_list(s, total ? after : NULL, NULL, 2000, 7, &recs, &n), 0);
+		for (i = 0; i < n; ++i) {
+			unsigned int id = (unsigned int)recs[i].public_key[0] << 8 | recs[i].public_key[1];
+
+			if (id >= 200 && id < 240)
+				seen[id - 200]++;
+			memcpy(after, recs[i].public_key, WG_KEY_LEN);
+			peer_record_clear(&recs[i]);
+		}
+		free(recs);
+		total += n;
+		if (n < 7)
+			break;
+	}
+	for (i = 0; i < 40; ++i)
+		assert_int_equal(seen[i], i % 10 == 0 ? 0 : 1);
+
+	/* gateway filter: bound to "odd" or to none */
+	assert_int_equal(store_peer_list(s, NULL, "odd", 2000, 1000, &recs, &n), 0);
+	for (i = 0; i < n; ++i) {
+		assert_true(!recs[i].has_gateway || !strcmp(recs[i].gateway, "odd"));
+		peer_record_clear(&recs[i]);
+	}
+	free(recs);
+
+	assert_true(store_purge(s, 2000) >= 4);
+	assert_int_equal(store_purge(s, 2000), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pool),
+		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_and_list, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
