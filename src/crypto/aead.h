@@ -7,8 +7,8 @@
 
 /*
  * ChaCha20-Poly1305 (RFC 8439) with WireGuard's nonce: 32 zero bits then
- * the 64-bit counter, little-endian. The cipher is fetched once per
- * context; a context is one thread's and is reused for every message.
+ * the 64-bit counter, little-endian. Written here (aead.c says why); the
+ * context is the seam for per-thread state and is one thread's.
  */
 
 enum {
@@ -22,10 +22,12 @@ struct aead_ctx *aead_ctx_new(void);
 void aead_ctx_free(struct aead_ctx *c);
 
 /*
- * out (inlen bytes) = Enc(key, counter, in, ad) || tag. Returns 0 or -EIO.
- * aead_decrypt reads inlen >= AEAD_TAG_LEN bytes (ciphertext || tag), writes
- * inlen - AEAD_TAG_LEN bytes and returns 0, or -EBADMSG when the tag does
- * not verify (out is then zeroed). ad may be NULL when adlen is 0.
+ * aead_encrypt writes inlen + AEAD_TAG_LEN bytes: Enc(key, counter, in, ad)
+ * || tag; returns 0 (or -EMSGSIZE past the cipher's 256 GiB limit).
+ * aead_decrypt reads inlen >= AEAD_TAG_LEN bytes (ciphertext || tag), checks
+ * the tag in constant time first, then writes inlen - AEAD_TAG_LEN bytes and
+ * returns 0, or returns -EBADMSG and leaves out untouched. ad may be NULL
+ * when adlen is 0. out may equal in.
  */
 int aead_encrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inlen,
 		 uint64_t counter, const uint8_t *ad, size_t adlen,

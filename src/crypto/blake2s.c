@@ -34,14 +34,12 @@ static inline uint32_t ror32(uint32_t w, unsigned c)
 	return (w >> c) | (w << (32 - c));
 }
 
-static void compress(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN], uint32_t inc,
-		     uint32_t last)
+static void compress_generic(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN],
+			     uint32_t last)
 {
 	uint32_t m[16], v[16];
 	int i;
 
-	s->t[0] += inc;
-	s->t[1] += s->t[0] < inc;
 	for (i = 0; i < 16; ++i) {
 		uint32_t w;
 
@@ -97,6 +95,189 @@ static void compress(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_
 	/* The message words may be secret (keys, DH outputs). */
 	OPENSSL_cleanse(m, sizeof(m));
 	OPENSSL_cleanse(v, sizeof(v));
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/*
+ * The same compression with the state as four rows of four words in SSE
+ * registers: the four column G functions run at once, then the rows are
+ * rotated so the four diagonal ones do too. SSSE3 gives byte shuffles for
+ * the 16- and 8-bit rotations; AVX-512VL has a rotate instruction for all
+ * four. About twice the scalar speed (docs/ARCHITECTURE.md).
+ */
+#define SIMD_COMPRESS(name, tgt, ROR16, ROR12, ROR8, ROR7)                                  \
+	__attribute__((target(tgt))) static void name(struct blake2s_state *s,                \
+							 const uint8_t block[BLAKE2S_BLOCK_LEN],   \
+							 uint32_t last)                            \
+	{                                                                                        \
+		const __m128i r16 = _mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13); \
+		const __m128i r8 = _mm_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12); \
+		uint32_t m[16];                                                                  \
+		__m128i a, b, c, d, x;                                                           \
+		int r;                                                                           \
+                                                                                                 \
+		(void)r16;                                                                       \
+		(void)r8;                                                                        \
+		memcpy(m, block, sizeof(m)); /* x86 is little-endian */                          \
+		a = _mm_loadu_si128((const __m128i *)&s->h[0]);                                  \
+		b = _mm_loadu_si128((const __m128i *)&s->h[4]);                                  \
+		c = _mm_setr_epi32((int)iv[0], (int)iv[1], (int)iv[2], (int)iv[3]);              \
+		d = _mm_setr_epi32((int)(iv[4] ^ s->t[0]), (int)(iv[5] ^ s->t[1]),               \
+				   (int)(iv[6] ^ last), (int)iv[7]);                             \
+		_Pragma("GCC unroll 10")                                                         \
+		for (r = 0; r < 10; ++r) {                                                       \
+			const uint8_t *g = sigma[r];                                             \
+                                                                                                 \
+			x = _mm_setr_epi32((int)m[g[0]], (int)m[g[2]], (int)m[g[4]], (int)m[g[6]]); \
+			a = _mm_add_epi32(_mm_add_epi32(a, x), b);                               \
+			d = ROR16(_mm_xor_si128(d, a));                                          \
+			c = _mm_add_epi32(c, d);                                                 \
+			b = ROR12(_mm_xor_si128(b, c));                                          \
+			x = _mm_setr_epi32((int)m[g[1]], (int)m[g[3]], (int)m[g[5]], (int)m[g[7]]); \
+			a = _mm_add_epi32(_mm_add_epi32(a, x), b);                               \
+			d = ROR8(_mm_xor_si128(d, a));                                           \
+			c = _mm_add_epi32(c, d);                                                 \
+			b = ROR7(_mm_xor_si128(b, c));                                           \
+			b = _mm_shuffle_epi32(b, _MM_SHUFFLE(0, 3, 2, 1));                       \
+			c = _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));                       \
+			d = _mm_shuffle_epi32(d, _MM_SHUFFLE(2, 1, 0, 3));                       \
+			x = _mm_setr_epi32((int)m[g[8]], (int)m[g[10]], (int)m[g[12]], (int)m[g[14]]); \
+			a = _mm_add_epi32(_mm_add_epi32(a, x), b);                               \
+			d = ROR16(_mm_xor_si128(d, a));                                          \
+			c = _mm_add_epi32(c, d);                                                 \
+			b = ROR12(_mm_xor_si128(b, c));                                          \
+			x = _mm_setr_epi32((int)m[g[9]], (int)m[g[11]], (int)m[g[13]], (int)m[g[15]]); \
+			a = _mm_add_epi32(_mm_add_epi32(a, x), b);                               \
+			d = ROR8(_mm_xor_si128(d, a));                                           \
+			c = _mm_add_epi32(c, d);                                                 \
+			b = ROR7(_mm_xor_si128(b, c));                                           \
+			b = _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 1, 0, 3));                       \
+			c = _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));                       \
+			d = _mm_shuffle_epi32(d, _MM_SHUFFLE(0, 3, 2, 1));                       \
+		}                                                                                \
+		a = _mm_xor_si128(a, c);                                                         \
+		b = _mm_xor_si128(b, d);                                                         \
+		_mm_storeu_si128((__m128i *)&s->h[0],                                            \
+				 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[0]), a));  \
+		_mm_storeu_si128((__m128i *)&s->h[4],                                            \
+				 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[4]), b));  \
+		OPENSSL_cleanse(m, sizeof(m));                                                   \
+	}
+
+#define SSSE3_ROR16(x) _mm_shuffle_epi8((x), r16)
+#define SSSE3_ROR8(x) _mm_shuffle_epi8((x), r8)
+#define SSE_ROR(x, n) _mm_or_si128(_mm_srli_epi32((x), (n)), _mm_slli_epi32((x), 32 - (n)))
+#define SSSE3_ROR12(x) SSE_ROR((x), 12)
+#define SSSE3_ROR7(x) SSE_ROR((x), 7)
+SIMD_COMPRESS(compress_ssse3, "ssse3", SSSE3_ROR16, SSSE3_ROR12, SSSE3_ROR8, SSSE3_ROR7)
+
+/*
+ * Gathering the message words lane by lane costs more than the G functions
+ * themselves. With AVX-512 all sixteen words sit in one register and each
+ * round's schedule is a single permute, in the order the four half-steps
+ * take them: sigma[r] at 0,2,4,6 | 1,3,5,7 | 8,10,12,14 | 9,11,13,15.
+ */
+static const uint32_t sigma_lanes[10][16] __attribute__((aligned(64))) = {
+	{ 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15 },
+	{ 14, 4, 9, 13, 10, 8, 15, 6, 1, 0, 11, 5, 12, 2, 7, 3 },
+	{ 11, 12, 5, 15, 8, 0, 2, 13, 10, 3, 7, 9, 14, 6, 1, 4 },
+	{ 7, 3, 13, 11, 9, 1, 12, 14, 2, 5, 4, 15, 6, 10, 0, 8 },
+	{ 9, 5, 2, 10, 0, 7, 4, 15, 14, 11, 6, 3, 1, 12, 8, 13 },
+	{ 2, 6, 0, 8, 12, 10, 11, 3, 4, 7, 15, 1, 13, 5, 14, 9 },
+	{ 12, 1, 14, 4, 5, 15, 13, 10, 0, 6, 9, 8, 7, 3, 2, 11 },
+	{ 13, 7, 12, 3, 11, 14, 1, 9, 5, 15, 8, 2, 0, 4, 6, 10 },
+	{ 6, 14, 11, 0, 15, 9, 3, 8, 12, 13, 1, 10, 2, 7, 4, 5 },
+	{ 10, 8, 7, 1, 2, 4, 6, 5, 15, 9, 3, 13, 11, 14, 12, 0 },
+};
+
+#define HALF_G(x, R1, R2)                                        \
+	do {                                                     \
+		a = _mm_add_epi32(_mm_add_epi32(a, (x)), b);     \
+		d = _mm_ror_epi32(_mm_xor_si128(d, a), R1);      \
+		c = _mm_add_epi32(c, d);                         \
+		b = _mm_ror_epi32(_mm_xor_si128(b, c), R2);      \
+	} while (0)
+
+__attribute__((target("avx512f,avx512vl"))) static void
+compress_avx512vl(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN], uint32_t last)
+{
+	__m512i m = _mm512_loadu_si512(block), p; /* x86 is little-endian */
+	__m128i a, b, c, d;
+	int r;
+
+	a = _mm_loadu_si128((const __m128i *)&s->h[0]);
+	b = _mm_loadu_si128((const __m128i *)&s->h[4]);
+	c = _mm_setr_epi32((int)iv[0], (int)iv[1], (int)iv[2], (int)iv[3]);
+	d = _mm_setr_epi32((int)(iv[4] ^ s->t[0]), (int)(iv[5] ^ s->t[1]), (int)(iv[6] ^ last),
+			   (int)iv[7]);
+#pragma GCC unroll 10
+	for (r = 0; r < 10; ++r) {
+		p = _mm512_permutexvar_epi32(_mm512_load_si512(sigma_lanes[r]), m);
+		HALF_G(_mm512_castsi512_si128(p), 16, 12);
+		HALF_G(_mm512_extracti32x4_epi32(p, 1), 8, 7);
+		b = _mm_shuffle_epi32(b, _MM_SHUFFLE(0, 3, 2, 1));
+		c = _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));
+		d = _mm_shuffle_epi32(d, _MM_SHUFFLE(2, 1, 0, 3));
+		HALF_G(_mm512_extracti32x4_epi32(p, 2), 16, 12);
+		HALF_G(_mm512_extracti32x4_epi32(p, 3), 8, 7);
+		b = _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 1, 0, 3));
+		c = _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));
+		d = _mm_shuffle_epi32(d, _MM_SHUFFLE(0, 3, 2, 1));
+	}
+	_mm_storeu_si128((__m128i *)&s->h[0],
+			 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[0]), _mm_xor_si128(a, c)));
+	_mm_storeu_si128((__m128i *)&s->h[4],
+			 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[4]), _mm_xor_si128(b, d)));
+	/* The message (possibly key material) stays only in registers; clear
+	 * the one that held it whole. */
+	m = _mm512_setzero_si512();
+	p = m;
+	(void)p;
+}
+#endif
+
+/* Tests and benchmarks pin an implementation; 0 (auto) otherwise. */
+static enum blake2s_impl forced;
+
+bool blake2s_use_impl(enum blake2s_impl impl)
+{
+	switch (impl) {
+	case BLAKE2S_IMPL_AUTO:
+	case BLAKE2S_IMPL_GENERIC:
+		break;
+#if defined(__x86_64__)
+	case BLAKE2S_IMPL_SSSE3:
+		if (!__builtin_cpu_supports("ssse3"))
+			return false;
+		break;
+	case BLAKE2S_IMPL_AVX512VL:
+		if (!__builtin_cpu_supports("avx512vl"))
+			return false;
+		break;
+#endif
+	default:
+		return false;
+	}
+	forced = impl;
+	return true;
+}
+
+static void compress(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN], uint32_t inc,
+		     uint32_t last)
+{
+	s->t[0] += inc;
+	s->t[1] += s->t[0] < inc;
+#if defined(__x86_64__)
+	/* __builtin_cpu_supports reads a word the runtime filled at start-up. */
+	if (forced == BLAKE2S_IMPL_AVX512VL ||
+	    (forced == BLAKE2S_IMPL_AUTO && __builtin_cpu_supports("avx512vl")))
+		return compress_avx512vl(s, block, last);
+	if (forced == BLAKE2S_IMPL_SSSE3 || (forced == BLAKE2S_IMPL_AUTO && __builtin_cpu_supports("ssse3")))
+		return compress_ssse3(s, block, last);
+#endif
+	compress_generic(s, block, last);
 }
 
 void blake2s_init_key(struct blake2s_state *s, size_t outlen, const void *key, size_t keylen)

@@ -2,6 +2,7 @@
 #ifndef JITWG_CRYPTO_BLAKE2S_H
 #define JITWG_CRYPTO_BLAKE2S_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,20 @@ void blake2s_final(struct blake2s_state *s, uint8_t *out);
  * at least one more byte will be absorbed before blake2s_final().
  */
 void blake2s_flush_pending(struct blake2s_state *s);
+
+/*
+ * Pins the compression function for tests and benchmarks: every
+ * implementation must give the same digests. Returns false if the CPU
+ * lacks it. Process-wide and not synchronised: call it only while no other
+ * thread hashes. The default, AUTO, picks the fastest the CPU has.
+ */
+enum blake2s_impl {
+	BLAKE2S_IMPL_AUTO = 0,
+	BLAKE2S_IMPL_GENERIC,
+	BLAKE2S_IMPL_SSSE3,
+	BLAKE2S_IMPL_AVX512VL,
+};
+bool blake2s_use_impl(enum blake2s_impl impl);
 
 /* One-shot hash; keylen 0 for unkeyed. */
 void blake2s(uint8_t *out, size_t outlen, const void *in, size_t inlen, const void *key,

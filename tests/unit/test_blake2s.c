@@ -220,6 +220,24 @@ static void test_kdf(void **state)
 	hmac_blake2s_key_wipe(&k);
 }
 
+/* Every compression function the CPU has, through all of the above. */
+static int run_all(const struct CMUnitTest *tests, size_t n)
+{
+	static const char *names[] = { "auto", "generic", "ssse3", "avx512vl" };
+	int impl, failed = 0;
+
+	for (impl = BLAKE2S_IMPL_AUTO; impl <= BLAKE2S_IMPL_AVX512VL; ++impl) {
+		if (!blake2s_use_impl((enum blake2s_impl)impl)) {
+			printf("BLAKE2s %s: not supported by this CPU, skipped\n", names[impl]);
+			continue;
+		}
+		printf("BLAKE2s %s:\n", names[impl]);
+		failed += _cmocka_run_group_tests(names[impl], tests, n, NULL, NULL);
+	}
+	blake2s_use_impl(BLAKE2S_IMPL_AUTO);
+	return failed;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,5 +250,5 @@ int main(void)
 		cmocka_unit_test(test_kdf),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return run_all(tests, sizeof(tests) / sizeof(tests[0]));
 }

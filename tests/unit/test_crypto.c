@@ -170,6 +170,40 @@ static void test_aead(void **state)
 	aead_ctx_free(NULL);
 }
 
+/* Random keys, counters and every length up to four ChaCha blocks. */
+static void test_aead_lengths(void **state)
+{
+	uint8_t key[32], ad[64], pt[260], ct[276], want[276], back[260], nonce[12] = { 0 };
+	struct aead_ctx *c = aead_ctx_new();
+	uint64_t counter = 0;
+	size_t len, adlen, i;
+	unsigned seed = 12345;
+
+	assert_non_null(c);
+	for (len = 0; len <= sizeof(pt); ++len) {
+		for (i = 0; i < 32; ++i)
+			key[i] = (uint8_t)((seed = seed * 1103515245 + 12345) >> 16);
+		for (i = 0; i < len; ++i)
+			pt[i] = (uint8_t)((seed = seed * 1103515245 + 12345) >> 16);
+		for (i = 0; i < sizeof(ad); ++i)
+			ad[i] = (uint8_t)((seed = seed * 1103515245 + 12345) >> 16);
+		adlen = (len * 7) % 65;
+		counter = len % 3 == 0 ? len : ((uint64_t)seed << 32) ^ len;
+		for (i = 0; i < 8; ++i)
+			nonce[4 + i] = (uint8_t)(counter >> (8 * i));
+		evp_seal(want, pt, len, nonce, ad, adlen, key);
+		assert_int_equal(aead_encrypt(c, ct, pt, len, counter, adlen ? ad : NULL, adlen, key), 0);
+		assert_memory_equal(ct, want, len + AEAD_TAG_LEN);
+		memset(back, 0xee, sizeof(back));
+		assert_int_equal(aead_decrypt(c, back, ct, len + AEAD_TAG_LEN, counter, ad, adlen, key), 0);
+		assert_memory_equal(back, pt, len);
+		/* Decrypting in place works too. */
+		assert_int_equal(aead_decrypt(c, ct, ct, len + AEAD_TAG_LEN, counter, ad, adlen, key), 0);
+		assert_memory_equal(ct, pt, len);
+	}
+	aead_ctx_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +211,7 @@ int main(void)
 		cmocka_unit_test(test_small_order),
 		cmocka_unit_test(test_ctx_matches_fresh),
 		cmocka_unit_test(test_aead),
+		cmocka_unit_test(test_aead_lengths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
