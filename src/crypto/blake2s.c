@@ -175,9 +175,9 @@ SIMD_COMPRESS(compress_ssse3, "ssse3", SSSE3_ROR16, SSSE3_ROR12, SSSE3_ROR8, SSS
 
 /*
  * Gathering the message words lane by lane costs more than the G functions
- * themselves. With AVX-512 all sixteen words sit in one register and each
- * round's schedule is a single permute, in the order the four half-steps
- * take them: sigma[r] at 0,2,4,6 | 1,3,5,7 | 8,10,12,14 | 9,11,13,15.
+ * themselves. AVX-512VL's two-source permute picks eight of the sixteen
+ * words in one instruction, in the order the half-steps take them:
+ * sigma[r] at 0,2,4,6 | 1,3,5,7 then 8,10,12,14 | 9,11,13,15.
  */
 static const uint32_t sigma_lanes[10][16] __attribute__((aligned(64))) = {
 	{ 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15 },
@@ -203,7 +203,10 @@ static const uint32_t sigma_lanes[10][16] __attribute__((aligned(64))) = {
 __attribute__((target("avx512f,avx512vl"))) static void
 compress_avx512vl(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN], uint32_t last)
 {
-	__m512i m = _mm512_loadu_si512(block), p; /* x86 is little-endian */
+	/* Only 256-bit registers: 512-bit ones would lower the core's clock for
+	 * the X25519 that follows. x86 is little-endian: load words as is. */
+	__m256i lo = _mm256_loadu_si256((const __m256i *)block);
+	__m256i hi = _mm256_loadu_si256((const __m256i *)(block + 32)), p;
 	__m128i a, b, c, d;
 	int r;
 
@@ -214,14 +217,15 @@ compress_avx512vl(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN
 			   (int)iv[7]);
 #pragma GCC unroll 10
 	for (r = 0; r < 10; ++r) {
-		p = _mm512_permutexvar_epi32(_mm512_load_si512(sigma_lanes[r]), m);
-		HALF_G(_mm512_castsi512_si128(p), 16, 12);
-		HALF_G(_mm512_extracti32x4_epi32(p, 1), 8, 7);
+		p = _mm256_permutex2var_epi32(lo, _mm256_load_si256((const __m256i *)&sigma_lanes[r][0]), hi);
+		HALF_G(_mm256_castsi256_si128(p), 16, 12);
+		HALF_G(_mm256_extracti128_si256(p, 1), 8, 7);
 		b = _mm_shuffle_epi32(b, _MM_SHUFFLE(0, 3, 2, 1));
 		c = _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));
 		d = _mm_shuffle_epi32(d, _MM_SHUFFLE(2, 1, 0, 3));
-		HALF_G(_mm512_extracti32x4_epi32(p, 2), 16, 12);
-		HALF_G(_mm512_extracti32x4_epi32(p, 3), 8, 7);
+		p = _mm256_permutex2var_epi32(lo, _mm256_load_si256((const __m256i *)&sigma_lanes[r][8]), hi);
+		HALF_G(_mm256_castsi256_si128(p), 16, 12);
+		HALF_G(_mm256_extracti128_si256(p, 1), 8, 7);
 		b = _mm_shuffle_epi32(b, _MM_SHUFFLE(2, 1, 0, 3));
 		c = _mm_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));
 		d = _mm_shuffle_epi32(d, _MM_SHUFFLE(0, 3, 2, 1));
@@ -230,11 +234,78 @@ compress_avx512vl(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN
 			 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[0]), _mm_xor_si128(a, c)));
 	_mm_storeu_si128((__m128i *)&s->h[4],
 			 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[4]), _mm_xor_si128(b, d)));
-	/* The message (possibly key material) stays only in registers; clear
-	 * the one that held it whole. */
-	m = _mm512_setzero_si512();
-	p = m;
-	(void)p;
+	lo = hi = _mm256_setzero_si256();
+	(void)lo;
+	(void)hi;
+}
+
+/*
+ * Two independent non-final blocks at once, one per 128-bit half of each
+ * 256-bit row: the same dependency chain as one block, so nearly free when
+ * the caller has two hashes that do not wait on each other (an HMAC key's
+ * inner and outer pads). One permute per half-round pair picks each
+ * state's message words from the two blocks.
+ */
+__attribute__((target("avx512f,avx512vl"))) static void
+compress2_avx512vl(struct blake2s_state *s1, const uint8_t *b1, struct blake2s_state *s2, const uint8_t *b2)
+{
+	__m256i lo1 = _mm256_loadu_si256((const __m256i *)b1), hi1 = _mm256_loadu_si256((const __m256i *)(b1 + 32));
+	__m256i lo2 = _mm256_loadu_si256((const __m256i *)b2), hi2 = _mm256_loadu_si256((const __m256i *)(b2 + 32));
+	__m256i a, b, c, d, idx, p1, p2;
+	int r;
+
+	a = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&s2->h[0]),
+			     _mm_loadu_si128((const __m128i *)&s1->h[0]));
+	b = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)&s2->h[4]),
+			     _mm_loadu_si128((const __m128i *)&s1->h[4]));
+	c = _mm256_setr_epi32((int)iv[0], (int)iv[1], (int)iv[2], (int)iv[3], (int)iv[0], (int)iv[1],
+			      (int)iv[2], (int)iv[3]);
+	d = _mm256_setr_epi32((int)(iv[4] ^ s1->t[0]), (int)(iv[5] ^ s1->t[1]), (int)iv[6], (int)iv[7],
+			      (int)(iv[4] ^ s2->t[0]), (int)(iv[5] ^ s2->t[1]), (int)iv[6], (int)iv[7]);
+#define HALF_G2(x, R1, R2)                                               \
+	do {                                                             \
+		a = _mm256_add_epi32(_mm256_add_epi32(a, (x)), b);       \
+		d = _mm256_ror_epi32(_mm256_xor_si256(d, a), R1);        \
+		c = _mm256_add_epi32(c, d);                              \
+		b = _mm256_ror_epi32(_mm256_xor_si256(b, c), R2);        \
+	} while (0)
+	/* Each permute gives one state's words for two half-steps; the lane
+	 * shuffles pair the two states' words for the same half-step. */
+#pragma GCC unroll 10
+	for (r = 0; r < 10; ++r) {
+		idx = _mm256_load_si256((const __m256i *)&sigma_lanes[r][0]);
+		p1 = _mm256_permutex2var_epi32(lo1, idx, hi1);
+		p2 = _mm256_permutex2var_epi32(lo2, idx, hi2);
+		HALF_G2(_mm256_permute2x128_si256(p1, p2, 0x20), 16, 12);
+		HALF_G2(_mm256_permute2x128_si256(p1, p2, 0x31), 8, 7);
+		b = _mm256_shuffle_epi32(b, _MM_SHUFFLE(0, 3, 2, 1));
+		c = _mm256_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));
+		d = _mm256_shuffle_epi32(d, _MM_SHUFFLE(2, 1, 0, 3));
+		idx = _mm256_load_si256((const __m256i *)&sigma_lanes[r][8]);
+		p1 = _mm256_permutex2var_epi32(lo1, idx, hi1);
+		p2 = _mm256_permutex2var_epi32(lo2, idx, hi2);
+		HALF_G2(_mm256_permute2x128_si256(p1, p2, 0x20), 16, 12);
+		HALF_G2(_mm256_permute2x128_si256(p1, p2, 0x31), 8, 7);
+		b = _mm256_shuffle_epi32(b, _MM_SHUFFLE(2, 1, 0, 3));
+		c = _mm256_shuffle_epi32(c, _MM_SHUFFLE(1, 0, 3, 2));
+		d = _mm256_shuffle_epi32(d, _MM_SHUFFLE(0, 3, 2, 1));
+	}
+#undef HALF_G2
+	a = _mm256_xor_si256(a, c);
+	b = _mm256_xor_si256(b, d);
+	_mm_storeu_si128((__m128i *)&s1->h[0], _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s1->h[0]),
+							     _mm256_castsi256_si128(a)));
+	_mm_storeu_si128((__m128i *)&s1->h[4], _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s1->h[4]),
+							     _mm256_castsi256_si128(b)));
+	_mm_storeu_si128((__m128i *)&s2->h[0], _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s2->h[0]),
+							     _mm256_extracti128_si256(a, 1)));
+	_mm_storeu_si128((__m128i *)&s2->h[4], _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s2->h[4]),
+							     _mm256_extracti128_si256(b, 1)));
+	lo1 = hi1 = lo2 = hi2 = _mm256_setzero_si256();
+	(void)lo1;
+	(void)hi1;
+	(void)lo2;
+	(void)hi2;
 }
 #endif
 
@@ -334,6 +405,26 @@ void blake2s_flush_pending(struct blake2s_state *s)
 		compress(s, s->buf, BLAKE2S_BLOCK_LEN, 0);
 		s->buflen = 0;
 	}
+}
+
+void blake2s_flush_pending2(struct blake2s_state *a, struct blake2s_state *b)
+{
+#if defined(__x86_64__)
+	if (a->buflen == BLAKE2S_BLOCK_LEN && b->buflen == BLAKE2S_BLOCK_LEN &&
+	    (forced == BLAKE2S_IMPL_AVX512VL ||
+	     (forced == BLAKE2S_IMPL_AUTO && __builtin_cpu_supports("avx512vl")))) {
+		a->t[0] += BLAKE2S_BLOCK_LEN;
+		a->t[1] += a->t[0] < BLAKE2S_BLOCK_LEN;
+		b->t[0] += BLAKE2S_BLOCK_LEN;
+		b->t[1] += b->t[0] < BLAKE2S_BLOCK_LEN;
+		compress2_avx512vl(a, a->buf, b, b->buf);
+		a->buflen = 0;
+		b->buflen = 0;
+		return;
+	}
+#endif
+	blake2s_flush_pending(a);
+	blake2s_flush_pending(b);
 }
 
 void blake2s_final(struct blake2s_state *s, uint8_t *out)

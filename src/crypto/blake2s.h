@@ -46,6 +46,8 @@ void blake2s_final(struct blake2s_state *s, uint8_t *out);
  * at least one more byte will be absorbed before blake2s_final().
  */
 void blake2s_flush_pending(struct blake2s_state *s);
+/* Both at once (the same promise for each); SIMD-paired where the CPU can. */
+void blake2s_flush_pending2(struct blake2s_state *a, struct blake2s_state *b);
 
 /*
  * Pins the compression function for tests and benchmarks: every

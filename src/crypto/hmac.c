@@ -31,10 +31,12 @@ static void key_init(struct hmac_blake2s_key *k, const void *key, size_t keylen,
 		block[i] ^= 0x36 ^ 0x5c;
 	blake2s_init(&k->outer, BLAKE2S_HASH_LEN);
 	blake2s_update(&k->outer, block, BLAKE2S_BLOCK_LEN);
-	/* The outer hash always gets the 32-byte inner digest after its pad. */
-	blake2s_flush_pending(&k->outer);
+	/* The outer hash always gets the 32-byte inner digest after its pad;
+	 * with a message to come, both pads compress side by side. */
 	if (flush)
-		blake2s_flush_pending(&k->inner);
+		blake2s_flush_pending2(&k->inner, &k->outer);
+	else
+		blake2s_flush_pending(&k->outer);
 	OPENSSL_cleanse(block, sizeof(block));
 	OPENSSL_cleanse(hashed, sizeof(hashed));
 }
