@@ -8,7 +8,9 @@
 # store backend's insert, in 20k-row transactions), start jitwg-registry on
 # it, then measure
 #   1. GET latency at a fixed RATE with an open-loop generator (loadgen.c;
-#      latency counted from when each request was due), after a 5 s warm-up;
+#      latency counted from when each request was due), after a 5 s warm-up,
+#      and right after it the same for GET /healthz, which never touches the
+#      database: the latency floor of the (shared, noisy) machine at that time;
 #   2. GET throughput, closed loop: wrk, 1 thread, 32 connections, random
 #      registered keys (get.lua);
 #   3. create throughput through the API: wrk POSTs of fresh keys with no
@@ -51,6 +53,7 @@ cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -o "$WORK/loadgen" "$ROOT/bench/re
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT/src" -o "$WORK/bulkload" "$ROOT/bench/registry/bulkload.c" \
 	"$B/libregistry.a" "$B/libwire.a" "$B/libcommon.a" $(pkg-config --libs sqlite3 libpq json-c libcrypto) -lpthread
 
+for _ in $(seq 1 100); do echo /healthz; done >"$WORK/healthz"
 say() { echo "$*" | tee -a "$OUT"; }
 say "# jitwg-registry scale benchmark, $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 say "# peers=$PEERS rate=$RATE load_s=$LOAD_S registry threads=$THREADS nice=$NICE"
@@ -91,8 +94,12 @@ for store in $STORES; do
 	url=http://127.0.0.1:$port
 
 	"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" 5 32 "$WORK/paths" >/dev/null # warm-up
-	say "GET at a fixed $RATE req/s (open loop, $LOAD_S s):"
+	say "GET a peer at a fixed $RATE req/s (open loop, $LOAD_S s):"
 	"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" "$LOAD_S" 32 "$WORK/paths" | tee -a "$OUT"
+	# Same server, same rate, an endpoint that never touches the database:
+	# the latency floor this machine gives right now (run side by side).
+	say "baseline: GET /healthz at $RATE req/s (no database), $LOAD_S s:"
+	"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" "$LOAD_S" 32 "$WORK/healthz" | tee -a "$OUT"
 	say "GET throughput (wrk -t1 -c32 -d15s, closed loop):"
 	"${N[@]}" wrk -t1 -c32 -d15s --latency -s "$ROOT/bench/registry/get.lua" "$url" -- "$WORK/paths" |
 		grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's/^ */  /' | tee -a "$OUT"
