@@ -15,7 +15,7 @@
 #      registered keys (get.lua);
 #   3. create throughput through the API: wrk POSTs of fresh keys with no
 #      allowed_ips, so each one allocates from --pool (create.lua).
-# Results go to stdout and $OUT (default bench/registry/results-<date>.txt).
+# Results go to stdout and $OUT (default bench/registry/results/<date>.txt).
 # PostgreSQL is a private cluster in a temp dir (as tests/integration/
 # registry_pg.sh), shared_buffers=512MB, synchronous_commit=off (comparable
 # to SQLite's WAL + synchronous=NORMAL: commits are not fsynced one by one).
@@ -31,7 +31,7 @@ THREADS=${THREADS:-4}
 # priority: on a shared machine it measures the registry rather than its
 # neighbours (the results header records the choice and the load average).
 NICE=${NICE:-0}
-OUT=${OUT:-$ROOT/bench/registry/results-$(date -u +%Y%m%dT%H%M%SZ).txt}
+OUT=${OUT:-$ROOT/bench/registry/results/$(date -u +%Y%m%dT%H%M%SZ).txt}
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 
 [ "$(id -u)" = 0 ] || { echo "run as root (PostgreSQL runs as the postgres user)"; exit 1; }
@@ -49,6 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 B=$ROOT/build
+mkdir -p "$(dirname "$OUT")"
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -o "$WORK/loadgen" "$ROOT/bench/registry/loadgen.c"
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT/src" -o "$WORK/bulkload" "$ROOT/bench/registry/bulkload.c" \
 	"$B/libregistry.a" "$B/libwire.a" "$B/libcommon.a" $(pkg-config --libs sqlite3 libpq json-c libcrypto) -lpthread
