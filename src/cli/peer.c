@@ -348,6 +348,11 @@ static int do_list(struct opts *o)
 
 	if (!reg)
 		return 1;
+	if (o->gateway && !peer_gateway_valid(o->gateway)) {
+		fail("--gateway: want 1-63 of A-Z a-z 0-9 . _ -");
+		regapi_free(reg);
+		return 2;
+	}
 	if (o->json)
 		printf("{\"peers\":[");
 	for (pages = 0; pages < LIST_PAGES_MAX; ++pages) {
