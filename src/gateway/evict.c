@@ -12,10 +12,21 @@ uint64_t evict_interval_ms(unsigned int idle_timeout)
 	return ms < 1000 ? 1000 : ms;
 }
 
-/* Idle time counts from the later of the last handshake and the install. */
+static int64_t max64(int64_t a, int64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Last sign of life: a handshake or traffic seen by a sweep. */
+static int64_t last_alive(const struct peer_state *p)
+{
+	return max64(p->last_handshake, p->active_at);
+}
+
+/* Idle time counts from the later of the last sign of life and the install. */
 static int64_t idle_since(const struct peer_state *p)
 {
-	return p->last_handshake > p->installed_at ? p->last_handshake : p->installed_at;
+	return max64(last_alive(p), p->installed_at);
 }
 
 bool evict_is_stale(const struct evict_policy *pol, const struct peer_state *p, int64_t now)
@@ -25,7 +36,7 @@ bool evict_is_stale(const struct evict_policy *pol, const struct peer_state *p, 
 
 bool evict_is_due(const struct evict_policy *pol, const struct peer_state *p, int64_t now)
 {
-	bool idle = p->last_handshake == 0 || now - p->last_handshake > (int64_t)pol->idle_timeout;
+	bool idle = p->last_handshake == 0 || now - last_alive(p) > (int64_t)pol->idle_timeout;
 
 	return idle && now - p->installed_at > (int64_t)pol->grace;
 }
@@ -88,6 +99,8 @@ int evict_sweep(struct peertab *t, const struct evict_policy *pol, const struct 
 			plan->adopted++;
 		}
 		p->sweep_mark = gen;
+		if (!created && dp->rx_bytes != p->rx_bytes)
+			p->active_at = now;
 		p->last_handshake = dp->last_handshake_sec;
 		p->rx_bytes = dp->rx_bytes;
 		p->tx_bytes = dp->tx_bytes;

@@ -6,7 +6,10 @@
  * Eviction policy and the sweep's bookkeeping. A peer goes when it is idle
  * (latest handshake older than the idle timeout, or none ever) AND it was
  * installed longer ago than the grace period, so a fresh install has time
- * to complete its first handshake. The installer thread runs the sweep
+ * to complete its first handshake. A busy session re-handshakes only every
+ * two minutes, so with idle timeouts shorter than that the sweep also counts
+ * received bytes: a peer whose rx counter grew since the previous sweep is
+ * active now. The installer thread runs the sweep
  * (it owns the data plane) and removes the victims in small batches
  * between installs, so evicting thousands never holds up a new client.
  *

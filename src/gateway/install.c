@@ -592,11 +592,15 @@ static int build_status(struct installer *ins, char **out)
 	size_t n = 0, i, j;
 	json_object *root = NULL, *jp, *arr, *c;
 	char ep[INET6_ADDRSTRLEN + 10], cidr[INET6_ADDRSTRLEN + 5], a[INET6_ADDRSTRLEN];
+	uint8_t pub[WG_KEY_LEN];
+	uint16_t port;
 	int ret;
 
 	memset(&dev, 0, sizeof(dev));
 	ret = dataplane_get_device(ins->dp, &dev);
 	/* The private key has no business here. */
+	memcpy(pub, dev.public_key, WG_KEY_LEN);
+	port = dev.listen_port;
 	dataplane_device_wipe(&dev);
 	if (ret)
 		goto out;
@@ -609,8 +613,8 @@ static int build_status(struct installer *ins, char **out)
 		goto out;
 	json_object_object_add(root, "interface", json_object_new_string(ins->ifname));
 	json_object_object_add(root, "backend", json_object_new_string(dataplane_backend_name(ins->dp)));
-	json_object_object_add(root, "public_key", jkey(dev.public_key));
-	json_object_object_add(root, "listen_port", json_object_new_int(dev.listen_port));
+	json_object_object_add(root, "public_key", jkey(pub));
+	json_object_object_add(root, "listen_port", json_object_new_int(port));
 	pthread_mutex_lock(&ins->mu);
 	json_object_object_add(root, "idle_timeout", json_object_new_int64(ins->cfg.idle_timeout));
 	json_object_object_add(root, "initiate", json_object_new_boolean(!ins->cfg.no_initiate));

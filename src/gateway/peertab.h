@@ -24,6 +24,7 @@ struct peer_state {
 	uint64_t initiated_mono_ms;  /* last role-inversion trigger, 0 = never */
 	uint64_t revalidated_mono_ms;
 	int64_t last_handshake;      /* unix seconds from the last list, 0 = never */
+	int64_t active_at;           /* unix seconds of the sweep that saw rx_bytes grow, 0 = never */
 	uint64_t rx_bytes, tx_bytes;
 	union dp_endpoint endpoint;  /* as the data plane last reported it */
 	union dp_endpoint trusted;   /* source of the last initiation that passed the replay guard */

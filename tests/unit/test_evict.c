@@ -90,6 +90,32 @@ static void test_sweep(void **state)
 	peertab_free(t);
 }
 
+/* Traffic keeps a peer whose last handshake is older than a short idle timeout. */
+static void test_activity(void **state)
+{
+	struct evict_policy pol = { .idle_timeout = 8, .grace = 2 };
+	struct peertab *t = peertab_new();
+	struct evict_plan plan = { 0 };
+	struct dp_peer peer;
+	int64_t now = 900000;
+
+	memset(&peer, 0, sizeof(peer));
+	mkkey(peer.public_key, 9);
+	peer.last_handshake_sec = now - 5;
+	peer.rx_bytes = 100;
+	assert_int_equal(evict_sweep(t, &pol, &peer, 1, now, 1, 1, &plan), 0);
+	peertab_find(t, peer.public_key)->installed_at = now - 100;
+	peer.rx_bytes = 500;  /* busy */
+	assert_int_equal(evict_sweep(t, &pol, &peer, 1, now + 10, 2, 2, &plan), 0);
+	assert_int_equal(plan.n_victims, 0);
+	assert_int_equal(plan.stale, 0);
+	/* then silent for longer than the timeout */
+	assert_int_equal(evict_sweep(t, &pol, &peer, 1, now + 19, 3, 3, &plan), 0);
+	assert_int_equal(plan.n_victims, 1);
+	evict_plan_clear(&plan);
+	peertab_free(t);
+}
+
 static void test_peertab_many(void **state)
 {
 	struct peertab *t = peertab_new();
@@ -120,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_interval),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_activity),
 		cmocka_unit_test(test_peertab_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
