@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# coldconnect: time from a client's first packet to its first ping reply
+# through the tunnel, for N cold clients (default 24), in three modes in one
+# run on the same namespaces, gateway and clients:
+#
+#   preinstalled  the peer is in the gateway before the client sends (a
+#                 classic static gateway; jitwgd not running)
+#   jit           jitwgd installs on the first initiation, initiator role
+#                 (cold cache: every client costs a registry fetch)
+#   noinit        jitwgd with --no-initiate: installed, but the tunnel waits
+#                 for the client's own retry (wireguard-go: 5 s)
+#
+# The figure is ping's own round-trip time of the first echo: the echo
+# request enters the client's tunnel, wireguard-go sends its initiation at
+# that instant and holds the echo until a session exists, so the RTT spans
+# first packet -> handshake(s) -> reply. Clients are measured one at a time
+# in preinstalled and jit mode; in noinit mode all at once (they only wait
+# on a timer). Not a test: it prints figures and the target ratios.
+#
+#   bench/coldconnect/run.sh [CLIENTS]      (as root, after make)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+N=${1:-24}
+# shellcheck source=../../tests/integration/gw_common.bash
+source "$ROOT/tests/integration/gw_common.bash"
+TL_NAME=coldconnect
+
+gw_setup
+gw_registry_start
+for n in $(seq 1 "$N"); do
+	CLIENT_IF[$n]=$(tl_ifname "c$n")
+	WG_PROCESS_FOREGROUND=1 tl_bg ip netns exec "$CL" wireguard-go "${CLIENT_IF[$n]}" >/dev/null 2>&1
+done
+for n in $(seq 1 "$N"); do
+	tl_wait_until 20 test -S "/var/run/wireguard/${CLIENT_IF[$n]}.sock" || tl_fail "wireguard-go $n"
+	wg genkey >"$TL_TMP/c$n.key"
+	CLIENT_PUB[$n]=$(wg pubkey <"$TL_TMP/c$n.key")
+	ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" private-key "$TL_TMP/c$n.key"
+	ip -n "$CL" addr add "10.77.1.$n/32" dev "${CLIENT_IF[$n]}"
+	ip -n "$CL" link set "${CLIENT_IF[$n]}" up
+	gw_register "$n"
+done
+
+# Cold state for every client: no peer on the gateway, a fresh peer (no
+# session, no handshake timers) on the client.
+reset_all() {
+	local n
+	for n in $(seq 1 "$N"); do
+		ip netns exec "$GW" wg set "$GWIF" peer "${CLIENT_PUB[$n]}" remove
+		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" remove
+		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" \
+			endpoint "$GW_V4:$GW_PORT" allowed-ips 10.77.0.1/32
+	done
+}
+
+# rtt N -> ms of client N's first echo reply, or "fail".
+rtt() {
+	local out
+	out=$(ip netns exec "$CL" ping -n -c 1 -W 12 -I "${CLIENT_IF[$1]}" 10.77.0.1 2>/dev/null) || { echo fail; return; }
+	sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' <<<"$out" | head -n 1
+}
+
+# stats FILE -> "p50 p99 min max n fails"
+stats() {
+	sort -n "$1" | awk -v fails="$(grep -c fail "$1.fail" 2>/dev/null || echo 0)" '
+		{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "- - - - 0", fails; exit }
+			p50 = v[int((NR + 1) / 2)]; i99 = int(NR * 0.99 + 0.999); if (i99 < 1) i99 = 1
+			printf "%.2f %.2f %.2f %.2f %d %d\n", p50, v[i99], v[1], v[NR], NR, fails
+		}'
+}
+
+record() { # mode value
+	if [ "$2" = fail ]; then echo fail >>"$TL_TMP/$1.fail"; else echo "$2" >>"$TL_TMP/$1"; fi
+}
+
+echo "coldconnect: $N clients, $(nproc) CPUs, $(uname -r), wireguard-go $(wireguard-go --version 2>/dev/null | head -n1 | awk '{print $NF}')"
+
+# ---- preinstalled ----------------------------------------------------------
+reset_all
+for n in $(seq 1 "$N"); do
+	ip netns exec "$GW" wg set "$GWIF" peer "${CLIENT_PUB[$n]}" allowed-ips "10.77.1.$n/32"
+done
+: >"$TL_TMP/preinstalled"
+for n in $(seq 1 "$N"); do record preinstalled "$(rtt "$n")"; done
+
+# ---- jit --------------------------------------------------------------------
+reset_all
+: >"$TL_TMP/jit"
+gw_jitwgd_start --cache "$TL_TMP/cache-jit.db"
+for n in $(seq 1 "$N"); do record jit "$(rtt "$n")"; done
+gw_jitwgd_stop
+
+# ---- noinit -----------------------------------------------------------------
+reset_all
+: >"$TL_TMP/noinit"
+gw_jitwgd_start --cache "$TL_TMP/cache-noinit.db" --no-initiate
+pids=()
+for n in $(seq 1 "$N"); do
+	( record noinit "$(rtt "$n")" ) &
+	pids+=($!)
+done
+wait "${pids[@]}"
+gw_jitwgd_stop
+
+printf '\n%-13s %9s %9s %9s %9s %4s %5s\n' mode "p50 ms" "p99 ms" "min ms" "max ms" n fails
+for m in preinstalled jit noinit; do
+	read -r p50 p99 mn mx cnt fl < <(stats "$TL_TMP/$m")
+	printf '%-13s %9s %9s %9s %9s %4s %5s\n' "$m" "$p50" "$p99" "$mn" "$mx" "$cnt" "$fl"
+	eval "P50_$m=$p50"
+done
+# shellcheck disable=SC2154
+awk -v pre="$P50_preinstalled" -v jit="$P50_jit" -v noi="$P50_noinit" 'BEGIN {
+	printf "\njit p50 / preinstalled p50 = %.2fx   (target <= 2x)  %s\n", jit / pre, ((jit / pre) <= 2) ? "MET" : "MISSED"
+	printf "noinit p50 / jit p50        = %.0fx   (target >= 100x) %s\n", noi / jit, ((noi / jit) >= 100) ? "MET" : "MISSED"
+}'
