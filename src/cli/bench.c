@@ -358,6 +358,19 @@ static int bench_identify(int argc, char **argv)
 		printf("%u threads / 1 thread (wall clock): returning %.2fx, first-time %.2fx, raw x25519 %.2fx"
 		       " (target >= 1.8x with 2)\n", threads, rate[MODE_RETURNING][1] / rate[MODE_RETURNING][0],
 		       rate[MODE_FIRST][1] / rate[MODE_FIRST][0], rate[MODE_X25519][1] / rate[MODE_X25519][0]);
+	if (threads > 1) {
+		/* Wall-clock scaling needs idle cores; work per CPU-second on N
+		 * threads against 1 shows whether the threads slow each other
+		 * (locks, shared cache lines) independently of other load. */
+		printf("%u threads, per CPU-second vs 1 thread: returning %.2f, first-time %.2f, raw x25519 %.2f"
+		       " (1.00 = no contention between threads)\n", threads,
+		       (double)t[MODE_RETURNING][1].ops / t[MODE_RETURNING][1].cpu / cpu_rate[MODE_RETURNING],
+		       (double)t[MODE_FIRST][1].ops / t[MODE_FIRST][1].cpu / cpu_rate[MODE_FIRST],
+		       (double)t[MODE_X25519][1].ops / t[MODE_X25519][1].cpu / cpu_rate[MODE_X25519]);
+		printf("CPU available to the %u-thread runs: %.2f cores on average\n", threads,
+		       (t[MODE_RETURNING][1].cpu + t[MODE_FIRST][1].cpu + t[MODE_X25519][1].cpu) /
+			       (t[MODE_RETURNING][1].seconds + t[MODE_FIRST][1].seconds + t[MODE_X25519][1].seconds));
+	}
 	printf("load average at the end: %s\n", loadavg(cpu, sizeof(cpu)));
 	for (m = 0; m < 3; ++m) {
 		if (t[m][0].bad || t[m][1].bad) {

@@ -247,7 +247,8 @@ compress_avx512vl(struct blake2s_state *s, const uint8_t block[BLAKE2S_BLOCK_LEN
  * state's message words from the two blocks.
  */
 __attribute__((target("avx512f,avx512vl"))) static void
-compress2_avx512vl(struct blake2s_state *s1, const uint8_t *b1, struct blake2s_state *s2, const uint8_t *b2)
+compress2_avx512vl(struct blake2s_state *s1, const uint8_t *b1, uint32_t last1,
+		   struct blake2s_state *s2, const uint8_t *b2, uint32_t last2)
 {
 	__m256i lo1 = _mm256_loadu_si256((const __m256i *)b1), hi1 = _mm256_loadu_si256((const __m256i *)(b1 + 32));
 	__m256i lo2 = _mm256_loadu_si256((const __m256i *)b2), hi2 = _mm256_loadu_si256((const __m256i *)(b2 + 32));
@@ -260,8 +261,8 @@ compress2_avx512vl(struct blake2s_state *s1, const uint8_t *b1, struct blake2s_s
 			     _mm_loadu_si128((const __m128i *)&s1->h[4]));
 	c = _mm256_setr_epi32((int)iv[0], (int)iv[1], (int)iv[2], (int)iv[3], (int)iv[0], (int)iv[1],
 			      (int)iv[2], (int)iv[3]);
-	d = _mm256_setr_epi32((int)(iv[4] ^ s1->t[0]), (int)(iv[5] ^ s1->t[1]), (int)iv[6], (int)iv[7],
-			      (int)(iv[4] ^ s2->t[0]), (int)(iv[5] ^ s2->t[1]), (int)iv[6], (int)iv[7]);
+	d = _mm256_setr_epi32((int)(iv[4] ^ s1->t[0]), (int)(iv[5] ^ s1->t[1]), (int)(iv[6] ^ last1), (int)iv[7],
+			      (int)(iv[4] ^ s2->t[0]), (int)(iv[5] ^ s2->t[1]), (int)(iv[6] ^ last2), (int)iv[7]);
 #define HALF_G2(x, R1, R2)                                               \
 	do {                                                             \
 		a = _mm256_add_epi32(_mm256_add_epi32(a, (x)), b);       \
@@ -407,24 +408,50 @@ void blake2s_flush_pending(struct blake2s_state *s)
 	}
 }
 
-void blake2s_flush_pending2(struct blake2s_state *a, struct blake2s_state *b)
+void blake2s_compress_pair(struct blake2s_state *a, const uint8_t a_block[static BLAKE2S_BLOCK_LEN],
+			   uint32_t a_len, bool a_last, struct blake2s_state *b,
+			   const uint8_t b_block[static BLAKE2S_BLOCK_LEN], uint32_t b_len, bool b_last)
 {
 #if defined(__x86_64__)
-	if (a->buflen == BLAKE2S_BLOCK_LEN && b->buflen == BLAKE2S_BLOCK_LEN &&
-	    (forced == BLAKE2S_IMPL_AVX512VL ||
-	     (forced == BLAKE2S_IMPL_AUTO && __builtin_cpu_supports("avx512vl")))) {
-		a->t[0] += BLAKE2S_BLOCK_LEN;
-		a->t[1] += a->t[0] < BLAKE2S_BLOCK_LEN;
-		b->t[0] += BLAKE2S_BLOCK_LEN;
-		b->t[1] += b->t[0] < BLAKE2S_BLOCK_LEN;
-		compress2_avx512vl(a, a->buf, b, b->buf);
+	if (forced == BLAKE2S_IMPL_AVX512VL ||
+	    (forced == BLAKE2S_IMPL_AUTO && __builtin_cpu_supports("avx512vl"))) {
+		a->t[0] += a_len;
+		a->t[1] += a->t[0] < a_len;
+		b->t[0] += b_len;
+		b->t[1] += b->t[0] < b_len;
+		compress2_avx512vl(a, a_block, a_last ? 0xFFFFFFFFUL : 0, b, b_block,
+				   b_last ? 0xFFFFFFFFUL : 0);
+		return;
+	}
+#endif
+	compress(a, a_block, a_len, a_last ? 0xFFFFFFFFUL : 0);
+	compress(b, b_block, b_len, b_last ? 0xFFFFFFFFUL : 0);
+}
+
+void blake2s_flush_pending2(struct blake2s_state *a, struct blake2s_state *b)
+{
+	if (a->buflen == BLAKE2S_BLOCK_LEN && b->buflen == BLAKE2S_BLOCK_LEN) {
+		blake2s_compress_pair(a, a->buf, BLAKE2S_BLOCK_LEN, false, b, b->buf, BLAKE2S_BLOCK_LEN, false);
 		a->buflen = 0;
 		b->buflen = 0;
 		return;
 	}
-#endif
 	blake2s_flush_pending(a);
 	blake2s_flush_pending(b);
+}
+
+void blake2s_digest(const struct blake2s_state *s, uint8_t *out)
+{
+	uint8_t digest[BLAKE2S_HASH_LEN];
+	int i;
+
+	for (i = 0; i < 8; ++i) {
+		uint32_t w = htole32(s->h[i]);
+
+		memcpy(digest + 4 * i, &w, 4);
+	}
+	memcpy(out, digest, s->outlen);
+	OPENSSL_cleanse(digest, sizeof(digest));
 }
 
 void blake2s_final(struct blake2s_state *s, uint8_t *out)

@@ -50,6 +50,20 @@ void blake2s_flush_pending(struct blake2s_state *s);
 void blake2s_flush_pending2(struct blake2s_state *a, struct blake2s_state *b);
 
 /*
+ * Low level, for hand-scheduled code that has two independent hashes:
+ * compresses one block into each state at once (SIMD-paired where the CPU
+ * can). The caller builds the blocks (zero-padded), passes the bytes each
+ * adds to its counter (64, or the final block's length) and whether it is
+ * the final block, and ignores the states' buffers (buflen must be 0).
+ * After a final block, blake2s_digest() writes s->outlen bytes; the caller
+ * wipes the state.
+ */
+void blake2s_compress_pair(struct blake2s_state *a, const uint8_t a_block[static BLAKE2S_BLOCK_LEN],
+			   uint32_t a_len, bool a_last, struct blake2s_state *b,
+			   const uint8_t b_block[static BLAKE2S_BLOCK_LEN], uint32_t b_len, bool b_last);
+void blake2s_digest(const struct blake2s_state *s, uint8_t *out);
+
+/*
  * Pins the compression function for tests and benchmarks: every
  * implementation must give the same digests. Returns false if the CPU
  * lacks it. Process-wide and not synchronised: call it only while no other
