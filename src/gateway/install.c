@@ -24,6 +24,21 @@ enum {
 	SESSION_LIVE_SEC = 180,
 	/* Don't re-trigger an initiation we started this recently (a client's retry burst). */
 	INITIATE_HOLDOFF_MS = 1000,
+	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
+	GUARD_ROUNDS = 4,
+};
+
+/*
+ * The data plane handles a replayed initiation on its own schedule (its
+ * handshake queue), possibly after we restored the endpoint: restore again
+ * a few times over the next second.
+ */
+static const uint32_t guard_delay_ms[GUARD_ROUNDS] = { 25, 100, 400, 1000 };
+
+struct guard {
+	uint8_t key[WG_KEY_LEN];
+	uint64_t due_ms;
+	unsigned int round;
 };
 
 enum job_type { JOB_INSTALL, JOB_FORGET, JOB_STATUS, JOB_GUARD };
@@ -70,6 +85,8 @@ struct installer {
 	struct evict_plan plan;
 	uint32_t gen;
 	uint64_t next_sweep_ms;
+	struct guard guards[GUARD_MAX];
+	size_t n_guards;
 };
 
 static uint64_t mono_ms(void)
@@ -234,25 +251,92 @@ static bool same_endpoint(const union dp_endpoint *a, const union dp_endpoint *b
 	return true;
 }
 
+/* Writes the trusted endpoint back; returns 0, or -errno from the data plane. */
+static int restore_endpoint(struct installer *ins, struct peer_state *p)
+{
+	struct dp_peer fix;
+	int ret;
+
+	memset(&fix, 0, sizeof(fix));
+	memcpy(fix.public_key, p->key, WG_KEY_LEN);
+	fix.flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_ENDPOINT;
+	fix.endpoint = p->trusted;
+	ret = dataplane_set_peers(ins->dp, &fix, 1);
+	if (ret == -ENOENT)
+		ret = 0; /* removed meanwhile: nothing to protect */
+	if (!ret)
+		p->endpoint = p->trusted;
+	return ret;
+}
+
+static void schedule_guard(struct installer *ins, const uint8_t key[WG_KEY_LEN], uint64_t now)
+{
+	struct guard *g = NULL;
+	size_t i;
+
+	for (i = 0; i < ins->n_guards; ++i)
+		if (!memcmp(ins->guards[i].key, key, WG_KEY_LEN))
+			g = &ins->guards[i];
+	if (!g) {
+		/* Full: the oldest schedule gives way (it has had most of its rounds). */
+		if (ins->n_guards == GUARD_MAX)
+			memmove(&ins->guards[0], &ins->guards[1], --ins->n_guards * sizeof(ins->guards[0]));
+		g = &ins->guards[ins->n_guards++];
+		memcpy(g->key, key, WG_KEY_LEN);
+	}
+	g->round = 0;
+	g->due_ms = now + guard_delay_ms[0];
+}
+
+static uint64_t next_guard_ms(const struct installer *ins)
+{
+	uint64_t next = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < ins->n_guards; ++i)
+		if (ins->guards[i].due_ms < next)
+			next = ins->guards[i].due_ms;
+	return next;
+}
+
+static void run_guards(struct installer *ins, uint64_t now)
+{
+	size_t i = 0;
+
+	while (i < ins->n_guards) {
+		struct guard *g = &ins->guards[i];
+		struct peer_state *p;
+
+		if (g->due_ms > now) {
+			i++;
+			continue;
+		}
+		p = peertab_find(ins->tab, g->key);
+		if (p && p->trusted.addr.sa_family)
+			restore_endpoint(ins, p);
+		if (!p || ++g->round >= GUARD_ROUNDS) {
+			ins->guards[i] = ins->guards[--ins->n_guards];
+			continue;
+		}
+		g->due_ms = now + guard_delay_ms[g->round];
+		i++;
+	}
+}
+
 static void do_guard(struct installer *ins, struct job *j)
 {
 	struct peer_state *p = peertab_find(ins->tab, j->key);
-	struct dp_peer fix;
 	char k[WG_KEY_B64_LEN + 1], bad[INET6_ADDRSTRLEN + 10], good[INET6_ADDRSTRLEN + 10];
 	int ret;
 
 	if (!p || !p->trusted.addr.sa_family || same_endpoint(&p->trusted, &j->endpoint))
 		return;
-	memset(&fix, 0, sizeof(fix));
-	memcpy(fix.public_key, j->key, WG_KEY_LEN);
-	fix.flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_ENDPOINT;
-	fix.endpoint = p->trusted;
-	ret = dataplane_set_peers(ins->dp, &fix, 1);
-	if (ret && ret != -ENOENT) {
+	ret = restore_endpoint(ins, p);
+	if (ret) {
 		log_warn("restoring endpoint after a replay failed: %s", strerror(-ret));
 		return;
 	}
-	p->endpoint = p->trusted;
+	schedule_guard(ins, j->key, mono_ms());
 	metrics_inc(&ins->m->endpoint_restores);
 	key_str(k, j->key);
 	endpoint_str(bad, sizeof(bad), &j->endpoint);
@@ -813,6 +897,12 @@ static void *installer_main(void *arg)
 			pthread_mutex_lock(&ins->mu);
 			continue;
 		}
+		if (ins->n_guards && next_guard_ms(ins) <= now) {
+			pthread_mutex_unlock(&ins->mu);
+			run_guards(ins, now);
+			pthread_mutex_lock(&ins->mu);
+			continue;
+		}
 		if (now >= ins->next_sweep_ms) {
 			ins->next_sweep_ms = now + evict_interval_ms(ins->cfg.idle_timeout);
 			pthread_mutex_unlock(&ins->mu);
@@ -822,7 +912,10 @@ static void *installer_main(void *arg)
 		}
 		{
 			struct timespec dl;
-			uint64_t wait = ins->next_sweep_ms - now;
+			uint64_t until = ins->next_sweep_ms, g = next_guard_ms(ins);
+			if (g < until)
+				until = g;
+			uint64_t wait = until - now;
 			clock_gettime(CLOCK_MONOTONIC, &dl);
 			dl.tv_sec += (time_t)(wait / 1000);
 			dl.tv_nsec += (long)(wait % 1000) * 1000000;

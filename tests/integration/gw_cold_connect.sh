@@ -52,4 +52,6 @@ out=$("$TL_BIN/jitwg" status --socket "$STATUS" 2>&1) || tl_fail "jitwg status f
 grep -qF "${CLIENT_PUB[1]}" <<<"$out" || tl_fail "jitwg status does not list client 1"
 gw_jitwgd_stop
 grep -q "installed peer" "$TL_TMP/jitwgd.log" || tl_fail "no install log line"
-tl_log "PASS"
+msg="PASS"
+gw_jitwgd_stop
+tl_log "$msg"

@@ -93,6 +93,11 @@ gw_jitwgd_stop() {
 	kill -0 "$JITWGD_PID" 2>/dev/null && tl_fail "jitwgd did not stop on SIGTERM"
 	wait "$JITWGD_PID" 2>/dev/null || true
 	JITWGD_PID=""
+	# With JITWG_BIN=build-san/bin, ASan/UBSan reports land in the log.
+	if grep -q "Sanitizer\|runtime error" "$TL_TMP/jitwgd.log"; then
+		grep -A30 "Sanitizer\|runtime error" "$TL_TMP/jitwgd.log" | head -n 60 >&2
+		tl_fail "sanitizer report from jitwgd"
+	fi
 }
 
 gw_curl_metrics() { ip netns exec "$GW" curl -sf "http://$MET/metrics"; }

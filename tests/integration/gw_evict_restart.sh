@@ -47,4 +47,6 @@ grep -q "2 peers adopted" "$TL_TMP/jitwgd.log" || tl_fail "restart did not adopt
 [ "$(gw_metric jitwg_peers_installed)" = 2 ] || tl_fail "gauge after restart is $(gw_metric jitwg_peers_installed)"
 "$TL_BIN/jitwg" status --socket "$STATUS" | grep -q "(adopted)" || tl_fail "status does not show adopted peers"
 gw_wait_metric 10 jitwg_peers_installed -eq 0 || tl_fail "adopted peers did not age out"
-tl_log "PASS"
+msg="PASS"
+gw_jitwgd_stop
+tl_log "$msg"

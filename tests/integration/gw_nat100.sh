@@ -45,4 +45,6 @@ wait "${pingers[@]}" 2>/dev/null || true
 [ "$(gw_metric jitwg_admit_dropped_total)" = 0 ] || tl_fail "admission dropped $(gw_metric jitwg_admit_dropped_total) initiations"
 gw_wait_metric 5 jitwg_peers_installed -eq "$N" || tl_fail "gauge is not $N"
 grep "installed peer" "$TL_TMP/jitwgd.log" | sed -n "1p;\$p" | cut -c1-200 >&2
-tl_log "PASS: $N clients behind $CL_V4 connected in $ms ms; install p(count)=$(gw_metric jitwg_install_seconds_count), sum=$(gw_metric jitwg_install_seconds_sum)s"
+msg="PASS: $N clients behind $CL_V4 connected in $ms ms; install p(count)=$(gw_metric jitwg_install_seconds_count), sum=$(gw_metric jitwg_install_seconds_sum)s"
+gw_jitwgd_stop
+tl_log "$msg"

@@ -25,4 +25,6 @@ gw_wait_metric 5 'jitwg_cache_total{result="negative"}' -ge 1 || tl_fail "negati
 [ "$(gw_metric jitwg_installs_total)" = 0 ] || tl_fail "something was installed"
 gw_installed 1 && tl_fail "unknown key is in the data plane"
 [ "$(ip netns exec "$GW" wg show "$GWIF" peers | wc -l)" = 0 ] || tl_fail "data plane not empty"
-tl_log "PASS: 1 registry request, negative hits $(gw_metric 'jitwg_cache_total{result="negative"}')"
+msg="PASS: 1 registry request, negative hits $(gw_metric 'jitwg_cache_total{result="negative"}')"
+gw_jitwgd_stop
+tl_log "$msg"

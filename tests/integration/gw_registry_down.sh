@@ -30,4 +30,6 @@ gw_ping 2 v4 && tl_fail "client 2 connected without registry or cache"
 gw_wait_metric 5 'jitwg_registry_requests_total{status="transport"}' -ge 1 || tl_fail "transport errors not counted"
 kill -0 "$JITWGD_PID" || tl_fail "jitwgd died"
 gw_curl_metrics >/dev/null || tl_fail "metrics endpoint down"
-tl_log "PASS: stale hits $(gw_metric 'jitwg_cache_total{result="stale"}'), transport errors $(gw_metric 'jitwg_registry_requests_total{status="transport"}')"
+msg="PASS: stale hits $(gw_metric 'jitwg_cache_total{result="stale"}'), transport errors $(gw_metric 'jitwg_registry_requests_total{status="transport"}')"
+gw_jitwgd_stop
+tl_log "$msg"

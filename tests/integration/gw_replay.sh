@@ -37,7 +37,7 @@ replay() { ip netns exec "$AT" bash -c "cat '$TL_TMP/init.bin' >/dev/udp/192.168
 installs=$(gw_metric jitwg_installs_total)
 replay
 gw_wait_metric 3 jitwg_replay_rejected_total -ge 1 || tl_fail "replay not rejected"
-sleep 0.3
+sleep 1.7 # past the installer's last re-check
 [ "$(gw_endpoint 1)" = "$ep" ] || tl_fail "endpoint moved to $(gw_endpoint 1)"
 [ "$(gw_metric jitwg_installs_total)" = "$installs" ] || tl_fail "replay caused an install"
 # WireGuard itself only knows timestamps of initiations it consumed, and in
@@ -51,4 +51,6 @@ gw_wait_metric 3 jitwg_replay_rejected_total -ge 2 || tl_fail "second replay not
 sleep 1
 gw_installed 1 && tl_fail "replay installed the evicted peer"
 [ "$(gw_metric jitwg_installs_total)" = "$installs" ] || tl_fail "replay after eviction caused an install"
-tl_log "PASS: replays rejected $(gw_metric jitwg_replay_rejected_total), handshakes ok $(gw_metric 'jitwg_handshakes_total{verdict="ok"}')"
+msg="PASS: replays rejected $(gw_metric jitwg_replay_rejected_total), handshakes ok $(gw_metric 'jitwg_handshakes_total{verdict="ok"}')"
+gw_jitwgd_stop
+tl_log "$msg"
