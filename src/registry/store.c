@@ -35,7 +35,7 @@ struct store {
 	atomic_uint next;
 };
 
-enum { FLOOR_RETRIES = 64 };
+enum { FLOOR_RETRIES = 64, SCAN_BATCH = 256 };
 
 int store_ips_format(const struct peer_record *r, char **out)
 {
@@ -204,10 +204,33 @@ static int check_free(const struct store_backend *be, struct store_conn *c, cons
 }
 
 /*
+ * cur = hi + 1, or, past the pool's end, its first address (once). Returns 0,
+ * 1 when it wrapped, or -ENOSPC when the scan is back where it started.
+ */
+static int step_past(uint8_t cur[static 16], const uint8_t hi[static 16], size_t n, const uint8_t first[static 16],
+		     const uint8_t last[static 16], const uint8_t start[static 16], bool *wrapped)
+{
+	int ret = 0;
+
+	memcpy(cur, hi, 16);
+	if (memcmp(cur, last, n) >= 0 || !pool_addr_inc(cur, n)) {
+		if (*wrapped)
+			return -ENOSPC;
+		*wrapped = true;
+		memcpy(cur, first, 16);
+		ret = 1;
+	}
+	if (*wrapped && memcmp(cur, start, n) >= 0)
+		return -ENOSPC;
+	return ret;
+}
+
+/*
  * The next free host address of one pool family, starting at the stored
- * cursor and wrapping once. Each step either finds the cursor free or jumps
- * past the range that holds it, so a run of allocated peers costs one probe
- * per range, and the cursor makes the common case a single probe.
+ * cursor and wrapping once. While the pool has not wrapped the cursor is
+ * free and this is one probe. When it is taken, the ranges that follow are
+ * read SCAN_BATCH at a time and walked in memory to the first hole, so even
+ * a densely allocated pool costs one query per SCAN_BATCH peers.
  */
 static int allocate(const struct store_backend *be, struct store_conn *c, const struct pool *pool, int fam,
 		    int64_t now, struct cidr *out)
@@ -216,8 +239,9 @@ static int allocate(const struct store_backend *be, struct store_conn *c, const 
 	uint16_t family = pool->net[fam].family;
 	size_t n = pool_addr_len(family);
 	uint8_t first[16], last[16], cur[16], start[16];
-	struct store_range r;
+	struct store_range r, *batch = NULL;
 	bool wrapped = false;
+	long got, i;
 	int ret;
 
 	pool_bounds(pool, fam, first, last);
@@ -232,29 +256,50 @@ static int allocate(const struct store_backend *be, struct store_conn *c, const 
 		if (ret == -ENOENT || (!ret && memcmp(r.hi, cur, n) < 0))
 			break;
 		if (ret)
-			return ret;
+			goto out;
 		if (expired(r.expires_at, now)) {
 			ret = be->remove(c, r.key);
 			if (ret && ret != -ENOENT)
-				return ret;
+				goto out;
 			continue;
 		}
-		memcpy(cur, r.hi, 16);
-		if (memcmp(cur, last, n) >= 0 || !pool_addr_inc(cur, n)) {
-			if (wrapped)
-				return -ENOSPC;
-			wrapped = true;
-			memcpy(cur, first, 16);
+		ret = step_past(cur, r.hi, n, first, last, start, &wrapped);
+		if (ret < 0)
+			goto out;
+		if (ret)
+			continue;
+		if (!batch && !(batch = calloc(SCAN_BATCH, sizeof(*batch)))) {
+			ret = -ENOMEM;
+			goto out;
 		}
-		if (wrapped && memcmp(cur, start, n) >= 0)
-			return -ENOSPC;
+		/* Ranges starting exactly at cur are taken; the first gap ends the walk. */
+		for (ret = 0; !ret;) {
+			got = be->ranges_from(c, family, cur, batch, SCAN_BATCH);
+			if (got < 0) {
+				ret = (int)got;
+				goto out;
+			}
+			for (i = 0; i < got && !ret; ++i) {
+				if (memcmp(batch[i].lo, cur, n) || expired(batch[i].expires_at, now))
+					break;
+				ret = step_past(cur, batch[i].hi, n, first, last, start, &wrapped);
+				if (ret < 0)
+					goto out;
+			}
+			if (i < got || got < SCAN_BATCH)
+				break;
+		}
+		/* the outer probe confirms the hole (or reclaims an expired range there) */
 	}
 	memset(out, 0, sizeof(*out));
 	out->family = family;
 	out->prefix = (uint8_t)(n * 8);
 	memcpy(out->addr, cur, n);
 	pool_addr_inc(cur, n);
-	return be->meta_set(c, cursor_name[fam], cur);
+	ret = be->meta_set(c, cursor_name[fam], cur);
+out:
+	free(batch);
+	return ret;
 }
 
 int store_peer_create(struct store *s, struct peer_record *r, const struct pool *pool, int64_t now,

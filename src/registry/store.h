@@ -54,6 +54,9 @@ struct store_backend {
 	int (*remove)(struct store_conn *c, const uint8_t key[static WG_KEY_LEN]);
 	/* The range of this family with the greatest lo <= addr. */
 	int (*floor)(struct store_conn *c, uint16_t family, const uint8_t addr[static 16], struct store_range *out);
+	/* Up to max ranges of this family with lo >= addr, in order; the count or -errno. */
+	long (*ranges_from)(struct store_conn *c, uint16_t family, const uint8_t addr[static 16],
+			    struct store_range *out, size_t max);
 	/*
 	 * Up to limit live peers (not expired at now) with key > after (all when
 	 * after is NULL), in key order, bound to gateway or to none (all when

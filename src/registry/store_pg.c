@@ -33,6 +33,7 @@ enum stmt_id {
 	ST_DEL_PEER,
 	ST_DEL_RANGES,
 	ST_FLOOR,
+	ST_FROM,
 	ST_LIST,
 	ST_META_GET,
 	ST_META_SET,
@@ -53,6 +54,8 @@ static const struct {
 	[ST_DEL_RANGES] = { "DELETE FROM ranges WHERE key = $1", 1 },
 	[ST_FLOOR] = { "SELECT lo, hi, key, expires_at FROM ranges WHERE fam = $1 AND lo <= $2 "
 		       "ORDER BY fam DESC, lo DESC LIMIT 1", 2 },
+	[ST_FROM] = { "SELECT lo, hi, key, expires_at FROM ranges WHERE fam = $1 AND lo >= $2 "
+		      "ORDER BY fam, lo LIMIT $3", 3 },
 	[ST_LIST] = { "SELECT key, gateway, psk, keepalive, expires_at, created_at, ips FROM peers "
 		      "WHERE key > $1 AND (expires_at = 0 OR expires_at > $2) "
 		      "AND ($3::text IS NULL OR gateway IS NULL OR gateway = $3) ORDER BY key LIMIT $4", 4 },
@@ -383,33 +386,59 @@ static int pg_remove(struct store_conn *c, const uint8_t key[static WG_KEY_LEN])
 	return run(c, ST_DEL_RANGES, &p, NULL);
 }
 
+/* Columns lo, hi, key, expires_at. */
+static int row_to_range(const PGresult *r, int row, uint16_t family, struct store_range *out)
+{
+	size_t n = pool_addr_len(family);
+
+	memset(out, 0, sizeof(*out));
+	if ((size_t)PQgetlength(r, row, 0) != n || (size_t)PQgetlength(r, row, 1) != n ||
+	    PQgetlength(r, row, 2) != WG_KEY_LEN)
+		return -EIO;
+	out->family = family;
+	memcpy(out->lo, PQgetvalue(r, row, 0), n);
+	memcpy(out->hi, PQgetvalue(r, row, 1), n);
+	memcpy(out->key, PQgetvalue(r, row, 2), WG_KEY_LEN);
+	out->expires_at = get_int(r, row, 3);
+	return 0;
+}
+
 static int pg_floor(struct store_conn *c, uint16_t family, const uint8_t addr[static 16], struct store_range *out)
 {
 	struct params p = { 0 };
-	size_t n = pool_addr_len(family);
 	PGresult *r;
 	int ret = -ENOENT;
 
 	memset(out, 0, sizeof(*out));
 	p_int(&p, family == AF_INET ? 4 : 6);
-	p_bytes(&p, addr, n);
+	p_bytes(&p, addr, pool_addr_len(family));
 	r = exec(c, ST_FLOOR, &p);
 	if (!r)
 		return -EIO;
-	if (PQntuples(r)) {
-		ret = -EIO;
-		if ((size_t)PQgetlength(r, 0, 0) == n && (size_t)PQgetlength(r, 0, 1) == n &&
-		    PQgetlength(r, 0, 2) == WG_KEY_LEN) {
-			out->family = family;
-			memcpy(out->lo, PQgetvalue(r, 0, 0), n);
-			memcpy(out->hi, PQgetvalue(r, 0, 1), n);
-			memcpy(out->key, PQgetvalue(r, 0, 2), WG_KEY_LEN);
-			out->expires_at = get_int(r, 0, 3);
-			ret = 0;
-		}
-	}
+	if (PQntuples(r))
+		ret = row_to_range(r, 0, family, out);
 	PQclear(r);
 	return ret;
+}
+
+static long pg_ranges_from(struct store_conn *c, uint16_t family, const uint8_t addr[static 16],
+			   struct store_range *out, size_t max)
+{
+	struct params p = { 0 };
+	PGresult *r;
+	int i, rows, ret = 0;
+
+	p_int(&p, family == AF_INET ? 4 : 6);
+	p_bytes(&p, addr, pool_addr_len(family));
+	p_int(&p, (int64_t)max);
+	r = exec(c, ST_FROM, &p);
+	if (!r)
+		return -EIO;
+	rows = PQntuples(r);
+	for (i = 0; i < rows && (size_t)i < max && !ret; ++i)
+		ret = row_to_range(r, i, family, &out[i]);
+	PQclear(r);
+	return ret ? ret : (long)i;
 }
 
 static int pg_list(struct store_conn *c, const uint8_t *after, const char *gateway, int64_t now, size_t limit,
@@ -501,6 +530,7 @@ const struct store_backend store_pg_backend = {
 	.insert = pg_insert,
 	.remove = pg_remove,
 	.floor = pg_floor,
+	.ranges_from = pg_ranges_from,
 	.list = pg_list,
 	.meta_get = pg_meta_get,
 	.meta_set = pg_meta_set,

@@ -22,6 +22,7 @@ enum stmt_id {
 	ST_DEL_PEER,
 	ST_DEL_RANGES,
 	ST_FLOOR,
+	ST_FROM,
 	ST_LIST,
 	ST_META_GET,
 	ST_META_SET,
@@ -42,6 +43,7 @@ static const char *const sql[ST_COUNT] = {
 	[ST_DEL_RANGES] = "DELETE FROM ranges WHERE key = ?1",
 	[ST_FLOOR] = "SELECT lo, hi, key, expires_at FROM ranges WHERE fam = ?1 AND lo <= ?2 "
 		     "ORDER BY lo DESC LIMIT 1",
+	[ST_FROM] = "SELECT lo, hi, key, expires_at FROM ranges WHERE fam = ?1 AND lo >= ?2 ORDER BY lo LIMIT ?3",
 	[ST_LIST] = "SELECT key, gateway, psk, keepalive, expires_at, created_at, ips FROM peers "
 		    "WHERE key > ?1 AND (expires_at = 0 OR expires_at > ?2) "
 		    "AND (?3 IS NULL OR gateway IS NULL OR gateway = ?3) ORDER BY key LIMIT ?4",
@@ -250,34 +252,65 @@ static int sq_remove(struct store_conn *c, const uint8_t key[static WG_KEY_LEN])
 	return run(c, ST_DEL_RANGES);
 }
 
+/* Columns lo, hi, key, expires_at. */
+static int row_to_range(sqlite3_stmt *st, uint16_t family, struct store_range *out)
+{
+	int n = (int)pool_addr_len(family);
+
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_column_bytes(st, 0) != n || sqlite3_column_bytes(st, 1) != n ||
+	    sqlite3_column_bytes(st, 2) != WG_KEY_LEN)
+		return -EIO;
+	out->family = family;
+	memcpy(out->lo, sqlite3_column_blob(st, 0), (size_t)n);
+	memcpy(out->hi, sqlite3_column_blob(st, 1), (size_t)n);
+	memcpy(out->key, sqlite3_column_blob(st, 2), WG_KEY_LEN);
+	out->expires_at = sqlite3_column_int64(st, 3);
+	return 0;
+}
+
 static int sq_floor(struct store_conn *c, uint16_t family, const uint8_t addr[static 16], struct store_range *out)
 {
 	sqlite3_stmt *st = c->st[ST_FLOOR];
-	int n = (int)pool_addr_len(family), rc, ret;
+	int rc, ret;
 
 	memset(out, 0, sizeof(*out));
 	sqlite3_bind_int(st, 1, family == AF_INET ? 4 : 6);
-	sqlite3_bind_blob(st, 2, addr, n, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, addr, (int)pool_addr_len(family), SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ret = -EIO;
-		if (sqlite3_column_bytes(st, 0) == n && sqlite3_column_bytes(st, 1) == n &&
-		    sqlite3_column_bytes(st, 2) == WG_KEY_LEN) {
-			out->family = family;
-			memcpy(out->lo, sqlite3_column_blob(st, 0), (size_t)n);
-			memcpy(out->hi, sqlite3_column_blob(st, 1), (size_t)n);
-			memcpy(out->key, sqlite3_column_blob(st, 2), WG_KEY_LEN);
-			out->expires_at = sqlite3_column_int64(st, 3);
-			ret = 0;
-		}
-	} else if (rc == SQLITE_DONE) {
+	if (rc == SQLITE_ROW)
+		ret = row_to_range(st, family, out);
+	else if (rc == SQLITE_DONE)
 		ret = -ENOENT;
-	} else {
+	else
 		ret = fail(c, "floor");
-	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return ret;
+}
+
+static long sq_ranges_from(struct store_conn *c, uint16_t family, const uint8_t addr[static 16],
+			   struct store_range *out, size_t max)
+{
+	sqlite3_stmt *st = c->st[ST_FROM];
+	size_t got = 0;
+	long ret = 0;
+	int rc = SQLITE_DONE;
+
+	sqlite3_bind_int(st, 1, family == AF_INET ? 4 : 6);
+	sqlite3_bind_blob(st, 2, addr, (int)pool_addr_len(family), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	while (got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = row_to_range(st, family, &out[got]);
+		if (ret)
+			break;
+		got++;
+	}
+	if (!ret && got < max && rc != SQLITE_DONE)
+		ret = fail(c, "ranges_from");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return ret ? ret : (long)got;
 }
 
 static int sq_list(struct store_conn *c, const uint8_t *after, const char *gateway, int64_t now, size_t limit,
@@ -372,6 +405,7 @@ const struct store_backend store_sqlite_backend = {
 	.insert = sq_insert,
 	.remove = sq_remove,
 	.floor = sq_floor,
+	.ranges_from = sq_ranges_from,
 	.list = sq_list,
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,

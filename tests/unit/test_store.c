@@ -178,6 +178,43 @@ static void test_allocate(void **state)
 	assert_string_equal(got, "192.168.7.3/32");
 }
 
+/* A pool densely filled by other peers: the walk crosses several scan batches. */
+static void test_allocate_dense(void **state)
+{
+	struct store *s = *state;
+	struct pool p;
+	const char *why;
+	char *ips = malloc(200 * 20), got[64];
+	unsigned int i, j, a;
+	size_t len;
+
+	for (j = 0; j < 3; ++j) {
+		len = 0;
+		for (i = 0; i < 200; ++i) {
+			a = 2 + j * 200 + i;
+			len += (size_t)sprintf(ips + len, "%s10.50.%u.%u/32", i ? "," : "", a >> 8, a & 255);
+		}
+		assert_int_equal(create(s, 300 + j, ips, NULL, 100, NULL, 0), 0);
+	}
+	free(ips);
+	assert_int_equal(pool_parse(&p, "10.50.0.0/22", &why), 0);
+	assert_int_equal(create(s, 310, "", &p, 100, got, sizeof(got)), 0);
+	assert_string_equal(got, "10.50.2.90/32");
+	assert_int_equal(create(s, 311, "", &p, 100, got, sizeof(got)), 0);
+	assert_string_equal(got, "10.50.2.91/32");
+	/* fill the rest of the pool; the next allocation wraps and walks the whole dense run */
+	assert_int_equal(create(s, 312, "10.50.2.92/30,10.50.2.96/27,10.50.2.128/25,10.50.3.0/24", NULL, 100, NULL, 0), 0);
+	assert_int_equal(create(s, 313, "", &p, 100, NULL, 0), -ENOSPC);
+	{
+		uint8_t k[WG_KEY_LEN];
+
+		mkkey(k, 301); /* frees 10.50.0.202 - 10.50.1.145 */
+		assert_int_equal(store_peer_delete(s, k), 0);
+	}
+	assert_int_equal(create(s, 313, "", &p, 100, got, sizeof(got)), 0);
+	assert_string_equal(got, "10.50.0.202/32");
+}
+
 static void test_expiry_and_list(void **state)
 {
 	struct store *s = *state;
@@ -244,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allocate_dense, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_list, setup, teardown),
 	};
 
