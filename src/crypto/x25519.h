@@ -28,9 +28,11 @@ struct x25519_ctx *x25519_ctx_new(const struct x25519_key *k);
 void x25519_ctx_free(struct x25519_ctx *c);
 
 /*
- * out = X25519(priv, pub). Returns 0, -EINVAL when the result is all zero
- * (pub is of small order: RFC 7748 section 6.1) or -EIO on a library
- * failure. On error out is zeroed. Not thread-safe on one ctx.
+ * out = X25519(priv, pub). Returns 0, or -EINVAL when no shared secret
+ * comes out: the result would be all zero (pub of small order, RFC 7748
+ * section 6.1; OpenSSL refuses those itself and this checks again) or
+ * OpenSSL rejected the call. On error out is zeroed and OpenSSL's error
+ * queue is cleared. Not thread-safe on one ctx.
  */
 int x25519_ctx_derive(struct x25519_ctx *c, uint8_t out[static X25519_KEY_LEN],
 		      const uint8_t pub[static X25519_KEY_LEN]);
