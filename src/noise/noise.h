@@ -11,7 +11,9 @@
  * The responder's consumption of a WireGuard handshake initiation
  * (Noise_IKpsk2 message 1): mac1, e, es, s, ss, {t}. Pure: no I/O, no global
  * state. A verdict of NOISE_OK proves the sender holds the private key of
- * the static key it names.
+ * the static key it names. It does not prove freshness (a replay is ok
+ * again: compare timestamps) nor the sender index (outside the transcript;
+ * anyone can rewrite it and recompute mac1).
  *
  * Threads: a struct noise_responder is read-only after noise_responder_new()
  * and may be shared; a struct noise_sscache is NOT thread-safe: give each
@@ -40,7 +42,7 @@ struct noise_result {
 	uint8_t timestamp[12];          /* TAI64N, big-endian as on the wire */
 };
 
-/* Opaque: the private key and values derived from it, in locked memory. */
+/* Opaque: the private key (in locked pages) and values derived from it. */
 struct noise_responder;
 
 /*
@@ -57,7 +59,9 @@ bool noise_responder_locked(const struct noise_responder *r);
 /*
  * Per-thread cache of the static-static DH (ss) keyed by initiator static
  * key, as the kernel precomputes it per peer, so a returning initiator costs
- * one X25519. Bounded; eviction is approximate LRU. Wiped on free.
+ * one X25519. Bounded, 8-way set-associative with LRU per set: size it at
+ * about four times the initiators a worker sees. capacity 1..2^24; NULL
+ * with errno EINVAL/ENOMEM. Wiped on free; NULL is a no-op.
  */
 struct noise_sscache;
 struct noise_sscache *noise_sscache_new(size_t capacity);
