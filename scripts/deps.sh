@@ -11,6 +11,7 @@ PKGS=(
 	libmicrohttpd-dev libjson-c-dev libpq-dev libcmocka-dev
 	# real WireGuard and namespaces
 	wireguard-go wireguard-tools iproute2 iputils-ping tcpdump kmod
+	python3 # scripts/gen-initiations.sh: the independent reader of its captures
 	# registry store and load tools
 	postgresql sqlite3 wrk curl jq
 	# real-kernel tests
