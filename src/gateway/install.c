@@ -85,6 +85,7 @@ struct installer {
 	struct evict_plan plan;
 	uint32_t gen;
 	uint64_t next_sweep_ms;
+	uint64_t next_reval_ms;
 	struct guard guards[GUARD_MAX];
 	size_t n_guards;
 };
@@ -95,6 +96,13 @@ static uint64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t revalidate_interval_ms(unsigned int every)
+{
+	uint64_t ms = (uint64_t)every * 1000 / 4;
+
+	return ms < 1000 ? 1000 : ms;
 }
 
 static void key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN])
@@ -381,6 +389,7 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	ins->cfg.no_initiate = cfg->no_initiate;
 	/* Sweep soon under the new timeout rather than at the old interval's end. */
 	ins->next_sweep_ms = mono_ms() + evict_interval_ms(cfg->idle_timeout);
+	ins->next_reval_ms = mono_ms() + revalidate_interval_ms(cfg->revalidate);
 	pthread_cond_signal(&ins->cv);
 	pthread_mutex_unlock(&ins->mu);
 }
@@ -618,18 +627,35 @@ static bool revalidate_one(struct peer_state *p, void *arg)
 	return true;
 }
 
+/* Asks the registry again about installed peers not checked for --revalidate seconds. */
+static void revalidate(struct installer *ins)
+{
+	unsigned int every;
+
+	pthread_mutex_lock(&ins->mu);
+	every = ins->cfg.revalidate;
+	pthread_mutex_unlock(&ins->mu);
+	pthread_mutex_lock(&ins->lk_mu);
+	if (ins->lookup) {
+		struct reval_ctx rc = {
+			.ins = ins, .now_ms = mono_ms(), .every_ms = (uint64_t)every * 1000,
+			.budget = REVALIDATE_PER_SWEEP, .l = ins->lookup,
+		};
+		peertab_each(ins->tab, revalidate_one, &rc);
+	}
+	pthread_mutex_unlock(&ins->lk_mu);
+}
+
 static void sweep(struct installer *ins)
 {
 	struct dp_peer *peers = NULL;
 	struct evict_policy pol;
 	size_t n = 0;
-	unsigned int revalidate;
 	int ret;
 
 	pthread_mutex_lock(&ins->mu);
 	pol.idle_timeout = ins->cfg.idle_timeout;
 	pol.grace = ins->cfg.grace;
-	revalidate = ins->cfg.revalidate;
 	pthread_mutex_unlock(&ins->mu);
 
 	ret = dataplane_list_peers(ins->dp, &peers, &n);
@@ -649,16 +675,6 @@ static void sweep(struct installer *ins)
 	if (ins->plan.adopted || ins->plan.vanished || ins->plan.n_victims)
 		log_info("sweep: %zu peers, %zu to evict, %zu adopted, %zu removed by others",
 			 n, ins->plan.n_victims, ins->plan.adopted, ins->plan.vanished);
-
-	pthread_mutex_lock(&ins->lk_mu);
-	if (ins->lookup) {
-		struct reval_ctx rc = {
-			.ins = ins, .now_ms = mono_ms(), .every_ms = (uint64_t)revalidate * 1000,
-			.budget = REVALIDATE_PER_SWEEP, .l = ins->lookup,
-		};
-		peertab_each(ins->tab, revalidate_one, &rc);
-	}
-	pthread_mutex_unlock(&ins->lk_mu);
 }
 
 static json_object *jkey(const uint8_t key[WG_KEY_LEN])
@@ -903,6 +919,13 @@ static void *installer_main(void *arg)
 			pthread_mutex_lock(&ins->mu);
 			continue;
 		}
+		if (now >= ins->next_reval_ms) {
+			ins->next_reval_ms = now + revalidate_interval_ms(ins->cfg.revalidate);
+			pthread_mutex_unlock(&ins->mu);
+			revalidate(ins);
+			pthread_mutex_lock(&ins->mu);
+			continue;
+		}
 		if (now >= ins->next_sweep_ms) {
 			ins->next_sweep_ms = now + evict_interval_ms(ins->cfg.idle_timeout);
 			pthread_mutex_unlock(&ins->mu);
@@ -915,6 +938,8 @@ static void *installer_main(void *arg)
 			uint64_t until = ins->next_sweep_ms, g = next_guard_ms(ins);
 			if (g < until)
 				until = g;
+			if (ins->next_reval_ms < until)
+				until = ins->next_reval_ms;
 			uint64_t wait = until - now;
 			clock_gettime(CLOCK_MONOTONIC, &dl);
 			dl.tv_sec += (time_t)(wait / 1000);
@@ -959,6 +984,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	/* Adopt what is installed now: the first sweep runs before the thread starts. */
 	sweep(ins);
 	ins->next_sweep_ms = mono_ms() + evict_interval_ms(cfg->idle_timeout);
+	ins->next_reval_ms = mono_ms() + revalidate_interval_ms(cfg->revalidate);
 
 	ret = pthread_create(&ins->thread, NULL, installer_main, ins);
 	if (ret) {
