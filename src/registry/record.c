@@ -320,6 +320,37 @@ static bool single_quoted(const char *s, size_t n)
 	return false;
 }
 
+/*
+ * Members of the top-level object as written, counted on text json-c has
+ * already accepted: one ':' at depth 1 outside strings per member. json-c
+ * keeps only the last of duplicate names, so fewer parsed members than
+ * written means a name was repeated, and the record would be ambiguous.
+ */
+static size_t members_written(const char *s, size_t n)
+{
+	size_t i, count = 0;
+	bool in_str = false;
+	int depth = 0;
+
+	for (i = 0; i < n; ++i) {
+		if (in_str) {
+			if (s[i] == '\\')
+				++i;
+			else if (s[i] == '"')
+				in_str = false;
+		} else if (s[i] == '"') {
+			in_str = true;
+		} else if (s[i] == '{' || s[i] == '[') {
+			++depth;
+		} else if (s[i] == '}' || s[i] == ']') {
+			--depth;
+		} else if (s[i] == ':' && depth == 1) {
+			++count;
+		}
+	}
+	return count;
+}
+
 int peer_record_from_json(struct peer_record *out, const char *json, size_t len, const char **field)
 {
 	struct json_tokener *tok = NULL;
@@ -344,6 +375,8 @@ int peer_record_from_json(struct peer_record *out, const char *json, size_t len,
 	end = json_tokener_get_parse_end(tok);
 	if (end > len || !only_space(json + end, len - end) || !json_object_is_type(obj, json_type_object))
 		goto out;
+	if (members_written(json, end) != (size_t)json_object_object_length(obj))
+		goto out; /* a repeated member name */
 	{
 		json_object_object_foreach(obj, k, v) {
 			ret = parse_field(out, k, v, &have_key);

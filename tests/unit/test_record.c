@@ -125,6 +125,8 @@ static void test_strict(void **state)
 	expect_bad("{\"public_key\":1,}", "body");
 	expect_bad("{\"public_key\":\"\xff\"}", "body");
 	expect_bad("{\"public_key\":01}", "body");
+	snprintf(j, sizeof(j), "{\"public_key\":\"%s\",\"public_key\":\"%s\"}", K1, K2);
+	expect_bad(j, "body"); /* repeated member: ambiguous */
 	expect_bad("{}", "public_key");
 	expect_bad("{\"public_key\":\"abc\"}", "public_key");
 	expect_bad("{\"public_key\":5}", "public_key");
@@ -138,6 +140,7 @@ static void test_strict(void **state)
 		expect_bad(j, field);                                              \
 	} while (0)
 	BAD("\"nickname\":\"bob\"", "nickname");
+	BAD("\"extra\":{\"a\":\"b:c\",\"d\":[1,{\"e\":2}]}", "extra");
 	BAD("\"allowed_ips\":\"10.0.0.1/32\"", "allowed_ips");
 	BAD("\"allowed_ips\":[\"10.0.0.1/24\"]", "allowed_ips");
 	BAD("\"allowed_ips\":[\"10.0.0.300/32\"]", "allowed_ips");
