@@ -164,10 +164,16 @@ jq -e --arg a "$A" '[.peers[].public_key] | index($a) == null' <<<"$BODY" >/dev/
 jq -e --arg b "$B" '[.peers[].public_key] | index($b) != null' <<<"$BODY" >/dev/null || tl_fail "list hides B from gw-b"
 
 # ---- parallel creates from the pool: no duplicate addresses --------------------
+# Half go to a second registry process on the same database: the allocation
+# is atomic across processes too (BEGIN IMMEDIATE / advisory lock).
+start_registry "$TL_TMP/reg3.log" --token-file "$TL_TMP/token" --pool 10.77.0.0/24,fd77::/64
+URL2=$URL PID2=$PID URL=$MAIN_URL
 N=48
 for _ in $(seq 1 $N); do newkey; done >"$TL_TMP/keys"
-xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -H "Authorization: Bearer $TOKEN" \
-	--data-binary '{"public_key":"{}"}' "$URL/v1/peers" <"$TL_TMP/keys" >"$TL_TMP/codes"
+awk -v a="$URL" -v b="$URL2" '{ print (NR % 2 ? a : b) " " $0 }' "$TL_TMP/keys" |
+	xargs -P 16 -L 1 sh -c 'curl -s -o /dev/null -w "%{http_code}\n" -H "Authorization: Bearer $0" \
+		--data-binary "{\"public_key\":\"$2\"}" "$1/v1/peers"' "$TOKEN" >"$TL_TMP/codes"
+kill "$PID2"
 [ "$(grep -c '^201$' "$TL_TMP/codes")" = $N ] || tl_fail "parallel creates: $(sort "$TL_TMP/codes" | uniq -c | tr '\n' ' ')"
 LIVE=$((LIVE + N))
 while read -r k; do
