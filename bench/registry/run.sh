@@ -5,8 +5,9 @@
 #   env: STORES="sqlite postgres"  RATE=5000  LOAD_S=20  THREADS=4
 #
 # For each store: bulk-load PEERS peers (bulkload.c, straight through the
-# store backend's insert, in 20k-row transactions), start jitwg-registry on
-# it, then measure
+# store backend's insert, in 20k-row transactions), time store_peer_get()
+# in-process on it (storebench.c: the database's share of a GET), start
+# jitwg-registry on it, then measure
 #   1. GET latency at a fixed RATE with an open-loop generator (loadgen.c;
 #      latency counted from when each request was due), after a 5 s warm-up,
 #      and right after it the same for GET /healthz, which never touches the
@@ -51,8 +52,10 @@ trap cleanup EXIT
 B=$ROOT/build
 mkdir -p "$(dirname "$OUT")"
 cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -o "$WORK/loadgen" "$ROOT/bench/registry/loadgen.c"
-cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT/src" -o "$WORK/bulkload" "$ROOT/bench/registry/bulkload.c" \
-	"$B/libregistry.a" "$B/libwire.a" "$B/libcommon.a" $(pkg-config --libs sqlite3 libpq json-c libcrypto) -lpthread
+for t in bulkload storebench; do
+	cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT/src" -o "$WORK/$t" "$ROOT/bench/registry/$t.c" \
+		"$B/libregistry.a" "$B/libwire.a" "$B/libcommon.a" $(pkg-config --libs sqlite3 libpq json-c libcrypto) -lpthread
+done
 
 for _ in $(seq 1 100); do echo /healthz; done >"$WORK/healthz"
 say() { echo "$*" | tee -a "$OUT"; }
@@ -86,6 +89,7 @@ for store in $STORES; do
 		DB=$WORK/registry.db
 	fi
 	"$WORK/bulkload" "$DB" "$PEERS" "$WORK/paths" 100000 | tee -a "$OUT"
+	"${N[@]}" "$WORK/storebench" "$DB" "$WORK/paths" 200000 | tee -a "$OUT"
 
 	"${N[@]}" "$ROOT/build/bin/jitwg-registry" --listen 127.0.0.1:0 --db "$DB" --threads "$THREADS" \
 		--pool 100.64.0.0/10 2>"$WORK/reg.log" &
