@@ -191,10 +191,13 @@ $(BUILD)/bin/fuzz_%: tests/fuzz/fuzz_%.c $(ALL_LIBS)
 
 # ---- KERNEL-TOOLS: helpers for the real-kernel tests and benchmarks --------
 # tests/kernel/NAME.c -> $(BIN)/NAME; they run inside the test guest.
-KTOOL_SRCS := tests/kernel/nltool.c
+KTOOL_SRCS := tests/kernel/nltool.c tests/kernel/wginit.c
 KTOOL_BINS := $(patsubst tests/kernel/%.c,$(BIN)/%,$(KTOOL_SRCS))
 
 $(BIN)/nltool: tests/kernel/nltool.c $(ALL_LIBS)
+$(BIN)/wginit: tests/kernel/wginit.c $(ALL_LIBS)
+
+$(KTOOL_BINS):
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)

@@ -93,6 +93,7 @@ struct worker {
 	enum mode mode;
 	unsigned id;
 	atomic_bool *go, *stop;
+	atomic_uint *ready;
 	uint64_t done, bad, hits, misses;
 	double cpu; /* this thread's CPU seconds inside the timed window */
 	int err;
@@ -113,11 +114,13 @@ static void *worker_main(void *arg)
 
 	if (!cache) {
 		k->err = -ENOMEM;
+		atomic_fetch_add(k->ready, 1);
 		return NULL;
 	}
 	if (k->mode == MODE_X25519) {
 		if (x25519_generate(priv) || !(xk = x25519_key_new(priv)) || !(xc = x25519_ctx_new(xk))) {
 			k->err = -EIO;
+			atomic_fetch_add(k->ready, 1);
 			goto out;
 		}
 	}
@@ -127,6 +130,7 @@ static void *worker_main(void *arg)
 			noise_consume_initiation(w->r, cache, w->returning[j], WG_MSG_INITIATION_LEN, &res);
 	}
 	noise_sscache_stats(cache, &k->hits, &k->misses, NULL);
+	atomic_fetch_add(k->ready, 1);
 	while (!atomic_load_explicit(k->go, memory_order_acquire))
 		;
 	k->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
@@ -176,13 +180,14 @@ static int run_slice(const struct workload *w, enum mode mode, unsigned n, doubl
 {
 	struct worker k[MAX_THREADS];
 	atomic_bool go = false, stop = false;
+	atomic_uint ready = 0;
 	double start;
 	unsigned i;
 	int ret = 0;
 
 	memset(k, 0, sizeof(k));
 	for (i = 0; i < n; ++i) {
-		k[i] = (struct worker){ .w = w, .mode = mode, .id = i, .go = &go, .stop = &stop };
+		k[i] = (struct worker){ .w = w, .mode = mode, .id = i, .go = &go, .stop = &stop, .ready = &ready };
 		if (pthread_create(&k[i].thread, NULL, worker_main, &k[i])) {
 			atomic_store(&stop, true);
 			atomic_store(&go, true);
@@ -191,7 +196,9 @@ static int run_slice(const struct workload *w, enum mode mode, unsigned n, doubl
 			break;
 		}
 	}
-	usleep(20000);
+	/* The clock starts when every thread has warmed up and waits. */
+	while (atomic_load(&ready) < n)
+		usleep(1000);
 	start = now();
 	atomic_store_explicit(&go, true, memory_order_release);
 	if (!ret)

@@ -18,9 +18,11 @@ kg_require() {
 	for t in qemu-system-x86_64 busybox cpio depmod apt-get dpkg gzip ldd; do
 		command -v "$t" >/dev/null 2>&1 || { tl_log "SKIP: $t not installed (scripts/deps.sh)"; exit 77; }
 	done
-	busybox --list 2>/dev/null | grep -qx insmod || { tl_log "SKIP: busybox has no insmod"; exit 77; }
-	file -L "$(command -v busybox)" 2>/dev/null | grep -q 'statically linked' ||
-		ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' ||
+	# Captured first: grep -q closing the pipe early would trip pipefail.
+	t=$(busybox --list 2>/dev/null || true)
+	grep -qx insmod <<<"$t" || { tl_log "SKIP: busybox has no insmod"; exit 77; }
+	t=$(ldd "$(command -v busybox)" 2>&1 || true)
+	grep -q 'not a dynamic' <<<"$t" ||
 		{ tl_log "SKIP: busybox is not static (install busybox-static)"; exit 77; }
 }
 
@@ -34,7 +36,7 @@ kg_fetch_kernel() {
 	flock -w 600 8 || tl_fail "kernel cache lock busy"
 	if [ ! -f "$KG_CACHE/ready" ]; then
 		pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-			awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+			awk '/Depends: linux-image-[0-9]/ && !p { print $2; p = 1 }')
 		[ -n "$pkg" ] || tl_fail "cannot resolve linux-image-cloud-amd64 (apt-get update?)"
 		tmp=$(mktemp -d "$KG_CACHE/dl.XXXXXX")
 		kg_log "downloading $pkg"
@@ -118,7 +120,7 @@ kg_rootfs() {
 	done < <(kg_modules wireguard veth)
 	grep -q wireguard "$root/lib/modules/order" || tl_fail "wireguard.ko not found in $KG_MODDIR"
 	kg_add_elf "$root" "$(command -v ip)" "$(command -v wg)"
-	for f in jitwgd jitwg jitwg-registry nltool; do
+	for f in jitwgd jitwg jitwg-registry nltool wginit; do
 		[ -x "$TL_BIN/$f" ] && kg_add_elf "$root" "$TL_BIN/$f" && ln -sf "$TL_BIN/$f" "$root/bin/$f"
 	done
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"$root/etc/hosts"
@@ -143,7 +145,7 @@ kg_boot() {
 	kg_log "booting $KG_KVER under TCG (initramfs $(du -m "$initrd" | cut -f1) MiB, limit ${limit}s)"
 	tl_bg timeout --kill-after=5 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "$cpus" \
 		-m "$mem" -nographic -no-reboot -kernel "$KG_VMLINUZ" -initrd "$initrd" \
-		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1
+		-append "console=ttyS0 quiet panic=-1 kg.timeout=$((limit > 40 ? limit - 20 : limit))" </dev/null >"$log" 2>&1
 	wait "$TL_LAST_PID" || rc=$?
 	rm -f "$initrd"
 	[ $rc -eq 124 ] && kg_log "guest timed out after ${limit}s"
@@ -169,7 +171,13 @@ kg_report() {
 	done
 	if [ $bad -ne 0 ]; then
 		kg_log "---- guest console (tail) ----"
-		tr -d '\r' <"$log" | tail -n 120 >&2
+		tr -d '\r' <"$log" | tail -n 150 >&2
+		# Last, so that a runner showing only the tail still shows them.
+		kg_log "---- failed or missing ----"
+		grep '^RESULT [^ ]* fail' "$log.results" >&2 || true
+		for name in "$@"; do
+			grep -q "^RESULT $name " "$log.results" || echo "missing $name" >&2
+		done
 		return 1
 	fi
 	return 0

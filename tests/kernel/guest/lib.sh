@@ -10,6 +10,7 @@ result() {
 	n=$1 s=$2
 	shift 2
 	echo "RESULT $n $s $*"
+	echo "$n $s" >>/tmp/results
 }
 
 # check NAME CMD... -> pass when CMD succeeds.

@@ -141,6 +141,22 @@ lst=$($NL list | awk -v k="$CLPUB" '$1 == k { print $3 }')
 [ "$lst" != "hs=0" ] && result list_handshake pass "$lst" || result list_handshake fail "$lst"
 $NL remove "$CLPUB"
 
+# ---- what the kernel does with an initiation it never consumed ---------------
+# A peer installed from outside starts with no handshake timestamp, so the
+# kernel accepts any valid initiation from that peer, however old, and moves
+# the endpoint to its source. Recorded, not judged: it is why jitwgd's replay
+# guard matters and what it cannot cover alone (docs/ARCHITECTURE.md).
+K3F=/tmp/k3.key
+$WG genkey >$K3F
+K3=$($WG pubkey <$K3F)
+wginit make $K3F "$GWPUB" /tmp/old.init age 600
+$NL set "$K3" endpoint 10.99.0.2:40001 allowed-ips 10.66.0.1/32
+nsx cl wginit send /tmp/old.init 10.99.0.2:40002 10.99.0.1:51820
+sleep 1
+ep=$(nsx gw $WG show wg0 endpoints | awk -v k="$K3" '$1 == k { print $2 }')
+echo "INFO kernel_unseen_initiation: 10-minute-old initiation from a new address -> endpoint $ep"
+$NL remove "$K3"
+
 # ---- 100k peers: install in batches, dump completely, remove ----------------
 # A key-less interface: without a private key the kernel skips the per-peer
 # static-static DH, which would dominate under TCG.
