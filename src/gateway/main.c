@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -206,6 +207,22 @@ out:
 	return r;
 }
 
+/* Creates the cache file's directory (e.g. /var/lib/jitwg) if it is missing; one level. */
+static void ensure_parent_dir(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0700) == 0)
+		log_info("created %s", dir);
+}
+
 static void fill_installer_config(struct installer_config *ic, const struct config *cfg, struct metrics *m)
 {
 	memset(ic, 0, sizeof(*ic));
@@ -358,6 +375,8 @@ int main(int argc, char **argv)
 			.metrics = m,
 		};
 		why = NULL;
+		if (strcmp(cfg.cache_path, ":memory:"))
+			ensure_parent_dir(cfg.cache_path);
 		lk = lookup_new(&lc, install_lookup_cb, install_gone_cb, ins, &why);
 		if (!lk) {
 			log_err("lookup (cache %s): %s (%s)", cfg.cache_path, why ? why : "cannot start",
@@ -408,10 +427,14 @@ int main(int argc, char **argv)
 	}
 	if (cfg.status_socket && *cfg.status_socket) {
 		status = status_server_new(cfg.status_socket, ins, &why);
-		if (!status) {
-			log_err("%s (%s: %s)", why, cfg.status_socket, strerror(errno));
+		/* Two daemons on one interface would fight; anything else only costs `jitwg status`. */
+		if (!status && errno == EADDRINUSE) {
+			log_err("%s (%s)", why, cfg.status_socket);
 			goto out;
 		}
+		if (!status)
+			log_warn("%s (%s: %s); `jitwg status` will not work", why, cfg.status_socket,
+				 strerror(errno));
 	}
 
 	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
