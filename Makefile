@@ -69,6 +69,8 @@ GATEWAY_SRCS := \
 	src/gateway/evict.c \
 	src/gateway/workers.c \
 	src/gateway/install.c \
+	src/gateway/install-guard.c \
+	src/gateway/install-status.c \
 	src/gateway/httpd.c \
 	src/gateway/replay.c \
 	src/gateway/cache.c \

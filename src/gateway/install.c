@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "gateway/install.h"
+#include "gateway/install-internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,89 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <json-c/json.h>
 #include <openssl/crypto.h>
 
 #include "common/log.h"
 #include "gateway/evict.h"
 #include "gateway/peertab.h"
 
-enum {
-	QUEUE_MAX = 8192,        /* queued installs + removals */
-	BATCH_MAX = 64,          /* peers per data-plane message */
-	REMOVE_BATCH = 64,       /* removals between two looks at the install queue */
-	REVALIDATE_PER_SWEEP = 256,
-	/* A session older than this is as good as none: REJECT_AFTER_TIME in the protocol. */
-	SESSION_LIVE_SEC = 180,
-	/* Don't re-trigger an initiation we started this recently (a client's retry burst). */
-	INITIATE_HOLDOFF_MS = 1000,
-	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
-	GUARD_ROUNDS = 4,
-};
-
-/*
- * The data plane handles a replayed initiation on its own schedule (its
- * handshake queue), possibly after we restored the endpoint: restore again
- * a few times over the next second.
- */
-static const uint32_t guard_delay_ms[GUARD_ROUNDS] = { 25, 100, 400, 1000 };
-
-struct guard {
-	uint8_t key[WG_KEY_LEN];
-	uint64_t due_ms;
-	unsigned int round;
-};
-
-enum job_type { JOB_INSTALL, JOB_FORGET, JOB_STATUS, JOB_GUARD };
-
-struct status_req {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done, abandoned;
-	int ret;
-	char *json;
-};
-
-struct job {
-	enum job_type type;
-	struct job *next;
-	uint8_t key[WG_KEY_LEN];
-	/* JOB_INSTALL */
-	union dp_endpoint endpoint;
-	struct timespec first_seen;
-	struct dp_allowedip *allowed_ips;
-	size_t n_allowed_ips;
-	bool has_psk;
-	uint8_t psk[WG_KEY_LEN];
-	uint16_t keepalive;
-	/* JOB_STATUS */
-	struct status_req *req;
-};
-
-struct installer {
-	struct dataplane *dp;
-	struct peertab *tab;
-	struct metrics *m;
-	char ifname[IFNAMSIZ];
-	pthread_t thread;
-	pthread_mutex_t mu;          /* queue, config, stopping */
-	pthread_cond_t cv;
-	struct job *head, *tail;
-	size_t queued;
-	bool stopping;
-	struct installer_config cfg;
-	pthread_mutex_t lk_mu;       /* guards lookup against lookup_free() */
-	struct lookup *lookup;
-	/* installer-thread only */
-	struct evict_plan plan;
-	uint32_t gen;
-	uint64_t next_sweep_ms;
-	uint64_t next_reval_ms;
-	struct guard guards[GUARD_MAX];
-	size_t n_guards;
-};
-
-static uint64_t mono_ms(void)
+uint64_t installer_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -105,12 +30,12 @@ static uint64_t revalidate_interval_ms(unsigned int every)
 	return ms < 1000 ? 1000 : ms;
 }
 
-static void key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN])
+void installer_key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN])
 {
 	key_to_base64(out, key);
 }
 
-static void endpoint_str(char *out, size_t len, const union dp_endpoint *ep)
+void installer_endpoint_str(char *out, size_t len, const union dp_endpoint *ep)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -125,7 +50,7 @@ static void endpoint_str(char *out, size_t len, const union dp_endpoint *ep)
 	}
 }
 
-static void job_free(struct job *j)
+void installer_job_free(struct job *j)
 {
 	if (!j)
 		return;
@@ -134,7 +59,7 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-static int enqueue(struct installer *ins, struct job *j, bool priority)
+int installer_enqueue(struct installer *ins, struct job *j, bool priority)
 {
 	int ret = 0;
 
@@ -205,9 +130,9 @@ int installer_submit(struct installer *ins, const struct lookup_event *ev, const
 	if (j->has_psk)
 		memcpy(j->psk, rec->preshared_key, WG_KEY_LEN);
 	j->keepalive = rec->persistent_keepalive;
-	ret = enqueue(ins, j, false);
+	ret = installer_enqueue(ins, j, false);
 	if (ret)
-		job_free(j);
+		installer_job_free(j);
 	return ret;
 }
 
@@ -220,137 +145,10 @@ int installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN])
 		return -ENOMEM;
 	j->type = JOB_FORGET;
 	memcpy(j->key, key, WG_KEY_LEN);
-	ret = enqueue(ins, j, false);
+	ret = installer_enqueue(ins, j, false);
 	if (ret)
-		job_free(j);
+		installer_job_free(j);
 	return ret;
-}
-
-int installer_replay_seen(struct installer *ins, const uint8_t key[WG_KEY_LEN], const struct sockaddr *src)
-{
-	struct job *j = calloc(1, sizeof(*j));
-	int ret;
-
-	if (!j)
-		return -ENOMEM;
-	j->type = JOB_GUARD;
-	memcpy(j->key, key, WG_KEY_LEN);
-	if (src->sa_family == AF_INET)
-		memcpy(&j->endpoint.addr4, src, sizeof(j->endpoint.addr4));
-	else if (src->sa_family == AF_INET6)
-		memcpy(&j->endpoint.addr6, src, sizeof(j->endpoint.addr6));
-	/* Ahead of installs: the data plane may be sending to the wrong address right now. */
-	ret = enqueue(ins, j, true);
-	if (ret)
-		job_free(j);
-	return ret;
-}
-
-static bool same_endpoint(const union dp_endpoint *a, const union dp_endpoint *b)
-{
-	if (a->addr.sa_family != b->addr.sa_family)
-		return false;
-	if (a->addr.sa_family == AF_INET)
-		return a->addr4.sin_port == b->addr4.sin_port &&
-		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr;
-	if (a->addr.sa_family == AF_INET6)
-		return a->addr6.sin6_port == b->addr6.sin6_port &&
-		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, sizeof(a->addr6.sin6_addr));
-	return true;
-}
-
-/* Writes the trusted endpoint back; returns 0, or -errno from the data plane. */
-static int restore_endpoint(struct installer *ins, struct peer_state *p)
-{
-	struct dp_peer fix;
-	int ret;
-
-	memset(&fix, 0, sizeof(fix));
-	memcpy(fix.public_key, p->key, WG_KEY_LEN);
-	fix.flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_ENDPOINT;
-	fix.endpoint = p->trusted;
-	ret = dataplane_set_peers(ins->dp, &fix, 1);
-	if (ret == -ENOENT)
-		ret = 0; /* removed meanwhile: nothing to protect */
-	if (!ret)
-		p->endpoint = p->trusted;
-	return ret;
-}
-
-static void schedule_guard(struct installer *ins, const uint8_t key[WG_KEY_LEN], uint64_t now)
-{
-	struct guard *g = NULL;
-	size_t i;
-
-	for (i = 0; i < ins->n_guards; ++i)
-		if (!memcmp(ins->guards[i].key, key, WG_KEY_LEN))
-			g = &ins->guards[i];
-	if (!g) {
-		/* Full: the oldest schedule gives way (it has had most of its rounds). */
-		if (ins->n_guards == GUARD_MAX)
-			memmove(&ins->guards[0], &ins->guards[1], --ins->n_guards * sizeof(ins->guards[0]));
-		g = &ins->guards[ins->n_guards++];
-		memcpy(g->key, key, WG_KEY_LEN);
-	}
-	g->round = 0;
-	g->due_ms = now + guard_delay_ms[0];
-}
-
-static uint64_t next_guard_ms(const struct installer *ins)
-{
-	uint64_t next = UINT64_MAX;
-	size_t i;
-
-	for (i = 0; i < ins->n_guards; ++i)
-		if (ins->guards[i].due_ms < next)
-			next = ins->guards[i].due_ms;
-	return next;
-}
-
-static void run_guards(struct installer *ins, uint64_t now)
-{
-	size_t i = 0;
-
-	while (i < ins->n_guards) {
-		struct guard *g = &ins->guards[i];
-		struct peer_state *p;
-
-		if (g->due_ms > now) {
-			i++;
-			continue;
-		}
-		p = peertab_find(ins->tab, g->key);
-		if (p && p->trusted.addr.sa_family)
-			restore_endpoint(ins, p);
-		if (!p || ++g->round >= GUARD_ROUNDS) {
-			ins->guards[i] = ins->guards[--ins->n_guards];
-			continue;
-		}
-		g->due_ms = now + guard_delay_ms[g->round];
-		i++;
-	}
-}
-
-static void do_guard(struct installer *ins, struct job *j)
-{
-	struct peer_state *p = peertab_find(ins->tab, j->key);
-	char k[WG_KEY_B64_LEN + 1], bad[INET6_ADDRSTRLEN + 10], good[INET6_ADDRSTRLEN + 10];
-	int ret;
-
-	if (!p || !p->trusted.addr.sa_family || same_endpoint(&p->trusted, &j->endpoint))
-		return;
-	ret = restore_endpoint(ins, p);
-	if (ret) {
-		log_warn("restoring endpoint after a replay failed: %s", strerror(-ret));
-		return;
-	}
-	schedule_guard(ins, j->key, mono_ms());
-	metrics_inc(&ins->m->endpoint_restores);
-	key_str(k, j->key);
-	endpoint_str(bad, sizeof(bad), &j->endpoint);
-	endpoint_str(good, sizeof(good), &p->trusted);
-	/* An attacker can repeat this at will: rate-limited, the counter tells the rest. */
-	log_ratelimited_debug("replayed initiation for %s from %s: endpoint kept at %s", k, bad, good);
 }
 
 void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
@@ -361,7 +159,7 @@ void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct pe
 
 	if (ret && ret != -ESHUTDOWN) {
 		metrics_inc(&ins->m->install_errors);
-		key_str(k, rec->public_key);
+		installer_key_str(k, rec->public_key);
 		log_warn("install of %s dropped: %s", k, strerror(-ret));
 	}
 }
@@ -388,8 +186,8 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	ins->cfg.revalidate = cfg->revalidate;
 	ins->cfg.no_initiate = cfg->no_initiate;
 	/* Sweep soon under the new timeout rather than at the old interval's end. */
-	ins->next_sweep_ms = mono_ms() + evict_interval_ms(cfg->idle_timeout);
-	ins->next_reval_ms = mono_ms() + revalidate_interval_ms(cfg->revalidate);
+	ins->next_sweep_ms = installer_mono_ms() + evict_interval_ms(cfg->idle_timeout);
+	ins->next_reval_ms = installer_mono_ms() + revalidate_interval_ms(cfg->revalidate);
 	pthread_cond_signal(&ins->cv);
 	pthread_mutex_unlock(&ins->mu);
 }
@@ -428,7 +226,7 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 	bool initiate[BATCH_MAX], ok[BATCH_MAX];
 	size_t idx[BATCH_MAX], nplain = 0, i;
 	struct timespec now_ts;
-	uint64_t now_ms = mono_ms();
+	uint64_t now_ms = installer_mono_ms();
 	int64_t now = time(NULL);
 	bool no_initiate;
 	int ret;
@@ -493,7 +291,7 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 		struct peer_state *p;
 		bool created;
 
-		key_str(k, j->key);
+		installer_key_str(k, j->key);
 		if (!ok[i]) {
 			metrics_inc(&ins->m->install_errors);
 			log_err("install of %s failed", k);
@@ -516,7 +314,7 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 		if (initiate[i])
 			metrics_inc(&ins->m->initiations_sent);
 		metrics_observe_install(ins->m, secs);
-		endpoint_str(ep, sizeof(ep), &j->endpoint);
+		installer_endpoint_str(ep, sizeof(ep), &j->endpoint);
 		log_info("%s peer %s endpoint %s in %.1f ms%s", created ? "installed" : "updated", k, ep,
 			 secs * 1e3, initiate[i] ? ", initiating" : "");
 	}
@@ -530,7 +328,7 @@ static void do_forget(struct installer *ins, struct job *j)
 
 	if (!peertab_find(ins->tab, j->key))
 		return;
-	key_str(k, j->key);
+	installer_key_str(k, j->key);
 	ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])j->key, 1);
 	if (ret) {
 		log_warn("removing %s (gone from the registry) failed: %s", k, strerror(-ret));
@@ -584,7 +382,7 @@ static void remove_batch(struct installer *ins)
 			if (p->last_handshake)
 				idle = now - p->last_handshake;
 		}
-		key_str(k, keys[i]);
+		installer_key_str(k, keys[i]);
 		if (idle >= 0)
 			log_info("evicted peer %s: idle %llds", k, (long long)idle);
 		else
@@ -638,7 +436,7 @@ static void revalidate(struct installer *ins)
 	pthread_mutex_lock(&ins->lk_mu);
 	if (ins->lookup) {
 		struct reval_ctx rc = {
-			.ins = ins, .now_ms = mono_ms(), .every_ms = (uint64_t)every * 1000,
+			.ins = ins, .now_ms = installer_mono_ms(), .every_ms = (uint64_t)every * 1000,
 			.budget = REVALIDATE_PER_SWEEP, .l = ins->lookup,
 		};
 		peertab_each(ins->tab, revalidate_one, &rc);
@@ -663,7 +461,7 @@ static void sweep(struct installer *ins)
 		log_warn("sweep: listing peers failed: %s", strerror(-ret));
 		return;
 	}
-	ret = evict_sweep(ins->tab, &pol, peers, n, time(NULL), mono_ms(), ++ins->gen, &ins->plan);
+	ret = evict_sweep(ins->tab, &pol, peers, n, time(NULL), installer_mono_ms(), ++ins->gen, &ins->plan);
 	dataplane_peers_free(peers, n);
 	if (ret) {
 		log_warn("sweep: %s", strerror(-ret));
@@ -677,184 +475,6 @@ static void sweep(struct installer *ins)
 			 n, ins->plan.n_victims, ins->plan.adopted, ins->plan.vanished);
 }
 
-static json_object *jkey(const uint8_t key[WG_KEY_LEN])
-{
-	char k[WG_KEY_B64_LEN + 1];
-
-	key_str(k, key);
-	return json_object_new_string(k);
-}
-
-static int build_status(struct installer *ins, char **out)
-{
-	struct dp_device dev;
-	struct dp_peer *peers = NULL;
-	size_t n = 0, i, j;
-	json_object *root = NULL, *jp, *arr, *c;
-	char ep[INET6_ADDRSTRLEN + 10], cidr[INET6_ADDRSTRLEN + 5], a[INET6_ADDRSTRLEN];
-	uint8_t pub[WG_KEY_LEN];
-	uint16_t port;
-	int ret;
-
-	memset(&dev, 0, sizeof(dev));
-	ret = dataplane_get_device(ins->dp, &dev);
-	/* The private key has no business here. */
-	memcpy(pub, dev.public_key, WG_KEY_LEN);
-	port = dev.listen_port;
-	dataplane_device_wipe(&dev);
-	if (ret)
-		goto out;
-	ret = dataplane_list_peers(ins->dp, &peers, &n);
-	if (ret)
-		goto out;
-	ret = -ENOMEM;
-	root = json_object_new_object();
-	if (!root)
-		goto out;
-	json_object_object_add(root, "interface", json_object_new_string(ins->ifname));
-	json_object_object_add(root, "backend", json_object_new_string(dataplane_backend_name(ins->dp)));
-	json_object_object_add(root, "public_key", jkey(pub));
-	json_object_object_add(root, "listen_port", json_object_new_int(port));
-	pthread_mutex_lock(&ins->mu);
-	json_object_object_add(root, "idle_timeout", json_object_new_int64(ins->cfg.idle_timeout));
-	json_object_object_add(root, "initiate", json_object_new_boolean(!ins->cfg.no_initiate));
-	pthread_mutex_unlock(&ins->mu);
-	json_object_object_add(root, "now", json_object_new_int64(time(NULL)));
-	arr = json_object_new_array();
-	json_object_object_add(root, "peers", arr);
-	for (i = 0; i < n; ++i) {
-		struct peer_state *p = peertab_find(ins->tab, peers[i].public_key);
-
-		jp = json_object_new_object();
-		json_object_object_add(jp, "public_key", jkey(peers[i].public_key));
-		endpoint_str(ep, sizeof(ep), &peers[i].endpoint);
-		json_object_object_add(jp, "endpoint", peers[i].endpoint.addr.sa_family ?
-				       json_object_new_string(ep) : NULL);
-		c = json_object_new_array();
-		for (j = 0; j < peers[i].n_allowed_ips; ++j) {
-			const struct dp_allowedip *ai = &peers[i].allowed_ips[j];
-			inet_ntop(ai->family, ai->family == AF_INET ? (const void *)&ai->ip4 : (const void *)&ai->ip6,
-				  a, sizeof(a));
-			snprintf(cidr, sizeof(cidr), "%s/%u", a, ai->cidr);
-			json_object_array_add(c, json_object_new_string(cidr));
-		}
-		json_object_object_add(jp, "allowed_ips", c);
-		json_object_object_add(jp, "latest_handshake", json_object_new_int64(peers[i].last_handshake_sec));
-		json_object_object_add(jp, "rx_bytes", json_object_new_int64((int64_t)peers[i].rx_bytes));
-		json_object_object_add(jp, "tx_bytes", json_object_new_int64((int64_t)peers[i].tx_bytes));
-		json_object_object_add(jp, "persistent_keepalive", json_object_new_int(peers[i].persistent_keepalive));
-		json_object_object_add(jp, "installed_at", p ? json_object_new_int64(p->installed_at) : NULL);
-		json_object_object_add(jp, "adopted", json_object_new_boolean(p ? p->adopted : true));
-		json_object_array_add(arr, jp);
-	}
-	c = json_object_new_object();
-	json_object_object_add(c, "captured", json_object_new_int64((int64_t)metrics_get(&ins->m->captured)));
-	json_object_object_add(c, "admit_dropped", json_object_new_int64((int64_t)metrics_get(&ins->m->admit_dropped)));
-	json_object_object_add(c, "handshakes_ok", json_object_new_int64((int64_t)metrics_get(&ins->m->handshakes[NOISE_OK])));
-	{
-		uint64_t bad = 0;
-		for (i = 1; i <= NOISE_BAD_TIMESTAMP; ++i)
-			bad += metrics_get(&ins->m->handshakes[i]);
-		json_object_object_add(c, "handshakes_bad", json_object_new_int64((int64_t)bad));
-	}
-	json_object_object_add(c, "replay_rejected", json_object_new_int64((int64_t)metrics_get(&ins->m->replay_rejected)));
-	json_object_object_add(c, "cache_hit", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_HIT])));
-	json_object_object_add(c, "cache_miss", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_MISS])));
-	json_object_object_add(c, "cache_negative", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_NEGATIVE])));
-	json_object_object_add(c, "cache_stale", json_object_new_int64((int64_t)metrics_get(&ins->m->cache[METRICS_CACHE_STALE])));
-	json_object_object_add(c, "registry_ok", json_object_new_int64((int64_t)metrics_get(&ins->m->registry_requests[METRICS_REG_OK])));
-	json_object_object_add(c, "registry_not_found", json_object_new_int64((int64_t)metrics_get(&ins->m->registry_requests[METRICS_REG_NOT_FOUND])));
-	json_object_object_add(c, "registry_errors",
-			       json_object_new_int64((int64_t)(metrics_get(&ins->m->registry_requests[METRICS_REG_HTTP_ERROR]) +
-							       metrics_get(&ins->m->registry_requests[METRICS_REG_TRANSPORT]))));
-	json_object_object_add(c, "installs", json_object_new_int64((int64_t)metrics_get(&ins->m->installs)));
-	json_object_object_add(c, "install_errors", json_object_new_int64((int64_t)metrics_get(&ins->m->install_errors)));
-	json_object_object_add(c, "evictions", json_object_new_int64((int64_t)metrics_get(&ins->m->evictions)));
-	json_object_object_add(c, "peers_stale", json_object_new_int64(
-		atomic_load_explicit(&ins->m->peers_stale, memory_order_relaxed)));
-	json_object_object_add(root, "counters", c);
-
-	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
-	ret = *out ? 0 : -ENOMEM;
-out:
-	json_object_put(root);
-	dataplane_peers_free(peers, n);
-	return ret;
-}
-
-static void finish_status(struct status_req *r, int ret, char *json)
-{
-	bool abandoned;
-
-	pthread_mutex_lock(&r->mu);
-	r->ret = ret;
-	r->json = json;
-	r->done = true;
-	abandoned = r->abandoned;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
-	/* The asker gave up waiting: the request is ours to free. */
-	if (abandoned) {
-		free(r->json);
-		pthread_mutex_destroy(&r->mu);
-		pthread_cond_destroy(&r->cv);
-		free(r);
-	}
-}
-
-int installer_status(struct installer *ins, char **json, unsigned int timeout_ms)
-{
-	struct status_req *r = calloc(1, sizeof(*r));
-	struct job *j = calloc(1, sizeof(*j));
-	struct timespec dl;
-	int ret = 0;
-	bool done;
-
-	if (!r || !j) {
-		free(r);
-		free(j);
-		return -ENOMEM;
-	}
-	pthread_mutex_init(&r->mu, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&r->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	j->type = JOB_STATUS;
-	j->req = r;
-	ret = enqueue(ins, j, true);
-	if (ret) {
-		free(j);
-		pthread_mutex_destroy(&r->mu);
-		pthread_cond_destroy(&r->cv);
-		free(r);
-		return ret;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
-	pthread_mutex_lock(&r->mu);
-	while (!r->done && pthread_cond_timedwait(&r->cv, &r->mu, &dl) != ETIMEDOUT)
-		;
-	done = r->done;
-	if (!done)
-		r->abandoned = true;
-	pthread_mutex_unlock(&r->mu);
-	if (!done)
-		return -ETIMEDOUT;
-	ret = r->ret;
-	*json = r->json;
-	pthread_mutex_destroy(&r->mu);
-	pthread_cond_destroy(&r->cv);
-	free(r);
-	return ret;
-}
-
 static void *installer_main(void *arg)
 {
 	struct installer *ins = arg;
@@ -863,7 +483,7 @@ static void *installer_main(void *arg)
 	pthread_mutex_lock(&ins->mu);
 	for (;;) {
 		struct job *j = ins->head;
-		uint64_t now = mono_ms();
+		uint64_t now = installer_mono_ms();
 		size_t n = 0, i;
 
 		if (j && j->type == JOB_STATUS) {
@@ -872,9 +492,7 @@ static void *installer_main(void *arg)
 				ins->tail = NULL;
 			ins->queued--;
 			pthread_mutex_unlock(&ins->mu);
-			char *json = NULL;
-			int ret = build_status(ins, &json);
-			finish_status(j->req, ret, json);
+			installer_status_serve(ins, j->req);
 			free(j);
 			pthread_mutex_lock(&ins->mu);
 			continue;
@@ -897,11 +515,11 @@ static void *installer_main(void *arg)
 			if (batch[0]->type == JOB_INSTALL)
 				do_installs(ins, batch, n);
 			else if (batch[0]->type == JOB_GUARD)
-				do_guard(ins, batch[0]);
+				installer_guard_job(ins, batch[0]);
 			else
 				do_forget(ins, batch[0]);
 			for (i = 0; i < n; ++i)
-				job_free(batch[i]);
+				installer_job_free(batch[i]);
 			pthread_mutex_lock(&ins->mu);
 			continue;
 		}
@@ -913,9 +531,9 @@ static void *installer_main(void *arg)
 			pthread_mutex_lock(&ins->mu);
 			continue;
 		}
-		if (ins->n_guards && next_guard_ms(ins) <= now) {
+		if (ins->n_guards && installer_guards_next(ins) <= now) {
 			pthread_mutex_unlock(&ins->mu);
-			run_guards(ins, now);
+			installer_guards_run(ins, now);
 			pthread_mutex_lock(&ins->mu);
 			continue;
 		}
@@ -935,7 +553,7 @@ static void *installer_main(void *arg)
 		}
 		{
 			struct timespec dl;
-			uint64_t until = ins->next_sweep_ms, g = next_guard_ms(ins);
+			uint64_t until = ins->next_sweep_ms, g = installer_guards_next(ins);
 			if (g < until)
 				until = g;
 			if (ins->next_reval_ms < until)
@@ -983,8 +601,8 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 
 	/* Adopt what is installed now: the first sweep runs before the thread starts. */
 	sweep(ins);
-	ins->next_sweep_ms = mono_ms() + evict_interval_ms(cfg->idle_timeout);
-	ins->next_reval_ms = mono_ms() + revalidate_interval_ms(cfg->revalidate);
+	ins->next_sweep_ms = installer_mono_ms() + evict_interval_ms(cfg->idle_timeout);
+	ins->next_reval_ms = installer_mono_ms() + revalidate_interval_ms(cfg->revalidate);
 
 	ret = pthread_create(&ins->thread, NULL, installer_main, ins);
 	if (ret) {
@@ -1014,8 +632,8 @@ void installer_free(struct installer *ins)
 	for (j = ins->head; j; j = n) {
 		n = j->next;
 		if (j->type == JOB_STATUS)
-			finish_status(j->req, -ESHUTDOWN, NULL);
-		job_free(j);
+			installer_status_finish(j->req, -ESHUTDOWN, NULL);
+		installer_job_free(j);
 	}
 	evict_plan_clear(&ins->plan);
 	peertab_free(ins->tab);
