@@ -142,7 +142,9 @@ gw_client() {
 # gw_register N -> adds client N's key to the registry with its addresses.
 gw_register() {
 	local n=$1
-	ip netns exec "$GW" curl -sf -o /dev/null -X POST "$REG_URL/v1/peers" \
+	local auth=()
+	[ -n "${REG_TOKEN_FILE:-}" ] && auth=(-H "Authorization: Bearer $(cat "$REG_TOKEN_FILE")")
+	ip netns exec "$GW" curl -sf -o /dev/null -X POST "$REG_URL/v1/peers" "${auth[@]}" \
 		-H 'Content-Type: application/json' \
 		-d "{\"public_key\":\"${CLIENT_PUB[$n]}\",\"allowed_ips\":[\"10.77.1.$n/32\",\"fd77::1:$n/128\"]}" \
 		|| tl_fail "registering client $n failed"
