@@ -166,7 +166,10 @@ size_t workers_push(struct workers *w, const struct capture_pkt *pkts, size_t n)
 		w->ring[(w->head + w->count + i) % w->cap] = pkts[i];
 	w->count += take;
 	atomic_store_explicit(&w->depth, w->count, memory_order_relaxed);
-	if (take)
+	/* One packet needs one worker: don't wake the whole pool for it. */
+	if (take == 1)
+		pthread_cond_signal(&w->cv);
+	else if (take)
 		pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	if (take < n)
