@@ -28,7 +28,10 @@
 #include "noise/noise.h"
 #include "wire/messages.h"
 
-enum { SLICES = 10, RETURNING_KEYS = 64, MESSAGES = 2048, MAX_THREADS = 64 };
+enum { RETURNING_KEYS = 64, MESSAGES = 2048, MAX_THREADS = 64 };
+/* Slices of about 50 ms: short enough that a burst of other load hits
+ * every mode alike, long enough that thread start-up does not count. */
+#define SLICE_SECONDS 0.05
 
 static double clock_s(clockid_t id)
 {
@@ -275,7 +278,7 @@ static int bench_identify(int argc, char **argv)
 	unsigned threads = 2, nth[2];
 	double seconds = 2, rate[3][2], cpu_rate[3];
 	char cpu[128], *end;
-	int c, m, s, ret;
+	int c, m, s, slices, ret;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:s:h", opts, NULL)) != -1) {
@@ -320,10 +323,13 @@ static int bench_identify(int argc, char **argv)
 	nth[1] = threads;
 	/* Interleave the slices so drift in the machine's load hits every
 	 * measurement alike. */
-	for (s = 0; s < SLICES; ++s) {
+	slices = (int)(seconds / SLICE_SECONDS);
+	if (slices < 2)
+		slices = 2;
+	for (s = 0; s < slices; ++s) {
 		for (int n = 0; n < (threads > 1 ? 2 : 1); ++n) {
 			for (m = 0; m < 3; ++m) {
-				ret = run_slice(&w, (enum mode)m, nth[n], seconds / SLICES, &t[m][n]);
+				ret = run_slice(&w, (enum mode)m, nth[n], seconds / slices, &t[m][n]);
 				if (ret) {
 					fprintf(stderr, "jitwg bench identify: %s\n", strerror(-ret));
 					free_workload(&w);
