@@ -53,7 +53,7 @@ for s in "${SECTIONS[@]}"; do
 			[ -d "tests/fuzz/corpus/$n" ] && corpus=("tests/fuzz/corpus/$n")
 			work=$(mktemp -d "$LOGDIR/corpus.XXXX")
 			run_suite "fuzz/$n (${FUZZ_SECONDS}s)" "$f" -max_total_time="$FUZZ_SECONDS" \
-				-print_final_stats=1 "$work" "${corpus[@]}"
+				-print_final_stats=1 -artifact_prefix="$work/" "$work" "${corpus[@]}"
 		done ;;
 	integration|kernel)
 		for t in tests/"$s"/*.sh; do [ -f "$t" ] && run_suite "$s/${t##*/}" bash "$t"; done ;;
