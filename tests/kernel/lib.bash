@@ -162,6 +162,7 @@ kg_report() {
 	while read -r line; do
 		kg_log "${line#RESULT }"
 	done <"$log.results"
+	tr -d '\r' <"$log" | grep -o 'INFO .*' | while read -r line; do kg_log "$line"; done || true
 	if grep -q '^RESULT [^ ]* fail' "$log.results"; then bad=1; fi
 	for name in "$@"; do
 		if ! grep -q "^RESULT $name \(pass\|fail\)" "$log.results"; then

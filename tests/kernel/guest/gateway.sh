@@ -180,7 +180,16 @@ if wait_until 8 r_installed && [ "$(r_ep)" = $A ]; then
 else
 	result replay_setup fail "R not installed at $A ($(r_ep))"
 fi
-sleep 1.2 # the kernel answers at most one initiation per peer per 50 ms; be generous
+# M0 is older than M1 and was never sent: to the daemon a replay, to the
+# kernel possibly fresh (if it never consumed M1, its state is empty and it
+# takes M0, moving the endpoint). Either way R must end up at A again.
+wginit make /tmp/c$R.key "$GWPUB" /tmp/m0 age 30
+sleep 1.2 # past the kernel's 20 ms per-peer initiation limit, generously
+nsx cl wginit send /tmp/m0 $B $GWEP
+sleep 3
+echo "INFO unseen stale initiation: endpoint_restores_total=$(metric jitwg_endpoint_restores_total)"
+[ "$(r_ep)" = $A ] && result replay_unseen_endpoint_kept pass || result replay_unseen_endpoint_kept fail "endpoint $(r_ep)"
+sleep 1.2
 wginit make /tmp/c$R.key "$GWPUB" /tmp/m2
 nsx cl wginit send /tmp/m2 $A $GWEP
 sleep 1
