@@ -2,7 +2,7 @@
 # Registry scale benchmark (not a test; CI does not run it).
 #
 #   bench/registry/run.sh [PEERS]          default 1000000
-#   env: STORES="sqlite postgres"  RATE=5000  LOAD_S=20  THREADS=4
+#   env: STORES="sqlite postgres"  RATE=5000  LOAD_S=20  THREADS=4  REPEAT=1
 #
 # For each store: bulk-load PEERS peers (bulkload.c, straight through the
 # store backend's insert, in 20k-row transactions), time store_peer_get()
@@ -28,6 +28,7 @@ STORES=${STORES:-sqlite postgres}
 RATE=${RATE:-5000}
 LOAD_S=${LOAD_S:-20}
 THREADS=${THREADS:-4}
+REPEAT=${REPEAT:-1} # fixed-rate peer/baseline pairs, alternating
 # NICE=-10 runs the registry, PostgreSQL and the load generators at that
 # priority: on a shared machine it measures the registry rather than its
 # neighbours (the results header records the choice and the load average).
@@ -99,12 +100,14 @@ for store in $STORES; do
 	url=http://127.0.0.1:$port
 
 	"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" 5 32 "$WORK/paths" >/dev/null # warm-up
-	say "GET a peer at a fixed $RATE req/s (open loop, $LOAD_S s):"
-	"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" "$LOAD_S" 32 "$WORK/paths" | tee -a "$OUT"
-	# Same server, same rate, an endpoint that never touches the database:
-	# the latency floor this machine gives right now (run side by side).
-	say "baseline: GET /healthz at $RATE req/s (no database), $LOAD_S s:"
-	"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" "$LOAD_S" 32 "$WORK/healthz" | tee -a "$OUT"
+	for rep in $(seq 1 "$REPEAT"); do
+		say "GET a peer at a fixed $RATE req/s (open loop, $LOAD_S s), pair $rep of $REPEAT:"
+		"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" "$LOAD_S" 32 "$WORK/paths" | tee -a "$OUT"
+		# Same server, same rate, an endpoint that never touches the database:
+		# the latency floor this machine gives right now (run side by side).
+		say "baseline: GET /healthz at $RATE req/s (no database), $LOAD_S s:"
+		"${N[@]}" "$WORK/loadgen" 127.0.0.1 "$port" "$RATE" "$LOAD_S" 32 "$WORK/healthz" | tee -a "$OUT"
+	done
 	say "GET throughput (wrk -t1 -c32 -d15s, closed loop):"
 	"${N[@]}" wrk -t1 -c32 -d15s --latency -s "$ROOT/bench/registry/get.lua" "$url" -- "$WORK/paths" |
 		grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's/^ */  /' | tee -a "$OUT"
