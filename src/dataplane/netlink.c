@@ -59,11 +59,29 @@ static int sock_reopen(struct nl_state *st)
 
 int netlink_sock_send(struct nl_state *st, const struct nlmsghdr *nlh)
 {
-	ssize_t n = mnl_socket_sendto(st->sock, nlh, nlh->nlmsg_len);
+	ssize_t n;
+	int ret;
 
+	/* A failed re-open earlier leaves no socket: try again here. */
+	if (!st->sock && (ret = sock_reopen(st)))
+		return ret;
+	do
+		n = mnl_socket_sendto(st->sock, nlh, nlh->nlmsg_len);
+	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	return (size_t)n == nlh->nlmsg_len ? 0 : -EIO;
+}
+
+/* One datagram into st->rx; signals do not abort the exchange. */
+static ssize_t sock_recv(struct mnl_socket *sock, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = mnl_socket_recvfrom(sock, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
 }
 
 /*
@@ -73,7 +91,7 @@ int netlink_sock_send(struct nl_state *st, const struct nlmsghdr *nlh)
 int netlink_wait_ack(struct nl_state *st, uint32_t seq)
 {
 	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(st->sock, st->rx, NL_RX_BUF_LEN);
+		ssize_t len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)st->rx;
 		int left;
 
@@ -147,7 +165,7 @@ static int resolve_family(struct nl_state *st)
 	if (ret)
 		return ret;
 	do {
-		len = mnl_socket_recvfrom(st->sock, st->rx, NL_RX_BUF_LEN);
+		len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
 		if (len < 0)
 			return -errno;
 		ret = mnl_cb_run(st->rx, len, st->seq, st->portid, resolve_family_msg, &family);
@@ -225,7 +243,7 @@ static int check_link(const char *ifname)
 		goto out;
 	}
 	do {
-		len = mnl_socket_recvfrom(s, buf, sizeof(buf));
+		len = sock_recv(s, buf, sizeof(buf));
 		if (len < 0) {
 			ret = -errno;
 			goto out;
@@ -563,7 +581,7 @@ static int dump_once(struct nl_state *st, struct dump *d)
 	if (ret)
 		return ret;
 	while (!done) {
-		ssize_t len = mnl_socket_recvfrom(st->sock, st->rx, NL_RX_BUF_LEN);
+		ssize_t len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
 		const struct nlmsghdr *m = (const struct nlmsghdr *)st->rx;
 		int left;
 
