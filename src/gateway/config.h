@@ -36,6 +36,7 @@ struct config {
 	unsigned int grace;          /* seconds a fresh install is never evicted (min(30, idle)) */
 	unsigned int revalidate;     /* seconds between registry re-checks of an installed peer (300) */
 	bool no_initiate;
+	unsigned int initiate_delay_ms; /* trigger no earlier than this after the capture (2) */
 	unsigned int admit_rate, admit_burst, admit_threshold;
 };
 

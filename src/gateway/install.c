@@ -185,6 +185,7 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	ins->cfg.grace = cfg->grace;
 	ins->cfg.revalidate = cfg->revalidate;
 	ins->cfg.no_initiate = cfg->no_initiate;
+	ins->cfg.initiate_delay_ms = cfg->initiate_delay_ms;
 	/* Sweep soon under the new timeout rather than at the old interval's end. */
 	ins->next_sweep_ms = installer_mono_ms() + evict_interval_ms(cfg->idle_timeout);
 	ins->next_reval_ms = installer_mono_ms() + revalidate_interval_ms(cfg->revalidate);
@@ -213,6 +214,34 @@ static int set_each(struct installer *ins, const struct dp_peer *peers, size_t n
 }
 
 /*
+ * Crossed handshakes: the data plane reads the client's initiation from its
+ * own socket at the moment we capture it, and normally drops it at once (no
+ * peer yet). If it is slow and consumes it after our install, it answers the
+ * client while we make it initiate too; each side's second handshake then
+ * overwrites the state the other side's answer refers to, and both wait for
+ * the client's retry 5 s later (seen in bench/coldconnect as rare 5 s
+ * outliers). Creating the peer no sooner than a couple of milliseconds after
+ * the capture gives the data plane time to be done with that initiation.
+ * Blocking the installer that long is fine: it is rarely reached on a cold
+ * path (the registry fetch takes about that long) and bounded by 1 s.
+ */
+static void settle(const struct timespec *first_seen, unsigned int delay_ms)
+{
+	struct timespec until = *first_seen;
+
+	if (!delay_ms)
+		return;
+	until.tv_sec += delay_ms / 1000;
+	until.tv_nsec += (long)(delay_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
+}
+
+/*
  * Installs a batch. Role inversion: a peer whose persistent keepalive goes
  * from 0 to non-zero while the interface is up makes WireGuard (kernel and
  * wireguard-go alike) send a keepalive at once, and with no session that
@@ -228,11 +257,13 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 	struct timespec now_ts;
 	uint64_t now_ms = installer_mono_ms();
 	int64_t now = time(NULL);
+	unsigned int delay_ms;
 	bool no_initiate;
 	int ret;
 
 	pthread_mutex_lock(&ins->mu);
 	no_initiate = ins->cfg.no_initiate;
+	delay_ms = ins->cfg.initiate_delay_ms;
 	pthread_mutex_unlock(&ins->mu);
 
 	memset(set, 0, sizeof(set[0]) * n);
@@ -240,11 +271,13 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 		struct job *j = jobs[i];
 		struct peer_state *p = peertab_find(ins->tab, j->key);
 		bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
-		bool recent = p && p->initiated_mono_ms && now_ms - p->initiated_mono_ms < INITIATE_HOLDOFF_MS &&
-			      !memcmp(&p->endpoint, &j->endpoint, sizeof(j->endpoint));
 
-		/* A live session answers the client itself; only a cold peer needs us to initiate. */
-		initiate[i] = !no_initiate && !live && !recent;
+		/*
+		 * A live session answers the client itself; only a cold peer needs us
+		 * to initiate. Client retries are 5 s apart, so initiating again for
+		 * each one costs at most one extra handshake per retry.
+		 */
+		initiate[i] = !no_initiate && !live;
 		memcpy(set[i].public_key, j->key, WG_KEY_LEN);
 		set[i].flags = DP_PEER_REPLACE_ALLOWEDIPS | DP_PEER_HAS_ENDPOINT | DP_PEER_HAS_PRESHARED_KEY |
 			       DP_PEER_HAS_KEEPALIVE;
@@ -256,6 +289,7 @@ static void do_installs(struct installer *ins, struct job **jobs, size_t n)
 		set[i].persistent_keepalive = j->keepalive;
 		ok[i] = false;
 		if (initiate[i]) {
+			settle(&j->first_seen, delay_ms);
 			ret = dataplane_peer_initiate(ins->dp, &set[i]);
 			ok[i] = ret == 0;
 			if (ret)

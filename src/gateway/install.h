@@ -28,6 +28,7 @@ struct installer_config {
 	unsigned int grace;          /* seconds */
 	unsigned int revalidate;     /* seconds between registry re-checks of a peer */
 	bool no_initiate;            /* install as responder only */
+	unsigned int initiate_delay_ms; /* see do_installs() */
 	struct metrics *metrics;     /* not owned */
 };
 
