@@ -23,8 +23,6 @@ enum {
 	REVALIDATE_PER_SWEEP = 256,
 	/* A session older than this is as good as none: REJECT_AFTER_TIME in the protocol. */
 	SESSION_LIVE_SEC = 180,
-	/* Don't re-trigger an initiation we started this recently (a client's retry burst). */
-	INITIATE_HOLDOFF_MS = 1000,
 	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
 	GUARD_ROUNDS = 4,
 };
