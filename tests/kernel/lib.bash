@@ -35,9 +35,16 @@ kg_fetch_kernel() {
 	exec 8>"$KG_CACHE/.lock"
 	flock -w 600 8 || tl_fail "kernel cache lock busy"
 	if [ ! -f "$KG_CACHE/ready" ]; then
-		pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-			awk '/Depends: linux-image-[0-9]/ && !p { print $2; p = 1 }')
-		[ -n "$pkg" ] || tl_fail "cannot resolve linux-image-cloud-amd64 (apt-get update?)"
+		kg_resolve() {
+			apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+				awk '/Depends: linux-image-[0-9]/ && !p { print $2; p = 1 }'
+		}
+		pkg=$(kg_resolve)
+		if [ -z "$pkg" ]; then # a fresh machine may have no package lists yet
+			timeout 300 apt-get update -q >/dev/null 2>&1 || true
+			pkg=$(kg_resolve)
+		fi
+		[ -n "$pkg" ] || tl_fail "cannot resolve linux-image-cloud-amd64 to a versioned package"
 		tmp=$(mktemp -d "$KG_CACHE/dl.XXXXXX")
 		kg_log "downloading $pkg"
 		(cd "$tmp" && timeout 300 apt-get download -q "$pkg" >/dev/null 2>&1) ||
