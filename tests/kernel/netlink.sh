@@ -16,4 +16,4 @@ kg_report "$TL_TMP/console.log" open_no_family dispatcher_no_kernel open_no_inte
 	open_not_wireguard device add_v4_psk endpoint_v6 list_peer allowedips_append \
 	allowedips_replace psk_keepalive_clear update_only_missing remove split_peer_verify \
 	no_handshake_without_trigger initiator_handshake initiator_keepalive_restored tunnel_ping \
-	initiator_v6_keepalive initiator_keepalive_kept big_add big_dump big_wg_count big_remove
+	initiator_v6_keepalive initiator_keepalive_kept big_add big_dump big_wg_count big_dump_during_changes big_remove

@@ -172,6 +172,16 @@ out=$(nsx gw nltool wbig gen-verify "$N")
 [ $? -eq 0 ] && result big_dump pass "$out" || result big_dump fail "$out"
 n=$(nsx gw $WG show wbig peers | wc -l)
 [ "$n" = "$N" ] && result big_wg_count pass || result big_wg_count fail "wg sees $n"
+# Changes during a dump make the kernel flag it (NLM_F_DUMP_INTR); the
+# backend must start over, never return a torn list. A writer updates one
+# peer a few times while the list runs, then stops so a retry can finish.
+KW=$(nsx gw nltool wbig list | head -n 1 | cut -d' ' -f1)
+(for i in 1 2 3 4 5 6; do nsx gw nltool wbig set "$KW" keepalive $i; sleep 0.2; done) &
+WPID=$!
+out=$(nsx gw nltool wbig gen-verify "$N")
+rc=$?
+wait $WPID
+[ $rc -eq 0 ] && result big_dump_during_changes pass "$out" || result big_dump_during_changes fail "$out"
 out=$(nsx gw nltool wbig gen-remove "$N" batch 1000)
 n=$(nsx gw nltool wbig count)
 [ "$n" = 0 ] && result big_remove pass "$out" || result big_remove fail "$n left"
