@@ -241,13 +241,16 @@ int netlink_set_peers(void *state, const struct dp_peer *peers, size_t n)
 	return send_peers(state, peers, n, false);
 }
 
-enum { REMOVE_CHUNK = 1024 };
+enum { REMOVE_CHUNK = 1024 }; /* keys staged as struct dp_peer per round */
 
 int netlink_remove_peers(void *state, const uint8_t (*keys)[WG_KEY_LEN], size_t n)
 {
-	struct dp_peer *chunk = calloc(REMOVE_CHUNK, sizeof(*chunk));
+	struct dp_peer *chunk;
 	int ret = 0;
 
+	if (!n)
+		return 0;
+	chunk = calloc(n < REMOVE_CHUNK ? n : REMOVE_CHUNK, sizeof(*chunk));
 	if (!chunk)
 		return -ENOMEM;
 	for (size_t i = 0; i < n && !ret; i += REMOVE_CHUNK) {
