@@ -85,20 +85,18 @@ kg_modules() {
 	printf '%s\n' "${out[@]}"
 }
 
-# kg_add_elf ROOT FILE... -> copies executables with the shared libraries
-# and dynamic loader they need (ldd), keeping their paths.
+# kg_add_elf ROOT FILE [DEST] -> copies an executable (to DEST in the guest,
+# default its own path) with the shared libraries and dynamic loader it
+# needs (ldd), keeping their paths.
 kg_add_elf() {
-	local root=$1 f lib
-	shift
-	for f in "$@"; do
-		[ -e "$f" ] || tl_fail "missing binary $f"
-		mkdir -p "$root$(dirname "$f")"
-		cp -L "$f" "$root$f"
-		for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do
-			[ -e "$root$lib" ] && continue
-			mkdir -p "$root$(dirname "$lib")"
-			cp -L "$lib" "$root$lib"
-		done
+	local root=$1 f=$2 dest=${3:-$2} lib
+	[ -e "$f" ] || tl_fail "missing binary $f"
+	mkdir -p "$root$(dirname "$dest")"
+	cp -L "$f" "$root$dest"
+	for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
 	done
 }
 
@@ -126,9 +124,12 @@ kg_rootfs() {
 		basename "$f" >>"$root/lib/modules/order"
 	done < <(kg_modules wireguard veth)
 	grep -q wireguard "$root/lib/modules/order" || tl_fail "wireguard.ko not found in $KG_MODDIR"
-	kg_add_elf "$root" "$(command -v ip)" "$(command -v wg)"
+	kg_add_elf "$root" "$(command -v ip)"
+	kg_add_elf "$root" "$(command -v wg)"
+	# Ours go to /usr/local/bin: the build tree may sit under /tmp, which the
+	# guest mounts a tmpfs over.
 	for f in jitwgd jitwg jitwg-registry nltool wginit; do
-		[ -x "$TL_BIN/$f" ] && kg_add_elf "$root" "$TL_BIN/$f" && ln -sf "$TL_BIN/$f" "$root/bin/$f"
+		if [ -x "$TL_BIN/$f" ]; then kg_add_elf "$root" "$TL_BIN/$f" "/usr/local/bin/$f"; fi
 	done
 	printf '127.0.0.1 localhost\n::1 localhost\n' >"$root/etc/hosts"
 	printf 'hosts: files\n' >"$root/etc/nsswitch.conf"
