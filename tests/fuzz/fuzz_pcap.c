@@ -10,15 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/keyfile.h"
 #include "noise/noise.h"
 #include "wire/keys.h"
 #include "wire/messages.h"
 #include "wire/pcap.h"
 
-/* Any fixed key works for the outer checks; the seeds' own key (read from
- * the tree when run from its root, as tests/run.sh does) reaches the inner. */
-static const char *fallback_key = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+#include "responder.h"
+
 static struct noise_responder *responder;
 static struct noise_sscache *cache;
 
@@ -27,16 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *path = getenv("JITWG_FUZZ_KEY");
-	uint8_t key[WG_KEY_LEN];
-
-	if (keyfile_read(key, path ? path : "tests/data/gateway.key", NULL) &&
-	    key_from_base64(key, fallback_key))
-		abort();
-	responder = noise_responder_new(key);
-	cache = noise_sscache_new(64);
-	if (!responder || !cache)
-		abort();
+	fuzz_responder_setup(&responder, &cache);
 	return 0;
 }
 
