@@ -133,6 +133,19 @@ void dataplane_device_wipe(struct dp_device *dev)
 		explicit_bzero(dev, sizeof(*dev));
 }
 
+bool dataplane_endpoint_equal(const union dp_endpoint *a, const union dp_endpoint *b)
+{
+	if (a->addr.sa_family != b->addr.sa_family)
+		return false;
+	if (a->addr.sa_family == AF_INET)
+		return a->addr4.sin_port == b->addr4.sin_port &&
+		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr;
+	if (a->addr.sa_family == AF_INET6)
+		return a->addr6.sin6_port == b->addr6.sin6_port &&
+		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, sizeof(a->addr6.sin6_addr));
+	return true;
+}
+
 int dataplane_list_peers(struct dataplane *dp, struct dp_peer **peers, size_t *n)
 {
 	*peers = NULL;

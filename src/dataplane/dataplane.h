@@ -86,6 +86,13 @@ int dataplane_get_device(struct dataplane *dp, struct dp_device *dev);
 void dataplane_device_wipe(struct dp_device *dev);
 
 /*
+ * True when a and b are the same address and port (IPv6 flow info and scope
+ * id are not compared), or share a family that is neither AF_INET nor
+ * AF_INET6 (0: both without an endpoint). Pure; any thread.
+ */
+bool dataplane_endpoint_equal(const union dp_endpoint *a, const union dp_endpoint *b);
+
+/*
  * Lists every peer. *peers is one array the caller releases with
  * dataplane_peers_free(); preshared keys are not returned (zeroed).
  * Backends allocate each peer's allowed_ips with malloc() on its own (or

@@ -38,19 +38,6 @@ int installer_replay_seen(struct installer *ins, const uint8_t key[WG_KEY_LEN], 
 	return ret;
 }
 
-static bool same_endpoint(const union dp_endpoint *a, const union dp_endpoint *b)
-{
-	if (a->addr.sa_family != b->addr.sa_family)
-		return false;
-	if (a->addr.sa_family == AF_INET)
-		return a->addr4.sin_port == b->addr4.sin_port &&
-		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr;
-	if (a->addr.sa_family == AF_INET6)
-		return a->addr6.sin6_port == b->addr6.sin6_port &&
-		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, sizeof(a->addr6.sin6_addr));
-	return true;
-}
-
 /* Writes the trusted endpoint back; returns 0, or -errno from the data plane. */
 static int restore_endpoint(struct installer *ins, struct peer_state *p)
 {
@@ -129,7 +116,7 @@ void installer_guard_job(struct installer *ins, struct job *j)
 	char k[WG_KEY_B64_LEN + 1], bad[INET6_ADDRSTRLEN + 10], good[INET6_ADDRSTRLEN + 10];
 	int ret;
 
-	if (!p || !p->trusted.addr.sa_family || same_endpoint(&p->trusted, &j->endpoint))
+	if (!p || !p->trusted.addr.sa_family || dataplane_endpoint_equal(&p->trusted, &j->endpoint))
 		return;
 	ret = restore_endpoint(ins, p);
 	if (ret) {

@@ -90,19 +90,6 @@ static struct dp_peer *find(struct dp_peer *sorted, size_t n, const uint8_t key[
 	return bsearch(&k, sorted, n, sizeof(*sorted), cmp_peer);
 }
 
-static bool endpoint_equal(const union dp_endpoint *a, const union dp_endpoint *b)
-{
-	if (a->addr.sa_family != b->addr.sa_family)
-		return false;
-	if (a->addr.sa_family == AF_INET)
-		return a->addr4.sin_port == b->addr4.sin_port &&
-		       a->addr4.sin_addr.s_addr == b->addr4.sin_addr.s_addr;
-	if (a->addr.sa_family == AF_INET6)
-		return a->addr6.sin6_port == b->addr6.sin6_port &&
-		       !memcmp(&a->addr6.sin6_addr, &b->addr6.sin6_addr, 16);
-	return true;
-}
-
 static void remove_all(struct dataplane *dp)
 {
 	struct dp_peer *peers;
@@ -195,7 +182,7 @@ static void test_many_peers(void **state)
 		struct dp_peer *g = find(got, n, want[i].public_key);
 
 		assert_non_null(g);
-		assert_true(endpoint_equal(&g->endpoint, &want[i].endpoint));
+		assert_true(dataplane_endpoint_equal(&g->endpoint, &want[i].endpoint));
 		assert_int_equal(g->persistent_keepalive, want[i].persistent_keepalive);
 		assert_int_equal(g->n_allowed_ips, 2);
 		assert_true(key_is_zero(g->preshared_key));
@@ -254,7 +241,7 @@ static void test_many_peers(void **state)
 		assert_int_equal(g2->allowed_ips[0].cidr, 64);
 		assert_memory_equal(&g2->allowed_ips[0].ip6, &one.ip6, 16);
 		/* Endpoint untouched by a change that did not name one. */
-		assert_true(endpoint_equal(&g2->endpoint, &want[7].endpoint));
+		assert_true(dataplane_endpoint_equal(&g2->endpoint, &want[7].endpoint));
 		n2 = n;
 		assert_int_equal(n2, N);
 	}
