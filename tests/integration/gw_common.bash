@@ -168,3 +168,36 @@ gw_installed() {
 gw_endpoint() {
 	ip netns exec "$GW" wg show "$GWIF" endpoints | awk -v k="${CLIENT_PUB[$1]}" '$1 == k { print $2 }'
 }
+
+# gw_attacker -> namespace AT on its own veth to GW: it reaches the gateway
+# at 192.168.78.1 from 192.168.78.2, an address no client uses.
+gw_attacker() {
+	AT=$(tl_netns at)
+	tl_veth "$GW" "$AT" "vga$$" "va$$"
+	ip -n "$GW" addr add 192.168.78.1/24 dev "vga$$"
+	ip -n "$AT" addr add 192.168.78.2/24 dev "va$$"
+}
+
+# gw_capture_start -> tcpdump in GW waits for the first handshake initiation
+# (type 1) from CL_V4 to the gateway port and writes it to $TL_TMP/init.pcap.
+gw_capture_start() {
+	tl_bg ip netns exec "$GW" tcpdump -n -i "vg$$" -U -c 1 -w "$TL_TMP/init.pcap" \
+		"src host $CL_V4 and udp dst port $GW_PORT and udp[8] = 1" 2>/dev/null
+	GW_CAPTURE_PID=$TL_LAST_PID
+	sleep 1 # tcpdump attaches its filter
+}
+
+# gw_capture_finish -> waits up to 3 s for that capture and writes its UDP
+# payload, the initiation's 148 bytes as sent, to $TL_TMP/init.bin.
+gw_capture_finish() {
+	local hex
+	tl_wait_until 3 test -s "$TL_TMP/init.pcap" || tl_fail "no initiation captured"
+	wait "$GW_CAPTURE_PID" 2>/dev/null || true
+	# The UDP payload is the last 148 bytes of the IPv4 packet.
+	hex=$(tcpdump -r "$TL_TMP/init.pcap" -x 2>/dev/null | awk '/^\t0x/ { for (i = 2; i <= NF; i++) printf "%s", $i }')
+	[ ${#hex} -ge 352 ] || tl_fail "captured packet too short"
+	hex=${hex: -296}
+	# shellcheck disable=SC2059 # the format is the payload as \x escapes
+	printf "$(sed 's/../\\x&/g' <<<"$hex")" >"$TL_TMP/init.bin"
+	[ "$(stat -c %s "$TL_TMP/init.bin")" = 148 ] || tl_fail "payload is not 148 bytes"
+}

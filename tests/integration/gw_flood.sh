@@ -7,10 +7,7 @@
 source "$(dirname "$0")/gw_common.bash"
 
 gw_setup
-AT=$(tl_netns at)
-tl_veth "$GW" "$AT" "vga$$" "va$$"
-ip -n "$GW" addr add 192.168.78.1/24 dev "vga$$"
-ip -n "$AT" addr add 192.168.78.2/24 dev "va$$"
+gw_attacker
 gw_registry_start
 gw_client 1 v4
 gw_client 2 v4
@@ -18,17 +15,9 @@ gw_register 1
 gw_register 2
 gw_jitwgd_start
 
-tl_bg ip netns exec "$GW" tcpdump -n -i "vg$$" -U -c 1 -w "$TL_TMP/init.pcap" \
-	"src host $CL_V4 and udp dst port $GW_PORT and udp[8] = 1" 2>/dev/null
-TD=$TL_LAST_PID
-sleep 1
+gw_capture_start
 tl_wait_until 4 gw_ping 1 v4 || tl_fail "client 1 did not connect"
-tl_wait_until 3 test -s "$TL_TMP/init.pcap" || tl_fail "no initiation captured"
-wait "$TD" 2>/dev/null || true
-hex=$(tcpdump -r "$TL_TMP/init.pcap" -x 2>/dev/null | awk '/^\t0x/ { for (i = 2; i <= NF; i++) printf "%s", $i }')
-hex=${hex: -296}
-printf "$(sed 's/../\\x&/g' <<<"$hex")" >"$TL_TMP/init.bin"
-[ "$(stat -c %s "$TL_TMP/init.bin")" = 148 ] || tl_fail "payload is not 148 bytes"
+gw_capture_finish
 
 # The flood: the same 148 bytes as fast as one process can send them for 4 s,
 # a fresh socket (source port) every 64 datagrams. (Not bash's printf to
