@@ -32,19 +32,7 @@ TL_NAME=coldconnect
 
 gw_setup
 gw_registry_start
-for n in $(seq 1 "$N"); do
-	CLIENT_IF[$n]=$(tl_ifname "c$n")
-	WG_PROCESS_FOREGROUND=1 tl_bg ip netns exec "$CL" wireguard-go "${CLIENT_IF[$n]}" >/dev/null 2>&1
-done
-for n in $(seq 1 "$N"); do
-	tl_wait_until 20 test -S "/var/run/wireguard/${CLIENT_IF[$n]}.sock" || tl_fail "wireguard-go $n"
-	wg genkey >"$TL_TMP/c$n.key"
-	CLIENT_PUB[$n]=$(wg pubkey <"$TL_TMP/c$n.key")
-	ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" private-key "$TL_TMP/c$n.key"
-	ip -n "$CL" addr add "10.77.1.$n/32" dev "${CLIENT_IF[$n]}"
-	ip -n "$CL" link set "${CLIENT_IF[$n]}" up
-	gw_register "$n"
-done
+gw_clients_many "$N" # peers added cold by reset_all
 
 # Cold state for every client: no peer on the gateway, a fresh peer (no
 # session, no handshake timers) on the client.

@@ -201,3 +201,32 @@ gw_capture_finish() {
 	printf "$(sed 's/../\\x&/g' <<<"$hex")" >"$TL_TMP/init.bin"
 	[ "$(stat -c %s "$TL_TMP/init.bin")" = 148 ] || tl_fail "payload is not 148 bytes"
 }
+
+# gw_clients_many N [peer] -> clients 1..N in CL, registered, each with its
+# own wireguard-go, key and address 10.77.1.n/32 (IPv4 only). Every
+# wireguard-go starts before any is configured: far faster than one by one.
+# With "peer" each is also pointed at the gateway over IPv4; without, the
+# caller adds the peer.
+gw_clients_many() {
+	local count=$1 peer=${2:-} n
+	for n in $(seq 1 "$count"); do
+		CLIENT_IF[$n]=$(tl_ifname "c$n")
+		WG_PROCESS_FOREGROUND=1 tl_bg ip netns exec "$CL" wireguard-go "${CLIENT_IF[$n]}" >/dev/null 2>&1
+	done
+	for n in $(seq 1 "$count"); do
+		tl_wait_until 20 test -S "/var/run/wireguard/${CLIENT_IF[$n]}.sock" || tl_fail "wireguard-go $n did not start"
+	done
+	for n in $(seq 1 "$count"); do
+		wg genkey >"$TL_TMP/c$n.key"
+		CLIENT_PUB[$n]=$(wg pubkey <"$TL_TMP/c$n.key")
+		if [ "$peer" = peer ]; then
+			ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" private-key "$TL_TMP/c$n.key" \
+				peer "$GW_PUB" endpoint "$GW_V4:$GW_PORT" allowed-ips 10.77.0.1/32
+		else
+			ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" private-key "$TL_TMP/c$n.key"
+		fi
+		ip -n "$CL" addr add "10.77.1.$n/32" dev "${CLIENT_IF[$n]}"
+		ip -n "$CL" link set "${CLIENT_IF[$n]}" up
+		gw_register "$n"
+	done
+}

@@ -10,23 +10,7 @@ gw_setup
 gw_registry_start
 gw_jitwgd_start
 
-# Start every wireguard-go first, then configure: far faster than one by one.
-for n in $(seq 1 "$N"); do
-	CLIENT_IF[$n]=$(tl_ifname "c$n")
-	WG_PROCESS_FOREGROUND=1 tl_bg ip netns exec "$CL" wireguard-go "${CLIENT_IF[$n]}" >/dev/null 2>&1
-done
-for n in $(seq 1 "$N"); do
-	tl_wait_until 20 test -S "/var/run/wireguard/${CLIENT_IF[$n]}.sock" || tl_fail "wireguard-go $n did not start"
-done
-for n in $(seq 1 "$N"); do
-	wg genkey >"$TL_TMP/c$n.key"
-	CLIENT_PUB[$n]=$(wg pubkey <"$TL_TMP/c$n.key")
-	ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" private-key "$TL_TMP/c$n.key" \
-		peer "$GW_PUB" endpoint "$GW_V4:$GW_PORT" allowed-ips 10.77.0.1/32
-	ip -n "$CL" addr add "10.77.1.$n/32" dev "${CLIENT_IF[$n]}"
-	ip -n "$CL" link set "${CLIENT_IF[$n]}" up
-	gw_register "$n"
-done
+gw_clients_many "$N" peer
 tl_log "$N clients ready"
 
 # All at once: each client's first ping triggers its initiation.
