@@ -39,7 +39,8 @@ endif
 
 COMMON_SRCS := \
 	src/common/log.c \
-	src/common/keyfile.c
+	src/common/keyfile.c \
+	src/common/wipebuf.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \

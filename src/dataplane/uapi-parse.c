@@ -470,52 +470,12 @@ out:
 
 /* ---- set formatter -------------------------------------------------------- */
 
-int uapi_buf_append(struct uapi_buf *b, const char *s, size_t len)
+static int append_str(struct wipebuf *b, const char *s)
 {
-	if (len > SIZE_MAX - b->len - 1)
-		return -ENOMEM;
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		/*
-		 * Not realloc: the old block may hold preshared keys and must be
-		 * wiped before it goes back to the allocator.
-		 */
-		p = malloc(cap);
-		if (!p)
-			return -ENOMEM;
-		if (b->p) {
-			memcpy(p, b->p, b->len);
-			explicit_bzero(b->p, b->cap);
-			free(b->p);
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return 0;
+	return wipebuf_append(b, s, strlen(s));
 }
 
-static int append_str(struct uapi_buf *b, const char *s)
-{
-	return uapi_buf_append(b, s, strlen(s));
-}
-
-void uapi_buf_free(struct uapi_buf *b)
-{
-	if (b->p) {
-		explicit_bzero(b->p, b->cap);
-		free(b->p);
-	}
-	memset(b, 0, sizeof(*b));
-}
-
-static int append_key(struct uapi_buf *b, const char *name, const uint8_t key[static WG_KEY_LEN])
+static int append_key(struct wipebuf *b, const char *name, const uint8_t key[static WG_KEY_LEN])
 {
 	char line[32 + 2 * WG_KEY_LEN + 2];
 	char hex[2 * WG_KEY_LEN + 1];
@@ -529,7 +489,7 @@ static int append_key(struct uapi_buf *b, const char *name, const uint8_t key[st
 	return ret;
 }
 
-static int append_allowedip(struct uapi_buf *b, const struct dp_allowedip *a)
+static int append_allowedip(struct wipebuf *b, const struct dp_allowedip *a)
 {
 	char addr[INET6_ADDRSTRLEN], line[INET6_ADDRSTRLEN + 32];
 
@@ -543,7 +503,7 @@ static int append_allowedip(struct uapi_buf *b, const struct dp_allowedip *a)
 	return append_str(b, line);
 }
 
-int uapi_format_peer(struct uapi_buf *b, const struct dp_peer *p)
+int uapi_format_peer(struct wipebuf *b, const struct dp_peer *p)
 {
 	char ep[UAPI_ENDPOINT_STR_MAX], line[128];
 	int ret;
@@ -576,7 +536,7 @@ int uapi_format_peer(struct uapi_buf *b, const struct dp_peer *p)
 	return ret;
 }
 
-int uapi_format_remove(struct uapi_buf *b, const uint8_t key[static WG_KEY_LEN])
+int uapi_format_remove(struct wipebuf *b, const uint8_t key[static WG_KEY_LEN])
 {
 	int ret = append_key(b, "public_key", key);
 

@@ -258,7 +258,7 @@ static int set_line(void *ctx, const char *line, size_t len)
 }
 
 /* Sends one "set=1" transaction (b holds its body) and decodes errno=N. */
-static int do_set(struct uapi_state *s, struct uapi_buf *b)
+static int do_set(struct uapi_state *s, struct wipebuf *b)
 {
 	int64_t deadline = now_ms() + UAPI_TIMEOUT_MS;
 	struct set_reply rep = { 0 };
@@ -381,7 +381,7 @@ out:
 static int uapi_set_peers(void *state, const struct dp_peer *peers, size_t n)
 {
 	struct uapi_state *s = state;
-	struct uapi_buf b = { 0 };
+	struct wipebuf b = { 0 };
 	bool *missing = NULL;
 	size_t i, n_missing = 0, in_batch = 0;
 	bool any_update_only = false;
@@ -407,7 +407,7 @@ static int uapi_set_peers(void *state, const struct dp_peer *peers, size_t n)
 			ret = do_set(s, &b);
 			if (ret < 0)
 				goto out;
-			uapi_buf_free(&b);
+			wipebuf_free(&b);
 			in_batch = 0;
 		}
 	}
@@ -416,14 +416,14 @@ static int uapi_set_peers(void *state, const struct dp_peer *peers, size_t n)
 	if (!ret && n_missing)
 		ret = -ENOENT;
 out:
-	uapi_buf_free(&b);
+	wipebuf_free(&b);
 	free(missing);
 	return ret;
 }
 
 static int uapi_remove_peers(void *state, const uint8_t (*keys)[WG_KEY_LEN], size_t n)
 {
-	struct uapi_buf b = { 0 };
+	struct wipebuf b = { 0 };
 	size_t i, in_batch = 0;
 	int ret = 0;
 
@@ -435,14 +435,14 @@ static int uapi_remove_peers(void *state, const uint8_t (*keys)[WG_KEY_LEN], siz
 			ret = do_set(state, &b);
 			if (ret < 0)
 				goto out;
-			uapi_buf_free(&b);
+			wipebuf_free(&b);
 			in_batch = 0;
 		}
 	}
 	if (in_batch)
 		ret = do_set(state, &b);
 out:
-	uapi_buf_free(&b);
+	wipebuf_free(&b);
 	return ret;
 }
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "common/wipebuf.h"
 #include "dataplane/dataplane.h"
 
 enum {
@@ -49,20 +50,12 @@ int uapi_get_finish(struct uapi_get *g, struct dp_device *dev, struct dp_peer **
 /* Frees whatever g still owns and wipes the private key. */
 void uapi_get_uninit(struct uapi_get *g);
 
-/* A growable text buffer for "set=1" requests; wiped when freed. */
-struct uapi_buf {
-	char *p;
-	size_t len, cap;
-};
-
 /*
  * Appends one peer's change, honouring p->flags, or its removal. Returns 0,
  * -EINVAL (unsupported address family, keepalive out of range) or -ENOMEM.
  */
-int uapi_format_peer(struct uapi_buf *b, const struct dp_peer *p);
-int uapi_format_remove(struct uapi_buf *b, const uint8_t key[static WG_KEY_LEN]);
-int uapi_buf_append(struct uapi_buf *b, const char *s, size_t len);
-void uapi_buf_free(struct uapi_buf *b);
+int uapi_format_peer(struct wipebuf *b, const struct dp_peer *p);
+int uapi_format_remove(struct wipebuf *b, const uint8_t key[static WG_KEY_LEN]);
 
 /*
  * Endpoint spelling: "a.b.c.d:port" or "[v6]:port" with an optional

@@ -25,14 +25,14 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/wipebuf.h"
 
 struct xfer {
 	struct xfer *next;       /* waiting FIFO or running list */
 	struct regclient *rc;
 	CURL *easy;
 	uint8_t key[WG_KEY_LEN];
-	char *body;
-	size_t len, cap;
+	struct wipebuf body;
 	bool too_big;
 	bool probe;
 };
@@ -188,9 +188,7 @@ static void xfer_free(struct xfer *x)
 			curl_multi_remove_handle(x->rc->multi, x->easy);
 		curl_easy_cleanup(x->easy);
 	}
-	if (x->body)
-		explicit_bzero(x->body, x->len);
-	free(x->body);
+	wipebuf_free(&x->body);
 	free(x);
 }
 
@@ -220,34 +218,15 @@ void regclient_free(struct regclient *rc)
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
-	size_t n = size * nmemb, need;
-	char *p;
+	size_t n = size * nmemb;
 
-	if (x->len + n > x->rc->cfg.max_body) {
+	if (x->body.len + n > x->rc->cfg.max_body) {
 		x->too_big = true;
 		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
 	}
-	need = x->len + n + 1;
-	if (need > x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 1024;
-
-		while (cap < need)
-			cap *= 2;
-		/* Not realloc(): the old buffer may hold part of a preshared key. */
-		p = malloc(cap);
-		if (!p)
-			return 0;
-		if (x->body) {
-			memcpy(p, x->body, x->len);
-			explicit_bzero(x->body, x->len);
-			free(x->body);
-		}
-		x->body = p;
-		x->cap = cap;
-	}
-	memcpy(x->body + x->len, data, n);
-	x->len += n;
-	x->body[x->len] = '\0';
+	/* The body may hold a preshared key: a buffer that wipes what it drops. */
+	if (wipebuf_append(&x->body, data, n))
+		return 0;
 	return n;
 }
 
@@ -390,7 +369,7 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 		log_ratelimited_debug("registry: %s", why);
 		goto out;
 	}
-	if (!x->body || peer_record_from_json(&rec, x->body, x->len, &field) < 0) {
+	if (!x->body.p || peer_record_from_json(&rec, x->body.p, x->body.len, &field) < 0) {
 		count(rc, METRICS_REG_TRANSPORT);
 		log_ratelimited_debug("registry: bad record in 200 response (field %s)",
 				      field ? field : "body");

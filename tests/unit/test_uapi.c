@@ -353,7 +353,7 @@ static void test_format(void **state)
 		{ .family = AF_INET, .cidr = 24 },
 		{ .family = AF_INET6, .cidr = 64 },
 	};
-	struct uapi_buf b = { 0 };
+	struct wipebuf b = { 0 };
 	struct dp_peer p;
 	char want[1024];
 
@@ -378,7 +378,7 @@ static void test_format(void **state)
 	assert_string_equal(b.p, want);
 	assert_int_equal(uapi_format_remove(&b, p.public_key), 0);
 	assert_non_null(strstr(b.p, "remove=true\n"));
-	uapi_buf_free(&b);
+	wipebuf_free(&b);
 
 	/* Only what the flags name. */
 	p.flags = 0;
@@ -386,17 +386,17 @@ static void test_format(void **state)
 	assert_int_equal(uapi_format_peer(&b, &p), 0);
 	snprintf(want, sizeof(want), "public_key=%s\n", k1);
 	assert_string_equal(b.p, want);
-	uapi_buf_free(&b);
+	wipebuf_free(&b);
 
 	p.flags = DP_PEER_HAS_ENDPOINT;
 	p.endpoint.addr.sa_family = AF_UNIX;
 	assert_int_equal(uapi_format_peer(&b, &p), -EINVAL);
-	uapi_buf_free(&b);
+	wipebuf_free(&b);
 	a[0].cidr = 33;
 	p.flags = 0;
 	p.n_allowed_ips = 1;
 	assert_int_equal(uapi_format_peer(&b, &p), -EINVAL);
-	uapi_buf_free(&b);
+	wipebuf_free(&b);
 }
 
 /* ---- a scripted fake daemon ------------------------------------------------ */
