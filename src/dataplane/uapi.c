@@ -289,6 +289,24 @@ static int do_set(struct uapi_state *s, struct wipebuf *b)
 	return ret;
 }
 
+/*
+ * Counts one more peer formatted into b; at UAPI_SET_BATCH peers sends them
+ * and empties b, so no set=1 transaction grows without bound.
+ */
+static int batch_added(struct uapi_state *s, struct wipebuf *b, size_t *in_batch)
+{
+	int ret;
+
+	if (++*in_batch < UAPI_SET_BATCH)
+		return 0;
+	ret = do_set(s, b);
+	if (ret < 0)
+		return ret;
+	wipebuf_free(b);
+	*in_batch = 0;
+	return 0;
+}
+
 static int uapi_open(const char *ifname, void **state)
 {
 	struct uapi_state *s;
@@ -403,13 +421,9 @@ static int uapi_set_peers(void *state, const struct dp_peer *peers, size_t n)
 		ret = uapi_format_peer(&b, &peers[i]);
 		if (ret < 0)
 			goto out;
-		if (++in_batch == UAPI_SET_BATCH) {
-			ret = do_set(s, &b);
-			if (ret < 0)
-				goto out;
-			wipebuf_free(&b);
-			in_batch = 0;
-		}
+		ret = batch_added(s, &b, &in_batch);
+		if (ret < 0)
+			goto out;
 	}
 	if (in_batch)
 		ret = do_set(s, &b);
@@ -431,13 +445,9 @@ static int uapi_remove_peers(void *state, const uint8_t (*keys)[WG_KEY_LEN], siz
 		ret = uapi_format_remove(&b, keys[i]);
 		if (ret < 0)
 			goto out;
-		if (++in_batch == UAPI_SET_BATCH) {
-			ret = do_set(state, &b);
-			if (ret < 0)
-				goto out;
-			wipebuf_free(&b);
-			in_batch = 0;
-		}
+		ret = batch_added(state, &b, &in_batch);
+		if (ret < 0)
+			goto out;
 	}
 	if (in_batch)
 		ret = do_set(state, &b);
