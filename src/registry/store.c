@@ -92,6 +92,22 @@ out:
 	return ret;
 }
 
+int store_range_from_row(struct store_range *out, uint16_t family, const void *lo, size_t lo_len,
+			 const void *hi, size_t hi_len, const void *key, size_t key_len, int64_t expires_at)
+{
+	size_t n = pool_addr_len(family);
+
+	memset(out, 0, sizeof(*out));
+	if (lo_len != n || hi_len != n || key_len != WG_KEY_LEN)
+		return -EIO;
+	out->family = family;
+	memcpy(out->lo, lo, n);
+	memcpy(out->hi, hi, n);
+	memcpy(out->key, key, WG_KEY_LEN);
+	out->expires_at = expires_at;
+	return 0;
+}
+
 static bool expired(int64_t expires_at, int64_t now)
 {
 	return expires_at && expires_at <= now;

@@ -77,6 +77,13 @@ extern const struct store_backend store_pg_backend;
 /* Allowed IPs <-> the peers.ips column ("10.0.0.2/32,fd00::2/128"). */
 int store_ips_format(const struct peer_record *r, char **out);
 int store_ips_parse(struct peer_record *r, const char *text);
+/*
+ * Fills *out from one ranges row as a backend read it (lo, hi and key as the
+ * stored bytes). Returns 0, or -EIO when a length is not what family and
+ * WG_KEY_LEN require (*out is then zeroed). Pure; any thread.
+ */
+int store_range_from_row(struct store_range *out, uint16_t family, const void *lo, size_t lo_len,
+			 const void *hi, size_t hi_len, const void *key, size_t key_len, int64_t expires_at);
 
 /* ---- the store: what the API handlers call -------------------------------- */
 

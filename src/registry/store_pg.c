@@ -389,18 +389,9 @@ static int pg_remove(struct store_conn *c, const uint8_t key[static WG_KEY_LEN])
 /* Columns lo, hi, key, expires_at. */
 static int row_to_range(const PGresult *r, int row, uint16_t family, struct store_range *out)
 {
-	size_t n = pool_addr_len(family);
-
-	memset(out, 0, sizeof(*out));
-	if ((size_t)PQgetlength(r, row, 0) != n || (size_t)PQgetlength(r, row, 1) != n ||
-	    PQgetlength(r, row, 2) != WG_KEY_LEN)
-		return -EIO;
-	out->family = family;
-	memcpy(out->lo, PQgetvalue(r, row, 0), n);
-	memcpy(out->hi, PQgetvalue(r, row, 1), n);
-	memcpy(out->key, PQgetvalue(r, row, 2), WG_KEY_LEN);
-	out->expires_at = get_int(r, row, 3);
-	return 0;
+	return store_range_from_row(out, family, PQgetvalue(r, row, 0), (size_t)PQgetlength(r, row, 0),
+				    PQgetvalue(r, row, 1), (size_t)PQgetlength(r, row, 1),
+				    PQgetvalue(r, row, 2), (size_t)PQgetlength(r, row, 2), get_int(r, row, 3));
 }
 
 static int pg_floor(struct store_conn *c, uint16_t family, const uint8_t addr[static 16], struct store_range *out)

@@ -255,18 +255,13 @@ static int sq_remove(struct store_conn *c, const uint8_t key[static WG_KEY_LEN])
 /* Columns lo, hi, key, expires_at. */
 static int row_to_range(sqlite3_stmt *st, uint16_t family, struct store_range *out)
 {
-	int n = (int)pool_addr_len(family);
+	const void *lo = sqlite3_column_blob(st, 0), *hi = sqlite3_column_blob(st, 1),
+		   *key = sqlite3_column_blob(st, 2);
 
-	memset(out, 0, sizeof(*out));
-	if (sqlite3_column_bytes(st, 0) != n || sqlite3_column_bytes(st, 1) != n ||
-	    sqlite3_column_bytes(st, 2) != WG_KEY_LEN)
-		return -EIO;
-	out->family = family;
-	memcpy(out->lo, sqlite3_column_blob(st, 0), (size_t)n);
-	memcpy(out->hi, sqlite3_column_blob(st, 1), (size_t)n);
-	memcpy(out->key, sqlite3_column_blob(st, 2), WG_KEY_LEN);
-	out->expires_at = sqlite3_column_int64(st, 3);
-	return 0;
+	/* Pointers first, then lengths: the order SQLite documents as safe. */
+	return store_range_from_row(out, family, lo, (size_t)sqlite3_column_bytes(st, 0), hi,
+				    (size_t)sqlite3_column_bytes(st, 1), key, (size_t)sqlite3_column_bytes(st, 2),
+				    sqlite3_column_int64(st, 3));
 }
 
 static int sq_floor(struct store_conn *c, uint16_t family, const uint8_t addr[static 16], struct store_range *out)
