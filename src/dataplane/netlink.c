@@ -16,6 +16,8 @@
  * is wiped after every read.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -73,6 +75,17 @@ int netlink_sock_send(struct nl_state *st, const struct nlmsghdr *nlh)
 	return (size_t)n == nlh->nlmsg_len ? 0 : -EIO;
 }
 
+/*
+ * mnl_nlmsg_ok() compares (int)nlmsg_len: a length of 2^31 or more passes,
+ * and mnl_nlmsg_next() then steps by its aligned value, which wraps to 0,
+ * forever (found by tests/fuzz/fuzz_netlink.c). Ours compares unsigned.
+ */
+static bool msg_ok(const struct nlmsghdr *m, int left)
+{
+	return left >= (int)sizeof(*m) && m->nlmsg_len >= sizeof(*m) &&
+	       m->nlmsg_len <= (unsigned int)left;
+}
+
 /* One datagram into st->rx; signals do not abort the exchange. */
 static ssize_t sock_recv(struct mnl_socket *sock, void *buf, size_t len)
 {
@@ -98,7 +111,7 @@ int netlink_wait_ack(struct nl_state *st, uint32_t seq)
 		if (len < 0)
 			return -errno;
 		left = (int)len;
-		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		for (; msg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
 			const struct nlmsgerr *e;
 
 			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != st->portid)
@@ -321,36 +334,28 @@ out:
 
 /* ---- reading: the device dump ------------------------------------------ */
 
-enum dump_mode {
-	DUMP_DEVICE,    /* device attributes only; the rest of the dump is dropped */
-	DUMP_PEERS,     /* every peer with its allowed IPs */
-	DUMP_KEYS,      /* every peer's public key only */
-};
+/*
+ * The reader below is fed datagrams by dump_once() and, in tests and the
+ * fuzzer, by netlink_dump_parse(): the bytes take the same path either way.
+ */
 
-struct dump {
-	enum dump_mode mode;
-	struct dp_device *dev;
-	struct dp_peer *peers;
-	size_t *aip_first;      /* parallel to peers: index into aips */
-	size_t n, cap;
-	struct dp_allowedip *aips;
-	size_t n_aips, cap_aips;
-	bool have_device;
-	bool interrupted;
-	int err;                /* first parse or allocation error */
-};
+void netlink_dump_init(struct nl_dump *d, enum nl_dump_mode mode, struct dp_device *dev,
+		       uint16_t family, uint32_t seq, uint32_t portid)
+{
+	memset(d, 0, sizeof(*d));
+	d->mode = mode;
+	d->dev = dev;
+	d->family = family;
+	d->seq = seq;
+	d->portid = portid;
+}
 
-static void dump_reset(struct dump *d)
+void netlink_dump_uninit(struct nl_dump *d)
 {
 	free(d->peers);
 	free(d->aip_first);
 	free(d->aips);
-	d->peers = NULL;
-	d->aip_first = NULL;
-	d->aips = NULL;
-	d->n = d->cap = d->n_aips = d->cap_aips = 0;
-	d->have_device = d->interrupted = false;
-	d->err = 0;
+	memset(d, 0, sizeof(*d));
 }
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -371,6 +376,21 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	*p = np;
 	*cap = c;
 	return 0;
+}
+
+/*
+ * libmnl's iterators stop quietly at an attribute that overruns its
+ * container; anything but alignment padding left behind is a truncated
+ * attribute, and the message is rejected rather than half-read.
+ */
+static bool attrs_end(const struct nlattr *a, const void *end)
+{
+	return (const char *)end - (const char *)a < (ptrdiff_t)MNL_ATTR_HDRLEN;
+}
+
+static const void *nest_end(const struct nlattr *nest)
+{
+	return (const char *)mnl_attr_get_payload(nest) + mnl_attr_get_payload_len(nest);
 }
 
 static int parse_allowedip(const struct nlattr *nest, struct dp_allowedip *out)
@@ -406,7 +426,7 @@ static int parse_allowedip(const struct nlattr *nest, struct dp_allowedip *out)
 			break;
 		}
 	}
-	if (!fam || !addr || !cidr)
+	if (!attrs_end(a, nest_end(nest)) || !fam || !addr || !cidr)
 		return -EBADMSG;
 	if (out->family == AF_INET && alen == sizeof(out->ip4) && out->cidr <= 32)
 		return 0;
@@ -432,7 +452,7 @@ static int parse_endpoint(const struct nlattr *a, union dp_endpoint *ep)
 }
 
 /* Parses one peer record, appending it or coalescing it with the last one. */
-static int parse_peer(struct dump *d, const struct nlattr *nest)
+static int parse_peer(struct nl_dump *d, const struct nlattr *nest)
 {
 	const struct nlattr *a, *aips = NULL;
 	struct dp_peer p;
@@ -486,7 +506,7 @@ static int parse_peer(struct dump *d, const struct nlattr *nest)
 		/* WGPEER_A_PRESHARED_KEY is deliberately not kept. */
 		}
 	}
-	if (!have_key)
+	if (!attrs_end(a, nest_end(nest)) || !have_key)
 		return -EBADMSG;
 
 	/* A continuation repeats the last peer's key with more allowed IPs. */
@@ -505,7 +525,7 @@ static int parse_peer(struct dump *d, const struct nlattr *nest)
 		d->peers[d->n] = p;
 		cur = &d->peers[d->n++];
 	}
-	if (!aips || d->mode == DUMP_KEYS)
+	if (!aips || d->mode == NL_DUMP_KEYS)
 		return 0;
 	mnl_attr_for_each_nested(a, aips) {
 		if (grow((void **)&d->aips, &d->cap_aips, d->n_aips + 1, sizeof(*d->aips)))
@@ -516,15 +536,21 @@ static int parse_peer(struct dump *d, const struct nlattr *nest)
 		d->n_aips++;
 		cur->n_allowed_ips++;
 	}
-	return 0;
+	return attrs_end(a, nest_end(aips)) ? 0 : -EBADMSG;
 }
 
-static int parse_device_msg(struct dump *d, const struct nlmsghdr *nlh)
+static int parse_device_msg(struct nl_dump *d, const struct nlmsghdr *nlh)
 {
 	const struct nlattr *a, *p;
 	int ret;
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct genlmsghdr)))
+	/*
+	 * mnl_attr_for_each() walks to the aligned end of the message, which
+	 * for an unaligned length lies past the datagram; the kernel always
+	 * pads, so such a length is malformed.
+	 */
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct genlmsghdr)) ||
+	    nlh->nlmsg_len != MNL_ALIGN(nlh->nlmsg_len))
 		return -EBADMSG;
 	mnl_attr_for_each(a, nlh, sizeof(struct genlmsghdr)) {
 		uint16_t type = mnl_attr_get_type(a);
@@ -549,7 +575,7 @@ static int parse_device_msg(struct dump *d, const struct nlmsghdr *nlh)
 				break;
 			}
 		}
-		if (type != WGDEVICE_A_PEERS || d->mode == DUMP_DEVICE)
+		if (type != WGDEVICE_A_PEERS || d->mode == NL_DUMP_DEVICE)
 			continue;
 		if (mnl_attr_validate(a, MNL_TYPE_NESTED))
 			return -EBADMSG;
@@ -558,32 +584,166 @@ static int parse_device_msg(struct dump *d, const struct nlmsghdr *nlh)
 			if (ret)
 				return ret;
 		}
+		if (!attrs_end(p, nest_end(a)))
+			return -EBADMSG;
 	}
+	if (!attrs_end(a, (const char *)nlh + nlh->nlmsg_len))
+		return -EBADMSG;
 	d->have_device = true;
 	return 0;
 }
 
 /*
  * Runs one WG_CMD_GET_DEVICE dump into d. Always reads the dump to its
- * NLMSG_DONE (so the socket stays in step) unless the mode is DUMP_DEVICE,
+ * NLMSG_DONE (so the socket stays in step) unless the mode is NL_DUMP_DEVICE,
  * where it stops after the first message and replaces the socket instead:
  * that keeps reading the key O(1) however many peers are installed.
  */
-static int dump_once(struct nl_state *st, struct dump *d)
+
+/*
+ * The code of NLMSG_DONE (the dump's own error, 0 when it went well) or
+ * NLMSG_ERROR. A truncated error message, or a code that is no errno, is
+ * a malformed reply rather than success.
+ */
+static int end_code(const struct nlmsghdr *m)
 {
-	struct nlmsghdr *nlh = netlink_msg_start(st, st->tx, WG_CMD_GET_DEVICE, NLM_F_DUMP);
-	uint32_t seq = nlh->nlmsg_seq;
-	bool done = false;
+	int32_t code = 0;
+
+	if (mnl_nlmsg_get_payload_len(m) >= sizeof(code))
+		memcpy(&code, mnl_nlmsg_get_payload(m), sizeof(code));
+	else if (m->nlmsg_type == NLMSG_ERROR)
+		return -EBADMSG;
+	if (code > 0 || code < -4095)
+		return -EBADMSG;
+	return code;
+}
+
+bool netlink_dump_feed(struct nl_dump *d, const void *buf, size_t len)
+{
+	const struct nlmsghdr *m = buf;
+	int left;
+
+	if (d->done)
+		return true;
+	if (len > INT_MAX) {
+		d->err = d->err ? d->err : -EMSGSIZE;
+		d->done = true;
+		return true;
+	}
+	left = (int)len;
+	for (; msg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
+		/* Leftovers of an abandoned exchange carry other numbers. */
+		if (m->nlmsg_seq != d->seq || m->nlmsg_pid != d->portid)
+			continue;
+		if (m->nlmsg_flags & NLM_F_DUMP_INTR)
+			d->interrupted = true;
+		if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
+			int code = end_code(m);
+
+			if (code < 0 && !d->err)
+				d->err = code;
+			d->done = true;
+			break;
+		}
+		/* After an error keep reading to NLMSG_DONE, but parse no more. */
+		if (m->nlmsg_type != d->family || d->err)
+			continue;
+		d->err = parse_device_msg(d, m);
+		if (d->mode == NL_DUMP_DEVICE && d->have_device) {
+			d->done = true;
+			break;
+		}
+	}
+	return d->done;
+}
+
+int netlink_dump_finish(const struct nl_dump *d)
+{
+	if (d->interrupted)
+		return -EAGAIN;
+	if (d->err)
+		return d->err;
+	if (!d->done)
+		return -ENODATA;
+	if (d->mode == NL_DUMP_DEVICE && !d->have_device)
+		return -EBADMSG;
+	return 0;
+}
+
+/*
+ * The seam's shape: one peer array, each peer's allowed IPs in an
+ * allocation of its own (dataplane_peers_free()).
+ */
+int netlink_dump_take_peers(struct nl_dump *d, struct dp_peer **peers, size_t *n)
+{
+	size_t i;
+	int ret = 0;
+
+	*peers = NULL;
+	*n = 0;
+	for (i = 0; i < d->n; i++) {
+		struct dp_peer *p = &d->peers[i];
+
+		if (!p->n_allowed_ips)
+			continue;
+		p->allowed_ips = malloc(p->n_allowed_ips * sizeof(*p->allowed_ips));
+		if (!p->allowed_ips) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(p->allowed_ips, d->aips + d->aip_first[i],
+		       p->n_allowed_ips * sizeof(*p->allowed_ips));
+	}
+	*peers = d->peers;
+	*n = d->n;
+	d->peers = NULL;
+	d->n = d->cap = 0;
+out:
+	if (d->peers)
+		while (i > 0)
+			free(d->peers[--i].allowed_ips);
+	return ret;
+}
+
+int netlink_dump_parse(const void *buf, size_t len, uint16_t family, uint32_t seq,
+		       uint32_t portid, struct dp_device *dev, struct dp_peer **peers, size_t *n)
+{
+	struct nl_dump d;
 	int ret;
 
+	*peers = NULL;
+	*n = 0;
+	netlink_dump_init(&d, NL_DUMP_PEERS, dev, family, seq, portid);
+	netlink_dump_feed(&d, buf, len);
+	ret = netlink_dump_finish(&d);
+	if (!ret)
+		ret = netlink_dump_take_peers(&d, peers, n);
+	netlink_dump_uninit(&d);
+	if (ret && dev)
+		explicit_bzero(dev, sizeof(*dev));
+	return ret;
+}
+
+/*
+ * Runs one WG_CMD_GET_DEVICE dump into d. Always reads the dump to its
+ * NLMSG_DONE (so the socket stays in step) unless the mode is
+ * NL_DUMP_DEVICE, where it stops after the first message and replaces the
+ * socket instead: that keeps reading the key O(1) however many peers are
+ * installed.
+ */
+static int dump_once(struct nl_state *st, struct nl_dump *d, enum nl_dump_mode mode,
+		     struct dp_device *dev)
+{
+	struct nlmsghdr *nlh = netlink_msg_start(st, st->tx, WG_CMD_GET_DEVICE, NLM_F_DUMP);
+	int ret;
+
+	netlink_dump_init(d, mode, dev, st->family, nlh->nlmsg_seq, st->portid);
 	mnl_attr_put_strz(nlh, WGDEVICE_A_IFNAME, st->ifname);
 	ret = netlink_sock_send(st, nlh);
 	if (ret)
 		return ret;
-	while (!done) {
+	for (bool done = false; !done;) {
 		ssize_t len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
-		const struct nlmsghdr *m = (const struct nlmsghdr *)st->rx;
-		int left;
 
 		if (len < 0) {
 			ret = -errno;
@@ -591,46 +751,27 @@ static int dump_once(struct nl_state *st, struct dump *d)
 			sock_reopen(st);
 			return ret;
 		}
-		left = (int)len;
-		for (; mnl_nlmsg_ok(m, left); m = mnl_nlmsg_next(m, &left)) {
-			if (m->nlmsg_seq != seq || m->nlmsg_pid != st->portid)
-				continue;
-			if (m->nlmsg_flags & NLM_F_DUMP_INTR)
-				d->interrupted = true;
-			if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
-				int32_t code = 0;
-
-				if (mnl_nlmsg_get_payload_len(m) >= sizeof(code))
-					memcpy(&code, mnl_nlmsg_get_payload(m), sizeof(code));
-				if (code < 0 && !d->err)
-					d->err = code;
-				done = true;
-				break;
-			}
-			if (m->nlmsg_type != st->family || d->err)
-				continue;
-			d->err = parse_device_msg(d, m);
-			if (d->mode == DUMP_DEVICE && d->have_device)
-				done = true;
-		}
+		done = netlink_dump_feed(d, st->rx, (size_t)len);
 		explicit_bzero(st->rx, (size_t)len);
 	}
-	if (d->mode == DUMP_DEVICE && !(ret = sock_reopen(st)) && !d->have_device && !d->err)
-		d->err = -EBADMSG;
-	return ret ? ret : d->err;
+	if (mode == NL_DUMP_DEVICE && (ret = sock_reopen(st)))
+		return ret;
+	return netlink_dump_finish(d);
 }
 
-static int dump_run(struct nl_state *st, struct dump *d)
+/* d is freed by the caller (netlink_dump_uninit) whatever the outcome. */
+static int dump_run(struct nl_state *st, struct nl_dump *d, enum nl_dump_mode mode,
+		    struct dp_device *dev)
 {
 	int ret = -EAGAIN;
 
 	for (int i = 0; i < DUMP_RETRIES; i++) {
-		if (d->dev) {
-			explicit_bzero(d->dev, sizeof(*d->dev));
-			strcpy(d->dev->name, st->ifname);
+		if (dev) {
+			explicit_bzero(dev, sizeof(*dev));
+			strcpy(dev->name, st->ifname);
 		}
-		dump_reset(d);
-		ret = dump_once(st, d);
+		netlink_dump_uninit(d);
+		ret = dump_once(st, d, mode, dev);
 		if (!d->interrupted)
 			return ret;
 		ret = -EAGAIN;
@@ -640,50 +781,26 @@ static int dump_run(struct nl_state *st, struct dump *d)
 
 static int nl_get_device(void *state, struct dp_device *dev)
 {
-	struct dump d = { .mode = DUMP_DEVICE, .dev = dev };
-	int ret = dump_run(state, &d);
+	struct nl_dump d = { 0 };
+	int ret = dump_run(state, &d, NL_DUMP_DEVICE, dev);
 
-	dump_reset(&d);
+	netlink_dump_uninit(&d);
 	if (ret)
 		explicit_bzero(dev, sizeof(*dev));
 	return ret;
 }
 
-/*
- * Hands the dump over in the seam's shape: one peer array, each peer's
- * allowed IPs in an allocation of its own (dataplane_peers_free()).
- */
 static int nl_list_peers(void *state, struct dp_peer **peers, size_t *n)
 {
-	struct dump d = { .mode = DUMP_PEERS };
-	size_t i = 0;
+	struct nl_dump d = { 0 };
 	int ret;
 
 	*peers = NULL;
 	*n = 0;
-	ret = dump_run(state, &d);
-	if (ret)
-		goto out;
-	for (i = 0; i < d.n; i++) {
-		struct dp_peer *p = &d.peers[i];
-
-		if (!p->n_allowed_ips)
-			continue;
-		p->allowed_ips = malloc(p->n_allowed_ips * sizeof(*p->allowed_ips));
-		if (!p->allowed_ips) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		memcpy(p->allowed_ips, d.aips + d.aip_first[i], p->n_allowed_ips * sizeof(*p->allowed_ips));
-	}
-	*peers = d.peers;
-	*n = d.n;
-	d.peers = NULL;
-out:
-	if (d.peers)
-		while (i > 0)
-			free(d.peers[--i].allowed_ips);
-	dump_reset(&d);
+	ret = dump_run(state, &d, NL_DUMP_PEERS, NULL);
+	if (!ret)
+		ret = netlink_dump_take_peers(&d, peers, n);
+	netlink_dump_uninit(&d);
 	return ret;
 }
 
@@ -695,13 +812,13 @@ static int key_cmp(const void *a, const void *b)
 
 int netlink_dump_keys(struct nl_state *st, uint8_t (**keys)[WG_KEY_LEN], size_t *n)
 {
-	struct dump d = { .mode = DUMP_KEYS };
+	struct nl_dump d = { 0 };
 	uint8_t (*out)[WG_KEY_LEN] = NULL;
 	int ret;
 
 	*keys = NULL;
 	*n = 0;
-	ret = dump_run(st, &d);
+	ret = dump_run(st, &d, NL_DUMP_KEYS, NULL);
 	if (ret)
 		goto out;
 	out = malloc(d.n ? d.n * sizeof(*out) : 1);
@@ -715,7 +832,7 @@ int netlink_dump_keys(struct nl_state *st, uint8_t (**keys)[WG_KEY_LEN], size_t 
 	*keys = out;
 	*n = d.n;
 out:
-	dump_reset(&d);
+	netlink_dump_uninit(&d);
 	return ret;
 }
 
