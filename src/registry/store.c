@@ -92,6 +92,30 @@ out:
 	return ret;
 }
 
+int store_record_from_row(struct peer_record *r, const struct store_peer_row *row)
+{
+	memset(r, 0, sizeof(*r));
+	if (row->key_len != WG_KEY_LEN)
+		return -EIO;
+	memcpy(r->public_key, row->key, WG_KEY_LEN);
+	if (row->gateway) {
+		if (row->gateway_len >= PEER_GATEWAY_MAX)
+			return -EIO;
+		memcpy(r->gateway, row->gateway, row->gateway_len);
+		r->has_gateway = true;
+	}
+	if (row->has_psk) {
+		if (row->psk_len != WG_KEY_LEN)
+			return -EIO;
+		memcpy(r->preshared_key, row->psk, WG_KEY_LEN);
+		r->has_preshared_key = true;
+	}
+	r->persistent_keepalive = (uint16_t)row->keepalive;
+	r->expires_at = row->expires_at;
+	r->created_at = row->created_at;
+	return store_ips_parse(r, row->ips);
+}
+
 int store_range_from_row(struct store_range *out, uint16_t family, const void *lo, size_t lo_len,
 			 const void *hi, size_t hi_len, const void *key, size_t key_len, int64_t expires_at)
 {

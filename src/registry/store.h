@@ -77,6 +77,25 @@ extern const struct store_backend store_pg_backend;
 /* Allowed IPs <-> the peers.ips column ("10.0.0.2/32,fd00::2/128"). */
 int store_ips_format(const struct peer_record *r, char **out);
 int store_ips_parse(struct peer_record *r, const char *text);
+/* One peers row as a backend read it (see the data model above). */
+struct store_peer_row {
+	const void *key;
+	size_t key_len;
+	const char *gateway;  /* NULL: SQL NULL; else gateway_len bytes, no NUL needed */
+	size_t gateway_len;
+	bool has_psk;         /* false: SQL NULL */
+	const void *psk;
+	size_t psk_len;
+	int64_t keepalive, expires_at, created_at;
+	const char *ips;      /* NUL-terminated peers.ips text */
+};
+
+/*
+ * Fills *r from row. Returns 0, -EIO when the key, gateway or psk length is
+ * wrong, or what store_ips_parse returns. On error *r may be partly filled:
+ * the caller clears it. Pure; any thread.
+ */
+int store_record_from_row(struct peer_record *r, const struct store_peer_row *row);
 /*
  * Fills *out from one ranges row as a backend read it (lo, hi and key as the
  * stored bytes). Returns 0, or -EIO when a length is not what family and

@@ -286,32 +286,29 @@ static int64_t get_int(const PGresult *r, int row, int col)
 /* Columns key, gateway, psk, keepalive, expires_at, created_at, ips. */
 static int row_to_record(const PGresult *res, int row, struct peer_record *r)
 {
+	struct store_peer_row c = {
+		.key = PQgetvalue(res, row, 0),
+		.key_len = (size_t)PQgetlength(res, row, 0),
+		.gateway = PQgetisnull(res, row, 1) ? NULL : PQgetvalue(res, row, 1),
+		.gateway_len = (size_t)PQgetlength(res, row, 1),
+		.has_psk = !PQgetisnull(res, row, 2),
+		.psk = PQgetvalue(res, row, 2),
+		.psk_len = (size_t)PQgetlength(res, row, 2),
+		.keepalive = get_int(res, row, 3),
+		.expires_at = get_int(res, row, 4),
+		.created_at = get_int(res, row, 5),
+	};
 	char *ips;
 	int ret;
 
-	memset(r, 0, sizeof(*r));
-	if (PQgetlength(res, row, 0) != WG_KEY_LEN)
-		return -EIO;
-	memcpy(r->public_key, PQgetvalue(res, row, 0), WG_KEY_LEN);
-	if (!PQgetisnull(res, row, 1)) {
-		if (PQgetlength(res, row, 1) >= PEER_GATEWAY_MAX)
-			return -EIO;
-		memcpy(r->gateway, PQgetvalue(res, row, 1), (size_t)PQgetlength(res, row, 1));
-		r->has_gateway = true;
-	}
-	if (!PQgetisnull(res, row, 2)) {
-		if (PQgetlength(res, row, 2) != WG_KEY_LEN)
-			return -EIO;
-		memcpy(r->preshared_key, PQgetvalue(res, row, 2), WG_KEY_LEN);
-		r->has_preshared_key = true;
-	}
-	r->persistent_keepalive = (uint16_t)get_int(res, row, 3);
-	r->expires_at = get_int(res, row, 4);
-	r->created_at = get_int(res, row, 5);
+	/* Binary results: the text column is not NUL-terminated. */
 	ips = strndup(PQgetvalue(res, row, 6), (size_t)PQgetlength(res, row, 6));
-	if (!ips)
+	if (!ips) {
+		memset(r, 0, sizeof(*r));
 		return -ENOMEM;
-	ret = store_ips_parse(r, ips);
+	}
+	c.ips = ips;
+	ret = store_record_from_row(r, &c);
 	free(ips);
 	return ret;
 }

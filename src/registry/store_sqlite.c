@@ -155,30 +155,23 @@ static void sq_rollback(struct store_conn *c)
 /* Columns key, gateway, psk, keepalive, expires_at, created_at, ips. */
 static int row_to_record(sqlite3_stmt *st, struct peer_record *r)
 {
-	const unsigned char *gw, *ips;
+	struct store_peer_row c = { 0 };
+	const char *ips;
 
-	memset(r, 0, sizeof(*r));
-	if (sqlite3_column_bytes(st, 0) != WG_KEY_LEN)
-		return -EIO;
-	memcpy(r->public_key, sqlite3_column_blob(st, 0), WG_KEY_LEN);
-	gw = sqlite3_column_text(st, 1);
-	if (gw) {
-		if (strlen((const char *)gw) >= PEER_GATEWAY_MAX)
-			return -EIO;
-		strcpy(r->gateway, (const char *)gw);
-		r->has_gateway = true;
-	}
-	if (sqlite3_column_type(st, 2) == SQLITE_BLOB) {
-		if (sqlite3_column_bytes(st, 2) != WG_KEY_LEN)
-			return -EIO;
-		memcpy(r->preshared_key, sqlite3_column_blob(st, 2), WG_KEY_LEN);
-		r->has_preshared_key = true;
-	}
-	r->persistent_keepalive = (uint16_t)sqlite3_column_int(st, 3);
-	r->expires_at = sqlite3_column_int64(st, 4);
-	r->created_at = sqlite3_column_int64(st, 5);
-	ips = sqlite3_column_text(st, 6);
-	return store_ips_parse(r, ips ? (const char *)ips : "");
+	/* In this order: each pointer before its length, as SQLite documents. */
+	c.key = sqlite3_column_blob(st, 0);
+	c.key_len = (size_t)sqlite3_column_bytes(st, 0);
+	c.gateway = (const char *)sqlite3_column_text(st, 1);
+	c.gateway_len = c.gateway ? strlen(c.gateway) : 0;
+	c.has_psk = sqlite3_column_type(st, 2) == SQLITE_BLOB; /* before any conversion */
+	c.psk = sqlite3_column_blob(st, 2);
+	c.psk_len = (size_t)sqlite3_column_bytes(st, 2);
+	c.keepalive = sqlite3_column_int(st, 3);
+	c.expires_at = sqlite3_column_int64(st, 4);
+	c.created_at = sqlite3_column_int64(st, 5);
+	ips = (const char *)sqlite3_column_text(st, 6);
+	c.ips = ips ? ips : "";
+	return store_record_from_row(r, &c);
 }
 
 static int sq_get(struct store_conn *c, const uint8_t key[static WG_KEY_LEN], struct peer_record *out)
