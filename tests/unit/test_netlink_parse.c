@@ -680,6 +680,25 @@ static void test_truncated(void **state)
 	}
 }
 
+/* libmnl's own check passed nlmsg_len >= 2^31 and then never advanced (fuzz_netlink). */
+static void test_huge_length(void **state)
+{
+	struct reply r = { 0 };
+	struct dp_device dev;
+	struct dp_peer *peers;
+	struct nlmsghdr *nlh;
+	size_t n;
+
+	(void)state;
+	put_msg(&r, 0, true, NULL, 0);
+	put_end(&r, NLMSG_DONE, 0);
+	nlh = (struct nlmsghdr *)r.buf;
+	nlh->nlmsg_len = 0xffffffff;
+	assert_int_equal(parse(&r, "huge_len", &dev, &peers, &n), -ENODATA);
+	nlh->nlmsg_len = 0x80000000;
+	assert_int_equal(parse(&r, "huge_len", &dev, &peers, &n), -ENODATA);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -693,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_lengths),
 		cmocka_unit_test(test_wrong_device_and_aip),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_huge_length),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
