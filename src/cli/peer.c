@@ -545,9 +545,10 @@ static int do_config(struct opts *o)
 	struct regapi *reg = NULL;
 	char *body = NULL, *resp = NULL, *allowed = NULL;
 	FILE *f = stdout;
+	bool made = false;
 	size_t i;
 	long st;
-	int ret = 2, fd;
+	int ret = 2, fd = -1;
 
 	if (parse_pubkey(o->gw_key, gw, "--gateway-public-key"))
 		goto out;
@@ -562,6 +563,21 @@ static int do_config(struct opts *o)
 	if (gen_keypair(priv, pub, o->private_key))
 		goto out;
 	ret = 1;
+	/*
+	 * Open the output before registering: a peer registered with a key that
+	 * is then thrown away would hold a pool address forever. An existing
+	 * file is truncated only once the config is ready to be written.
+	 */
+	if (o->output) {
+		fd = open(o->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		made = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = open(o->output, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			fail("%s: %s", o->output, strerror(errno));
+			goto out;
+		}
+	}
 	reg = connect_registry(o);
 	if (!reg)
 		goto out;
@@ -592,15 +608,13 @@ static int do_config(struct opts *o)
 		fail("registry assigned no address");
 		goto out;
 	}
-	if (o->output) {
-		fd = open(o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0 || fchmod(fd, 0600) || !(f = fdopen(fd, "w"))) {
+	if (fd >= 0) {
+		if (ftruncate(fd, 0) || fchmod(fd, 0600) || !(f = fdopen(fd, "w"))) {
 			fail("%s: %s", o->output, strerror(errno));
-			if (fd >= 0)
-				close(fd);
 			f = stdout;
 			goto out;
 		}
+		fd = -1;
 	}
 	key_to_base64(priv_b64, priv);
 	key_to_base64(gw_b64, gw);
@@ -631,6 +645,10 @@ static int do_config(struct opts *o)
 out:
 	if (f != stdout)
 		fclose(f);
+	if (fd >= 0)
+		close(fd);
+	if (ret && made)
+		unlink(o->output);
 	OPENSSL_cleanse(priv, sizeof(priv));
 	OPENSSL_cleanse(priv_b64, sizeof(priv_b64));
 	peer_record_clear(&r);

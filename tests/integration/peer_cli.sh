@@ -115,6 +115,14 @@ run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --
 [ "$OUT" = "$c1" ] || tl_fail "rerun with the same key changed the config"
 run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint ::1:51820
 run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key nope --endpoint 127.0.0.1:1
+# an output that cannot be written fails before anything is registered
+run_expect 0 "${P[@]}" list --registry "$URL" --json
+before=$(jq '.peers | length' <<<"$OUT")
+run_expect 1 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--output "$TL_TMP/no-such-dir/wg.conf"
+one_line
+run_expect 0 "${P[@]}" list --registry "$URL" --json
+[ "$(jq '.peers | length' <<<"$OUT")" = "$before" ] || tl_fail "config registered a peer it could not write"
 
 # wg-quick brings the generated config up (wireguard-go: this kernel has no WireGuard)
 if command -v wireguard-go >/dev/null; then
