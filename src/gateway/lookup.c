@@ -207,6 +207,9 @@ static bool replay_store_check(struct lookup *l, const struct lookup_event *ev)
 		if (!tai64n_newer(ev->tai64n, ts)) {
 			metrics_inc(&l->m->replay_rejected);
 			log_ratelimited_debug("lookup: replayed initiation dropped after store check");
+			/* The data plane got this packet too and may move the endpoint. */
+			if (l->cfg.replayed)
+				l->cfg.replayed(l->ctx, ev);
 			return false;
 		}
 	}

@@ -32,6 +32,8 @@
 #include "registry/record.h"
 #include "wire/keys.h"
 
+struct lookup_event;
+
 struct lookup_config {
 	const char *cache_path;        /* SQLite file; ":memory:" for tests */
 	const char *registry_url;      /* base URL, e.g. http://127.0.0.1:8080 */
@@ -51,6 +53,12 @@ struct lookup_config {
 	unsigned int backoff_max_ms;   /* cap of the pause after registry failures (30000) */
 	int64_t (*clock_ms)(void *ctx);/* unix time in ms; NULL = CLOCK_REALTIME. For tests. */
 	void *clock_ctx;
+	/*
+	 * Called (on the lookup thread, with the callbacks' ctx) for each replay
+	 * caught on the store rather than in memory, so the endpoint guard sees
+	 * it as it sees the synchronous -EALREADY ones. NULL = none.
+	 */
+	void (*replayed)(void *ctx, const struct lookup_event *ev);
 };
 
 /* One authenticated initiation, as the identify stage saw it. */
@@ -98,7 +106,7 @@ void lookup_free(struct lookup *l);
  * When the key's mark is no longer in memory (more keys than
  * replay_capacity), the comparison with the persisted mark happens on the
  * lookup thread instead: the call returns 0 and a replay is dropped there
- * (counted in replay_rejected) without any callback.
+ * (counted in replay_rejected); only cfg.replayed is called for it.
  */
 int lookup_submit(struct lookup *l, const struct lookup_event *ev);
 

@@ -223,6 +223,12 @@ static void ensure_parent_dir(const char *path)
 		log_info("created %s", dir);
 }
 
+/* A replay the lookup caught on disk: the endpoint guard must see it too. */
+static void replayed_cb(void *ctx, const struct lookup_event *ev)
+{
+	installer_replay_seen(ctx, ev->key, &ev->src.sa);
+}
+
 static void fill_installer_config(struct installer_config *ic, const struct config *cfg, struct metrics *m)
 {
 	memset(ic, 0, sizeof(*ic));
@@ -374,6 +380,7 @@ int main(int argc, char **argv)
 			.timeout_ms = cfg.registry_timeout_ms,
 			.max_inflight = cfg.registry_concurrency,
 			.metrics = m,
+			.replayed = replayed_cb,
 		};
 		why = NULL;
 		if (strcmp(cfg.cache_path, ":memory:"))

@@ -255,6 +255,13 @@ static void on_gone(void *ctx, const uint8_t key[WG_KEY_LEN])
 	pthread_mutex_unlock(&sink.mu);
 }
 
+static atomic_uint replayed_seen;
+
+static void on_replayed(void *ctx, const struct lookup_event *ev)
+{
+	atomic_fetch_add(&replayed_seen, 1);
+}
+
 static unsigned int installs(void)
 {
 	unsigned int n;
@@ -745,6 +752,8 @@ static void test_replay_beyond_memory(void **state)
 	lookup_free(l);
 	assert_int_equal(get(&m.replay_rejected), 0);
 
+	atomic_store(&replayed_seen, 0);
+	cfg.replayed = on_replayed;
 	l = start(&cfg);
 	for (i = 0; i < 40; ++i) {
 		mkevent(&ev, 1000 + i, 1000, 40000);
@@ -755,6 +764,8 @@ static void test_replay_beyond_memory(void **state)
 	/* Every replay was refused: synchronously or on the lookup thread. */
 	assert_int_equal(rejected_sync + get(&m.replay_rejected), 40);
 	assert_true(get(&m.replay_rejected) > 0);
+	/* Those caught on the store reach the endpoint guard as well. */
+	assert_int_equal(atomic_load(&replayed_seen), get(&m.replay_rejected));
 	assert_int_equal(installs(), 0);
 	lookup_free(l);
 }
