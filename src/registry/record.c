@@ -112,6 +112,9 @@ static bool is_leap(unsigned int y)
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
+/* 9999-12-31T23:59:59Z: the last instant with a four-digit year. */
+static const int64_t RFC3339_LAST = 253402300799;
+
 /* Reads exactly n digits; returns -1 on a non-digit. */
 static int digits(const char *s, int n)
 {
@@ -173,6 +176,11 @@ int rfc3339_parse(int64_t *out, const char *s)
 	/* A leap second is folded into the next second; POSIX time has no :60. */
 	*out = days_from_civil(y, (unsigned int)mo, (unsigned int)d) * 86400 + h * 3600 + mi * 60 + sec -
 	       sign * (oh * 3600 + om * 60);
+	/* An offset can carry 9999-12-31 into year 10000, which the format above cannot read back. */
+	if (*out > RFC3339_LAST) {
+		*out = 0;
+		return -EINVAL;
+	}
 	return 0;
 }
 

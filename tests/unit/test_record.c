@@ -185,6 +185,11 @@ static void test_rfc3339(void **state)
 	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00."), -EINVAL);
 	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+0"), -EINVAL);
 	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+01:"), -EINVAL);
+	/* the last four-digit-year instant round-trips; an offset past it is refused */
+	assert_int_equal(rfc3339_parse(&t, "9999-12-31T23:59:59Z"), 0);
+	rfc3339_format(s, t);
+	assert_string_equal(s, "9999-12-31T23:59:59Z");
+	assert_int_equal(rfc3339_parse(&t, "9999-12-31T23:59:59-00:01"), -EINVAL);
 }
 
 static void test_equal(void **state)
