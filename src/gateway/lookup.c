@@ -229,8 +229,6 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 	if (it->unverified && !replay_store_check(l, ev))
 		return;
 	cache_replay_put(l->cache, ev->key, ev->tai64n, now);
-	if (atomic_load(&l->stopping))
-		return;
 
 	p = pend_find(l, ev->key);
 	if (p) {
@@ -267,6 +265,9 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 			install_stale(l, ev, &e);
 		goto out;
 	}
+	/* Draining: what the cache answers still lands, but no new registry request starts. */
+	if (atomic_load(&l->stopping))
+		goto out;
 	ret = fetch(l, ev->key, ev, now);
 	if (ret < 0 && stale_usable(l, &e, now))
 		install_stale(l, ev, &e);

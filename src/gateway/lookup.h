@@ -92,7 +92,11 @@ struct lookup;
  */
 struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn install,
 			  lookup_gone_fn gone, void *ctx, const char **errmsg);
-/* Stops the thread after in-flight requests finish or time out. NULL is a no-op. */
+/*
+ * Stops the thread after queued initiations are processed (the cache still
+ * answers them; no new registry request starts) and in-flight requests
+ * finish or time out. NULL is a no-op.
+ */
 void lookup_free(struct lookup *l);
 
 /*
