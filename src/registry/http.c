@@ -31,9 +31,27 @@ struct http_server {
 
 struct req_state {
 	char *body;
-	size_t len;
+	size_t len, cap;
 	bool too_big;
 };
+
+/* Bodies can carry a preshared key (requests and responses): wipe before freeing. */
+static void wipe_free(void *p)
+{
+	if (!p)
+		return;
+	explicit_bzero(p, strlen(p));
+	free(p);
+}
+
+static void body_free(struct req_state *st)
+{
+	if (st->body)
+		explicit_bzero(st->body, st->cap);
+	free(st->body);
+	st->body = NULL;
+	st->len = st->cap = 0;
+}
 
 static const char *query_arg(void *arg, const char *name)
 {
@@ -46,9 +64,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_res
 	enum MHD_Result ret;
 
 	if (r->body) {
-		resp = MHD_create_response_from_buffer(strlen(r->body), r->body, MHD_RESPMEM_MUST_FREE);
+		resp = MHD_create_response_from_buffer_with_free_callback(strlen(r->body), r->body, wipe_free);
 		if (!resp) {
-			free(r->body);
+			wipe_free(r->body);
+			r->body = NULL;
 			return MHD_NO;
 		}
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
@@ -103,17 +122,31 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		if (st->too_big || st->len + n > API_BODY_MAX) {
 			st->too_big = true;
-			free(st->body);
-			st->body = NULL;
+			body_free(st);
 			return MHD_YES;
 		}
-		char *p = realloc(st->body, st->len + n + 1);
-		if (!p)
-			return MHD_NO;
-		memcpy(p + st->len, upload_data, n);
+		if (st->len + n + 1 > st->cap) {
+			/* doubling, and not realloc: that would leave an unwiped copy behind */
+			size_t cap = st->cap ? st->cap : 1024, len = st->len;
+			char *p;
+
+			while (cap < st->len + n + 1)
+				cap *= 2;
+			if (cap > API_BODY_MAX + 1)
+				cap = API_BODY_MAX + 1;
+			p = malloc(cap);
+			if (!p)
+				return MHD_NO;
+			if (st->body)
+				memcpy(p, st->body, st->len);
+			body_free(st);
+			st->body = p;
+			st->len = len;
+			st->cap = cap;
+		}
+		memcpy(st->body + st->len, upload_data, n);
 		st->len += n;
-		p[st->len] = '\0';
-		st->body = p;
+		st->body[st->len] = '\0';
 		return MHD_YES;
 	}
 	if (st->too_big)
@@ -137,7 +170,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (!st)
 		return;
-	free(st->body);
+	body_free(st);
 	free(st);
 	*con_cls = NULL;
 	atomic_fetch_sub(&h->in_flight, 1);
