@@ -402,9 +402,16 @@ static int do_list(struct opts *o)
 		cursor = NULL;
 		if (!json_object_object_get_ex(page, "next_cursor", &next))
 			break;
-		cursor = strdup(json_object_get_string(next));
-		if (!cursor)
+		/* json-c hands back NULL for a JSON null: never strdup that */
+		if (!json_object_is_type(next, json_type_string)) {
+			fail("registry sent an invalid page (next_cursor)");
 			goto out;
+		}
+		cursor = strdup(json_object_get_string(next));
+		if (!cursor) {
+			fail("out of memory");
+			goto out;
+		}
 	}
 	if (o->json)
 		printf("]}\n");

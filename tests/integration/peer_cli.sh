@@ -81,6 +81,28 @@ run_expect 0 "${P[@]}" del --registry "$URL" --public-key "$K"
 grep -q deleted <<<"$OUT" || tl_fail "del: $OUT"
 run_expect 1 "${P[@]}" get --registry "$URL" --public-key "$K"
 
+# a registry that sends a bad page gets one line and exit 1, not a crash
+cat >"$TL_TMP/fake.py" <<'EOF'
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        b = b'{"peers":[],"next_cursor":null}'
+        self.send_response(200)
+        self.send_header('Content-Length', str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+EOF
+tl_bg python3 "$TL_TMP/fake.py" >"$TL_TMP/fake.port"
+tl_wait_until 5 test -s "$TL_TMP/fake.port" || tl_fail "fake registry did not start"
+run_expect 1 "${P[@]}" list --registry "http://127.0.0.1:$(cat "$TL_TMP/fake.port")"
+one_line
+grep -q 'invalid page' <<<"$ERR" || tl_fail "bad page: $ERR"
+
 # ---- config --------------------------------------------------------------------
 GWPRIV=$(wg genkey)
 GWPUB=$(wg pubkey <<<"$GWPRIV")
