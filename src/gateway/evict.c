@@ -96,6 +96,12 @@ int evict_sweep(struct peertab *t, const struct evict_policy *pol, const struct 
 			p->installed_at = now;
 			p->installed_mono_ms = now_mono_ms;
 			p->adopted = true;
+			/*
+			 * Whoever set this endpoint (our previous run, or the client's
+			 * own authenticated traffic) is the best source we have: the
+			 * replay guard needs one to put back, or a replay moves it.
+			 */
+			p->trusted = dp->endpoint;
 			plan->adopted++;
 		}
 		p->sweep_mark = gen;

@@ -63,6 +63,9 @@ static void test_sweep(void **state)
 	mkkey(peers[1].public_key, 2); /* ours, idle */
 	mkkey(peers[2].public_key, 3); /* someone else's: adopted */
 	mkkey(gone, 4);                /* ours, removed behind our back */
+	peers[2].endpoint.addr4.sin_family = AF_INET;
+	peers[2].endpoint.addr4.sin_port = htons(51820);
+	peers[2].endpoint.addr4.sin_addr.s_addr = htonl(0xc0a80002);
 	peers[0].last_handshake_sec = now - 5;
 	peers[1].last_handshake_sec = now - 100;
 	p = peertab_get(t, peers[0].public_key, &created);
@@ -83,6 +86,8 @@ static void test_sweep(void **state)
 	assert_non_null(p);
 	assert_true(p->adopted);
 	assert_int_equal(p->installed_at, now);
+	/* The replay guard of an adopted peer restores the endpoint it was adopted with. */
+	assert_true(dataplane_endpoint_equal(&p->trusted, &peers[2].endpoint));
 	/* The adopted peer ages out normally: after grace with no handshake it is due. */
 	assert_int_equal(evict_sweep(t, &pol, peers, 3, now + 11, 43, 2, &plan), 0);
 	assert_int_equal(plan.n_victims, 2);
