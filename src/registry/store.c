@@ -35,7 +35,7 @@ struct store {
 	atomic_uint next;
 };
 
-enum { FLOOR_RETRIES = 64, SCAN_BATCH = 256 };
+enum { SCAN_BATCH = 256 };
 
 int store_ips_format(const struct peer_record *r, char **out)
 {
@@ -218,12 +218,18 @@ static int check_free(const struct store_backend *be, struct store_conn *c, cons
 		      uint8_t conflict[WG_KEY_LEN])
 {
 	size_t n = pool_addr_len(ip->family);
-	uint8_t lo[16], hi[16];
+	uint8_t lo[16], hi[16], last[WG_KEY_LEN];
 	struct store_range r;
-	int i, ret;
+	bool removed = false;
+	int ret;
 
 	pool_cidr_bounds(ip, lo, hi);
-	for (i = 0; i < FLOOR_RETRIES; ++i) {
+	/*
+	 * Each pass removes one expired peer, so however many lie under a wide
+	 * prefix the walk ends; only a range that survived its owner's removal
+	 * (a row with no peer) could come back, and that is a broken database.
+	 */
+	for (;;) {
 		ret = be->floor(c, ip->family, hi, &r);
 		if (ret == -ENOENT)
 			return 0;
@@ -236,11 +242,16 @@ static int check_free(const struct store_backend *be, struct store_conn *c, cons
 				memcpy(conflict, r.key, WG_KEY_LEN);
 			return -EADDRINUSE;
 		}
+		if (removed && !memcmp(last, r.key, WG_KEY_LEN)) {
+			log_err("store: a range of a removed peer is still there");
+			return -EIO;
+		}
 		ret = be->remove(c, r.key);
 		if (ret && ret != -ENOENT)
 			return ret;
+		memcpy(last, r.key, WG_KEY_LEN);
+		removed = true;
 	}
-	return -EIO;
 }
 
 /*

@@ -275,6 +275,27 @@ static void test_expiry_and_list(void **state)
 	assert_int_equal(store_purge(s, 2000), 0);
 }
 
+/* A prefix over many expired peers takes their place, however many there are. */
+static void test_expired_in_the_way(void **state)
+{
+	struct store *s = *state;
+	struct peer_record r;
+	bool created;
+	unsigned int i;
+
+	for (i = 0; i < 100; ++i) {
+		mkrec(&r, 300 + i, "");
+		r.allowed_ips = calloc(1, sizeof(*r.allowed_ips));
+		assert_int_equal(cidr_parse(r.allowed_ips, "10.77.0.0/32"), 0);
+		r.allowed_ips->addr[3] = (uint8_t)i;
+		r.n_allowed_ips = 1;
+		r.expires_at = 1000;
+		assert_int_equal(store_peer_create(s, &r, NULL, 500, &created, NULL), 0);
+		peer_record_clear(&r);
+	}
+	assert_int_equal(create(s, 1, "10.77.0.0/24", NULL, 2000, NULL, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +304,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_allocate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocate_dense, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expired_in_the_way, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
