@@ -15,8 +15,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "crypto/aead.h"
 #include "crypto/blake2s.h"
+#include "crypto/hmac.h"
 #include "crypto/x25519.h"
+#include "noise/internal.h"
 #include "noise/noise.h"
 #include "wire/keys.h"
 #include "wire/messages.h"
@@ -238,6 +241,57 @@ static void test_small_order_ephemeral(void **state)
 	assert_int_equal(consume(f, m, &res), NOISE_BAD_STATIC);
 }
 
+/*
+ * A static key of small order, sealed correctly under es (anyone can: es
+ * needs only the sender's ephemeral), must stop at ss: the DH is all-zero
+ * and refused, so the verdict is bad-timestamp and the cache gets nothing.
+ */
+static void test_small_order_static(void **state)
+{
+	static const uint8_t points[][32] = {
+		{ 0 },
+		{ 1 },
+		{ 0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a,
+		  0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00 },
+	};
+	struct fixture *f = *state;
+	struct noise_sscache *cache = noise_sscache_new(8);
+	struct noise_result res;
+	struct blake2s_state s;
+	uint8_t ck[32], h[32], key[32], dh[32], e_priv[32], m[148];
+	uint64_t inserts;
+	size_t i;
+
+	assert_non_null(cache);
+	for (i = 0; i < sizeof(points) / sizeof(points[0]); ++i) {
+		memcpy(m, f->msg, 148);
+		assert_int_equal(x25519_generate(e_priv), 0);
+		noise_initial_state(ck, h, f->resp_pub);
+		/* e */
+		assert_int_equal(x25519_public_from_private(m + 8, e_priv), 0);
+		kdf(ck, NULL, NULL, ck, m + 8, 32);
+		blake2s_init(&s, 32);
+		blake2s_update(&s, h, 32);
+		blake2s_update(&s, m + 8, 32);
+		blake2s_final(&s, h);
+		/* es, then s = the small-order point */
+		assert_int_equal(x25519(dh, e_priv, f->resp_pub), 0);
+		kdf(ck, key, NULL, ck, dh, 32);
+		assert_int_equal(aead_encrypt(NULL, m + 40, points[i], 32, 0, h, 32, key), 0);
+		noise_initiation_set_mac1(m, f->resp_pub);
+		assert_int_equal(noise_consume_initiation(f->r, cache, m, 148, &res), 0);
+		assert_int_equal(res.verdict, NOISE_BAD_TIMESTAMP);
+		assert_true(res.has_static);
+		assert_memory_equal(res.initiator_static, points[i], 32);
+		assert_false(res.has_timestamp);
+		assert_int_equal(noise_consume_initiation(f->r, NULL, m, 148, &res), 0);
+		assert_int_equal(res.verdict, NOISE_BAD_TIMESTAMP);
+	}
+	noise_sscache_stats(cache, NULL, NULL, &inserts);
+	assert_int_equal(inserts, 0);
+	noise_sscache_free(cache);
+}
+
 /* Far more initiators than slots: eviction never yields a wrong answer. */
 static void test_cache_eviction(void **state)
 {
@@ -305,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_flip_every_byte),
 		cmocka_unit_test(test_wrong_keys),
 		cmocka_unit_test(test_small_order_ephemeral),
+		cmocka_unit_test(test_small_order_static),
 		cmocka_unit_test(test_cache_eviction),
 		cmocka_unit_test(test_null_args),
 		cmocka_unit_test(test_deterministic),
