@@ -31,11 +31,41 @@ int installer_replay_seen(struct installer *ins, const uint8_t key[WG_KEY_LEN], 
 		memcpy(&j->endpoint.addr4, src, sizeof(j->endpoint.addr4));
 	else if (src->sa_family == AF_INET6)
 		memcpy(&j->endpoint.addr6, src, sizeof(j->endpoint.addr6));
-	/* Ahead of installs: the data plane may be sending to the wrong address right now. */
-	ret = installer_enqueue(ins, j, true);
+	/*
+	 * In order with installs, not ahead of them: a flood of replays (from
+	 * spoofed sources, each a valid initiation) would otherwise keep the
+	 * queue's head busy and starve every install. A replay of a key whose
+	 * guard job is still queued adds nothing.
+	 */
+	ret = installer_enqueue(ins, j, false);
 	if (ret)
 		installer_job_free(j);
-	return ret;
+	return ret == -EALREADY ? 0 : ret;
+}
+
+int installer_guard_may_queue(struct installer *ins, const uint8_t key[WG_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < ins->n_guard_queued; ++i)
+		if (!memcmp(ins->guard_queued[i], key, WG_KEY_LEN))
+			return -EALREADY;
+	if (ins->n_guard_queued == GUARD_MAX)
+		return -EAGAIN;
+	memcpy(ins->guard_queued[ins->n_guard_queued++], key, WG_KEY_LEN);
+	return 0;
+}
+
+void installer_guard_dequeued(struct installer *ins, const uint8_t key[WG_KEY_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < ins->n_guard_queued; ++i) {
+		if (!memcmp(ins->guard_queued[i], key, WG_KEY_LEN)) {
+			memcpy(ins->guard_queued[i], ins->guard_queued[--ins->n_guard_queued], WG_KEY_LEN);
+			return;
+		}
+	}
 }
 
 /* Writes the trusted endpoint back; returns 0, or -errno from the data plane. */

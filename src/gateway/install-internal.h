@@ -77,6 +77,9 @@ struct installer {
 	size_t queued;
 	bool stopping;
 	struct installer_config cfg;
+	/* Keys with a JOB_GUARD queued (under mu): one each, so a replay flood can't fill the queue. */
+	uint8_t guard_queued[GUARD_MAX][WG_KEY_LEN];
+	size_t n_guard_queued;
 	pthread_mutex_t lk_mu;       /* guards lookup against lookup_free() */
 	struct lookup *lookup;
 	/* installer-thread only */
@@ -94,6 +97,14 @@ void installer_key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LE
 void installer_endpoint_str(char *out, size_t len, const union dp_endpoint *ep);
 /* Queues j (at the front when priority); 0, -EAGAIN or -ESHUTDOWN. */
 int installer_enqueue(struct installer *ins, struct job *j, bool priority);
+
+/*
+ * install-guard.c, called with ins->mu held: whether a guard job for key may
+ * be queued now (0, -EALREADY when one is, -EAGAIN when GUARD_MAX are), and
+ * its removal from that set when the installer takes it.
+ */
+int installer_guard_may_queue(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
+void installer_guard_dequeued(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
 
 /* install-guard.c, installer thread only */
 void installer_guard_job(struct installer *ins, struct job *j);

@@ -68,6 +68,8 @@ int installer_enqueue(struct installer *ins, struct job *j, bool priority)
 		ret = -ESHUTDOWN;
 	} else if (ins->queued >= QUEUE_MAX && j->type != JOB_STATUS) {
 		ret = -EAGAIN;
+	} else if (j->type == JOB_GUARD && (ret = installer_guard_may_queue(ins, j->key))) {
+		/* one queued per key is enough: it restores the trusted endpoint */
 	} else {
 		if (priority) {
 			j->next = ins->head;
@@ -542,6 +544,8 @@ static void *installer_main(void *arg)
 				batch[n++] = ins->head;
 				ins->head = ins->head->next;
 				ins->queued--;
+				if (batch[0]->type == JOB_GUARD)
+					installer_guard_dequeued(ins, batch[0]->key);
 			}
 			if (!ins->head)
 				ins->tail = NULL;
