@@ -310,7 +310,12 @@ static int allocate(const struct store_backend *be, struct store_conn *c, const 
 			goto out;
 		if (expired(r.expires_at, now)) {
 			ret = be->remove(c, r.key);
-			if (ret && ret != -ENOENT)
+			if (ret == -ENOENT) {
+				/* a range without its peer would come back from floor() forever */
+				log_err("store: an allocated range has no peer; the database is damaged");
+				ret = -EIO;
+			}
+			if (ret)
 				goto out;
 			continue;
 		}

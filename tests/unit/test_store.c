@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "registry/pool.h"
 #include "registry/store.h"
@@ -296,6 +297,27 @@ static void test_expired_in_the_way(void **state)
 	assert_int_equal(create(s, 1, "10.77.0.0/24", NULL, 2000, NULL, 0), 0);
 }
 
+/*
+ * An expired range whose peer row is gone (a hand-edited or damaged
+ * database) cannot be removed: allocation must fail, not spin forever
+ * holding the write lock.
+ */
+static void test_allocate_orphan_range(void **state)
+{
+	struct store *s = *state;
+	struct pool p;
+	const char *why;
+	sqlite3 *db;
+
+	assert_int_equal(pool_parse(&p, "192.168.9.0/24", &why), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO ranges (fam, lo, hi, key, expires_at) VALUES "
+				      "(4, x'c0a80902', x'c0a80902', zeroblob(32), 50)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(create(s, 400, "", &p, 100, NULL, 0), -EIO);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +327,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_allocate_dense, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_in_the_way, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allocate_orphan_range, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
