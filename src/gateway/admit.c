@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 
 enum {
 	PROBE_MAX = 8,
@@ -64,8 +65,13 @@ struct admit *admit_new(const struct admit_config *cfg)
 		return NULL;
 	}
 	a->mask = n - 1;
-	/* Sources are attacker-chosen: a per-process seed keeps probe runs unpredictable. */
-	a->seed = (uint64_t)random() << 32 ^ (uint64_t)random() ^ (uint64_t)(uintptr_t)a;
+	/*
+	 * Sources are attacker-chosen: a per-process seed keeps probe runs
+	 * unpredictable. random() is never seeded here, so it alone would give
+	 * every run the same value.
+	 */
+	if (getrandom(&a->seed, sizeof(a->seed), 0) != sizeof(a->seed))
+		a->seed = (uint64_t)random() << 32 ^ (uint64_t)random() ^ (uint64_t)(uintptr_t)a;
 	return a;
 }
 
