@@ -7,6 +7,7 @@
  * Exit status: 0 success, 1 the registry refused or could not be reached
  * (one line on stderr), 2 bad usage.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -479,10 +480,24 @@ static bool endpoint_valid(const char *s)
 	for (i = 1; colon[i]; ++i)
 		if (colon[i] < '0' || colon[i] > '9')
 			return false;
-	if (s[0] == '[')
-		return colon[-1] == ']';
-	/* an IPv6 address needs brackets, as wg(8) wants */
-	return memchr(s, ':', (size_t)(colon - s)) == NULL && strspn(s, " \t\n\r") == 0;
+	if (s[0] == '[') {
+		if (colon[-1] != ']' || colon - s < 3)
+			return false;
+		/* an address, maybe with a %zone: nothing that could end the line or start a comment */
+		for (i = 1; s + i < colon - 1; ++i)
+			if (!isalnum((unsigned char)s[i]) && !strchr(":.%-_", s[i]))
+				return false;
+		return true;
+	}
+	/*
+	 * A host name or IPv4 address; an IPv6 address needs brackets, as wg(8)
+	 * wants. The value is pasted into a wg-quick file: a newline would let it
+	 * add lines (PostUp = ...), so only host-name characters pass.
+	 */
+	for (i = 0; s + i < colon; ++i)
+		if (!isalnum((unsigned char)s[i]) && !strchr(".-_", s[i]))
+			return false;
+	return true;
 }
 
 /* Comma-joined AllowedIPs: --route, or the registry's pool. */

@@ -136,6 +136,12 @@ run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --
 	--private-key "$TL_TMP/client.key" --route 10.0.0.0/8,fd00::/8
 [ "$OUT" = "$c1" ] || tl_fail "rerun with the same key changed the config"
 run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint ::1:51820
+# the endpoint is pasted into the file: no way to add lines (PostUp) or spaces
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" \
+	--endpoint $'gw.example\nPostUp = touch /tmp/pwned\nx:51820'
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 'gw example:51820'
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint '[::1 #]:51820'
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint '[]:51820'
 run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key nope --endpoint 127.0.0.1:1
 # an output that cannot be written fails before anything is registered
 run_expect 0 "${P[@]}" list --registry "$URL" --json
