@@ -395,8 +395,11 @@ static void remove_batch(struct installer *ins)
 	while (pl->next < pl->n_victims && n < REMOVE_BATCH) {
 		const uint8_t *k = pl->victims[pl->next++];
 		struct peer_state *p = peertab_find(ins->tab, k);
-		/* Re-installed or reconnected since the plan was made: spare it. */
-		if (!p || p->installed_mono_ms > pl->planned_mono_ms)
+		/*
+		 * Re-installed since the plan was made: spare it. Same millisecond
+		 * counts (>=): installs run right after the sweep on this thread.
+		 */
+		if (!p || p->installed_mono_ms >= pl->planned_mono_ms)
 			continue;
 		memcpy(keys[n++], k, WG_KEY_LEN);
 	}
