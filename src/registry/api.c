@@ -342,6 +342,16 @@ static void not_allowed(struct api_response *resp)
 	api_error(resp, 405, "method not allowed", NULL);
 }
 
+bool api_refuse_unauthorized(const struct api_ctx *ctx, const char *path, const char *authorization,
+			     struct api_response *resp)
+{
+	if (!strcmp(path, "/healthz") || authorized(ctx, authorization))
+		return false;
+	api_error(resp, 401, "missing or wrong bearer token", NULL);
+	resp->www_authenticate = true;
+	return true;
+}
+
 void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
 {
 	static const char peers[] = "/v1/peers";
@@ -358,10 +368,8 @@ void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct
 		resp->body = strdup("{\"status\":\"ok\"}");
 		return;
 	}
-	if (!authorized(ctx, req->authorization)) {
-		resp->www_authenticate = true;
-		return api_error(resp, 401, "missing or wrong bearer token", NULL);
-	}
+	if (api_refuse_unauthorized(ctx, req->path, req->authorization, resp))
+		return;
 	if (!strcmp(req->path, peers) || !strcmp(req->path, "/v1/peers/")) {
 		if (!strcmp(req->method, "POST"))
 			return peer_create(ctx, req, resp);

@@ -55,6 +55,15 @@ int api_token_load(struct api_ctx *ctx, const char *path);
  */
 void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp);
 
+/*
+ * The 401 that api_handle would give, decided from the path and the
+ * Authorization header alone, so that the HTTP layer answers before reading
+ * (or refusing with 413) an unauthenticated body. Returns true with *resp
+ * filled when the request is refused. Thread-safe.
+ */
+bool api_refuse_unauthorized(const struct api_ctx *ctx, const char *path, const char *authorization,
+			     struct api_response *resp);
+
 /* A JSON error body {"error": msg[, "field": field]} in *resp. */
 void api_error(struct api_response *resp, int status, const char *msg, const char *field);
 

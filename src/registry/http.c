@@ -33,6 +33,7 @@ struct req_state {
 	char *body;
 	size_t len, cap;
 	bool too_big;
+	bool answered; /* a response went out before the body: discard the rest */
 };
 
 /* Bodies can carry a preshared key (requests and responses): wipe before freeing. */
@@ -109,11 +110,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = st;
 		atomic_fetch_add(&h->in_flight, 1);
+		/* Auth first: an unauthenticated client gets 401, never 413, and no body is buffered. */
+		if (api_refuse_unauthorized(h->ctx, url,
+					    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+									MHD_HTTP_HEADER_AUTHORIZATION),
+					    &resp)) {
+			st->answered = true;
+			return send_response(conn, &resp);
+		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
-			st->too_big = true;
+			st->too_big = st->answered = true;
 			return too_large(conn);
 		}
+		return MHD_YES;
+	}
+	if (st->answered) {
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

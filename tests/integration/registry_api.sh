@@ -109,6 +109,11 @@ expect 413 body "oversized body"
 c=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'Transfer-Encoding: chunked' \
 	--data-binary "@$TL_TMP/big" "$URL/v1/peers")
 [ "$c" = 413 ] || tl_fail "oversized chunked body: $c"
+# auth comes first: without the token an oversized body is 401, not 413
+c=$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$TL_TMP/big" "$URL/v1/peers")
+[ "$c" = 401 ] || tl_fail "oversized body without token: $c"
+c=$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary "@$TL_TMP/big" "$URL/v1/peers")
+[ "$c" = 401 ] || tl_fail "oversized chunked body without token: $c"
 for p in /v1/peers/abc "/v1/peers/$(urlkey "$K")=" "/v1/peers/$K" /v1/peers/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; do
 	req GET "$p"
 	expect 400 public_key "bad path key $p"
