@@ -142,14 +142,22 @@ static int sq_begin(struct store_conn *c)
 	return run(c, ST_BEGIN);
 }
 
-static int sq_commit(struct store_conn *c)
-{
-	return run(c, ST_COMMIT);
-}
-
 static void sq_rollback(struct store_conn *c)
 {
 	run(c, ST_ROLLBACK);
+}
+
+static int sq_commit(struct store_conn *c)
+{
+	int ret = run(c, ST_COMMIT);
+
+	/*
+	 * After a failed COMMIT (disk full, I/O error) SQLite may keep the
+	 * transaction open; this pooled connection could then never BEGIN again.
+	 */
+	if (ret && !sqlite3_get_autocommit(c->db))
+		sq_rollback(c);
+	return ret;
 }
 
 /* Columns key, gateway, psk, keepalive, expires_at, created_at, ips. */
