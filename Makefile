@@ -40,7 +40,8 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
-	src/common/wipebuf.c
+	src/common/wipebuf.c \
+	src/common/clock.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \
@@ -51,7 +52,8 @@ CRYPTO_SRCS := \
 	src/crypto/blake2s.c \
 	src/crypto/hmac.c \
 	src/crypto/x25519.c \
-	src/crypto/aead.c
+	src/crypto/aead.c \
+	src/crypto/siphash.c
 
 NOISE_SRCS := \
 	src/noise/initiation.c \
