@@ -23,9 +23,10 @@
 
 #include "cli/cli.h"
 #include "cli/regapi.h"
+#include "common/rfc3339.h"
 #include "common/keyfile.h"
 #include "crypto/x25519.h"
-#include "registry/record.h"
+#include "wire/record.h"
 #include "wire/cidr.h"
 #include "wire/keys.h"
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "registry/pool.h"
-#include "registry/record.h"
+#include "wire/record.h"
 
 /* One stored allowed-IP range (addresses big-endian, 4 or 16 bytes used). */
 struct store_range {
