@@ -37,61 +37,6 @@ struct store {
 
 enum { SCAN_BATCH = 256 };
 
-int store_ips_format(const struct peer_record *r, char **out)
-{
-	char *s = calloc(r->n_allowed_ips ? r->n_allowed_ips : 1, CIDR_STR_MAX + 1), *p;
-	size_t i;
-
-	*out = NULL;
-	if (!s)
-		return -ENOMEM;
-	p = s;
-	for (i = 0; i < r->n_allowed_ips; ++i) {
-		if (i)
-			*p++ = ',';
-		cidr_format(p, &r->allowed_ips[i]);
-		p += strlen(p);
-	}
-	*out = s;
-	return 0;
-}
-
-int store_ips_parse(struct peer_record *r, const char *text)
-{
-	char *dup = NULL, *part, *save = NULL;
-	size_t n = 1;
-	const char *q;
-	int ret = -EINVAL;
-
-	free(r->allowed_ips);
-	r->allowed_ips = NULL;
-	r->n_allowed_ips = 0;
-	if (!*text)
-		return 0;
-	for (q = text; *q; ++q)
-		n += *q == ',';
-	r->allowed_ips = calloc(n, sizeof(*r->allowed_ips));
-	dup = strdup(text);
-	if (!r->allowed_ips || !dup) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (part = strtok_r(dup, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
-		if (r->n_allowed_ips == n || cidr_parse(&r->allowed_ips[r->n_allowed_ips], part))
-			goto out;
-		r->n_allowed_ips++;
-	}
-	ret = 0;
-out:
-	free(dup);
-	if (ret) {
-		free(r->allowed_ips);
-		r->allowed_ips = NULL;
-		r->n_allowed_ips = 0;
-	}
-	return ret;
-}
-
 int store_record_from_row(struct peer_record *r, const struct store_peer_row *row)
 {
 	memset(r, 0, sizeof(*r));
@@ -113,7 +58,7 @@ int store_record_from_row(struct peer_record *r, const struct store_peer_row *ro
 	r->persistent_keepalive = (uint16_t)row->keepalive;
 	r->expires_at = row->expires_at;
 	r->created_at = row->created_at;
-	return store_ips_parse(r, row->ips);
+	return cidr_list_parse(row->ips, &r->allowed_ips, &r->n_allowed_ips);
 }
 
 int store_range_from_row(struct store_range *out, uint16_t family, const void *lo, size_t lo_len,

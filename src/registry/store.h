@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "registry/pool.h"
-#include "registry/record.h"
+#include "wire/record.h"
 
 /* One stored allowed-IP range (addresses big-endian, 4 or 16 bytes used). */
 struct store_range {
@@ -108,9 +108,8 @@ struct store_backend {
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_pg_backend;
 
-/* Allowed IPs <-> the peers.ips column ("10.0.0.2/32,fd00::2/128"). */
-int store_ips_format(const struct peer_record *r, char **out);
-int store_ips_parse(struct peer_record *r, const char *text);
+/* Allowed IPs <-> the peers.ips column ("10.0.0.2/32,fd00::2/128") go
+ * through wire/cidr.h's cidr_list_parse / cidr_list_format. */
 /* One peers row as a backend read it (see the data model above). */
 struct store_peer_row {
 	const void *key;
@@ -126,7 +125,7 @@ struct store_peer_row {
 
 /*
  * Fills *r from row. Returns 0, -EIO when the key, gateway or psk length is
- * wrong, or what store_ips_parse returns. On error *r may be partly filled:
+ * wrong, or what cidr_list_parse returns. On error *r may be partly filled:
  * the caller clears it. Pure; any thread.
  */
 int store_record_from_row(struct peer_record *r, const struct store_peer_row *row);

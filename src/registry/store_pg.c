@@ -368,7 +368,7 @@ static int pg_insert(struct store_conn *c, const struct peer_record *r)
 	size_t i, n;
 	int ret;
 
-	ret = store_ips_format(r, &ips);
+	ret = cidr_list_format(r->allowed_ips, r->n_allowed_ips, &ips);
 	if (ret)
 		return ret;
 	p_bytes(&p, r->public_key, WG_KEY_LEN);

@@ -236,7 +236,7 @@ static int sq_insert(struct store_conn *c, const struct peer_record *r)
 	size_t i, n;
 	int ret;
 
-	ret = store_ips_format(r, &ips);
+	ret = cidr_list_format(r->allowed_ips, r->n_allowed_ips, &ips);
 	if (ret)
 		return ret;
 	sqlite3_bind_blob(st, 1, r->public_key, WG_KEY_LEN, SQLITE_STATIC);
