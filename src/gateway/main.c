@@ -34,6 +34,7 @@
 #include "gateway/httpd.h"
 #include "gateway/install.h"
 #include "gateway/lookup.h"
+#include "gateway/prefetch.h"
 #include "gateway/metrics.h"
 #include "gateway/workers.h"
 #include "noise/noise.h"
@@ -291,6 +292,7 @@ int main(int argc, char **argv)
 	struct noise_responder *resp = NULL;
 	struct installer *ins = NULL;
 	struct lookup *lk = NULL;
+	struct prefetch *pf = NULL;
 	struct httpd *httpd = NULL;
 	struct status_server *status = NULL;
 	struct ingest in = { .stop = { -1, -1 } };
@@ -393,6 +395,24 @@ int main(int argc, char **argv)
 		}
 		installer_set_lookup(ins, lk);
 	}
+	if (cfg.prefetch) {
+		struct prefetch_config pc = {
+			.cache_path = cfg.cache_path,
+			.registry_url = cfg.registry_url,
+			.token = token,
+			.gateway = cfg.gateway,
+			.interval_ms = cfg.prefetch * 1000,
+			.positive_ttl = cfg.positive_ttl,
+			.metrics = m,
+		};
+		why = NULL;
+		pf = prefetch_new(&pc, &why);
+		if (!pf) {
+			log_err("prefetch (cache %s): %s (%s)", cfg.cache_path, why ? why : "cannot start",
+				strerror(errno));
+			goto out;
+		}
+	}
 
 	{
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -482,6 +502,7 @@ out:
 	workers_free(in.workers);
 	if (ins)
 		installer_set_lookup(ins, NULL);
+	prefetch_free(pf);
 	lookup_free(lk);
 	installer_free(ins);
 	dataplane_free(dp);
