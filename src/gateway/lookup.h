@@ -30,7 +30,7 @@
 #include <netinet/in.h>
 #include "gateway/ingest.h"
 #include "gateway/metrics.h"
-#include "registry/record.h"
+#include "wire/record.h"
 #include "wire/keys.h"
 
 struct lookup_event;
