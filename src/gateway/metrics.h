@@ -62,6 +62,9 @@ struct metrics {
 	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
 	atomic_uint_fast64_t registry_gone;            /* peers removed because the registry dropped them */
 	atomic_uint_fast64_t endpoint_restores;        /* endpoint put back after a replay moved it */
+	atomic_uint_fast64_t admit_queue_dropped;      /* ingest_submit() found the admit queue full */
+	atomic_uint_fast64_t install_queue_dropped;    /* the install stage had no room */
+	atomic_uint_fast64_t status_limited;           /* status requests refused by the rate limit */
 	/* prefetch (prefetch.c) */
 	atomic_uint_fast64_t prefetch_requests[METRICS_PREFETCH_MAX];
 	atomic_uint_fast64_t prefetch_changes[METRICS_PREFETCH_OPS];
