@@ -56,7 +56,9 @@ CRYPTO_SRCS := \
 NOISE_SRCS := \
 	src/noise/initiation.c \
 	src/noise/initiator.c \
-	src/noise/sscache.c
+	src/noise/sscache.c \
+	src/noise/handshake.c \
+	src/noise/transport.c
 
 CAPTURE_SRCS := \
 	src/capture/bpf.c \
