@@ -40,18 +40,22 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
-	src/common/wipebuf.c
+	src/common/wipebuf.c \
+	src/common/clock.c \
+	src/common/rfc3339.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \
 	src/wire/cidr.c \
-	src/wire/pcap.c
+	src/wire/pcap.c \
+	src/wire/record.c
 
 CRYPTO_SRCS := \
 	src/crypto/blake2s.c \
 	src/crypto/hmac.c \
 	src/crypto/x25519.c \
-	src/crypto/aead.c
+	src/crypto/aead.c \
+	src/crypto/siphash.c
 
 NOISE_SRCS := \
 	src/noise/initiation.c \
@@ -94,7 +98,6 @@ DATAPLANE_SRCS := \
 	src/dataplane/netlink-set.c
 
 REGISTRY_SRCS := \
-	src/registry/record.c \
 	src/registry/pool.c \
 	src/registry/store.c \
 	src/registry/store_sqlite.c \

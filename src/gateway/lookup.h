@@ -29,7 +29,7 @@
 #include <time.h>
 #include <netinet/in.h>
 #include "gateway/metrics.h"
-#include "registry/record.h"
+#include "wire/record.h"
 #include "wire/keys.h"
 
 struct lookup_event;
