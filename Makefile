@@ -80,7 +80,10 @@ GATEWAY_SRCS := \
 	src/gateway/config.c \
 	src/gateway/peertab.c \
 	src/gateway/evict.c \
-	src/gateway/workers.c \
+	src/gateway/stage.c \
+	src/gateway/ingest-capture.c \
+	src/gateway/admit-stage.c \
+	src/gateway/identify.c \
 	src/gateway/install.c \
 	src/gateway/install-guard.c \
 	src/gateway/install-status.c \
