@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "gateway/cache.h"
 #include "gateway/lookup.h"
 #include "gateway/replay.h"
 
@@ -806,6 +807,9 @@ static void test_replay_beyond_memory(void **state)
 	base_config(&cfg, reg.url);
 	cfg.cache_path = dbpath;
 	cfg.replay_capacity = 8;
+	/* Marks are persisted for keys the registry knows (installed) only. */
+	for (i = 0; i < 40; ++i)
+		standin_add(1000 + i, true, 0);
 	l = start(&cfg);
 	for (i = 0; i < 40; ++i) {
 		mkevent(&ev, 1000 + i, 1000, 40000);
@@ -814,6 +818,7 @@ static void test_replay_beyond_memory(void **state)
 	flush(l);
 	lookup_free(l);
 	assert_int_equal(get(&m.replay_rejected), 0);
+	assert_int_equal(installs(), 40);
 
 	atomic_store(&replayed_seen, 0);
 	cfg.replayed = on_replayed;
@@ -829,8 +834,51 @@ static void test_replay_beyond_memory(void **state)
 	assert_true(get(&m.replay_rejected) > 0);
 	/* Those caught on the store reach the endpoint guard as well. */
 	assert_int_equal(atomic_load(&replayed_seen), get(&m.replay_rejected));
-	assert_int_equal(installs(), 0);
+	assert_int_equal(installs(), 40);
 	lookup_free(l);
+}
+
+static int count_mark(void *ctx, const uint8_t key[WG_KEY_LEN], const uint8_t ts[12])
+{
+	(*(long *)ctx)++;
+	return 0;
+}
+
+/*
+ * Valid initiations for keys the registry does not know (anyone with the
+ * gateway's public key can mint them) leave no replay mark on disk: the
+ * cache file cannot grow by 30-day rows under such a flood.
+ */
+static void test_unknown_keys_leave_no_mark(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	struct cache *c;
+	const char *why = NULL;
+	long marks = 0;
+	unsigned int i;
+
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	standin_add(3000, true, 0);
+	for (i = 0; i < 50; ++i)
+		standin_add(2000 + i, false, 0);
+	l = start(&cfg);
+	for (i = 0; i < 50; ++i) {
+		mkevent(&ev, 2000 + i, 1000, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	mkevent(&ev, 3000, 1000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	lookup_free(l);
+	assert_int_equal(installs(), 1);
+	c = cache_open(dbpath, &why);
+	assert_non_null(c);
+	assert_int_equal(cache_replay_foreach(c, 1000, count_mark, &marks), 1);
+	assert_int_equal(marks, 1);
+	cache_close(c);
 }
 
 struct racer {
@@ -1245,6 +1293,7 @@ int main(void)
 {
 	const struct CMUnitTest standin_tests[] = {
 		cmocka_unit_test_setup_teardown(test_fetch_then_hit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_keys_leave_no_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_installs_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_one_request, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalesce_newest_source, setup, teardown),
