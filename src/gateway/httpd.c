@@ -29,6 +29,8 @@ struct httpd {
 	struct MHD_Daemon *mhd;
 	const struct metrics *m;
 	struct status_board *board;
+	int fd;                      /* bound at start-up, served from httpd_start() */
+	bool ipv6;
 };
 
 static mhd_result reply(struct MHD_Connection *conn, unsigned int code, const char *type, char *body)
@@ -152,8 +154,7 @@ struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct s
 {
 	struct sockaddr_storage ss;
 	struct httpd *h;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	int ret;
+	int ret, one = 1, e;
 
 	ret = parse_addr(addr_port, &ss, errmsg);
 	if (ret) {
@@ -165,27 +166,54 @@ struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct s
 		return NULL;
 	h->m = m;
 	h->board = board;
-	if (ss.ss_family == AF_INET6)
+	h->ipv6 = ss.ss_family == AF_INET6;
+	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (h->fd < 0) {
+		*errmsg = "--metrics: no socket";
+		goto fail;
+	}
+	setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(h->fd, (struct sockaddr *)&ss, h->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0 ||
+	    listen(h->fd, 64) < 0) {
+		*errmsg = errno == EADDRINUSE ? "--metrics: address in use" : "--metrics: cannot listen (address not local?)";
+		goto fail;
+	}
+	return h;
+fail:
+	e = errno;
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+	errno = e;
+	return NULL;
+}
+
+int httpd_start(struct httpd *h, const char **errmsg)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (h->ipv6)
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_LISTEN_SOCKET, h->fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
-		*errmsg = "--metrics: cannot listen (address in use or not local?)";
-		free(h);
-		errno = EADDRINUSE;
-		return NULL;
+		*errmsg = "--metrics: cannot start the HTTP server";
+		return -EIO;
 	}
-	return h;
+	return 0;
 }
 
 void httpd_free(struct httpd *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->mhd);
+	if (h->mhd)
+		MHD_stop_daemon(h->mhd); /* closes the listening socket */
+	else
+		close(h->fd);
 	free(h);
 }
 

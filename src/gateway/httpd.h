@@ -19,13 +19,19 @@ struct httpd;
 struct status_server;
 
 /*
- * Listens on ADDR:PORT ("127.0.0.1:9100", "[::1]:9100", ":9100" for any
+ * Binds and listens on ADDR:PORT ("127.0.0.1:9100", "[::1]:9100", ":9100" for any
  * IPv4 address, or HOST:PORT with a host name that resolves, e.g.
  * "localhost:9100": the first address it resolves to). Returns NULL with
  * errno set and *errmsg a static reason.
  */
 struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct status_board *board,
 			const char **errmsg);
+/*
+ * Serves on the socket httpd_new() bound. Until then connections wait in
+ * the listen backlog: /metrics answers once the daemon is ready. Returns 0
+ * or -errno with *errmsg a static reason.
+ */
+int httpd_start(struct httpd *h, const char **errmsg);
 /* Stops serving. NULL is a no-op. */
 void httpd_free(struct httpd *h);
 

@@ -426,6 +426,24 @@ static void stop(struct daemon *d)
 	}
 }
 
+/* Logs readiness, then opens the metrics port (bound in start()) and tells systemd. */
+static int ready(struct daemon *d, uint64_t t0)
+{
+	const char *why = NULL;
+
+	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
+		 "idle-timeout %us, %s%s%s", (double)(now_ns() - t0) / 1e6, d->cfg.interface,
+		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
+		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
+		 d->cfg.metrics_addr ? ", metrics on " : "", d->cfg.metrics_addr ? d->cfg.metrics_addr : "");
+	if (d->httpd && httpd_start(d->httpd, &why)) {
+		log_err("%s (%s)", why, d->cfg.metrics_addr);
+		return -1;
+	}
+	sd_notify_msg("READY=1");
+	return 0;
+}
+
 /* Takes signals until SIGTERM/SIGINT (or a fatal stage error); returns the exit status. */
 static int wait_signals(struct daemon *d, int argc, char **argv)
 {
@@ -481,15 +499,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (start(&d) == 0) {
-		log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-			 "idle-timeout %us, %s%s%s", (double)(now_ns() - t0) / 1e6, d.cfg.interface,
-			 d.backend, d.pubs, d.port, (size_t)atomic_load(&d.m->peers_installed),
-			 d.cfg.idle_timeout, d.cfg.no_initiate ? "no-initiate" : "initiator role",
-			 d.cfg.metrics_addr ? ", metrics on " : "", d.cfg.metrics_addr ? d.cfg.metrics_addr : "");
-		sd_notify_msg("READY=1");
+	if (start(&d) == 0 && ready(&d, t0) == 0)
 		code = wait_signals(&d, argc, argv);
-	}
 	stop(&d);
 	if (code == 0)
 		log_info("stopped: %llu installs, %llu evictions",
