@@ -27,6 +27,7 @@
 #define ADD(c, f, n) atomic_fetch_add_explicit(&M(c)->f, (n), memory_order_relaxed)
 
 static void process(struct conn *c);
+static void closing_progress(struct conn *c);
 
 /* ---- byte I/O: plain or TLS ------------------------------------------------ */
 
@@ -230,12 +231,20 @@ static int send_frame(struct conn *c, uint8_t op, const void *a, size_t alen, co
 
 /* ---- endings ------------------------------------------------------------- */
 
+/*
+ * Our last words are queued (a close frame or an HTTP error): send them,
+ * then half-close at once so the client sees the end right after them, and
+ * read (discarding) until its EOF or the linger deadline. Closing with
+ * unread input would send a RST that can destroy those last words.
+ */
 static void start_closing(struct conn *c, uint8_t state)
 {
 	c->state = state;
 	loop_timer_set(c->L, c, &c->L->linger);
 	if (flush(c) < 0)
 		conn_free(c);
+	else
+		closing_progress(c);
 }
 
 /* Sends a close frame with code and waits for the client's close or EOF. */
