@@ -12,10 +12,28 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PKGS    := libcrypto libmnl sqlite3 libcurl libmicrohttpd json-c libpq
 
+# ---- dependency check: a missing -dev package is named, not a link error ----
+# pkg-config name -> the Debian package that ships its .pc file (scripts/deps.sh
+# installs them all). cmocka is needed only for the unit tests.
+PKG_DEB := libcrypto=libssl-dev libmnl=libmnl-dev sqlite3=libsqlite3-dev \
+	libcurl=libcurl4-openssl-dev libmicrohttpd=libmicrohttpd-dev json-c=libjson-c-dev \
+	libpq=libpq-dev cmocka=libcmocka-dev
+PKG_NEED := $(PKGS) $(if $(filter unit test fuzz fuzz-bins,$(MAKECMDGOALS)),cmocka)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v pkg-config),)
+$(error pkg-config not found: apt-get install pkg-config (or run scripts/deps.sh))
+endif
+PKG_MISSING := $(strip $(foreach p,$(PKG_NEED),$(if $(shell pkg-config --exists $(p) && echo y),,$(p))))
+ifneq ($(PKG_MISSING),)
+PKG_MISSING_DEB := $(strip $(foreach p,$(PKG_MISSING),$(or $(patsubst $(p)=%,%,$(filter $(p)=%,$(PKG_DEB))),$(p))))
+$(error pkg-config cannot find: $(PKG_MISSING). Install: apt-get install $(PKG_MISSING_DEB) (or run scripts/deps.sh))
+endif
+endif
+
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP -pthread
-override CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-override LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+override CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS))
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 override LDFLAGS += -pthread -Wl,--as-needed
 
 ifeq ($(WERROR),1)
