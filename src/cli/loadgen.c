@@ -42,6 +42,7 @@ static void usage(FILE *f)
 		"  --clients N                 clients (default: the keys in FILE, else 1)\n"
 		"  --rate R                    client arrivals per second (default 1000; 0: all at once)\n"
 		"  --threads T                 event-loop threads (default 1)\n"
+		"  --start-after S             first client starts S seconds in (after a flood began)\n"
 		"  --role both|initiator|responder  (default both: initiate, and answer the\n"
 		"                              gateway's initiation; responder never initiates)\n"
 		"  --psk KEY                   preshared key of every client\n"
@@ -247,7 +248,7 @@ int cmd_loadgen(int argc, char **argv)
 {
 	enum { O_ENDPOINT = 256, O_SPK, O_KEYS, O_CLIENTS, O_RATE, O_THREADS, O_ROLE, O_PSK, O_SRC, O_PORT,
 	       O_HOLD, O_KA, O_RETURN, O_PING, O_TUN, O_PINGTO, O_ATTEMPT, O_REKEY, O_PROGRESS, O_FLOOD,
-	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE };
+	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START };
 	static const struct option opts[] = {
 		{ "endpoint", required_argument, NULL, O_ENDPOINT },
 		{ "server-public-key", required_argument, NULL, O_SPK },
@@ -275,6 +276,7 @@ int cmd_loadgen(int argc, char **argv)
 		{ "flood-keys", required_argument, NULL, O_FKEYS },
 		{ "flood-packet", required_argument, NULL, O_FPACKET },
 		{ "trace", required_argument, NULL, O_TRACE },
+		{ "start-after", required_argument, NULL, O_START },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -347,6 +349,7 @@ int cmd_loadgen(int argc, char **argv)
 		case O_FKEYS: ok = parse_double(a, &v, 1) && v == (size_t)v && v <= 10000000; cfg.flood_keys = (size_t)v; break;
 		case O_FPACKET: ok = cfg.has_flood_packet = read_hex_packet(cfg.flood_packet, a) == 0; break;
 		case O_TRACE: cfg.trace_path = a; break;
+		case O_START: ok = parse_double(a, &cfg.start_after_s, 0); break;
 		case 'h': usage(stdout); rc = 0; goto out;
 		default:
 			fprintf(stderr, "jitwg loadgen: unknown option '%s'\n", argv[optind - 1]);

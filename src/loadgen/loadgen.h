@@ -46,6 +46,7 @@ struct loadgen_config {
 	struct cidr tunnel_prefix; /* else client i gets prefix base + 2 + i; family 0 = none */
 	size_t clients;
 	double rate;               /* client starts per second, 0 = all at once */
+	double start_after_s;      /* first client starts this long after the run (and flood) */
 	unsigned threads;
 	enum loadgen_role role;
 	/* source: address prefix (clients spread over it; needs the addresses

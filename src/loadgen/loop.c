@@ -444,7 +444,7 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 		flood_started = true;
 	}
 	for (i = 0; i < nth; ++i) {
-		run.threads[i].start_ns = run.t0;
+		run.threads[i].start_ns = run.t0 + (int64_t)(cfg->start_after_s * 1e9);
 		if ((ret = -pthread_create(&run.threads[i].tid, NULL, thread_main, &run.threads[i]))) {
 			*stop = 1;
 			break;
