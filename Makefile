@@ -91,6 +91,7 @@ GATEWAY_SRCS := \
 	src/gateway/replay.c \
 	src/gateway/cache.c \
 	src/gateway/regclient.c \
+	src/gateway/prefetch.c \
 	src/gateway/lookup.c
 
 DATAPLANE_SRCS := \
