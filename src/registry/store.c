@@ -443,6 +443,71 @@ int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, 
 	return ret;
 }
 
+int store_peer_changes(struct store *s, const char *gateway, int64_t since, int64_t now, size_t limit,
+		       struct store_change **out, size_t *n)
+{
+	struct slot *sl = acquire(s);
+	uint8_t val[16];
+	int64_t floor = 0;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = s->be->changes(sl->c, gateway, since, now, limit, out, n);
+	/*
+	 * The floor is read after the page: pruning deletes tombstones and
+	 * raises the floor in one transaction, so a page that may miss one
+	 * always sees the raised floor here.
+	 */
+	if (!ret) {
+		ret = s->be->meta_get(sl->c, STORE_FEED_FLOOR, val);
+		if (!ret)
+			floor = store_floor_decode(val);
+		else if (ret == -ENOENT)
+			ret = 0;
+	}
+	release(sl);
+	if (!ret && since > 0 && since < floor)
+		ret = -ESTALE;
+	if (ret) {
+		store_changes_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+void store_changes_free(struct store_change *ch, size_t n)
+{
+	size_t i;
+
+	if (!ch)
+		return;
+	for (i = 0; i < n; ++i)
+		peer_record_clear(&ch[i].rec);
+	free(ch);
+}
+
+void store_floor_encode(int64_t seq, uint8_t val[static 16])
+{
+	uint64_t u = (uint64_t)seq;
+	int i;
+
+	memset(val, 0, 16);
+	for (i = 0; i < 8; ++i)
+		val[i] = (uint8_t)(u >> (56 - 8 * i));
+}
+
+int64_t store_floor_decode(const uint8_t val[static 16])
+{
+	uint64_t u = 0;
+	int i;
+
+	for (i = 0; i < 8; ++i)
+		u = u << 8 | val[i];
+	return (int64_t)u;
+}
+
 long store_purge(struct store *s, int64_t now)
 {
 	struct slot *sl;
