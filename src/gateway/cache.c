@@ -42,6 +42,9 @@ enum {
 	ST_COMMIT,
 	ST_COUNT_PEER,
 	ST_COUNT_REPLAY,
+	ST_FEED_GET,
+	ST_FEED_PUT,
+	ST_PEER_REFRESH,
 	ST_MAX,
 };
 
@@ -74,6 +77,12 @@ static const char *const sql[ST_MAX] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_COUNT_PEER] = "SELECT count(*) FROM peer",
 	[ST_COUNT_REPLAY] = "SELECT count(*) FROM replay",
+	/* Prefetch (prefetch.c): the feed cursor per registry and gateway, and the bulk refresh. */
+	[ST_FEED_GET] = "SELECT since FROM feed WHERE scope = ?1",
+	[ST_FEED_PUT] = "INSERT INTO feed (scope, since) VALUES (?1, ?2)"
+			" ON CONFLICT (scope) DO UPDATE SET since = excluded.since",
+	[ST_PEER_REFRESH] = "UPDATE peer SET fetched_at = ?1 WHERE key IN"
+			    " (SELECT key FROM peer WHERE state = 1 AND fetched_at < ?2 LIMIT ?3)",
 };
 
 static const char schema_v1[] =
@@ -100,7 +109,9 @@ static const char schema_v1[] =
 static const char indexes_v1[] =
 	"CREATE INDEX IF NOT EXISTS replay_seen ON replay (seen_at);"
 	"CREATE INDEX IF NOT EXISTS peer_fetched ON peer (fetched_at);"
-	"CREATE INDEX IF NOT EXISTS peer_transient ON peer (max(fetched_at, attempt_at)) WHERE state != 1;";
+	"CREATE INDEX IF NOT EXISTS peer_transient ON peer (max(fetched_at, attempt_at)) WHERE state != 1;"
+	/* Added with prefetch; harmless to a jitwgd that does not know it, so still version 1. */
+	"CREATE TABLE IF NOT EXISTS feed (scope TEXT PRIMARY KEY NOT NULL, since INTEGER NOT NULL) WITHOUT ROWID;";
 
 struct cache {
 	int lock_fd;             /* flock()ed for our lifetime, or -1 */
@@ -212,7 +223,25 @@ indexes:
 	return rc;
 }
 
+static struct cache *open_cache(const char *path, bool lock, const char **errmsg);
+
 struct cache *cache_open(const char *path, const char **errmsg)
+{
+	return open_cache(path, true, errmsg);
+}
+
+struct cache *cache_open_companion(const char *path, const char **errmsg)
+{
+	if (path && !strcmp(path, ":memory:")) {
+		if (errmsg)
+			*errmsg = "an in-memory cache cannot be shared";
+		errno = EINVAL;
+		return NULL;
+	}
+	return open_cache(path, false, errmsg);
+}
+
+static struct cache *open_cache(const char *path, bool lock, const char **errmsg)
 {
 	const char *why = "out of memory";
 	struct cache *c = NULL;
@@ -228,7 +257,7 @@ struct cache *cache_open(const char *path, const char **errmsg)
 	if (!c)
 		goto out;
 	c->lock_fd = -1;
-	if (strcmp(path, ":memory:") != 0) {
+	if (lock && strcmp(path, ":memory:") != 0) {
 		/* Create it ourselves so the preshared keys inside are never world-readable. */
 		c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (c->lock_fd < 0) {
@@ -320,52 +349,6 @@ void cache_entry_clear(struct cache_entry *e)
 	explicit_bzero(e, sizeof(*e));
 }
 
-static int parse_allowed_ips(struct peer_record *r, const char *text)
-{
-	size_t n = 1, i = 0;
-	const char *p;
-	char *copy = NULL, *tok, *save = NULL;
-	int ret = -ENOMEM;
-
-	if (!text || !*text)
-		return 0;
-	for (p = text; *p; ++p)
-		n += *p == ',';
-	r->allowed_ips = calloc(n, sizeof(*r->allowed_ips));
-	copy = strdup(text);
-	if (!r->allowed_ips || !copy)
-		goto out;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (i == n || cidr_parse(&r->allowed_ips[i], tok) < 0) {
-			ret = -EIO;
-			goto out;
-		}
-		++i;
-	}
-	r->n_allowed_ips = i;
-	ret = 0;
-out:
-	free(copy);
-	return ret;
-}
-
-static char *format_allowed_ips(const struct peer_record *r)
-{
-	char *s = malloc(r->n_allowed_ips * (CIDR_STR_MAX + 1) + 1);
-	size_t i, len = 0;
-
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (i = 0; i < r->n_allowed_ips; ++i) {
-		char one[CIDR_STR_MAX];
-
-		cidr_format(one, &r->allowed_ips[i]);
-		len += (size_t)sprintf(s + len, "%s%s", i ? "," : "", one);
-	}
-	return s;
-}
-
 int cache_peer_get(struct cache *c, const uint8_t key[static WG_KEY_LEN], struct cache_entry *out)
 {
 	sqlite3_stmt *s = c->st[ST_PEER_GET];
@@ -388,9 +371,10 @@ int cache_peer_get(struct cache *c, const uint8_t key[static WG_KEY_LEN], struct
 	e.attempt_at = sqlite3_column_int64(s, 2);
 	if (e.state == CACHE_POSITIVE) {
 		const char *gw = (const char *)sqlite3_column_text(s, 4);
+		const char *ips = (const char *)sqlite3_column_text(s, 3);
 
 		memcpy(e.rec.public_key, key, WG_KEY_LEN);
-		ret = parse_allowed_ips(&e.rec, (const char *)sqlite3_column_text(s, 3));
+		ret = cidr_list_parse(ips ? ips : "", &e.rec.allowed_ips, &e.rec.n_allowed_ips);
 		if (ret < 0)
 			goto bad;
 		if (gw) {
@@ -428,10 +412,10 @@ out:
 int cache_peer_put(struct cache *c, const struct peer_record *rec, int64_t now)
 {
 	sqlite3_stmt *s = c->st[ST_PEER_PUT];
-	char *ips = format_allowed_ips(rec);
+	char *ips;
 	int ret;
 
-	if (!ips)
+	if (cidr_list_format(rec->allowed_ips, rec->n_allowed_ips, &ips) < 0)
 		return -ENOMEM;
 	sqlite3_bind_blob(s, 1, rec->public_key, WG_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, now);
@@ -557,6 +541,45 @@ long cache_prune(struct cache *c, int64_t neg_before, int64_t pos_before, int64_
 	if (ret < 0)
 		return ret;
 	return n + sqlite3_changes(c->db);
+}
+
+int cache_feed_get(struct cache *c, const char *scope, int64_t *since)
+{
+	sqlite3_stmt *s = c->st[ST_FEED_GET];
+	int rc, ret = 0;
+
+	sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*since = sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else
+		ret = fail(c, "read feed cursor");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int cache_feed_put(struct cache *c, const char *scope, int64_t since)
+{
+	sqlite3_stmt *s = c->st[ST_FEED_PUT];
+
+	sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	return step_done(c, s, "store feed cursor");
+}
+
+long cache_peer_refresh(struct cache *c, int64_t now, int64_t older_than, long max)
+{
+	sqlite3_stmt *s = c->st[ST_PEER_REFRESH];
+	int ret;
+
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, older_than);
+	sqlite3_bind_int64(s, 3, max);
+	ret = step_done(c, s, "refresh records");
+	return ret < 0 ? ret : sqlite3_changes(c->db);
 }
 
 int cache_begin(struct cache *c)

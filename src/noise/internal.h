@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "crypto/siphash.h"
 #include "noise/noise.h"
 
 struct x25519_ctx;
@@ -19,6 +20,8 @@ struct aead_ctx;
 void noise_initial_state(uint8_t ck[static 32], uint8_t h[static 32],
 			 const uint8_t responder_public[static 32]);
 void noise_mac1_key(uint8_t key[static 32], const uint8_t responder_public[static 32]);
+/* h = HASH(h || in). */
+void noise_mix_hash(uint8_t h[static 32], const uint8_t *in, size_t len);
 
 /*
  * One worker thread's state: the ss cache and the OpenSSL contexts bound to
@@ -31,7 +34,7 @@ struct noise_sscache {
 	struct sscache_entry *entries;
 	size_t nsets;           /* power of two */
 	uint32_t clock;         /* LRU stamp source */
-	uint64_t hash_key[2];   /* SipHash key: sets cannot be aimed at */
+	struct siphash_key hash_key; /* sets cannot be aimed at */
 	uint64_t hits, misses, inserts;
 	bool bound;
 	uint8_t bound_pub[32];
