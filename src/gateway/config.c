@@ -41,6 +41,8 @@ const char config_usage[] =
 	"  --stale-max SECONDS       oldest cached record used while the registry fails (86400)\n"
 	"  --registry-timeout-ms MS  per registry request (2000)\n"
 	"  --registry-concurrency N  registry requests in flight (16)\n"
+	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
+	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
 	"  --log-level error|warn|info|debug  (info)\n"
 	"  --config FILE             read these options from FILE (\"name = value\" lines);\n"
 	"                            the command line wins; SIGHUP re-reads it\n"
@@ -73,6 +75,7 @@ static const struct opt opts[] = {
 	{ "stale-max", OPT_UINT, O(stale_max), 1, 365 * 86400, false },
 	{ "registry-timeout-ms", OPT_UINT, O(registry_timeout_ms), 50, 60000, false },
 	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
+	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
 	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
 	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
@@ -206,21 +209,15 @@ static int load_file(struct config *cfg, const char *path, char err[CONFIG_ERR_M
 			ret = fail(err, "%sline too long", where);
 			goto out;
 		}
-		e = strchr(p, '#');
-		if (e)
-			*e = '\0';
 		while (isspace((unsigned char)*p))
 			p++;
-		e = p + strlen(p);
-		while (e > p && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		if (!*p)
+		if (!*p || *p == '#')
 			continue;
 		/* Accept "--name" too, so a command line can be pasted in. */
 		if (!strncmp(p, "--", 2))
 			p += 2;
 		name = p;
-		while (*p && !isspace((unsigned char)*p) && *p != '=')
+		while (*p && !isspace((unsigned char)*p) && *p != '=' && *p != '#')
 			p++;
 		nlen = (size_t)(p - name);
 		while (isspace((unsigned char)*p))
@@ -231,10 +228,32 @@ static int load_file(struct config *cfg, const char *path, char err[CONFIG_ERR_M
 				p++;
 		}
 		val = p;
-		/* Quotes allow an empty or space-containing value. */
-		if (*val == '"' && e > val + 1 && e[-1] == '"') {
-			e[-1] = '\0';
+		if (*val == '"') {
+			/*
+			 * Quotes allow an empty value, spaces and '#'. The closing
+			 * quote is required: a lost one would otherwise make the
+			 * quote and the rest of the line part of a path.
+			 */
+			e = strchr(val + 1, '"');
+			if (!e) {
+				ret = fail(err, "%sunterminated quote", where);
+				goto out;
+			}
+			*e++ = '\0';
 			val++;
+			while (isspace((unsigned char)*e))
+				e++;
+			if (*e && *e != '#') {
+				ret = fail(err, "%sunexpected text after the closing quote", where);
+				goto out;
+			}
+		} else {
+			e = strchr(val, '#');
+			if (e)
+				*e = '\0';
+			e = val + strlen(val);
+			while (e > val && isspace((unsigned char)e[-1]))
+				*--e = '\0';
 		}
 		o = find_opt(name, nlen);
 		if (!o || o->type == OPT_HELP || o->type == OPT_VERSION) {

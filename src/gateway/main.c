@@ -31,6 +31,7 @@
 #include "gateway/httpd.h"
 #include "gateway/install.h"
 #include "gateway/lookup.h"
+#include "gateway/prefetch.h"
 #include "gateway/metrics.h"
 #include "gateway/status.h"
 #include "gateway/admit-stage.h"
@@ -54,6 +55,7 @@ struct daemon {
 	struct capture *cap;
 	struct installer *ins;
 	struct lookup *lk;
+	struct prefetch *pf;         /* NULL unless --prefetch */
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
@@ -357,6 +359,24 @@ static int start(struct daemon *d)
 		d->dp = NULL; /* the install stage owns it now */
 		installer_set_revalidate(d->ins, &reval);
 	}
+	if (cfg->prefetch) {
+		struct prefetch_config pc = {
+			.cache_path = cfg->cache_path,
+			.registry_url = cfg->registry_url,
+			.token = d->token,
+			.gateway = cfg->gateway,
+			.interval_ms = cfg->prefetch * 1000,
+			.positive_ttl = cfg->positive_ttl,
+			.metrics = d->m,
+		};
+		why = NULL;
+		d->pf = prefetch_new(&pc, &why);
+		if (!d->pf) {
+			log_err("prefetch (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+				strerror(errno));
+			return -1;
+		}
+	}
 	{
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		struct identify_config ic = {
@@ -400,7 +420,8 @@ static int start(struct daemon *d)
  * next one: admit -> identify -> lookup (its in-flight registry requests
  * finish and may still queue installs) -> install (its last revalidation
  * notices are refused by the stopped lookup, harmlessly: every stage is
- * only freed once all are stopped). Then the windows (HTTP, status socket)
+ * only freed once all are stopped), and the registry prefetch beside them.
+ * Then the windows (HTTP, status socket)
  * and the objects.
  */
 static void stop(struct daemon *d)
@@ -410,6 +431,7 @@ static void stop(struct daemon *d)
 	identify_stop(d->identify);
 	lookup_stop(d->lk);
 	installer_stop(d->ins);
+	prefetch_free(d->pf);
 	status_server_free(d->status);
 	httpd_free(d->httpd);
 	admit_stage_free(d->admit);
