@@ -161,7 +161,7 @@ int status_board_get(struct status_board *b, char **json)
 	json_object_object_add(root, "now", json_object_new_int64(time(NULL)));
 	json_object_object_add(root, "counters", counters(b->m));
 	/* Splice the published array in as "peers": it is already JSON. */
-	head = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+	head = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	hl = strlen(head);
 	if (hl < 2 || head[hl - 1] != '}')
 		goto out;
@@ -220,7 +220,7 @@ void installer_status_publish(struct installer *ins)
 	if (!arr)
 		return;
 	peertab_each(ins->tab, add_peer, arr);
-	s = strdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	s = strdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(arr);
 	if (s)
 		status_board_publish(ins->cfg.status, s);
