@@ -129,6 +129,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		memset(body, ' ', len);
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (status == 404 && !body && !s->fail_status) {
+		/* the registry's own "no such peer" (docs/API.md) */
+		body = strdup("{\"error\": \"no such peer\"}");
+		len = strlen(body);
+	}
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	ret = MHD_queue_response(conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
@@ -459,6 +464,43 @@ static void test_drain_installs_cached(void **state)
 	assert_int_equal(installs(), 4);
 	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40051);
 	assert_int_equal(standin_hits(51), 1);
+}
+
+/*
+ * A 404 that is not the registry's JSON error (a wrong base URL, a proxy)
+ * is a registry error, not "deleted": revalidation keeps the peer and a
+ * returning client gets the stale record. The registry's own 404 still
+ * means gone.
+ */
+static void test_plain_404_is_an_error(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(60, true, 0);
+	standin_add(61, false, 0);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 60, 100, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	advance(310); /* past the default positive TTL (300 s) */
+	reg.fail_status = 404; /* empty body */
+	assert_int_equal(lookup_revalidate(l, ev.key), 0);
+	flush(l);
+	assert_int_equal(gones(), 0);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_HTTP_ERROR]), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_NOT_FOUND]), 0);
+	reg.fail_status = 0;
+	advance(70);
+	mkevent(&ev, 61, 100, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_NOT_FOUND]), 1);
+	assert_int_equal(gones(), 1);
+	lookup_free(l);
 }
 
 /* A retrying client while the registry fails: one request per window. */
@@ -1296,6 +1338,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_keys_leave_no_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_installs_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_one_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_404_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalesce_newest_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_key_stalls_nobody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negative_cache, setup, teardown),
