@@ -93,7 +93,8 @@ NOISE_SRCS := \
 LOADGEN_SRCS := \
 	src/loadgen/client.c \
 	src/loadgen/loop.c \
-	src/loadgen/flood.c
+	src/loadgen/flood.c \
+	src/loadgen/sockets.c
 
 CAPTURE_SRCS := \
 	src/capture/bpf.c \
