@@ -93,7 +93,8 @@ NOISE_SRCS := \
 LOADGEN_SRCS := \
 	src/loadgen/client.c \
 	src/loadgen/loop.c \
-	src/loadgen/flood.c
+	src/loadgen/flood.c \
+	src/loadgen/sockets.c
 
 CAPTURE_SRCS := \
 	src/capture/bpf.c \
@@ -107,6 +108,7 @@ GATEWAY_SRCS := \
 	src/gateway/evict.c \
 	src/gateway/stage.c \
 	src/gateway/ingest-capture.c \
+	src/gateway/ingest-hook.c \
 	src/gateway/admit-stage.c \
 	src/gateway/identify.c \
 	src/gateway/install.c \
@@ -153,6 +155,7 @@ CLI_SRCS := \
 	src/cli/regapi.c \
 	src/cli/status.c \
 	src/cli/bench.c \
+	src/cli/tunnel.c \
 	src/cli/loadgen.c
 
 # Binaries' own entry points (not in any archive).
