@@ -19,7 +19,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
+#include "crypto/x25519.h"
 #include "wire/messages.h"
 
 enum { PING_DATA_LEN = 32, ICMP_ECHO = 8, ICMP_ECHO_REPLY = 0 };
@@ -31,10 +33,7 @@ static int64_t s_to_ns(double s)
 
 static void send_packet(struct lg_thread *t, struct client *c, const uint8_t *p, size_t len)
 {
-	if (send(c->fd, p, len, 0) != (ssize_t)len)
-		t->st.send_errors++;
-	if (t->run->trace)
-		lg_trace(t->run, "out", p, len);
+	lg_send(t, c, p, len);
 }
 
 static void record_connect(struct lg_thread *t, struct client *c, int64_t now)
@@ -296,7 +295,8 @@ void client_timer(struct lg_thread *t, struct client *c, int64_t now)
 static void on_initiation(struct lg_thread *t, struct client *c, const uint8_t *pkt, size_t len, int64_t now)
 {
 	struct noise_handshake hs;
-	uint8_t resp[WG_MSG_RESPONSE_LEN];
+	uint8_t resp[WG_MSG_RESPONSE_LEN], eph[WG_KEY_LEN];
+	int ret;
 
 	if (t->run->cfg->role == LOADGEN_ROLE_INITIATOR || c->state == ST_PENDING || c->state >= ST_DONE) {
 		t->st.bad_packets++;
@@ -316,9 +316,20 @@ static void on_initiation(struct lg_thread *t, struct client *c, const uint8_t *
 	/* The gateway's handshake replaces ours: it will complete first. */
 	c->hs = hs;
 	noise_handshake_wipe(&hs);
-	if (noise_handshake_create_response(&c->hs, &c->kp, resp, &c->local, &t->run->remote,
-					    (uint32_t)lg_rand(&t->rng), t->run->cfg->fixed_ephemeral,
-					    &c->cookie, now)) {
+	/* With a trace, the ephemeral is made here so it can be recorded. */
+	if (t->run->trace && !t->run->cfg->fixed_ephemeral) {
+		if (x25519_generate(eph)) {
+			t->st.send_errors++;
+			return;
+		}
+		lg_trace(t->run, "eph", eph, sizeof(eph));
+	}
+	ret = noise_handshake_create_response(&c->hs, &c->kp, resp, &c->local, &t->run->remote,
+					      (uint32_t)lg_rand(&t->rng),
+					      t->run->cfg->fixed_ephemeral ? t->run->cfg->fixed_ephemeral
+					      : t->run->trace ? eph : NULL, &c->cookie, now);
+	OPENSSL_cleanse(eph, sizeof(eph));
+	if (ret) {
 		t->st.send_errors++;
 		return;
 	}

@@ -79,6 +79,15 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "--interface is required"));
 	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "ftp://x"), -EINVAL);
 	assert_non_null(strstr(err, "http"));
+	/* Malformed URLs fail at start-up, with libcurl's reason. */
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://[::1"), -EINVAL);
+	assert_non_null(strstr(err, "not a valid URL"));
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://a b/"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://r:99999/"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://r/?x=1"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://[::1]:8080/"), 0);
+	config_free(&c);
 	assert_int_equal(load(&c, err, 6, "--interface", "wg0", "--registry", "http://x", "--idle-timeout", "ten"), -EINVAL);
 	assert_non_null(strstr(err, "idle-timeout"));
 	assert_int_equal(load(&c, err, 6, "--interface", "wg0", "--registry", "http://x", "--idle-timeout", "0"), -EINVAL);
@@ -124,6 +133,33 @@ static void test_file_errors(void **state)
 	path = write_file("interface = wg0\nregistry =\n");
 	assert_int_equal(load(&c, err, 2, "--config", path), -EINVAL);
 	assert_non_null(strstr(err, ":2: 'registry' needs a value"));
+	unlink(path);
+	free(path);
+	/* A lost closing quote is an error at its line, not part of the path. */
+	path = write_file("interface = wg0\nregistry = http://x\ncache = \"/path/c.db\n");
+	assert_int_equal(load(&c, err, 2, "--config", path), -EINVAL);
+	assert_non_null(strstr(err, ":3: unterminated quote"));
+	unlink(path);
+	free(path);
+	path = write_file("interface = wg0\nregistry = http://x\ncache = \"/a b\" x\n");
+	assert_int_equal(load(&c, err, 2, "--config", path), -EINVAL);
+	assert_non_null(strstr(err, ":3: unexpected text after the closing quote"));
+	unlink(path);
+	free(path);
+}
+
+/* Quoted values keep spaces and '#'; a comment may follow the closing quote. */
+static void test_file_quotes(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	char *path = write_file("interface = wg0 # the gateway\nregistry = http://x\n"
+				"cache = \"/var/lib/j w/#1.db\"  # quoted\n");
+
+	assert_int_equal(load(&c, err, 2, "--config", path), 0);
+	assert_string_equal(c.interface, "wg0");
+	assert_string_equal(c.cache_path, "/var/lib/j w/#1.db");
+	config_free(&c);
 	unlink(path);
 	free(path);
 }
@@ -172,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_override),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_file_quotes),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_token),
 	};
