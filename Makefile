@@ -10,10 +10,14 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# The release, printed by every binary's --version; debian/changelog carries
+# the same number (tests/integration/deb_package.sh checks they agree).
+VERSION := 0.1.0
 PKGS    := libcrypto libmnl sqlite3 libcurl libmicrohttpd json-c libpq
 
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP -pthread
+override CFLAGS  += -DJITWG_VERSION='"$(VERSION)"'
 override CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 override LDFLAGS += -pthread -Wl,--as-needed
@@ -40,7 +44,8 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
-	src/common/wipebuf.c
+	src/common/wipebuf.c \
+	src/common/promtext.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \
@@ -92,7 +97,8 @@ REGISTRY_SRCS := \
 	src/registry/store_sqlite.c \
 	src/registry/store_pg.c \
 	src/registry/api.c \
-	src/registry/http.c
+	src/registry/http.c \
+	src/registry/metrics.c
 
 CLI_SRCS := \
 	src/cli/main.c \
