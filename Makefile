@@ -45,18 +45,22 @@ COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
 	src/common/wipebuf.c \
+	src/common/clock.c \
+	src/common/rfc3339.c \
 	src/common/promtext.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \
 	src/wire/cidr.c \
-	src/wire/pcap.c
+	src/wire/pcap.c \
+	src/wire/record.c
 
 CRYPTO_SRCS := \
 	src/crypto/blake2s.c \
 	src/crypto/hmac.c \
 	src/crypto/x25519.c \
-	src/crypto/aead.c
+	src/crypto/aead.c \
+	src/crypto/siphash.c
 
 NOISE_SRCS := \
 	src/noise/initiation.c \
@@ -73,7 +77,10 @@ GATEWAY_SRCS := \
 	src/gateway/config.c \
 	src/gateway/peertab.c \
 	src/gateway/evict.c \
-	src/gateway/workers.c \
+	src/gateway/stage.c \
+	src/gateway/ingest-capture.c \
+	src/gateway/admit-stage.c \
+	src/gateway/identify.c \
 	src/gateway/install.c \
 	src/gateway/install-guard.c \
 	src/gateway/install-status.c \
@@ -91,7 +98,6 @@ DATAPLANE_SRCS := \
 	src/dataplane/netlink-set.c
 
 REGISTRY_SRCS := \
-	src/registry/record.c \
 	src/registry/pool.c \
 	src/registry/store.c \
 	src/registry/store_sqlite.c \

@@ -31,6 +31,7 @@
 
 #include "capture/bpf.h"
 #include "capture/capture.h"
+#include "common/clock.h"
 #include "common/log.h"
 
 enum {
@@ -283,7 +284,7 @@ static int read_batch(struct capture *c, int s, struct capture_pkt *pkts, size_t
 	if (r < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
 	*more = (unsigned)r == want;
-	clock_gettime(CLOCK_MONOTONIC, &now);
+	now = clock_timespec(CLOCK_MONOTONIC);
 	for (i = 0; i < (unsigned)r; i++) {
 		struct capture_pkt *out = &pkts[*got];
 

@@ -21,6 +21,7 @@
 #include <openssl/opensslv.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "crypto/aead.h"
 #include "crypto/blake2s.h"
 #include "crypto/hmac.h"
@@ -33,17 +34,14 @@ enum { RETURNING_KEYS = 64, MESSAGES = 2048, MAX_THREADS = 64 };
  * every mode alike, long enough that thread start-up does not count. */
 #define SLICE_SECONDS 0.05
 
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static double now(void)
 {
-	return clock_s(CLOCK_MONOTONIC);
+	return (double)clock_mono_ns() * 1e-9;
+}
+
+static double cpu_now(void)
+{
+	return (double)clock_thread_cpu_ns() * 1e-9;
 }
 
 static void cpu_name(char *out, size_t cap)
@@ -136,7 +134,7 @@ static void *worker_main(void *arg)
 	atomic_fetch_add(k->ready, 1);
 	while (!atomic_load_explicit(k->go, memory_order_acquire))
 		;
-	k->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	k->cpu = cpu_now();
 	while (!atomic_load_explicit(k->stop, memory_order_relaxed)) {
 		const uint8_t *m;
 
@@ -156,7 +154,7 @@ static void *worker_main(void *arg)
 		}
 		++k->done;
 	}
-	k->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - k->cpu;
+	k->cpu = cpu_now() - k->cpu;
 	{
 		uint64_t h0 = k->hits, m0 = k->misses;
 
@@ -405,11 +403,11 @@ static int bench_identify(int argc, char **argv)
 	do {                                                                           \
 		double best_ = 1e9;                                                    \
 		for (int rep_ = 0; rep_ < 5; ++rep_) {                                 \
-			double t0_ = clock_s(CLOCK_THREAD_CPUTIME_ID);                 \
+			double t0_ = cpu_now();                                        \
 			for (long it_ = 0; it_ < (iters) / 5; ++it_) {                 \
 				body;                                                  \
 			}                                                              \
-			t0_ = (clock_s(CLOCK_THREAD_CPUTIME_ID) - t0_) / (double)((iters) / 5); \
+			t0_ = (cpu_now() - t0_) / (double)((iters) / 5);               \
 			if (t0_ < best_)                                               \
 				best_ = t0_;                                           \
 		}                                                                      \

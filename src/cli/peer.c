@@ -20,12 +20,13 @@
 
 #include <json-c/json.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "cli/cli.h"
 #include "cli/regapi.h"
+#include "common/rfc3339.h"
 #include "common/keyfile.h"
-#include "registry/record.h"
+#include "crypto/x25519.h"
+#include "wire/record.h"
 #include "wire/cidr.h"
 #include "wire/keys.h"
 
@@ -432,14 +433,11 @@ out:
 
 /* ---- config: a wg-quick file for a new client ------------------------------ */
 
-/* wg genkey's clamping, so the key reads the same as one wg made. */
+/* A new key pair, or the public half of the key in priv_file. */
 static int gen_keypair(uint8_t priv[static WG_KEY_LEN], uint8_t pub[static WG_KEY_LEN], const char *priv_file)
 {
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *k = NULL;
-	size_t n = WG_KEY_LEN;
 	const char *why;
-	int ret = -EIO;
+	int ret;
 
 	if (priv_file) {
 		ret = keyfile_read(priv, priv_file, &why);
@@ -447,25 +445,14 @@ static int gen_keypair(uint8_t priv[static WG_KEY_LEN], uint8_t pub[static WG_KE
 			fail("--private-key %s: %s", priv_file, why);
 			return ret;
 		}
-	} else {
-		ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, NULL);
-		if (!ctx || EVP_PKEY_keygen_init(ctx) <= 0 || EVP_PKEY_keygen(ctx, &k) <= 0 ||
-		    EVP_PKEY_get_raw_private_key(k, priv, &n) <= 0 || n != WG_KEY_LEN)
-			goto out;
-		priv[0] &= 248;
-		priv[31] = (uint8_t)((priv[31] & 127) | 64);
-		EVP_PKEY_free(k);
-	}
-	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, WG_KEY_LEN);
-	n = WG_KEY_LEN;
-	if (!k || EVP_PKEY_get_raw_public_key(k, pub, &n) <= 0 || n != WG_KEY_LEN)
+	} else if (x25519_generate(priv)) {
+		ret = -EIO;
 		goto out;
-	ret = 0;
+	}
+	ret = x25519_public_from_private(pub, priv);
 out:
 	if (ret && !priv_file)
 		fail("cannot generate a key pair");
-	EVP_PKEY_free(k);
-	EVP_PKEY_CTX_free(ctx);
 	return ret;
 }
 

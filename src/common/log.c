@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common/log.h"
 
+#include "common/clock.h"
+
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,7 +45,7 @@ static void vlog(enum log_level level, const char *fmt, va_list ap)
 	struct tm tm;
 	int n, m;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	ts = clock_timespec(CLOCK_REALTIME);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s[%d] %s: ",
 		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
@@ -78,13 +80,13 @@ void log_ratelimited_debug(const char *fmt, ...)
 	enum { BUDGET_PER_SEC = 5 };
 	static atomic_long window;
 	static atomic_int used;
-	struct timespec ts;
+	long sec;
 	va_list ap;
 
 	if (current_level < LOG_LVL_DEBUG)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (atomic_exchange(&window, ts.tv_sec) != ts.tv_sec)
+	sec = (long)(clock_mono_ms() / 1000);
+	if (atomic_exchange(&window, sec) != sec)
 		atomic_store(&used, 0);
 	if (atomic_fetch_add(&used, 1) >= BUDGET_PER_SEC)
 		return;

@@ -13,10 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "dataplane/uapi.h"
+#include "crypto/x25519.h"
 
 /* ---- small strict decoders ------------------------------------------------ */
 
@@ -88,21 +87,6 @@ int uapi_key_from_hex(uint8_t key[static WG_KEY_LEN], const char *s, size_t len)
 		return -EPROTO;
 	}
 	return 0;
-}
-
-int uapi_public_from_private(uint8_t pub[static WG_KEY_LEN], const uint8_t priv[static WG_KEY_LEN])
-{
-	EVP_PKEY *k;
-	size_t len = WG_KEY_LEN;
-	int ret = 0;
-
-	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, priv, WG_KEY_LEN);
-	if (!k)
-		return -ENOMEM;
-	if (EVP_PKEY_get_raw_public_key(k, pub, &len) != 1 || len != WG_KEY_LEN)
-		ret = -EINVAL;
-	EVP_PKEY_free(k);
-	return ret;
 }
 
 static void map_v4mapped(union dp_endpoint *ep)
@@ -451,7 +435,7 @@ int uapi_get_finish(struct uapi_get *g, struct dp_device *dev, struct dp_peer **
 		goto out;
 	}
 	if (g->dev.has_private_key) {
-		ret = uapi_public_from_private(g->dev.public_key, g->dev.private_key);
+		ret = x25519_public_from_private(g->dev.public_key, g->dev.private_key);
 		if (ret < 0)
 			goto out;
 	}

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dataplane/uapi.h"
+#include "common/clock.h"
 
 enum {
 	UAPI_READ_CHUNK = 64 * 1024,
@@ -81,14 +82,6 @@ static int uapi_connect(const struct uapi_state *s)
 	return fd;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for fd to be ready for events, at most until deadline. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
@@ -97,7 +90,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	int r;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - (int64_t)clock_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = poll(&pfd, 1, (int)left);
@@ -125,7 +118,7 @@ static int write_all(int fd, const char *p, size_t len, int64_t *deadline)
 				return ret;
 			continue;
 		}
-		*deadline = now_ms() + UAPI_TIMEOUT_MS;
+		*deadline = (int64_t)clock_mono_ms() + UAPI_TIMEOUT_MS;
 		p += w;
 		len -= (size_t)w;
 	}
@@ -163,7 +156,7 @@ static int read_reply(int fd, int64_t *deadline,
 				goto out;
 			continue;
 		}
-		*deadline = now_ms() + UAPI_TIMEOUT_MS;
+		*deadline = (int64_t)clock_mono_ms() + UAPI_TIMEOUT_MS;
 		if (r == 0) {
 			ret = -EPROTO; /* closed before the reply ended */
 			goto out;
@@ -213,7 +206,7 @@ static int get_line(void *ctx, const char *line, size_t len)
 /* One get transaction; *peers only when peers != NULL. */
 static int do_get(struct uapi_state *s, struct dp_device *dev, struct dp_peer **peers, size_t *n)
 {
-	int64_t deadline = now_ms() + UAPI_TIMEOUT_MS;
+	int64_t deadline = (int64_t)clock_mono_ms() + UAPI_TIMEOUT_MS;
 	struct uapi_get g;
 	int fd, ret;
 
@@ -260,7 +253,7 @@ static int set_line(void *ctx, const char *line, size_t len)
 /* Sends one "set=1" transaction (b holds its body) and decodes errno=N. */
 static int do_set(struct uapi_state *s, struct wipebuf *b)
 {
-	int64_t deadline = now_ms() + UAPI_TIMEOUT_MS;
+	int64_t deadline = (int64_t)clock_mono_ms() + UAPI_TIMEOUT_MS;
 	struct set_reply rep = { 0 };
 	int fd, ret, wret;
 

@@ -70,7 +70,4 @@ int uapi_endpoint_format(char out[static UAPI_ENDPOINT_STR_MAX], const union dp_
 void uapi_key_to_hex(char out[static 2 * WG_KEY_LEN + 1], const uint8_t key[static WG_KEY_LEN]);
 int uapi_key_from_hex(uint8_t key[static WG_KEY_LEN], const char *s, size_t len);
 
-/* Derives an X25519 public key (OpenSSL). Returns 0 or -EINVAL/-ENOMEM. */
-int uapi_public_from_private(uint8_t pub[static WG_KEY_LEN], const uint8_t priv[static WG_KEY_LEN]);
-
 #endif

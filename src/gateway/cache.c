@@ -320,52 +320,6 @@ void cache_entry_clear(struct cache_entry *e)
 	explicit_bzero(e, sizeof(*e));
 }
 
-static int parse_allowed_ips(struct peer_record *r, const char *text)
-{
-	size_t n = 1, i = 0;
-	const char *p;
-	char *copy = NULL, *tok, *save = NULL;
-	int ret = -ENOMEM;
-
-	if (!text || !*text)
-		return 0;
-	for (p = text; *p; ++p)
-		n += *p == ',';
-	r->allowed_ips = calloc(n, sizeof(*r->allowed_ips));
-	copy = strdup(text);
-	if (!r->allowed_ips || !copy)
-		goto out;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (i == n || cidr_parse(&r->allowed_ips[i], tok) < 0) {
-			ret = -EIO;
-			goto out;
-		}
-		++i;
-	}
-	r->n_allowed_ips = i;
-	ret = 0;
-out:
-	free(copy);
-	return ret;
-}
-
-static char *format_allowed_ips(const struct peer_record *r)
-{
-	char *s = malloc(r->n_allowed_ips * (CIDR_STR_MAX + 1) + 1);
-	size_t i, len = 0;
-
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (i = 0; i < r->n_allowed_ips; ++i) {
-		char one[CIDR_STR_MAX];
-
-		cidr_format(one, &r->allowed_ips[i]);
-		len += (size_t)sprintf(s + len, "%s%s", i ? "," : "", one);
-	}
-	return s;
-}
-
 int cache_peer_get(struct cache *c, const uint8_t key[static WG_KEY_LEN], struct cache_entry *out)
 {
 	sqlite3_stmt *s = c->st[ST_PEER_GET];
@@ -388,9 +342,10 @@ int cache_peer_get(struct cache *c, const uint8_t key[static WG_KEY_LEN], struct
 	e.attempt_at = sqlite3_column_int64(s, 2);
 	if (e.state == CACHE_POSITIVE) {
 		const char *gw = (const char *)sqlite3_column_text(s, 4);
+		const char *ips = (const char *)sqlite3_column_text(s, 3);
 
 		memcpy(e.rec.public_key, key, WG_KEY_LEN);
-		ret = parse_allowed_ips(&e.rec, (const char *)sqlite3_column_text(s, 3));
+		ret = cidr_list_parse(ips ? ips : "", &e.rec.allowed_ips, &e.rec.n_allowed_ips);
 		if (ret < 0)
 			goto bad;
 		if (gw) {
@@ -428,10 +383,10 @@ out:
 int cache_peer_put(struct cache *c, const struct peer_record *rec, int64_t now)
 {
 	sqlite3_stmt *s = c->st[ST_PEER_PUT];
-	char *ips = format_allowed_ips(rec);
+	char *ips;
 	int ret;
 
-	if (!ips)
+	if (cidr_list_format(rec->allowed_ips, rec->n_allowed_ips, &ips) < 0)
 		return -ENOMEM;
 	sqlite3_bind_blob(s, 1, rec->public_key, WG_KEY_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, now);

@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "registry/record.h"
+#include "wire/record.h"
 #include "wire/keys.h"
 
 enum { CACHE_SCHEMA_VERSION = 1 };

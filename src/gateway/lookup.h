@@ -28,8 +28,9 @@
 #include <stdint.h>
 #include <time.h>
 #include <netinet/in.h>
+#include "gateway/ingest.h"
 #include "gateway/metrics.h"
-#include "registry/record.h"
+#include "wire/record.h"
 #include "wire/keys.h"
 
 struct lookup_event;
@@ -71,6 +72,7 @@ struct lookup_event {
 		struct sockaddr_in6 sin6;
 	} src;                         /* where the initiation came from */
 	struct timespec first_seen;    /* CLOCK_MONOTONIC at capture */
+	enum ingest_source source;     /* which ingest source it came through */
 };
 
 /*

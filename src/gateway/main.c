@@ -2,13 +2,11 @@
 /*
  * jitwgd: the just-in-time WireGuard gateway daemon.
  *
- * Threads, in the order a handshake meets them:
- *   capture  AF_PACKET reader; admits per source (admit.c), queues to
- *   identify workers (workers.c: noise decoder, one ss cache each) ->
- *   lookup   replay guard, SQLite cache, registry client (lookup.h) ->
- *   installer the one owner of the data plane: install, evict, status.
- * The main thread only handles signals. Shutdown runs the same order, each
- * stage drained before the next one stops, so nothing admitted is lost.
+ * main() parses the configuration, builds the stages (start()), takes
+ * signals (wait_signals()) and stops the stages in one documented order
+ * (stop()). The packet's path, one file per stage:
+ *   ingest-capture.c -> admit-stage.c -> identify.c -> lookup.c (replay
+ *   guard, cache, registry) -> install.c (+ evict) ; docs/ARCHITECTURE.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,31 +27,38 @@
 #include "capture/capture.h"
 #include "common/log.h"
 #include "dataplane/dataplane.h"
-#include "gateway/admit.h"
 #include "gateway/config.h"
 #include "gateway/httpd.h"
 #include "gateway/install.h"
 #include "gateway/lookup.h"
 #include "gateway/metrics.h"
-#include "gateway/workers.h"
+#include "gateway/admit-stage.h"
+#include "gateway/identify.h"
+#include "gateway/ingest-capture.h"
 #include "noise/noise.h"
 
 #ifndef JITWG_VERSION
 #define JITWG_VERSION "0.1"
 #endif
 
-enum { CAPTURE_BATCH = 64 };
-
-struct ingest {
-	struct capture *cap;
-	struct admit *admit;
-	struct workers *workers;
+struct daemon {
+	struct config cfg;
 	struct metrics *m;
-	int stop[2];
-	pthread_t thread;
-	pthread_mutex_t mu;          /* guards pending_admit */
-	bool has_pending;
-	struct admit_config pending_admit;
+	char *token;
+	struct httpd *httpd;
+	struct status_server *status;
+	struct dataplane *dp;
+	struct noise_responder *resp;
+	struct capture *cap;
+	struct installer *ins;
+	struct lookup *lk;
+	struct identify *identify;
+	struct admit_stage *admit;
+	struct ingest_capture *capture_src;
+	atomic_int fatal;            /* a stage stopped on its own: exit non-zero */
+	char pubs[WG_KEY_B64_LEN + 1];
+	uint16_t port;
+	const char *backend;
 };
 
 static uint64_t now_ns(void)
@@ -88,66 +93,13 @@ static void sd_notify_msg(const char *msg)
 	close(fd);
 }
 
-static void *ingest_main(void *arg)
+/* A source or stage that can no longer work: stop the daemon, with a failure status. */
+static void on_fatal(void *ctx, int err, const char *what)
 {
-	struct ingest *in = arg;
-	struct capture_pkt *pkts = calloc(CAPTURE_BATCH, sizeof(*pkts));
-	struct capture_pkt *pass = calloc(CAPTURE_BATCH, sizeof(*pass));
-	struct pollfd pfd[2] = {
-		{ .fd = capture_fd(in->cap), .events = POLLIN },
-		{ .fd = in->stop[0], .events = POLLIN },
-	};
-	uint64_t last_stats = now_ns();
+	struct daemon *d = ctx;
 
-	if (!pkts || !pass) {
-		log_err("capture: out of memory");
-		goto out;
-	}
-	for (;;) {
-		uint64_t malformed = 0, t;
-		int n, i, np = 0;
-
-		if (poll(pfd, 2, 1000) < 0 && errno != EINTR) {
-			log_err("capture: poll: %s", strerror(errno));
-			break;
-		}
-		if (pfd[1].revents)
-			break;
-		pthread_mutex_lock(&in->mu);
-		if (in->has_pending) {
-			admit_reconfigure(in->admit, &in->pending_admit);
-			in->has_pending = false;
-		}
-		pthread_mutex_unlock(&in->mu);
-		t = now_ns();
-		if (t - last_stats > 1000000000ULL) {
-			metrics_add(&in->m->capture_kernel_drops, capture_kernel_drops(in->cap));
-			last_stats = t;
-		}
-		n = capture_read(in->cap, pkts, CAPTURE_BATCH, &malformed);
-		metrics_add(&in->m->capture_malformed, malformed);
-		if (n < 0) {
-			if (n == -EAGAIN || n == -EINTR)
-				continue;
-			log_err("capture: read: %s", strerror(-n));
-			break;
-		}
-		metrics_add(&in->m->captured, (uint64_t)n + malformed);
-		for (i = 0; i < n; ++i) {
-			bool loaded = workers_loaded(in->workers);
-			if (admit_check(in->admit, &pkts[i].src.sa, t, loaded))
-				pass[np++] = pkts[i];
-			else
-				metrics_inc(&in->m->admit_dropped);
-		}
-		metrics_gauge_set(&in->m->admit_engaged, admit_engaged(in->admit));
-		if (np)
-			workers_push(in->workers, pass, (size_t)np);
-	}
-out:
-	free(pkts);
-	free(pass);
-	return NULL;
+	atomic_store(&d->fatal, 1);
+	kill(getpid(), SIGTERM);
 }
 
 /*
@@ -249,11 +201,11 @@ static void fill_admit_config(struct admit_config *ac, const struct config *cfg)
 	ac->threshold = cfg->admit_threshold;
 }
 
-static void reload(struct config *run, int argc, char **argv, struct installer *ins, struct ingest *in,
-		   struct metrics *m)
+static void reload(struct daemon *d, int argc, char **argv)
 {
-	struct config fresh;
+	struct config fresh, *run = &d->cfg;
 	struct installer_config ic;
+	struct admit_config ac;
 	char err[CONFIG_ERR_MAX];
 	int ret;
 
@@ -267,12 +219,10 @@ static void reload(struct config *run, int argc, char **argv, struct installer *
 	if (ret)
 		log_warn("reload: %d option(s) need a restart to change (first: %s); applied the rest", ret, err);
 	log_set_level(run->log_level);
-	fill_installer_config(&ic, run, m);
-	installer_reconfigure(ins, &ic);
-	pthread_mutex_lock(&in->mu);
-	fill_admit_config(&in->pending_admit, run);
-	in->has_pending = true;
-	pthread_mutex_unlock(&in->mu);
+	fill_installer_config(&ic, run, d->m);
+	installer_reconfigure(d->ins, &ic);
+	fill_admit_config(&ac, run);
+	admit_stage_reconfigure(d->admit, &ac);
 	log_info("reloaded %s: idle-timeout %us, grace %us, %s, admit %u/s burst %u above %u/s",
 		 run->config_file ? run->config_file : "(command line)", run->idle_timeout, run->grace,
 		 run->no_initiate ? "no-initiate" : "initiate", run->admit_rate, run->admit_burst,
@@ -282,42 +232,216 @@ out:
 	sd_notify_msg("READY=1");
 }
 
+/*
+ * Start-up, in an order that fails before it leaves anything behind:
+ * everything that can be checked or bound without touching the disk or the
+ * data plane first (token, metrics port, status socket: a second daemon on
+ * the interface stops here), then the data plane read-only (key, port) and
+ * the capture sockets, then the cache file, then the installer (whose first
+ * sweep adopts the peers already installed), then the stages front to back
+ * with the capture source last.
+ */
+static int start(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	char err[CONFIG_ERR_MAX];
+	const char *why = NULL;
+	uint8_t pub[WG_KEY_LEN];
+
+	if (cfg->token_file && !(d->token = config_read_token(cfg->token_file, err))) {
+		log_err("%s", err);
+		return -1;
+	}
+	d->m = calloc(1, sizeof(*d->m));
+	if (!d->m) {
+		log_err("out of memory");
+		return -1;
+	}
+	d->dp = dataplane_open(cfg->interface, cfg->backend, &why);
+	if (!d->dp) {
+		log_err("interface %s: %s", cfg->interface, why ? why : strerror(errno));
+		return -1;
+	}
+	d->backend = dataplane_backend_name(d->dp);
+	d->resp = load_responder(d->dp, &d->port, pub, &why);
+	if (!d->resp) {
+		log_err("interface %s: %s (%s)", cfg->interface, why, strerror(errno));
+		return -1;
+	}
+	key_to_base64(d->pubs, pub);
+	d->cap = capture_open(d->port);
+	if (!d->cap) {
+		log_err("capture on port %u: %s%s", d->port, strerror(errno),
+			errno == EPERM ? " (needs CAP_NET_RAW)" : "");
+		return -1;
+	}
+	{
+		struct installer_config ic;
+		fill_installer_config(&ic, cfg, d->m);
+		d->ins = installer_new(d->dp, &ic);
+		if (!d->ins) {
+			log_err("installer: %s", strerror(errno));
+			return -1;
+		}
+		d->dp = NULL; /* the installer owns it now */
+	}
+	{
+		struct lookup_config lc = {
+			.cache_path = cfg->cache_path,
+			.registry_url = cfg->registry_url,
+			.token = d->token,
+			.gateway = cfg->gateway,
+			.positive_ttl = cfg->positive_ttl,
+			.negative_ttl = cfg->negative_ttl,
+			.fetch_window = cfg->fetch_window,
+			.stale_max = cfg->stale_max,
+			.timeout_ms = cfg->registry_timeout_ms,
+			.max_inflight = cfg->registry_concurrency,
+			.metrics = d->m,
+			.replayed = replayed_cb,
+		};
+		why = NULL;
+		if (strcmp(cfg->cache_path, ":memory:"))
+			ensure_parent_dir(cfg->cache_path);
+		d->lk = lookup_new(&lc, install_lookup_cb, install_gone_cb, d->ins, &why);
+		if (!d->lk) {
+			log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+				strerror(errno));
+			return -1;
+		}
+		installer_set_lookup(d->ins, d->lk);
+	}
+	{
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		struct identify_config ic = {
+			.threads = cfg->workers ? cfg->workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
+			.responder = d->resp,
+			.lookup = d->lk,
+			.installer = d->ins,
+			.metrics = d->m,
+		};
+		d->identify = identify_new(&ic);
+		if (!d->identify) {
+			log_err("identify stage: %s", strerror(errno));
+			return -1;
+		}
+	}
+	{
+		struct admit_stage_config ac = { .identify = d->identify, .metrics = d->m };
+		fill_admit_config(&ac.buckets, cfg);
+		d->admit = admit_stage_new(&ac);
+		if (!d->admit) {
+			log_err("admit stage: %s", strerror(errno));
+			return -1;
+		}
+	}
+	{
+		struct ingest_capture_config cc = {
+			.src = d->cap, .admit = d->admit, .metrics = d->m, .fatal = on_fatal, .fatal_ctx = d,
+		};
+		d->capture_src = ingest_capture_start(&cc);
+		if (!d->capture_src) {
+			log_err("capture thread: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (cfg->metrics_addr) {
+		d->httpd = httpd_new(cfg->metrics_addr, d->m, d->ins, &why);
+		if (!d->httpd) {
+			log_err("%s (%s)", why, cfg->metrics_addr);
+			return -1;
+		}
+	}
+	if (cfg->status_socket && *cfg->status_socket) {
+		d->status = status_server_new(cfg->status_socket, d->ins, &why);
+		/* Two daemons on one interface would fight; anything else only costs `jitwg status`. */
+		if (!d->status && errno == EADDRINUSE) {
+			log_err("%s (%s)", why, cfg->status_socket);
+			return -1;
+		}
+		if (!d->status)
+			log_warn("%s (%s: %s); `jitwg status` will not work", why, cfg->status_socket,
+				 strerror(errno));
+	}
+	return 0;
+}
+
+/*
+ * Shutdown, the one place its order is written: stop the sources first,
+ * then each stage in packet order, each draining what reached it into the
+ * next one (admit -> identify -> lookup, whose in-flight registry requests
+ * finish -> install), so nothing admitted is lost. The windows (HTTP,
+ * status socket) go next, then the objects are freed.
+ */
+static void stop(struct daemon *d)
+{
+	ingest_capture_stop(d->capture_src);
+	admit_stage_stop(d->admit);
+	identify_stop(d->identify);
+	status_server_free(d->status);
+	httpd_free(d->httpd);
+	if (d->ins)
+		installer_set_lookup(d->ins, NULL);
+	lookup_free(d->lk);
+	installer_free(d->ins);
+	admit_stage_free(d->admit);
+	identify_free(d->identify);
+	dataplane_free(d->dp);
+	capture_free(d->cap);
+	noise_responder_free(d->resp);
+	if (d->token) {
+		explicit_bzero(d->token, strlen(d->token));
+		free(d->token);
+	}
+}
+
+/* Takes signals until SIGTERM/SIGINT (or a fatal stage error); returns the exit status. */
+static int wait_signals(struct daemon *d, int argc, char **argv)
+{
+	sigset_t sigs;
+	int sig;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	for (;;) {
+		if (sigwait(&sigs, &sig))
+			continue;
+		if (atomic_load(&d->fatal)) {
+			log_err("stopping after a fatal error");
+			sd_notify_msg("STOPPING=1");
+			return 1;
+		}
+		if (sig == SIGHUP) {
+			reload(d, argc, argv);
+			continue;
+		}
+		log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		sd_notify_msg("STOPPING=1");
+		return 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct config cfg;
-	char err[CONFIG_ERR_MAX], pubs[WG_KEY_B64_LEN + 1];
-	struct metrics *m = NULL;
-	struct dataplane *dp = NULL;
-	struct noise_responder *resp = NULL;
-	struct installer *ins = NULL;
-	struct lookup *lk = NULL;
-	struct httpd *httpd = NULL;
-	struct status_server *status = NULL;
-	struct ingest in = { .stop = { -1, -1 } };
-	bool ingest_started = false;
-	char *token = NULL;
-	const char *why = NULL, *backend = "?";
-	uint8_t pub[WG_KEY_LEN];
-	uint16_t port = 0;
+	static struct daemon d;
+	char err[CONFIG_ERR_MAX];
 	uint64_t t0 = now_ns();
 	sigset_t sigs;
-	int ret, sig, status_code = 1;
+	int ret, code = 1;
 
 	log_set_ident("jitwgd");
-	ret = config_load(&cfg, argc, argv, err);
+	ret = config_load(&d.cfg, argc, argv, err);
 	if (ret > 0) {
-		if (!strcmp(err, "version"))
-			printf("jitwgd %s\n", JITWG_VERSION);
-		else
-			fputs(config_usage, stdout);
+		printf("%s", strcmp(err, "version") ? config_usage : "jitwgd " JITWG_VERSION "\n");
 		return 0;
 	}
 	if (ret < 0) {
 		fprintf(stderr, "jitwgd: %s\n", err);
 		return 2;
 	}
-	log_set_level(cfg.log_level);
-
+	log_set_level(d.cfg.log_level);
 	/* Every thread inherits this mask; the main thread takes signals with sigwait(). */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -326,177 +450,21 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (cfg.token_file && !(token = config_read_token(cfg.token_file, err))) {
-		log_err("%s", err);
-		goto out;
+	if (start(&d) == 0) {
+		log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
+			 "idle-timeout %us, %s%s%s", (double)(now_ns() - t0) / 1e6, d.cfg.interface,
+			 d.backend, d.pubs, d.port, (size_t)atomic_load(&d.m->peers_installed),
+			 d.cfg.idle_timeout, d.cfg.no_initiate ? "no-initiate" : "initiator role",
+			 d.cfg.metrics_addr ? ", metrics on " : "", d.cfg.metrics_addr ? d.cfg.metrics_addr : "");
+		sd_notify_msg("READY=1");
+		code = wait_signals(&d, argc, argv);
 	}
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		log_err("out of memory");
-		goto out;
-	}
-
-	dp = dataplane_open(cfg.interface, cfg.backend, &why);
-	if (!dp) {
-		log_err("interface %s: %s (%s)", cfg.interface, why ? why : "cannot open", strerror(errno));
-		goto out;
-	}
-	backend = dataplane_backend_name(dp);
-	resp = load_responder(dp, &port, pub, &why);
-	if (!resp) {
-		log_err("interface %s: %s (%s)", cfg.interface, why, strerror(errno));
-		goto out;
-	}
-	key_to_base64(pubs, pub);
-
-	in.cap = capture_open(port);
-	if (!in.cap) {
-		log_err("capture on port %u: %s%s", port, strerror(errno),
-			errno == EPERM ? " (needs CAP_NET_RAW)" : "");
-		goto out;
-	}
-
-	{
-		struct installer_config ic;
-		fill_installer_config(&ic, &cfg, m);
-		ins = installer_new(dp, &ic);
-		if (!ins) {
-			log_err("installer: %s", strerror(errno));
-			goto out;
-		}
-		dp = NULL; /* the installer owns it now */
-	}
-
-	{
-		struct lookup_config lc = {
-			.cache_path = cfg.cache_path,
-			.registry_url = cfg.registry_url,
-			.token = token,
-			.gateway = cfg.gateway,
-			.positive_ttl = cfg.positive_ttl,
-			.negative_ttl = cfg.negative_ttl,
-			.fetch_window = cfg.fetch_window,
-			.stale_max = cfg.stale_max,
-			.timeout_ms = cfg.registry_timeout_ms,
-			.max_inflight = cfg.registry_concurrency,
-			.metrics = m,
-			.replayed = replayed_cb,
-		};
-		why = NULL;
-		if (strcmp(cfg.cache_path, ":memory:"))
-			ensure_parent_dir(cfg.cache_path);
-		lk = lookup_new(&lc, install_lookup_cb, install_gone_cb, ins, &why);
-		if (!lk) {
-			log_err("lookup (cache %s): %s (%s)", cfg.cache_path, why ? why : "cannot start",
-				strerror(errno));
-			goto out;
-		}
-		installer_set_lookup(ins, lk);
-	}
-
-	{
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		struct workers_config wc = {
-			.threads = cfg.workers ? cfg.workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
-			.responder = resp,
-			.lookup = lk,
-			.installer = ins,
-			.metrics = m,
-		};
-		in.workers = workers_new(&wc);
-		if (!in.workers) {
-			log_err("identify workers: %s", strerror(errno));
-			goto out;
-		}
-	}
-	{
-		struct admit_config ac;
-		fill_admit_config(&ac, &cfg);
-		in.admit = admit_new(&ac);
-		if (!in.admit) {
-			log_err("admission table: %s", strerror(errno));
-			goto out;
-		}
-	}
-	in.m = m;
-	pthread_mutex_init(&in.mu, NULL);
-	if (pipe2(in.stop, O_CLOEXEC) < 0 || (errno = pthread_create(&in.thread, NULL, ingest_main, &in))) {
-		log_err("capture thread: %s", strerror(errno));
-		goto out;
-	}
-	ingest_started = true;
-
-	if (cfg.metrics_addr) {
-		httpd = httpd_new(cfg.metrics_addr, m, ins, &why);
-		if (!httpd) {
-			log_err("%s (%s)", why, cfg.metrics_addr);
-			goto out;
-		}
-	}
-	if (cfg.status_socket && *cfg.status_socket) {
-		status = status_server_new(cfg.status_socket, ins, &why);
-		/* Two daemons on one interface would fight; anything else only costs `jitwg status`. */
-		if (!status && errno == EADDRINUSE) {
-			log_err("%s (%s)", why, cfg.status_socket);
-			goto out;
-		}
-		if (!status)
-			log_warn("%s (%s: %s); `jitwg status` will not work", why, cfg.status_socket,
-				 strerror(errno));
-	}
-
-	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-		 "idle-timeout %us, %s%s%s",
-		 (double)(now_ns() - t0) / 1e6, cfg.interface, backend, pubs, port,
-		 (size_t)atomic_load(&m->peers_installed), cfg.idle_timeout,
-		 cfg.no_initiate ? "no-initiate" : "initiator role",
-		 cfg.metrics_addr ? ", metrics on " : "", cfg.metrics_addr ? cfg.metrics_addr : "");
-	sd_notify_msg("READY=1");
-
-	for (;;) {
-		if (sigwait(&sigs, &sig))
-			continue;
-		if (sig == SIGHUP) {
-			reload(&cfg, argc, argv, ins, &in, m);
-			continue;
-		}
-		log_info("%s: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		break;
-	}
-	sd_notify_msg("STOPPING=1");
-	status_code = 0;
-out:
-	/* Stop at the front first; each later stage drains what reached it. */
-	if (ingest_started) {
-		if (write(in.stop[1], "x", 1) < 0)
-			log_warn("capture thread: stop: %s", strerror(errno));
-		pthread_join(in.thread, NULL);
-		pthread_mutex_destroy(&in.mu);
-	}
-	if (in.stop[0] >= 0) {
-		close(in.stop[0]);
-		close(in.stop[1]);
-	}
-	status_server_free(status);
-	httpd_free(httpd);
-	workers_free(in.workers);
-	if (ins)
-		installer_set_lookup(ins, NULL);
-	lookup_free(lk);
-	installer_free(ins);
-	dataplane_free(dp);
-	admit_free(in.admit);
-	capture_free(in.cap);
-	noise_responder_free(resp);
-	if (token) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
-	if (status_code == 0)
+	stop(&d);
+	if (code == 0)
 		log_info("stopped: %llu installs, %llu evictions",
-			 (unsigned long long)metrics_get(&m->installs),
-			 (unsigned long long)metrics_get(&m->evictions));
-	free(m);
-	config_free(&cfg);
-	return status_code;
+			 (unsigned long long)metrics_get(&d.m->installs),
+			 (unsigned long long)metrics_get(&d.m->evictions));
+	free(d.m);
+	config_free(&d.cfg);
+	return code;
 }

@@ -107,6 +107,9 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_capture_kernel_drops_total",
 		"Packets the kernel dropped before the capture socket read them.",
 		&m->capture_kernel_drops);
+	counter(&b, "jitwg_admit_queue_dropped_total",
+		"Ingested initiations dropped because the admit queue was full.",
+		&m->admit_queue_dropped);
 	counter(&b, "jitwg_admit_dropped_total",
 		"Initiations dropped by the per-source token buckets.", &m->admit_dropped);
 	counter(&b, "jitwg_identify_queue_dropped_total",
@@ -146,6 +149,11 @@ char *metrics_render(const struct metrics *m)
 		&m->installs);
 	counter(&b, "jitwg_install_errors_total", "Installs the data plane refused or that were lost.",
 		&m->install_errors);
+	counter(&b, "jitwg_install_queue_dropped_total",
+		"Installs, removals and endpoint checks the install stage had no room for.",
+		&m->install_queue_dropped);
+	counter(&b, "jitwg_status_limited_total",
+		"Status requests refused by the rate limit.", &m->status_limited);
 	counter(&b, "jitwg_initiations_sent_total",
 		"Installs after which the data plane was made to initiate (role inversion).",
 		&m->initiations_sent);

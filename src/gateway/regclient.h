@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "gateway/metrics.h"
-#include "registry/record.h"
+#include "wire/record.h"
 #include "wire/keys.h"
 
 enum regclient_status {

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "crypto/siphash.h"
 #include "noise/noise.h"
 
 struct x25519_ctx;
@@ -31,7 +32,7 @@ struct noise_sscache {
 	struct sscache_entry *entries;
 	size_t nsets;           /* power of two */
 	uint32_t clock;         /* LRU stamp source */
-	uint64_t hash_key[2];   /* SipHash key: sets cannot be aimed at */
+	struct siphash_key hash_key; /* sets cannot be aimed at */
 	uint64_t hits, misses, inserts;
 	bool bound;
 	uint8_t bound_pub[32];

@@ -10,14 +10,13 @@
  */
 #include "noise/internal.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <openssl/crypto.h>
 
 #include "crypto/aead.h"
+#include "crypto/siphash.h"
 #include "crypto/x25519.h"
 #include "wire/keys.h"
 
@@ -29,48 +28,6 @@ struct sscache_entry {
 	uint32_t stamp;
 	uint32_t used;
 };
-
-static inline uint64_t rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND                                                             \
-	do {                                                                 \
-		v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);    \
-		v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;                       \
-		v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;                       \
-		v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);    \
-	} while (0)
-
-/* SipHash-2-4 of exactly 32 bytes. */
-static uint64_t siphash32(const uint64_t k[2], const uint8_t in[32])
-{
-	uint64_t v0 = k[0] ^ 0x736f6d6570736575ULL, v1 = k[1] ^ 0x646f72616e646f6dULL;
-	uint64_t v2 = k[0] ^ 0x6c7967656e657261ULL, v3 = k[1] ^ 0x7465646279746573ULL;
-	uint64_t m;
-	int i;
-
-	for (i = 0; i < 4; ++i) {
-		memcpy(&m, in + 8 * i, 8);
-		m = le64toh(m);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	m = (uint64_t)32 << 56;
-	v3 ^= m;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= m;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 struct noise_sscache *noise_sscache_new(size_t capacity)
 {
@@ -93,7 +50,7 @@ struct noise_sscache *noise_sscache_new(size_t capacity)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (getrandom(c->hash_key, sizeof(c->hash_key), 0) != sizeof(c->hash_key)) {
+	if (siphash_key_random(&c->hash_key) < 0) {
 		free(c->entries);
 		free(c);
 		errno = EIO;
@@ -127,7 +84,7 @@ void noise_sscache_stats(const struct noise_sscache *c, uint64_t *hits, uint64_t
 
 static struct sscache_entry *set_of(struct noise_sscache *c, const uint8_t pub[static 32])
 {
-	return c->entries + (siphash32(c->hash_key, pub) & (c->nsets - 1)) * WAYS;
+	return c->entries + (siphash24(&c->hash_key, pub, 32) & (c->nsets - 1)) * WAYS;
 }
 
 bool sscache_lookup(struct noise_sscache *c, const uint8_t pub[static 32], uint8_t ss[static 32])

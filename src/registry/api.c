@@ -313,6 +313,104 @@ out:
 	free(recs);
 }
 
+/* A feed cursor: strict decimal, 0 to INT64_MAX. */
+static int parse_since(const char *s, int64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s || strlen(s) > 19)
+		return -EINVAL;
+	for (; *s; ++s) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (v > INT64_MAX)
+		return -EINVAL;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* One feed entry: {"op":"put","peer":{...}} or {"op":"delete","public_key":"..."}. */
+static struct json_object *change_to_json(const struct store_change *ch)
+{
+	struct json_object *o = json_object_new_object(), *v;
+	char k[WG_KEY_B64_LEN + 1];
+
+	if (!o)
+		return NULL;
+	if (ch->deleted) {
+		key_to_base64(k, ch->rec.public_key);
+		v = json_object_new_string(k);
+	} else {
+		v = peer_record_to_json_object(&ch->rec);
+	}
+	if (!v || json_object_object_add(o, "op", json_object_new_string(ch->deleted ? "delete" : "put")) ||
+	    json_object_object_add(o, ch->deleted ? "public_key" : "peer", v)) {
+		json_object_put(v);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* GET /v1/peers?since=C[&gateway=NAME][&limit=N]: the change feed (docs/API.md). */
+static void peer_feed(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp,
+		      const char *since_arg)
+{
+	const char *lim = req->query(req->query_arg, "limit");
+	struct store_change *ch = NULL;
+	struct json_object *o = NULL, *arr, *item;
+	int64_t since, next;
+	char num[24];
+	size_t limit, i, n = 0;
+	const char *gw;
+	bool bad;
+	int ret;
+
+	gw = gateway_arg(req, &bad);
+	if (bad)
+		return api_error(resp, 400, "invalid gateway name", "gateway");
+	if (parse_limit(lim, &limit))
+		return api_error(resp, 400, "limit must be an integer from 1 to 1000", "limit");
+	if (parse_since(since_arg, &since))
+		return api_error(resp, 400, "since must be a cursor from this feed (a decimal number), or 0", "since");
+	ret = store_peer_changes(ctx->store, gw, since, time(NULL), limit + 1, &ch, &n);
+	if (ret == -ESTALE)
+		return api_error(resp, 410, "cursor too old: tombstones after it were pruned; restart from 0", "since");
+	if (ret)
+		return store_error(resp, ret);
+	next = since;
+	o = json_object_new_object();
+	arr = json_object_new_array();
+	if (!o || !arr || json_object_object_add(o, "changes", arr)) {
+		json_object_put(arr);
+		goto oom;
+	}
+	for (i = 0; i < n && i < limit; ++i) {
+		item = change_to_json(&ch[i]);
+		if (!item || json_object_array_add(arr, item)) {
+			json_object_put(item);
+			goto oom;
+		}
+		next = ch[i].seq;
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)next);
+	if (json_object_object_add(o, "next_since", json_object_new_string(num)) ||
+	    json_object_object_add(o, "more", json_object_new_boolean(n > limit)))
+		goto oom;
+	resp->body = to_text(o);
+	if (!resp->body)
+		goto oom;
+	resp->status = 200;
+	goto out;
+oom:
+	api_error(resp, 503, "out of memory", NULL);
+out:
+	json_object_put(o);
+	store_changes_free(ch, n);
+}
+
 static void pool_get(const struct api_ctx *ctx, struct api_response *resp)
 {
 	struct json_object *o = json_object_new_object(), *arr = json_object_new_array();
@@ -355,6 +453,7 @@ bool api_refuse_unauthorized(const struct api_ctx *ctx, const char *path, const 
 void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
 {
 	static const char peers[] = "/v1/peers";
+	const char *since;
 	uint8_t key[WG_KEY_LEN];
 	bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
 
@@ -373,9 +472,12 @@ void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct
 	if (!strcmp(req->path, peers) || !strcmp(req->path, "/v1/peers/")) {
 		if (!strcmp(req->method, "POST"))
 			return peer_create(ctx, req, resp);
-		if (get)
-			return peer_list(ctx, req, resp);
-		return not_allowed(resp);
+		if (!get)
+			return not_allowed(resp);
+		since = req->query ? req->query(req->query_arg, "since") : NULL;
+		if (since)
+			return peer_feed(ctx, req, resp, since);
+		return peer_list(ctx, req, resp);
 	}
 	if (!strncmp(req->path, peers, sizeof(peers) - 1) && req->path[sizeof(peers) - 1] == '/') {
 		const char *k = req->path + sizeof(peers);

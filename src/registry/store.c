@@ -40,61 +40,6 @@ struct store {
 
 enum { SCAN_BATCH = 256 };
 
-int store_ips_format(const struct peer_record *r, char **out)
-{
-	char *s = calloc(r->n_allowed_ips ? r->n_allowed_ips : 1, CIDR_STR_MAX + 1), *p;
-	size_t i;
-
-	*out = NULL;
-	if (!s)
-		return -ENOMEM;
-	p = s;
-	for (i = 0; i < r->n_allowed_ips; ++i) {
-		if (i)
-			*p++ = ',';
-		cidr_format(p, &r->allowed_ips[i]);
-		p += strlen(p);
-	}
-	*out = s;
-	return 0;
-}
-
-int store_ips_parse(struct peer_record *r, const char *text)
-{
-	char *dup = NULL, *part, *save = NULL;
-	size_t n = 1;
-	const char *q;
-	int ret = -EINVAL;
-
-	free(r->allowed_ips);
-	r->allowed_ips = NULL;
-	r->n_allowed_ips = 0;
-	if (!*text)
-		return 0;
-	for (q = text; *q; ++q)
-		n += *q == ',';
-	r->allowed_ips = calloc(n, sizeof(*r->allowed_ips));
-	dup = strdup(text);
-	if (!r->allowed_ips || !dup) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (part = strtok_r(dup, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
-		if (r->n_allowed_ips == n || cidr_parse(&r->allowed_ips[r->n_allowed_ips], part))
-			goto out;
-		r->n_allowed_ips++;
-	}
-	ret = 0;
-out:
-	free(dup);
-	if (ret) {
-		free(r->allowed_ips);
-		r->allowed_ips = NULL;
-		r->n_allowed_ips = 0;
-	}
-	return ret;
-}
-
 int store_record_from_row(struct peer_record *r, const struct store_peer_row *row)
 {
 	memset(r, 0, sizeof(*r));
@@ -116,7 +61,7 @@ int store_record_from_row(struct peer_record *r, const struct store_peer_row *ro
 	r->persistent_keepalive = (uint16_t)row->keepalive;
 	r->expires_at = row->expires_at;
 	r->created_at = row->created_at;
-	return store_ips_parse(r, row->ips);
+	return cidr_list_parse(row->ips, &r->allowed_ips, &r->n_allowed_ips);
 }
 
 int store_range_from_row(struct store_range *out, uint16_t family, const void *lo, size_t lo_len,
@@ -516,6 +461,71 @@ int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, 
 
 	release(s, sl, ret);
 	return ret;
+}
+
+int store_peer_changes(struct store *s, const char *gateway, int64_t since, int64_t now, size_t limit,
+		       struct store_change **out, size_t *n)
+{
+	struct slot *sl = acquire(s);
+	uint8_t val[16];
+	int64_t floor = 0;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = s->be->changes(sl->c, gateway, since, now, limit, out, n);
+	/*
+	 * The floor is read after the page: pruning deletes tombstones and
+	 * raises the floor in one transaction, so a page that may miss one
+	 * always sees the raised floor here.
+	 */
+	if (!ret) {
+		ret = s->be->meta_get(sl->c, STORE_FEED_FLOOR, val);
+		if (!ret)
+			floor = store_floor_decode(val);
+		else if (ret == -ENOENT)
+			ret = 0;
+	}
+	release(s, sl, ret);
+	if (!ret && since > 0 && since < floor)
+		ret = -ESTALE;
+	if (ret) {
+		store_changes_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+void store_changes_free(struct store_change *ch, size_t n)
+{
+	size_t i;
+
+	if (!ch)
+		return;
+	for (i = 0; i < n; ++i)
+		peer_record_clear(&ch[i].rec);
+	free(ch);
+}
+
+void store_floor_encode(int64_t seq, uint8_t val[static 16])
+{
+	uint64_t u = (uint64_t)seq;
+	int i;
+
+	memset(val, 0, 16);
+	for (i = 0; i < 8; ++i)
+		val[i] = (uint8_t)(u >> (56 - 8 * i));
+}
+
+int64_t store_floor_decode(const uint8_t val[static 16])
+{
+	uint64_t u = 0;
+	int i;
+
+	for (i = 0; i < 8; ++i)
+		u = u << 8 | val[i];
+	return (int64_t)u;
 }
 
 long store_purge(struct store *s, int64_t now)

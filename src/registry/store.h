@@ -14,13 +14,25 @@
  * Every peer's allowed IPs are kept disjoint from every other peer's, so the
  * ranges sorted by lo are also sorted by hi, and "does [lo,hi] overlap
  * anything?" is one index probe: the range with the greatest lo <= hi.
+ *
+ * The change feed (GET /v1/peers?since=) reads a third table:
+ *
+ *   changes(seq, key, gw, deleted, at)  -- one row per (key, gateway or '')
+ *
+ * Every insert and remove (also expiry's purge and the removals of expired
+ * peers the create path makes) rewrites the (key, gw) row with a new,
+ * larger seq, so the table is a compacted log: its newest state per key and
+ * gateway, in commit order (writers are serialised, see begin below). A
+ * remove leaves deleted = 1, a tombstone, kept STORE_TOMBSTONE_TTL seconds;
+ * the largest seq pruned is the feed's floor (meta "feedfloor"), and a cursor below it is too
+ * old (-ESTALE) because a tombstone it has not seen may be gone.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "registry/pool.h"
-#include "registry/record.h"
+#include "wire/record.h"
 
 /* One stored allowed-IP range (addresses big-endian, 4 or 16 bytes used). */
 struct store_range {
@@ -28,6 +40,16 @@ struct store_range {
 	uint8_t lo[16], hi[16];
 	uint8_t key[WG_KEY_LEN];
 	int64_t expires_at;
+};
+
+enum { STORE_TOMBSTONE_TTL = 7 * 24 * 3600 };
+#define STORE_FEED_FLOOR "feedfloor" /* meta name */
+
+/* One entry of the change feed. */
+struct store_change {
+	int64_t seq;
+	bool deleted;            /* removed or expired: only rec.public_key is set */
+	struct peer_record rec;  /* the live record when !deleted */
 };
 
 struct store_conn; /* backend-defined */
@@ -67,16 +89,27 @@ struct store_backend {
 	/* A small named blob (allocation cursors); -ENOENT when unset. */
 	int (*meta_get)(struct store_conn *c, const char *name, uint8_t val[static 16]);
 	int (*meta_set)(struct store_conn *c, const char *name, const uint8_t val[static 16]);
-	/* Deletes peers expired at now; returns the count or -errno. */
+	/*
+	 * Deletes peers expired at now (leaving tombstones) and tombstones older
+	 * than STORE_TOMBSTONE_TTL (raising the feed floor); returns the count of
+	 * peers deleted or -errno.
+	 */
 	long (*purge)(struct store_conn *c, int64_t now);
+	/*
+	 * Up to limit changes with seq > since, in seq order, for keys bound to
+	 * gateway or to none (all when gateway is NULL). A change whose peer is
+	 * gone or expired at now comes back as deleted. *out is a calloc'd array
+	 * the caller clears (store_changes_free).
+	 */
+	int (*changes)(struct store_conn *c, const char *gateway, int64_t since, int64_t now, size_t limit,
+		       struct store_change **out, size_t *n);
 };
 
 extern const struct store_backend store_sqlite_backend;
 extern const struct store_backend store_pg_backend;
 
-/* Allowed IPs <-> the peers.ips column ("10.0.0.2/32,fd00::2/128"). */
-int store_ips_format(const struct peer_record *r, char **out);
-int store_ips_parse(struct peer_record *r, const char *text);
+/* Allowed IPs <-> the peers.ips column ("10.0.0.2/32,fd00::2/128") go
+ * through wire/cidr.h's cidr_list_parse / cidr_list_format. */
 /* One peers row as a backend read it (see the data model above). */
 struct store_peer_row {
 	const void *key;
@@ -92,7 +125,7 @@ struct store_peer_row {
 
 /*
  * Fills *r from row. Returns 0, -EIO when the key, gateway or psk length is
- * wrong, or what store_ips_parse returns. On error *r may be partly filled:
+ * wrong, or what cidr_list_parse returns. On error *r may be partly filled:
  * the caller clears it. Pure; any thread.
  */
 int store_record_from_row(struct peer_record *r, const struct store_peer_row *row);
@@ -147,5 +180,19 @@ struct store_stats {
 	uint64_t errors;          /* operations that ended in -EIO */
 };
 void store_stats(const struct store *s, struct store_stats *out);
+
+/*
+ * The change feed: up to limit changes after cursor since (0 = from the
+ * start), see store_backend.changes. Returns 0, -ESTALE when since is
+ * positive and below the feed floor (restart from 0), -EIO, -ENOMEM. Free
+ * *out with store_changes_free. Thread-safe.
+ */
+int store_peer_changes(struct store *s, const char *gateway, int64_t since, int64_t now, size_t limit,
+		       struct store_change **out, size_t *n);
+/* Clears and frees n changes; NULL is a no-op. */
+void store_changes_free(struct store_change *ch, size_t n);
+/* The feed floor as 16 meta bytes (big-endian seq, then zeros) and back. */
+void store_floor_encode(int64_t seq, uint8_t val[static 16]);
+int64_t store_floor_decode(const uint8_t val[static 16]);
 
 #endif

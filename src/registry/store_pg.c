@@ -39,6 +39,12 @@ enum stmt_id {
 	ST_META_SET,
 	ST_PURGE_RANGES,
 	ST_PURGE_PEERS,
+	ST_CHG_PUT,
+	ST_CHG_DEL,
+	ST_CHG_EXPIRE,
+	ST_TOMB_MAX,
+	ST_TOMB_PRUNE,
+	ST_CHANGES,
 	ST_COUNT
 };
 
@@ -64,6 +70,20 @@ static const struct {
 			  "ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value", 2 },
 	[ST_PURGE_RANGES] = { "DELETE FROM ranges WHERE expires_at > 0 AND expires_at <= $1", 1 },
 	[ST_PURGE_PEERS] = { "DELETE FROM peers WHERE expires_at > 0 AND expires_at <= $1", 1 },
+	/* The change feed (store.h): each write gives the (key, gw) row a new, larger seq. */
+	[ST_CHG_PUT] = { "INSERT INTO changes (key, gw, deleted, at) VALUES ($1, coalesce($2::text, ''), 0, $3) "
+			 "ON CONFLICT (key, gw) DO UPDATE SET seq = EXCLUDED.seq, deleted = 0, at = EXCLUDED.at", 3 },
+	[ST_CHG_DEL] = { "INSERT INTO changes (key, gw, deleted, at) "
+			 "SELECT key, coalesce(gateway, ''), 1, extract(epoch FROM now())::bigint FROM peers WHERE key = $1 "
+			 "ON CONFLICT (key, gw) DO UPDATE SET seq = EXCLUDED.seq, deleted = 1, at = EXCLUDED.at", 1 },
+	[ST_CHG_EXPIRE] = { "INSERT INTO changes (key, gw, deleted, at) "
+			    "SELECT key, coalesce(gateway, ''), 1, $1 FROM peers WHERE expires_at > 0 AND expires_at <= $1 "
+			    "ON CONFLICT (key, gw) DO UPDATE SET seq = EXCLUDED.seq, deleted = 1, at = EXCLUDED.at", 1 },
+	[ST_TOMB_MAX] = { "SELECT coalesce(max(seq), 0) FROM changes WHERE deleted = 1 AND at <= $1", 1 },
+	[ST_TOMB_PRUNE] = { "DELETE FROM changes WHERE deleted = 1 AND at <= $1", 1 },
+	[ST_CHANGES] = { "SELECT p.key, p.gateway, p.psk, p.keepalive, p.expires_at, p.created_at, p.ips, "
+			 "c.seq, c.key FROM changes c LEFT JOIN peers p ON c.deleted = 0 AND p.key = c.key "
+			 "WHERE c.seq > $1 AND ($2::text IS NULL OR c.gw = $2 OR c.gw = '') ORDER BY c.seq LIMIT $3", 3 },
 };
 
 static const char schema[] =
@@ -75,7 +95,16 @@ static const char schema[] =
 	" expires_at bigint NOT NULL, PRIMARY KEY (fam, lo));"
 	"CREATE INDEX IF NOT EXISTS ranges_key ON ranges (key);"
 	"CREATE INDEX IF NOT EXISTS peers_expires ON peers (expires_at) WHERE expires_at > 0;"
-	"CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value bytea NOT NULL);";
+	"CREATE TABLE IF NOT EXISTS meta (name text PRIMARY KEY, value bytea NOT NULL);"
+	"CREATE SEQUENCE IF NOT EXISTS changes_seq;"
+	"CREATE TABLE IF NOT EXISTS changes ("
+	" seq bigint NOT NULL DEFAULT nextval('changes_seq'), key bytea NOT NULL, gw text NOT NULL,"
+	" deleted smallint NOT NULL, at bigint NOT NULL, PRIMARY KEY (key, gw));"
+	"CREATE UNIQUE INDEX IF NOT EXISTS changes_by_seq ON changes (seq);"
+	"CREATE INDEX IF NOT EXISTS changes_tomb ON changes (at) WHERE deleted = 1;"
+	/* A database from before the feed: every live peer enters it once. */
+	"INSERT INTO changes (key, gw, deleted, at) SELECT key, coalesce(gateway, ''), 0, created_at FROM peers"
+	" WHERE NOT EXISTS (SELECT 1 FROM changes) ORDER BY key;";
 
 struct store_conn {
 	PGconn *pg;
@@ -339,7 +368,7 @@ static int pg_insert(struct store_conn *c, const struct peer_record *r)
 	size_t i, n;
 	int ret;
 
-	ret = store_ips_format(r, &ips);
+	ret = cidr_list_format(r->allowed_ips, r->n_allowed_ips, &ips);
 	if (ret)
 		return ret;
 	p_bytes(&p, r->public_key, WG_KEY_LEN);
@@ -353,6 +382,13 @@ static int pg_insert(struct store_conn *c, const struct peer_record *r)
 	p_int(&p, r->created_at);
 	p_text(&p, ips);
 	ret = run(c, ST_INS_PEER, &p, NULL);
+	if (!ret) {
+		memset(&p, 0, sizeof(p));
+		p_bytes(&p, r->public_key, WG_KEY_LEN);
+		p_text(&p, r->has_gateway ? r->gateway : NULL);
+		p_int(&p, r->created_at);
+		ret = run(c, ST_CHG_PUT, &p, NULL);
+	}
 	for (i = 0; !ret && i < r->n_allowed_ips; ++i) {
 		memset(&p, 0, sizeof(p));
 		n = pool_addr_len(r->allowed_ips[i].family);
@@ -375,6 +411,10 @@ static int pg_remove(struct store_conn *c, const uint8_t key[static WG_KEY_LEN])
 	int ret;
 
 	p_bytes(&p, key, WG_KEY_LEN);
+	/* The tombstone first: it copies the gateway from the row about to go. */
+	ret = run(c, ST_CHG_DEL, &p, NULL);
+	if (ret)
+		return ret;
 	ret = run(c, ST_DEL_PEER, &p, &n);
 	if (ret)
 		return ret;
@@ -494,17 +534,94 @@ static int pg_meta_set(struct store_conn *c, const char *name, const uint8_t val
 	return run(c, ST_META_SET, &p, NULL);
 }
 
+/* Tombstones older than STORE_TOMBSTONE_TTL go; the floor rises to the newest of them. */
+static int prune_tombstones(struct store_conn *c, int64_t now)
+{
+	struct params p = { 0 };
+	uint8_t val[16];
+	int64_t top = 0;
+	PGresult *r;
+	int ret;
+
+	p_int(&p, now - STORE_TOMBSTONE_TTL);
+	r = exec(c, ST_TOMB_MAX, &p);
+	if (!r)
+		return -EIO;
+	if (PQntuples(r))
+		top = get_int(r, 0, 0);
+	PQclear(r);
+	if (!top)
+		return 0;
+	ret = run(c, ST_TOMB_PRUNE, &p, NULL);
+	if (ret)
+		return ret;
+	store_floor_encode(top, val);
+	return pg_meta_set(c, STORE_FEED_FLOOR, val);
+}
+
 static long pg_purge(struct store_conn *c, int64_t now)
 {
 	struct params p = { 0 };
 	long n = 0;
 	int ret;
 
+	ret = prune_tombstones(c, now);
+	if (ret)
+		return ret;
 	p_int(&p, now);
-	ret = run(c, ST_PURGE_RANGES, &p, NULL);
+	ret = run(c, ST_CHG_EXPIRE, &p, NULL);
+	if (!ret)
+		ret = run(c, ST_PURGE_RANGES, &p, NULL);
 	if (!ret)
 		ret = run(c, ST_PURGE_PEERS, &p, &n);
 	return ret ? ret : n;
+}
+
+static int pg_changes(struct store_conn *c, const char *gateway, int64_t since, int64_t now, size_t limit,
+		      struct store_change **out, size_t *n)
+{
+	struct params p = { 0 };
+	struct store_change *ch;
+	PGresult *r;
+	int i, rows, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	p_int(&p, since);
+	p_text(&p, gateway);
+	p_int(&p, (int64_t)limit);
+	r = exec(c, ST_CHANGES, &p);
+	if (!r)
+		return -EIO;
+	rows = PQntuples(r);
+	ch = calloc(rows ? (size_t)rows : 1, sizeof(*ch));
+	if (!ch) {
+		PQclear(r);
+		return -ENOMEM;
+	}
+	/* Columns: a peers row (NULL when gone), then seq and the change's key. */
+	for (i = 0; i < rows && !ret; ++i) {
+		ch[i].seq = get_int(r, i, 7);
+		if (!PQgetisnull(r, i, 0)) {
+			ret = row_to_record(r, i, &ch[i].rec);
+			if (ret || !ch[i].rec.expires_at || ch[i].rec.expires_at > now)
+				continue;
+			peer_record_clear(&ch[i].rec);
+		}
+		ch[i].deleted = true;
+		if (PQgetlength(r, i, 8) != WG_KEY_LEN)
+			ret = -EIO;
+		else
+			memcpy(ch[i].rec.public_key, PQgetvalue(r, i, 8), WG_KEY_LEN);
+	}
+	PQclear(r);
+	if (ret) {
+		store_changes_free(ch, (size_t)rows);
+		return ret;
+	}
+	*out = ch;
+	*n = (size_t)rows;
+	return 0;
 }
 
 const struct store_backend store_pg_backend = {
@@ -523,4 +640,5 @@ const struct store_backend store_pg_backend = {
 	.meta_get = pg_meta_get,
 	.meta_set = pg_meta_set,
 	.purge = pg_purge,
+	.changes = pg_changes,
 };

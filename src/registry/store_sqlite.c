@@ -28,6 +28,12 @@ enum stmt_id {
 	ST_META_SET,
 	ST_PURGE_RANGES,
 	ST_PURGE_PEERS,
+	ST_CHG_PUT,
+	ST_CHG_DEL,
+	ST_CHG_EXPIRE,
+	ST_TOMB_MAX,
+	ST_TOMB_PRUNE,
+	ST_CHANGES,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -51,6 +57,18 @@ static const char *const sql[ST_COUNT] = {
 	[ST_META_SET] = "INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)",
 	[ST_PURGE_RANGES] = "DELETE FROM ranges WHERE expires_at > 0 AND expires_at <= ?1",
 	[ST_PURGE_PEERS] = "DELETE FROM peers WHERE expires_at > 0 AND expires_at <= ?1",
+	/* The change feed (store.h): REPLACE gives the (key, gw) row a new, larger seq. */
+	[ST_CHG_PUT] = "INSERT OR REPLACE INTO changes (key, gw, deleted, at) VALUES (?1, coalesce(?2, ''), 0, ?3)",
+	[ST_CHG_DEL] = "INSERT OR REPLACE INTO changes (key, gw, deleted, at) "
+		       "SELECT key, coalesce(gateway, ''), 1, CAST(strftime('%s', 'now') AS INTEGER) "
+		       "FROM peers WHERE key = ?1",
+	[ST_CHG_EXPIRE] = "INSERT OR REPLACE INTO changes (key, gw, deleted, at) "
+			  "SELECT key, coalesce(gateway, ''), 1, ?1 FROM peers WHERE expires_at > 0 AND expires_at <= ?1",
+	[ST_TOMB_MAX] = "SELECT max(seq) FROM changes WHERE deleted = 1 AND at <= ?1",
+	[ST_TOMB_PRUNE] = "DELETE FROM changes WHERE deleted = 1 AND at <= ?1",
+	[ST_CHANGES] = "SELECT p.key, p.gateway, p.psk, p.keepalive, p.expires_at, p.created_at, p.ips, "
+		       "c.seq, c.key FROM changes c LEFT JOIN peers p ON c.deleted = 0 AND p.key = c.key "
+		       "WHERE c.seq > ?1 AND (?2 IS NULL OR c.gw = ?2 OR c.gw = '') ORDER BY c.seq LIMIT ?3",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -65,7 +83,14 @@ static const char schema[] =
 	" expires_at INTEGER NOT NULL, PRIMARY KEY (fam, lo)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS ranges_key ON ranges (key);"
 	"CREATE INDEX IF NOT EXISTS peers_expires ON peers (expires_at) WHERE expires_at > 0;"
-	"CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;";
+	"CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS changes ("
+	" seq INTEGER PRIMARY KEY AUTOINCREMENT, key BLOB NOT NULL, gw TEXT NOT NULL,"
+	" deleted INTEGER NOT NULL, at INTEGER NOT NULL, UNIQUE (key, gw));"
+	"CREATE INDEX IF NOT EXISTS changes_tomb ON changes (at) WHERE deleted = 1;"
+	/* A database from before the feed: every live peer enters it once. */
+	"INSERT INTO changes (key, gw, deleted, at) SELECT key, coalesce(gateway, ''), 0, created_at FROM peers"
+	" WHERE NOT EXISTS (SELECT 1 FROM changes) ORDER BY key;";
 
 struct store_conn {
 	sqlite3 *db;
@@ -211,7 +236,7 @@ static int sq_insert(struct store_conn *c, const struct peer_record *r)
 	size_t i, n;
 	int ret;
 
-	ret = store_ips_format(r, &ips);
+	ret = cidr_list_format(r->allowed_ips, r->n_allowed_ips, &ips);
 	if (ret)
 		return ret;
 	sqlite3_bind_blob(st, 1, r->public_key, WG_KEY_LEN, SQLITE_STATIC);
@@ -225,6 +250,14 @@ static int sq_insert(struct store_conn *c, const struct peer_record *r)
 	sqlite3_bind_text(st, 7, ips, -1, SQLITE_STATIC);
 	ret = run(c, ST_INS_PEER);
 	free(ips);
+	if (!ret) {
+		st = c->st[ST_CHG_PUT];
+		sqlite3_bind_blob(st, 1, r->public_key, WG_KEY_LEN, SQLITE_STATIC);
+		if (r->has_gateway)
+			sqlite3_bind_text(st, 2, r->gateway, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, r->created_at);
+		ret = run(c, ST_CHG_PUT);
+	}
 	st = c->st[ST_INS_RANGE];
 	for (i = 0; !ret && i < r->n_allowed_ips; ++i) {
 		n = pool_addr_len(r->allowed_ips[i].family);
@@ -243,6 +276,11 @@ static int sq_remove(struct store_conn *c, const uint8_t key[static WG_KEY_LEN])
 {
 	int ret;
 
+	/* The tombstone first: it copies the gateway from the row about to go. */
+	sqlite3_bind_blob(c->st[ST_CHG_DEL], 1, key, WG_KEY_LEN, SQLITE_STATIC);
+	ret = run(c, ST_CHG_DEL);
+	if (ret)
+		return ret;
 	sqlite3_bind_blob(c->st[ST_DEL_PEER], 1, key, WG_KEY_LEN, SQLITE_STATIC);
 	ret = run(c, ST_DEL_PEER);
 	if (ret)
@@ -375,10 +413,43 @@ static int sq_meta_set(struct store_conn *c, const char *name, const uint8_t val
 	return run(c, ST_META_SET);
 }
 
+/* Tombstones older than STORE_TOMBSTONE_TTL go; the floor rises to the newest of them. */
+static int prune_tombstones(struct store_conn *c, int64_t now)
+{
+	sqlite3_stmt *st = c->st[ST_TOMB_MAX];
+	uint8_t val[16];
+	int64_t top = 0;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, now - STORE_TOMBSTONE_TTL);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		top = sqlite3_column_int64(st, 0); /* NULL (none) reads as 0 */
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW)
+		return fail(c, "tombstones");
+	if (!top)
+		return 0;
+	sqlite3_bind_int64(c->st[ST_TOMB_PRUNE], 1, now - STORE_TOMBSTONE_TTL);
+	rc = run(c, ST_TOMB_PRUNE);
+	if (rc)
+		return rc;
+	store_floor_encode(top, val);
+	return sq_meta_set(c, STORE_FEED_FLOOR, val);
+}
+
 static long sq_purge(struct store_conn *c, int64_t now)
 {
 	int ret;
 
+	ret = prune_tombstones(c, now);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(c->st[ST_CHG_EXPIRE], 1, now);
+	ret = run(c, ST_CHG_EXPIRE);
+	if (ret)
+		return ret;
 	sqlite3_bind_int64(c->st[ST_PURGE_RANGES], 1, now);
 	ret = run(c, ST_PURGE_RANGES);
 	if (ret)
@@ -388,6 +459,67 @@ static long sq_purge(struct store_conn *c, int64_t now)
 	if (ret)
 		return ret;
 	return sqlite3_changes(c->db);
+}
+
+/* Columns: a peers row (NULL when gone) as row_to_record reads it, then seq, key, deleted. */
+static int row_to_change(sqlite3_stmt *st, int64_t now, struct store_change *out)
+{
+	const void *key;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	out->seq = sqlite3_column_int64(st, 7);
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		ret = row_to_record(st, &out->rec);
+		if (ret)
+			return ret;
+		if (!out->rec.expires_at || out->rec.expires_at > now)
+			return 0;
+		peer_record_clear(&out->rec);
+	}
+	out->deleted = true;
+	key = sqlite3_column_blob(st, 8);
+	if ((size_t)sqlite3_column_bytes(st, 8) != WG_KEY_LEN)
+		return -EIO;
+	memcpy(out->rec.public_key, key, WG_KEY_LEN);
+	return 0;
+}
+
+static int sq_changes(struct store_conn *c, const char *gateway, int64_t since, int64_t now, size_t limit,
+		      struct store_change **out, size_t *n)
+{
+	sqlite3_stmt *st = c->st[ST_CHANGES];
+	struct store_change *ch = calloc(limit ? limit : 1, sizeof(*ch));
+	size_t got = 0;
+	int rc = SQLITE_DONE, ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!ch)
+		return -ENOMEM;
+	sqlite3_bind_int64(st, 1, since);
+	if (gateway)
+		sqlite3_bind_text(st, 2, gateway, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	while (got < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = row_to_change(st, now, &ch[got]);
+		if (ret) {
+			peer_record_clear(&ch[got].rec);
+			break;
+		}
+		got++;
+	}
+	if (!ret && got < limit && rc != SQLITE_DONE)
+		ret = fail(c, "changes");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (ret) {
+		store_changes_free(ch, got);
+		return ret;
+	}
+	*out = ch;
+	*n = got;
+	return 0;
 }
 
 const struct store_backend store_sqlite_backend = {
@@ -406,4 +538,5 @@ const struct store_backend store_sqlite_backend = {
 	.meta_get = sq_meta_get,
 	.meta_set = sq_meta_set,
 	.purge = sq_purge,
+	.changes = sq_changes,
 };

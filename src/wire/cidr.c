@@ -100,3 +100,62 @@ bool cidr_equal(const struct cidr *a, const struct cidr *b)
 	return a->family == b->family && a->prefix == b->prefix &&
 	       !memcmp(a->addr, b->addr, addr_len(a->family));
 }
+
+int cidr_list_parse(const char *text, struct cidr **out, size_t *n)
+{
+	struct cidr *list = NULL;
+	char one[CIDR_STR_MAX + 1];
+	const char *p = text, *comma;
+	size_t cap = 1, i = 0, len;
+	int ret = -EINVAL;
+
+	*out = NULL;
+	*n = 0;
+	if (!*text)
+		return 0;
+	for (comma = text; *comma; ++comma)
+		cap += *comma == ',';
+	list = calloc(cap, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 0 || len >= sizeof(one))
+			goto out;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (cidr_parse(&list[i++], one) < 0)
+			goto out;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*out = list;
+	*n = i;
+	list = NULL;
+	ret = 0;
+out:
+	free(list);
+	return ret;
+}
+
+int cidr_list_format(const struct cidr *c, size_t n, char **out)
+{
+	char *s = malloc(n * (CIDR_STR_MAX + 1) + 1), *p;
+	size_t i;
+
+	*out = NULL;
+	if (!s)
+		return -ENOMEM;
+	p = s;
+	*p = '\0';
+	for (i = 0; i < n; ++i) {
+		if (i)
+			*p++ = ',';
+		cidr_format(p, &c[i]);
+		p += strlen(p);
+	}
+	*out = s;
+	return 0;
+}

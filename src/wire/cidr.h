@@ -28,4 +28,15 @@ bool cidr_overlap(const struct cidr *a, const struct cidr *b);
 /* True when a and b are the same prefix. */
 bool cidr_equal(const struct cidr *a, const struct cidr *b);
 
+/*
+ * The comma-separated list form ("10.0.0.1/32,fd00::1/128") that the
+ * registry's store and jitwgd's cache keep in one text column. Parse takes
+ * no spaces and no empty items; "" is the empty list (*out NULL, *n 0).
+ * *out is the caller's to free(). Returns 0, -EINVAL or -ENOMEM; on error
+ * *out is NULL and *n is 0.
+ */
+int cidr_list_parse(const char *text, struct cidr **out, size_t *n);
+/* Formats n prefixes into a malloc'd string (caller frees). 0 or -ENOMEM. */
+int cidr_list_format(const struct cidr *c, size_t n, char **out);
+
 #endif

@@ -238,6 +238,60 @@ done
 grep -qxF "$E" "$TL_TMP/paged" && tl_fail "paging listed an expired peer"
 tl_log "paged $LIVE peers in $pages pages"
 
+# ---- change feed (GET /v1/peers?since=) --------------------------------------------
+# feed GW SINCE -> $TL_TMP/feed: "+KEY GW" (put) / "-KEY" (delete) lines, pages of 3; FEED_NEXT
+feed() {
+	local since=$2
+	: >"$TL_TMP/feed"
+	for _ in $(seq 1 500); do
+		req GET "/v1/peers?gateway=$1&since=$since&limit=3"
+		expect 200 "" "feed $1 since $since"
+		jq -r '.changes[] | if .op == "put" then "+" + .peer.public_key + " " + (.peer.gateway // "")
+			else "-" + .public_key end' <<<"$BODY" >>"$TL_TMP/feed"
+		[ "$(jq -r .next_since <<<"$BODY")" -ge "$since" ] || tl_fail "feed cursor went back"
+		since=$(jq -r .next_since <<<"$BODY")
+		[ "$(jq -r .more <<<"$BODY")" = true ] || break
+	done
+	FEED_NEXT=$since
+}
+F1=$(newkey) F2=$(newkey) F3=$(newkey)
+req POST /v1/peers "{\"public_key\":\"$F1\",\"allowed_ips\":[\"192.168.80.1/32\"],\"gateway\":\"feed-a\"}"
+expect 201 "" "feed peer 1"
+req POST /v1/peers "{\"public_key\":\"$F2\",\"allowed_ips\":[\"192.168.80.2/32\"],\"gateway\":\"feed-b\"}"
+expect 201 "" "feed peer 2"
+req POST /v1/peers "{\"public_key\":\"$F3\",\"allowed_ips\":[\"192.168.80.3/32\"]}"
+expect 201 "" "feed peer 3"
+feed feed-a 0
+A0=$FEED_NEXT
+grep -qxF "+$F1 feed-a" "$TL_TMP/feed" || tl_fail "feed-a from 0 misses its peer"
+grep -qxF "+$F3 " "$TL_TMP/feed" || tl_fail "feed-a from 0 misses the unbound peer"
+grep -qF "$F2" "$TL_TMP/feed" && tl_fail "feed-a lists feed-b's peer"
+[ "$(tail -n 2 "$TL_TMP/feed" | tr '\n' '|')" = "+$F1 feed-a|+$F3 |" ] || tl_fail "feed order: $(tail -n 2 "$TL_TMP/feed")"
+feed feed-b 0
+B0=$FEED_NEXT
+feed feed-a "$A0"
+[ ! -s "$TL_TMP/feed" ] || tl_fail "caught-up feed not empty: $(cat "$TL_TMP/feed")"
+# a delete is a tombstone; an unbound peer re-created on feed-b: feed-a sees it go, feed-b sees both
+req DELETE "/v1/peers/$(urlkey "$F1")"
+expect 204 "" "feed delete"
+req DELETE "/v1/peers/$(urlkey "$F3")"
+req POST /v1/peers "{\"public_key\":\"$F3\",\"allowed_ips\":[\"192.168.80.3/32\"],\"gateway\":\"feed-b\"}"
+expect 201 "" "feed re-create bound"
+feed feed-a "$A0"
+[ "$(tr '\n' '|' <"$TL_TMP/feed")" = "-$F1|-$F3|" ] || tl_fail "feed-a after deletes: $(cat "$TL_TMP/feed")"
+feed feed-b "$B0"
+[ "$(tr '\n' '|' <"$TL_TMP/feed")" = "-$F3|+$F3 feed-b|" ] || tl_fail "feed-b after re-bind: $(cat "$TL_TMP/feed")"
+req GET "/v1/peers?since=0&limit=1000"
+expect 200 "" "feed of every gateway"
+jq -e --arg k "$F2" '[.changes[] | select(.peer.public_key == $k)] | length == 1' <<<"$BODY" >/dev/null ||
+	tl_fail "feed without gateway misses feed-b's peer"
+for q in since=-1 since=x since= since=99999999999999999999 "since=0&limit=0" "since=0&gateway=bad/name"; do
+	req GET "/v1/peers?$q"
+	f=${q##*&}
+	expect 400 "${f%%=*}" "bad feed query $q"
+done
+tl_log "change feed: scope, tombstones, re-binding, paging"
+
 # ---- delete ------------------------------------------------------------------------
 req DELETE "/v1/peers/$(urlkey "$A")"
 expect 204 "" "delete"

@@ -41,4 +41,10 @@ done
 runuser -u postgres -- "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" jitwg || tl_fail "createdb"
 tl_log "postgres on $PGDIR port $PGPORT"
 
-REGISTRY_DB="postgresql://postgres@/jitwg?host=$PGDIR&port=$PGPORT" bash "$(dirname "$0")/registry_api.sh"
+REGISTRY_DB="postgresql://postgres@/jitwg?host=$PGDIR&port=$PGPORT" bash "$(dirname "$0")/registry_api.sh" ||
+	exit $?
+# the store's change-feed unit test (purge, tombstone pruning, stale cursors) on its own empty database
+runuser -u postgres -- "$PGBIN/createdb" -h "$PGDIR" -p "$PGPORT" jitwg_feed || tl_fail "createdb jitwg_feed"
+JITWG_TEST_PG="postgresql://postgres@/jitwg_feed?host=$PGDIR&port=$PGPORT" "$TL_BIN/test_store" >"$TL_TMP/feed.log" 2>&1 ||
+	{ cat "$TL_TMP/feed.log"; tl_fail "change feed on postgres"; }
+tl_log "change feed unit test on postgres: PASS"

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 
@@ -81,6 +83,38 @@ static void test_equal(void **state)
 	assert_int_equal(a.family, AF_INET6);
 }
 
+static void list_roundtrip(const char *in, size_t want_n)
+{
+	struct cidr *c;
+	size_t n;
+	char *text;
+
+	assert_int_equal(cidr_list_parse(in, &c, &n), 0);
+	assert_int_equal(n, want_n);
+	assert_int_equal(cidr_list_format(c, n, &text), 0);
+	assert_string_equal(text, in);
+	free(text);
+	free(c);
+}
+
+static void test_list(void **state)
+{
+	static const char *const bad[] = { ",", "10.0.0.0/8,", ",10.0.0.0/8", "10.0.0.0/8,,fd00::/8",
+					   "10.0.0.0/8, fd00::/8", "10.0.0.1/8", "x" };
+	struct cidr *c = (struct cidr *)1;
+	size_t i, n = 99;
+
+	(void)state;
+	list_roundtrip("", 0);
+	list_roundtrip("10.0.0.2/32", 1);
+	list_roundtrip("10.0.0.2/32,fd00::2/128,0.0.0.0/0", 3);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+		assert_int_equal(cidr_list_parse(bad[i], &c, &n), -EINVAL);
+		assert_null(c);
+		assert_int_equal(n, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -88,6 +122,7 @@ int main(void)
 		cmocka_unit_test(test_reject),
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The peer record's JSON form: round trips, strictness, RFC 3339. */
+/* The peer record's JSON form: round trips, strictness. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "registry/record.h"
+#include "wire/record.h"
 
 static const char *K1 = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
 static const char *K2 = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
@@ -164,34 +164,6 @@ static void test_strict(void **state)
 #undef BAD
 }
 
-static void test_rfc3339(void **state)
-{
-	char s[RFC3339_MAX];
-	int64_t t;
-
-	assert_int_equal(rfc3339_parse(&t, "1970-01-01T00:00:01Z"), 0);
-	assert_int_equal(t, 1);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00.123456Z"), 0);
-	assert_int_equal(t, 1709208000);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00-05:30"), 0);
-	assert_int_equal(t, 1709208000 + 5 * 3600 + 1800);
-	rfc3339_format(s, 1709208000);
-	assert_string_equal(s, "2024-02-29T12:00:00Z");
-	assert_int_equal(rfc3339_parse(&t, "2023-02-29T12:00:00Z"), -EINVAL);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00"), -EINVAL);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00Zjunk"), -EINVAL);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+0100"), -EINVAL);
-	assert_int_equal(rfc3339_parse(&t, "2024-13-01T00:00:00Z"), -EINVAL);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00."), -EINVAL);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+0"), -EINVAL);
-	assert_int_equal(rfc3339_parse(&t, "2024-02-29T12:00:00+01:"), -EINVAL);
-	/* the last four-digit-year instant round-trips; an offset past it is refused */
-	assert_int_equal(rfc3339_parse(&t, "9999-12-31T23:59:59Z"), 0);
-	rfc3339_format(s, t);
-	assert_string_equal(s, "9999-12-31T23:59:59Z");
-	assert_int_equal(rfc3339_parse(&t, "9999-12-31T23:59:59-00:01"), -EINVAL);
-}
-
 static void test_equal(void **state)
 {
 	struct peer_record a, b;
@@ -221,7 +193,6 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_nulls_are_absent),
 		cmocka_unit_test(test_strict),
-		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_equal),
 	};
 

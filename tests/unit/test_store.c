@@ -3,7 +3,8 @@
  * The store's shared logic on SQLite (a temp file): pool parsing and bounds,
  * overlap detection across prefix lengths, allocation order and wrap-around,
  * exhaustion, identical/different re-creates, expiry, keyset listing.
- * The same logic on PostgreSQL is covered by tests/integration/registry_pg.sh.
+ * The same logic on PostgreSQL is covered by tests/integration/registry_pg.sh,
+ * which also runs the change-feed test here on PostgreSQL (JITWG_TEST_PG).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -55,7 +57,7 @@ static void mkrec(struct peer_record *r, unsigned int i, const char *ips)
 {
 	memset(r, 0, sizeof(*r));
 	mkkey(r->public_key, i);
-	assert_int_equal(store_ips_parse(r, ips), 0);
+	assert_int_equal(cidr_list_parse(ips, &r->allowed_ips, &r->n_allowed_ips), 0);
 }
 
 static int create(struct store *s, unsigned int i, const char *ips, const struct pool *p, int64_t now,
@@ -69,7 +71,7 @@ static int create(struct store *s, unsigned int i, const char *ips, const struct
 	mkrec(&r, i, ips);
 	ret = store_peer_create(s, &r, p, now, &created, NULL);
 	if (!ret && got) {
-		assert_int_equal(store_ips_format(&r, &text), 0);
+		assert_int_equal(cidr_list_format(r.allowed_ips, r.n_allowed_ips, &text), 0);
 		snprintf(got, gotlen, "%s%s", created ? "" : "=", text);
 		free(text);
 	}
@@ -318,8 +320,123 @@ static void test_allocate_orphan_range(void **state)
 	assert_int_equal(create(s, 400, "", &p, 100, NULL, 0), -EIO);
 }
 
+static void feed_add(struct store *s, unsigned int i, const char *ip, const char *gw, int64_t expires)
+{
+	struct peer_record r;
+	bool created;
+
+	mkrec(&r, i, ip);
+	if (gw) {
+		r.has_gateway = true;
+		strcpy(r.gateway, gw);
+	}
+	r.expires_at = expires;
+	assert_int_equal(store_peer_create(s, &r, NULL, 500, &created, NULL), 0);
+	assert_true(created);
+	peer_record_clear(&r);
+}
+
+/*
+ * Reads the feed from *since in pages of 2 into text like "+1 -3 +4" (put,
+ * delete; key id), advancing *since; each page's seqs strictly increase.
+ */
+static void feed_read(struct store *s, const char *gw, int64_t *since, int64_t now, char *out, size_t len)
+{
+	struct store_change *ch;
+	size_t n, i, used = 0;
+
+	out[0] = 0;
+	do {
+		assert_int_equal(store_peer_changes(s, gw, *since, now, 2, &ch, &n), 0);
+		for (i = 0; i < n; ++i) {
+			assert_true(ch[i].seq > *since);
+			*since = ch[i].seq;
+			assert_true(ch[i].deleted || ch[i].rec.n_allowed_ips == 1);
+			used += (size_t)snprintf(out + used, len - used, "%s%c%u", used ? " " : "",
+						 ch[i].deleted ? '-' : '+',
+						 (unsigned int)ch[i].rec.public_key[0] << 8 | ch[i].rec.public_key[1]);
+			assert_true(used < len);
+		}
+		store_changes_free(ch, n);
+	} while (n == 2);
+}
+
+/* The change feed: gateway scope, deletes and expiry as tombstones, re-binding, paging, pruning. */
+static void test_change_feed(void **state)
+{
+	struct store *s = *state;
+	struct store_change *ch;
+	int64_t a = 0, b = 0, all = 0, t = 0, late = time(NULL) + STORE_TOMBSTONE_TTL + 10;
+	uint8_t k[WG_KEY_LEN];
+	char got[256];
+	size_t n;
+
+	feed_add(s, 1, "10.1.0.1", "gw-a", 0);
+	feed_add(s, 2, "10.1.0.2", "gw-b", 0);
+	feed_add(s, 3, "10.1.0.3", NULL, 0);
+	feed_add(s, 4, "10.1.0.4", "gw-a", 1000);
+	feed_read(s, "gw-a", &a, 500, got, sizeof(got));
+	assert_string_equal(got, "+1 +3 +4");
+	feed_read(s, "gw-b", &b, 500, got, sizeof(got));
+	assert_string_equal(got, "+2 +3");
+	feed_read(s, NULL, &all, 500, got, sizeof(got));
+	assert_string_equal(got, "+1 +2 +3 +4");
+	feed_read(s, "gw-a", &a, 500, got, sizeof(got));
+	assert_string_equal(got, ""); /* caught up: nothing new */
+
+	/* a delete is a tombstone; an unbound peer re-created on gw-a leaves gw-b a tombstone */
+	mkkey(k, 1);
+	assert_int_equal(store_peer_delete(s, k), 0);
+	mkkey(k, 3);
+	assert_int_equal(store_peer_delete(s, k), 0);
+	feed_add(s, 3, "10.1.0.3", "gw-a", 0);
+	feed_read(s, "gw-a", &a, 500, got, sizeof(got));
+	assert_string_equal(got, "-1 -3 +3");
+	feed_read(s, "gw-b", &b, 500, got, sizeof(got));
+	assert_string_equal(got, "-3");
+
+	/* from the start: the compacted state; an expired peer reads as deleted */
+	t = 0;
+	feed_read(s, "gw-a", &t, 2000, got, sizeof(got));
+	assert_string_equal(got, "-4 -1 -3 +3");
+	t = 0;
+	feed_read(s, "gw-a", &t, 500, got, sizeof(got));
+	assert_string_equal(got, "+4 -1 -3 +3");
+
+	/* purge turns the expiry into a tombstone with a new seq */
+	assert_int_equal(store_purge(s, 2000), 1);
+	feed_read(s, "gw-a", &a, 2000, got, sizeof(got));
+	assert_string_equal(got, "-4");
+
+	/* old tombstones are pruned; a cursor from before them is stale, 0 and newer ones are not */
+	assert_int_equal(store_purge(s, late), 0);
+	assert_int_equal(store_peer_changes(s, "gw-a", 1, late, 10, &ch, &n), -ESTALE);
+	assert_null(ch);
+	t = 0;
+	feed_read(s, "gw-a", &t, late, got, sizeof(got));
+	assert_string_equal(got, "+3");
+	feed_read(s, "gw-a", &a, late, got, sizeof(got));
+	assert_string_equal(got, "");
+}
+
+/* JITWG_TEST_PG=URL (an empty database; registry_pg.sh sets it): the feed test on PostgreSQL. */
+static int setup_pg(void **state)
+{
+	*state = store_open(getenv("JITWG_TEST_PG"), 2);
+	return *state ? 0 : -1;
+}
+
+static int teardown_pg(void **state)
+{
+	store_free(*state);
+	return 0;
+}
+
 int main(void)
 {
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_change_feed, setup_pg, teardown_pg),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool),
 		cmocka_unit_test_setup_teardown(test_overlap, setup, teardown),
@@ -328,7 +445,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiry_and_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_in_the_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocate_orphan_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_feed, setup, teardown),
 	};
 
+	if (getenv("JITWG_TEST_PG"))
+		return cmocka_run_group_tests(pg_tests, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#ifndef JITWG_REGISTRY_RECORD_H
-#define JITWG_REGISTRY_RECORD_H
+#ifndef JITWG_WIRE_RECORD_H
+#define JITWG_WIRE_RECORD_H
 
 /*
  * A peer record: what the registry stores and serves, what jitwgd caches
@@ -67,13 +67,5 @@ bool peer_record_equal(const struct peer_record *a, const struct peer_record *b)
 
 /* True for a valid gateway name: 1-63 of [A-Za-z0-9._-]. */
 bool peer_gateway_valid(const char *name);
-
-enum { RFC3339_MAX = 32 };
-/*
- * RFC 3339 timestamps: "2026-11-21T20:00:00Z", optional fraction (dropped)
- * and a numeric offset. Returns 0 or -EINVAL. Formatting is always UTC "Z".
- */
-int rfc3339_parse(int64_t *out, const char *s);
-void rfc3339_format(char out[static RFC3339_MAX], int64_t t);
 
 #endif
