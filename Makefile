@@ -6,6 +6,7 @@
 #   make WERROR=1        warnings are errors (CI)
 #   make test            build and run the whole suite (tests/run.sh)
 #   make fuzz            libFuzzer harnesses with clang (bin/fuzz_*)
+#   make deb             Debian packages in build-deb/ (debian/, scripts/deb.sh)
 #   make V=1             show commands
 
 CC      ?= cc
@@ -154,7 +155,7 @@ $(BUILD)/%.a:
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # ---- binaries ---------------------------------------------------------------
 PROGS := $(BIN)/jitwg $(BIN)/jitwgd $(BIN)/jitwg-registry
@@ -231,10 +232,14 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 
-clean:
-	rm -rf build build-san build-fuzz
+# Debian packages into build-deb/ (scripts/deb.sh builds from a copy of the tree).
+deb:
+	scripts/deb.sh build-deb
 
-.PHONY: all unit fuzz fuzz-bins test bench install clean
+clean:
+	rm -rf build build-san build-fuzz build-deb
+
+.PHONY: all unit fuzz fuzz-bins test bench install clean deb
 .DEFAULT_GOAL := all
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

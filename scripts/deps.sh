@@ -16,6 +16,8 @@ PKGS=(
 	postgresql sqlite3 wrk curl jq
 	# real-kernel tests
 	qemu-system-x86 busybox-static cpio
+	# operators' tools (issue 12): packages, man pages, units, Prometheus
+	debhelper dpkg-dev lintian mandoc systemd systemd-container prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
