@@ -66,7 +66,15 @@ CRYPTO_SRCS := \
 NOISE_SRCS := \
 	src/noise/initiation.c \
 	src/noise/initiator.c \
-	src/noise/sscache.c
+	src/noise/sscache.c \
+	src/noise/handshake.c \
+	src/noise/transport.c
+
+# jitwg loadgen: simulated WireGuard clients (src/loadgen/loadgen.h)
+LOADGEN_SRCS := \
+	src/loadgen/client.c \
+	src/loadgen/loop.c \
+	src/loadgen/flood.c
 
 CAPTURE_SRCS := \
 	src/capture/bpf.c \
@@ -89,6 +97,7 @@ GATEWAY_SRCS := \
 	src/gateway/replay.c \
 	src/gateway/cache.c \
 	src/gateway/regclient.c \
+	src/gateway/prefetch.c \
 	src/gateway/lookup.c
 
 DATAPLANE_SRCS := \
@@ -113,20 +122,22 @@ CLI_SRCS := \
 	src/cli/peer.c \
 	src/cli/regapi.c \
 	src/cli/status.c \
-	src/cli/bench.c
+	src/cli/bench.c \
+	src/cli/loadgen.c
 
 # Binaries' own entry points (not in any archive).
 JITWGD_MAIN    := src/gateway/main.c
 REGISTRY_MAIN  := src/registry/main.c
 
 # ---- archives ---------------------------------------------------------------
-MODULES := common wire crypto noise capture gateway dataplane registry cli
+MODULES := common wire crypto noise loadgen capture gateway dataplane registry cli
 obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_common    := $(BUILD)/libcommon.a
 LIB_wire      := $(BUILD)/libwire.a
 LIB_crypto    := $(BUILD)/libjcrypto.a
 LIB_noise     := $(BUILD)/libnoise.a
+LIB_loadgen   := $(BUILD)/libloadgen.a
 LIB_capture   := $(BUILD)/libcapture.a
 LIB_gateway   := $(BUILD)/libgateway.a
 LIB_dataplane := $(BUILD)/libdataplane.a
@@ -137,6 +148,7 @@ $(LIB_common):    $(call obj,$(COMMON_SRCS))
 $(LIB_wire):      $(call obj,$(WIRE_SRCS))
 $(LIB_crypto):    $(call obj,$(CRYPTO_SRCS))
 $(LIB_noise):     $(call obj,$(NOISE_SRCS))
+$(LIB_loadgen):   $(call obj,$(LOADGEN_SRCS))
 $(LIB_capture):   $(call obj,$(CAPTURE_SRCS))
 $(LIB_gateway):   $(call obj,$(GATEWAY_SRCS))
 $(LIB_dataplane): $(call obj,$(DATAPLANE_SRCS))
@@ -144,7 +156,7 @@ $(LIB_registry):  $(call obj,$(REGISTRY_SRCS))
 $(LIB_cli):       $(call obj,$(CLI_SRCS))
 
 # Link order: users before what they use.
-ALL_LIBS := $(LIB_cli) $(LIB_gateway) $(LIB_capture) $(LIB_registry) \
+ALL_LIBS := $(LIB_cli) $(LIB_loadgen) $(LIB_gateway) $(LIB_capture) $(LIB_registry) \
 	$(LIB_dataplane) $(LIB_noise) $(LIB_crypto) $(LIB_wire) $(LIB_common)
 
 $(BUILD)/%.a:

@@ -14,6 +14,7 @@ static const struct {
 	{ "peer", cmd_peer, "Add, get, list, delete peers in the registry; make a client config" },
 	{ "status", cmd_status, "Show what a running jitwgd sees" },
 	{ "bench", cmd_bench, "Run built-in benchmarks" },
+	{ "loadgen", cmd_loadgen, "Simulate many WireGuard clients against a gateway" },
 };
 
 static void usage(FILE *f)

@@ -69,6 +69,23 @@ static inline void store64(uint8_t *p, uint64_t v)
 		c += d; b ^= c; b = rotl32(b, 7);                    \
 	} while (0)
 
+/* The 20 rounds (10 double rounds) over the state, in place. */
+static void chacha20_rounds(uint32_t x[16])
+{
+	int i;
+
+	for (i = 0; i < 10; ++i) {
+		QR(x[0], x[4], x[8], x[12]);
+		QR(x[1], x[5], x[9], x[13]);
+		QR(x[2], x[6], x[10], x[14]);
+		QR(x[3], x[7], x[11], x[15]);
+		QR(x[0], x[5], x[10], x[15]);
+		QR(x[1], x[6], x[11], x[12]);
+		QR(x[2], x[7], x[8], x[13]);
+		QR(x[3], x[4], x[9], x[14]);
+	}
+}
+
 /* One 64-byte ChaCha20 block for (key, counter, nonce). */
 static void chacha20_block(uint8_t out[64], const uint32_t key[8], uint32_t counter,
 			   const uint32_t nonce[3])
@@ -84,16 +101,7 @@ static void chacha20_block(uint8_t out[64], const uint32_t key[8], uint32_t coun
 	in[12] = counter;
 	memcpy(in + 13, nonce, 12);
 	memcpy(x, in, sizeof(x));
-	for (i = 0; i < 10; ++i) {
-		QR(x[0], x[4], x[8], x[12]);
-		QR(x[1], x[5], x[9], x[13]);
-		QR(x[2], x[6], x[10], x[14]);
-		QR(x[3], x[7], x[11], x[15]);
-		QR(x[0], x[5], x[10], x[15]);
-		QR(x[1], x[6], x[11], x[12]);
-		QR(x[2], x[7], x[8], x[13]);
-		QR(x[3], x[4], x[9], x[14]);
-	}
+	chacha20_rounds(x);
 	for (i = 0; i < 16; ++i) {
 		uint32_t w = htole32(x[i] + in[i]);
 
@@ -297,5 +305,65 @@ int aead_decrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inl
 out:
 	OPENSSL_cleanse(kw, sizeof(kw));
 	OPENSSL_cleanse(tag, sizeof(tag));
+	return ret;
+}
+
+/*
+ * HChaCha20 (draft-irtf-cfrg-xchacha section 2.2): the ChaCha20 state over
+ * the key and a 16-byte nonce, the rounds without the final addition, and
+ * words 0..3 and 12..15 of the result as the subkey.
+ */
+void hchacha20(uint8_t out[static AEAD_KEY_LEN], const uint8_t key[static AEAD_KEY_LEN],
+	       const uint8_t nonce[static 16])
+{
+	uint32_t x[16];
+	int i;
+
+	x[0] = 0x61707865;
+	x[1] = 0x3320646e;
+	x[2] = 0x79622d32;
+	x[3] = 0x6b206574;
+	for (i = 0; i < 8; ++i)
+		x[4 + i] = load32(key + 4 * i);
+	for (i = 0; i < 4; ++i)
+		x[12 + i] = load32(nonce + 4 * i);
+	chacha20_rounds(x);
+	for (i = 0; i < 4; ++i) {
+		uint32_t lo = htole32(x[i]), hi = htole32(x[12 + i]);
+
+		memcpy(out + 4 * i, &lo, 4);
+		memcpy(out + 16 + 4 * i, &hi, 4);
+	}
+	OPENSSL_cleanse(x, sizeof(x));
+}
+
+/*
+ * XChaCha20-Poly1305 is ChaCha20-Poly1305 under the subkey HChaCha20(key,
+ * nonce[0..16)) with the 12-byte nonce 0^4 || nonce[16..24): exactly the
+ * WireGuard nonce with nonce[16..24) read as the little-endian counter.
+ */
+int xaead_encrypt(uint8_t *out, const uint8_t *in, size_t inlen,
+		  const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+		  const uint8_t key[static AEAD_KEY_LEN])
+{
+	uint8_t sub[AEAD_KEY_LEN];
+	int ret;
+
+	hchacha20(sub, key, nonce);
+	ret = aead_encrypt(NULL, out, in, inlen, load64(nonce + 16), ad, adlen, sub);
+	OPENSSL_cleanse(sub, sizeof(sub));
+	return ret;
+}
+
+int xaead_decrypt(uint8_t *out, const uint8_t *in, size_t inlen,
+		  const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+		  const uint8_t key[static AEAD_KEY_LEN])
+{
+	uint8_t sub[AEAD_KEY_LEN];
+	int ret;
+
+	hchacha20(sub, key, nonce);
+	ret = aead_decrypt(NULL, out, in, inlen, load64(nonce + 16), ad, adlen, sub);
+	OPENSSL_cleanse(sub, sizeof(sub));
 	return ret;
 }

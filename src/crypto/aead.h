@@ -14,6 +14,7 @@
 enum {
 	AEAD_KEY_LEN = 32,
 	AEAD_TAG_LEN = 16,
+	XAEAD_NONCE_LEN = 24,
 };
 
 /* Returns a context or NULL with errno set. aead_ctx_free(NULL) is a no-op. */
@@ -35,5 +36,20 @@ int aead_encrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inl
 int aead_decrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inlen,
 		 uint64_t counter, const uint8_t *ad, size_t adlen,
 		 const uint8_t key[static AEAD_KEY_LEN]);
+
+/*
+ * XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha), as WireGuard's cookie reply
+ * uses it: a 24-byte nonce. Same contract as aead_encrypt/aead_decrypt; no
+ * context (the construction holds no state). hchacha20() derives the subkey
+ * from the key and the nonce's first 16 bytes.
+ */
+void hchacha20(uint8_t out[static AEAD_KEY_LEN], const uint8_t key[static AEAD_KEY_LEN],
+	       const uint8_t nonce[static 16]);
+int xaead_encrypt(uint8_t *out, const uint8_t *in, size_t inlen,
+		  const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+		  const uint8_t key[static AEAD_KEY_LEN]);
+int xaead_decrypt(uint8_t *out, const uint8_t *in, size_t inlen,
+		  const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+		  const uint8_t key[static AEAD_KEY_LEN]);
 
 #endif

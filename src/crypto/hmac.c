@@ -77,16 +77,14 @@ void hmac_blake2s(uint8_t out[static BLAKE2S_HASH_LEN], const void *key, size_t 
 	hmac_blake2s_key_wipe(&k);
 }
 
-void kdf_keyed(uint8_t *t1, uint8_t *t2, uint8_t *t3, const struct hmac_blake2s_key *ck,
-	       const void *in, size_t inlen)
+/* tau_1..3 from tau0 = the KDF's first HMAC, already computed. */
+static void kdf_expand(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t secret[static BLAKE2S_HASH_LEN])
 {
 	struct hmac_blake2s_key tau0;
-	uint8_t secret[BLAKE2S_HASH_LEN], prev[BLAKE2S_HASH_LEN];
+	uint8_t prev[BLAKE2S_HASH_LEN];
 	uint8_t idx;
 
-	/* An empty input would need the unflushed pad; WireGuard never has one. */
-	hmac_blake2s_keyed(secret, ck, in, inlen, NULL, 0);
-	hmac_blake2s_key_init(&tau0, secret, sizeof(secret));
+	hmac_blake2s_key_init(&tau0, secret, BLAKE2S_HASH_LEN);
 	if (!t1)
 		goto out;
 	idx = 1;
@@ -104,15 +102,34 @@ void kdf_keyed(uint8_t *t1, uint8_t *t2, uint8_t *t3, const struct hmac_blake2s_
 	memcpy(t3, prev, BLAKE2S_HASH_LEN);
 out:
 	hmac_blake2s_key_wipe(&tau0);
-	OPENSSL_cleanse(secret, sizeof(secret));
 	OPENSSL_cleanse(prev, sizeof(prev));
+}
+
+void kdf_keyed(uint8_t *t1, uint8_t *t2, uint8_t *t3, const struct hmac_blake2s_key *ck,
+	       const void *in, size_t inlen)
+{
+	uint8_t secret[BLAKE2S_HASH_LEN];
+
+	/* An empty input would need the unflushed pad: kdf() handles it. */
+	hmac_blake2s_keyed(secret, ck, in, inlen, NULL, 0);
+	kdf_expand(t1, t2, t3, secret);
+	OPENSSL_cleanse(secret, sizeof(secret));
 }
 
 void kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[static BLAKE2S_HASH_LEN],
 	 const void *in, size_t inlen)
 {
 	struct hmac_blake2s_key k;
+	uint8_t secret[BLAKE2S_HASH_LEN];
 
+	/* The transport keys come from KDF2(ck, empty): the one-shot HMAC
+	 * keeps the inner pad pending for that. */
+	if (!inlen) {
+		hmac_blake2s(secret, ck, BLAKE2S_HASH_LEN, NULL, 0);
+		kdf_expand(t1, t2, t3, secret);
+		OPENSSL_cleanse(secret, sizeof(secret));
+		return;
+	}
 	hmac_blake2s_key_init(&k, ck, BLAKE2S_HASH_LEN);
 	kdf_keyed(t1, t2, t3, &k, in, inlen);
 	hmac_blake2s_key_wipe(&k);

@@ -36,7 +36,8 @@ void hmac_blake2s(uint8_t out[static BLAKE2S_HASH_LEN], const void *key, size_t 
 /*
  * The KDF: tau0 = HMAC(ck, in); tau_i = HMAC(tau0, tau_{i-1} || i). Writes
  * tau1, tau2, tau3 to the non-NULL outputs (each 32 bytes); an output may be
- * NULL only if every later one is NULL too. kdf_keyed takes ck precomputed.
+ * NULL only if every later one is NULL too. kdf_keyed takes ck precomputed
+ * and needs inlen >= 1; kdf also takes the empty input (transport keys).
  * Outputs may alias ck's bytes (kdf only) because ck is absorbed first.
  */
 void kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[static BLAKE2S_HASH_LEN],

@@ -42,6 +42,9 @@ enum {
 	ST_COMMIT,
 	ST_COUNT_PEER,
 	ST_COUNT_REPLAY,
+	ST_FEED_GET,
+	ST_FEED_PUT,
+	ST_PEER_REFRESH,
 	ST_MAX,
 };
 
@@ -74,6 +77,12 @@ static const char *const sql[ST_MAX] = {
 	[ST_COMMIT] = "COMMIT",
 	[ST_COUNT_PEER] = "SELECT count(*) FROM peer",
 	[ST_COUNT_REPLAY] = "SELECT count(*) FROM replay",
+	/* Prefetch (prefetch.c): the feed cursor per registry and gateway, and the bulk refresh. */
+	[ST_FEED_GET] = "SELECT since FROM feed WHERE scope = ?1",
+	[ST_FEED_PUT] = "INSERT INTO feed (scope, since) VALUES (?1, ?2)"
+			" ON CONFLICT (scope) DO UPDATE SET since = excluded.since",
+	[ST_PEER_REFRESH] = "UPDATE peer SET fetched_at = ?1 WHERE key IN"
+			    " (SELECT key FROM peer WHERE state = 1 AND fetched_at < ?2 LIMIT ?3)",
 };
 
 static const char schema_v1[] =
@@ -100,7 +109,9 @@ static const char schema_v1[] =
 static const char indexes_v1[] =
 	"CREATE INDEX IF NOT EXISTS replay_seen ON replay (seen_at);"
 	"CREATE INDEX IF NOT EXISTS peer_fetched ON peer (fetched_at);"
-	"CREATE INDEX IF NOT EXISTS peer_transient ON peer (max(fetched_at, attempt_at)) WHERE state != 1;";
+	"CREATE INDEX IF NOT EXISTS peer_transient ON peer (max(fetched_at, attempt_at)) WHERE state != 1;"
+	/* Added with prefetch; harmless to a jitwgd that does not know it, so still version 1. */
+	"CREATE TABLE IF NOT EXISTS feed (scope TEXT PRIMARY KEY NOT NULL, since INTEGER NOT NULL) WITHOUT ROWID;";
 
 struct cache {
 	int lock_fd;             /* flock()ed for our lifetime, or -1 */
@@ -212,7 +223,25 @@ indexes:
 	return rc;
 }
 
+static struct cache *open_cache(const char *path, bool lock, const char **errmsg);
+
 struct cache *cache_open(const char *path, const char **errmsg)
+{
+	return open_cache(path, true, errmsg);
+}
+
+struct cache *cache_open_companion(const char *path, const char **errmsg)
+{
+	if (path && !strcmp(path, ":memory:")) {
+		if (errmsg)
+			*errmsg = "an in-memory cache cannot be shared";
+		errno = EINVAL;
+		return NULL;
+	}
+	return open_cache(path, false, errmsg);
+}
+
+static struct cache *open_cache(const char *path, bool lock, const char **errmsg)
 {
 	const char *why = "out of memory";
 	struct cache *c = NULL;
@@ -228,7 +257,7 @@ struct cache *cache_open(const char *path, const char **errmsg)
 	if (!c)
 		goto out;
 	c->lock_fd = -1;
-	if (strcmp(path, ":memory:") != 0) {
+	if (lock && strcmp(path, ":memory:") != 0) {
 		/* Create it ourselves so the preshared keys inside are never world-readable. */
 		c->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (c->lock_fd < 0) {
@@ -512,6 +541,45 @@ long cache_prune(struct cache *c, int64_t neg_before, int64_t pos_before, int64_
 	if (ret < 0)
 		return ret;
 	return n + sqlite3_changes(c->db);
+}
+
+int cache_feed_get(struct cache *c, const char *scope, int64_t *since)
+{
+	sqlite3_stmt *s = c->st[ST_FEED_GET];
+	int rc, ret = 0;
+
+	sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*since = sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else
+		ret = fail(c, "read feed cursor");
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int cache_feed_put(struct cache *c, const char *scope, int64_t since)
+{
+	sqlite3_stmt *s = c->st[ST_FEED_PUT];
+
+	sqlite3_bind_text(s, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, since);
+	return step_done(c, s, "store feed cursor");
+}
+
+long cache_peer_refresh(struct cache *c, int64_t now, int64_t older_than, long max)
+{
+	sqlite3_stmt *s = c->st[ST_PEER_REFRESH];
+	int ret;
+
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_int64(s, 2, older_than);
+	sqlite3_bind_int64(s, 3, max);
+	ret = step_done(c, s, "refresh records");
+	return ret < 0 ? ret : sqlite3_changes(c->db);
 }
 
 int cache_begin(struct cache *c)

@@ -42,6 +42,13 @@ struct cache;
  * not a database / corrupt, schema from a newer version, unwritable, ...
  */
 struct cache *cache_open(const char *path, const char **errmsg);
+/*
+ * A second connection to the cache file a running cache_open() holds, for
+ * another thread of the same daemon (prefetch.c): no flock, same schema
+ * checks. Not for ":memory:" (-EINVAL). Writers on the two connections wait
+ * for each other (SQLite busy timeout, 2 s): keep transactions short.
+ */
+struct cache *cache_open_companion(const char *path, const char **errmsg);
 /* Finalizes statements and closes; NULL is a no-op. */
 void cache_close(struct cache *c);
 
@@ -82,6 +89,19 @@ long cache_replay_foreach(struct cache *c, size_t limit,
  * before replay_before. Returns rows deleted or -errno.
  */
 long cache_prune(struct cache *c, int64_t neg_before, int64_t pos_before, int64_t replay_before);
+
+/*
+ * The registry change feed's cursor for scope (prefetch.c: registry URL and
+ * gateway). get: 0, -ENOENT when none stored, -EIO. put: 0 or -errno.
+ */
+int cache_feed_get(struct cache *c, const char *scope, int64_t *since);
+int cache_feed_put(struct cache *c, const char *scope, int64_t since);
+/*
+ * Sets fetched_at = now on at most max positive rows fetched before
+ * older_than (the prefetcher, caught up with the feed, vouches for them).
+ * Returns the rows changed or -errno.
+ */
+long cache_peer_refresh(struct cache *c, int64_t now, int64_t older_than, long max);
 
 /* Batches writes: one transaction around a burst. 0 or -errno. */
 int cache_begin(struct cache *c);

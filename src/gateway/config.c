@@ -41,6 +41,8 @@ const char config_usage[] =
 	"  --stale-max SECONDS       oldest cached record used while the registry fails (86400)\n"
 	"  --registry-timeout-ms MS  per registry request (2000)\n"
 	"  --registry-concurrency N  registry requests in flight (16)\n"
+	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
+	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
 	"  --log-level error|warn|info|debug  (info)\n"
 	"  --config FILE             read these options from FILE (\"name = value\" lines);\n"
 	"                            the command line wins; SIGHUP re-reads it\n"
@@ -73,6 +75,7 @@ static const struct opt opts[] = {
 	{ "stale-max", OPT_UINT, O(stale_max), 1, 365 * 86400, false },
 	{ "registry-timeout-ms", OPT_UINT, O(registry_timeout_ms), 50, 60000, false },
 	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
+	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
 	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
 	{ "grace", OPT_UINT, O(grace), 0, 86400, true },

@@ -31,6 +31,7 @@
 #include "gateway/httpd.h"
 #include "gateway/install.h"
 #include "gateway/lookup.h"
+#include "gateway/prefetch.h"
 #include "gateway/metrics.h"
 #include "gateway/admit-stage.h"
 #include "gateway/identify.h"
@@ -52,6 +53,7 @@ struct daemon {
 	struct capture *cap;
 	struct installer *ins;
 	struct lookup *lk;
+	struct prefetch *pf;         /* NULL unless --prefetch */
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
@@ -311,6 +313,24 @@ static int start(struct daemon *d)
 		}
 		installer_set_lookup(d->ins, d->lk);
 	}
+	if (cfg->prefetch) {
+		struct prefetch_config pc = {
+			.cache_path = cfg->cache_path,
+			.registry_url = cfg->registry_url,
+			.token = d->token,
+			.gateway = cfg->gateway,
+			.interval_ms = cfg->prefetch * 1000,
+			.positive_ttl = cfg->positive_ttl,
+			.metrics = d->m,
+		};
+		why = NULL;
+		d->pf = prefetch_new(&pc, &why);
+		if (!d->pf) {
+			log_err("prefetch (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+				strerror(errno));
+			return -1;
+		}
+	}
 	{
 		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 		struct identify_config ic = {
@@ -382,6 +402,7 @@ static void stop(struct daemon *d)
 	httpd_free(d->httpd);
 	if (d->ins)
 		installer_set_lookup(d->ins, NULL);
+	prefetch_free(d->pf);
 	lookup_free(d->lk);
 	installer_free(d->ins);
 	admit_stage_free(d->admit);

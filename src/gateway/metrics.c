@@ -85,6 +85,8 @@ char *metrics_render(const struct metrics *m)
 {
 	static const char *cache_names[METRICS_CACHE_MAX] = { "hit", "miss", "negative", "stale" };
 	static const char *reg_names[METRICS_REG_MAX] = { "ok", "not_found", "http_error", "transport" };
+	static const char *pf_status[METRICS_PREFETCH_MAX] = { "ok", "failed" };
+	static const char *pf_ops[METRICS_PREFETCH_OPS] = { "put", "delete" };
 	struct buf b = { .cap = 4096 };
 	uint64_t cum = 0;
 	size_t i;
@@ -144,6 +146,20 @@ char *metrics_render(const struct metrics *m)
 	for (i = 0; i < METRICS_REG_MAX; ++i)
 		put(&b, "jitwg_registry_requests_total{status=\"%s\"} %llu\n", reg_names[i],
 		    (unsigned long long)metrics_get(&m->registry_requests[i]));
+
+	put(&b, "# HELP jitwg_prefetch_requests_total Change-feed pages asked of the registry (prefetch), by outcome.\n"
+		"# TYPE jitwg_prefetch_requests_total counter\n");
+	for (i = 0; i < METRICS_PREFETCH_MAX; ++i)
+		put(&b, "jitwg_prefetch_requests_total{status=\"%s\"} %llu\n", pf_status[i],
+		    (unsigned long long)metrics_get(&m->prefetch_requests[i]));
+	put(&b, "# HELP jitwg_prefetch_changes_total Change-feed entries written to the cache, by op.\n"
+		"# TYPE jitwg_prefetch_changes_total counter\n");
+	for (i = 0; i < METRICS_PREFETCH_OPS; ++i)
+		put(&b, "jitwg_prefetch_changes_total{op=\"%s\"} %llu\n", pf_ops[i],
+		    (unsigned long long)metrics_get(&m->prefetch_changes[i]));
+	gauge(&b, "jitwg_prefetch_synced_seconds",
+	      "Unix time of the last change-feed answer that left the cache caught up (0: never).",
+	      &m->prefetch_synced);
 
 	counter(&b, "jitwg_installs_total", "Peers installed or updated in the data plane.",
 		&m->installs);

@@ -31,6 +31,10 @@ enum metrics_registry_status {
 	METRICS_REG_MAX,
 };
 
+/* Label values of jitwg_prefetch_requests_total{status} and jitwg_prefetch_changes_total{op}. */
+enum metrics_prefetch_status { METRICS_PREFETCH_OK = 0, METRICS_PREFETCH_FAILED, METRICS_PREFETCH_MAX };
+enum metrics_prefetch_op { METRICS_PREFETCH_PUT = 0, METRICS_PREFETCH_DELETE, METRICS_PREFETCH_OPS };
+
 enum { METRICS_INSTALL_BUCKETS = 12 };
 
 /*
@@ -61,6 +65,10 @@ struct metrics {
 	atomic_uint_fast64_t admit_queue_dropped;      /* ingest_submit() found the admit queue full */
 	atomic_uint_fast64_t install_queue_dropped;    /* the install stage had no room */
 	atomic_uint_fast64_t status_limited;           /* status requests refused by the rate limit */
+	/* prefetch (prefetch.c) */
+	atomic_uint_fast64_t prefetch_requests[METRICS_PREFETCH_MAX];
+	atomic_uint_fast64_t prefetch_changes[METRICS_PREFETCH_OPS];
+	atomic_int_fast64_t prefetch_synced;           /* unix s of the last caught-up feed answer, 0 never */
 	/* gauges */
 	atomic_int_fast64_t peers_installed;
 	atomic_int_fast64_t peers_stale;

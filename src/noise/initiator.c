@@ -17,6 +17,7 @@
 #include "crypto/hmac.h"
 #include "crypto/x25519.h"
 #include "noise/internal.h"
+#include "noise/session.h"
 #include "wire/messages.h"
 
 void noise_initiation_set_mac1(uint8_t msg[static 148], const uint8_t responder_public[static WG_KEY_LEN])
@@ -28,7 +29,32 @@ void noise_initiation_set_mac1(uint8_t msg[static 148], const uint8_t responder_
 	OPENSSL_cleanse(key, sizeof(key));
 }
 
-static void mix_hash(uint8_t h[static WG_HASH_LEN], const uint8_t *in, size_t len)
+/*
+ * One implementation of message 1 serves the tests and the load generator:
+ * this wraps the session code's (handshake.c) and forgets the state.
+ */
+int noise_initiation_create(uint8_t out[static 148], const uint8_t initiator_private[static WG_KEY_LEN],
+			    const uint8_t responder_public[static WG_KEY_LEN], uint32_t sender_index,
+			    const uint8_t timestamp[static 12], const uint8_t *ephemeral)
+{
+	struct noise_remote r;
+	struct noise_local l;
+	struct noise_handshake hs;
+	int ret;
+
+	memset(out, 0, WG_MSG_INITIATION_LEN);
+	noise_remote_init(&r, responder_public, NULL);
+	ret = noise_local_init(&l, initiator_private, &r);
+	if (!ret)
+		ret = noise_handshake_create_initiation(&hs, out, &l, &r, sender_index, timestamp,
+							ephemeral, NULL, 0);
+	noise_handshake_wipe(&hs);
+	noise_local_wipe(&l);
+	OPENSSL_cleanse(&r, sizeof(r));
+	return ret;
+}
+
+void noise_mix_hash(uint8_t h[static WG_HASH_LEN], const uint8_t *in, size_t len)
 {
 	struct blake2s_state s;
 
@@ -36,64 +62,4 @@ static void mix_hash(uint8_t h[static WG_HASH_LEN], const uint8_t *in, size_t le
 	blake2s_update(&s, h, WG_HASH_LEN);
 	blake2s_update(&s, in, len);
 	blake2s_final(&s, h);
-}
-
-int noise_initiation_create(uint8_t out[static 148], const uint8_t initiator_private[static WG_KEY_LEN],
-			    const uint8_t responder_public[static WG_KEY_LEN], uint32_t sender_index,
-			    const uint8_t timestamp[static 12], const uint8_t *ephemeral)
-{
-	struct message_handshake_initiation msg;
-	struct aead_ctx *aead = aead_ctx_new();
-	uint8_t ck[WG_HASH_LEN], hash[WG_HASH_LEN], key[WG_HASH_LEN], dh[WG_KEY_LEN];
-	uint8_t e_priv[WG_KEY_LEN], s_pub[WG_KEY_LEN];
-	uint32_t le = htole32(sender_index);
-	int ret = 0;
-
-	memset(&msg, 0, sizeof(msg));
-	memset(out, 0, WG_MSG_INITIATION_LEN);
-	if (!aead) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	if (ephemeral)
-		memcpy(e_priv, ephemeral, WG_KEY_LEN);
-	else if ((ret = x25519_generate(e_priv)))
-		goto out;
-	msg.header.type = MESSAGE_HANDSHAKE_INITIATION;
-	memcpy(msg.sender_index, &le, sizeof(le));
-	noise_initial_state(ck, hash, responder_public);
-
-	/* e */
-	if ((ret = x25519_public_from_private(msg.unencrypted_ephemeral, e_priv)))
-		goto out;
-	kdf(ck, NULL, NULL, ck, msg.unencrypted_ephemeral, WG_KEY_LEN);
-	mix_hash(hash, msg.unencrypted_ephemeral, WG_KEY_LEN);
-	/* es */
-	if ((ret = x25519(dh, e_priv, responder_public)))
-		goto out;
-	kdf(ck, key, NULL, ck, dh, WG_KEY_LEN);
-	/* s */
-	if ((ret = x25519_public_from_private(s_pub, initiator_private)))
-		goto out;
-	if ((ret = aead_encrypt(aead, msg.encrypted_static, s_pub, WG_KEY_LEN, 0, hash, WG_HASH_LEN, key)))
-		goto out;
-	mix_hash(hash, msg.encrypted_static, sizeof(msg.encrypted_static));
-	/* ss */
-	if ((ret = x25519(dh, initiator_private, responder_public)))
-		goto out;
-	kdf(ck, key, NULL, ck, dh, WG_KEY_LEN);
-	/* {t} */
-	if ((ret = aead_encrypt(aead, msg.encrypted_timestamp, timestamp, WG_TAI64N_LEN, 0, hash,
-				WG_HASH_LEN, key)))
-		goto out;
-	memcpy(out, &msg, sizeof(msg));
-	noise_initiation_set_mac1(out, responder_public);
-out:
-	OPENSSL_cleanse(ck, sizeof(ck));
-	OPENSSL_cleanse(hash, sizeof(hash));
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(dh, sizeof(dh));
-	OPENSSL_cleanse(e_priv, sizeof(e_priv));
-	aead_ctx_free(aead);
-	return ret;
 }

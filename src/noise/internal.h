@@ -20,6 +20,8 @@ struct aead_ctx;
 void noise_initial_state(uint8_t ck[static 32], uint8_t h[static 32],
 			 const uint8_t responder_public[static 32]);
 void noise_mac1_key(uint8_t key[static 32], const uint8_t responder_public[static 32]);
+/* h = HASH(h || in). */
+void noise_mix_hash(uint8_t h[static 32], const uint8_t *in, size_t len);
 
 /*
  * One worker thread's state: the ss cache and the OpenSSL contexts bound to

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: MIT
+/*
+ * jitwg loadgen: options, the keys file, and the report (src/loadgen does
+ * the work). The last line of stdout is the contract scripts parse:
+ *   handshakes: N ok, M failed; connect ms p50 A p99 B max C
+ * Exit 0 when every client connected, 1 when some failed, 2 for bad usage.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "cli/cli.h"
+#include "common/keyfile.h"
+#include "loadgen/loadgen.h"
+#include "wire/keys.h"
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: jitwg loadgen --endpoint ADDR:PORT --server-public-key KEY [options]\n"
+		"\n"
+		"Simulated WireGuard clients, each with its own key and UDP socket.\n"
+		"  --endpoint ADDR:PORT        the gateway ([v6]:port for IPv6)\n"
+		"  --server-public-key KEY     the gateway's public key (base64)\n"
+		"  --keys FILE                 one base64 private key per line, optionally\n"
+		"                              followed by the client's tunnel IPv4 address;\n"
+		"                              without: fresh random keys\n"
+		"  --clients N                 clients (default: the keys in FILE, else 1)\n"
+		"  --rate R                    client arrivals per second (default 1000; 0: all at once)\n"
+		"  --threads T                 event-loop threads (default 1)\n"
+		"  --start-after S             first client starts S seconds in (after a flood began)\n"
+		"  --role both|initiator|responder  (default both: initiate, and answer the\n"
+		"                              gateway's initiation; responder never initiates)\n"
+		"  --psk KEY                   preshared key of every client\n"
+		"  --source-prefix CIDR        spread client source addresses over CIDR\n"
+		"  --base-port P               client i binds port P+i\n"
+		"  --hold S                    stay connected S seconds (default 0: leave)\n"
+		"  --keepalive S               keepalive every S seconds while connected\n"
+		"  --return S                  after the hold, silent S seconds, then connect again once\n"
+		"  --ping ADDR                 one ICMP echo through each tunnel to ADDR\n"
+		"  --tunnel-prefix CIDR        client i's tunnel address: CIDR base + 2 + i\n"
+		"  --ping-timeout S            (default 5)\n"
+		"  --attempt-time S            give up after S (default 90, REKEY_ATTEMPT_TIME)\n"
+		"  --rekey-timeout S           retransmit after S + jitter (default 5, REKEY_TIMEOUT)\n"
+		"  --progress S                progress line on stderr every S seconds (default 5; 0: off)\n"
+		"  --flood junk|keys|spoofed|replay  a handshake flood alongside (bench/flood)\n"
+		"  --flood-rate PPS            (default: as fast as it goes)\n"
+		"  --flood-duration S          (default 10)\n"
+		"  --flood-prefix CIDR         spoofed sources (spoofed, replay)\n"
+		"  --flood-keys N              random-key pool (default 4096)\n"
+		"  --flood-packet HEXFILE      the initiation to replay (default: made from the first key)\n"
+		"  --trace FILE                every datagram and ephemeral key as hex (tests only)\n");
+}
+
+static int parse_endpoint(struct loadgen_config *cfg, const char *s)
+{
+	char host[256];
+	const char *port;
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST }, *ai = NULL;
+	size_t hl;
+
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+
+		if (!e || e[1] != ':')
+			return -EINVAL;
+		hl = (size_t)(e - s - 1);
+		port = e + 2;
+		s++;
+	} else {
+		port = strrchr(s, ':');
+		if (!port)
+			return -EINVAL;
+		hl = (size_t)(port - s);
+		port++;
+	}
+	if (hl >= sizeof(host) || !*port)
+		return -EINVAL;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	if (getaddrinfo(host, port, &hints, &ai) || !ai)
+		return -EINVAL;
+	memcpy(&cfg->endpoint, ai->ai_addr, ai->ai_addrlen);
+	cfg->endpoint_len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* "KEY [ADDR]" per line; blank lines and '#' comments skipped. */
+static int read_keys(struct loadgen_config *cfg, const char *path, char *why, size_t whylen)
+{
+	FILE *f = fopen(path, "r");
+	char line[512], *tok, *save;
+	size_t cap = 0, lineno = 0;
+	int ret = 0;
+
+	if (!f) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		tok = strtok_r(line, " \t\r\n", &save);
+		if (!tok || tok[0] == '#')
+			continue;
+		if (cfg->nkeys == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			void *k = realloc(cfg->keys, nc * WG_KEY_LEN);
+			void *a = realloc(cfg->tunnel_addrs, nc * sizeof(struct cidr));
+
+			if (k)
+				cfg->keys = k;
+			if (a)
+				cfg->tunnel_addrs = a;
+			if (!k || !a) {
+				ret = -ENOMEM;
+				snprintf(why, whylen, "out of memory");
+				goto out;
+			}
+			cap = nc;
+		}
+		if (key_from_base64(cfg->keys[cfg->nkeys], tok)) {
+			snprintf(why, whylen, "%s:%zu: not a base64 key", path, lineno);
+			ret = -EINVAL;
+			goto out;
+		}
+		memset(&cfg->tunnel_addrs[cfg->nkeys], 0, sizeof(struct cidr));
+		tok = strtok_r(NULL, " \t\r\n", &save);
+		if (tok && (cidr_parse(&cfg->tunnel_addrs[cfg->nkeys], tok) ||
+			    cfg->tunnel_addrs[cfg->nkeys].family != AF_INET)) {
+			snprintf(why, whylen, "%s:%zu: '%s' is not an IPv4 address", path, lineno, tok);
+			ret = -EINVAL;
+			goto out;
+		}
+		cfg->nkeys++;
+	}
+	if (!cfg->nkeys) {
+		snprintf(why, whylen, "%s: no keys", path);
+		ret = -EINVAL;
+	}
+out:
+	OPENSSL_cleanse(line, sizeof(line));
+	fclose(f);
+	return ret;
+}
+
+static int read_hex_packet(uint8_t out[static WG_MSG_INITIATION_LEN], const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[1024];
+	size_t n;
+
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		n--;
+	return hex_decode(out, WG_MSG_INITIATION_LEN, buf, n) == WG_MSG_INITIATION_LEN ? 0 : -EINVAL;
+}
+
+static bool parse_double(const char *s, double *out, double min)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= min) || v > 1e9)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void on_progress(const struct loadgen_progress *p, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "progress: %.0f s: started %llu, ok %llu, failed %llu, in flight %llu, retries %llu",
+		p->t, (unsigned long long)p->started, (unsigned long long)p->ok,
+		(unsigned long long)p->failed, (unsigned long long)p->inflight,
+		(unsigned long long)p->retries);
+	if (p->flood_sent)
+		fprintf(stderr, ", flood sent %llu", (unsigned long long)p->flood_sent);
+	fputc('\n', stderr);
+}
+
+static void report(const struct loadgen_config *cfg, const struct loadgen_stats *s)
+{
+	static const double edges[] = { 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000 };
+	size_t counts[sizeof(edges) / sizeof(edges[0]) + 1] = { 0 }, i, b;
+
+	for (i = 0; i < s->nconnect; ++i) {
+		double ms = s->connect_us[i] / 1000.0;
+
+		for (b = 0; b < sizeof(edges) / sizeof(edges[0]) && ms >= edges[b]; ++b)
+			;
+		counts[b]++;
+	}
+	printf("connect ms histogram:");
+	for (b = 0; b <= sizeof(edges) / sizeof(edges[0]); ++b) {
+		if (!counts[b])
+			continue;
+		if (b < sizeof(edges) / sizeof(edges[0]))
+			printf(" <%g:%zu", edges[b], counts[b]);
+		else
+			printf(" >=%g:%zu", edges[b - 1], counts[b]);
+	}
+	printf("\nconnect ms: p50 %.2f p90 %.2f p99 %.2f max %.2f\n", loadgen_percentile_ms(s, 50),
+	       loadgen_percentile_ms(s, 90), loadgen_percentile_ms(s, 99), loadgen_percentile_ms(s, 100));
+	printf("timeouts %llu, retries %llu, cookie replies %llu, mac2 sent %llu, gateway initiations answered %llu\n",
+	       (unsigned long long)s->timeouts, (unsigned long long)s->retries,
+	       (unsigned long long)s->cookies, (unsigned long long)s->mac2_sent,
+	       (unsigned long long)s->responded);
+	if (cfg->ping.s_addr)
+		printf("pings: %llu ok, %llu failed\n", (unsigned long long)s->pings_ok,
+		       (unsigned long long)s->pings_failed);
+	if (cfg->return_s > 0)
+		printf("returns %llu\n", (unsigned long long)s->returns);
+	if (cfg->flood != LOADGEN_FLOOD_NONE)
+		printf("flood: %llu packets in %.1f s (%.0f/s), %llu send errors\n",
+		       (unsigned long long)s->flood_sent, cfg->flood_s,
+		       cfg->flood_s > 0 ? s->flood_sent / cfg->flood_s : 0.0,
+		       (unsigned long long)s->flood_errors);
+	printf("elapsed %.2f s, cpu %.2f s, %.0f handshakes per cpu-second, max rss %ld KiB, %llu bad packets, %llu send errors\n",
+	       s->elapsed_s, s->cpu_s, s->cpu_s > 0 ? s->ok / s->cpu_s : 0.0, s->max_rss_kib,
+	       (unsigned long long)s->bad_packets, (unsigned long long)s->send_errors);
+	printf("handshakes: %llu ok, %llu failed; connect ms p50 %.2f p99 %.2f max %.2f\n",
+	       (unsigned long long)s->ok, (unsigned long long)s->failed, loadgen_percentile_ms(s, 50),
+	       loadgen_percentile_ms(s, 99), loadgen_percentile_ms(s, 100));
+	fflush(stdout);
+}
+
+int cmd_loadgen(int argc, char **argv)
+{
+	enum { O_ENDPOINT = 256, O_SPK, O_KEYS, O_CLIENTS, O_RATE, O_THREADS, O_ROLE, O_PSK, O_SRC, O_PORT,
+	       O_HOLD, O_KA, O_RETURN, O_PING, O_TUN, O_PINGTO, O_ATTEMPT, O_REKEY, O_PROGRESS, O_FLOOD,
+	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START };
+	static const struct option opts[] = {
+		{ "endpoint", required_argument, NULL, O_ENDPOINT },
+		{ "server-public-key", required_argument, NULL, O_SPK },
+		{ "keys", required_argument, NULL, O_KEYS },
+		{ "clients", required_argument, NULL, O_CLIENTS },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "role", required_argument, NULL, O_ROLE },
+		{ "psk", required_argument, NULL, O_PSK },
+		{ "source-prefix", required_argument, NULL, O_SRC },
+		{ "base-port", required_argument, NULL, O_PORT },
+		{ "hold", required_argument, NULL, O_HOLD },
+		{ "keepalive", required_argument, NULL, O_KA },
+		{ "return", required_argument, NULL, O_RETURN },
+		{ "ping", required_argument, NULL, O_PING },
+		{ "tunnel-prefix", required_argument, NULL, O_TUN },
+		{ "ping-timeout", required_argument, NULL, O_PINGTO },
+		{ "attempt-time", required_argument, NULL, O_ATTEMPT },
+		{ "rekey-timeout", required_argument, NULL, O_REKEY },
+		{ "progress", required_argument, NULL, O_PROGRESS },
+		{ "flood", required_argument, NULL, O_FLOOD },
+		{ "flood-rate", required_argument, NULL, O_FRATE },
+		{ "flood-duration", required_argument, NULL, O_FDUR },
+		{ "flood-prefix", required_argument, NULL, O_FPREFIX },
+		{ "flood-keys", required_argument, NULL, O_FKEYS },
+		{ "flood-packet", required_argument, NULL, O_FPACKET },
+		{ "trace", required_argument, NULL, O_TRACE },
+		{ "start-after", required_argument, NULL, O_START },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct loadgen_config cfg;
+	struct loadgen_stats st;
+	const char *err = NULL, *keys_path = NULL;
+	char why[600] = "";
+	bool have_ep = false, have_spk = false;
+	double v;
+	int c, ret, rc = 2;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.rate = 1000;
+	cfg.threads = 1;
+	cfg.attempt_s = 90;
+	cfg.rekey_timeout_s = 5;
+	cfg.ping_timeout_s = 5;
+	cfg.progress_s = 5;
+	cfg.flood_s = 10;
+	cfg.flood_keys = 4096;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		const char *a = optarg;
+		bool ok = true;
+
+		switch (c) {
+		case O_ENDPOINT: ok = have_ep = parse_endpoint(&cfg, a) == 0; break;
+		case O_SPK: ok = have_spk = key_from_base64(cfg.server_public, a) == 0; break;
+		case O_KEYS: keys_path = a; break;
+		case O_CLIENTS: ok = parse_double(a, &v, 1) && v == (size_t)v && v <= 10000000; cfg.clients = (size_t)v; break;
+		case O_RATE: ok = parse_double(a, &cfg.rate, 0); break;
+		case O_THREADS: ok = parse_double(a, &v, 1) && v == (unsigned)v && v <= 256; cfg.threads = (unsigned)v; break;
+		case O_ROLE:
+			if (!strcmp(a, "both"))
+				cfg.role = LOADGEN_ROLE_BOTH;
+			else if (!strcmp(a, "initiator"))
+				cfg.role = LOADGEN_ROLE_INITIATOR;
+			else if (!strcmp(a, "responder"))
+				cfg.role = LOADGEN_ROLE_RESPONDER;
+			else
+				ok = false;
+			break;
+		case O_PSK: ok = cfg.has_psk = key_from_base64(cfg.psk, a) == 0; break;
+		case O_SRC: ok = cidr_parse(&cfg.source_prefix, a) == 0; break;
+		case O_PORT: ok = parse_double(a, &v, 1) && v == (unsigned)v && v < 65536; cfg.base_port = (unsigned)v; break;
+		case O_HOLD: ok = parse_double(a, &cfg.hold_s, 0); break;
+		case O_KA: ok = parse_double(a, &cfg.keepalive_s, 0); break;
+		case O_RETURN: ok = parse_double(a, &cfg.return_s, 0); break;
+		case O_PING: ok = inet_pton(AF_INET, a, &cfg.ping) == 1 && cfg.ping.s_addr; break;
+		case O_TUN: ok = cidr_parse(&cfg.tunnel_prefix, a) == 0 && cfg.tunnel_prefix.family == AF_INET; break;
+		case O_PINGTO: ok = parse_double(a, &cfg.ping_timeout_s, 0.001); break;
+		case O_ATTEMPT: ok = parse_double(a, &cfg.attempt_s, 0.001); break;
+		case O_REKEY: ok = parse_double(a, &cfg.rekey_timeout_s, 0.001); break;
+		case O_PROGRESS: ok = parse_double(a, &cfg.progress_s, 0); break;
+		case O_FLOOD:
+			if (!strcmp(a, "junk"))
+				cfg.flood = LOADGEN_FLOOD_JUNK;
+			else if (!strcmp(a, "keys"))
+				cfg.flood = LOADGEN_FLOOD_KEYS;
+			else if (!strcmp(a, "spoofed"))
+				cfg.flood = LOADGEN_FLOOD_SPOOFED;
+			else if (!strcmp(a, "replay"))
+				cfg.flood = LOADGEN_FLOOD_REPLAY;
+			else
+				ok = false;
+			break;
+		case O_FRATE: ok = parse_double(a, &cfg.flood_rate, 0); break;
+		case O_FDUR: ok = parse_double(a, &cfg.flood_s, 0); break;
+		case O_FPREFIX: ok = cidr_parse(&cfg.flood_prefix, a) == 0; break;
+		case O_FKEYS: ok = parse_double(a, &v, 1) && v == (size_t)v && v <= 10000000; cfg.flood_keys = (size_t)v; break;
+		case O_FPACKET: ok = cfg.has_flood_packet = read_hex_packet(cfg.flood_packet, a) == 0; break;
+		case O_TRACE: cfg.trace_path = a; break;
+		case O_START: ok = parse_double(a, &cfg.start_after_s, 0); break;
+		case 'h': usage(stdout); rc = 0; goto out;
+		default:
+			fprintf(stderr, "jitwg loadgen: unknown option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			goto out;
+		}
+		if (!ok) {
+			fprintf(stderr, "jitwg loadgen: invalid value '%s' for %s\n", a, argv[optind - 1]);
+			goto out;
+		}
+	}
+	if (optind != argc || !have_ep || !have_spk) {
+		fprintf(stderr, "jitwg loadgen: %s\n", optind != argc ? "unexpected argument"
+				: "--endpoint and --server-public-key are required");
+		usage(stderr);
+		goto out;
+	}
+	if (keys_path && read_keys(&cfg, keys_path, why, sizeof(why))) {
+		fprintf(stderr, "jitwg loadgen: %s\n", why);
+		goto out;
+	}
+	if (!cfg.clients)
+		cfg.clients = cfg.nkeys ? cfg.nkeys : 1;
+	if (cfg.source_prefix.family && cfg.source_prefix.family != cfg.endpoint.ss_family) {
+		fprintf(stderr, "jitwg loadgen: --source-prefix and --endpoint are of different families\n");
+		goto out;
+	}
+	if (cfg.base_port && cfg.base_port + cfg.clients > 65536 && !cfg.source_prefix.family) {
+		fprintf(stderr, "jitwg loadgen: --base-port %u leaves no port for %zu clients\n", cfg.base_port,
+			cfg.clients);
+		goto out;
+	}
+	if ((cfg.flood == LOADGEN_FLOOD_SPOOFED && !cfg.flood_prefix.family) ||
+	    (cfg.flood_prefix.family && cfg.flood_prefix.family != cfg.endpoint.ss_family)) {
+		fprintf(stderr, "jitwg loadgen: --flood spoofed needs --flood-prefix of the endpoint's family\n");
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	ret = loadgen_run(&cfg, &st, on_progress, NULL, &stop_flag, &err);
+	if (ret) {
+		fprintf(stderr, "jitwg loadgen: %s: %s\n", err ? err : "cannot run", strerror(-ret));
+		rc = 1;
+		goto out;
+	}
+	report(&cfg, &st);
+	rc = st.failed || st.ok < cfg.clients ? 1 : 0;
+	loadgen_stats_free(&st);
+out:
+	if (cfg.keys)
+		OPENSSL_cleanse(cfg.keys, cfg.nkeys * WG_KEY_LEN);
+	free(cfg.keys);
+	free(cfg.tunnel_addrs);
+	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	return rc;
+}

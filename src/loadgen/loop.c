@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The run: clients' keys and sockets, then one thread per loop, each with
+ * its own epoll instance, its clients (client i goes to thread i mod T),
+ * a min-heap of timers and its share of the arrival rate. A timer entry is
+ * stale when the client's deadline moved since (lazy deletion): each client
+ * has one live timer, so the heap holds O(clients) entries. The main thread
+ * only reports progress and joins.
+ */
+#include "loadgen/internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "crypto/x25519.h"
+
+enum { EPOLL_BATCH = 256, RECV_BUF = 2048 };
+
+int64_t lg_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* xorshift64*: indices and jitter, not secrets. */
+uint64_t lg_rand(uint64_t *s)
+{
+	uint64_t x = *s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
+void lg_trace(struct lg_run *run, const char *what, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	pthread_mutex_lock(&run->trace_lock);
+	fprintf(run->trace, "%s ", what);
+	for (i = 0; i < len; ++i)
+		fprintf(run->trace, "%02x", p[i]);
+	fputc('\n', run->trace);
+	pthread_mutex_unlock(&run->trace_lock);
+}
+
+static void heap_swap(struct timer_entry *a, struct timer_entry *b)
+{
+	struct timer_entry tmp = *a;
+
+	*a = *b;
+	*b = tmp;
+}
+
+void lg_timer_set(struct lg_thread *t, struct client *c, int64_t at)
+{
+	size_t i;
+
+	c->deadline_ns = at;
+	if (t->nheap == t->capheap) {
+		size_t cap = t->capheap ? t->capheap * 2 : 1024;
+		struct timer_entry *h = realloc(t->heap, cap * sizeof(*h));
+
+		if (!h) {
+			t->err = -ENOMEM;
+			return;
+		}
+		t->heap = h;
+		t->capheap = cap;
+	}
+	i = t->nheap++;
+	t->heap[i].at = at;
+	t->heap[i].client = (uint32_t)(c - t->clients);
+	while (i && t->heap[(i - 1) / 2].at > t->heap[i].at) {
+		heap_swap(&t->heap[(i - 1) / 2], &t->heap[i]);
+		i = (i - 1) / 2;
+	}
+}
+
+static void heap_pop(struct lg_thread *t)
+{
+	size_t i = 0, l, r, m;
+
+	t->heap[0] = t->heap[--t->nheap];
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < t->nheap && t->heap[l].at < t->heap[m].at)
+			m = l;
+		if (r < t->nheap && t->heap[r].at < t->heap[m].at)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(&t->heap[m], &t->heap[i]);
+		i = m;
+	}
+}
+
+static int64_t start_time(const struct lg_thread *t, size_t k)
+{
+	if (t->rate <= 0)
+		return t->start_ns;
+	return t->start_ns + (int64_t)((double)k * 1e9 / t->rate);
+}
+
+static void run_timers(struct lg_thread *t, int64_t now)
+{
+	while (t->nheap && t->heap[0].at <= now) {
+		struct timer_entry e = t->heap[0];
+		struct client *c = &t->clients[e.client];
+
+		heap_pop(t);
+		if (c->deadline_ns != e.at)
+			continue; /* stale */
+		c->deadline_ns = 0;
+		client_timer(t, c, now);
+	}
+	while (t->next_start < t->nclients && start_time(t, t->next_start) <= now) {
+		client_start(t, &t->clients[t->next_start], now);
+		t->next_start++;
+	}
+}
+
+static int wait_ms(const struct lg_thread *t, int64_t now)
+{
+	int64_t next = INT64_MAX, d;
+
+	while (t->nheap && t->clients[t->heap[0].client].deadline_ns != t->heap[0].at) {
+		/* Drop stale tops so they do not wake us early. */
+		heap_pop((struct lg_thread *)t);
+	}
+	if (t->nheap)
+		next = t->heap[0].at;
+	if (t->next_start < t->nclients && start_time(t, t->next_start) < next)
+		next = start_time(t, t->next_start);
+	if (next == INT64_MAX)
+		return 100;
+	d = (next - now + 999999) / 1000000;
+	return d < 0 ? 0 : d > 100 ? 100 : (int)d;
+}
+
+static void *thread_main(void *arg)
+{
+	struct lg_thread *t = arg;
+	struct epoll_event ev[EPOLL_BATCH];
+	uint8_t buf[RECV_BUF];
+	int64_t now;
+	int n, i;
+
+	while (!*t->run->stop && !t->err && (t->active || t->next_start < t->nclients)) {
+		now = lg_now_ns();
+		run_timers(t, now);
+		n = epoll_wait(t->epfd, ev, EPOLL_BATCH, wait_ms(t, lg_now_ns()));
+		if (n < 0 && errno != EINTR) {
+			t->err = -errno;
+			break;
+		}
+		now = lg_now_ns();
+		for (i = 0; i < n; ++i) {
+			struct client *c = &t->clients[ev[i].data.u32];
+			ssize_t len;
+
+			while (c->fd >= 0 && (len = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0)
+				client_packet(t, c, buf, (size_t)len, now);
+		}
+	}
+	return NULL;
+}
+
+/* Client i's socket: its source address from the prefix, its port, connected. */
+static int client_socket(const struct loadgen_config *cfg, size_t i, int *fd_out)
+{
+	struct sockaddr_storage src;
+	socklen_t slen;
+	int fd, one = 1, fam = cfg->endpoint.ss_family, ret = 0;
+
+	fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&src, 0, sizeof(src));
+	if (fam == AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)&src;
+
+		s->sin_family = AF_INET;
+		if (cfg->source_prefix.family == AF_INET) {
+			uint32_t base, hosts = cfg->source_prefix.prefix >= 31 ? 1
+					      : (1U << (32 - cfg->source_prefix.prefix)) - 2;
+
+			memcpy(&base, cfg->source_prefix.addr, 4);
+			base = ntohl(base) + (cfg->source_prefix.prefix >= 31 ? 0 : 1) + (uint32_t)(i % hosts);
+			s->sin_addr.s_addr = htonl(base);
+		}
+		if (cfg->base_port)
+			s->sin_port = htons((uint16_t)(cfg->base_port + i));
+		slen = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&src;
+
+		s->sin6_family = AF_INET6;
+		if (cfg->source_prefix.family == AF_INET6) {
+			uint64_t lo;
+
+			memcpy(&s->sin6_addr, cfg->source_prefix.addr, 16);
+			memcpy(&lo, (uint8_t *)&s->sin6_addr + 8, 8);
+			lo = htobe64(be64toh(lo) + 1 + i);
+			memcpy((uint8_t *)&s->sin6_addr + 8, &lo, 8);
+		}
+		if (cfg->base_port)
+			s->sin6_port = htons((uint16_t)(cfg->base_port + i));
+		slen = sizeof(*s);
+	}
+	/* Addresses of the prefix need only be routed locally (FREEBIND). */
+	(void)setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
+	if ((cfg->source_prefix.family || cfg->base_port) && bind(fd, (struct sockaddr *)&src, slen) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (connect(fd, (const struct sockaddr *)&cfg->endpoint, cfg->endpoint_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	*fd_out = fd;
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+static void raise_nofile(size_t want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want) {
+		rl.rlim_max = want; /* root may raise the hard limit */
+		rl.rlim_cur = want;
+		if (!setrlimit(RLIMIT_NOFILE, &rl))
+			return;
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* Keys, tunnel address and socket of client i, registered with its thread's epoll. */
+static int client_init(struct lg_run *run, struct lg_thread *t, struct client *c, size_t i, const char **err)
+{
+	const struct loadgen_config *cfg = run->cfg;
+	struct epoll_event ev = { .events = EPOLLIN };
+	uint8_t priv[WG_KEY_LEN];
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->id = (uint32_t)i;
+	if (cfg->keys)
+		memcpy(priv, cfg->keys[i % cfg->nkeys], WG_KEY_LEN);
+	else if ((ret = x25519_generate(priv))) {
+		*err = "random key generation failed";
+		goto out;
+	}
+	if ((ret = noise_local_init(&c->local, priv, &run->remote))) {
+		*err = "a client key gives no shared secret with the server key";
+		goto out;
+	}
+	if (cfg->tunnel_addrs && i < cfg->nkeys && cfg->tunnel_addrs[i].family == AF_INET)
+		memcpy(&c->tunnel_v4, cfg->tunnel_addrs[i].addr, 4);
+	else if (cfg->tunnel_prefix.family == AF_INET) {
+		uint32_t base;
+
+		memcpy(&base, cfg->tunnel_prefix.addr, 4);
+		c->tunnel_v4 = htonl(ntohl(base) + 2 + (uint32_t)i);
+	}
+	if ((ret = client_socket(cfg, i, &c->fd))) {
+		*err = "cannot open, bind or connect a client socket";
+		goto out;
+	}
+	ev.data.u32 = (uint32_t)(c - t->clients);
+	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		ret = -errno;
+		*err = "epoll_ctl failed";
+	}
+out:
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return ret;
+}
+
+static void merge(struct loadgen_stats *to, struct loadgen_stats *from)
+{
+	uint32_t *p;
+
+	to->started += from->started;
+	to->ok += from->ok;
+	to->failed += from->failed;
+	to->timeouts += from->timeouts;
+	to->retries += from->retries;
+	to->cookies += from->cookies;
+	to->mac2_sent += from->mac2_sent;
+	to->responded += from->responded;
+	to->initiations_in += from->initiations_in;
+	to->pings_ok += from->pings_ok;
+	to->pings_failed += from->pings_failed;
+	to->keepalives += from->keepalives;
+	to->returns += from->returns;
+	to->bad_packets += from->bad_packets;
+	to->send_errors += from->send_errors;
+	if (!from->nconnect)
+		return;
+	p = realloc(to->connect_us, (to->nconnect + from->nconnect) * sizeof(*p));
+	if (!p)
+		return;
+	memcpy(p + to->nconnect, from->connect_us, from->nconnect * sizeof(*p));
+	to->connect_us = p;
+	to->nconnect += from->nconnect;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+double loadgen_percentile_ms(const struct loadgen_stats *s, double p)
+{
+	size_t i;
+
+	if (!s->nconnect)
+		return 0;
+	i = (size_t)(p / 100.0 * (double)s->nconnect + 0.5);
+	i = i ? i - 1 : 0;
+	if (i >= s->nconnect)
+		i = s->nconnect - 1;
+	return s->connect_us[i] / 1000.0;
+}
+
+void loadgen_stats_free(struct loadgen_stats *s)
+{
+	free(s->connect_us);
+	memset(s, 0, sizeof(*s));
+}
+
+static void progress(struct lg_run *run, unsigned nthreads, struct lg_flood *fl, loadgen_progress_fn fn,
+		     void *arg)
+{
+	struct loadgen_progress p = { .t = (lg_now_ns() - run->t0) / 1e9 };
+	unsigned i;
+
+	for (i = 0; i < nthreads; ++i) {
+		struct lg_thread *t = &run->threads[i];
+		uint64_t ok = __atomic_load_n(&t->st.ok, __ATOMIC_RELAXED);
+		uint64_t failed = __atomic_load_n(&t->st.failed, __ATOMIC_RELAXED);
+		uint64_t started = __atomic_load_n(&t->st.started, __ATOMIC_RELAXED);
+
+		p.started += started;
+		p.ok += ok;
+		p.failed += failed;
+		p.retries += __atomic_load_n(&t->st.retries, __ATOMIC_RELAXED);
+		p.inflight += started > ok + failed ? started - ok - failed : 0;
+	}
+	if (fl)
+		p.flood_sent = __atomic_load_n(&fl->sent, __ATOMIC_RELAXED);
+	fn(&p, arg);
+}
+
+int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, loadgen_progress_fn fn,
+		void *arg, volatile int *stop, const char **err)
+{
+	struct lg_run run;
+	struct lg_flood flood = { .run = &run };
+	struct rusage ru;
+	pthread_t flood_tid;
+	bool flood_started = false;
+	unsigned nth = cfg->threads ? cfg->threads : 1, i, started = 0;
+	size_t k;
+	int64_t next_progress;
+	int ret = 0;
+
+	memset(stats, 0, sizeof(*stats));
+	memset(&run, 0, sizeof(run));
+	*err = NULL;
+	run.cfg = cfg;
+	run.stop = stop;
+	pthread_mutex_init(&run.trace_lock, NULL);
+	noise_remote_init(&run.remote, cfg->server_public, cfg->has_psk ? cfg->psk : NULL);
+	if (cfg->trace_path && !(run.trace = fopen(cfg->trace_path, "w"))) {
+		*err = "cannot open the trace file";
+		ret = -errno;
+		goto out;
+	}
+	if (nth > cfg->clients && cfg->clients)
+		nth = (unsigned)cfg->clients;
+	raise_nofile(cfg->clients + 64 * nth + 64);
+	run.threads = calloc(nth, sizeof(*run.threads));
+	if (!run.threads) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	run.t0 = lg_now_ns();
+	for (i = 0; i < nth; ++i) {
+		struct lg_thread *t = &run.threads[i];
+		size_t n = cfg->clients / nth + (i < cfg->clients % nth);
+
+		t->run = &run;
+		t->index = i;
+		t->epfd = -1;
+		if (RAND_bytes((uint8_t *)&t->rng, sizeof(t->rng)) != 1 || !t->rng)
+			t->rng = 0x9e3779b97f4a7c15ULL + i;
+		t->clients = calloc(n ? n : 1, sizeof(*t->clients));
+		t->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (!t->clients || t->epfd < 0) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		for (k = 0; k < n; ++k) {
+			t->clients[k].fd = -1;
+			if ((ret = client_init(&run, t, &t->clients[k], i + k * nth, err)))
+				goto out;
+			t->nclients++;
+		}
+		t->active = n;
+		t->rate = cfg->rate > 0 ? cfg->rate / nth : 0;
+	}
+	run.t0 = lg_now_ns();
+	if (cfg->flood != LOADGEN_FLOOD_NONE) {
+		if ((ret = -pthread_create(&flood_tid, NULL, lg_flood_main, &flood)))
+			goto out;
+		flood_started = true;
+	}
+	for (i = 0; i < nth; ++i) {
+		run.threads[i].start_ns = run.t0 + (int64_t)(cfg->start_after_s * 1e9);
+		if ((ret = -pthread_create(&run.threads[i].tid, NULL, thread_main, &run.threads[i]))) {
+			*stop = 1;
+			break;
+		}
+		started++;
+	}
+	next_progress = run.t0 + (int64_t)(cfg->progress_s * 1e9);
+	for (i = 0; i < started; ++i) {
+		while (fn && cfg->progress_s > 0 && pthread_tryjoin_np(run.threads[i].tid, NULL) == EBUSY) {
+			struct timespec ts = { 0, 50000000 };
+
+			nanosleep(&ts, NULL);
+			if (lg_now_ns() >= next_progress) {
+				progress(&run, nth, flood_started ? &flood : NULL, fn, arg);
+				next_progress += (int64_t)(cfg->progress_s * 1e9);
+			}
+		}
+		if (!fn || cfg->progress_s <= 0)
+			pthread_join(run.threads[i].tid, NULL);
+	}
+	if (flood_started) {
+		pthread_join(flood_tid, NULL);
+		flood_started = false;
+		stats->flood_sent = flood.sent;
+		stats->flood_errors = flood.errors;
+		if (flood.err && !ret) {
+			ret = flood.err;
+			*err = "the flood could not run (raw sockets need root)";
+		}
+	}
+	stats->elapsed_s = (lg_now_ns() - run.t0) / 1e9;
+	for (i = 0; i < nth; ++i) {
+		merge(stats, &run.threads[i].st);
+		if (run.threads[i].err && !ret) {
+			ret = run.threads[i].err;
+			*err = "a loop thread failed";
+		}
+	}
+	qsort(stats->connect_us, stats->nconnect, sizeof(uint32_t), cmp_u32);
+	if (!getrusage(RUSAGE_SELF, &ru)) {
+		stats->cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+			       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+		stats->max_rss_kib = ru.ru_maxrss;
+	}
+out:
+	if (flood_started) {
+		*stop = 1;
+		pthread_join(flood_tid, NULL);
+	}
+	for (i = 0; run.threads && i < nth; ++i) {
+		struct lg_thread *t = &run.threads[i];
+
+		for (k = 0; k < t->nclients; ++k) {
+			if (t->clients[k].fd >= 0)
+				close(t->clients[k].fd);
+			noise_local_wipe(&t->clients[k].local);
+		}
+		if (t->clients)
+			OPENSSL_cleanse(t->clients, t->nclients * sizeof(*t->clients));
+		free(t->clients);
+		free(t->heap);
+		free(t->st.connect_us);
+		if (t->epfd >= 0)
+			close(t->epfd);
+	}
+	free(run.threads);
+	if (run.trace)
+		fclose(run.trace);
+	pthread_mutex_destroy(&run.trace_lock);
+	OPENSSL_cleanse(&run.remote, sizeof(run.remote));
+	if (ret)
+		loadgen_stats_free(stats);
+	return ret;
+}
