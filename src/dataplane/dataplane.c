@@ -187,11 +187,13 @@ int dataplane_remove_peers(struct dataplane *dp, const uint8_t (*keys)[WG_KEY_LE
 /*
  * Both wireguard-go and the kernel send a keepalive, and with no session a
  * handshake initiation, when a peer's persistent keepalive goes from 0 to
- * non-zero on a running interface. Three entries for the same key in one
- * call, applied in order: the full config with keepalive 0 (so the next
- * step is always a 0 -> on edge, even for a peer that had one), the switch
- * on, and the configured value. The initiation is already under way when
- * the third entry lands, so restoring 0 does not cancel it.
+ * non-zero on a running interface. So one call carries, for the same key
+ * and applied in order: the full config with keepalive 0 (so the next step
+ * is always a 0 -> on edge, even for a peer that had one), then the switch
+ * on, which is already the configured value when the peer has a keepalive:
+ * two entries. A peer configured without one gets a third entry restoring
+ * 0; the initiation is already under way when it lands, so that does not
+ * cancel it. Returns the count (2 or 3); e has room for 3.
  */
 static size_t initiate_entries(struct dp_peer *e, const struct dp_peer *p)
 {

@@ -12,8 +12,11 @@
  * NLM_F_DUMP_INTR; we drain that dump and start again.
  *
  * Writes are in netlink-set.c. Secrets: the private key (and the preshared
- * keys, which we never keep) arrive in dump messages, so the receive buffer
- * is wiped after every read.
+ * keys, which we never keep) arrive in dump messages, and without
+ * NETLINK_CAP_ACK every error ack would carry back the whole request it
+ * answers, preshared keys included. So the socket sets NETLINK_CAP_ACK
+ * (acks carry only the request's header) and every receive, dump, ack or
+ * control reply, is wiped once it is read.
  */
 #include <errno.h>
 #include <limits.h>
@@ -37,9 +40,10 @@ enum { DUMP_RETRIES = 8 }; /* restarts after NLM_F_DUMP_INTR */
 
 /* ---- socket plumbing -------------------------------------------------- */
 
-static int sock_reopen(struct nl_state *st)
+int netlink_sock_reopen(struct nl_state *st)
 {
 	struct mnl_socket *s;
+	int one = 1;
 
 	if (st->sock) {
 		mnl_socket_close(st->sock);
@@ -48,7 +52,9 @@ static int sock_reopen(struct nl_state *st)
 	s = mnl_socket_open(NETLINK_GENERIC);
 	if (!s)
 		return -errno;
-	if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+	/* Kernels since 4.3 have it, and WireGuard needs 5.6: no fallback. */
+	if (mnl_socket_setsockopt(s, NETLINK_CAP_ACK, &one, sizeof(one)) < 0 ||
+	    mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
 		int err = -errno;
 
 		mnl_socket_close(s);
@@ -65,7 +71,7 @@ int netlink_sock_send(struct nl_state *st, const struct nlmsghdr *nlh)
 	int ret;
 
 	/* A failed re-open earlier leaves no socket: try again here. */
-	if (!st->sock && (ret = sock_reopen(st)))
+	if (!st->sock && (ret = netlink_sock_reopen(st)))
 		return ret;
 	do
 		n = mnl_socket_sendto(st->sock, nlh, nlh->nlmsg_len);
@@ -86,7 +92,8 @@ static bool msg_ok(const struct nlmsghdr *m, int left)
 	       m->nlmsg_len <= (unsigned int)left;
 }
 
-/* One datagram into st->rx; signals do not abort the exchange. */
+/* One datagram into buf; signals do not abort the exchange. The caller
+ * wipes buf once it has read it. */
 static ssize_t sock_recv(struct mnl_socket *sock, void *buf, size_t len)
 {
 	ssize_t n;
@@ -103,7 +110,9 @@ static ssize_t sock_recv(struct mnl_socket *sock, void *buf, size_t len)
  */
 int netlink_wait_ack(struct nl_state *st, uint32_t seq)
 {
-	for (;;) {
+	int ret = 1; /* not found yet */
+
+	while (ret > 0) {
 		ssize_t len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)st->rx;
 		int left;
@@ -118,12 +127,17 @@ int netlink_wait_ack(struct nl_state *st, uint32_t seq)
 				continue;
 			if (nlh->nlmsg_type != NLMSG_ERROR)
 				continue;
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-				return -EBADMSG;
+			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+				ret = -EBADMSG;
+				break;
+			}
 			e = mnl_nlmsg_get_payload(nlh);
-			return e->error;
+			ret = e->error > 0 ? -EBADMSG : e->error;
+			break;
 		}
+		explicit_bzero(st->rx, (size_t)len);
 	}
+	return ret;
 }
 
 struct nlmsghdr *netlink_msg_start(struct nl_state *st, uint8_t *buf, uint8_t cmd,
@@ -182,6 +196,7 @@ static int resolve_family(struct nl_state *st)
 		if (len < 0)
 			return -errno;
 		ret = mnl_cb_run(st->rx, len, st->seq, st->portid, resolve_family_msg, &family);
+		explicit_bzero(st->rx, (size_t)len);
 	} while (ret > MNL_CB_STOP);
 	if (ret < 0)
 		return errno == ENOENT ? -EPROTONOSUPPORT : -errno;
@@ -262,6 +277,7 @@ static int check_link(const char *ifname)
 			goto out;
 		}
 		ret = mnl_cb_run(buf, len, 1, portid, link_msg_cb, &kind);
+		explicit_bzero(buf, (size_t)len);
 	} while (ret > MNL_CB_STOP && !kind.found);
 	if (ret < 0) {
 		ret = -errno;
@@ -316,7 +332,7 @@ static int nl_open(const char *ifname, void **state)
 	}
 	strcpy(st->ifname, ifname);
 	st->seq = (uint32_t)time(NULL);
-	ret = sock_reopen(st);
+	ret = netlink_sock_reopen(st);
 	if (ret)
 		goto out;
 	ret = resolve_family(st);
@@ -594,13 +610,6 @@ static int parse_device_msg(struct nl_dump *d, const struct nlmsghdr *nlh)
 }
 
 /*
- * Runs one WG_CMD_GET_DEVICE dump into d. Always reads the dump to its
- * NLMSG_DONE (so the socket stays in step) unless the mode is NL_DUMP_DEVICE,
- * where it stops after the first message and replaces the socket instead:
- * that keeps reading the key O(1) however many peers are installed.
- */
-
-/*
  * The code of NLMSG_DONE (the dump's own error, 0 when it went well) or
  * NLMSG_ERROR. A truncated error message, or a code that is no errno, is
  * a malformed reply rather than success.
@@ -748,13 +757,13 @@ static int dump_once(struct nl_state *st, struct nl_dump *d, enum nl_dump_mode m
 		if (len < 0) {
 			ret = -errno;
 			/* The socket may hold the rest of a dump: start afresh. */
-			sock_reopen(st);
+			netlink_sock_reopen(st);
 			return ret;
 		}
 		done = netlink_dump_feed(d, st->rx, (size_t)len);
 		explicit_bzero(st->rx, (size_t)len);
 	}
-	if (mode == NL_DUMP_DEVICE && (ret = sock_reopen(st)))
+	if (mode == NL_DUMP_DEVICE && (ret = netlink_sock_reopen(st)))
 		return ret;
 	return netlink_dump_finish(d);
 }

@@ -25,15 +25,22 @@ struct nl_state {
 	uint32_t seq;
 	uint16_t family;        /* generic netlink id of "wireguard" */
 	char ifname[IFNAMSIZ];
-	uint8_t *rx;            /* NL_RX_BUF_LEN, wiped after each use */
+	uint8_t *rx;            /* NL_RX_BUF_LEN, wiped after every receive */
 	uint8_t *tx;            /* NL_SET_MSG_LEN, wiped after each use */
 };
 
+/*
+ * (Re)opens st->sock: a bound NETLINK_GENERIC socket with NETLINK_CAP_ACK
+ * set, so error acks carry only the request's header, never its preshared
+ * keys. Closes the old socket first. 0 or -errno (st->sock is then NULL).
+ */
+int netlink_sock_reopen(struct nl_state *st);
 /* Starts a wireguard genl request in buf with the next sequence number. */
 struct nlmsghdr *netlink_msg_start(struct nl_state *st, uint8_t *buf, uint8_t cmd, uint16_t flags);
 /* Sends one message; 0 or -errno. */
 int netlink_sock_send(struct nl_state *st, const struct nlmsghdr *nlh);
-/* Waits for the NLMSG_ERROR answering seq: its error (0 = ack) or -errno. */
+/* Waits for the NLMSG_ERROR answering seq: its error (0 = ack) or -errno.
+ * st->rx is wiped after every datagram it reads. */
 int netlink_wait_ack(struct nl_state *st, uint32_t seq);
 
 /*

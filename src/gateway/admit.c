@@ -5,10 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <sys/random.h>
+
+#include "crypto/siphash.h"
 
 enum {
-	PROBE_MAX = 8,
+	WAYS = 8,                /* entries per set */
 	/* Tokens are kept in nanoseconds of refill time: no floats on the hot path. */
 	NSEC = 1000000000,
 	/* Stay engaged this long after the trigger clears, so a pulsing flood can't toggle us. */
@@ -26,9 +27,9 @@ struct admit {
 	struct admit_config cfg;
 	uint64_t cost_ns;        /* refill time of one token */
 	uint64_t depth_ns;       /* refill time of a full bucket */
-	struct entry *table;
-	size_t mask;
-	uint64_t seed;
+	struct entry *table;     /* nsets * WAYS */
+	size_t set_mask;         /* nsets - 1 */
+	struct siphash_key key;
 	/* gateway-wide rate estimate over two 1 s windows */
 	uint64_t win_start_ns, win_cur, win_prev;
 	uint64_t engaged_until_ns;
@@ -64,14 +65,17 @@ struct admit *admit_new(const struct admit_config *cfg)
 		errno = ENOMEM;
 		return NULL;
 	}
-	a->mask = n - 1;
+	a->set_mask = n / WAYS - 1;
 	/*
-	 * Sources are attacker-chosen: a per-process seed keeps probe runs
-	 * unpredictable. random() is never seeded here, so it alone would give
-	 * every run the same value.
+	 * Sources are attacker-chosen: without the key, addresses could be
+	 * picked to land in one set (and the old multiplicative hash left the
+	 * last IPv4 octet out of the low bits, so one /24 shared a few runs).
 	 */
-	if (getrandom(&a->seed, sizeof(a->seed), 0) != sizeof(a->seed))
-		a->seed = (uint64_t)random() << 32 ^ (uint64_t)random() ^ (uint64_t)(uintptr_t)a;
+	if (siphash_key_random(&a->key) < 0) {
+		admit_free(a);
+		errno = EIO;
+		return NULL;
+	}
 	return a;
 }
 
@@ -94,20 +98,6 @@ void admit_reconfigure(struct admit *a, const struct admit_config *cfg)
 bool admit_engaged(const struct admit *a)
 {
 	return a->engaged;
-}
-
-static uint64_t hash(const struct admit *a, const uint8_t addr[16])
-{
-	uint64_t h = a->seed, w;
-	int i;
-
-	for (i = 0; i < 16; i += 8) {
-		memcpy(&w, addr + i, 8);
-		h ^= w;
-		h *= 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-	}
-	return h ^ (h >> 32);
 }
 
 static bool source_key(uint8_t out[16], const struct sockaddr *src)
@@ -147,47 +137,59 @@ static void update_engaged(struct admit *a, uint64_t now_ns, bool loaded)
 	a->engaged = now_ns < a->engaged_until_ns;
 }
 
+/* The entry's debt left at now_ns after refilling since its last charge. */
+static uint64_t debt_at(const struct entry *e, uint64_t now_ns)
+{
+	uint64_t refill = now_ns > e->last_ns ? now_ns - e->last_ns : 0;
+
+	return refill >= e->debt_ns ? 0 : e->debt_ns - refill;
+}
+
+/*
+ * The source's entry: its own, a free one in its set, or the one in its set
+ * with the least debt left. A taken-over entry keeps that debt: a fully
+ * refilled bucket is indistinguishable from a fresh one, and one still in
+ * debt must not become a full bucket because another address asked. So
+ * cycling through more addresses than a set holds earns no tokens: the set
+ * then behaves as WAYS shared buckets, at most WAYS * rate per second.
+ */
+static struct entry *entry_for(struct admit *a, const uint8_t key[16], uint64_t now_ns)
+{
+	struct entry *set = &a->table[(siphash24(&a->key, key, 16) & a->set_mask) * WAYS];
+	struct entry *victim = NULL;
+	uint64_t least = UINT64_MAX, d;
+	size_t i;
+
+	for (i = 0; i < WAYS; ++i) {
+		struct entry *c = &set[i];
+
+		if (c->used && !memcmp(c->addr, key, 16))
+			return c;
+		d = c->used ? debt_at(c, now_ns) : 0;
+		if (d < least) {
+			least = d;
+			victim = c;
+		}
+	}
+	memcpy(victim->addr, key, 16);
+	victim->used = true;
+	victim->last_ns = now_ns;
+	victim->debt_ns = least;
+	return victim;
+}
+
 bool admit_check(struct admit *a, const struct sockaddr *src, uint64_t now_ns, bool loaded)
 {
 	uint8_t key[16];
-	struct entry *e = NULL, *oldest = NULL;
-	uint64_t h, refill;
-	size_t i;
+	struct entry *e;
 	bool ok;
 
 	update_engaged(a, now_ns, loaded);
 	if (!source_key(key, src))
 		return false;
-
-	h = hash(a, key);
-	for (i = 0; i < PROBE_MAX; ++i) {
-		struct entry *c = &a->table[(h + i) & a->mask];
-		if (!c->used) {
-			e = c;
-			break;
-		}
-		if (!memcmp(c->addr, key, 16)) {
-			e = c;
-			break;
-		}
-		if (!oldest || c->last_ns < oldest->last_ns)
-			oldest = c;
-	}
-	if (!e) {
-		/* Run full: recycle its oldest entry; its owner restarts with a full bucket. */
-		e = oldest;
-		e->used = false;
-	}
-	if (!e->used) {
-		memcpy(e->addr, key, 16);
-		e->used = true;
-		e->last_ns = now_ns;
-		e->debt_ns = 0;
-	}
-
-	refill = now_ns - e->last_ns;
+	e = entry_for(a, key, now_ns);
+	e->debt_ns = debt_at(e, now_ns);
 	e->last_ns = now_ns;
-	e->debt_ns = refill >= e->debt_ns ? 0 : e->debt_ns - refill;
 	/* A token is there when paying for it keeps the debt within the bucket depth. */
 	ok = e->debt_ns + a->cost_ns <= a->depth_ns;
 	if (ok)

@@ -11,9 +11,13 @@
  * at once on a quiet gateway, while a flood from one address is held to
  * its bucket and everyone else's full buckets still pass.
  *
- * Memory is bounded: a fixed open-addressed table; an entry whose bucket
- * has refilled is indistinguishable from a fresh one, so the oldest entry
- * in a probe run is recycled when the run is full.
+ * Memory is bounded: a fixed set-associative table (8 ways), the set
+ * chosen by keyed SipHash of the source, so nobody can aim addresses at
+ * one set. A new source in a full set takes over the entry with the least
+ * debt left and inherits that debt: an entry whose bucket has refilled is
+ * indistinguishable from a fresh one, but churning through many addresses
+ * (one /24, many /64s) never buys a full bucket. Such churn can only make
+ * the newcomers of a full set share its 8 buckets.
  *
  * Not thread-safe: the capture thread owns it.
  */

@@ -209,21 +209,15 @@ static int load_file(struct config *cfg, const char *path, char err[CONFIG_ERR_M
 			ret = fail(err, "%sline too long", where);
 			goto out;
 		}
-		e = strchr(p, '#');
-		if (e)
-			*e = '\0';
 		while (isspace((unsigned char)*p))
 			p++;
-		e = p + strlen(p);
-		while (e > p && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		if (!*p)
+		if (!*p || *p == '#')
 			continue;
 		/* Accept "--name" too, so a command line can be pasted in. */
 		if (!strncmp(p, "--", 2))
 			p += 2;
 		name = p;
-		while (*p && !isspace((unsigned char)*p) && *p != '=')
+		while (*p && !isspace((unsigned char)*p) && *p != '=' && *p != '#')
 			p++;
 		nlen = (size_t)(p - name);
 		while (isspace((unsigned char)*p))
@@ -234,10 +228,32 @@ static int load_file(struct config *cfg, const char *path, char err[CONFIG_ERR_M
 				p++;
 		}
 		val = p;
-		/* Quotes allow an empty or space-containing value. */
-		if (*val == '"' && e > val + 1 && e[-1] == '"') {
-			e[-1] = '\0';
+		if (*val == '"') {
+			/*
+			 * Quotes allow an empty value, spaces and '#'. The closing
+			 * quote is required: a lost one would otherwise make the
+			 * quote and the rest of the line part of a path.
+			 */
+			e = strchr(val + 1, '"');
+			if (!e) {
+				ret = fail(err, "%sunterminated quote", where);
+				goto out;
+			}
+			*e++ = '\0';
 			val++;
+			while (isspace((unsigned char)*e))
+				e++;
+			if (*e && *e != '#') {
+				ret = fail(err, "%sunexpected text after the closing quote", where);
+				goto out;
+			}
+		} else {
+			e = strchr(val, '#');
+			if (e)
+				*e = '\0';
+			e = val + strlen(val);
+			while (e > val && isspace((unsigned char)e[-1]))
+				*--e = '\0';
 		}
 		o = find_opt(name, nlen);
 		if (!o || o->type == OPT_HELP || o->type == OPT_VERSION) {

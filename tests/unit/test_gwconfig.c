@@ -126,6 +126,33 @@ static void test_file_errors(void **state)
 	assert_non_null(strstr(err, ":2: 'registry' needs a value"));
 	unlink(path);
 	free(path);
+	/* A lost closing quote is an error at its line, not part of the path. */
+	path = write_file("interface = wg0\nregistry = http://x\ncache = \"/path/c.db\n");
+	assert_int_equal(load(&c, err, 2, "--config", path), -EINVAL);
+	assert_non_null(strstr(err, ":3: unterminated quote"));
+	unlink(path);
+	free(path);
+	path = write_file("interface = wg0\nregistry = http://x\ncache = \"/a b\" x\n");
+	assert_int_equal(load(&c, err, 2, "--config", path), -EINVAL);
+	assert_non_null(strstr(err, ":3: unexpected text after the closing quote"));
+	unlink(path);
+	free(path);
+}
+
+/* Quoted values keep spaces and '#'; a comment may follow the closing quote. */
+static void test_file_quotes(void **state)
+{
+	struct config c;
+	char err[CONFIG_ERR_MAX];
+	char *path = write_file("interface = wg0 # the gateway\nregistry = http://x\n"
+				"cache = \"/var/lib/j w/#1.db\"  # quoted\n");
+
+	assert_int_equal(load(&c, err, 2, "--config", path), 0);
+	assert_string_equal(c.interface, "wg0");
+	assert_string_equal(c.cache_path, "/var/lib/j w/#1.db");
+	config_free(&c);
+	unlink(path);
+	free(path);
 }
 
 static void test_reload(void **state)
@@ -172,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_file_and_override),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_file_quotes),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_token),
 	};

@@ -699,6 +699,73 @@ static void test_huge_length(void **state)
 	assert_int_equal(parse(&r, "huge_len", &dev, &peers, &n), -ENODATA);
 }
 
+/*
+ * A failed request on the live socket netlink.c opens (the host kernel's
+ * generic netlink controller, no WireGuard and no root needed): the error
+ * ack carries only the request's header, never its attributes (where a
+ * WG_CMD_SET_DEVICE carries preshared keys), and netlink_wait_ack wipes
+ * the receive buffer.
+ */
+static struct nlmsghdr *getfamily(struct nl_state *st, uint8_t *buf, const char *name)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct genlmsghdr *g;
+
+	nlh->nlmsg_type = GENL_ID_CTRL;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++st->seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->cmd = CTRL_CMD_GETFAMILY;
+	g->version = 1;
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
+	return nlh;
+}
+
+static void test_error_ack_live(void **state)
+{
+	static const char marker[] = "jitwgSECRETpsk"; /* < GENL_NAMSIZ: an unknown family */
+	enum { ACK_LEN = NLMSG_LENGTH(sizeof(struct nlmsgerr)) };
+	struct nl_state st = { .seq = 100 };
+	uint8_t tx[512], rx[4096];
+	const struct nlmsghdr *ack = (const struct nlmsghdr *)rx;
+	const struct nlmsgerr *e;
+	struct nlmsghdr *nlh;
+	socklen_t olen = sizeof(int);
+	int one = 0, ret;
+	ssize_t len;
+	size_t i;
+
+	ret = netlink_sock_reopen(&st);
+	if (ret == -EAFNOSUPPORT || ret == -EPERM || ret == -EACCES)
+		skip();
+	assert_int_equal(ret, 0);
+	assert_int_equal(getsockopt(mnl_socket_get_fd(st.sock), SOL_NETLINK, NETLINK_CAP_ACK, &one, &olen), 0);
+	assert_int_equal(one, 1);
+
+	/* The ack as it comes off the socket. */
+	nlh = getfamily(&st, tx, marker);
+	assert_int_equal(netlink_sock_send(&st, nlh), 0);
+	len = mnl_socket_recvfrom(st.sock, rx, sizeof(rx));
+	assert_true(len >= ACK_LEN);
+	assert_int_equal(ack->nlmsg_type, NLMSG_ERROR);
+	e = mnl_nlmsg_get_payload(ack);
+	assert_int_equal(e->error, -ENOENT);
+	assert_int_equal(ack->nlmsg_len, ACK_LEN); /* header only: no attributes echoed */
+	assert_null(memmem(rx, (size_t)len, marker, sizeof(marker) - 1));
+
+	/* Through netlink_wait_ack: the buffer is wiped after the read. */
+	st.rx = malloc(NL_RX_BUF_LEN);
+	assert_non_null(st.rx);
+	memset(st.rx, 0x5a, NL_RX_BUF_LEN);
+	nlh = getfamily(&st, tx, marker);
+	assert_int_equal(netlink_sock_send(&st, nlh), 0);
+	assert_int_equal(netlink_wait_ack(&st, nlh->nlmsg_seq), -ENOENT);
+	for (i = 0; i < ACK_LEN; ++i)
+		assert_int_equal(st.rx[i], 0);
+	free(st.rx);
+	mnl_socket_close(st.sock);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +780,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_device_and_aip),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_huge_length),
+		cmocka_unit_test(test_error_ack_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

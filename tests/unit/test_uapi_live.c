@@ -5,7 +5,8 @@
  * interfaces in a fresh namespace and passes their names:
  *   JITWG_TEST_IF         the "gateway" interface we configure
  *   JITWG_TEST_CLIENT_IF  a second interface that knows the gateway's key
- * Without them (the plain unit run) every test is skipped.
+ * Without them (the plain unit run) it runs nothing and exits 77, which
+ * tests/run.sh counts as SKIP, not PASS.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -554,7 +555,7 @@ int main(void)
 	if (!gw_if) {
 		printf("test_uapi_live: JITWG_TEST_IF not set, skipped "
 		       "(tests/integration/dataplane_uapi.sh runs it)\n");
-		return 0;
+		return 77;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
