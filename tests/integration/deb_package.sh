@@ -98,7 +98,9 @@ for u in "${USERS[@]}"; do
 done
 [ -f /etc/jitwg/jitwgd.conf.example ] && [ ! -e /etc/jitwg/jitwgd.conf ] || tl_fail "example config not as expected"
 [ -f /usr/share/bash-completion/completions/jitwg ] || tl_fail "bash completion missing"
-for m in jitwg.8 jitwgd.8 jitwgd.conf.5 jitwg-registry.8; do
+mans=(jitwg.8 jitwgd.8 jitwgd.conf.5 jitwg-registry.8)
+[ "$relay" = 1 ] && mans+=(jitwg-relay.8)
+for m in "${mans[@]}"; do
 	f=$(find /usr/share/man -name "$m.gz" | head -n 1)
 	[ -n "$f" ] || tl_fail "man page $m not installed"
 	zcat "$f" | mandoc -T lint -W warning >/dev/null || tl_fail "installed $m is not lint-clean"
@@ -151,6 +153,14 @@ systemctl daemon-reload
 systemctl start jitwgd-rwpaths.service
 sleep 1
 echo "rwpaths_status=$(systemctl show -p ExecMainStatus --value jitwgd-rwpaths.service)" >>$r
+if [ -f /lib/systemd/system/jitwg-relay.service ]; then
+	printf 'LISTEN=127.0.0.1:8081\nOPTIONS=--metrics 127.0.0.1:9587 --max-connections 64\n' >/etc/jitwg/relay.env
+	systemctl start jitwg-relay.service
+	for i in $(seq 50); do curl -sf http://127.0.0.1:9587/metrics >/jitwg-out/relay.metrics && break; sleep 0.1; done
+	echo "relay_active=$(systemctl is-active jitwg-relay.service)" >>$r
+	echo "relay_user=$(ps -o user= -p "$(systemctl show -p MainPID --value jitwg-relay.service)")" >>$r
+	echo "relay_promtool=$(promtool check metrics </jitwg-out/relay.metrics >/dev/null 2>&1 && echo ok || echo bad)" >>$r
+fi
 echo "done=1" >>$r
 SCRIPT
 cp "$TL_TMP/jitwgd-rwpaths.service" "$TL_TMP/check.target" "$TL_TMP/check.service" "$TL_TMP/check.sh" "$TL_TMP/out/" 2>/dev/null
@@ -177,6 +187,12 @@ s=$(res jitwgd_status)
 grep -q "jitwgd" "$TL_TMP/out/jitwgd.journal" && grep -qi "wg0" "$TL_TMP/out/jitwgd.journal" \
 	|| { cat "$TL_TMP/out/jitwgd.journal"; tl_fail "jitwgd did not run and name its missing interface"; }
 [ "$(res rwpaths_status)" = 226 ] || tl_fail "control unit with ReadWritePaths=/run/wireguard: status '$(res rwpaths_status)', want 226"
+if [ "$relay" = 1 ]; then
+	[ "$(res relay_active)" = active ] || { show_container; tl_fail "jitwg-relay.service is not active"; }
+	[ "$(res relay_user)" = jitwgd ] || tl_fail "relay runs as '$(res relay_user)'"
+	[ "$(res relay_promtool)" = ok ] || tl_fail "promtool check metrics failed on the packaged relay"
+	tl_log "relay unit active as jitwgd, /metrics promtool-clean"
+fi
 tl_log "kernel-only host: registry unit active as jitwg-registry; jitwgd unit ran jitwgd (exit $s: $(grep -i wg0 "$TL_TMP/out/jitwgd.journal" | head -n 1)); old ReadWritePaths unit: 226/NAMESPACE"
 
 # 5. purge
