@@ -45,10 +45,20 @@ purge_all() {
 	installed=0
 	dpkg --purge "${PKGS[@]}" >"$TL_TMP/purge.log" 2>&1
 }
-# On any failure after installing, purge before tl_cleanup runs.
-trap 'rc=$?; purge_all || true; exit $rc' ERR
-on_exit() { local rc=$?; purge_all || true; tl_cleanup_rc "$rc"; }
-tl_cleanup_rc() { (exit "$1"); tl_cleanup; }
+# Also on failure: purge what was installed, then tl_cleanup (with this exit
+# status). The container's root is a bind mount of / made inside its own mount
+# namespace; should it ever be visible here, never rm -rf through it.
+on_exit() {
+	local rc=$?
+	set +e
+	purge_all
+	if [ -d "$TL_TMP/root" ] && ! rmdir "$TL_TMP/root"; then
+		tl_log "$TL_TMP/root is not empty: leaving $TL_TMP in place"
+		TL_TMP=""
+	fi
+	(exit "$rc")
+	tl_cleanup
+}
 trap on_exit EXIT
 
 # Every path on this file system that names jitwg, but for the trees a test

@@ -47,3 +47,38 @@ same_set() {
 	d=$(diff "$2" "$3" | grep '^[<>]' | sed 's/^</only in the man page:/; s/^>/only in --help:/') || true
 	[ -z "$d" ] || tl_fail "$1 drifted: $(echo "$d" | tr '\n' ' ')"
 }
+
+# The metric names the dashboard's queries (targets and template variables)
+# and the alert rules' expressions use, one per line.
+ops_queried_metrics() {
+	{
+		jq -r '.panels[].targets[].expr, (.templating.list[] | .definition // empty)' \
+			"$TL_ROOT/packaging/grafana/jitwg.json"
+		# Each rule's expr: from "expr:" to the rule's next key ("for:").
+		awk '/^ *expr:/ { e = 1 } /^ *(for|labels|annotations):/ { e = 0 } e' \
+			"$TL_ROOT/packaging/prometheus/jitwg-rules.yml"
+	} | grep -oE 'jitwg_[a-zA-Z0-9_:]+' | sort -u
+}
+
+# ops_check_queries EXPORTED REGEX include|exclude -> every queried metric
+# matching (or not matching) REGEX is in the EXPORTED list of sample names.
+ops_check_queries() {
+	local exported=$1 re=$2 mode=$3 m missing=() n=0
+	while read -r m; do
+		if [ "$mode" = include ]; then [[ $m =~ $re ]] || continue; else [[ $m =~ $re ]] && continue; fi
+		n=$((n + 1))
+		grep -qx "$m" "$exported" || missing+=("$m")
+	done < <(ops_queried_metrics)
+	[ "$n" -gt 0 ] || tl_fail "no queried metric matched ($mode $re)"
+	[ ${#missing[@]} -eq 0 ] || tl_fail "queried but not exported: ${missing[*]}"
+	tl_log "$n queried metric names ($mode $re) are all exported"
+}
+
+# ops_check_documented PROM... -> each family in these pages is named in docs/OPERATIONS.md.
+ops_check_documented() {
+	local f missing=()
+	while read -r f; do
+		grep -q "$f" "$TL_ROOT/docs/OPERATIONS.md" || missing+=("$f")
+	done < <(awk '/^# TYPE / { print $3 }' "$@" | sort -u)
+	[ ${#missing[@]} -eq 0 ] || tl_fail "not in docs/OPERATIONS.md: ${missing[*]}"
+}
