@@ -99,7 +99,8 @@ NOISE_SRCS := \
 LOADGEN_SRCS := \
 	src/loadgen/client.c \
 	src/loadgen/loop.c \
-	src/loadgen/flood.c
+	src/loadgen/flood.c \
+	src/loadgen/sockets.c
 
 CAPTURE_SRCS := \
 	src/capture/bpf.c \
@@ -113,6 +114,7 @@ GATEWAY_SRCS := \
 	src/gateway/evict.c \
 	src/gateway/stage.c \
 	src/gateway/ingest-capture.c \
+	src/gateway/ingest-hook.c \
 	src/gateway/admit-stage.c \
 	src/gateway/identify.c \
 	src/gateway/install.c \
@@ -159,6 +161,7 @@ CLI_SRCS := \
 	src/cli/regapi.c \
 	src/cli/status.c \
 	src/cli/bench.c \
+	src/cli/tunnel.c \
 	src/cli/loadgen.c
 
 # Binaries' own entry points (not in any archive).
