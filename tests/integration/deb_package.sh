@@ -95,7 +95,7 @@ for u in "${UNITS[@]}"; do
 	[ -f "/lib/systemd/system/$u" ] || tl_fail "$u not installed"
 	[ -L "/etc/systemd/system/multi-user.target.wants/$u" ] || tl_fail "$u not enabled"
 done
-( cd /lib/systemd/system && systemd-analyze verify "${UNITS[@]}" ) >"$TL_TMP/verify.log" 2>&1 \
+( cd /lib/systemd/system && systemd-analyze verify "${UNITS[@]}" jitwg-tunnel@.service ) >"$TL_TMP/verify.log" 2>&1 \
 	|| { cat "$TL_TMP/verify.log"; tl_fail "systemd-analyze verify failed on the installed units"; }
 [ -s "$TL_TMP/verify.log" ] && { cat "$TL_TMP/verify.log"; tl_fail "systemd-analyze verify complained"; }
 for b in "${BINS[@]}"; do
