@@ -47,13 +47,12 @@ gw_jitwgd_start --cache "$TL_TMP/cache.db" --idle-timeout 3600
 # tunnel addresses 10.77.x.y from index FIRST.
 make_keys() {
 	local name=$1 count=$2 first=$3
-	python3 - "$TL_TMP/$name.keys" "$count" "$first" "$REG_URL" <<'PY' >/dev/null
+	ip netns exec "$GW" python3 - "$TL_TMP/$name.keys" "$count" "$first" "$REG_URL" <<'PY' >/dev/null
 import base64, json, os, subprocess, sys, urllib.request
 path, count, first, url = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 out = open(path, "w")
 privs = subprocess.run(["bash", "-c", "for i in $(seq %d); do wg genkey; done" % count],
                        capture_output=True, text=True, check=True).stdout.split()
-pubs = subprocess.run(["wg", "pubkey"], input="", capture_output=True, text=True)
 for i, priv in enumerate(privs):
     n = first + i
     addr = "10.77.%d.%d" % (1 + n // 250, 1 + n % 250)
@@ -81,14 +80,15 @@ phase() {
 	r0=$(reg_requests) c0=$(jitwgd_cpu) rss0=$(jitwgd_rss) k0=$(cache_kib) p0=$(peers)
 	if [ $# -gt 0 ]; then
 		tl_bg ip netns exec "$AT" "$J" loadgen --endpoint "192.168.78.1:$GW_PORT" --server-public-key "$GW_PUB" \
-			--clients 0 --progress 0 --flood-duration "$FLOOD_S" "$@"
+			--clients 0 --progress 0 --flood-duration "$FLOOD_S" "$@" >"$TL_TMP/$name.flood" 2>&1
 		fpid=$TL_LAST_PID
-		sleep 1.5
+		tl_wait_until 120 grep -q "^flood: sending" "$TL_TMP/$name.flood" || tl_fail "$name flood did not start"
+		sleep 1 # the flood reaches its pace
 	fi
 	ip netns exec "$CL" "$J" loadgen --endpoint "$GW_V4:$GW_PORT" --server-public-key "$GW_PUB" \
 		--keys "$TL_TMP/$keys.keys" --rate "$rate" --source-prefix 10.200.0.0/16 --progress 0 \
 		--attempt-time 30 >"$TL_TMP/$name.out" 2>&1 || true
-	[ -n "$fpid" ] && { wait "$fpid" >"$TL_TMP/$name.flood" 2>&1 || true; }
+	[ -n "$fpid" ] && { wait "$fpid" || true; }
 	line=$(tail -n 1 "$TL_TMP/$name.out")
 	read -r ok failed p50 p99 mx < <(sed -n 's/handshakes: \([0-9]*\) ok, \([0-9]*\) failed; connect ms p50 \([0-9.]*\) p99 \([0-9.]*\) max \([0-9.]*\)/\1 \2 \3 \4 \5/p' <<<"$line")
 	added=$(( $(peers) - p0 - ok ))

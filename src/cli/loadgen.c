@@ -28,6 +28,13 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+/* A line for scripts that start the legitimate clients once a flood is on. */
+static void on_flood_started(void)
+{
+	fputs("flood: sending\n", stderr);
+	fflush(stderr);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -399,6 +406,7 @@ int cmd_loadgen(int argc, char **argv)
 		fprintf(stderr, "jitwg loadgen: --flood spoofed needs --flood-prefix of the endpoint's family\n");
 		goto out;
 	}
+	cfg.flood_started = on_flood_started;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	ret = loadgen_run(&cfg, &st, on_progress, NULL, &stop_flag, &err);

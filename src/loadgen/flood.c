@@ -226,6 +226,8 @@ void *lg_flood_main(void *arg)
 		fl->err = ret;
 		goto out;
 	}
+	if (fs.cfg->flood_started)
+		fs.cfg->flood_started();
 	start = lg_now_ns();
 	end = start + (int64_t)(fs.cfg->flood_s * 1e9);
 	memset(msgs, 0, sizeof(msgs));
