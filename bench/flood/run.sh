@@ -24,7 +24,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STORM=${STORM:-5000}
 LEGIT=${LEGIT:-200}
 LEGIT_RATE=${LEGIT_RATE:-100}
-FLOOD_S=${FLOOD_S:-8}
+FLOOD_S=${FLOOD_S:-10}
 # shellcheck source=../../tests/integration/gw_common.bash
 source "$ROOT/tests/integration/gw_common.bash"
 TL_NAME=flood

@@ -4,9 +4,9 @@
  * one thread while the legitimate clients connect:
  *   junk     148 bytes with type byte 1 and random rest (mac1 fails);
  *   keys     valid initiations (mac1 and every AEAD) from random static
- *            keys, one UDP socket; a pool of --flood-keys messages made
- *            before the flood and sent round-robin (each key repeats once
- *            per pool cycle, with the same timestamp);
+ *            keys, one UDP socket; a pool of --flood-keys messages (each
+ *            with its own key and ephemeral) made before the flood and
+ *            sent round-robin (each message repeats once per pool cycle);
  *   spoofed  the same pool from random source addresses and ports in a
  *            prefix, through a raw socket (root; the source addresses
  *            need no configuration, replies go nowhere);
@@ -60,10 +60,8 @@ static int make_pool(struct flood_state *fs)
 	fs->pool = calloc(n, sizeof(*fs->pool));
 	if (!fs->pool)
 		return -ENOMEM;
-	/* One ephemeral for the whole pool: the flood costs the gateway the
-	 * same DHs either way, and the pool is made quicker. */
-	if ((ret = x25519_generate(eph)))
-		goto out;
+	/* Each message has its own ephemeral, as a real attacker's would: a
+	 * shared one would let a gateway drop the flood as replays. */
 	clock_gettime(CLOCK_REALTIME, &rt);
 	noise_tai64n(ts, (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec);
 	for (i = 0; i < n; ++i) {
@@ -84,7 +82,7 @@ static int make_pool(struct flood_state *fs)
 			memcpy(priv, cfg->keys[0], WG_KEY_LEN);
 		else if ((ret = x25519_generate(priv)))
 			goto out;
-		if ((ret = noise_local_init(&l, priv, &r)))
+		if ((ret = noise_local_init(&l, priv, &r)) || (ret = x25519_generate(eph)))
 			goto out;
 		ret = noise_handshake_create_initiation(&hs, fs->pool[i], &l, &r, (uint32_t)lg_rand(&fs->rng),
 							ts, eph, NULL, 0);
