@@ -98,24 +98,6 @@ out:
 	return ret;
 }
 
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	return sum;
-}
-
 /* IP + UDP + payload from a random source in the prefix; returns the length. */
 static size_t spoof(struct flood_state *fs, uint8_t *out, const uint8_t *payload)
 {
@@ -168,11 +150,11 @@ static size_t spoof(struct flood_state *fs, uint8_t *out, const uint8_t *payload
 	memcpy(out + hl + 8, payload, WG_MSG_INITIATION_LEN);
 	if (pf->family == AF_INET6) {
 		/* IPv6 needs the UDP checksum: pseudo-header, header, payload. */
-		uint32_t sum = csum_add(0, out + 8, 32);
+		uint32_t sum = lg_csum_add(0, out + 8, 32);
 
 		sum += IPPROTO_UDP + 8 + WG_MSG_INITIATION_LEN;
-		sum = csum_add(sum, out + hl, 8 + WG_MSG_INITIATION_LEN);
-		v = htons(csum_fold(sum));
+		sum = lg_csum_add(sum, out + hl, 8 + WG_MSG_INITIATION_LEN);
+		v = htons(lg_csum_fold(sum));
 		if (!v)
 			v = 0xffff;
 		memcpy(out + hl + 6, &v, 2);
