@@ -14,7 +14,10 @@
 # For each: the legitimate clients' p50/p99/max and the ratio of p50 to the
 # unloaded run, registry requests, jitwgd CPU seconds, jitwgd RSS and cache
 # file size before and after, and data-plane peers added beyond the
-# legitimate clients (the goal: 0). The attacker has its own namespace and
+# legitimate clients (the goal: 0); jitwgd's mean install time in the
+# phase (capture to installed), the cookie replies the legitimate clients
+# got from wireguard-go and the mac2 they sent (wireguard-go under load), and
+# initiations jitwgd dropped as replayed ephemerals. The attacker has its own namespace and
 # veth; the legitimate clients each have their own source address
 # (10.200.0.0/16). Not a test; it prints a table. Needs root, after make.
 #
@@ -75,9 +78,11 @@ peers() { ip netns exec "$GW" wg show "$GWIF" peers | wc -l; }
 
 # phase NAME KEYS RATE [flood args...] -> one row
 phase() {
-	local name=$1 keys=$2 rate=$3 fpid="" r0 c0 rss0 k0 p0 line p50 p99 mx ok failed added
+	local name=$1 keys=$2 rate=$3 fpid="" r0 c0 rss0 k0 p0 line p50 p99 mx ok failed added is0 ic0 dup0 inst ck
 	shift 3
 	r0=$(reg_requests) c0=$(jitwgd_cpu) rss0=$(jitwgd_rss) k0=$(cache_kib) p0=$(peers)
+	is0=$(gw_metric jitwg_install_seconds_sum) ic0=$(gw_metric jitwg_install_seconds_count)
+	dup0=$(gw_metric jitwg_admit_duplicate_total)
 	if [ $# -gt 0 ]; then
 		tl_bg ip netns exec "$AT" "$J" loadgen --endpoint "192.168.78.1:$GW_PORT" --server-public-key "$GW_PUB" \
 			--clients 0 --progress 0 --flood-duration "$FLOOD_S" "$@" >"$TL_TMP/$name.flood" 2>&1
@@ -92,19 +97,22 @@ phase() {
 	line=$(tail -n 1 "$TL_TMP/$name.out")
 	read -r ok failed p50 p99 mx < <(sed -n 's/handshakes: \([0-9]*\) ok, \([0-9]*\) failed; connect ms p50 \([0-9.]*\) p99 \([0-9.]*\) max \([0-9.]*\)/\1 \2 \3 \4 \5/p' <<<"$line")
 	added=$(( $(peers) - p0 - ok ))
+	inst=$(awk -v s0="$is0" -v c0="$ic0" -v s1="$(gw_metric jitwg_install_seconds_sum)" -v c1="$(gw_metric jitwg_install_seconds_count)" \
+		'BEGIN { if (c1 > c0) printf "%.1f", (s1 - s0) / (c1 - c0) * 1000; else print "-" }')
+	ck=$(sed -n 's/.*cookie replies \([0-9]*\), mac2 sent \([0-9]*\).*/\1\/\2/p' "$TL_TMP/$name.out")
 	[ "$name" = unloaded ] && BASE_P50=$p50
-	printf '%-9s %6s %6s %9s %9s %9s %6s %8s %7s %11s %11s %7s %s\n' "$name" "$ok" "$failed" "$p50" "$p99" "$mx" \
+	printf '%-9s %6s %6s %9s %9s %9s %6s %8s %7s %11s %11s %7s %8s %9s %7s %s\n' "$name" "$ok" "$failed" "$p50" "$p99" "$mx" \
 		"$(awk -v a="$p50" -v b="${BASE_P50:-$p50}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }')" \
 		"$(( $(reg_requests) - r0 ))" "$(awk -v a="$(jitwgd_cpu)" -v b="$c0" 'BEGIN { printf "%.2f", a - b }')" \
-		"$rss0>$(jitwgd_rss)" "$k0>$(cache_kib)" "$added" \
-		"$(grep -h '^flood:' "$TL_TMP/$name.out" "$TL_TMP/$name.flood" 2>/dev/null | head -n 1 | sed 's/flood: //; s/, 0 send errors//')" | tee -a "$OUT"
+		"$rss0>$(jitwgd_rss)" "$k0>$(cache_kib)" "$added" "$inst" "$ck" "$(( $(gw_metric jitwg_admit_duplicate_total) - dup0 ))" \
+		"$(grep -h '^flood: [0-9]' "$TL_TMP/$name.flood" 2>/dev/null | head -n 1 | sed 's/flood: //; s/, 0 send errors//')" | tee -a "$OUT"
 }
 
 {
 	echo "# flood bench $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$ROOT" rev-parse --short HEAD)"
 	echo "# storm $STORM clients, legitimate $LEGIT clients at $LEGIT_RATE/s per phase, floods $FLOOD_S s"
-	printf '%-9s %6s %6s %9s %9s %9s %6s %8s %7s %11s %11s %7s %s\n' phase ok failed "p50 ms" "p99 ms" "max ms" "x p50" \
-		"reg req" "cpu s" "rss KiB" "cache KiB" "extra" flood
+	printf '%-9s %6s %6s %9s %9s %9s %6s %8s %7s %11s %11s %7s %8s %9s %7s %s\n' phase ok failed "p50 ms" "p99 ms" "max ms" "x p50" \
+		"reg req" "cpu s" "rss KiB" "cache KiB" "extra" "inst ms" "cookies" "dup" flood
 } | tee "$OUT"
 
 make_keys storm "$STORM" 0
