@@ -109,6 +109,7 @@ GATEWAY_SRCS := \
 	src/gateway/evict.c \
 	src/gateway/stage.c \
 	src/gateway/ingest-capture.c \
+	src/gateway/ingest-hook.c \
 	src/gateway/admit-stage.c \
 	src/gateway/identify.c \
 	src/gateway/install.c \
@@ -154,6 +155,7 @@ CLI_SRCS := \
 	src/cli/regapi.c \
 	src/cli/status.c \
 	src/cli/bench.c \
+	src/cli/tunnel.c \
 	src/cli/loadgen.c
 
 # Binaries' own entry points (not in any archive).

@@ -43,6 +43,9 @@ const char config_usage[] =
 	"  --registry-concurrency N  registry requests in flight (16)\n"
 	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
 	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
+	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
+	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
+	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
 	"  --log-level error|warn|info|debug  (info)\n"
 	"  --config FILE             read these options from FILE (\"name = value\" lines);\n"
 	"                            the command line wins; SIGHUP re-reads it\n"
@@ -76,6 +79,7 @@ static const struct opt opts[] = {
 	{ "registry-timeout-ms", OPT_UINT, O(registry_timeout_ms), 50, 60000, false },
 	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
 	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
+	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
 	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
 	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
@@ -383,6 +387,10 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		ret = fail(err, "--metrics: '%s' is not ADDR:PORT", cfg->metrics_addr);
 		goto out;
 	}
+	if (cfg->hook_path && (!cfg->hook_path[0] || strlen(cfg->hook_path) >= 108)) {
+		ret = fail(err, "--hook: expected a socket path shorter than 108 bytes");
+		goto out;
+	}
 	if (cfg->grace == UINT_MAX)
 		cfg->grace = cfg->idle_timeout < 30 ? cfg->idle_timeout : 30;
 	if (!cfg->cache_path && asprintf(&cfg->cache_path, "/var/lib/jitwg/%s.db", cfg->interface) < 0) {
@@ -416,6 +424,7 @@ void config_free(struct config *cfg)
 	free(cfg->metrics_addr);
 	free(cfg->status_socket);
 	free(cfg->config_file);
+	free(cfg->hook_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -36,6 +36,7 @@
 #include "gateway/admit-stage.h"
 #include "gateway/identify.h"
 #include "gateway/ingest-capture.h"
+#include "gateway/ingest-hook.h"
 #include "noise/noise.h"
 
 #ifndef JITWG_VERSION
@@ -57,6 +58,7 @@ struct daemon {
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
+	struct ingest_hook *hook_src;        /* NULL unless --hook */
 	atomic_int fatal;            /* a stage stopped on its own: exit non-zero */
 	char pubs[WG_KEY_B64_LEN + 1];
 	uint16_t port;
@@ -271,7 +273,11 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	key_to_base64(d->pubs, pub);
-	d->cap = capture_open(d->port);
+	/* With --hook, initiations from 127.0.0.0/8 come from jitwg-relay's
+	 * sockets and arrive through the hook: capturing them too would
+	 * process each one twice. */
+	d->cap = cfg->hook_path ? capture_open_skip_v4(d->port, 0x7f000000u, 0xff000000u)
+				: capture_open(d->port);
 	if (!d->cap) {
 		log_err("capture on port %u: %s%s", d->port, strerror(errno),
 			errno == EPERM ? " (needs CAP_NET_RAW)" : "");
@@ -365,6 +371,15 @@ static int start(struct daemon *d)
 			return -1;
 		}
 	}
+	if (cfg->hook_path) {
+		struct ingest_hook_config hc = { .path = cfg->hook_path, .admit = d->admit, .metrics = d->m };
+		ensure_parent_dir(cfg->hook_path);
+		d->hook_src = ingest_hook_start(&hc);
+		if (!d->hook_src) {
+			log_err("hook %s: %s", cfg->hook_path, strerror(errno));
+			return -1;
+		}
+	}
 	if (cfg->metrics_addr) {
 		d->httpd = httpd_new(cfg->metrics_addr, d->m, d->ins, &why);
 		if (!d->httpd) {
@@ -396,6 +411,7 @@ static int start(struct daemon *d)
 static void stop(struct daemon *d)
 {
 	ingest_capture_stop(d->capture_src);
+	ingest_hook_stop(d->hook_src);
 	admit_stage_stop(d->admit);
 	identify_stop(d->identify);
 	status_server_free(d->status);

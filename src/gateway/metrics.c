@@ -106,6 +106,10 @@ char *metrics_render(const struct metrics *m)
 		&m->captured);
 	counter(&b, "jitwg_capture_malformed_total",
 		"Captured datagrams that failed the user-space re-check.", &m->capture_malformed);
+	counter(&b, "jitwg_hook_received_total",
+		"Initiations handed over by jitwg-relay through the hook socket.", &m->hook_received);
+	counter(&b, "jitwg_hook_malformed_total",
+		"Hook datagrams refused (wrong length, magic, family or message type).", &m->hook_malformed);
 	counter(&b, "jitwg_capture_kernel_drops_total",
 		"Packets the kernel dropped before the capture socket read them.",
 		&m->capture_kernel_drops);

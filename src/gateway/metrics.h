@@ -47,6 +47,8 @@ struct metrics {
 	/* counters */
 	atomic_uint_fast64_t captured;                 /* passed the BPF filter */
 	atomic_uint_fast64_t capture_malformed;
+	atomic_uint_fast64_t hook_received;            /* relay hand-offs decoded (ingest-hook.c) */
+	atomic_uint_fast64_t hook_malformed;
 	atomic_uint_fast64_t capture_kernel_drops;
 	atomic_uint_fast64_t admit_dropped;
 	atomic_uint_fast64_t handshakes[NOISE_BAD_TIMESTAMP + 1]; /* by verdict */

@@ -62,7 +62,9 @@ struct conn {
 
 struct relay_loop {
 	struct relay *r;
-	int epfd, lfd, stopfd, hookfd;
+	int epfd, lfd, stopfd, hookfd; /* hookfd: -1 until a hand-off connects it */
+	struct hook_queue *hookq;      /* NULL: no hook */
+	bool hook_armed;               /* EPOLLOUT on hookfd */
 	pthread_t thread;
 	bool running;
 	struct conn *all;
@@ -77,6 +79,10 @@ struct relay_loop {
 enum { TAG_TCP = 0, TAG_UDP = 1 };
 #define EV_LISTEN ((uint64_t)2)
 #define EV_STOP ((uint64_t)4)
+#define EV_HOOK ((uint64_t)6)
+
+enum { HOOK_QUEUE = 512 }; /* hand-offs waiting for jitwgd, per loop */
+struct hook_queue;
 
 uint64_t relay_now_ms(void);
 
@@ -94,8 +100,12 @@ void loop_timer_set(struct relay_loop *L, struct conn *c, struct tlist *t);
 void loop_timer_clear(struct conn *c);
 int loop_arm(struct conn *c, uint32_t events);
 
-/* hook-send.c */
-int hook_sender_open(void);
+/* hook-send.c: hand-offs to jitwgd (src/wire/hook.h) */
+int hook_sender_open(struct relay_loop *L);
+void hook_sender_close(struct relay_loop *L);
+/* Sends, or queues (bounded), or drops and counts; never blocks. */
 void hook_send(struct relay_loop *L, const struct conn *c, const uint8_t *init);
+/* The hook socket turned writable (or failed: error): send what waits. */
+void hook_flush(struct relay_loop *L, bool error);
 
 #endif

@@ -149,6 +149,10 @@ static void *loop_main(void *arg)
 				accept_some(L);
 				continue;
 			}
+			if (d == EV_HOOK) {
+				hook_flush(L, evs[i].events & (EPOLLERR | EPOLLHUP));
+				continue;
+			}
 			c = (struct conn *)(uintptr_t)(d & ~(uint64_t)3);
 			/* one batch can hold both sockets of a connection that the
 			 * first event ended: ended ones wait on L->dead till below */
@@ -196,8 +200,7 @@ static void loop_free(struct relay_loop *L)
 		close(L->lfd);
 	if (L->stopfd >= 0)
 		close(L->stopfd);
-	if (L->hookfd >= 0)
-		close(L->hookfd);
+	hook_sender_close(L);
 	if (L->epfd >= 0)
 		close(L->epfd);
 	free(L->scratch);
@@ -231,11 +234,8 @@ static struct relay_loop *loop_new(struct relay *r, int *err)
 		log_err("relay: listen: %s", strerror(-*err));
 		goto fail;
 	}
-	if (r->cfg.hook_path && (L->hookfd = hook_sender_open()) < 0) {
-		*err = L->hookfd;
-		log_err("relay: hook socket: %s", strerror(-*err));
+	if (r->cfg.hook_path && (*err = hook_sender_open(L)) < 0)
 		goto fail;
-	}
 	if (epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->lfd,
 		      &(struct epoll_event){ .events = EPOLLIN, .data.u64 = EV_LISTEN }) < 0 ||
 	    epoll_ctl(L->epfd, EPOLL_CTL_ADD, L->stopfd,
