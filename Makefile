@@ -113,8 +113,9 @@ GATEWAY_SRCS := \
 	src/gateway/admit-stage.c \
 	src/gateway/identify.c \
 	src/gateway/install.c \
-	src/gateway/install-guard.c \
-	src/gateway/install-status.c \
+	src/gateway/evict-run.c \
+	src/gateway/guard.c \
+	src/gateway/status.c \
 	src/gateway/httpd.c \
 	src/gateway/replay.c \
 	src/gateway/cache.c \

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <curl/curl.h>
 
 const char config_usage[] =
 	"Usage: jitwgd --interface IF --registry URL [options]\n"
@@ -315,6 +316,40 @@ static const struct opt *parse_arg(int argc, char **argv, int *i, const char **v
 	return o;
 }
 
+/*
+ * The registry's base URL, parsed now with libcurl's own parser (the one
+ * that will use it) so a malformed one ('http://[::1') fails at start-up
+ * rather than at the first lookup. Request paths are appended to it, so a
+ * query or fragment is refused too.
+ */
+static int check_registry_url(const char *url, char err[CONFIG_ERR_MAX])
+{
+	CURLU *u = curl_url();
+	CURLUcode rc;
+	char *host = NULL;
+	int ret = 0;
+
+	if (!u)
+		return fail(err, "--registry: out of memory");
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc) {
+		ret = fail(err, "--registry: '%s' is not a valid URL (%s)", url, curl_url_strerror(rc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !host || !*host) {
+		ret = fail(err, "--registry: '%s' has no host", url);
+		goto out;
+	}
+	if (strpbrk(url, "?#")) {
+		ret = fail(err, "--registry: '%s': a base URL takes no query or fragment", url);
+		goto out;
+	}
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}
+
 int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX])
 {
 	const struct opt *o;
@@ -379,6 +414,8 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		ret = fail(err, "--registry: '%s' is not an http:// or https:// URL", cfg->registry_url);
 		goto out;
 	}
+	if ((ret = check_registry_url(cfg->registry_url, err)))
+		goto out;
 	if (cfg->gateway && strlen(cfg->gateway) >= 64) {
 		ret = fail(err, "--gateway: name longer than 63 characters");
 		goto out;
