@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "common/addrport.h"
 #include "common/log.h"
 
 #if MHD_VERSION < 0x00097002
@@ -100,16 +101,18 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* ADDR:PORT, [ADDR6]:PORT, :PORT (addrport.h), or HOST:PORT resolved here. */
 static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **errmsg)
 {
-	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(s, ':');
+	char host[256], *end;
 	unsigned long port;
-	char *end;
 	size_t hl;
 
-	*errmsg = "--metrics: expected ADDR:PORT";
-	if (!colon)
+	if (addrport_parse(s, ss) == 0)
+		return 0;
+	*errmsg = "--metrics: expected ADDR:PORT, [ADDR6]:PORT, :PORT or HOST:PORT";
+	if (!colon || colon == s)
 		return -EINVAL;
 	port = strtoul(colon + 1, &end, 10);
 	if (!colon[1] || *end || port == 0 || port > 65535) {
@@ -121,29 +124,8 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **e
 		return -EINVAL;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		host[hl - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1) {
-			*errmsg = "--metrics: bad IPv6 address";
-			return -EINVAL;
-		}
-		return 0;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	if (hl == 0) {
-		s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1)
-		return 0;
-	if (strchr(host, ':')) {
-		*errmsg = "--metrics: an IPv6 address goes in brackets: [ADDR]:PORT";
+	if (host[0] == '[' || strchr(host, ':')) {
+		*errmsg = "--metrics: bad IPv6 address (write [ADDR]:PORT)";
 		return -EINVAL;
 	}
 	return resolve(host, (uint16_t)port, ss, errmsg);
@@ -173,7 +155,7 @@ struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct s
 		goto fail;
 	}
 	setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(h->fd, (struct sockaddr *)&ss, h->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0 ||
+	if (bind(h->fd, (struct sockaddr *)&ss, addrport_len(&ss)) < 0 ||
 	    listen(h->fd, 64) < 0) {
 		*errmsg = errno == EADDRINUSE ? "--metrics: address in use" : "--metrics: cannot listen (address not local?)";
 		goto fail;
