@@ -63,6 +63,7 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
+	src/common/unixsock.c \
 	src/common/wipebuf.c \
 	src/common/clock.c \
 	src/common/rfc3339.c \

@@ -19,6 +19,7 @@
 
 #include "common/addrport.h"
 #include "common/log.h"
+#include "common/unixsock.h"
 
 #if MHD_VERSION < 0x00097002
 typedef int mhd_result;
@@ -263,7 +264,7 @@ static void *status_main(void *arg)
 struct status_server *status_server_new(const char *path, struct status_board *board, const char **errmsg)
 {
 	struct status_server *s;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX }, tmp = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char dir[PATH_MAX], *slash;
 	int ret, e;
 
@@ -299,27 +300,14 @@ struct status_server *status_server_new(const char *path, struct status_board *b
 	}
 	close(s->fd);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	/*
-	 * Bound under a temporary name, made 0600, then renamed over the final
-	 * path: nobody can connect before the mode is right, and umask() (process
-	 * wide, racy with the other threads) is not needed.
-	 */
-	if ((size_t)snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path, (int)getpid()) >=
-	    sizeof(tmp.sun_path)) {
-		*errmsg = "--status-socket: path too long";
-		errno = ENAMETOOLONG;
-		goto fail;
-	}
-	unlink(tmp.sun_path);
-	ret = bind(s->fd, (struct sockaddr *)&tmp, sizeof(tmp));
-	if (ret == 0 && (chmod(tmp.sun_path, 0600) < 0 || rename(tmp.sun_path, path) < 0)) {
-		e = errno;
-		unlink(tmp.sun_path);
-		errno = e;
-		ret = -1;
-	}
+	unlink(path);
+	ret = unixsock_bind(s->fd, path, 0600); /* no umask(): other threads run */
+	if (ret < 0)
+		errno = -ret;
 	if (ret < 0 || listen(s->fd, 16) < 0) {
 		*errmsg = "--status-socket: cannot bind";
+		if (ret == 0)
+			unlink(path);
 		goto fail;
 	}
 	ret = pthread_create(&s->thread, NULL, status_main, s);
