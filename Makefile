@@ -104,6 +104,7 @@ CAPTURE_SRCS := \
 GATEWAY_SRCS := \
 	src/gateway/metrics.c \
 	src/gateway/admit.c \
+	src/gateway/ephemeral.c \
 	src/gateway/config.c \
 	src/gateway/peertab.c \
 	src/gateway/evict.c \

@@ -14,6 +14,8 @@ PKGS=(
 	python3 # scripts/gen-initiations.sh: the independent reader of its captures
 	# registry store and load tools
 	postgresql sqlite3 wrk curl jq
+	# bench/fleet: the push-vs-JIT chart and the reboot curves
+	gnuplot-nox
 	# real-kernel tests
 	qemu-system-x86 busybox-static cpio
 	# jitwg-relay: frame codec; WebSocket stacks we did not write, for the

@@ -118,6 +118,9 @@ char *metrics_render(const struct metrics *m)
 		&m->admit_queue_dropped);
 	counter(&b, "jitwg_admit_dropped_total",
 		"Initiations dropped by the per-source token buckets.", &m->admit_dropped);
+	counter(&b, "jitwg_admit_duplicate_total",
+		"Initiations dropped before decoding: their ephemeral key was seen in the last 10-20 s (replays).",
+		&m->admit_duplicate);
 	counter(&b, "jitwg_identify_queue_dropped_total",
 		"Admitted initiations dropped because the identify queue was full.",
 		&m->identify_queue_dropped);
