@@ -68,6 +68,7 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
+	src/common/unixsock.c \
 	src/common/wipebuf.c \
 	src/common/clock.c \
 	src/common/rfc3339.c \
@@ -283,7 +284,13 @@ unit: $(KTOOL_BINS)
 test: all unit
 	$(Q)tests/run.sh
 
-bench: all
+bench: all $(BIN)/cacheflood
+
+# ---- PIPELINE-BENCH: bench/cacheflood (the lookup stage under unknown-key floods)
+$(BIN)/cacheflood: bench/cacheflood/cacheflood.c $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

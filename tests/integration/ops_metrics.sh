@@ -35,5 +35,18 @@ sed -n 's/^\(jitwg_[a-zA-Z0-9_:]*\)[{ ].*/\1/p' "$TL_TMP"/*.prom | sort -u >"$TL
 ops_check_queries "$TL_TMP/exported" '^jitwg_relay_' exclude
 ops_check_documented "$TL_TMP"/jitwgd.prom "$TL_TMP"/registry.prom
 tl_log "dashboard and alert rules name only exported metrics; all families documented"
+# With --token-file, /metrics is behind the token like the API; the refusal
+# itself is counted.
+echo "ops-metrics-token" >"$TL_TMP/token"
+port=$((20000 + RANDOM % 20000))
+tl_bg ip netns exec "$GW" "$TL_BIN/jitwg-registry" --listen "127.0.0.1:$port" --db "$TL_TMP/tok.db" \
+	--token-file "$TL_TMP/token" 2>>"$TL_TMP/registry.log"
+tl_wait_until 10 ip netns exec "$GW" curl -sf "http://127.0.0.1:$port/healthz" || tl_fail "token registry did not start"
+code=$(ip netns exec "$GW" curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")
+[ "$code" = 401 ] || tl_fail "/metrics without the token answered $code, want 401"
+ip netns exec "$GW" curl -sf -H "Authorization: Bearer ops-metrics-token" "http://127.0.0.1:$port/metrics" >"$TL_TMP/tok.prom" \
+	|| tl_fail "/metrics with the token refused"
+grep -q '^jitwg_registry_http_requests_total{route="/metrics",code="401"} 1$' "$TL_TMP/tok.prom" || tl_fail "the 401 was not counted"
+tl_log "registry /metrics behind --token-file: 401 without, 200 with, the refusal counted"
 gw_jitwgd_stop
 tl_log PASS
