@@ -22,6 +22,8 @@ PKGS=(
 	# interop tests (Node's ws speaks the stream framing, python3-websockets
 	# binary messages); certificates; throughput bench
 	libwslay-dev nodejs node-ws python3-websockets openssl iperf3
+	# operators' tools (issue 12): packages, man pages, units, Prometheus
+	debhelper dpkg-dev lintian mandoc systemd systemd-container prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then
