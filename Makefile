@@ -68,6 +68,7 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
+	src/common/unixsock.c \
 	src/common/wipebuf.c \
 	src/common/clock.c \
 	src/common/rfc3339.c \
@@ -151,6 +152,7 @@ RELAY_SRCS := \
 	src/relay/ws-codec.c \
 	src/relay/stream.c \
 	src/relay/conn.c \
+	src/relay/xff.c \
 	src/relay/loop.c \
 	src/relay/tls.c \
 	src/relay/hook-send.c \
@@ -283,7 +285,13 @@ unit: $(KTOOL_BINS)
 test: all unit
 	$(Q)tests/run.sh
 
-bench: all
+bench: all $(BIN)/cacheflood
+
+# ---- PIPELINE-BENCH: bench/cacheflood (the lookup stage under unknown-key floods)
+$(BIN)/cacheflood: bench/cacheflood/cacheflood.c $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
