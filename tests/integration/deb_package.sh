@@ -23,6 +23,11 @@ source "$(dirname "$0")/../lib.sh"
 for t in dpkg-buildpackage lintian systemd-analyze systemd-nspawn promtool; do
 	command -v "$t" >/dev/null || { echo "$t not installed (scripts/deps.sh)"; exit 77; }
 done
+# One at a time per machine: the packages, their users and units are
+# machine-wide, so a second run (another checkout's suite) would install over
+# and purge under this one. Waits for the other run, or SKIPs.
+exec 9>/run/lock/deb-package-test.lock
+flock -w 420 9 || { echo "SKIP: another deb_package.sh has held the machine for 7 minutes"; exit 77; }
 if dpkg-query -W -f='${Status}\n' jitwg jitwgd jitwg-registry jitwg-relay 2>/dev/null | grep -q "ok installed"; then
 	echo "jitwg packages are installed on this machine: not touching them"; exit 77
 fi
