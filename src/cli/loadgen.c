@@ -301,7 +301,7 @@ int cmd_loadgen(int argc, char **argv)
 	char why[600] = "";
 	bool have_ep = false, have_spk = false, clients_set = false;
 	double v;
-	int c, ret, rc = 2;
+	int c, li, ret, rc = 2;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.rate = 1000;
@@ -313,7 +313,7 @@ int cmd_loadgen(int argc, char **argv)
 	cfg.flood_s = 10;
 	cfg.flood_keys = 4096;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
 		const char *a = optarg;
 		bool ok = true;
 
@@ -378,7 +378,8 @@ int cmd_loadgen(int argc, char **argv)
 			goto out;
 		}
 		if (!ok) {
-			fprintf(stderr, "jitwg loadgen: invalid value '%s' for %s\n", a, argv[optind - 1]);
+			fprintf(stderr, "jitwg loadgen: invalid value '%s' for --%s\n", a,
+				li >= 0 ? opts[li].name : "?");
 			goto out;
 		}
 	}
