@@ -21,13 +21,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 G=${G:-3} HOUR=${HOUR:-6} DAYS=${DAYS:-2} IDLE=${IDLE:-3} REGULARS=${REGULARS:-300} ZIPF=${ZIPF:-20}
 EPH=${EPH:-40} PRELOAD=${PRELOAD:-0} PREFETCH=${PREFETCH:-0} REBOOT_AT=${REBOOT_AT:--1}
-OUT=${OUT:?set OUT to a directory}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-fl_need
-tl_init
-fl_build_tools
-fl_setup "$G"
+fl_start "$G"
 HOURS=${HOURS:-$((24 * DAYS))}   # HOURS overrides DAYS (short runs)
 PRE0=3000000                      # first index of preloaded peers
 EPH0=$((REGULARS * G))            # first index of ephemeral peers

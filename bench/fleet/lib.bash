@@ -33,6 +33,18 @@ fl_need() {
 	[ -x "$FL_PGBIN/initdb" ] && id postgres >/dev/null 2>&1 || { echo "PostgreSQL server not installed"; exit 77; }
 }
 
+# fl_start G -> the common start of every fleet bench: OUT made absolute, checks, temp dir,
+# tools built, the topology with G gateways.
+fl_start() {
+	OUT=${OUT:?set OUT to a directory}
+	mkdir -p "$OUT"
+	OUT=$(cd "$OUT" && pwd)
+	fl_need
+	tl_init
+	fl_build_tools
+	fl_setup "$1"
+}
+
 # fl_build_tools -> builds bench/fleet/fleetkeys.c into $TL_TMP (needs the static libraries).
 fl_build_tools() {
 	local b=$TL_ROOT/build
@@ -157,8 +169,8 @@ fl_wg_down() {
 	ip -n "$ns" link del "$ifn" 2>/dev/null || true
 }
 
-# fl_registry_url I -> gateway I's registry (the two are shared round-robin).
-fl_registry_url() { echo "http://$FL_REG_ADDR:808$(($1 % 2 + 1))"; }
+# fl_registry_url I -> gateway I's registry (the two are shared round-robin; FL_REGISTRY_URL overrides).
+fl_registry_url() { echo "${FL_REGISTRY_URL:-http://$FL_REG_ADDR:808$(($1 % 2 + 1))}"; }
 
 # fl_jitwgd_start I [args] -> jitwgd on JIT gateway I (FL_JITWGD_ARGS first, then args).
 fl_jitwgd_start() {

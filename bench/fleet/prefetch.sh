@@ -9,23 +9,28 @@
 # Writes OUT/prefetch.tsv and OUT/negative.txt.
 #
 #   K [300]  RATE [50]  UNKNOWN [200]  OUT (required)
+# Without sch_netem in the kernel the delay comes from bench/fleet/delayproxy.py (OUT/delay.txt says which).
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 K=${K:-300} RATE=${RATE:-50} UNKNOWN=${UNKNOWN:-200}
-OUT=${OUT:?set OUT to a directory}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-fl_need
-tl_init
-fl_build_tools
-fl_setup 1
+fl_start 1
 FL_JITWGD_ARGS=(--idle-timeout 600 --registry-timeout-ms 1000)
 # four sets of K never-seen clients, registered up front
 fl_keys 0 "$((4 * K))" >"$TL_TMP/all"
 bad=$(fl_register "$TL_TMP/all")
 [ "$bad" = 0 ] || tl_fail "$bad registrations failed"
-ip -n "$FL_REG" link set "$FL_REGDEV" up
-tc -n "$FL_REG" qdisc add dev "$FL_REGDEV" root netem delay 20ms
+# the registry 20 ms away: netem on its link, or the delay proxy where the kernel has no sch_netem
+if tc -n "$FL_REG" qdisc add dev "$FL_REGDEV" root netem delay 20ms 2>/dev/null; then
+	DELAY_BY=netem
+else
+	tl_bg ip netns exec "$FL_REG" python3 "$TL_ROOT/bench/fleet/delayproxy.py" "$FL_REG_ADDR" 8090 "$FL_REG_ADDR" 8081 20
+	tl_wait_until 10 ip netns exec "$FL_REG" curl -sf "http://$FL_REG_ADDR:8090/healthz" || tl_fail "delay proxy"
+	FL_REGISTRY_URL=http://$FL_REG_ADDR:8090
+	DELAY_BY=proxy
+fi
+t=$(ip netns exec "${FL_JGW[0]}" curl -s -o /dev/null -w '%{time_total}' "$(fl_registry_url 0)/healthz")
+tl_log "registry 20 ms away by $DELAY_BY: one GET takes ${t} s"
+echo "delay_by $DELAY_BY healthz_s $t" >"$OUT/delay.txt"
 
 metric() { fl_metrics 0 | awk -v k="$1" 'index($1, k) == 1 { s += $2 } END { print s + 0 }'; }
 printf 'registry\tprefetch\tclients\tok\tfailed\tp50_ms\tp99_ms\tmax_ms\tregistry_gets\tfeed_pages\n' >"$OUT/prefetch.tsv"

@@ -15,13 +15,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000}
-OUT=${OUT:?set OUT to a directory}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-fl_need
-tl_init
-fl_build_tools
-fl_setup 1
+fl_start 1
 FL_JITWGD_ARGS=(--idle-timeout 600 --grace 30 --registry-timeout-ms 2000 --registry-concurrency 64)
 fl_jitwgd_start 0
 printf 'registered\tactive\tpush_reload_s\tjit_restart_s\tjit_p50_ms\tjit_p99_ms\tjit_max_ms\tjit_failed\tpush_p50_ms\tpush_p99_ms\tpush_max_ms\tpush_failed\n' >"$OUT/reboot.tsv"
