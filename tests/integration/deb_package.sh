@@ -27,7 +27,7 @@ done
 # machine-wide, so a second run (another checkout's suite) would install over
 # and purge under this one. Waits for the other run, or SKIPs.
 exec 9>/run/lock/deb-package-test.lock
-flock -w 420 9 || { echo "SKIP: another deb_package.sh has held the machine for 7 minutes"; exit 77; }
+flock -w 240 9 || { echo "SKIP: another deb_package.sh has held the machine for 4 minutes"; exit 77; }
 if dpkg-query -W -f='${Status}\n' jitwg jitwgd jitwg-registry jitwg-relay 2>/dev/null | grep -q "ok installed"; then
 	echo "jitwg packages are installed on this machine: not touching them"; exit 77
 fi
