@@ -2,15 +2,15 @@
 # Flood figures (issue 10): jitwgd on wireguard-go with the real registry and
 # real registered clients driven by jitwg loadgen, side by side in one run:
 #
-#   storm     STORM registered clients cold-connect within 10 s to a gateway
-#             with 0 peers: p50/p99 connect, registry requests per key,
-#             jitwgd CPU
 #   unloaded  LEGIT fresh registered clients cold-connect, nothing else
 #   junk      the same while an attacker floods (a) junk type-1 datagrams
 #   keys      (b) valid initiations from random keys, one source
 #   spoofed   (c) the same from sources spread over a /16
 #   replay    (d) one captured initiation (a registered client's) replayed
 #             from sources spread over a /16
+#   storm     last (STORM=0 skips it): STORM registered clients cold-connect
+#             within 10 s to the gateway, none of them installed yet:
+#             p50/p99 connect, registry requests per key, jitwgd CPU
 # For each: the legitimate clients' p50/p99/max and the ratio of p50 to the
 # unloaded run, registry requests, jitwgd CPU seconds, jitwgd RSS and cache
 # file size before and after, and data-plane peers added beyond the
@@ -115,11 +115,14 @@ phase() {
 		"reg req" "cpu s" "rss KiB" "cache KiB" "extra" "inst ms" "cookies" "dup" flood
 } | tee "$OUT"
 
-make_keys storm "$STORM" 0
-for p in unloaded junk keys spoofed replay; do make_keys "$p" "$LEGIT" $((STORM + 1000 * $(echo unloaded junk keys spoofed replay victim | tr ' ' '\n' | grep -n "^$p$" | cut -d: -f1))); done
-make_keys victim 1 $((STORM + 7000))
+# Tunnel addresses: storm clients from index 0, each phase's from 1000 * k (k >= 6).
+[ "$STORM" -gt 0 ] && make_keys storm "$STORM" 0
+k=5
+for p in unloaded junk keys spoofed replay victim; do
+	k=$((k + 1))
+	make_keys "$p" "$([ $p = victim ] && echo 1 || echo "$LEGIT")" $((k * 1000))
+done
 
-phase storm storm $((STORM / 10))
 phase unloaded unloaded "$LEGIT_RATE"
 phase junk junk "$LEGIT_RATE" --flood junk
 phase keys keys "$LEGIT_RATE" --flood keys --flood-keys 4096
@@ -129,5 +132,7 @@ ip netns exec "$CL" "$J" loadgen --endpoint "$GW_V4:$GW_PORT" --server-public-ke
 	--keys "$TL_TMP/victim.keys" --progress 0 --trace "$TL_TMP/victim.trace" >/dev/null 2>&1 || true
 grep -m1 '^out 01' "$TL_TMP/victim.trace" | cut -d' ' -f2 >"$TL_TMP/victim.hex"
 phase replay replay "$LEGIT_RATE" --flood replay --flood-packet "$TL_TMP/victim.hex" --flood-prefix 10.201.0.0/16
+# The storm last: it leaves jitwgd busy (installs queued) for a while.
+[ "$STORM" -gt 0 ] && { sleep 5; phase storm storm $((STORM / 10)); }
 echo "# jitwgd: $(gw_curl_metrics | grep -E '^jitwg_(admit_dropped|replay_rejected|registry_requests)_total' | tr '\n' ' ')" | tee -a "$OUT"
 gw_jitwgd_stop

@@ -15,10 +15,16 @@
 #      as jitwgd received them
 #
 #   bench/relay/run.sh [CLIENTS] [IDLE_CONNS]     (as root, after make)
+#   ONLY="4 5" bench/relay/run.sh ...              (some sections only)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 N=${1:-16}
 IDLE=${2:-10000}
+# each idle connection costs the relay two descriptors (TCP and its UDP socket)
+if [ $((IDLE * 2 + 64)) -gt "$(ulimit -Hn)" ]; then
+	IDLE=$((($(ulimit -Hn) - 64) / 2 / 1000 * 1000))
+	echo "hard RLIMIT_NOFILE $(ulimit -Hn): idle connections lowered to $IDLE"
+fi
 COUNT=${COUNT:-500}
 # shellcheck source=../../tests/integration/gw_common.bash
 source "$ROOT/tests/integration/gw_common.bash"
@@ -63,9 +69,11 @@ stats() { # FILE -> "p50 p99 min max n"
 		if (NR == 0) { print "- - - - 0"; exit }
 		i99 = int(NR * 0.99 + 0.999); printf "%.3f %.3f %.3f %.3f %d\n", v[int((NR + 1) / 2)], v[i99], v[1], v[NR], NR }'
 }
+want() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 echo "relay bench: $N relayed clients, $(nproc) CPUs (shared with other work: noisy), $(uname -r)"
 
 # ---- 1. cold connect over the relay ---------------------------------------------
+if want 1; then
 reset_all
 for n in $(seq 1 "$N"); do ip netns exec "$GW" wg set "$GWIF" peer "${CLIENT_PUB[$n]}" allowed-ips "10.77.1.$n/32"; done
 : >"$TL_TMP/pre"
@@ -79,9 +87,13 @@ for m in pre jit; do read -r a b c d e < <(stats "$TL_TMP/$m"); printf '%-13s %9
 # shellcheck disable=SC2154
 awk -v p="$P50_pre" -v j="$P50_jit" 'BEGIN { printf "jit p50 / preinstalled p50 = %.2fx (target <= 2x) %s\n", j / p, ((j / p) <= 2) ? "MET" : "MISSED" }'
 echo "failures: pre $(grep -c fail "$TL_TMP/pre" || true), jit $(grep -c fail "$TL_TMP/jit" || true)"
+else
+	gw_jitwgd_start --hook "$HOOK" --cache "$TL_TMP/cache.db"
+fi
 
 # ---- 2. added latency per datagram ----------------------------------------------
 D=$((N + 1))
+if want 2 || want 3; then
 ip netns exec "$CL" wg set "${CLIENT_IF[$D]}" peer "$GW_PUB" endpoint "$GW_V4:$GW_PORT" allowed-ips 10.77.0.1/32
 ip -n "$CL" link set "${CLIENT_IF[$D]}" up
 tl_wait_until 10 gw_ping "$D" v4 || tl_fail "direct client did not connect"
@@ -89,6 +101,8 @@ gw_ping 1 v4 || tl_fail "relay client 1 not up"
 lat() { ip netns exec "$CL" ping -n -q -c "$COUNT" -i 0.002 -I "${CLIENT_IF[$1]}" 10.77.0.1 >/dev/null 2>&1 || true
 	ip netns exec "$CL" ping -n -c "$COUNT" -i 0.002 -I "${CLIENT_IF[$1]}" 10.77.0.1 2>/dev/null |
 		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' >"$2"; }
+fi
+if want 2; then
 for run in 1 2 3; do
 	lat 1 "$TL_TMP/lat-relay-$run"; lat "$D" "$TL_TMP/lat-direct-$run"
 done
@@ -101,8 +115,9 @@ for run in 1 2 3; do
 			run, rp, rq, rx, dp, dq, dx, rp - dp, rq - dq }'
 done
 
+fi
 # ---- 3. TCP throughput --------------------------------------------------------------
-if [ -z "${SKIP_IPERF:-}" ] && command -v iperf3 >/dev/null; then
+if want 3 && command -v iperf3 >/dev/null; then
 	tl_bg ip netns exec "$GW" iperf3 -s -B 10.77.0.1 >/dev/null 2>&1
 	sleep 0.5
 	bw() { ip netns exec "$CL" iperf3 -c 10.77.0.1 -B "10.77.1.$1" --bind-dev "${CLIENT_IF[$1]}" -t 5 -J 2>/dev/null |
@@ -112,7 +127,7 @@ if [ -z "${SKIP_IPERF:-}" ] && command -v iperf3 >/dev/null; then
 		r=$(bw 1); d=$(bw "$D")
 		awk -v r="$r" -v d="$d" -v run="$run" 'BEGIN { printf "run %d: relay (wss) %s, direct UDP %s, ratio %.2f (goal >= 0.5) %s\n", run, r, d, r / d, ((r / d) >= 0.5) ? "MET" : "MISSED" }'
 	done
-else
+elif want 3; then
 	echo "3. iperf3 not installed: throughput not measured"
 fi
 
@@ -120,8 +135,10 @@ fi
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 idle() { # LABEL ARGS...
 	local label=$1 port=$2 pid base after held; shift 2
-	tl_bg ip netns exec "$GW" "$TL_BIN/jitwg-relay" --listen "$GW_V4:$port" --forward "127.0.0.1:$GW_PORT" \
-		--max-connections $((IDLE + 100)) --handshake-timeout 120 "$@" 2>>"$TL_TMP/relay-idle.log"
+	# two descriptors per connection: IDLE is bounded by the hard RLIMIT_NOFILE / 2
+	tl_bg ip netns exec "$GW" "$TL_BIN/jitwg-relay" --listen "$GW_V4:$port" \
+		--forward "127.0.0.1:$GW_PORT" --max-connections $((IDLE + 100)) --handshake-timeout 120 "$@" \
+		2>>"$TL_TMP/relay-idle.log"
 	sleep 0.5
 	pid=$(for p in $(ip netns pids "$GW"); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--listen $GW_V4:$port" && echo "$p"; done; true)
 	base=$(rss_kb "$pid")
@@ -136,28 +153,31 @@ idle() { # LABEL ARGS...
 			l, n, b, a, per, goal, (per <= goal) ? "MET" : "MISSED" }'
 	kill "$pid"
 }
+if want 4; then
 printf '\n4. idle WebSocket connections held by one relay (each with its UDP socket)\n'
 idle plain 8090
 idle TLS 8091 --tls-cert "$TL_TMP/cert.pem" --tls-key "$TL_TMP/key.pem"
+fi
 
 # ---- 5. hook hand-off rate --------------------------------------------------------------
+if want 5; then
+PMET=127.0.0.1:$((20000 + RANDOM % 20000))
 tl_bg ip netns exec "$GW" "$TL_BIN/jitwg-relay" --listen "$GW_V4:8092" --forward "127.0.0.1:$GW_PORT" \
-	--hook "$HOOK" --threads 1 2>>"$TL_TMP/relay-pump.log"
+	--hook "$HOOK" --threads 1 --metrics "$PMET" 2>>"$TL_TMP/relay-pump.log"
+pump_metric() { ip netns exec "$GW" curl -sf "http://$PMET/metrics" | awk -v n="jitwg_relay_$1" '$1 == n { print $2 }'; }
 sleep 0.5
-printf '\n5. hook hand-offs: BURST initiation-shaped messages through one WebSocket (fits the relay'"'"'s\n   512-entry hook queue), timed until jitwgd has received them all (includes python start-up)\n'
-BURST=${BURST:-480}
-for run in 1 2 3; do
-	before=$(gw_metric jitwg_hook_received_total)
-	t0=$(date +%s%N)
-	tl_bg ip netns exec "$CL" "$PY" "$ROOT/bench/relay/wsload.py" pump "$BURST" "$GW_V4" 8092
-	for i in $(seq 500); do
-		got=$(( $(gw_metric jitwg_hook_received_total) - before ))
-		[ "$got" -ge "$BURST" ] && break
-		sleep 0.01
-	done
-	t1=$(date +%s%N)
-	awk -v n="$got" -v ns=$((t1 - t0)) -v run="$run" 'BEGIN { printf "run %d: %d received in %.3f s: >= %.0f hand-offs/s\n", run, n, ns / 1e9, n / (ns / 1e9) }'
-	sleep 1.2
+printf '\n5. hook hand-offs, sustained: one WebSocket offers RATE initiation-shaped messages/s for 6 s;\n   jitwgd'"'"'s jitwg_hook_received_total sampled at 2 s and 5 s (steady state)\n'
+for rate in 5000 20000; do
+	d0=$(pump_metric hook_dropped_total)
+	tl_bg ip netns exec "$CL" "$PY" "$ROOT/bench/relay/wsload.py" steady "$rate" "$GW_V4" 8092 6
+	sleep 2
+	a=$(gw_metric jitwg_hook_received_total); ta=$(date +%s%N)
+	sleep 3
+	b=$(gw_metric jitwg_hook_received_total); tb=$(date +%s%N)
+	sleep 1.5
+	awk -v r="$rate" -v n=$((b - a)) -v ns=$((tb - ta)) -v d="$(( $(pump_metric hook_dropped_total) - d0 ))" \
+		'BEGIN { printf "offered %5d/s: jitwgd received %.0f hand-offs/s; relay dropped %d in the whole run\n", r, n / (ns / 1e9), d }'
 done
-echo "hook drops at the relays: $(relay_metric hook_dropped_total) (bench relay); jitwgd admit queue drops $(gw_metric jitwg_admit_queue_dropped_total)"
+echo "jitwgd admit queue drops $(gw_metric jitwg_admit_queue_dropped_total)"
+fi
 gw_jitwgd_stop

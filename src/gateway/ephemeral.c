@@ -4,10 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <openssl/crypto.h>
 
-#include "crypto/blake2s.h"
+#include "crypto/siphash.h"
 
 enum { PROBES = 16, EPH_OFF = 8, EPH_LEN = 32 };
 
@@ -18,7 +17,7 @@ struct ephemeral_filter {
 	uint64_t window_ns, started_ns;
 	bool started;
 	uint64_t full;
-	uint8_t key[BLAKE2S_KEY_LEN];
+	struct siphash_key key;
 };
 
 struct ephemeral_filter *ephemeral_filter_new(size_t slots, uint64_t window_ns)
@@ -34,7 +33,7 @@ struct ephemeral_filter *ephemeral_filter_new(size_t slots, uint64_t window_ns)
 	f->window_ns = window_ns;
 	f->gen[0] = calloc(n, sizeof(uint64_t));
 	f->gen[1] = calloc(n, sizeof(uint64_t));
-	if (!f->gen[0] || !f->gen[1] || getrandom(f->key, sizeof(f->key), 0) != sizeof(f->key)) {
+	if (!f->gen[0] || !f->gen[1] || siphash_key_random(&f->key)) {
 		int e = errno ? errno : EIO;
 
 		ephemeral_filter_free(f);
@@ -50,7 +49,7 @@ void ephemeral_filter_free(struct ephemeral_filter *f)
 		return;
 	free(f->gen[0]);
 	free(f->gen[1]);
-	OPENSSL_cleanse(f->key, sizeof(f->key));
+	OPENSSL_cleanse(&f->key, sizeof(f->key));
 	free(f);
 }
 
@@ -87,8 +86,7 @@ bool ephemeral_filter_seen(struct ephemeral_filter *f, const uint8_t *msg, unsig
 	}
 	memcpy(in, msg + EPH_OFF, EPH_LEN);
 	in[EPH_LEN] = (uint8_t)source;
-	blake2s((uint8_t *)&fp, sizeof(fp), in, sizeof(in), f->key, sizeof(f->key));
-	fp |= 1; /* 0 marks an empty slot */
+	fp = siphash24(&f->key, in, sizeof(in)) | 1; /* 0 marks an empty slot */
 	if (find(f->gen[f->cur], f->mask, fp) || find(f->gen[f->cur ^ 1], f->mask, fp))
 		return true;
 	g = f->gen[f->cur];

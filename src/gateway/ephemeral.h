@@ -20,8 +20,8 @@
  * looked at. Ingest sources are kept apart (the same message seen by the
  * capture and by the relay is not a replay).
  *
- * Two generations of open-addressed 64-bit fingerprints (keyed BLAKE2s
- * with a random key, so nobody can aim at slots), each cleared when it
+ * Two generations of open-addressed 64-bit fingerprints (SipHash with a
+ * random key, so nobody can aim at slots), each cleared when it
  * ages out: bounded memory (16 bytes a slot). When a generation is full
  * the message is let through unrecorded (fail-open; counted).
  *
