@@ -79,4 +79,4 @@ for n in $SIZES; do
 	tl_log "N=$n: push reload ${reload}s; $(tail -n 1 "$OUT/reboot.tsv")"
 done
 fl_jitwgd_stop 0
-column -t "$OUT/reboot.tsv"
+cat "$OUT/reboot.tsv"
