@@ -105,6 +105,7 @@ GATEWAY_SRCS := \
 	src/gateway/install.c \
 	src/gateway/install-guard.c \
 	src/gateway/install-status.c \
+	src/gateway/install-confirm.c \
 	src/gateway/httpd.c \
 	src/gateway/replay.c \
 	src/gateway/cache.c \

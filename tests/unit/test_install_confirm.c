@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/* Install confirmation: which triggered peers are confirmed, repaired, given up. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gateway/install-confirm.h"
+
+static struct dp_peer peer(uint8_t id)
+{
+	static struct dp_allowedip aip = { .family = 2, .cidr = 32 };
+	struct dp_peer p = { 0 };
+
+	memset(p.public_key, id, WG_KEY_LEN);
+	memset(p.preshared_key, 0x70 + id, WG_KEY_LEN);
+	p.flags = DP_PEER_HAS_ENDPOINT | DP_PEER_HAS_PRESHARED_KEY | DP_PEER_UPDATE_ONLY;
+	p.allowed_ips = &aip;
+	p.n_allowed_ips = 1;
+	return p;
+}
+
+/* A listing: the given ids, with the given last handshakes. */
+static size_t listing(struct dp_peer *out, const uint8_t *ids, const int64_t *hs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; ++i) {
+		memset(&out[i], 0, sizeof(out[i]));
+		memset(out[i].public_key, ids[i], WG_KEY_LEN);
+		out[i].last_handshake_sec = hs[i];
+	}
+	return n;
+}
+
+static void test_confirm_repair_give_up(void **state)
+{
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_repairs = 2 });
+	struct confirm_counts k = { 0 };
+	struct dp_peer a = peer(1), b = peer(2), g = peer(3), list[3], *rep;
+	uint8_t ids[3] = { 1, 2, 3 };
+	int64_t hs[3] = { 0, 0, 0 };
+	size_t nrep;
+
+	assert_non_null(c);
+	assert_int_equal(install_confirm_due(c), UINT64_MAX);
+	assert_int_equal(install_confirm_watch(c, &a, 1000, 5000), 0);
+	assert_int_equal(install_confirm_watch(c, &b, 1010, 5000), 0);
+	assert_int_equal(install_confirm_watch(c, &g, 1010, 5000), 0);
+	assert_int_equal(install_confirm_due(c), 1040);
+
+	/* Before the deadline nothing is repaired; a completed handshake confirms early. */
+	hs[1] = 5000;
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 3), 1020, 5000, 1, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 0);
+	assert_int_equal(k.confirmed, 1);
+	assert_int_equal(install_confirm_watched(c), 2);
+	/* The next check waits ten listing durations. */
+	assert_int_equal(install_confirm_due(c), 1040);
+
+	/* At 1050: a (due) has no handshake -> repaired; 3 is not listed -> gone. */
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1050, 5000, 2, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 1);
+	assert_memory_equal(rep[0].public_key, a.public_key, WG_KEY_LEN);
+	assert_memory_equal(rep[0].preshared_key, a.preshared_key, WG_KEY_LEN);
+	assert_int_equal(rep[0].n_allowed_ips, 1);
+	assert_int_equal(rep[0].flags & DP_PEER_UPDATE_ONLY, 0); /* it is created again */
+	install_confirm_repairs_free(rep, nrep);
+	assert_int_equal(k.repaired, 1);
+	assert_int_equal(k.gone, 1);
+	/* Re-armed with twice the wait. */
+	assert_int_equal(install_confirm_due(c), 1050 + 80);
+
+	/* Second repair at 1130, then given up at 1130 + 160. */
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1130, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 1);
+	install_confirm_repairs_free(rep, nrep);
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1290, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 0);
+	assert_int_equal(k.repaired, 2);
+	assert_int_equal(k.given_up, 1);
+	assert_int_equal(install_confirm_watched(c), 0);
+	install_confirm_free(c);
+}
+
+/* A handshake older than the trigger (a re-triggered stale peer) does not confirm. */
+static void test_stale_handshake(void **state)
+{
+	struct install_confirm *c = install_confirm_new(NULL);
+	struct confirm_counts k = { 0 };
+	struct dp_peer a = peer(9), list[1], *rep;
+	uint8_t ids[1] = { 9 };
+	int64_t hs[1] = { 4000 };
+	size_t nrep;
+
+	assert_int_equal(install_confirm_watch(c, &a, 1000, 5000), 0);
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1040, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 1);
+	install_confirm_repairs_free(rep, nrep);
+	hs[0] = 5000;
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1050, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(k.confirmed, 1);
+	assert_int_equal(install_confirm_watched(c), 0);
+	install_confirm_free(c);
+}
+
+/* Re-watching a key replaces its watch; forget drops it; the table is bounded. */
+static void test_rewatch_forget_bounded(void **state)
+{
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .max_watched = 4 });
+	struct dp_peer p;
+	int i;
+
+	for (i = 0; i < 3; ++i) {
+		p = peer(7);
+		assert_int_equal(install_confirm_watch(c, &p, 1000 + (uint64_t)i, 1), 0);
+	}
+	assert_int_equal(install_confirm_watched(c), 1);
+	assert_int_equal(install_confirm_due(c), 1002 + 40);
+	install_confirm_forget(c, p.public_key);
+	assert_int_equal(install_confirm_watched(c), 0);
+	for (i = 0; i < 10; ++i) {
+		p = peer((uint8_t)(20 + i));
+		assert_int_equal(install_confirm_watch(c, &p, 1000 + (uint64_t)i, 1), 0);
+	}
+	assert_int_equal(install_confirm_watched(c), 4);
+	assert_int_equal(install_confirm_due(c), 1006 + 40); /* the oldest went first */
+	install_confirm_free(c);
+}
+
+/* A wait below the flood/timestamp floor is raised to 25 ms. */
+static void test_min_wait(void **state)
+{
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 5 });
+	struct dp_peer p = peer(1);
+
+	assert_int_equal(install_confirm_watch(c, &p, 100, 1), 0);
+	assert_int_equal(install_confirm_due(c), 125);
+	install_confirm_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_confirm_repair_give_up),
+		cmocka_unit_test(test_stale_handshake),
+		cmocka_unit_test(test_rewatch_forget_bounded),
+		cmocka_unit_test(test_min_wait),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
