@@ -21,15 +21,8 @@ gw_setup
 gw_registry_start
 gw_clients_many "$N"
 
-reset_all() {
-	local n
-	for n in $(seq 1 "$N"); do
-		ip netns exec "$GW" wg set "$GWIF" peer "${CLIENT_PUB[$n]}" remove
-		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" remove
-		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" \
-			endpoint "$GW_V4:$GW_PORT" allowed-ips 10.77.0.1/32
-	done
-}
+# shellcheck source=lib.bash
+source "$ROOT/bench/coldconnect/lib.bash"
 
 tl_bg ip netns exec "$GW" tcpdump -n -i "vg$$" -U -s 128 -w "$TL_TMP/all.pcap" "udp port $GW_PORT" 2>/dev/null
 sleep 1

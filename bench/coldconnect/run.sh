@@ -43,17 +43,8 @@ gw_setup
 gw_registry_start
 gw_clients_many "$N" # peers added cold by reset_all
 
-# Cold state for every client: no peer on the gateway, a fresh peer (no
-# session, no handshake timers) on the client.
-reset_all() {
-	local n
-	for n in $(seq 1 "$N"); do
-		ip netns exec "$GW" wg set "$GWIF" peer "${CLIENT_PUB[$n]}" remove
-		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" remove
-		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" \
-			endpoint "$GW_V4:$GW_PORT" allowed-ips 10.77.0.1/32
-	done
-}
+# shellcheck source=lib.bash
+source "$ROOT/bench/coldconnect/lib.bash"
 
 # rtt N -> ms of client N's first echo reply, or "fail".
 rtt() {

@@ -25,12 +25,23 @@ while read -r n priv pub; do
 	$IP -n cl link set wc$n up
 done <$F/clients.txt
 N=$(wc -l <$F/clients.txt)
-nsx gw tcpdump -Z root -n -i vg -U -s 96 -w /tmp/all.pcap "udp port $GW_PORT" >/dev/null 2>&1 &
+nsx gw tcpdump -Z root -n -i vg -U -s 96 -w /tmp/all.pcap "udp port $GW_PORT" >/tmp/tcpdump.log 2>&1 &
 sleep 1
-# shellcheck disable=SC2086 # ARGS are words
-$IP netns exec gw jitwgd --interface wg0 --backend kernel --registry "http://$REG" --cache /tmp/cache.db \
-	--metrics $MET $ARGS >>/tmp/jitwgd.log 2>&1 &
-wait_until 20 nsx gw wget -q -O /dev/null "http://$MET/metrics" || { out "jitwgd did not start"; tail /tmp/jitwgd.log; exit 1; }
+# jitwgd restarts every round with a fresh cache, as in bench/coldconnect: a
+# peer removed behind its back would otherwise still look live to it.
+JPID=
+start_jitwgd() {
+	# shellcheck disable=SC2086 # ARGS are words
+	$IP netns exec gw jitwgd --interface wg0 --backend kernel --registry "http://$REG" \
+		--cache /tmp/cache-$1.db --metrics $MET $ARGS >>/tmp/jitwgd.log 2>&1 &
+	JPID=$!
+	wait_until 20 nsx gw wget -q -O /dev/null "http://$MET/metrics" ||
+		{ out "jitwgd did not start"; tail /tmp/jitwgd.log; exit 1; }
+}
+stop_jitwgd() {
+	kill -TERM "$JPID" 2>/dev/null
+	wait "$JPID" 2>/dev/null
+}
 
 total=0 stalls=0
 : >/tmp/stalled
@@ -44,6 +55,7 @@ while [ $r -le $ROUNDS ]; do
 		nsx cl $WG set wc$n peer "$GWPUB" endpoint 192.168.77.1:$GW_PORT allowed-ips 10.77.0.1/32
 		n=$((n + 1))
 	done
+	start_jitwgd $r
 	n=1
 	while [ $n -le $N ]; do
 		t0=$(date +%s)
@@ -59,13 +71,14 @@ while [ $r -le $ROUNDS ]; do
 		fi
 		n=$((n + 1))
 	done
+	stop_jitwgd
 	out "round $r: $stalls of $total connects over 1 s so far"
 	r=$((r + 1))
 done
-kill -TERM $(pidof jitwgd) 2>/dev/null
-sleep 1
 kill $(pidof tcpdump) 2>/dev/null
 sleep 1
+out "capture: $(tcpdump -n -r /tmp/all.pcap 2>/dev/null | wc -l) packets; $(tail -n 1 /tmp/tcpdump.log)"
+out "repairs: $(grep -c 'initiated again' /tmp/jitwgd.log)"
 out "$stalls of $total connects over 1 s (jitwgd $ARGS), kernel $(uname -r)"
 while read -r r n t0 ms; do
 	out "--- round $r client $n (port $((52000 + n))): $ms ms"
