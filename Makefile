@@ -10,14 +10,14 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-PKGS    := libcrypto libmnl sqlite3 libcurl libmicrohttpd json-c libpq
+PKGS    := libcrypto libmnl sqlite3 libcurl libmicrohttpd json-c libpq libssl
 
 # ---- dependency check: a missing -dev package is named, not a link error ----
 # pkg-config name -> the Debian package that ships its .pc file (scripts/deps.sh
 # installs them all). cmocka is needed only for the unit tests.
 PKG_DEB := libcrypto=libssl-dev libmnl=libmnl-dev sqlite3=libsqlite3-dev \
 	libcurl=libcurl4-openssl-dev libmicrohttpd=libmicrohttpd-dev json-c=libjson-c-dev \
-	libpq=libpq-dev cmocka=libcmocka-dev
+	libpq=libpq-dev cmocka=libcmocka-dev libssl=libssl-dev
 PKG_NEED := $(PKGS) $(if $(filter unit test fuzz fuzz-bins,$(MAKECMDGOALS)),cmocka)
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
 ifeq ($(shell command -v pkg-config),)
@@ -28,12 +28,17 @@ ifneq ($(PKG_MISSING),)
 PKG_MISSING_DEB := $(strip $(foreach p,$(PKG_MISSING),$(or $(patsubst $(p)=%,%,$(filter $(p)=%,$(PKG_DEB))),$(p))))
 $(error pkg-config cannot find: $(PKG_MISSING). Install: apt-get install $(PKG_MISSING_DEB) (or run scripts/deps.sh))
 endif
+ifeq ($(wildcard /usr/include/wslay/wslay.h),)
+$(error wslay not found (jitwg-relay's frame codec): apt-get install libwslay-dev (or run scripts/deps.sh))
+endif
 endif
 
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP -pthread
 override CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS))
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+# Debian's libwslay-dev (relay frame codec) ships no pkg-config file.
+override LDLIBS  += -lwslay
 override LDFLAGS += -pthread -Wl,--as-needed
 
 ifeq ($(WERROR),1)
@@ -60,13 +65,15 @@ COMMON_SRCS := \
 	src/common/keyfile.c \
 	src/common/wipebuf.c \
 	src/common/clock.c \
-	src/common/rfc3339.c
+	src/common/rfc3339.c \
+	src/common/addrport.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \
 	src/wire/cidr.c \
 	src/wire/pcap.c \
-	src/wire/record.c
+	src/wire/record.c \
+	src/wire/hook.c
 
 CRYPTO_SRCS := \
 	src/crypto/blake2s.c \
@@ -86,7 +93,8 @@ NOISE_SRCS := \
 LOADGEN_SRCS := \
 	src/loadgen/client.c \
 	src/loadgen/loop.c \
-	src/loadgen/flood.c
+	src/loadgen/flood.c \
+	src/loadgen/sockets.c
 
 CAPTURE_SRCS := \
 	src/capture/bpf.c \
@@ -100,12 +108,14 @@ GATEWAY_SRCS := \
 	src/gateway/evict.c \
 	src/gateway/stage.c \
 	src/gateway/ingest-capture.c \
+	src/gateway/ingest-hook.c \
 	src/gateway/admit-stage.c \
 	src/gateway/identify.c \
 	src/gateway/install.c \
-	src/gateway/install-guard.c \
-	src/gateway/install-status.c \
 	src/gateway/install-confirm.c \
+	src/gateway/evict-run.c \
+	src/gateway/guard.c \
+	src/gateway/status.c \
 	src/gateway/httpd.c \
 	src/gateway/replay.c \
 	src/gateway/cache.c \
@@ -128,6 +138,17 @@ REGISTRY_SRCS := \
 	src/registry/api.c \
 	src/registry/http.c
 
+# jitwg-relay (issue 9): the WebSocket codec is shared with `jitwg tunnel`.
+RELAY_SRCS := \
+	src/relay/ws-upgrade.c \
+	src/relay/ws-codec.c \
+	src/relay/stream.c \
+	src/relay/conn.c \
+	src/relay/loop.c \
+	src/relay/tls.c \
+	src/relay/hook-send.c \
+	src/relay/metrics.c
+
 CLI_SRCS := \
 	src/cli/main.c \
 	src/cli/identify.c \
@@ -135,14 +156,16 @@ CLI_SRCS := \
 	src/cli/regapi.c \
 	src/cli/status.c \
 	src/cli/bench.c \
+	src/cli/tunnel.c \
 	src/cli/loadgen.c
 
 # Binaries' own entry points (not in any archive).
 JITWGD_MAIN    := src/gateway/main.c
 REGISTRY_MAIN  := src/registry/main.c
+RELAY_MAIN     := src/relay/main.c
 
 # ---- archives ---------------------------------------------------------------
-MODULES := common wire crypto noise loadgen capture gateway dataplane registry cli
+MODULES := common wire crypto noise loadgen capture gateway dataplane registry relay cli
 obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_common    := $(BUILD)/libcommon.a
@@ -154,6 +177,7 @@ LIB_capture   := $(BUILD)/libcapture.a
 LIB_gateway   := $(BUILD)/libgateway.a
 LIB_dataplane := $(BUILD)/libdataplane.a
 LIB_registry  := $(BUILD)/libregistry.a
+LIB_relay     := $(BUILD)/librelay.a
 LIB_cli       := $(BUILD)/libcli.a
 
 $(LIB_common):    $(call obj,$(COMMON_SRCS))
@@ -165,10 +189,11 @@ $(LIB_capture):   $(call obj,$(CAPTURE_SRCS))
 $(LIB_gateway):   $(call obj,$(GATEWAY_SRCS))
 $(LIB_dataplane): $(call obj,$(DATAPLANE_SRCS))
 $(LIB_registry):  $(call obj,$(REGISTRY_SRCS))
+$(LIB_relay):     $(call obj,$(RELAY_SRCS))
 $(LIB_cli):       $(call obj,$(CLI_SRCS))
 
 # Link order: users before what they use.
-ALL_LIBS := $(LIB_cli) $(LIB_loadgen) $(LIB_gateway) $(LIB_capture) $(LIB_registry) \
+ALL_LIBS := $(LIB_cli) $(LIB_relay) $(LIB_loadgen) $(LIB_gateway) $(LIB_capture) $(LIB_registry) \
 	$(LIB_dataplane) $(LIB_noise) $(LIB_crypto) $(LIB_wire) $(LIB_common)
 
 $(BUILD)/%.a:
@@ -182,13 +207,14 @@ $(BUILD)/obj/%.o: src/%.c
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 # ---- binaries ---------------------------------------------------------------
-PROGS := $(BIN)/jitwg $(BIN)/jitwgd $(BIN)/jitwg-registry
+PROGS := $(BIN)/jitwg $(BIN)/jitwgd $(BIN)/jitwg-registry $(BIN)/jitwg-relay
 
 all: $(PROGS)
 
 $(BIN)/jitwg: $(ALL_LIBS)
 $(BIN)/jitwgd: $(call obj,$(JITWGD_MAIN)) $(ALL_LIBS)
 $(BIN)/jitwg-registry: $(call obj,$(REGISTRY_MAIN)) $(ALL_LIBS)
+$(BIN)/jitwg-relay: $(call obj,$(RELAY_MAIN)) $(ALL_LIBS)
 
 # The CLI's main lives in libcli.a; pull it in explicitly.
 $(BIN)/jitwg:
@@ -196,7 +222,7 @@ $(BIN)/jitwg:
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ -Wl,--whole-archive $(LIB_cli) -Wl,--no-whole-archive $(filter-out $(LIB_cli),$(ALL_LIBS)) $(LDLIBS)
 
-$(BIN)/jitwgd $(BIN)/jitwg-registry:
+$(BIN)/jitwgd $(BIN)/jitwg-registry $(BIN)/jitwg-relay:
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(ALL_LIBS) $(LDLIBS)

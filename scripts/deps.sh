@@ -16,6 +16,10 @@ PKGS=(
 	postgresql sqlite3 wrk curl jq
 	# real-kernel tests
 	qemu-system-x86 busybox-static cpio
+	# jitwg-relay: frame codec; WebSocket stacks we did not write, for the
+	# interop tests (Node's ws speaks the stream framing, python3-websockets
+	# binary messages); certificates; throughput bench
+	libwslay-dev nodejs node-ws python3-websockets openssl iperf3
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -29,6 +29,7 @@
 
 enum {
 	IP4_PROTO_OFF = 9,
+	IP4_SADDR_OFF = 12,
 	IP4_FRAG_OFF = 6,
 	IP4_TOTLEN_OFF = 2,
 	IP6_PLEN_OFF = 4,
@@ -65,6 +66,15 @@ struct ins {
 
 int bpf_build_initiation_filter(struct sock_filter *prog, size_t cap, uint16_t port)
 {
+	/* (saddr & 0) == 1 never holds: nothing is skipped */
+	return bpf_build_initiation_filter_skip_v4(prog, cap, port, 1, 0);
+}
+
+int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, uint16_t port,
+					uint32_t net, uint32_t mask)
+{
+	if (mask == 0)
+		net = 1;
 	const struct ins src[] = {
 		STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, L_NONE, L_DROP),
@@ -75,6 +85,10 @@ int bpf_build_initiation_filter(struct sock_filter *prog, size_t cap, uint16_t p
 
 		AT(L_V4, BPF_LD | BPF_B | BPF_ABS, IP4_PROTO_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),
+		/* a skipped source range (the relay's loopback sockets) */
+		STMT(BPF_LD | BPF_W | BPF_ABS, IP4_SADDR_OFF),
+		STMT(BPF_ALU | BPF_AND | BPF_K, mask),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, net, L_DROP, L_NONE),
 		/* MF or a fragment offset: a later fragment has no UDP header to read. */
 		STMT(BPF_LD | BPF_H | BPF_ABS, IP4_FRAG_OFF),
 		JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, L_DROP, L_NONE),

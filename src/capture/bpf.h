@@ -19,4 +19,14 @@ enum { BPF_INITIATION_FILTER_MAX = 64 }; /* enough room for the program */
  */
 int bpf_build_initiation_filter(struct sock_filter *prog, size_t cap, uint16_t port);
 
+/*
+ * The same program, which also drops IPv4 packets whose source address
+ * satisfies (saddr & mask) == net (host order). With jitwg-relay on this
+ * host, initiations from its loopback sockets reach jitwgd through the hook
+ * (src/wire/hook.h) and must not be captured a second time on lo.
+ * mask 0 excludes nothing.
+ */
+int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, uint16_t port,
+					uint32_t net, uint32_t mask);
+
 #endif

@@ -187,6 +187,11 @@ fail:
 
 struct capture *capture_open(uint16_t listen_port)
 {
+	return capture_open_skip_v4(listen_port, 0, 0);
+}
+
+struct capture *capture_open_skip_v4(uint16_t listen_port, uint32_t net, uint32_t mask)
+{
 	struct sock_filter insns[BPF_INITIATION_FILTER_MAX];
 	struct sock_fprog fprog;
 	struct capture *c;
@@ -196,7 +201,7 @@ struct capture *capture_open(uint16_t listen_port)
 		errno = EINVAL;
 		return NULL;
 	}
-	n = bpf_build_initiation_filter(insns, BPF_INITIATION_FILTER_MAX, listen_port);
+	n = bpf_build_initiation_filter_skip_v4(insns, BPF_INITIATION_FILTER_MAX, listen_port, net, mask);
 	if (n < 0) {
 		errno = -n;
 		return NULL;

@@ -38,6 +38,12 @@ struct capture;
  * Returns NULL with errno set (EPERM without CAP_NET_RAW, EINVAL for port 0).
  */
 struct capture *capture_open(uint16_t listen_port);
+/*
+ * Same, but never captures IPv4 initiations from (saddr & mask) == net
+ * (host order): jitwgd with --hook skips 127.0.0.0/8, whose initiations
+ * jitwg-relay hands over itself (bpf.h).
+ */
+struct capture *capture_open_skip_v4(uint16_t listen_port, uint32_t net, uint32_t mask);
 void capture_free(struct capture *c);
 /* Pollable descriptor (an epoll set of both sockets): readable when
  * capture_read() has packets. Level-triggered. */

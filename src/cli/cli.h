@@ -12,5 +12,6 @@ int cmd_peer(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_loadgen(int argc, char **argv);
+int cmd_tunnel(int argc, char **argv);
 
 #endif

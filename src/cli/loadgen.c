@@ -47,7 +47,9 @@ static void usage(FILE *f)
 		"                              gateway's initiation; responder never initiates)\n"
 		"  --psk KEY                   preshared key of every client\n"
 		"  --source-prefix CIDR        spread client source addresses over CIDR\n"
-		"  --base-port P               client i binds port P+i\n"
+		"  --base-port P               client i binds port P+i (shared: port slot i)\n"
+		"  --shared-ports              clients share sockets, one source address each\n"
+		"                              (automatic when file descriptors run short)\n"
 		"  --hold S                    stay connected S seconds (default 0: leave)\n"
 		"  --keepalive S               keepalive every S seconds while connected\n"
 		"  --return S                  after the hold, silent S seconds, then connect again once\n"
@@ -235,8 +237,8 @@ static void report(const struct loadgen_config *cfg, const struct loadgen_stats 
 		       (unsigned long long)s->flood_sent, cfg->flood_s,
 		       cfg->flood_s > 0 ? s->flood_sent / cfg->flood_s : 0.0,
 		       (unsigned long long)s->flood_errors);
-	printf("elapsed %.2f s, cpu %.2f s, %.0f handshakes per cpu-second, max rss %ld KiB, %llu bad packets, %llu send errors\n",
-	       s->elapsed_s, s->cpu_s, s->cpu_s > 0 ? s->ok / s->cpu_s : 0.0, s->max_rss_kib,
+	printf("set-up %.2f s, elapsed %.2f s, cpu %.2f s, %.0f handshakes per cpu-second, max rss %ld KiB, %llu bad packets, %llu send errors\n",
+	       s->setup_s, s->elapsed_s, s->cpu_s, s->cpu_s > 0 ? s->ok / s->cpu_s : 0.0, s->max_rss_kib,
 	       (unsigned long long)s->bad_packets, (unsigned long long)s->send_errors);
 	printf("handshakes: %llu ok, %llu failed; connect ms p50 %.2f p99 %.2f max %.2f\n",
 	       (unsigned long long)s->ok, (unsigned long long)s->failed, loadgen_percentile_ms(s, 50),
@@ -248,7 +250,7 @@ int cmd_loadgen(int argc, char **argv)
 {
 	enum { O_ENDPOINT = 256, O_SPK, O_KEYS, O_CLIENTS, O_RATE, O_THREADS, O_ROLE, O_PSK, O_SRC, O_PORT,
 	       O_HOLD, O_KA, O_RETURN, O_PING, O_TUN, O_PINGTO, O_ATTEMPT, O_REKEY, O_PROGRESS, O_FLOOD,
-	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START };
+	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START, O_SHARED };
 	static const struct option opts[] = {
 		{ "endpoint", required_argument, NULL, O_ENDPOINT },
 		{ "server-public-key", required_argument, NULL, O_SPK },
@@ -277,6 +279,7 @@ int cmd_loadgen(int argc, char **argv)
 		{ "flood-packet", required_argument, NULL, O_FPACKET },
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "start-after", required_argument, NULL, O_START },
+		{ "shared-ports", no_argument, NULL, O_SHARED },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -350,6 +353,7 @@ int cmd_loadgen(int argc, char **argv)
 		case O_FPACKET: ok = cfg.has_flood_packet = read_hex_packet(cfg.flood_packet, a) == 0; break;
 		case O_TRACE: cfg.trace_path = a; break;
 		case O_START: ok = parse_double(a, &cfg.start_after_s, 0); break;
+		case O_SHARED: cfg.shared_ports = true; break;
 		case 'h': usage(stdout); rc = 0; goto out;
 		default:
 			fprintf(stderr, "jitwg loadgen: unknown option '%s'\n", argv[optind - 1]);

@@ -15,6 +15,7 @@ static const struct {
 	{ "status", cmd_status, "Show what a running jitwgd sees" },
 	{ "bench", cmd_bench, "Run built-in benchmarks" },
 	{ "loadgen", cmd_loadgen, "Simulate many WireGuard clients against a gateway" },
+	{ "tunnel", cmd_tunnel, "Carry WireGuard over a WebSocket to jitwg-relay (UDP-blocked networks)" },
 };
 
 static void usage(FILE *f)

@@ -10,17 +10,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level current_level = LOG_LVL_INFO;
+/* Written by SIGHUP's reload on the main thread while every thread reads it. */
+static _Atomic int current_level = LOG_LVL_INFO;
 static const char *ident = "jitwg";
 
 void log_set_level(enum log_level level)
 {
-	current_level = level;
+	atomic_store_explicit(&current_level, (int)level, memory_order_relaxed);
 }
 
 enum log_level log_get_level(void)
 {
-	return current_level;
+	return (enum log_level)atomic_load_explicit(&current_level, memory_order_relaxed);
 }
 
 void log_set_ident(const char *name)
@@ -68,7 +69,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > current_level)
+	if ((int)level > atomic_load_explicit(&current_level, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	vlog(level, fmt, ap);
@@ -83,7 +84,7 @@ void log_ratelimited_debug(const char *fmt, ...)
 	long sec;
 	va_list ap;
 
-	if (current_level < LOG_LVL_DEBUG)
+	if (atomic_load_explicit(&current_level, memory_order_relaxed) < LOG_LVL_DEBUG)
 		return;
 	sec = (long)(clock_mono_ms() / 1000);
 	if (atomic_exchange(&window, sec) != sec)

@@ -16,7 +16,10 @@ enum log_level {
 	LOG_LVL_DEBUG,
 };
 
-/* Set once at start-up by main(); not thread-safe against concurrent logging. */
+/*
+ * The level: set by main() at start-up and again on every SIGHUP reload while
+ * other threads log; an atomic, so both are safe from any thread.
+ */
 void log_set_level(enum log_level level);
 void log_set_ident(const char *ident);
 enum log_level log_get_level(void);

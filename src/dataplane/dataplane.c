@@ -105,6 +105,22 @@ struct dataplane *dataplane_open(const char *ifname, enum dp_backend backend, co
 	return dp;
 }
 
+struct dataplane *dataplane_new_with_ops(const struct dataplane_ops *ops, void *state)
+{
+	struct dataplane *dp;
+
+	if (!ops || !ops->name) {
+		errno = EINVAL;
+		return NULL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return NULL;
+	dp->ops = ops;
+	dp->state = state;
+	return dp;
+}
+
 void dataplane_free(struct dataplane *dp)
 {
 	if (!dp)

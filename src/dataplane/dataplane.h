@@ -70,6 +70,7 @@ struct dp_device {
 };
 
 struct dataplane;
+struct dataplane_ops;
 
 /*
  * Opens interface ifname with the chosen backend. On failure returns NULL
@@ -79,6 +80,14 @@ struct dataplane;
  */
 struct dataplane *dataplane_open(const char *ifname, enum dp_backend backend, const char **errmsg);
 void dataplane_free(struct dataplane *dp);
+
+/*
+ * Wraps an ops table the caller provides (a test's fake data plane): every
+ * dataplane_*() call goes to ops with state. ops must outlive the handle;
+ * dataplane_free() calls ops->close(state) when it is set. Returns NULL with
+ * errno set.
+ */
+struct dataplane *dataplane_new_with_ops(const struct dataplane_ops *ops, void *state);
 /* "kernel" or "userspace". */
 const char *dataplane_backend_name(const struct dataplane *dp);
 
@@ -125,7 +134,7 @@ int dataplane_peer_initiate(struct dataplane *dp, const struct dp_peer *p);
 /* The same for n peers in one dataplane_set_peers() call (one transaction). */
 int dataplane_peers_initiate(struct dataplane *dp, const struct dp_peer *peers, size_t n);
 
-/* Backend vtable: what uapi.c and netlink.c implement. */
+/* Backend vtable: what uapi.c and netlink.c implement, and what a test's fake does. */
 struct dataplane_ops {
 	const char *name;
 	int (*open)(const char *ifname, void **state);

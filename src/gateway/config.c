@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <curl/curl.h>
 
 const char config_usage[] =
 	"Usage: jitwgd --interface IF --registry URL [options]\n"
@@ -44,6 +45,9 @@ const char config_usage[] =
 	"  --registry-concurrency N  registry requests in flight (16)\n"
 	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
 	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
+	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
+	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
+	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
 	"  --log-level error|warn|info|debug  (info)\n"
 	"  --config FILE             read these options from FILE (\"name = value\" lines);\n"
 	"                            the command line wins; SIGHUP re-reads it\n"
@@ -77,6 +81,7 @@ static const struct opt opts[] = {
 	{ "registry-timeout-ms", OPT_UINT, O(registry_timeout_ms), 50, 60000, false },
 	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
 	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
+	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
 	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
 	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
@@ -313,6 +318,40 @@ static const struct opt *parse_arg(int argc, char **argv, int *i, const char **v
 	return o;
 }
 
+/*
+ * The registry's base URL, parsed now with libcurl's own parser (the one
+ * that will use it) so a malformed one ('http://[::1') fails at start-up
+ * rather than at the first lookup. Request paths are appended to it, so a
+ * query or fragment is refused too.
+ */
+static int check_registry_url(const char *url, char err[CONFIG_ERR_MAX])
+{
+	CURLU *u = curl_url();
+	CURLUcode rc;
+	char *host = NULL;
+	int ret = 0;
+
+	if (!u)
+		return fail(err, "--registry: out of memory");
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc) {
+		ret = fail(err, "--registry: '%s' is not a valid URL (%s)", url, curl_url_strerror(rc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !host || !*host) {
+		ret = fail(err, "--registry: '%s' has no host", url);
+		goto out;
+	}
+	if (strpbrk(url, "?#")) {
+		ret = fail(err, "--registry: '%s': a base URL takes no query or fragment", url);
+		goto out;
+	}
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}
+
 int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX])
 {
 	const struct opt *o;
@@ -378,12 +417,18 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		ret = fail(err, "--registry: '%s' is not an http:// or https:// URL", cfg->registry_url);
 		goto out;
 	}
+	if ((ret = check_registry_url(cfg->registry_url, err)))
+		goto out;
 	if (cfg->gateway && strlen(cfg->gateway) >= 64) {
 		ret = fail(err, "--gateway: name longer than 63 characters");
 		goto out;
 	}
 	if (cfg->metrics_addr && !strrchr(cfg->metrics_addr, ':')) {
 		ret = fail(err, "--metrics: '%s' is not ADDR:PORT", cfg->metrics_addr);
+		goto out;
+	}
+	if (cfg->hook_path && (!cfg->hook_path[0] || strlen(cfg->hook_path) >= 108)) {
+		ret = fail(err, "--hook: expected a socket path shorter than 108 bytes");
 		goto out;
 	}
 	if (cfg->grace == UINT_MAX)
@@ -419,6 +464,7 @@ void config_free(struct config *cfg)
 	free(cfg->metrics_addr);
 	free(cfg->status_socket);
 	free(cfg->config_file);
+	free(cfg->hook_path);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -26,6 +26,7 @@ struct config {
 	char *metrics_addr;          /* ADDR:PORT or NULL */
 	char *status_socket;         /* unix socket for `jitwg status`; "" = none */
 	char *config_file;
+	char *hook_path;             /* jitwg-relay's hand-offs (wire/hook.h); NULL = none */
 	enum dp_backend backend;
 	unsigned int workers;        /* identify threads (0 = one per CPU, at most 8) */
 	unsigned int positive_ttl, negative_ttl, fetch_window, stale_max;

@@ -111,6 +111,9 @@ int evict_sweep(struct peertab *t, const struct evict_policy *pol, const struct 
 		p->rx_bytes = dp->rx_bytes;
 		p->tx_bytes = dp->tx_bytes;
 		p->endpoint = dp->endpoint;
+		p->keepalive = dp->persistent_keepalive;
+		/* On ENOMEM only the status document misses them. */
+		(void)peertab_set_allowed_ips(p, dp->allowed_ips, dp->n_allowed_ips);
 		if (evict_is_stale(pol, p, now))
 			plan->stale++;
 		if (evict_is_due(pol, p, now))

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -18,8 +19,6 @@
 
 #include "common/log.h"
 
-enum { STATUS_TIMEOUT_MS = 3000 };
-
 #if MHD_VERSION < 0x00097002
 typedef int mhd_result;
 #else
@@ -29,7 +28,9 @@ typedef enum MHD_Result mhd_result;
 struct httpd {
 	struct MHD_Daemon *mhd;
 	const struct metrics *m;
-	struct installer *ins;
+	struct status_board *board;
+	int fd;                      /* bound at start-up, served from httpd_start() */
+	bool ipv6;
 };
 
 static mhd_result reply(struct MHD_Connection *conn, unsigned int code, const char *type, char *body)
@@ -64,17 +65,39 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body);
 	}
 	if (!strcmp(url, "/status")) {
-		ret = installer_status(h->ins, &body, STATUS_TIMEOUT_MS);
+		ret = status_board_get(h->board, &body);
 		if (ret) {
-			if (asprintf(&body, "{\"error\":\"%s\"}\n", strerror(-ret)) < 0)
+			if (asprintf(&body, "{\"error\":\"%s\"}\n",
+				     ret == -EAGAIN ? "rate limited" : strerror(-ret)) < 0)
 				return MHD_NO;
-			return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "application/json", body);
+			return reply(conn, ret == -EAGAIN ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_SERVICE_UNAVAILABLE,
+				     "application/json", body);
 		}
 		return reply(conn, MHD_HTTP_OK, "application/json", body);
 	}
 	if (!strcmp(url, "/healthz"))
 		return reply(conn, MHD_HTTP_OK, "text/plain", strdup("ok\n"));
 	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found\n"));
+}
+
+/* A host name (e.g. localhost): its first address, IPv4 or IPv6. */
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, const char **errmsg)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo *res = NULL;
+
+	if (getaddrinfo(host, NULL, &hints, &res) || !res) {
+		*errmsg = "--metrics: host name does not resolve (use ADDR:PORT, [ADDR6]:PORT or HOST:PORT)";
+		return -EINVAL;
+	}
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons(port);
+	freeaddrinfo(res);
+	return 0;
 }
 
 static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **errmsg)
@@ -113,22 +136,25 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **e
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	s4->sin_family = AF_INET;
 	s4->sin_port = htons((uint16_t)port);
-	if (hl == 0)
+	if (hl == 0) {
 		s4->sin_addr.s_addr = htonl(INADDR_ANY);
-	else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-		*errmsg = "--metrics: bad IPv4 address (use [v6]:port for IPv6)";
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1)
+		return 0;
+	if (strchr(host, ':')) {
+		*errmsg = "--metrics: an IPv6 address goes in brackets: [ADDR]:PORT";
 		return -EINVAL;
 	}
-	return 0;
+	return resolve(host, (uint16_t)port, ss, errmsg);
 }
 
-struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct installer *ins,
+struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct status_board *board,
 			const char **errmsg)
 {
 	struct sockaddr_storage ss;
 	struct httpd *h;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	int ret;
+	int ret, one = 1, e;
 
 	ret = parse_addr(addr_port, &ss, errmsg);
 	if (ret) {
@@ -139,28 +165,55 @@ struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct i
 	if (!h)
 		return NULL;
 	h->m = m;
-	h->ins = ins;
-	if (ss.ss_family == AF_INET6)
+	h->board = board;
+	h->ipv6 = ss.ss_family == AF_INET6;
+	h->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (h->fd < 0) {
+		*errmsg = "--metrics: no socket";
+		goto fail;
+	}
+	setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(h->fd, (struct sockaddr *)&ss, h->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0 ||
+	    listen(h->fd, 64) < 0) {
+		*errmsg = errno == EADDRINUSE ? "--metrics: address in use" : "--metrics: cannot listen (address not local?)";
+		goto fail;
+	}
+	return h;
+fail:
+	e = errno;
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+	errno = e;
+	return NULL;
+}
+
+int httpd_start(struct httpd *h, const char **errmsg)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (h->ipv6)
 		flags |= MHD_USE_IPv6;
 	h->mhd = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
-				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				  MHD_OPTION_LISTEN_SOCKET, h->fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 				  MHD_OPTION_END);
 	if (!h->mhd) {
-		*errmsg = "--metrics: cannot listen (address in use or not local?)";
-		free(h);
-		errno = EADDRINUSE;
-		return NULL;
+		*errmsg = "--metrics: cannot start the HTTP server";
+		return -EIO;
 	}
-	return h;
+	return 0;
 }
 
 void httpd_free(struct httpd *h)
 {
 	if (!h)
 		return;
-	MHD_stop_daemon(h->mhd);
+	if (h->mhd)
+		MHD_stop_daemon(h->mhd); /* closes the listening socket */
+	else
+		close(h->fd);
 	free(h);
 }
 
@@ -168,7 +221,7 @@ struct status_server {
 	int fd;
 	int stop[2];
 	pthread_t thread;
-	struct installer *ins;
+	struct status_board *board;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -209,10 +262,11 @@ static void *status_main(void *arg)
 		/* A client that doesn't read must not wedge us. */
 		struct timeval tv = { .tv_sec = 2 };
 		setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		ret = installer_status(s->ins, &json, STATUS_TIMEOUT_MS);
+		ret = status_board_get(s->board, &json);
 		if (ret) {
 			char err[128];
-			snprintf(err, sizeof(err), "{\"error\":\"%s\"}\n", strerror(-ret));
+			snprintf(err, sizeof(err), "{\"error\":\"%s\"}\n",
+				 ret == -EAGAIN ? "rate limited" : strerror(-ret));
 			write_all(c, err, strlen(err));
 		} else {
 			write_all(c, json, strlen(json));
@@ -224,10 +278,10 @@ static void *status_main(void *arg)
 	return NULL;
 }
 
-struct status_server *status_server_new(const char *path, struct installer *ins, const char **errmsg)
+struct status_server *status_server_new(const char *path, struct status_board *board, const char **errmsg)
 {
 	struct status_server *s;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX }, tmp = { .sun_family = AF_UNIX };
 	char dir[PATH_MAX], *slash;
 	int ret, e;
 
@@ -241,7 +295,7 @@ struct status_server *status_server_new(const char *path, struct installer *ins,
 		return NULL;
 	s->fd = -1;
 	s->stop[0] = s->stop[1] = -1;
-	s->ins = ins;
+	s->board = board;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
@@ -263,10 +317,25 @@ struct status_server *status_server_new(const char *path, struct installer *ins,
 	}
 	close(s->fd);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	unlink(path);
-	mode_t old = umask(0077);
-	ret = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
-	umask(old);
+	/*
+	 * Bound under a temporary name, made 0600, then renamed over the final
+	 * path: nobody can connect before the mode is right, and umask() (process
+	 * wide, racy with the other threads) is not needed.
+	 */
+	if ((size_t)snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path, (int)getpid()) >=
+	    sizeof(tmp.sun_path)) {
+		*errmsg = "--status-socket: path too long";
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	unlink(tmp.sun_path);
+	ret = bind(s->fd, (struct sockaddr *)&tmp, sizeof(tmp));
+	if (ret == 0 && (chmod(tmp.sun_path, 0600) < 0 || rename(tmp.sun_path, path) < 0)) {
+		e = errno;
+		unlink(tmp.sun_path);
+		errno = e;
+		ret = -1;
+	}
 	if (ret < 0 || listen(s->fd, 16) < 0) {
 		*errmsg = "--status-socket: cannot bind";
 		goto fail;

@@ -38,8 +38,12 @@ static void identify_one(struct identify *id, struct noise_sscache *cache, const
 	ret = lookup_submit(id->cfg.lookup, &ev);
 	if (ret == -EALREADY) {
 		metrics_inc(&id->cfg.metrics->replay_rejected);
-		if (id->cfg.installer)
-			installer_replay_seen(id->cfg.installer, ev.key, &ev.src.sa);
+		if (id->cfg.replays.send) {
+			struct notice n = { .type = NOTICE_REPLAY_SEEN };
+			memcpy(n.key, ev.key, WG_KEY_LEN);
+			memcpy(&n.src, &ev.src, sizeof(n.src));
+			id->cfg.replays.send(id->cfg.replays.ctx, &n, 1);
+		}
 		key_to_base64(k, ev.key);
 		log_ratelimited_debug("replayed initiation for %s dropped", k);
 	} else if (ret) {

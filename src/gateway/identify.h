@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "gateway/ingest.h"
-#include "gateway/install.h"
+#include "gateway/notice.h"
 #include "gateway/lookup.h"
 #include "gateway/metrics.h"
 #include "noise/noise.h"
@@ -29,7 +29,7 @@ struct identify_config {
 	size_t sscache_cap;                   /* per thread (4096) */
 	const struct noise_responder *responder; /* shared, read-only; not owned */
 	struct lookup *lookup;                /* not owned */
-	struct installer *installer;          /* told about replays; not owned, may be NULL */
+	struct notice_inbox replays;          /* NOTICE_REPLAY_SEEN goes here (send NULL: nowhere) */
 	struct metrics *metrics;              /* not owned */
 };
 

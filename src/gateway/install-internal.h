@@ -3,28 +3,32 @@
 #define JITWG_GATEWAY_INSTALL_INTERNAL_H
 
 /*
- * The installer's insides, shared by install.c (queue, installs, removals,
- * sweeps, the thread), install-guard.c (endpoint repair after replays) and
- * install-status.c (the status document). Nothing outside these files
- * includes it.
+ * The install stage's insides, shared by install.c (queue, installs, the
+ * thread), evict-run.c (sweeps, removals, revalidation notices), guard.c
+ * (endpoint repair after replays) and status.c's builder. Nothing outside
+ * these files includes it.
  */
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "gateway/evict.h"
 #include "gateway/install.h"
+#include "gateway/install-confirm.h"
 #include "gateway/peertab.h"
+#include "gateway/stage.h"
 
 enum {
-	QUEUE_MAX = 8192,        /* queued installs + removals */
+	INSTALL_QUEUE = 8192,    /* queued installs + notices */
 	BATCH_MAX = 64,          /* peers per data-plane message */
-	REMOVE_BATCH = 64,       /* removals between two looks at the install queue */
+	REMOVE_BATCH = 64,       /* removals between two looks at the queue */
 	REVALIDATE_PER_SWEEP = 256,
 	/* A session older than this is as good as none: REJECT_AFTER_TIME in the protocol. */
 	SESSION_LIVE_SEC = 180,
 	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
 	GUARD_ROUNDS = 4,
+	STATUS_EVERY_MS = 100,   /* the status document is rebuilt at most this often */
 };
 
 /*
@@ -32,87 +36,79 @@ enum {
  * handshake queue), possibly after we restored the endpoint: restore again
  * a few times over the next second.
  */
-
 struct guard {
 	uint8_t key[WG_KEY_LEN];
 	uint64_t due_ms;
 	unsigned int round;
 };
 
-enum job_type { JOB_INSTALL, JOB_FORGET, JOB_STATUS, JOB_GUARD };
+enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE };
 
-struct status_req {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	bool done, abandoned;
-	int ret;
-	char *json;
-};
-
-struct job {
-	enum job_type type;
-	struct job *next;
+/* One queue item; allowed_ips is owned by the item (freed by whoever drops or handles it). */
+struct install_item {
+	enum item_kind kind;
+	struct notice notice;        /* ITEM_NOTICE */
+	/* ITEM_INSTALL */
 	uint8_t key[WG_KEY_LEN];
-	/* JOB_INSTALL */
 	union dp_endpoint endpoint;
 	struct timespec first_seen;
+	enum ingest_source source;
 	struct dp_allowedip *allowed_ips;
 	size_t n_allowed_ips;
 	bool has_psk;
 	uint8_t psk[WG_KEY_LEN];
 	uint16_t keepalive;
-	/* JOB_STATUS */
-	struct status_req *req;
 };
 
 struct installer {
 	struct dataplane *dp;
-	struct peertab *tab;
+	struct stage *st;
+	size_t queue_cap;
 	struct metrics *m;
 	char ifname[IFNAMSIZ];
-	pthread_t thread;
-	pthread_mutex_t mu;          /* queue, config, stopping */
-	pthread_cond_t cv;
-	struct job *head, *tail;
-	size_t queued;
-	bool stopping;
+	pthread_mutex_t cfg_mu;      /* cfg, next_* after a reconfigure */
 	struct installer_config cfg;
-	/* Keys with a JOB_GUARD queued (under mu): one each, so a replay flood can't fill the queue. */
+	/* Keys with a replay notice queued: one each, so a replay flood can't fill the queue. */
+	pthread_mutex_t guard_mu;
 	uint8_t guard_queued[GUARD_MAX][WG_KEY_LEN];
 	size_t n_guard_queued;
-	pthread_mutex_t lk_mu;       /* guards lookup against lookup_free() */
-	struct lookup *lookup;
-	/* installer-thread only */
+	_Atomic(const struct notice_inbox *) revalidate_to;
+	struct notice_inbox revalidate_box;
+	/* stage thread only */
+	struct peertab *tab;
 	struct evict_plan plan;
 	uint32_t gen;
 	uint64_t next_sweep_ms;
 	uint64_t next_reval_ms;
+	uint64_t status_at_ms;       /* last status document */
+	bool status_dirty;
 	struct guard guards[GUARD_MAX];
 	size_t n_guards;
+	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
 };
 
-uint64_t installer_mono_ms(void);
-void installer_job_free(struct job *j);
 void installer_key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN]);
 void installer_endpoint_str(char *out, size_t len, const union dp_endpoint *ep);
-/* Queues j (at the front when priority); 0, -EAGAIN or -ESHUTDOWN. */
-int installer_enqueue(struct installer *ins, struct job *j, bool priority);
+void installer_update_gauges(struct installer *ins);
+uint64_t installer_revalidate_interval_ms(unsigned int every);
+
+/* evict-run.c, stage thread only */
+void installer_sweep(struct installer *ins);
+void installer_remove_batch(struct installer *ins);
+void installer_revalidate(struct installer *ins);
+void installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
 
 /*
- * install-guard.c, called with ins->mu held: whether a guard job for key may
- * be queued now (0, -EALREADY when one is, -EAGAIN when GUARD_MAX are), and
- * its removal from that set when the installer takes it.
+ * guard.c: installer_guard_admit() runs under the stage's lock when a replay
+ * notice is queued (0, -EALREADY when one is queued for the key, -EAGAIN
+ * when GUARD_MAX are); the rest on the stage thread.
  */
-int installer_guard_may_queue(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
-void installer_guard_dequeued(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
-
-/* install-guard.c, installer thread only */
-void installer_guard_job(struct installer *ins, struct job *j);
+int installer_guard_admit(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
+void installer_guard_notice(struct installer *ins, const struct notice *n);
 void installer_guards_run(struct installer *ins, uint64_t now);
 uint64_t installer_guards_next(const struct installer *ins);
 
-/* install-status.c: answers r on the installer thread (takes json). */
-void installer_status_serve(struct installer *ins, struct status_req *r);
-void installer_status_finish(struct status_req *r, int ret, char *json);
+/* status.c: builds the document from the peer table and publishes it. */
+void installer_status_publish(struct installer *ins);
 
 #endif

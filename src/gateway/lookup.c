@@ -23,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "gateway/cache.h"
 #include "gateway/regclient.h"
 #include "gateway/replay.h"
+#include "gateway/stage.h"
 
 enum {
 	BATCH = 256,
@@ -62,20 +64,18 @@ struct lookup {
 	struct cache *cache;          /* lookup thread only (after start) */
 	struct replay *replay;        /* thread-safe */
 	struct regclient *rc;         /* lookup thread only, except wakeup */
+	struct stage *st;             /* the queue and its thread */
 
-	pthread_t thread;
-	bool thread_started;
-	pthread_mutex_t mu;           /* queue, stop, idle */
+	/* lookup_flush(): items pushed / handled, and a cv the tick signals */
+	atomic_uint_fast64_t submitted, processed;
+	atomic_bool busy;             /* registry requests outstanding (as the thread last saw) */
+	pthread_mutex_t mu;
 	pthread_cond_t idle_cv;
-	struct qitem *q;
-	size_t q_cap, q_head, q_len;
-	bool stop;
-	bool idle;
-	bool sleeping;                /* the thread may block in poll: wake it */
 
 	/* lookup thread only */
 	struct pending *pend[PEND_BUCKETS];
 	int64_t next_prune;
+	bool cancelled;
 	atomic_bool stopping;
 };
 
@@ -183,10 +183,23 @@ static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const s
 	return 0;
 }
 
-static void install_stale(struct lookup *l, const struct lookup_event *ev, const struct cache_entry *e)
+/*
+ * Hands a record to the install stage. The replay mark is persisted here,
+ * and only here: for a key the registry knows. An unknown key's mark stays
+ * in the bounded in-memory table, so valid initiations minted for unknown
+ * keys (anyone with the gateway's public key can make them) cannot grow the
+ * cache file (bench/cacheflood).
+ */
+static void install(struct lookup *l, const struct lookup_event *ev, const struct peer_record *rec, int64_t now)
+{
+	cache_replay_put(l->cache, ev->key, ev->tai64n, now);
+	l->install(l->ctx, ev, rec);
+}
+
+static void install_stale(struct lookup *l, const struct lookup_event *ev, const struct cache_entry *e, int64_t now)
 {
 	metrics_inc(&l->m->cache[METRICS_CACHE_STALE]);
-	l->install(l->ctx, ev, &e->rec);
+	install(l, ev, &e->rec, now);
 }
 
 /* ---- the replay guard's slow path -------------------------------------------- */
@@ -228,7 +241,6 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 
 	if (it->unverified && !replay_store_check(l, ev))
 		return;
-	cache_replay_put(l->cache, ev->key, ev->tai64n, now);
 
 	p = pend_find(l, ev->key);
 	if (p) {
@@ -251,7 +263,7 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 
 	if (positive_fresh(l, &e, now) && !record_expired(&e.rec, now)) {
 		metrics_inc(&l->m->cache[METRICS_CACHE_HIT]);
-		l->install(l->ctx, ev, &e.rec);
+		install(l, ev, &e.rec, now);
 		goto out;
 	}
 	if (negative_fresh(l, &e, now)) {
@@ -262,7 +274,7 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 	if (!window_open(l, &e, now)) {
 		/* Asked within the window and got no fresh answer: the registry failed. */
 		if (stale_usable(l, &e, now))
-			install_stale(l, ev, &e);
+			install_stale(l, ev, &e, now);
 		goto out;
 	}
 	/* Draining: what the cache answers still lands, but no new registry request starts. */
@@ -270,7 +282,7 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 		goto out;
 	ret = fetch(l, ev->key, ev, now);
 	if (ret < 0 && stale_usable(l, &e, now))
-		install_stale(l, ev, &e);
+		install_stale(l, ev, &e, now);
 out:
 	cache_entry_clear(&e);
 }
@@ -314,7 +326,7 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 		if (record_expired(rec, now))
 			l->gone(l->ctx, key); /* never installed */
 		else if (p && p->want_install)
-			l->install(l->ctx, &p->ev, rec);
+			install(l, &p->ev, rec, now);
 		break;
 	case REGCLIENT_NOT_FOUND:
 		cache_peer_put_negative(l->cache, key, now);
@@ -326,7 +338,7 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 		if (cache_peer_get(l->cache, key, &e) < 0)
 			memset(&e, 0, sizeof(e));
 		if (stale_usable(l, &e, now))
-			install_stale(l, &p->ev, &e);
+			install_stale(l, &p->ev, &e, now);
 		cache_entry_clear(&e);
 		break;
 	}
@@ -348,87 +360,68 @@ static void prune(struct lookup *l, int64_t now)
 		log_debug("lookup: pruned %ld cache rows", n);
 }
 
-static size_t dequeue(struct lookup *l, struct qitem *out, size_t max)
-{
-	size_t n = 0;
+/* ---- the stage's hooks (lookup thread) ------------------------------------------- */
 
+static void lookup_handle(void *ctx, void *tls, void *items, size_t n)
+{
+	struct lookup *l = ctx;
+	struct qitem *batch = items;
+	int64_t now = now_ms(l);
+	size_t i;
+
+	/* One SQLite transaction per batch: a row write per initiation, not a commit. */
+	cache_begin(l->cache);
+	for (i = 0; i < n; ++i) {
+		if (batch[i].type == Q_SUBMIT)
+			process_submit(l, &batch[i], now);
+		else
+			process_revalidate(l, batch[i].ev.key, now);
+	}
+	cache_commit(l->cache);
+	/* busy before processed: lookup_flush() must not see the one without the other */
+	atomic_store(&l->busy, regclient_pending(l->rc) > 0);
+	atomic_fetch_add(&l->processed, n);
+}
+
+static int lookup_tick(void *ctx, void *tls, bool stopping, bool *busy)
+{
+	struct lookup *l = ctx;
+
+	if (atomic_load(&l->stopping) && !l->cancelled) {
+		/* Draining: what is queued is still answered, requests not yet started never will be. */
+		regclient_cancel_waiting(l->rc);
+		l->cancelled = true;
+	}
+	prune(l, now_ms(l));
+	*busy = regclient_pending(l->rc) > 0;
 	pthread_mutex_lock(&l->mu);
-	l->sleeping = false;
-	while (n < max && l->q_len) {
-		out[n++] = l->q[l->q_head];
-		l->q_head = (l->q_head + 1) % l->q_cap;
-		--l->q_len;
-	}
-	if (l->stop)
-		atomic_store(&l->stopping, true);
+	atomic_store(&l->busy, *busy);
+	pthread_cond_broadcast(&l->idle_cv);
 	pthread_mutex_unlock(&l->mu);
-	return n;
+	return 1000;
 }
 
-static void *lookup_main(void *arg)
+/* The thread sleeps in libcurl's poll, so registry answers and new items both wake it. */
+static void lookup_wait(void *ctx, int timeout_ms)
 {
-	struct lookup *l = arg;
-	struct qitem *batch = calloc(BATCH, sizeof(*batch));
-	bool cancelled = false;
-	size_t n, i;
-	int64_t now;
-	int timeout;
+	struct lookup *l = ctx;
 
-	if (!batch) {
-		log_err("lookup: out of memory; lookups stop");
-		return NULL;
-	}
-	for (;;) {
-		n = dequeue(l, batch, BATCH);
-		now = now_ms(l);
-		if (n) {
-			cache_begin(l->cache);
-			for (i = 0; i < n; ++i) {
-				if (batch[i].type == Q_SUBMIT)
-					process_submit(l, &batch[i], now);
-				else
-					process_revalidate(l, batch[i].ev.key, now);
-			}
-			cache_commit(l->cache);
-			explicit_bzero(batch, n * sizeof(*batch));
-		}
-		if (atomic_load(&l->stopping) && !cancelled) {
-			regclient_cancel_waiting(l->rc);
-			cancelled = true;
-		}
-		prune(l, now);
-		if (!n && !regclient_pending(l->rc)) {
-			bool done;
-
-			pthread_mutex_lock(&l->mu);
-			if (!l->q_len) {
-				l->idle = true;
-				pthread_cond_broadcast(&l->idle_cv);
-			}
-			done = l->stop && !l->q_len;
-			pthread_mutex_unlock(&l->mu);
-			if (done)
-				break;
-		}
-		timeout = n ? 0 : 1000;
-		if (!n) {
-			/*
-			 * Submitters wake the thread only when it may sleep: a wakeup is
-			 * a syscall, too dear per initiation. One sent before poll()
-			 * starts is not lost: it stays readable and poll() returns.
-			 */
-			pthread_mutex_lock(&l->mu);
-			if (l->q_len)
-				timeout = 0;
-			else
-				l->sleeping = true;
-			pthread_mutex_unlock(&l->mu);
-		}
-		regclient_poll(l->rc, timeout);
-	}
-	free(batch);
-	return NULL;
+	regclient_poll(l->rc, timeout_ms);
 }
+
+static void lookup_wake(void *ctx)
+{
+	struct lookup *l = ctx;
+
+	regclient_wakeup(l->rc);
+}
+
+static const struct stage_ops lookup_ops = {
+	.handle = lookup_handle,
+	.tick = lookup_tick,
+	.wait = lookup_wait,
+	.wake = lookup_wake,
+};
 
 /* ---- public API ------------------------------------------------------------------ */
 
@@ -476,10 +469,8 @@ struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn ins
 		err = EINVAL;
 		goto fail;
 	}
-	l->q_cap = l->cfg.queue_len;
-	l->q = calloc(l->q_cap, sizeof(*l->q));
 	l->replay = replay_new(l->cfg.replay_capacity);
-	if (!l->q || !l->replay)
+	if (!l->replay)
 		goto fail;
 
 	l->cache = cache_open(cfg->cache_path, &why);
@@ -520,13 +511,23 @@ struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn ins
 		err = errno;
 		goto fail;
 	}
-	l->idle = true;
-	err = pthread_create(&l->thread, NULL, lookup_main, l);
-	if (err) {
-		why = "cannot start the lookup thread";
-		goto fail;
+	{
+		struct stage_config sc = {
+			.name = "lookup",
+			.item_size = sizeof(struct qitem),
+			.capacity = l->cfg.queue_len,
+			.batch = BATCH,
+			.threads = 1,
+			.ops = &lookup_ops,
+			.ctx = l,
+		};
+		l->st = stage_new(&sc);
+		if (!l->st) {
+			err = errno;
+			why = "cannot start the lookup thread";
+			goto fail;
+		}
 	}
-	l->thread_started = true;
 	return l;
 fail:
 	lookup_free(l);
@@ -536,6 +537,14 @@ fail:
 	return NULL;
 }
 
+void lookup_stop(struct lookup *l)
+{
+	if (!l || !l->st)
+		return;
+	atomic_store(&l->stopping, true);
+	stage_stop(l->st);
+}
+
 void lookup_free(struct lookup *l)
 {
 	struct pending *p;
@@ -543,13 +552,8 @@ void lookup_free(struct lookup *l)
 
 	if (!l)
 		return;
-	if (l->thread_started) {
-		pthread_mutex_lock(&l->mu);
-		l->stop = true;
-		pthread_mutex_unlock(&l->mu);
-		regclient_wakeup(l->rc);
-		pthread_join(l->thread, NULL);
-	}
+	lookup_stop(l);
+	stage_free(l->st);
 	regclient_free(l->rc);
 	for (i = 0; i < PEND_BUCKETS; ++i) {
 		while ((p = l->pend[i])) {
@@ -559,90 +563,80 @@ void lookup_free(struct lookup *l)
 	}
 	cache_close(l->cache);
 	replay_free(l->replay);
-	free(l->q);
 	pthread_cond_destroy(&l->idle_cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }
 
-static int enqueue_locked(struct lookup *l, const struct qitem *it)
+/*
+ * The replay guard, at the lookup stage's door: runs under the queue's lock
+ * after room was found, so a dropped initiation never advances the mark
+ * (its retry would look like a replay of something never acted on).
+ */
+static int replay_door(void *arg, void *slot)
 {
-	if (l->stop || l->q_len == l->q_cap)
-		return -EAGAIN;
-	l->q[(l->q_head + l->q_len) % l->q_cap] = *it;
-	++l->q_len;
-	l->idle = false;
+	struct lookup *l = arg;
+	struct qitem *it = slot;
+	enum replay_verdict v = replay_check(l->replay, it->ev.key, it->ev.tai64n);
+
+	if (v == REPLAY_OLD)
+		return -EALREADY;
+	it->unverified = v == REPLAY_UNVERIFIED;
 	return 0;
 }
 
 int lookup_submit(struct lookup *l, const struct lookup_event *ev)
 {
 	struct qitem it = { .type = Q_SUBMIT, .ev = *ev };
-	enum replay_verdict v;
-	bool wake = false;
 	int ret;
 
-	/*
-	 * Room in the queue is checked before the replay mark is raised, under the
-	 * same lock, so a dropped initiation never advances the mark (its retry
-	 * would look like a replay of something never acted on).
-	 */
-	pthread_mutex_lock(&l->mu);
-	if (l->stop || l->q_len == l->q_cap) {
-		ret = -EAGAIN;
-		goto out;
+	atomic_fetch_add(&l->submitted, 1);
+	ret = stage_push_if(l->st, &it, 0, false, replay_door, l);
+	if (ret) {
+		atomic_fetch_sub(&l->submitted, 1);
+		if (ret == -ESHUTDOWN)
+			ret = -EAGAIN;
 	}
-	v = replay_check(l->replay, ev->key, ev->tai64n);
-	if (v == REPLAY_OLD) {
-		ret = -EALREADY;
-		goto out;
-	}
-	it.unverified = v == REPLAY_UNVERIFIED;
-	ret = enqueue_locked(l, &it);
-	wake = ret == 0 && l->sleeping;
-	if (wake)
-		l->sleeping = false;
-out:
-	pthread_mutex_unlock(&l->mu);
-	if (wake)
-		regclient_wakeup(l->rc);
 	return ret;
+}
+
+size_t lookup_notify(void *ctx, const struct notice *n, size_t count)
+{
+	struct lookup *l = ctx;
+	struct qitem it = { .type = Q_REVALIDATE };
+	size_t i;
+
+	for (i = 0; i < count; ++i) {
+		if (n[i].type != NOTICE_REVALIDATE)
+			break;
+		memcpy(it.ev.key, n[i].key, WG_KEY_LEN);
+		atomic_fetch_add(&l->submitted, 1);
+		/* Revalidation may only fill half the queue: initiations must always find room. */
+		if (stage_push_if(l->st, &it, l->cfg.queue_len / 2, false, NULL, NULL)) {
+			atomic_fetch_sub(&l->submitted, 1);
+			break;
+		}
+	}
+	return i;
 }
 
 int lookup_revalidate(struct lookup *l, const uint8_t key[WG_KEY_LEN])
 {
-	struct qitem it = { .type = Q_REVALIDATE };
-	bool wake = false;
-	int ret = -EAGAIN;
+	struct notice n = { .type = NOTICE_REVALIDATE };
 
-	memcpy(it.ev.key, key, WG_KEY_LEN);
-	pthread_mutex_lock(&l->mu);
-	/* The sweep may only fill half the queue: initiations must always find room. */
-	if (l->q_len < l->q_cap / 2)
-		ret = enqueue_locked(l, &it);
-	wake = ret == 0 && l->sleeping;
-	if (wake)
-		l->sleeping = false;
-	pthread_mutex_unlock(&l->mu);
-	if (wake)
-		regclient_wakeup(l->rc);
-	return ret;
+	memcpy(n.key, key, WG_KEY_LEN);
+	return lookup_notify(l, &n, 1) == 1 ? 0 : -EAGAIN;
 }
 
 int lookup_flush(struct lookup *l, int timeout_ms)
 {
-	struct timespec deadline;
+	struct timespec deadline = clock_deadline_ms(CLOCK_REALTIME, (uint64_t)timeout_ms);
+	uint64_t target = atomic_load(&l->submitted);
 	int ret = 0;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	stage_wake(l->st);
 	pthread_mutex_lock(&l->mu);
-	while (!l->idle && ret == 0)
+	while (ret == 0 && (atomic_load(&l->processed) < target || atomic_load(&l->busy)))
 		ret = pthread_cond_timedwait(&l->idle_cv, &l->mu, &deadline);
 	pthread_mutex_unlock(&l->mu);
 	return ret ? -ETIMEDOUT : 0;

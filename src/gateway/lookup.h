@@ -9,8 +9,12 @@
  * daemon core hands in authenticated initiations and gets called back with
  * records to install; it never waits on SQLite writes or the registry.
  *
- * Threads: lookup_submit(), lookup_revalidate() and lookup_flush() are
- * thread-safe. The callbacks run on the lookup's own thread, one at a time,
+ * Queue: 4096 items (a struct stage), full -> drop newest: lookup_submit()
+ * says -EAGAIN and identify counts jitwg_lookup_queue_dropped_total.
+ * Revalidation notices use only the lower half.
+ *
+ * Threads: lookup_submit(), lookup_notify(), lookup_revalidate() and
+ * lookup_flush() are thread-safe. The callbacks run on the lookup's own thread, one at a time,
  * and must not call lookup_flush() or lookup_free().
  *
  * Metrics: the lookup counts cache[], registry_requests[] and the deferred
@@ -30,6 +34,7 @@
 #include <netinet/in.h>
 #include "gateway/ingest.h"
 #include "gateway/metrics.h"
+#include "gateway/notice.h"
 #include "wire/record.h"
 #include "wire/keys.h"
 
@@ -97,8 +102,12 @@ struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn ins
 /*
  * Stops the thread after queued initiations are processed (the cache still
  * answers them; no new registry request starts) and in-flight requests
- * finish or time out. NULL is a no-op.
+ * finish or time out; later submissions and notices are refused. The
+ * install callbacks may fire until it returns. Idempotent; NULL is a no-op.
  */
+void lookup_stop(struct lookup *l);
+
+/* Stops if needed and frees. NULL is a no-op. */
 void lookup_free(struct lookup *l);
 
 /*
@@ -115,6 +124,14 @@ void lookup_free(struct lookup *l);
  * (counted in replay_rejected); only cfg.replayed is called for it.
  */
 int lookup_submit(struct lookup *l, const struct lookup_event *ev);
+
+/*
+ * The lookup stage's notice inbox (notice.h, notice_inbox.send; ctx is the
+ * struct lookup): queues NOTICE_REVALIDATE for each key, in order, into
+ * the lower half of the queue only, and stops at the first that does not
+ * fit. Returns how many were queued. Never blocks.
+ */
+size_t lookup_notify(void *ctx, const struct notice *n, size_t count);
 
 /*
  * Asks the registry again about an installed key, for the eviction sweep;

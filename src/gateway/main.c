@@ -33,9 +33,11 @@
 #include "gateway/lookup.h"
 #include "gateway/prefetch.h"
 #include "gateway/metrics.h"
+#include "gateway/status.h"
 #include "gateway/admit-stage.h"
 #include "gateway/identify.h"
 #include "gateway/ingest-capture.h"
+#include "gateway/ingest-hook.h"
 #include "noise/noise.h"
 
 #ifndef JITWG_VERSION
@@ -46,6 +48,7 @@ struct daemon {
 	struct config cfg;
 	struct metrics *m;
 	char *token;
+	struct status_board *board;
 	struct httpd *httpd;
 	struct status_server *status;
 	struct dataplane *dp;
@@ -57,6 +60,7 @@ struct daemon {
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
+	struct ingest_hook *hook_src;        /* NULL unless --hook */
 	atomic_int fatal;            /* a stage stopped on its own: exit non-zero */
 	char pubs[WG_KEY_B64_LEN + 1];
 	uint16_t port;
@@ -177,10 +181,24 @@ static void ensure_parent_dir(const char *path)
 		log_info("created %s", dir);
 }
 
-/* A replay the lookup caught on disk: the endpoint guard must see it too. */
-static void replayed_cb(void *ctx, const struct lookup_event *ev)
+/*
+ * The lookup stage is built before the install stage (the cache file is
+ * checked before the adoption sweep), so its forward calls go through d:
+ * d->ins is set before any stage that feeds the lookup starts.
+ */
+static void to_install(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
 {
-	installer_replay_seen(ctx, ev->key, &ev->src.sa);
+	install_lookup_cb(((struct daemon *)ctx)->ins, ev, rec);
+}
+
+static void to_install_gone(void *ctx, const uint8_t key[WG_KEY_LEN])
+{
+	install_gone_cb(((struct daemon *)ctx)->ins, key);
+}
+
+static void to_install_replayed(void *ctx, const struct lookup_event *ev)
+{
+	install_replayed_cb(((struct daemon *)ctx)->ins, ev);
 }
 
 static void fill_installer_config(struct installer_config *ic, const struct config *cfg, struct metrics *m)
@@ -192,6 +210,7 @@ static void fill_installer_config(struct installer_config *ic, const struct conf
 	ic->revalidate = cfg->revalidate;
 	ic->no_initiate = cfg->no_initiate;
 	ic->initiate_delay_ms = cfg->initiate_delay_ms;
+	ic->confirm_ms = cfg->confirm_ms;
 	ic->metrics = m;
 }
 
@@ -239,15 +258,17 @@ out:
  * everything that can be checked or bound without touching the disk or the
  * data plane first (token, metrics port, status socket: a second daemon on
  * the interface stops here), then the data plane read-only (key, port) and
- * the capture sockets, then the cache file, then the installer (whose first
- * sweep adopts the peers already installed), then the stages front to back
- * with the capture source last.
+ * the capture sockets, then the cache file (flock()ed: a second daemon
+ * without a status socket stops here), then the install stage (whose first
+ * sweep adopts the peers already installed), then the stages back to front
+ * so each exists before anything feeds it, the capture source last.
  */
 static int start(struct daemon *d)
 {
 	struct config *cfg = &d->cfg;
 	char err[CONFIG_ERR_MAX];
 	const char *why = NULL;
+	struct status_info info;
 	uint8_t pub[WG_KEY_LEN];
 
 	if (cfg->token_file && !(d->token = config_read_token(cfg->token_file, err))) {
@@ -255,9 +276,28 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	d->m = calloc(1, sizeof(*d->m));
-	if (!d->m) {
+	d->board = d->m ? status_board_new(d->m, 0, 0) : NULL;
+	if (!d->board) {
 		log_err("out of memory");
 		return -1;
+	}
+	if (cfg->metrics_addr) {
+		d->httpd = httpd_new(cfg->metrics_addr, d->m, d->board, &why);
+		if (!d->httpd) {
+			log_err("%s (%s)", why, cfg->metrics_addr);
+			return -1;
+		}
+	}
+	if (cfg->status_socket && *cfg->status_socket) {
+		d->status = status_server_new(cfg->status_socket, d->board, &why);
+		/* Two daemons on one interface would fight; anything else only costs `jitwg status`. */
+		if (!d->status && errno == EADDRINUSE) {
+			log_err("%s (%s)", why, cfg->status_socket);
+			return -1;
+		}
+		if (!d->status)
+			log_warn("%s (%s: %s); `jitwg status` will not work", why, cfg->status_socket,
+				 strerror(errno));
 	}
 	d->dp = dataplane_open(cfg->interface, cfg->backend, &why);
 	if (!d->dp) {
@@ -271,21 +311,21 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	key_to_base64(d->pubs, pub);
-	d->cap = capture_open(d->port);
+	memset(&info, 0, sizeof(info));
+	snprintf(info.ifname, sizeof(info.ifname), "%s", cfg->interface);
+	info.backend = d->backend;
+	memcpy(info.public_key, pub, WG_KEY_LEN);
+	info.listen_port = d->port;
+	status_board_set_info(d->board, &info);
+	/* With --hook, initiations from 127.0.0.0/8 come from jitwg-relay's
+	 * sockets and arrive through the hook: capturing them too would
+	 * process each one twice. */
+	d->cap = cfg->hook_path ? capture_open_skip_v4(d->port, 0x7f000000u, 0xff000000u)
+				: capture_open(d->port);
 	if (!d->cap) {
 		log_err("capture on port %u: %s%s", d->port, strerror(errno),
 			errno == EPERM ? " (needs CAP_NET_RAW)" : "");
 		return -1;
-	}
-	{
-		struct installer_config ic;
-		fill_installer_config(&ic, cfg, d->m);
-		d->ins = installer_new(d->dp, &ic);
-		if (!d->ins) {
-			log_err("installer: %s", strerror(errno));
-			return -1;
-		}
-		d->dp = NULL; /* the installer owns it now */
 	}
 	{
 		struct lookup_config lc = {
@@ -300,18 +340,31 @@ static int start(struct daemon *d)
 			.timeout_ms = cfg->registry_timeout_ms,
 			.max_inflight = cfg->registry_concurrency,
 			.metrics = d->m,
-			.replayed = replayed_cb,
+			.replayed = to_install_replayed,
 		};
 		why = NULL;
 		if (strcmp(cfg->cache_path, ":memory:"))
 			ensure_parent_dir(cfg->cache_path);
-		d->lk = lookup_new(&lc, install_lookup_cb, install_gone_cb, d->ins, &why);
+		d->lk = lookup_new(&lc, to_install, to_install_gone, d, &why);
 		if (!d->lk) {
 			log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
 				strerror(errno));
 			return -1;
 		}
-		installer_set_lookup(d->ins, d->lk);
+	}
+	{
+		struct installer_config ic;
+		struct notice_inbox reval = { .send = lookup_notify, .ctx = d->lk };
+
+		fill_installer_config(&ic, cfg, d->m);
+		ic.status = d->board;
+		d->ins = installer_new(d->dp, &ic);
+		if (!d->ins) {
+			log_err("install stage: %s", strerror(errno));
+			return -1;
+		}
+		d->dp = NULL; /* the install stage owns it now */
+		installer_set_revalidate(d->ins, &reval);
 	}
 	if (cfg->prefetch) {
 		struct prefetch_config pc = {
@@ -337,7 +390,7 @@ static int start(struct daemon *d)
 			.threads = cfg->workers ? cfg->workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
 			.responder = d->resp,
 			.lookup = d->lk,
-			.installer = d->ins,
+			.replays = { .send = installer_notify, .ctx = d->ins },
 			.metrics = d->m,
 		};
 		d->identify = identify_new(&ic);
@@ -365,23 +418,14 @@ static int start(struct daemon *d)
 			return -1;
 		}
 	}
-	if (cfg->metrics_addr) {
-		d->httpd = httpd_new(cfg->metrics_addr, d->m, d->ins, &why);
-		if (!d->httpd) {
-			log_err("%s (%s)", why, cfg->metrics_addr);
+	if (cfg->hook_path) {
+		struct ingest_hook_config hc = { .path = cfg->hook_path, .admit = d->admit, .metrics = d->m };
+		ensure_parent_dir(cfg->hook_path);
+		d->hook_src = ingest_hook_start(&hc);
+		if (!d->hook_src) {
+			log_err("hook %s: %s", cfg->hook_path, strerror(errno));
 			return -1;
 		}
-	}
-	if (cfg->status_socket && *cfg->status_socket) {
-		d->status = status_server_new(cfg->status_socket, d->ins, &why);
-		/* Two daemons on one interface would fight; anything else only costs `jitwg status`. */
-		if (!d->status && errno == EADDRINUSE) {
-			log_err("%s (%s)", why, cfg->status_socket);
-			return -1;
-		}
-		if (!d->status)
-			log_warn("%s (%s: %s); `jitwg status` will not work", why, cfg->status_socket,
-				 strerror(errno));
 	}
 	return 0;
 }
@@ -389,24 +433,29 @@ static int start(struct daemon *d)
 /*
  * Shutdown, the one place its order is written: stop the sources first,
  * then each stage in packet order, each draining what reached it into the
- * next one (admit -> identify -> lookup, whose in-flight registry requests
- * finish -> install), so nothing admitted is lost. The windows (HTTP,
- * status socket) go next, then the objects are freed.
+ * next one: admit -> identify -> lookup (its in-flight registry requests
+ * finish and may still queue installs) -> install (its last revalidation
+ * notices are refused by the stopped lookup, harmlessly: every stage is
+ * only freed once all are stopped), and the registry prefetch beside them.
+ * Then the windows (HTTP, status socket)
+ * and the objects.
  */
 static void stop(struct daemon *d)
 {
 	ingest_capture_stop(d->capture_src);
+	ingest_hook_stop(d->hook_src);
 	admit_stage_stop(d->admit);
 	identify_stop(d->identify);
+	lookup_stop(d->lk);
+	installer_stop(d->ins);
+	prefetch_free(d->pf);
 	status_server_free(d->status);
 	httpd_free(d->httpd);
-	if (d->ins)
-		installer_set_lookup(d->ins, NULL);
-	prefetch_free(d->pf);
-	lookup_free(d->lk);
-	installer_free(d->ins);
 	admit_stage_free(d->admit);
 	identify_free(d->identify);
+	lookup_free(d->lk);
+	installer_free(d->ins);
+	status_board_free(d->board);
 	dataplane_free(d->dp);
 	capture_free(d->cap);
 	noise_responder_free(d->resp);
@@ -414,6 +463,24 @@ static void stop(struct daemon *d)
 		explicit_bzero(d->token, strlen(d->token));
 		free(d->token);
 	}
+}
+
+/* Logs readiness, then opens the metrics port (bound in start()) and tells systemd. */
+static int ready(struct daemon *d, uint64_t t0)
+{
+	const char *why = NULL;
+
+	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
+		 "idle-timeout %us, %s%s%s", (double)(now_ns() - t0) / 1e6, d->cfg.interface,
+		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
+		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
+		 d->cfg.metrics_addr ? ", metrics on " : "", d->cfg.metrics_addr ? d->cfg.metrics_addr : "");
+	if (d->httpd && httpd_start(d->httpd, &why)) {
+		log_err("%s (%s)", why, d->cfg.metrics_addr);
+		return -1;
+	}
+	sd_notify_msg("READY=1");
+	return 0;
 }
 
 /* Takes signals until SIGTERM/SIGINT (or a fatal stage error); returns the exit status. */
@@ -471,15 +538,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (start(&d) == 0) {
-		log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-			 "idle-timeout %us, %s%s%s", (double)(now_ns() - t0) / 1e6, d.cfg.interface,
-			 d.backend, d.pubs, d.port, (size_t)atomic_load(&d.m->peers_installed),
-			 d.cfg.idle_timeout, d.cfg.no_initiate ? "no-initiate" : "initiator role",
-			 d.cfg.metrics_addr ? ", metrics on " : "", d.cfg.metrics_addr ? d.cfg.metrics_addr : "");
-		sd_notify_msg("READY=1");
+	if (start(&d) == 0 && ready(&d, t0) == 0)
 		code = wait_signals(&d, argc, argv);
-	}
 	stop(&d);
 	if (code == 0)
 		log_info("stopped: %llu installs, %llu evictions",

@@ -106,6 +106,10 @@ char *metrics_render(const struct metrics *m)
 		&m->captured);
 	counter(&b, "jitwg_capture_malformed_total",
 		"Captured datagrams that failed the user-space re-check.", &m->capture_malformed);
+	counter(&b, "jitwg_hook_received_total",
+		"Initiations handed over by jitwg-relay through the hook socket.", &m->hook_received);
+	counter(&b, "jitwg_hook_malformed_total",
+		"Hook datagrams refused (wrong length, magic, family or message type).", &m->hook_malformed);
 	counter(&b, "jitwg_capture_kernel_drops_total",
 		"Packets the kernel dropped before the capture socket read them.",
 		&m->capture_kernel_drops);
@@ -173,6 +177,14 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_initiations_sent_total",
 		"Installs after which the data plane was made to initiate (role inversion).",
 		&m->initiations_sent);
+	counter(&b, "jitwg_install_confirm_confirmed_total",
+		"Initiated installs whose handshake completed within the confirmation wait.",
+		&m->confirm_confirmed);
+	counter(&b, "jitwg_install_confirm_repaired_total",
+		"Initiated installs with no handshake after the wait (crossed handshakes), removed and "
+		"initiated again.", &m->confirm_repaired);
+	counter(&b, "jitwg_install_confirm_given_up_total",
+		"Initiated installs still without a handshake after the last repair.", &m->confirm_given_up);
 	counter(&b, "jitwg_evictions_total", "Peers removed from the data plane.", &m->evictions);
 	counter(&b, "jitwg_registry_gone_total",
 		"Installed peers removed because the registry reports them deleted or expired.",

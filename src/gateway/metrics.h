@@ -47,6 +47,8 @@ struct metrics {
 	/* counters */
 	atomic_uint_fast64_t captured;                 /* passed the BPF filter */
 	atomic_uint_fast64_t capture_malformed;
+	atomic_uint_fast64_t hook_received;            /* relay hand-offs decoded (ingest-hook.c) */
+	atomic_uint_fast64_t hook_malformed;
 	atomic_uint_fast64_t capture_kernel_drops;
 	atomic_uint_fast64_t admit_dropped;
 	atomic_uint_fast64_t handshakes[NOISE_BAD_TIMESTAMP + 1]; /* by verdict */
@@ -60,6 +62,9 @@ struct metrics {
 	atomic_uint_fast64_t identify_queue_dropped;   /* admitted but the worker queue was full */
 	atomic_uint_fast64_t lookup_queue_dropped;     /* lookup_submit() said -EAGAIN */
 	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
+	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install-confirm.c) */
+	atomic_uint_fast64_t confirm_repaired;
+	atomic_uint_fast64_t confirm_given_up;
 	atomic_uint_fast64_t registry_gone;            /* peers removed because the registry dropped them */
 	atomic_uint_fast64_t endpoint_restores;        /* endpoint put back after a replay moved it */
 	atomic_uint_fast64_t admit_queue_dropped;      /* ingest_submit() found the admit queue full */

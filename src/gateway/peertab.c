@@ -47,6 +47,7 @@ void peertab_free(struct peertab *t)
 		struct peer_state *p = t->buckets[i], *n;
 		for (; p; p = n) {
 			n = p->next;
+			free(p->allowed_ips);
 			free(p);
 		}
 	}
@@ -117,6 +118,7 @@ void peertab_del(struct peertab *t, const uint8_t key[WG_KEY_LEN])
 	for (; (p = *pp); pp = &p->next) {
 		if (!memcmp(p->key, key, WG_KEY_LEN)) {
 			*pp = p->next;
+			free(p->allowed_ips);
 			free(p);
 			t->count--;
 			return;
@@ -139,4 +141,22 @@ void peertab_each(struct peertab *t, bool (*fn)(struct peer_state *p, void *arg)
 			if (!fn(p, arg))
 				return;
 	}
+}
+
+int peertab_set_allowed_ips(struct peer_state *p, const struct dp_allowedip *ips, size_t n)
+{
+	struct dp_allowedip *copy = NULL;
+
+	if (n == p->n_allowed_ips && (!n || !memcmp(p->allowed_ips, ips, n * sizeof(*ips))))
+		return 0;
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, ips, n * sizeof(*copy));
+	}
+	free(p->allowed_ips);
+	p->allowed_ips = copy;
+	p->n_allowed_ips = n;
+	return 0;
 }

@@ -5,7 +5,8 @@
 /*
  * The installer's view of the peers in the data plane: when each was
  * installed, what the last sweep read about it, when the registry was last
- * asked. Keys are registry-approved public keys (never attacker-chosen
+ * asked. The status document is built from it (status.c), so status never
+ * has to ask the data plane. Keys are registry-approved public keys (never attacker-chosen
  * bulk), so a plain chained hash is enough.
  *
  * Not thread-safe: the installer thread owns it.
@@ -28,6 +29,9 @@ struct peer_state {
 	uint64_t rx_bytes, tx_bytes;
 	union dp_endpoint endpoint;  /* as the data plane last reported it */
 	union dp_endpoint trusted;   /* source of the last initiation that passed the replay guard */
+	struct dp_allowedip *allowed_ips; /* as installed or last listed; owned (peertab_set_allowed_ips) */
+	size_t n_allowed_ips;
+	uint16_t keepalive;          /* persistent keepalive, seconds */
 	bool adopted;
 	uint32_t sweep_mark;         /* sweep generation that last saw it in the data plane */
 	struct peer_state *next;
@@ -46,6 +50,9 @@ struct peer_state *peertab_get(struct peertab *t, const uint8_t key[WG_KEY_LEN],
 /* Removes and frees the entry for key, if any. */
 void peertab_del(struct peertab *t, const uint8_t key[WG_KEY_LEN]);
 size_t peertab_count(const struct peertab *t);
+
+/* Replaces p's allowed IPs with a copy of ips. Returns 0 or -ENOMEM (p unchanged). */
+int peertab_set_allowed_ips(struct peer_state *p, const struct dp_allowedip *ips, size_t n);
 
 /*
  * Visits every entry; fn may not add or delete. Stops early when fn returns

@@ -16,6 +16,7 @@
 #include "gateway/regclient.h"
 
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -342,6 +343,27 @@ int regclient_fetch(struct regclient *rc, const uint8_t key[static WG_KEY_LEN])
 	return 0;
 }
 
+/* True when body is a JSON object with an "error" string: the registry's error shape. */
+static bool registry_error_body(const char *p, size_t len)
+{
+	struct json_tokener *tok;
+	json_object *o, *e;
+	bool ok = false;
+
+	if (!p || !len || len > 4096)
+		return false;
+	tok = json_tokener_new();
+	if (!tok)
+		return false;
+	o = json_tokener_parse_ex(tok, p, (int)len);
+	if (o && json_tokener_get_error(tok) == json_tokener_success && json_object_is_type(o, json_type_object) &&
+	    json_object_object_get_ex(o, "error", &e) && json_object_is_type(e, json_type_string))
+		ok = true;
+	json_object_put(o);
+	json_tokener_free(tok);
+	return ok;
+}
+
 static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 {
 	enum regclient_status st = REGCLIENT_FAILED;
@@ -357,9 +379,21 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 		goto out;
 	}
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (code == 404) {
+	/*
+	 * "Deleted" evicts peers, so only the registry's own answer counts
+	 * (docs/API.md: a JSON object with an "error" string). A 404 from
+	 * anything else (a typo in the base URL, a proxy) is a registry error:
+	 * stale-if-error applies.
+	 */
+	if (code == 404 && registry_error_body(x->body.p, x->body.len)) {
 		count(rc, METRICS_REG_NOT_FOUND);
 		st = REGCLIENT_NOT_FOUND;
+		goto out;
+	}
+	if (code == 404) {
+		count(rc, METRICS_REG_HTTP_ERROR);
+		why = "HTTP 404 without the registry's JSON error: is --registry the registry's base URL?";
+		log_ratelimited_debug("registry: %s", why);
 		goto out;
 	}
 	if (code != 200) {

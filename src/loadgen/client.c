@@ -33,10 +33,7 @@ static int64_t s_to_ns(double s)
 
 static void send_packet(struct lg_thread *t, struct client *c, const uint8_t *p, size_t len)
 {
-	if (send(c->fd, p, len, 0) != (ssize_t)len)
-		t->st.send_errors++;
-	if (t->run->trace)
-		lg_trace(t->run, "out", p, len);
+	lg_send(t, c, p, len);
 }
 
 static void record_connect(struct lg_thread *t, struct client *c, int64_t now)

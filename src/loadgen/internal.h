@@ -58,6 +58,8 @@ struct lg_thread {
 	size_t nheap, capheap;
 	uint64_t rng;
 	size_t active;            /* clients not yet done or failed */
+	int *shared_fds;          /* shared mode: this thread's port slots */
+	size_t nshared;
 	struct loadgen_stats st;  /* merged by the run at the end */
 	int err;
 };
@@ -70,7 +72,13 @@ struct lg_run {
 	FILE *trace;
 	pthread_mutex_t trace_lock;
 	int64_t t0;
+	unsigned nthreads;
+	bool shared;              /* clients share port slots (sockets.c) */
+	uint64_t naddr;           /* shared: addresses per port slot */
 };
+
+/* epoll tags: a client index, or a shared port slot with this bit. */
+#define LG_TAG_SHARED 0x80000000U
 
 int64_t lg_now_ns(void);
 uint64_t lg_rand(uint64_t *state);
@@ -79,6 +87,12 @@ uint64_t lg_rand(uint64_t *state);
 void client_start(struct lg_thread *t, struct client *c, int64_t now);
 void client_timer(struct lg_thread *t, struct client *c, int64_t now);
 void client_packet(struct lg_thread *t, struct client *c, const uint8_t *pkt, size_t len, int64_t now);
+/* sockets.c: sending, receiving, and the sockets of both modes. */
+uint64_t lg_prefix_hosts(const struct cidr *p);
+int lg_client_socket(const struct loadgen_config *cfg, size_t i, int *fd_out);
+int lg_shared_socket(const struct loadgen_config *cfg, size_t slot, int *fd_out);
+void lg_send(struct lg_thread *t, struct client *c, const uint8_t *p, size_t len);
+void lg_drain(struct lg_thread *t, uint32_t tag, int64_t now);
 /* loop.c: (re)arm the client's one timer. */
 void lg_timer_set(struct lg_thread *t, struct client *c, int64_t at);
 void lg_trace(struct lg_run *run, const char *what, const uint8_t *p, size_t len);

@@ -53,6 +53,7 @@ struct loadgen_config {
 	 * local, e.g. `ip route add local PREFIX dev lo`) and/or a base port */
 	struct cidr source_prefix; /* family 0 = the kernel picks */
 	unsigned base_port;        /* 0 = ephemeral ports */
+	bool shared_ports;         /* clients share port slots, one address each (sockets.c) */
 	/* workload */
 	double hold_s;             /* stay connected this long (0: leave once confirmed) */
 	double keepalive_s;        /* keepalive every this while connected (0: none) */
@@ -85,7 +86,8 @@ struct loadgen_stats {
 	uint64_t flood_sent, flood_errors;
 	uint32_t *connect_us;
 	size_t nconnect, connect_cap;
-	double elapsed_s, cpu_s;
+	double elapsed_s, cpu_s;   /* wall time of the run; process CPU of the run (after set-up) */
+	double setup_s;            /* keys and sockets, before the first client starts */
 	long max_rss_kib;
 };
 

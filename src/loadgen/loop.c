@@ -23,7 +23,7 @@
 
 #include "crypto/x25519.h"
 
-enum { EPOLL_BATCH = 256, RECV_BUF = 2048 };
+enum { EPOLL_BATCH = 256 };
 
 int64_t lg_now_ns(void)
 {
@@ -157,7 +157,6 @@ static void *thread_main(void *arg)
 {
 	struct lg_thread *t = arg;
 	struct epoll_event ev[EPOLL_BATCH];
-	uint8_t buf[RECV_BUF];
 	int64_t now;
 	int n, i;
 
@@ -170,75 +169,10 @@ static void *thread_main(void *arg)
 			break;
 		}
 		now = lg_now_ns();
-		for (i = 0; i < n; ++i) {
-			struct client *c = &t->clients[ev[i].data.u32];
-			ssize_t len;
-
-			while (c->fd >= 0 && (len = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0)
-				client_packet(t, c, buf, (size_t)len, now);
-		}
+		for (i = 0; i < n; ++i)
+			lg_drain(t, ev[i].data.u32, now);
 	}
 	return NULL;
-}
-
-/* Client i's socket: its source address from the prefix, its port, connected. */
-static int client_socket(const struct loadgen_config *cfg, size_t i, int *fd_out)
-{
-	struct sockaddr_storage src;
-	socklen_t slen;
-	int fd, one = 1, fam = cfg->endpoint.ss_family, ret = 0;
-
-	fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&src, 0, sizeof(src));
-	if (fam == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)&src;
-
-		s->sin_family = AF_INET;
-		if (cfg->source_prefix.family == AF_INET) {
-			uint32_t base, hosts = cfg->source_prefix.prefix >= 31 ? 1
-					      : (1U << (32 - cfg->source_prefix.prefix)) - 2;
-
-			memcpy(&base, cfg->source_prefix.addr, 4);
-			base = ntohl(base) + (cfg->source_prefix.prefix >= 31 ? 0 : 1) + (uint32_t)(i % hosts);
-			s->sin_addr.s_addr = htonl(base);
-		}
-		if (cfg->base_port)
-			s->sin_port = htons((uint16_t)(cfg->base_port + i));
-		slen = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)&src;
-
-		s->sin6_family = AF_INET6;
-		if (cfg->source_prefix.family == AF_INET6) {
-			uint64_t lo;
-
-			memcpy(&s->sin6_addr, cfg->source_prefix.addr, 16);
-			memcpy(&lo, (uint8_t *)&s->sin6_addr + 8, 8);
-			lo = htobe64(be64toh(lo) + 1 + i);
-			memcpy((uint8_t *)&s->sin6_addr + 8, &lo, 8);
-		}
-		if (cfg->base_port)
-			s->sin6_port = htons((uint16_t)(cfg->base_port + i));
-		slen = sizeof(*s);
-	}
-	/* Addresses of the prefix need only be routed locally (FREEBIND). */
-	(void)setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
-	if ((cfg->source_prefix.family || cfg->base_port) && bind(fd, (struct sockaddr *)&src, slen) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (connect(fd, (const struct sockaddr *)&cfg->endpoint, cfg->endpoint_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	*fd_out = fd;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	return ret;
 }
 
 static void raise_nofile(size_t want)
@@ -287,7 +221,9 @@ static int client_init(struct lg_run *run, struct lg_thread *t, struct client *c
 		memcpy(&base, cfg->tunnel_prefix.addr, 4);
 		c->tunnel_v4 = htonl(ntohl(base) + 2 + (uint32_t)i);
 	}
-	if ((ret = client_socket(cfg, i, &c->fd))) {
+	if (run->shared)
+		goto out;
+	if ((ret = lg_client_socket(cfg, i, &c->fd))) {
 		*err = "cannot open, bind or connect a client socket";
 		goto out;
 	}
@@ -299,6 +235,15 @@ static int client_init(struct lg_run *run, struct lg_thread *t, struct client *c
 out:
 	OPENSSL_cleanse(priv, sizeof(priv));
 	return ret;
+}
+
+static double cpu_now(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static void merge(struct loadgen_stats *to, struct loadgen_stats *from)
@@ -379,6 +324,90 @@ static void progress(struct lg_run *run, unsigned nthreads, struct lg_flood *fl,
 	fn(&p, arg);
 }
 
+/*
+ * Own sockets unless asked to share or the descriptor limit is below the
+ * client count (sockets.c says how sharing works; it needs a prefix).
+ */
+static int plan_sharing(struct lg_run *run, const char **err)
+{
+	const struct loadgen_config *cfg = run->cfg;
+	struct rlimit rl;
+	bool want = cfg->shared_ports;
+
+	if (!want && !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < cfg->clients + 64 * run->nthreads + 64) {
+		if (!cfg->source_prefix.family) {
+			*err = "more clients than file descriptors (RLIMIT_NOFILE): give --source-prefix to share ports";
+			return -EMFILE;
+		}
+		want = true;
+	}
+	if (!want)
+		return 0;
+	if (!cfg->source_prefix.family) {
+		*err = "--shared-ports needs --source-prefix";
+		return -EINVAL;
+	}
+	run->shared = true;
+	run->naddr = lg_prefix_hosts(&cfg->source_prefix);
+	return 0;
+}
+
+/*
+ * How many clients thread ti runs (ids NULL), or the global id of its
+ * *ids-th client. Own sockets: client g goes to thread g mod T. Shared:
+ * port slot p (clients p*A .. p*A+A-1) goes to thread p mod T, so a
+ * thread's clients sit slot by slot and a datagram's slot and address
+ * offset give its index directly.
+ */
+static size_t thread_clients(const struct lg_run *run, unsigned ti, const size_t *ids)
+{
+	const struct loadgen_config *cfg = run->cfg;
+	size_t nth = run->nthreads, slots, mine, n;
+
+	if (!run->shared) {
+		if (ids)
+			return ti + *ids * nth;
+		return cfg->clients / nth + (ti < cfg->clients % nth);
+	}
+	if (ids)
+		return (size_t)((*ids / run->naddr) * nth + ti) * run->naddr + *ids % run->naddr;
+	slots = (size_t)((cfg->clients + run->naddr - 1) / run->naddr);
+	mine = slots / nth + (ti < slots % nth);
+	if (!mine)
+		return 0;
+	n = mine * run->naddr;
+	/* The last slot overall may be partial; it is this thread's last. */
+	if ((slots - 1) % nth == ti)
+		n -= slots * run->naddr - cfg->clients;
+	return n;
+}
+
+static int open_shared(struct lg_run *run, struct lg_thread *t, const char **err)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	size_t slots = (size_t)((run->cfg->clients + run->naddr - 1) / run->naddr), s;
+	int ret;
+
+	t->shared_fds = calloc(slots / run->nthreads + 1, sizeof(int));
+	if (!t->shared_fds)
+		return -ENOMEM;
+	for (s = t->index; s < slots; s += run->nthreads) {
+		int fd;
+
+		if ((ret = lg_shared_socket(run->cfg, s, &fd))) {
+			*err = "cannot open or bind a shared client socket";
+			return ret;
+		}
+		t->shared_fds[t->nshared] = fd;
+		ev.data.u32 = LG_TAG_SHARED | (uint32_t)t->nshared++;
+		if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			*err = "epoll_ctl failed";
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, loadgen_progress_fn fn,
 		void *arg, volatile int *stop, const char **err)
 {
@@ -390,6 +419,7 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 	unsigned nth = cfg->threads ? cfg->threads : 1, i, started = 0;
 	size_t k;
 	int64_t next_progress;
+	double cpu0 = 0;
 	int ret = 0;
 
 	memset(stats, 0, sizeof(*stats));
@@ -413,9 +443,12 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 		goto out;
 	}
 	run.t0 = lg_now_ns();
+	run.nthreads = nth;
+	if ((ret = plan_sharing(&run, err)))
+		goto out;
 	for (i = 0; i < nth; ++i) {
 		struct lg_thread *t = &run.threads[i];
-		size_t n = cfg->clients / nth + (i < cfg->clients % nth);
+		size_t n = thread_clients(&run, i, NULL);
 
 		t->run = &run;
 		t->index = i;
@@ -428,15 +461,19 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 			ret = -ENOMEM;
 			goto out;
 		}
+		if (run.shared && (ret = open_shared(&run, t, err)))
+			goto out;
 		for (k = 0; k < n; ++k) {
 			t->clients[k].fd = -1;
-			if ((ret = client_init(&run, t, &t->clients[k], i + k * nth, err)))
+			if ((ret = client_init(&run, t, &t->clients[k], thread_clients(&run, i, &k), err)))
 				goto out;
 			t->nclients++;
 		}
 		t->active = n;
 		t->rate = cfg->rate > 0 ? cfg->rate / nth : 0;
 	}
+	stats->setup_s = (lg_now_ns() - run.t0) / 1e9;
+	cpu0 = cpu_now();
 	run.t0 = lg_now_ns();
 	if (cfg->flood != LOADGEN_FLOOD_NONE) {
 		if ((ret = -pthread_create(&flood_tid, NULL, lg_flood_main, &flood)))
@@ -484,11 +521,9 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 		}
 	}
 	qsort(stats->connect_us, stats->nconnect, sizeof(uint32_t), cmp_u32);
-	if (!getrusage(RUSAGE_SELF, &ru)) {
-		stats->cpu_s = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-			       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	stats->cpu_s = cpu_now() - cpu0;
+	if (!getrusage(RUSAGE_SELF, &ru))
 		stats->max_rss_kib = ru.ru_maxrss;
-	}
 out:
 	if (flood_started) {
 		*stop = 1;
@@ -506,6 +541,9 @@ out:
 			OPENSSL_cleanse(t->clients, t->nclients * sizeof(*t->clients));
 		free(t->clients);
 		free(t->heap);
+		for (k = 0; k < t->nshared; ++k)
+			close(t->shared_fds[k]);
+		free(t->shared_fds);
 		free(t->st.connect_us);
 		if (t->epfd >= 0)
 			close(t->epfd);

@@ -118,17 +118,37 @@ static void derive_keys(struct noise_keypair *kp, const struct noise_handshake *
 	OPENSSL_cleanse(second, sizeof(second));
 }
 
-/* Our ephemeral (given or fresh) and its public key. */
+/*
+ * Our ephemeral (given or fresh), its public key, and the DHs of it with
+ * peer1 and (if not NULL) peer2: one key import serves them all, where
+ * separate calls would import it, and derive its public key, each time.
+ */
 static int make_ephemeral(uint8_t priv[static WG_KEY_LEN], uint8_t pub[static WG_KEY_LEN],
-			  const uint8_t *given)
+			  const uint8_t *given, uint8_t dh1[static WG_KEY_LEN],
+			  const uint8_t peer1[static WG_KEY_LEN], uint8_t *dh2, const uint8_t *peer2)
 {
+	struct x25519_key *k = NULL;
+	struct x25519_ctx *c = NULL;
 	int ret = 0;
 
 	if (given)
 		memcpy(priv, given, WG_KEY_LEN);
 	else if ((ret = x25519_generate(priv)))
 		return ret;
-	return x25519_public_from_private(pub, priv);
+	k = x25519_key_new(priv);
+	c = k ? x25519_ctx_new(k) : NULL;
+	if (!c) {
+		ret = errno == ENOMEM ? -ENOMEM : -EIO;
+		goto out;
+	}
+	x25519_key_public(k, pub);
+	ret = x25519_ctx_derive(c, dh1, peer1);
+	if (!ret && dh2)
+		ret = x25519_ctx_derive(c, dh2, peer2);
+out:
+	x25519_ctx_free(c);
+	x25519_key_free(k);
+	return ret;
 }
 
 int noise_handshake_create_initiation(struct noise_handshake *hs, uint8_t out[static WG_MSG_INITIATION_LEN],
@@ -151,14 +171,13 @@ int noise_handshake_create_initiation(struct noise_handshake *hs, uint8_t out[st
 	memcpy(hs->ck, r->ck0, WG_HASH_LEN);
 	memcpy(hs->h, r->h0, WG_HASH_LEN);
 
-	/* e */
-	if ((ret = make_ephemeral(hs->e_priv, msg.unencrypted_ephemeral, ephemeral)))
+	/* e (and the DH of es with it) */
+	if ((ret = make_ephemeral(hs->e_priv, msg.unencrypted_ephemeral, ephemeral, dh, r->public_key,
+				  NULL, NULL)))
 		goto out;
 	kdf(hs->ck, NULL, NULL, hs->ck, msg.unencrypted_ephemeral, WG_KEY_LEN);
 	noise_mix_hash(hs->h, msg.unencrypted_ephemeral, WG_KEY_LEN);
 	/* es */
-	if ((ret = x25519(dh, hs->e_priv, r->public_key)))
-		goto out;
 	kdf(hs->ck, key, NULL, hs->ck, dh, WG_KEY_LEN);
 	/* s */
 	aead_encrypt(NULL, msg.encrypted_static, l->public_key, WG_KEY_LEN, 0, hs->h, WG_HASH_LEN, key);
@@ -267,8 +286,10 @@ out:
 	return ret;
 }
 
-int noise_handshake_consume_initiation(struct noise_handshake *hs, const uint8_t *msg, size_t len,
-				       const struct noise_local *l, const struct noise_remote *r)
+/* r NULL: any initiator, whose static key goes to any_static (ss computed). */
+static int consume_initiation(struct noise_handshake *hs, const uint8_t *msg, size_t len,
+			      const struct noise_local *l, const struct noise_remote *r,
+			      uint8_t any_static[static WG_KEY_LEN])
 {
 	struct message_handshake_initiation m;
 	struct noise_handshake next;
@@ -293,19 +314,23 @@ int noise_handshake_consume_initiation(struct noise_handshake *hs, const uint8_t
 	if (x25519(dh, l->private_key, next.remote_e))
 		goto out;
 	kdf(next.ck, key, NULL, next.ck, dh, WG_KEY_LEN);
-	/* s: must be the one remote we know */
+	/* s: must be the one remote we know, if we know one */
 	if (aead_decrypt(NULL, stat, m.encrypted_static, sizeof(m.encrypted_static), 0, next.h,
-			 WG_HASH_LEN, key) || !key_equal(stat, r->public_key))
+			 WG_HASH_LEN, key) || (r && !key_equal(stat, r->public_key)))
 		goto out;
 	noise_mix_hash(next.h, m.encrypted_static, sizeof(m.encrypted_static));
-	/* ss (precomputed) */
-	kdf(next.ck, key, NULL, next.ck, l->ss, WG_KEY_LEN);
+	/* ss (precomputed for the known remote) */
+	if (!r && x25519(dh, l->private_key, stat))
+		goto out;
+	kdf(next.ck, key, NULL, next.ck, r ? l->ss : dh, WG_KEY_LEN);
 	/* {t} */
 	if (aead_decrypt(NULL, next.remote_timestamp, m.encrypted_timestamp,
 			 sizeof(m.encrypted_timestamp), 0, next.h, WG_HASH_LEN, key))
 		goto out;
 	noise_mix_hash(next.h, m.encrypted_timestamp, sizeof(m.encrypted_timestamp));
 	*hs = next;
+	if (!r)
+		memcpy(any_static, stat, WG_KEY_LEN);
 	ret = 0;
 out:
 	noise_handshake_wipe(&next);
@@ -316,6 +341,20 @@ out:
 	return ret;
 }
 
+int noise_handshake_consume_initiation(struct noise_handshake *hs, const uint8_t *msg, size_t len,
+				       const struct noise_local *l, const struct noise_remote *r)
+{
+	uint8_t unused[WG_KEY_LEN];
+
+	return consume_initiation(hs, msg, len, l, r, unused);
+}
+
+int noise_handshake_consume_initiation_any(struct noise_handshake *hs, uint8_t initiator_static[static WG_KEY_LEN],
+					   const uint8_t *msg, size_t len, const struct noise_local *l)
+{
+	return consume_initiation(hs, msg, len, l, NULL, initiator_static);
+}
+
 int noise_handshake_create_response(struct noise_handshake *hs, struct noise_keypair *kp,
 				    uint8_t out[static WG_MSG_RESPONSE_LEN], const struct noise_local *l,
 				    const struct noise_remote *r, uint32_t local_index,
@@ -323,7 +362,7 @@ int noise_handshake_create_response(struct noise_handshake *hs, struct noise_key
 				    int64_t now_ns)
 {
 	struct message_handshake_response m;
-	uint8_t dh[WG_KEY_LEN];
+	uint8_t dh[WG_KEY_LEN], dh2[WG_KEY_LEN];
 	uint32_t le;
 	int ret;
 
@@ -337,19 +376,16 @@ int noise_handshake_create_response(struct noise_handshake *hs, struct noise_key
 	le = htole32(hs->remote_index);
 	memcpy(m.receiver_index, &le, 4);
 
-	/* e */
-	if ((ret = make_ephemeral(hs->e_priv, m.unencrypted_ephemeral, ephemeral)))
+	/* e (and the DHs of ee and se with it) */
+	if ((ret = make_ephemeral(hs->e_priv, m.unencrypted_ephemeral, ephemeral, dh, hs->remote_e, dh2,
+				  r->public_key)))
 		goto out;
 	kdf(hs->ck, NULL, NULL, hs->ck, m.unencrypted_ephemeral, WG_KEY_LEN);
 	noise_mix_hash(hs->h, m.unencrypted_ephemeral, WG_KEY_LEN);
 	/* ee */
-	if ((ret = x25519(dh, hs->e_priv, hs->remote_e)))
-		goto out;
 	kdf(hs->ck, NULL, NULL, hs->ck, dh, WG_KEY_LEN);
 	/* se */
-	if ((ret = x25519(dh, hs->e_priv, r->public_key)))
-		goto out;
-	kdf(hs->ck, NULL, NULL, hs->ck, dh, WG_KEY_LEN);
+	kdf(hs->ck, NULL, NULL, hs->ck, dh2, WG_KEY_LEN);
 	/* psk, {} */
 	psk_and_empty(hs, r, m.encrypted_nothing, true);
 	memcpy(out, &m, sizeof(m));
@@ -362,6 +398,7 @@ int noise_handshake_create_response(struct noise_handshake *hs, struct noise_key
 	OPENSSL_cleanse(hs->e_priv, sizeof(hs->e_priv));
 out:
 	OPENSSL_cleanse(dh, sizeof(dh));
+	OPENSSL_cleanse(dh2, sizeof(dh2));
 	return ret;
 }
 

@@ -151,6 +151,15 @@ int noise_handshake_consume_initiation(struct noise_handshake *hs, const uint8_t
 				       const struct noise_local *l, const struct noise_remote *r);
 
 /*
+ * The same from any initiator (a test responder that accepts every key:
+ * bench/loadgen's sink): ss is computed, not taken from l; the static key
+ * found is written to initiator_static. Answer with a noise_remote made
+ * from it.
+ */
+int noise_handshake_consume_initiation_any(struct noise_handshake *hs, uint8_t initiator_static[static WG_KEY_LEN],
+					   const uint8_t *msg, size_t len, const struct noise_local *l);
+
+/*
  * Responder, message 2: writes 92 bytes (mac1, mac2 as above) and fills kp
  * (responder keys: not to be used for sending until the initiator's first
  * data message arrived). ephemeral NULL for a fresh one. Wipes hs's secrets.

@@ -79,6 +79,15 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "--interface is required"));
 	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "ftp://x"), -EINVAL);
 	assert_non_null(strstr(err, "http"));
+	/* Malformed URLs fail at start-up, with libcurl's reason. */
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://[::1"), -EINVAL);
+	assert_non_null(strstr(err, "not a valid URL"));
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://a b/"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://r:99999/"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://r/?x=1"), -EINVAL);
+	assert_int_equal(load(&c, err, 4, "--interface", "wg0", "--registry", "http://[::1]:8080/"), 0);
+	config_free(&c);
 	assert_int_equal(load(&c, err, 6, "--interface", "wg0", "--registry", "http://x", "--idle-timeout", "ten"), -EINVAL);
 	assert_non_null(strstr(err, "idle-timeout"));
 	assert_int_equal(load(&c, err, 6, "--interface", "wg0", "--registry", "http://x", "--idle-timeout", "0"), -EINVAL);

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: MIT
-/* Install confirmation: which triggered peers are confirmed, repaired, given up. */
+/*
+ * Install confirmation: which triggered peers are confirmed, repaired, given
+ * up (the module alone), and the install stage's use of it against the fake
+ * data plane (a plain user can run it).
+ */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,9 +12,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "gateway/install-confirm.h"
+#include "gateway/install.h"
+#include "unit/fake_dataplane.h"
 
 static struct dp_peer peer(uint8_t id)
 {
@@ -143,6 +153,91 @@ static void test_min_wait(void **state)
 	install_confirm_free(c);
 }
 
+/* ---- wired into the install stage -------------------------------------------- */
+
+static struct fake_dp fake;
+static struct metrics m;
+
+static struct installer *start_confirming(void)
+{
+	struct installer_config cfg = {
+		.ifname = "wgtest", .idle_timeout = 600, .grace = 30, .revalidate = 300,
+		.confirm_ms = 25, .metrics = &m,
+	};
+	struct dataplane *dp = fake_dp_open(&fake);
+	struct installer *ins;
+
+	memset(&m, 0, sizeof(m));
+	assert_non_null(dp);
+	ins = installer_new(dp, &cfg);
+	assert_non_null(ins);
+	return ins;
+}
+
+static void submit_one(struct installer *ins, uint8_t id)
+{
+	struct lookup_event ev = { 0 };
+	struct peer_record rec = { 0 };
+	struct cidr c = { .family = AF_INET, .prefix = 32, .addr = { 10, 0, 0, id } };
+
+	memset(ev.key, id, WG_KEY_LEN);
+	memcpy(rec.public_key, ev.key, WG_KEY_LEN);
+	ev.src.sin.sin_family = AF_INET;
+	ev.src.sin.sin_addr.s_addr = htonl(0xc0000200 + id);
+	ev.src.sin.sin_port = htons(40000);
+	ev.first_seen = clock_timespec(CLOCK_MONOTONIC);
+	rec.allowed_ips = &c;
+	rec.n_allowed_ips = 1;
+	assert_int_equal(installer_submit(ins, &ev, &rec), 0);
+}
+
+#define WAIT_FOR(cond, ms) do {                                         \
+		for (int w_ = 0; w_ < (ms) / 5 && !(cond); ++w_)        \
+			usleep(5000);                                   \
+	} while (0)
+
+/* No handshake ever: removed and initiated again twice (25, then 50 ms), then given up. */
+static void test_stage_repairs(void **state)
+{
+	struct installer *ins = start_confirming();
+
+	submit_one(ins, 5);
+	WAIT_FOR(metrics_get(&m.confirm_given_up) == 1, 3000);
+	assert_int_equal(metrics_get(&m.confirm_repaired), 2);
+	assert_int_equal(metrics_get(&m.confirm_given_up), 1);
+	assert_int_equal(metrics_get(&m.installs), 1);
+	pthread_mutex_lock(&fake.mu);
+	assert_int_equal(fake.remove_calls, 2);
+	assert_int_equal(fake.n, 1); /* installed again, not lost */
+	assert_int_equal(fake.set_calls, 3); /* the install and two repairs, each one initiating call */
+	pthread_mutex_unlock(&fake.mu);
+	installer_free(ins);
+}
+
+/* A handshake completes: confirmed, nothing removed. */
+static void test_stage_confirms(void **state)
+{
+	struct installer *ins = start_confirming();
+	uint8_t k[WG_KEY_LEN];
+	struct dp_peer *p = NULL;
+
+	memset(k, 6, WG_KEY_LEN);
+	submit_one(ins, 6);
+	WAIT_FOR(fake_dp_count(&fake) == 1, 2000);
+	pthread_mutex_lock(&fake.mu);
+	p = fake_find(&fake, k);
+	assert_non_null(p);
+	p->last_handshake_sec = time(NULL);
+	pthread_mutex_unlock(&fake.mu);
+	WAIT_FOR(metrics_get(&m.confirm_confirmed) == 1, 3000);
+	assert_int_equal(metrics_get(&m.confirm_confirmed), 1);
+	assert_int_equal(metrics_get(&m.confirm_repaired), 0);
+	pthread_mutex_lock(&fake.mu);
+	assert_int_equal(fake.remove_calls, 0);
+	pthread_mutex_unlock(&fake.mu);
+	installer_free(ins);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +245,10 @@ int main(void)
 		cmocka_unit_test(test_stale_handshake),
 		cmocka_unit_test(test_rewatch_forget_bounded),
 		cmocka_unit_test(test_min_wait),
+		cmocka_unit_test(test_stage_repairs),
+		cmocka_unit_test(test_stage_confirms),
 	};
+
+	(void)fake_dp_add; /* part of the shared fake; no adoption here */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

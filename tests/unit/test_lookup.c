@@ -28,6 +28,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "gateway/cache.h"
 #include "gateway/lookup.h"
 #include "gateway/replay.h"
 
@@ -128,6 +129,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		memset(body, ' ', len);
 	}
 	pthread_mutex_unlock(&s->mu);
+	if (status == 404 && !body && !s->fail_status) {
+		/* the registry's own "no such peer" (docs/API.md) */
+		body = strdup("{\"error\": \"no such peer\"}");
+		len = strlen(body);
+	}
 	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	ret = MHD_queue_response(conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
@@ -458,6 +464,43 @@ static void test_drain_installs_cached(void **state)
 	assert_int_equal(installs(), 4);
 	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 40051);
 	assert_int_equal(standin_hits(51), 1);
+}
+
+/*
+ * A 404 that is not the registry's JSON error (a wrong base URL, a proxy)
+ * is a registry error, not "deleted": revalidation keeps the peer and a
+ * returning client gets the stale record. The registry's own 404 still
+ * means gone.
+ */
+static void test_plain_404_is_an_error(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(60, true, 0);
+	standin_add(61, false, 0);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 60, 100, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 1);
+	advance(310); /* past the default positive TTL (300 s) */
+	reg.fail_status = 404; /* empty body */
+	assert_int_equal(lookup_revalidate(l, ev.key), 0);
+	flush(l);
+	assert_int_equal(gones(), 0);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_HTTP_ERROR]), 1);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_NOT_FOUND]), 0);
+	reg.fail_status = 0;
+	advance(70);
+	mkevent(&ev, 61, 100, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(get(&m.registry_requests[METRICS_REG_NOT_FOUND]), 1);
+	assert_int_equal(gones(), 1);
+	lookup_free(l);
 }
 
 /* A retrying client while the registry fails: one request per window. */
@@ -806,6 +849,9 @@ static void test_replay_beyond_memory(void **state)
 	base_config(&cfg, reg.url);
 	cfg.cache_path = dbpath;
 	cfg.replay_capacity = 8;
+	/* Marks are persisted for keys the registry knows (installed) only. */
+	for (i = 0; i < 40; ++i)
+		standin_add(1000 + i, true, 0);
 	l = start(&cfg);
 	for (i = 0; i < 40; ++i) {
 		mkevent(&ev, 1000 + i, 1000, 40000);
@@ -814,6 +860,7 @@ static void test_replay_beyond_memory(void **state)
 	flush(l);
 	lookup_free(l);
 	assert_int_equal(get(&m.replay_rejected), 0);
+	assert_int_equal(installs(), 40);
 
 	atomic_store(&replayed_seen, 0);
 	cfg.replayed = on_replayed;
@@ -829,8 +876,51 @@ static void test_replay_beyond_memory(void **state)
 	assert_true(get(&m.replay_rejected) > 0);
 	/* Those caught on the store reach the endpoint guard as well. */
 	assert_int_equal(atomic_load(&replayed_seen), get(&m.replay_rejected));
-	assert_int_equal(installs(), 0);
+	assert_int_equal(installs(), 40);
 	lookup_free(l);
+}
+
+static int count_mark(void *ctx, const uint8_t key[WG_KEY_LEN], const uint8_t ts[12])
+{
+	(*(long *)ctx)++;
+	return 0;
+}
+
+/*
+ * Valid initiations for keys the registry does not know (anyone with the
+ * gateway's public key can mint them) leave no replay mark on disk: the
+ * cache file cannot grow by 30-day rows under such a flood.
+ */
+static void test_unknown_keys_leave_no_mark(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	struct cache *c;
+	const char *why = NULL;
+	long marks = 0;
+	unsigned int i;
+
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	standin_add(3000, true, 0);
+	for (i = 0; i < 50; ++i)
+		standin_add(2000 + i, false, 0);
+	l = start(&cfg);
+	for (i = 0; i < 50; ++i) {
+		mkevent(&ev, 2000 + i, 1000, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	mkevent(&ev, 3000, 1000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	lookup_free(l);
+	assert_int_equal(installs(), 1);
+	c = cache_open(dbpath, &why);
+	assert_non_null(c);
+	assert_int_equal(cache_replay_foreach(c, 1000, count_mark, &marks), 1);
+	assert_int_equal(marks, 1);
+	cache_close(c);
 }
 
 struct racer {
@@ -1245,8 +1335,10 @@ int main(void)
 {
 	const struct CMUnitTest standin_tests[] = {
 		cmocka_unit_test_setup_teardown(test_fetch_then_hit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_keys_leave_no_mark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_installs_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_one_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plain_404_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalesce_newest_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_key_stalls_nobody, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negative_cache, setup, teardown),

@@ -167,6 +167,35 @@ static void test_roles_roundtrip(void **state)
 	assert_int_equal(noise_transport_encrypt(&rkp, pkt, 47, &n, (const uint8_t *)"hello", 5), -EMSGSIZE);
 }
 
+/* A responder that accepts any initiator (the bench sink) ends in the same keys. */
+static void test_consume_any(void **state)
+{
+	struct pair p;
+	struct noise_handshake ihs, rhs;
+	struct noise_keypair ikp, rkp;
+	struct noise_remote who;
+	struct noise_local sink;
+	uint8_t ts[12], init[148], resp[92], stat[32];
+
+	make_pair(&p);
+	noise_tai64n(ts, 1700000000000000000LL);
+	assert_int_equal(noise_handshake_create_initiation(&ihs, init, &p.cl, &p.gw_as_remote, 1, ts, NULL,
+							   NULL, 0), 0);
+	memset(&sink, 0, sizeof(sink));
+	memcpy(sink.private_key, p.gw_priv, 32);
+	memcpy(sink.public_key, p.gw_pub, 32);
+	init[60] ^= 1;
+	assert_int_equal(noise_handshake_consume_initiation_any(&rhs, stat, init, sizeof(init), &sink), -EBADMSG);
+	init[60] ^= 1;
+	assert_int_equal(noise_handshake_consume_initiation_any(&rhs, stat, init, sizeof(init), &sink), 0);
+	assert_memory_equal(stat, p.cl_pub, 32);
+	noise_remote_init(&who, stat, NULL);
+	assert_int_equal(noise_handshake_create_response(&rhs, &rkp, resp, &sink, &who, 2, NULL, NULL, 0), 0);
+	assert_int_equal(noise_handshake_consume_response(&ihs, &ikp, resp, sizeof(resp), &p.cl,
+							  &p.gw_as_remote), 0);
+	assert_memory_equal(ikp.send_key, rkp.recv_key, 32);
+}
+
 /* Role inversion: the gateway initiates, the client answers. */
 static void test_client_responder(void **state)
 {
@@ -271,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_xchacha20_poly1305_vector),
 		cmocka_unit_test(test_roles_roundtrip),
 		cmocka_unit_test(test_client_responder),
+		cmocka_unit_test(test_consume_any),
 		cmocka_unit_test(test_cookie_and_mac2),
 		cmocka_unit_test(test_replay_window),
 	};

@@ -1,74 +1,61 @@
 // SPDX-License-Identifier: MIT
 /*
- * Endpoint repair after replays. WireGuard data planes accept an initiation
- * whose timestamp is newer than the last one they consumed; in the
- * initiator role they consumed none of the client's, so a replayed
+ * The endpoint guard: repair after replays. WireGuard data planes accept an
+ * initiation whose timestamp is newer than the last one they consumed; in
+ * the initiator role they consumed none of the client's, so a replayed
  * initiation from elsewhere can move the endpoint. The replay guard sees the
- * same packet and tells us; we write back the endpoint of the last
- * initiation that passed the guard, now and a few times over the next
- * second, because the data plane handles its copy on its own schedule.
+ * same packet and sends NOTICE_REPLAY_SEEN; we write back the endpoint of
+ * the last initiation that passed the guard, now and a few times over the
+ * next second, because the data plane handles its copy on its own schedule.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "gateway/install-internal.h"
 
 static const uint32_t guard_delay_ms[GUARD_ROUNDS] = { 25, 100, 400, 1000 };
 
-int installer_replay_seen(struct installer *ins, const uint8_t key[WG_KEY_LEN], const struct sockaddr *src)
-{
-	struct job *j = calloc(1, sizeof(*j));
-	int ret;
-
-	if (!j)
-		return -ENOMEM;
-	j->type = JOB_GUARD;
-	memcpy(j->key, key, WG_KEY_LEN);
-	if (src->sa_family == AF_INET)
-		memcpy(&j->endpoint.addr4, src, sizeof(j->endpoint.addr4));
-	else if (src->sa_family == AF_INET6)
-		memcpy(&j->endpoint.addr6, src, sizeof(j->endpoint.addr6));
-	/*
-	 * In order with installs, not ahead of them: a flood of replays (from
-	 * spoofed sources, each a valid initiation) would otherwise keep the
-	 * queue's head busy and starve every install. A replay of a key whose
-	 * guard job is still queued adds nothing.
-	 */
-	ret = installer_enqueue(ins, j, false);
-	if (ret)
-		installer_job_free(j);
-	return ret == -EALREADY ? 0 : ret;
-}
-
-int installer_guard_may_queue(struct installer *ins, const uint8_t key[WG_KEY_LEN])
+int installer_guard_admit(struct installer *ins, const uint8_t key[WG_KEY_LEN])
 {
 	size_t i;
+	int ret = 0;
 
+	pthread_mutex_lock(&ins->guard_mu);
 	for (i = 0; i < ins->n_guard_queued; ++i)
 		if (!memcmp(ins->guard_queued[i], key, WG_KEY_LEN))
-			return -EALREADY;
-	if (ins->n_guard_queued == GUARD_MAX)
-		return -EAGAIN;
-	memcpy(ins->guard_queued[ins->n_guard_queued++], key, WG_KEY_LEN);
-	return 0;
+			ret = -EALREADY;
+	if (!ret && ins->n_guard_queued == GUARD_MAX)
+		ret = -EAGAIN;
+	if (!ret)
+		memcpy(ins->guard_queued[ins->n_guard_queued++], key, WG_KEY_LEN);
+	pthread_mutex_unlock(&ins->guard_mu);
+	return ret;
 }
 
-void installer_guard_dequeued(struct installer *ins, const uint8_t key[WG_KEY_LEN])
+static void guard_dequeued(struct installer *ins, const uint8_t key[WG_KEY_LEN])
 {
 	size_t i;
 
+	pthread_mutex_lock(&ins->guard_mu);
 	for (i = 0; i < ins->n_guard_queued; ++i) {
 		if (!memcmp(ins->guard_queued[i], key, WG_KEY_LEN)) {
 			memcpy(ins->guard_queued[i], ins->guard_queued[--ins->n_guard_queued], WG_KEY_LEN);
-			return;
+			break;
 		}
 	}
+	pthread_mutex_unlock(&ins->guard_mu);
 }
 
-/* Writes the trusted endpoint back; returns 0, or -errno from the data plane. */
+/*
+ * Writes the trusted endpoint back; returns 0, or -errno from the data
+ * plane. The peer is in our table, so this is a plain set: no existence
+ * check (DP_PEER_UPDATE_ONLY costs the userspace backend a full listing
+ * per call, and an attacker decides how often this runs).
+ */
 static int restore_endpoint(struct installer *ins, struct peer_state *p)
 {
 	struct dp_peer fix;
@@ -76,11 +63,9 @@ static int restore_endpoint(struct installer *ins, struct peer_state *p)
 
 	memset(&fix, 0, sizeof(fix));
 	memcpy(fix.public_key, p->key, WG_KEY_LEN);
-	fix.flags = DP_PEER_UPDATE_ONLY | DP_PEER_HAS_ENDPOINT;
+	fix.flags = DP_PEER_HAS_ENDPOINT;
 	fix.endpoint = p->trusted;
 	ret = dataplane_set_peers(ins->dp, &fix, 1);
-	if (ret == -ENOENT)
-		ret = 0; /* removed meanwhile: nothing to protect */
 	if (!ret)
 		p->endpoint = p->trusted;
 	return ret;
@@ -140,23 +125,31 @@ void installer_guards_run(struct installer *ins, uint64_t now)
 	}
 }
 
-void installer_guard_job(struct installer *ins, struct job *j)
+void installer_guard_notice(struct installer *ins, const struct notice *n)
 {
-	struct peer_state *p = peertab_find(ins->tab, j->key);
+	struct peer_state *p;
+	union dp_endpoint bad_ep;
 	char k[WG_KEY_B64_LEN + 1], bad[INET6_ADDRSTRLEN + 10], good[INET6_ADDRSTRLEN + 10];
 	int ret;
 
-	if (!p || !p->trusted.addr.sa_family || dataplane_endpoint_equal(&p->trusted, &j->endpoint))
+	guard_dequeued(ins, n->key);
+	memset(&bad_ep, 0, sizeof(bad_ep));
+	if (n->src.sa.sa_family == AF_INET)
+		bad_ep.addr4 = n->src.sin;
+	else if (n->src.sa.sa_family == AF_INET6)
+		bad_ep.addr6 = n->src.sin6;
+	p = peertab_find(ins->tab, n->key);
+	if (!p || !p->trusted.addr.sa_family || dataplane_endpoint_equal(&p->trusted, &bad_ep))
 		return;
 	ret = restore_endpoint(ins, p);
 	if (ret) {
 		log_warn("restoring endpoint after a replay failed: %s", strerror(-ret));
 		return;
 	}
-	schedule_guard(ins, j->key, installer_mono_ms());
+	schedule_guard(ins, n->key, clock_mono_ms());
 	metrics_inc(&ins->m->endpoint_restores);
-	installer_key_str(k, j->key);
-	installer_endpoint_str(bad, sizeof(bad), &j->endpoint);
+	installer_key_str(k, n->key);
+	installer_endpoint_str(bad, sizeof(bad), &bad_ep);
 	installer_endpoint_str(good, sizeof(good), &p->trusted);
 	/* An attacker can repeat this at will: rate-limited, the counter tells the rest. */
 	log_ratelimited_debug("replayed initiation for %s from %s: endpoint kept at %s", k, bad, good);

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_RELAY_RELAY_H
+#define JITWG_RELAY_RELAY_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "wire/cidr.h"
+
+/*
+ * jitwg-relay: WireGuard over WebSockets. One epoll loop per thread, each
+ * with its own SO_REUSEPORT listener; a connection lives on the thread that
+ * accepted it and is never touched by another. Per connection: a TCP socket
+ * (maybe TLS), a wslay frame codec, and, once upgraded, a UDP socket
+ * connected to the WireGuard port, so WireGuard sees one endpoint per client.
+ */
+
+enum {
+	RELAY_MAX_TRUSTED = 16,
+	RELAY_DEFAULT_MAX_CONNS = 16384,
+	RELAY_DEFAULT_HANDSHAKE_MS = 10000,
+	RELAY_LINGER_MS = 2000,
+	RELAY_MAX_FRAME = 65535 + 4,    /* one stream record with its length */
+	RELAY_MAX_MESSAGE = 65535,      /* one datagram in the message framing */
+	RELAY_MAX_OUTBUF = 256 * 1024,  /* queued toward one client; beyond: drop */
+};
+
+struct relay_config {
+	struct sockaddr_storage listen, forward;
+	const char *tls_cert, *tls_key; /* both or neither */
+	const char *hook_path;          /* NULL: no hook */
+	const char *metrics;            /* "ADDR:PORT" or NULL */
+	unsigned max_conns, threads, handshake_ms;
+	struct cidr trusted[RELAY_MAX_TRUSTED]; /* proxies whose X-Forwarded-For counts */
+	unsigned ntrusted;
+	/* UDP sockets bind round-robin over this IPv4 range (host order) when
+	 * the forward address is loopback: each address has its own port space. */
+	uint32_t bind_base, bind_count;
+};
+
+/* Counters: see docs/OPERATIONS.md for each one's meaning. */
+struct relay_metrics {
+	atomic_uint_fast64_t accepted, rejected_full, upgrades, upgrade_failed, handshake_timeouts,
+		tls_failed, closed, protocol_errors, too_big, framing_stream, framing_message,
+		to_wg_datagrams, to_wg_bytes, to_wg_dropped, to_client_datagrams, to_client_bytes,
+		to_client_dropped, keepalives, pings, udp_bind_failed, hook_sent, hook_dropped,
+		xff_used;
+	atomic_int_fast64_t connections, open;
+};
+
+struct relay_loop;
+struct ssl_ctx_st;
+
+struct relay {
+	struct relay_config cfg;
+	struct relay_metrics m;
+	pthread_mutex_t tls_mu;         /* guards tls: swapped on SIGHUP */
+	struct ssl_ctx_st *tls;         /* NULL: plain ws:// */
+	atomic_uint bind_next;
+	struct relay_loop **loops;
+};
+
+/* Sets defaults (listen and forward unset). */
+void relay_config_defaults(struct relay_config *cfg);
+
+/*
+ * Creates listeners and loops (not yet running). Returns 0 or -errno, with
+ * the reason logged once.
+ */
+int relay_start(struct relay *r);
+
+/* Stops every loop, closes every connection, frees. Safe after a failed start. */
+void relay_stop(struct relay *r);
+
+/* (Re)loads the certificate and key; the old context stays on failure. */
+int relay_tls_reload(struct relay *r);
+void relay_tls_free(struct relay *r);
+
+/* Takes a reference to the current TLS context (NULL when plain). */
+struct ssl_ctx_st *relay_tls_get(struct relay *r);
+
+/* The /metrics page as text/plain; caller frees. NULL on ENOMEM. */
+char *relay_metrics_render(const struct relay *r);
+
+/* Serves /metrics on cfg.metrics; returns an opaque handle or NULL (logged). */
+void *relay_metrics_serve(struct relay *r);
+void relay_metrics_stop(void *h);
+
+/* Picks the next bind address of the range, in network order. */
+uint32_t relay_next_bind_addr(struct relay *r);
+
+#endif

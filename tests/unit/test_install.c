@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The install stage against a fake data plane (fake_dataplane.h): installs
+ * in the initiator role, the endpoint guard after a replay, eviction,
+ * removal of peers the registry reports gone, revalidation notices, and the
+ * status document. Runs as a plain user: no interface, no root.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "gateway/install.h"
+#include "gateway/status.h"
+#include "unit/fake_dataplane.h"
+
+static struct fake_dp fake;
+static struct metrics m;
+
+static void mkkey(uint8_t k[WG_KEY_LEN], unsigned int i)
+{
+	memset(k, 0, WG_KEY_LEN);
+	k[0] = (uint8_t)i;
+	k[1] = (uint8_t)(i >> 8);
+	k[31] = 0x42;
+}
+
+/* Polls cond for up to ms milliseconds. */
+#define WAIT_FOR(cond, ms) do {                                         \
+		for (int w_ = 0; w_ < (ms) / 5 && !(cond); ++w_)        \
+			usleep(5000);                                   \
+	} while (0)
+
+static struct installer *start(const struct installer_config *over)
+{
+	struct installer_config cfg = {
+		.ifname = "wgtest", .idle_timeout = 600, .grace = 30, .revalidate = 300,
+		.metrics = &m,
+	};
+	struct dataplane *dp = fake_dp_open(&fake);
+	struct installer *ins;
+
+	if (over)
+		cfg = *over;
+	cfg.metrics = &m;
+	assert_non_null(dp);
+	ins = installer_new(dp, &cfg);
+	assert_non_null(ins);
+	return ins;
+}
+
+static void submit(struct installer *ins, unsigned int key, uint32_t ip, uint16_t port, uint16_t keepalive)
+{
+	struct lookup_event ev;
+	struct peer_record rec;
+	struct cidr c = { .family = AF_INET, .prefix = 32, .addr = { 10, 0, 0, (uint8_t)key } };
+
+	memset(&ev, 0, sizeof(ev));
+	memset(&rec, 0, sizeof(rec));
+	mkkey(ev.key, key);
+	mkkey(rec.public_key, key);
+	ev.src.sin.sin_family = AF_INET;
+	ev.src.sin.sin_addr.s_addr = htonl(ip);
+	ev.src.sin.sin_port = htons(port);
+	ev.first_seen = clock_timespec(CLOCK_MONOTONIC);
+	rec.allowed_ips = &c;
+	rec.n_allowed_ips = 1;
+	rec.persistent_keepalive = keepalive;
+	assert_int_equal(installer_submit(ins, &ev, &rec), 0);
+}
+
+static int setup(void **state)
+{
+	memset(&m, 0, sizeof(m));
+	return 0;
+}
+
+/* A cold install sets the peer, then flips keepalive 0 -> on -> configured: the data plane initiates. */
+static void test_install_initiates(void **state)
+{
+	struct installer *ins = start(NULL);
+	uint8_t k[WG_KEY_LEN];
+	struct dp_peer *p;
+
+	submit(ins, 1, 0xc0000201, 40001, 25);
+	WAIT_FOR(metrics_get(&m.installs) == 1, 2000);
+	assert_int_equal(metrics_get(&m.installs), 1);
+	assert_int_equal(metrics_get(&m.initiations_sent), 1);
+	mkkey(k, 1);
+	pthread_mutex_lock(&fake.mu);
+	p = fake_find(&fake, k);
+	assert_non_null(p);
+	assert_int_equal(ntohs(p->endpoint.addr4.sin_port), 40001);
+	assert_int_equal(p->persistent_keepalive, 25);
+	/* entry 0: full config with keepalive 0; entry 1: the switch on to the configured value */
+	assert_true(fake.n_sets >= 2);
+	assert_true(fake.sets[0].flags & DP_PEER_REPLACE_ALLOWEDIPS);
+	assert_true(fake.sets[0].flags & DP_PEER_HAS_ENDPOINT);
+	assert_int_equal(fake.sets[0].persistent_keepalive, 0);
+	assert_int_equal(fake.sets[1].persistent_keepalive, 25);
+	pthread_mutex_unlock(&fake.mu);
+	assert_int_equal(atomic_load(&m.peers_installed), 1);
+	installer_free(ins);
+}
+
+/* --no-initiate: one plain set, no keepalive toggle. */
+static void test_install_no_initiate(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 300, .no_initiate = true };
+	struct installer *ins = start(&cfg);
+
+	submit(ins, 2, 0xc0000202, 40002, 0);
+	submit(ins, 3, 0xc0000203, 40003, 0);
+	installer_stop(ins); /* drains: both land */
+	assert_int_equal(metrics_get(&m.installs), 2);
+	assert_int_equal(metrics_get(&m.initiations_sent), 0);
+	assert_int_equal(fake_dp_count(&fake), 2);
+	assert_int_equal(fake.n_sets, 2);
+	installer_free(ins);
+}
+
+/*
+ * The endpoint guard: a replay from elsewhere moved the endpoint; the
+ * trusted one is written back with a plain set (no DP_PEER_UPDATE_ONLY, so
+ * no full listing per restore). A replay from the trusted source does nothing.
+ */
+static void test_guard_restores_endpoint(void **state)
+{
+	struct installer *ins = start(NULL);
+	struct notice n = { .type = NOTICE_REPLAY_SEEN };
+	unsigned int lists, sets;
+	uint8_t k[WG_KEY_LEN];
+	struct dp_peer *p;
+
+	submit(ins, 4, 0xc0000204, 40004, 0);
+	WAIT_FOR(metrics_get(&m.installs) == 1, 2000);
+	mkkey(k, 4);
+	/* The data plane consumed a replay from 198.51.100.9:666 and moved the endpoint. */
+	pthread_mutex_lock(&fake.mu);
+	p = fake_find(&fake, k);
+	assert_non_null(p);
+	p->endpoint.addr4.sin_addr.s_addr = htonl(0xc6336409);
+	p->endpoint.addr4.sin_port = htons(666);
+	lists = fake.list_calls;
+	sets = fake.n_sets;
+	pthread_mutex_unlock(&fake.mu);
+
+	memcpy(n.key, k, WG_KEY_LEN);
+	n.src.sin.sin_family = AF_INET;
+	n.src.sin.sin_addr.s_addr = htonl(0xc6336409);
+	n.src.sin.sin_port = htons(666);
+	assert_int_equal(installer_notify(ins, &n, 1), 1);
+	WAIT_FOR(metrics_get(&m.endpoint_restores) == 1, 2000);
+	assert_int_equal(metrics_get(&m.endpoint_restores), 1);
+	pthread_mutex_lock(&fake.mu);
+	assert_int_equal(ntohs(fake_find(&fake, k)->endpoint.addr4.sin_port), 40004);
+	assert_true(fake.n_sets > sets);
+	assert_int_equal(fake.sets[sets].flags & DP_PEER_UPDATE_ONLY, 0);
+	assert_int_equal(fake.sets[sets].flags, DP_PEER_HAS_ENDPOINT);
+	assert_int_equal(fake.list_calls, lists);
+	pthread_mutex_unlock(&fake.mu);
+
+	/* From the trusted endpoint itself: nothing to repair. */
+	n.src.sin.sin_addr.s_addr = htonl(0xc0000204);
+	n.src.sin.sin_port = htons(40004);
+	assert_int_equal(installer_notify(ins, &n, 1), 1);
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.endpoint_restores), 1);
+	installer_free(ins);
+}
+
+/* A flood of replay notices for one key queues one; installs still find room. */
+static void test_guard_flood_keeps_room(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 300, .queue_cap = 16 };
+	struct installer *ins = start(&cfg);
+	struct notice n[100];
+	unsigned int i;
+
+	memset(n, 0, sizeof(n));
+	for (i = 0; i < 100; ++i) {
+		n[i].type = NOTICE_REPLAY_SEEN;
+		mkkey(n[i].key, 100 + i);   /* 100 different keys: at most half the queue */
+		n[i].src.sin.sin_family = AF_INET;
+	}
+	installer_notify(ins, n, 100);
+	for (i = 0; i < 8; ++i)
+		submit(ins, 10 + i, 0xc0000210 + i, 41000 + i, 0);
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.installs), 8);
+	installer_free(ins);
+}
+
+/* Adopted idle peers are evicted by the sweep; a fresh install is spared by the grace period. */
+static void test_evict_idle(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 1, .grace = 0, .revalidate = 300 };
+	uint8_t k[WG_KEY_LEN];
+	struct installer *ins;
+	struct dataplane *dp = fake_dp_open(&fake);
+
+	mkkey(k, 20);
+	fake_dp_add(&fake, k, time(NULL) - 100);
+	mkkey(k, 21);
+	fake_dp_add(&fake, k, time(NULL));
+	cfg.metrics = &m;
+	ins = installer_new(dp, &cfg);
+	assert_non_null(ins);
+	assert_int_equal(atomic_load(&m.peers_installed), 2); /* adopted */
+	WAIT_FOR(metrics_get(&m.evictions) >= 1, 3000);
+	assert_true(metrics_get(&m.evictions) >= 1);
+	mkkey(k, 20);
+	pthread_mutex_lock(&fake.mu);
+	assert_null(fake_find(&fake, k));
+	pthread_mutex_unlock(&fake.mu);
+	installer_free(ins);
+}
+
+/* NOTICE_GONE removes an installed peer and counts it. */
+static void test_gone_removes(void **state)
+{
+	struct installer *ins = start(NULL);
+	struct notice n = { .type = NOTICE_GONE };
+
+	submit(ins, 30, 0xc0000230, 40030, 0);
+	mkkey(n.key, 30);
+	assert_int_equal(installer_notify(ins, &n, 1), 1);
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.registry_gone), 1);
+	assert_int_equal(fake_dp_count(&fake), 0);
+	installer_free(ins);
+}
+
+struct inbox {
+	pthread_mutex_t mu;
+	unsigned int calls;
+	size_t asked[8];
+	size_t take;                 /* accept at most this many per call */
+};
+
+static size_t inbox_send(void *ctx, const struct notice *n, size_t count)
+{
+	struct inbox *b = ctx;
+	size_t took;
+
+	pthread_mutex_lock(&b->mu);
+	for (size_t i = 0; i < count; ++i)
+		assert_int_equal(n[i].type, NOTICE_REVALIDATE);
+	if (b->calls < 8)
+		b->asked[b->calls] = count;
+	b->calls++;
+	took = count < b->take ? count : b->take;
+	b->take = 100;
+	pthread_mutex_unlock(&b->mu);
+	return took;
+}
+
+/*
+ * Revalidation is one batch of notices per round; what the lookup's queue
+ * could not take (-EAGAIN) is sent again next round, not dropped and not
+ * retried one lock per peer.
+ */
+static void test_revalidate_batches(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 4 };
+	struct inbox box = { .take = 2 };
+	struct notice_inbox to = { .send = inbox_send, .ctx = &box };
+	struct dataplane *dp = fake_dp_open(&fake);
+	struct installer *ins;
+	uint8_t k[WG_KEY_LEN];
+	unsigned int i, calls;
+
+	pthread_mutex_init(&box.mu, NULL);
+	for (i = 0; i < 5; ++i) {
+		mkkey(k, 40 + i);
+		fake_dp_add(&fake, k, time(NULL));
+	}
+	cfg.metrics = &m;
+	ins = installer_new(dp, &cfg);
+	assert_non_null(ins);
+	installer_set_revalidate(ins, &to);
+	WAIT_FOR(({ pthread_mutex_lock(&box.mu); calls = box.calls; pthread_mutex_unlock(&box.mu); calls >= 2; }), 4000);
+	installer_free(ins);
+	assert_true(box.calls >= 2);
+	assert_int_equal(box.asked[0], 5);  /* one call for all due peers */
+	assert_int_equal(box.asked[1], 3);  /* the three it refused, next round */
+}
+
+/* Status comes from the peer table: no data-plane listing, no private key; rate-limited. */
+static void test_status_board(void **state)
+{
+	struct status_board *b = status_board_new(&m, 5, 3);
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 300 };
+	struct status_info info = { .ifname = "wgtest", .backend = "fake", .listen_port = 51820 };
+	struct installer *ins;
+	unsigned int lists, limited = 0, i;
+	char *json = NULL, k[WG_KEY_B64_LEN + 1];
+	uint8_t key[WG_KEY_LEN];
+
+	assert_non_null(b);
+	cfg.status = b;
+	status_board_set_info(b, &info);
+	ins = start(&cfg);
+	submit(ins, 50, 0xc0000250, 40050, 0);
+	WAIT_FOR(metrics_get(&m.installs) == 1, 2000);
+	lists = fake.list_calls;
+	mkkey(key, 50);
+	key_to_base64(k, key);
+	for (i = 0; i < 100; ++i) {
+		assert_int_equal(status_board_get(b, &json), 0);
+		if (strstr(json, k))
+			break;
+		free(json);
+		json = NULL;
+		usleep(200000); /* the bucket refills: this part is about content */
+	}
+	assert_non_null(json);
+	assert_non_null(strstr(json, k));
+	assert_non_null(strstr(json, "\"192.0.2.80:40050\""));
+	assert_non_null(strstr(json, "\"10.0.0.50/32\""));
+	free(json);
+	assert_int_equal(fake.list_calls, lists);
+	for (i = 0; i < 20; ++i) {
+		int ret = status_board_get(b, &json);
+		if (ret == -EAGAIN)
+			limited++;
+		else
+			free(json);
+	}
+	assert_true(limited > 0);
+	assert_int_equal(metrics_get(&m.status_limited), limited);
+	installer_free(ins);
+	status_board_free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_install_initiates, setup),
+		cmocka_unit_test_setup(test_install_no_initiate, setup),
+		cmocka_unit_test_setup(test_guard_restores_endpoint, setup),
+		cmocka_unit_test_setup(test_guard_flood_keeps_room, setup),
+		cmocka_unit_test_setup(test_evict_idle, setup),
+		cmocka_unit_test_setup(test_gone_removes, setup),
+		cmocka_unit_test_setup(test_revalidate_batches, setup),
+		cmocka_unit_test_setup(test_status_board, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
