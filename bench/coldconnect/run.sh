@@ -85,12 +85,29 @@ round_jit() {
 	shift 2
 	reset_all
 	gw_jitwgd_start --cache "$TL_TMP/cache-$mode-$r.db" "$@"
-	for n in $(seq 1 "$N"); do record "$mode" "$(rtt "$n")"; done
+	for n in $(seq 1 "$N"); do
+		t0=$(date +%s.%N)
+		t=$(rtt "$n")
+		record "$mode" "$t"
+		# Over 1 s: keep what jitwgd said about that client, printed at the end.
+		if [ "$t" = fail ] || awk -v t="$t" 'BEGIN { exit !(t > 1000) }'; then
+			{ echo "$mode round $r client $n: $t ms"
+			  grep -F "${CLIENT_PUB[$n]}" "$TL_TMP/jitwgd.log" | grep "jitwgd\[$JITWGD_PID\]" |
+				sed 's/^/    /'; } >>"$TL_TMP/slow.log"
+			echo "$mode round $r client $n $(ip netns exec "$CL" wg show "${CLIENT_IF[$n]}" listen-port) $t0 $t" \
+				>>"$TL_TMP/stalled"
+		fi
+	done
 	REPAIRED=$(( ${REPAIRED:-0} + $(gw_metric jitwg_install_confirm_repaired_total | cut -d. -f1) ))
 	gw_jitwgd_stop
 }
 
 for m in preinstalled jit jitnorepair jitsettle jitwarm noinit; do : >"$TL_TMP/$m"; done
+# CAPTURE=1: tcpdump on the gateway's link; slow connects' packets are printed at the end.
+if [ "${CAPTURE:-0}" = 1 ]; then
+	tl_bg ip netns exec "$GW" tcpdump -n -i "vg$$" -U -s 128 -w "$TL_TMP/all.pcap" "udp port $GW_PORT" 2>/dev/null
+	sleep 1
+fi
 REPAIRED=0
 for r in $(seq 1 "$ROUNDS"); do
 	round_preinstalled
@@ -129,6 +146,11 @@ for m in preinstalled jit jitnorepair jitsettle jitwarm noinit; do
 	eval "P50_$m=$p50"
 	eval "SLOW_$m=$((slow + fl))"
 done
+if [ -s "$TL_TMP/slow.log" ]; then echo; echo "connects over 1 s, with jitwgd's log lines for that key:"; cat "$TL_TMP/slow.log"; fi
+if [ "${CAPTURE:-0}" = 1 ] && [ -s "$TL_TMP/stalled" ]; then
+	sleep 0.5
+	python3 "$ROOT/bench/coldconnect/pcap-show.py" "$TL_TMP/all.pcap" "$TL_TMP/stalled" "$GW_PORT"
+fi
 echo
 echo "jit: $JIT_REPAIRED install(s) repaired by install confirmation over $((N * ROUNDS)) connects"
 echo "jitwarm: jitwgd's own share, first captured initiation to peer installed: mean $JIT_INSTALL ms"

@@ -77,12 +77,12 @@ while [ $r -le $ROUNDS ]; do
 done
 kill $(pidof tcpdump) 2>/dev/null
 sleep 1
-out "capture: $(tcpdump -n -r /tmp/all.pcap 2>/dev/null | wc -l) packets; $(tail -n 1 /tmp/tcpdump.log)"
+out "capture: $(tcpdump -n -r /tmp/all.pcap 2>&1 | wc -l) lines; $(ls -l /tmp/all.pcap 2>&1); $(head -n 3 /tmp/tcpdump.log | tr '\n' ' ')"
 out "repairs: $(grep -c 'initiated again' /tmp/jitwgd.log)"
 out "$stalls of $total connects over 1 s (jitwgd $ARGS), kernel $(uname -r)"
 while read -r r n t0 ms; do
 	out "--- round $r client $n (port $((52000 + n))): $ms ms"
-	tcpdump -n -tt -r /tmp/all.pcap "udp port $((52000 + n))" 2>/dev/null |
+	tcpdump -n -tt -r /tmp/all.pcap "udp port $((52000 + n))" 2>&1 |
 		awk -v t0="$t0" '$1 >= t0 - 1 && $1 <= t0 + 7 { print }' | head -n 12 |
 		while read -r line; do out "  $line"; done
 done </tmp/stalled

@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "wire/keys.h"
 
 enum { LIST_COST_FACTOR = 10, MIN_WAIT_MS = 25 };
 
@@ -44,7 +45,7 @@ struct install_confirm *install_confirm_new(const struct confirm_config *cfg)
 
 	if (!c)
 		return NULL;
-	c->cfg.wait_ms = cfg && cfg->wait_ms ? cfg->wait_ms : 40;
+	c->cfg.wait_ms = cfg && cfg->wait_ms ? cfg->wait_ms : 100;
 	if (c->cfg.wait_ms < MIN_WAIT_MS)
 		c->cfg.wait_ms = MIN_WAIT_MS;
 	c->cfg.max_repairs = cfg ? cfg->max_repairs : 2;
@@ -226,7 +227,9 @@ int install_confirm_check(struct install_confirm *c, const struct dp_peer *liste
 			continue;
 		if ((ret = peer_copy(&out[m], &c->w[i].p)) < 0)
 			goto out;
-		m++;
+		/* A read-only field, unused by a set: carries the trigger the
+		 * repair was judged against, for install_confirm_run's second look. */
+		out[m++].last_handshake_sec = c->w[i].trigger_real;
 	}
 	/* Nothing can fail from here on: apply the verdicts. */
 	for (i = 0; i < c->n;) {
@@ -297,7 +300,40 @@ int install_confirm_run(struct install_confirm *c, struct dataplane *dp, struct 
 	}
 	ret = install_confirm_check(c, peers, n, t1, clock_real_ms() / 1000, t1 - t0, &rep, &nrep, counts);
 	dataplane_peers_free(peers, n);
+	peers = NULL;
 	if (ret || !nrep)
+		goto out;
+	/*
+	 * A second look before removing anything: a handshake that completed
+	 * while the first listing ran (a slow data plane, not a crossed one)
+	 * would otherwise be destroyed after the client started to use it, and
+	 * the client's first packet lost with it. Only when a repair is due.
+	 */
+	if (dataplane_list_peers(dp, &peers, &n) == 0) {
+		for (i = 0; i < nrep;) {
+			const struct dp_peer *q = NULL;
+
+			for (size_t j = 0; j < n && !q; ++j)
+				if (!memcmp(peers[j].public_key, rep[i].public_key, WG_KEY_LEN))
+					q = &peers[j];
+			if (q && !(q->last_handshake_sec && q->last_handshake_sec >= rep[i].last_handshake_sec)) {
+				++i;
+				continue;
+			}
+			counts->repaired--;
+			if (q)
+				counts->confirmed++;
+			else
+				counts->gone++;
+			install_confirm_forget(c, rep[i].public_key);
+			free(rep[i].allowed_ips);
+			rep[i] = rep[--nrep];
+			explicit_bzero(&rep[nrep], sizeof(rep[nrep]));
+		}
+		dataplane_peers_free(peers, n);
+		peers = NULL;
+	}
+	if (!nrep)
 		goto out;
 	keys = malloc(nrep * sizeof(*keys));
 	if (!keys) {
@@ -313,8 +349,13 @@ int install_confirm_run(struct install_confirm *c, struct dataplane *dp, struct 
 		/* Removed but not re-created: put them back untriggered at least. */
 		dataplane_set_peers(dp, rep, nrep);
 	if (!ret) {
-		log_info("install confirmation: %zu peer(s) without a handshake after the trigger, "
-			 "removed and initiated again", nrep);
+		for (i = 0; i < nrep; ++i) {
+			char k[WG_KEY_B64_LEN + 1];
+
+			key_to_base64(k, rep[i].public_key);
+			log_info("install confirmation: peer %s had no handshake after the trigger, "
+				 "removed and initiated again", k);
+		}
 		ret = (int)nrep;
 		goto out;
 	}

@@ -31,7 +31,7 @@
 #include "dataplane/dataplane.h"
 
 struct confirm_config {
-	unsigned int wait_ms;       /* first check after the trigger (40); >= 25, see the .c */
+	unsigned int wait_ms;       /* first check after the trigger (100); >= 25, see the .c */
 	unsigned int max_repairs;   /* per install (2) */
 	size_t max_watched;         /* watches kept at once (4096); the oldest goes first */
 };
@@ -69,7 +69,9 @@ size_t install_confirm_watched(const struct install_confirm *c);
  * The decision on one listing of the data plane taken at now_ms (list_ms:
  * how long it took). Confirmed and vanished watches are dropped; the due
  * ones without a handshake since their trigger are copied to *repair
- * (release with install_confirm_repairs_free()) and re-armed, or given up.
+ * (release with install_confirm_repairs_free(); each one's
+ * last_handshake_sec holds the trigger time it was judged against) and
+ * re-armed, or given up.
  * Counts are added to *counts. 0 or -ENOMEM (then nothing changed).
  */
 int install_confirm_check(struct install_confirm *c, const struct dp_peer *listed, size_t n,
@@ -78,8 +80,9 @@ int install_confirm_check(struct install_confirm *c, const struct dp_peer *liste
 void install_confirm_repairs_free(struct dp_peer *repair, size_t n);
 
 /*
- * One check against dp when due: list, decide, then remove the peers to
- * repair and create and trigger them again (one data-plane call each).
+ * One check against dp when due: list, decide, list once more when a repair
+ * is due (a handshake may have completed meanwhile), then remove the peers
+ * still to repair and create and trigger them again (one call each).
  * Returns the number repaired or -errno (a failed repair is logged and
  * counted as given up).
  */

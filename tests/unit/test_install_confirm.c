@@ -79,6 +79,7 @@ static void test_confirm_repair_give_up(void **state)
 	assert_memory_equal(rep[0].preshared_key, a.preshared_key, WG_KEY_LEN);
 	assert_int_equal(rep[0].n_allowed_ips, 1);
 	assert_int_equal(rep[0].flags & DP_PEER_UPDATE_ONLY, 0); /* it is created again */
+	assert_int_equal(rep[0].last_handshake_sec, 5000);       /* the trigger it was judged against */
 	install_confirm_repairs_free(rep, nrep);
 	assert_int_equal(k.repaired, 1);
 	assert_int_equal(k.gone, 1);
@@ -100,7 +101,7 @@ static void test_confirm_repair_give_up(void **state)
 /* A handshake older than the trigger (a re-triggered stale peer) does not confirm. */
 static void test_stale_handshake(void **state)
 {
-	struct install_confirm *c = install_confirm_new(NULL);
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_repairs = 2 });
 	struct confirm_counts k = { 0 };
 	struct dp_peer a = peer(9), list[1], *rep;
 	uint8_t ids[1] = { 9 };
@@ -121,7 +122,7 @@ static void test_stale_handshake(void **state)
 /* Re-watching a key replaces its watch; forget drops it; the table is bounded. */
 static void test_rewatch_forget_bounded(void **state)
 {
-	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .max_watched = 4 });
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_watched = 4 });
 	struct dp_peer p;
 	int i;
 
