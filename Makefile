@@ -6,10 +6,14 @@
 #   make WERROR=1        warnings are errors (CI)
 #   make test            build and run the whole suite (tests/run.sh)
 #   make fuzz            libFuzzer harnesses with clang (bin/fuzz_*)
+#   make deb             Debian packages in build-deb/ (debian/, scripts/deb.sh)
 #   make V=1             show commands
 
 CC      ?= cc
 PREFIX  ?= /usr/local
+# The release, printed by every binary's --version; debian/changelog carries
+# the same number (tests/integration/deb_package.sh checks they agree).
+VERSION := 0.1.0
 PKGS    := libcrypto libmnl sqlite3 libcurl libmicrohttpd json-c libpq libssl
 
 # ---- dependency check: a missing -dev package is named, not a link error ----
@@ -35,6 +39,7 @@ endif
 
 CFLAGS  ?= -O2 -g
 override CFLAGS  += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP -pthread
+override CFLAGS  += -DJITWG_VERSION='"$(VERSION)"'
 override CFLAGS  += -Isrc $(shell pkg-config --cflags $(PKGS))
 override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 # Debian's libwslay-dev (relay frame codec) ships no pkg-config file.
@@ -63,9 +68,11 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/keyfile.c \
+	src/common/unixsock.c \
 	src/common/wipebuf.c \
 	src/common/clock.c \
 	src/common/rfc3339.c \
+	src/common/promtext.c \
 	src/common/addrport.c
 
 WIRE_SRCS := \
@@ -103,6 +110,7 @@ CAPTURE_SRCS := \
 GATEWAY_SRCS := \
 	src/gateway/metrics.c \
 	src/gateway/admit.c \
+	src/gateway/ephemeral.c \
 	src/gateway/config.c \
 	src/gateway/peertab.c \
 	src/gateway/evict.c \
@@ -136,7 +144,8 @@ REGISTRY_SRCS := \
 	src/registry/store_sqlite.c \
 	src/registry/store_pg.c \
 	src/registry/api.c \
-	src/registry/http.c
+	src/registry/http.c \
+	src/registry/metrics.c
 
 # jitwg-relay (issue 9): the WebSocket codec is shared with `jitwg tunnel`.
 RELAY_SRCS := \
@@ -204,7 +213,7 @@ $(BUILD)/%.a:
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # ---- binaries ---------------------------------------------------------------
 PROGS := $(BIN)/jitwg $(BIN)/jitwgd $(BIN)/jitwg-registry $(BIN)/jitwg-relay
@@ -276,16 +285,26 @@ unit: $(KTOOL_BINS)
 test: all unit
 	$(Q)tests/run.sh
 
-bench: all
+bench: all $(BIN)/cacheflood
+
+# ---- PIPELINE-BENCH: bench/cacheflood (the lookup stage under unknown-key floods)
+$(BIN)/cacheflood: bench/cacheflood/cacheflood.c $(ALL_LIBS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
 
-clean:
-	rm -rf build build-san build-fuzz
+# Debian packages into build-deb/ (scripts/deb.sh builds from a copy of the tree).
+deb:
+	scripts/deb.sh build-deb
 
-.PHONY: all unit fuzz fuzz-bins test bench install clean
+clean:
+	rm -rf build build-san build-fuzz build-deb
+
+.PHONY: all unit fuzz fuzz-bins test bench install clean deb
 .DEFAULT_GOAL := all
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

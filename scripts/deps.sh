@@ -14,12 +14,16 @@ PKGS=(
 	python3 # scripts/gen-initiations.sh: the independent reader of its captures
 	# registry store and load tools
 	postgresql sqlite3 wrk curl jq
+	# bench/fleet: the push-vs-JIT chart and the reboot curves
+	gnuplot-nox
 	# real-kernel tests
 	qemu-system-x86 busybox-static cpio
 	# jitwg-relay: frame codec; WebSocket stacks we did not write, for the
 	# interop tests (Node's ws speaks the stream framing, python3-websockets
 	# binary messages); certificates; throughput bench
 	libwslay-dev nodejs node-ws python3-websockets openssl iperf3
+	# operators' tools (issue 12): packages, man pages, units, Prometheus
+	debhelper dpkg-dev lintian mandoc systemd systemd-container prometheus
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -12,6 +12,8 @@
 #   3. idle peers are evicted while an active one stays
 #   4. a returning client is re-installed at once
 #   5. an unregistered client gets nothing and is negative-cached
+#   6. a client on a UDP-blocked network connects over WebSockets (jitwg tunnel
+#      -> jitwg-relay -> the hook), installed just in time the same way
 # Everything is torn down on exit or Ctrl-C. Exits 0 when every step was seen.
 set -euo pipefail
 
@@ -95,7 +97,22 @@ for n in $(seq 1 $((NCLIENTS + 1))); do
 	ip -n "$CL" link set "${CIF[$n]}" up
 done
 UNKNOWN=$((NCLIENTS + 1))
-for n in $(seq 1 "$NCLIENTS"); do
+# One more client whose WireGuard talks only to a local `jitwg tunnel`: its
+# traffic leaves the client namespace as a WebSocket to jitwg-relay.
+RELAYC=$((NCLIENTS + 2))
+CIF[$RELAYC]=$(tl_ifname "c$RELAYC")
+tl_wg_go "$CL" "${CIF[$RELAYC]}"
+wg genkey >"$TL_TMP/c$RELAYC.key"
+CPUB[$RELAYC]=$(wg pubkey <"$TL_TMP/c$RELAYC.key")
+ip netns exec "$CL" wg set "${CIF[$RELAYC]}" private-key "$TL_TMP/c$RELAYC.key" \
+	peer "$GW_PUB" endpoint 127.0.0.1:51821 allowed-ips 10.60.0.1/32
+ip -n "$CL" addr add "10.60.1.$RELAYC/32" dev "${CIF[$RELAYC]}"
+ip -n "$CL" link set "${CIF[$RELAYC]}" up
+tl_bg ip netns exec "$GW" "$BIN/jitwg-relay" --listen 192.168.60.1:8080 --forward 127.0.0.1:51820 \
+	--hook "$TL_TMP/hook.sock" 2>"$TL_TMP/relay.log"
+tl_bg ip netns exec "$CL" "$BIN/jitwg" tunnel --url ws://192.168.60.1:8080/ --listen 127.0.0.1:51821 \
+	--quiet 2>"$TL_TMP/tunnel.log"
+for n in $(seq 1 "$NCLIENTS") "$RELAYC"; do
 	ip netns exec "$GW" "$BIN/jitwg" peer add --registry "$REG" --public-key "${CPUB[$n]}" \
 		--allowed-ips "10.60.1.$n/32" >/dev/null || tl_fail "jitwg peer add failed"
 	say "registered client $n  ${CPUB[$n]}  10.60.1.$n/32"
@@ -105,7 +122,7 @@ say "gateway peers before jitwgd: $(ip netns exec "$GW" wg show "$GWIF" peers | 
 
 tl_bg ip netns exec "$GW" "$BIN/jitwgd" --interface "$GWIF" --registry "$REG" --cache "$TL_TMP/cache.db" \
 	--metrics "$MET" --status-socket "$TL_TMP/status.sock" --idle-timeout "$IDLE" --grace 2 \
-	2>"$TL_TMP/jitwgd.log"
+	--hook "$TL_TMP/hook.sock" 2>"$TL_TMP/jitwgd.log"
 JPID=$TL_LAST_PID
 metrics() { ip netns exec "$GW" curl -sf "http://$MET/metrics" 2>/dev/null; }
 tl_wait_until 10 metrics || { cat "$TL_TMP/jitwgd.log"; tl_fail "jitwgd did not start"; }
@@ -204,12 +221,20 @@ if ! installed "$UNKNOWN" && [ "$(metric 'jitwg_registry_requests_total{status="
 fi
 show_metrics
 
+# ---- 6. over WebSockets ----------------------------------------------------------------
+step "6. A client on a UDP-blocked network: WireGuard -> jitwg tunnel -> ws:// -> jitwg-relay -> hook -> jitwgd"
+if wait_for 8 ping_c "$RELAYC" && installed "$RELAYC"; then
+	ep=$(ip netns exec "$GW" wg show "$GWIF" endpoints | awk -v k="${CPUB[$RELAYC]}" '$1 == k { print $2 }')
+	seen "client $RELAYC connected over the relay: endpoint $ep (its relay socket), hook hand-offs $(metric jitwg_hook_received_total)"
+fi
+show_metrics
+
 kill "$KEEP" 2>/dev/null || true
 step "jitwg status"
 "$BIN/jitwg" status --socket "$TL_TMP/status.sock" | sed 's/^/    /'
 
 step "Summary"
-want=5
+want=6
 for s in "${step_ok[@]}"; do printf '    %s✓%s %s\n' "$G" "$N" "$s"; done
 kill -TERM "$JPID" 2>/dev/null || true
 sleep 0.5

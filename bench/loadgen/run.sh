@@ -9,13 +9,16 @@
 # sources spread over 127.1.0.0/16 (local on lo). Needs root.
 #
 #   bench/loadgen/run.sh [OUT]      (default bench/loadgen/results/<date>.txt)
-#   RUNS=3 RATE_CLIENTS=4000 RATE=1500 CLIENTS=100000 bench/loadgen/run.sh
+#   RUNS=3 RATE_CLIENTS=2000 RATE=400 CLIENTS=100000 IDLE_RATE=500 bench/loadgen/run.sh
+# The sink (two processes) must keep up with RATE: past its capacity the
+# clients' retransmits pile up and the figure measures the sink.
 source "$(dirname "$0")/../../tests/lib.sh"
 tl_init
 ROOT=$TL_ROOT
 RUNS=${RUNS:-3}
-RATE_CLIENTS=${RATE_CLIENTS:-4000}
-RATE=${RATE:-1500}
+RATE_CLIENTS=${RATE_CLIENTS:-2000}
+RATE=${RATE:-400}
+IDLE_RATE=${IDLE_RATE:-500}
 CLIENTS=${CLIENTS:-100000}
 mkdir -p "$ROOT/bench/loadgen/results"
 OUT=${1:-$ROOT/bench/loadgen/results/$(date +%Y%m%d-%H%M).txt}
@@ -35,24 +38,25 @@ PUB=$(wg pubkey <"$TL_TMP/sink.key")
 port=51900
 for r in $(seq "$RUNS"); do
 	port=$((port + 1))
-	tl_bg ip netns exec "$NS" "$TL_TMP/sink" 127.0.0.1 "$port" "$TL_TMP/sink.key" 120 >"$TL_TMP/sink.$r"
+	tl_bg ip netns exec "$NS" "$TL_TMP/sink" 127.0.0.1 "$port" "$TL_TMP/sink.key" 60 2 >"$TL_TMP/sink.$r"
 	sp=$TL_LAST_PID
 	sleep 0.3
 	ip netns exec "$NS" "$TL_BIN/jitwg" loadgen --endpoint "127.0.0.1:$port" --server-public-key "$PUB" \
 		--clients "$RATE_CLIENTS" --rate "$RATE" --source-prefix 127.1.0.0/16 --progress 0 \
 		--attempt-time 30 >"$TL_TMP/rate.$r" 2>&1 || true
 	kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null || true
-	echo "rate run $r: $(grep '^set-up' "$TL_TMP/rate.$r" | sed 's/, max rss.*//'); $(tail -n 1 "$TL_TMP/rate.$r"); $(cat "$TL_TMP/sink.$r")" | tee -a "$OUT"
+	sleep 1
+	echo "rate run $r: $(grep '^set-up' "$TL_TMP/rate.$r" | sed 's/, max rss.*//'); $(tail -n 1 "$TL_TMP/rate.$r"); $(tr '\n' ' ' <"$TL_TMP/sink.$r")" | tee -a "$OUT"
 done
 
 port=$((port + 1))
-hold=$(awk -v c="$CLIENTS" -v r="$RATE" 'BEGIN { printf "%d", c / r + 20 }')
-tl_bg ip netns exec "$NS" "$TL_TMP/sink" 127.0.0.1 "$port" "$TL_TMP/sink.key" $((hold * 3 + 120)) >"$TL_TMP/sink.idle"
+hold=$(awk -v c="$CLIENTS" -v r="$IDLE_RATE" 'BEGIN { printf "%d", c / r + 20 }')
+tl_bg ip netns exec "$NS" "$TL_TMP/sink" 127.0.0.1 "$port" "$TL_TMP/sink.key" $((hold * 3 + 120)) 2 >"$TL_TMP/sink.idle"
 sp=$TL_LAST_PID
 sleep 0.3
 sock0=$(ip netns exec "$NS" awk '/^UDP:/ { print $5 }' /proc/net/sockstat)
 tl_bg ip netns exec "$NS" "$TL_BIN/jitwg" loadgen --endpoint "127.0.0.1:$port" --server-public-key "$PUB" \
-	--clients "$CLIENTS" --rate "$RATE" --source-prefix 127.1.0.0/16 --progress 10 --hold "$hold" \
+	--clients "$CLIENTS" --rate "$IDLE_RATE" --source-prefix 127.1.0.0/16 --progress 10 --hold "$hold" \
 	--keepalive 25 >"$TL_TMP/idle.out" 2>"$TL_TMP/idle.err"
 lp=$TL_LAST_PID
 # Kernel UDP memory (pages) at the moment the most sessions are up.
@@ -68,5 +72,5 @@ while kill -0 "$lp" 2>/dev/null; do
 done
 wait "$lp" || true
 kill "$sp" 2>/dev/null; wait "$sp" 2>/dev/null || true
-echo "idle: $CLIENTS clients at $RATE/s, hold $hold s: $(grep '^set-up' "$TL_TMP/idle.out"); $(tail -n 1 "$TL_TMP/idle.out")" | tee -a "$OUT"
+echo "idle: $CLIENTS clients at $IDLE_RATE/s, hold $hold s: $(grep '^set-up' "$TL_TMP/idle.out"); $(tail -n 1 "$TL_TMP/idle.out")" | tee -a "$OUT"
 echo "idle: kernel UDP memory $(( (sockmem - sock0) * 4 )) KiB at $peak_ok sessions up (sockstat pages)" | tee -a "$OUT"

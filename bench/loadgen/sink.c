@@ -6,8 +6,9 @@
  * message, no state kept). Transport data is counted and dropped. Not a
  * gateway: nothing is routed, no peer is remembered.
  *
- *   sink ADDR PORT PRIVATE_KEY_FILE [SECONDS]
- * Prints "sink: N responses, M other datagrams, C cpu-s" at the end.
+ *   sink ADDR PORT PRIVATE_KEY_FILE [SECONDS [PROCESSES]]
+ * PROCESSES (default 1) copies share the port with SO_REUSEPORT; each
+ * prints "sink: N responses, M other datagrams, C cpu-s" at the end.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -72,8 +73,12 @@ int main(int argc, char **argv)
 		s4->sin_port = htons((uint16_t)atoi(argv[2]));
 		inet_pton(AF_INET, argv[1], &s4->sin_addr);
 	}
+	for (i = 1; argc > 5 && i < atoi(argv[5]); ++i)
+		if (fork() == 0)
+			break;
 	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	n = 8 << 20;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &n, sizeof(n));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sizeof(ss)) < 0) {

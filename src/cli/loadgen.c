@@ -28,6 +28,13 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
+/* A line for scripts that start the legitimate clients once a flood is on. */
+static void on_flood_started(void)
+{
+	fputs("flood: sending\n", stderr);
+	fflush(stderr);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -39,7 +46,7 @@ static void usage(FILE *f)
 		"  --keys FILE                 one base64 private key per line, optionally\n"
 		"                              followed by the client's tunnel IPv4 address;\n"
 		"                              without: fresh random keys\n"
-		"  --clients N                 clients (default: the keys in FILE, else 1)\n"
+		"  --clients N                 clients (default: the keys in FILE, else 1; 0 with --flood)\n"
 		"  --rate R                    client arrivals per second (default 1000; 0: all at once)\n"
 		"  --threads T                 event-loop threads (default 1)\n"
 		"  --start-after S             first client starts S seconds in (after a flood began)\n"
@@ -287,7 +294,7 @@ int cmd_loadgen(int argc, char **argv)
 	struct loadgen_stats st;
 	const char *err = NULL, *keys_path = NULL;
 	char why[600] = "";
-	bool have_ep = false, have_spk = false;
+	bool have_ep = false, have_spk = false, clients_set = false;
 	double v;
 	int c, ret, rc = 2;
 
@@ -309,7 +316,11 @@ int cmd_loadgen(int argc, char **argv)
 		case O_ENDPOINT: ok = have_ep = parse_endpoint(&cfg, a) == 0; break;
 		case O_SPK: ok = have_spk = key_from_base64(cfg.server_public, a) == 0; break;
 		case O_KEYS: keys_path = a; break;
-		case O_CLIENTS: ok = parse_double(a, &v, 1) && v == (size_t)v && v <= 10000000; cfg.clients = (size_t)v; break;
+		case O_CLIENTS:
+			ok = parse_double(a, &v, 0) && v == (size_t)v && v <= 10000000;
+			cfg.clients = (size_t)v;
+			clients_set = true;
+			break;
 		case O_RATE: ok = parse_double(a, &cfg.rate, 0); break;
 		case O_THREADS: ok = parse_double(a, &v, 1) && v == (unsigned)v && v <= 256; cfg.threads = (unsigned)v; break;
 		case O_ROLE:
@@ -375,8 +386,12 @@ int cmd_loadgen(int argc, char **argv)
 		fprintf(stderr, "jitwg loadgen: %s\n", why);
 		goto out;
 	}
-	if (!cfg.clients)
+	if (!clients_set)
 		cfg.clients = cfg.nkeys ? cfg.nkeys : 1;
+	if (!cfg.clients && cfg.flood == LOADGEN_FLOOD_NONE) {
+		fprintf(stderr, "jitwg loadgen: --clients 0 only makes sense with --flood\n");
+		goto out;
+	}
 	if (cfg.source_prefix.family && cfg.source_prefix.family != cfg.endpoint.ss_family) {
 		fprintf(stderr, "jitwg loadgen: --source-prefix and --endpoint are of different families\n");
 		goto out;
@@ -391,6 +406,7 @@ int cmd_loadgen(int argc, char **argv)
 		fprintf(stderr, "jitwg loadgen: --flood spoofed needs --flood-prefix of the endpoint's family\n");
 		goto out;
 	}
+	cfg.flood_started = on_flood_started;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	ret = loadgen_run(&cfg, &st, on_progress, NULL, &stop_flag, &err);

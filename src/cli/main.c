@@ -25,7 +25,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: jitwg <command> [<args>]\n\nCommands:\n");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); ++i)
 		fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].help);
-	fprintf(f, "\nRun 'jitwg <command> --help' for a command's options.\n");
+	fprintf(f, "\nRun 'jitwg <command> --help' for a command's options.\n"
+		   "  --help, --version\n");
 }
 
 int main(int argc, char **argv)
@@ -39,6 +40,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("jitwg %s\n", JITWG_VERSION);
 		return 0;
 	}
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); ++i) {

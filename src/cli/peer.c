@@ -45,6 +45,7 @@ enum opt_bit {
 	O_ROUTE = 1 << 11,
 	O_OUTPUT = 1 << 12,
 	O_LIMIT = 1 << 13,
+	O_WEBSOCKET = 1 << 14,
 };
 
 enum { LIST_PAGES_MAX = 100000 };
@@ -53,6 +54,7 @@ struct opts {
 	unsigned int seen;
 	const char *registry, *token_file, *public_key, *allowed_ips, *gateway, *expires;
 	const char *gw_key, *endpoint, *private_key, *route, *output, *limit;
+	const char *websocket; /* config: reach the gateway through jitwg tunnel */
 	long keepalive;
 	bool json;
 };
@@ -456,6 +458,20 @@ out:
 	return ret;
 }
 
+/* ws:// or wss:// and URL characters only: it is written into the config's comments. */
+static bool websocket_url_valid(const char *s)
+{
+	const char *h = !strncmp(s, "wss://", 6) ? s + 6 : !strncmp(s, "ws://", 5) ? s + 5 : NULL;
+
+	if (!h || !*h || *h == '/' || strlen(s) > 1024)
+		return false;
+	for (; *s; ++s)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("-._~:/?#[]@!$&'()*+,;=%", *s)))
+			return false;
+	return true;
+}
+
 static bool endpoint_valid(const char *s)
 {
 	const char *colon = strrchr(s, ':');
@@ -561,6 +577,19 @@ static int do_config(struct opts *o)
 
 	if (parse_pubkey(o->gw_key, gw, "--gateway-public-key"))
 		goto out;
+	if (!o->endpoint && !o->websocket) {
+		fail("--endpoint or --websocket is required");
+		goto out;
+	}
+	if (o->websocket) {
+		/* WireGuard talks to the local `jitwg tunnel`; --endpoint names that */
+		if (!websocket_url_valid(o->websocket)) {
+			fail("--websocket: want ws://HOST[:PORT][/PATH] or wss://...");
+			goto out;
+		}
+		if (!o->endpoint)
+			o->endpoint = "127.0.0.1:51820";
+	}
 	if (!endpoint_valid(o->endpoint)) {
 		fail("--endpoint: want HOST:PORT or [IPv6]:PORT");
 		goto out;
@@ -627,6 +656,13 @@ static int do_config(struct opts *o)
 	}
 	key_to_base64(priv_b64, priv);
 	key_to_base64(gw_b64, gw);
+	if (o->websocket)
+		fprintf(f,
+			"# WireGuard over a WebSocket: this config's Endpoint is a local jitwg tunnel.\n"
+			"# Start it first (or: systemctl enable --now jitwg-tunnel@NAME):\n"
+			"#   jitwg tunnel --url %s --listen %s\n"
+			"# Keep the relay's own address out of AllowedIPs, or the tunnel would carry itself.\n",
+			o->websocket, o->endpoint);
 	fprintf(f, "[Interface]\nPrivateKey = %s\nAddress = ", priv_b64);
 	for (i = 0; i < got.n_allowed_ips; ++i) {
 		cidr_format(c, &got.allowed_ips[i]);
@@ -682,10 +718,13 @@ static const struct subcmd subcmds[] = {
 	  "list --registry URL [--token-file F] [--gateway NAME] [--limit PAGE_SIZE] [--json]" },
 	{ "del", do_del, COMMON | O_PUBKEY, O_REGISTRY | O_PUBKEY,
 	  "del --registry URL [--token-file F] --public-key KEY [--json]" },
-	{ "config", do_config, O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT,
-	  O_REGISTRY | O_GWKEY | O_ENDPOINT,
+	{ "config", do_config,
+	  O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT | O_WEBSOCKET,
+	  O_REGISTRY | O_GWKEY,
 	  "config --registry URL [--token-file F] --gateway-public-key KEY --endpoint HOST:PORT\n"
-	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]] [--output FILE]" },
+	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]] [--output FILE]\n"
+	  "          [--websocket ws[s]://RELAY[:PORT][/PATH]]  (Endpoint: the local jitwg tunnel,\n"
+	  "                                 --endpoint or 127.0.0.1:51820)" },
 };
 
 static void usage(FILE *f)
@@ -715,6 +754,7 @@ int cmd_peer(int argc, char **argv)
 		{ "route", required_argument, NULL, 'R' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "websocket", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -730,6 +770,7 @@ int cmd_peer(int argc, char **argv)
 		{ 'G', O_GWKEY, "--gateway-public-key" }, { 'E', O_ENDPOINT, "--endpoint" },
 		{ 'P', O_PRIVKEY, "--private-key" }, { 'R', O_ROUTE, "--route" },
 		{ 'o', O_OUTPUT, "--output" }, { 'l', O_LIMIT, "--limit" },
+		{ 'W', O_WEBSOCKET, "--websocket" },
 	};
 	struct opts o = { 0 };
 	char *end;
@@ -783,6 +824,7 @@ int cmd_peer(int argc, char **argv)
 		case 'P': o.private_key = optarg; break;
 		case 'R': o.route = optarg; break;
 		case 'o': o.output = optarg; break;
+		case 'W': o.websocket = optarg; break;
 		case 'l':
 			o.limit = optarg;
 			if (strtol(optarg, &end, 10) < 1 || strtol(optarg, &end, 10) > 1000 || *end) {

@@ -3,6 +3,9 @@
  * `jitwg status`: what a running jitwgd sees, in the spirit of `wg show`.
  * It reads one JSON document from the daemon's status socket (connect, read
  * to EOF) and prints it for people, or as it is with --json.
+ *
+ * Colour, as `wg show` does: only when stdout is a terminal (and TERM is not
+ * "dumb"), unless JITWG_COLOR_MODE says always or never.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +18,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdarg.h>
 #include <json-c/json.h>
 
 #include "cli/cli.h"
@@ -22,6 +26,46 @@
 enum { STATUS_MAX = 64 << 20 };
 
 static const char default_dir[] = "/run/jitwg";
+
+#define BOLD "\x1b[1m"
+#define GREEN "\x1b[32m"
+#define YELLOW "\x1b[33m"
+#define RESET "\x1b[0m"
+
+static bool colour;
+
+static bool want_colour(void)
+{
+	const char *mode = getenv("JITWG_COLOR_MODE"), *term = getenv("TERM");
+
+	if (mode && !strcmp(mode, "always"))
+		return true;
+	if (mode && !strcmp(mode, "never"))
+		return false;
+	return isatty(STDOUT_FILENO) && term && strcmp(term, "dumb");
+}
+
+/* A heading ("interface: wg0", "peer: KEY") in the given colour. */
+static void heading(const char *tint, const char *name, const char *value)
+{
+	if (colour)
+		printf(RESET "%s" BOLD "%s" RESET ": %s%s" RESET "\n", tint, name, tint, value);
+	else
+		printf("%s: %s\n", name, value);
+}
+
+/* "  name: value" with the name in bold on a terminal. */
+__attribute__((format(printf, 2, 3)))
+static void field(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf(colour ? "  " BOLD "%s" RESET ": " : "  %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
 
 static void usage(FILE *f)
 {
@@ -32,7 +76,8 @@ static void usage(FILE *f)
 		   "  --interface IF  the daemon serving IF (socket %s/IF.sock)\n"
 		   "  --socket PATH   the daemon's --status-socket\n"
 		   "  --json          print the daemon's JSON document\n"
-		   "Without either, the only socket in %s is used.\n",
+		   "Without either, the only socket in %s is used. Colour only on a terminal\n"
+		   "(JITWG_COLOR_MODE=always|never|auto overrides).\n",
 		default_dir, default_dir);
 }
 
@@ -156,25 +201,25 @@ static void print_human(json_object *root)
 
 	if (!now)
 		now = time(NULL);
-	printf("interface: %s\n", gets(root, "interface") ? gets(root, "interface") : "?");
-	printf("  backend: %s (jitwgd)\n", gets(root, "backend") ? gets(root, "backend") : "?");
-	printf("  public key: %s\n", gets(root, "public_key") ? gets(root, "public_key") : "?");
-	printf("  listening port: %" PRId64 "\n", geti(root, "listen_port"));
+	heading(GREEN, "interface", gets(root, "interface") ? gets(root, "interface") : "?");
+	field("backend", "%s (jitwgd)", gets(root, "backend") ? gets(root, "backend") : "?");
+	field("public key", "%s", gets(root, "public_key") ? gets(root, "public_key") : "?");
+	field("listening port", "%" PRId64, geti(root, "listen_port"));
 	json_object_object_get_ex(root, "initiate", &v);
-	printf("  idle timeout: %" PRId64 " s, %s\n", geti(root, "idle_timeout"),
-	       v && json_object_get_boolean(v) ? "initiator role" : "no-initiate");
+	field("idle timeout", "%" PRId64 " s, %s", geti(root, "idle_timeout"),
+	      v && json_object_get_boolean(v) ? "initiator role" : "no-initiate");
 	if (json_object_object_get_ex(root, "counters", &c)) {
-		printf("  handshakes: %" PRId64 " captured, %" PRId64 " ok, %" PRId64 " bad, %" PRId64
-		       " replayed, %" PRId64 " not admitted\n",
+		field("handshakes", "%" PRId64 " captured, %" PRId64 " ok, %" PRId64 " bad, %" PRId64
+		       " replayed, %" PRId64 " not admitted",
 		       geti(c, "captured"), geti(c, "handshakes_ok"), geti(c, "handshakes_bad"),
 		       geti(c, "replay_rejected"), geti(c, "admit_dropped"));
-		printf("  cache: %" PRId64 " hit, %" PRId64 " miss, %" PRId64 " negative, %" PRId64
-		       " stale; registry: %" PRId64 " ok, %" PRId64 " not found, %" PRId64 " errors\n",
+		field("cache", "%" PRId64 " hit, %" PRId64 " miss, %" PRId64 " negative, %" PRId64
+		       " stale; registry: %" PRId64 " ok, %" PRId64 " not found, %" PRId64 " errors",
 		       geti(c, "cache_hit"), geti(c, "cache_miss"), geti(c, "cache_negative"),
 		       geti(c, "cache_stale"), geti(c, "registry_ok"), geti(c, "registry_not_found"),
 		       geti(c, "registry_errors"));
-		printf("  peers: %" PRId64 " installs, %" PRId64 " install errors, %" PRId64
-		       " evictions, %" PRId64 " stale now\n",
+		field("peers", "%" PRId64 " installs, %" PRId64 " install errors, %" PRId64
+		       " evictions, %" PRId64 " stale now",
 		       geti(c, "installs"), geti(c, "install_errors"), geti(c, "evictions"),
 		       geti(c, "peers_stale"));
 	}
@@ -183,31 +228,32 @@ static void print_human(json_object *root)
 	n = json_object_array_length(peers);
 	for (i = 0; i < n; ++i) {
 		p = json_object_array_get_idx(peers, i);
-		printf("\npeer: %s\n", gets(p, "public_key") ? gets(p, "public_key") : "?");
+		putchar('\n');
+		heading(YELLOW, "peer", gets(p, "public_key") ? gets(p, "public_key") : "?");
 		if (gets(p, "endpoint"))
-			printf("  endpoint: %s\n", gets(p, "endpoint"));
+			field("endpoint", "%s", gets(p, "endpoint"));
 		if (json_object_object_get_ex(p, "allowed_ips", &ips)) {
-			printf("  allowed ips: ");
+			printf(colour ? "  " BOLD "allowed ips" RESET ": " : "  allowed ips: ");
 			for (j = 0; j < json_object_array_length(ips); ++j)
 				printf("%s%s", j ? ", " : "", json_object_get_string(json_object_array_get_idx(ips, j)));
 			printf("%s\n", j ? "" : "(none)");
 		}
 		if (geti(p, "latest_handshake")) {
 			ago(buf, sizeof(buf), now - geti(p, "latest_handshake"));
-			printf("  latest handshake: %s\n", buf);
+			field("latest handshake", "%s", buf);
 		} else {
-			printf("  latest handshake: (none)\n");
+			field("latest handshake", "(none)");
 		}
 		bytes(rx, sizeof(rx), geti(p, "rx_bytes"));
 		bytes(tx, sizeof(tx), geti(p, "tx_bytes"));
-		printf("  transfer: %s received, %s sent\n", rx, tx);
+		field("transfer", "%s received, %s sent", rx, tx);
 		if (geti(p, "installed_at")) {
 			ago(buf, sizeof(buf), now - geti(p, "installed_at"));
 			json_object_object_get_ex(p, "adopted", &v);
-			printf("  installed: %s%s\n", buf, v && json_object_get_boolean(v) ? " (adopted)" : "");
+			field("installed", "%s%s", buf, v && json_object_get_boolean(v) ? " (adopted)" : "");
 		}
 		if (geti(p, "persistent_keepalive"))
-			printf("  persistent keepalive: every %" PRId64 " seconds\n", geti(p, "persistent_keepalive"));
+			field("persistent keepalive", "every %" PRId64 " seconds", geti(p, "persistent_keepalive"));
 	}
 }
 
@@ -287,10 +333,12 @@ int cmd_status(int argc, char **argv)
 		fprintf(stderr, "jitwg status: jitwgd: %s\n", gets(root, "error"));
 		goto out;
 	}
-	if (json)
+	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY));
-	else
+	} else {
+		colour = want_colour();
 		print_human(root);
+	}
 	ret = 0;
 out:
 	json_object_put(root);

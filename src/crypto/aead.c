@@ -11,6 +11,7 @@
 #include "crypto/aead.h"
 
 #include <endian.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,28 +343,30 @@ void hchacha20(uint8_t out[static AEAD_KEY_LEN], const uint8_t key[static AEAD_K
  * nonce[0..16)) with the 12-byte nonce 0^4 || nonce[16..24): exactly the
  * WireGuard nonce with nonce[16..24) read as the little-endian counter.
  */
-int xaead_encrypt(uint8_t *out, const uint8_t *in, size_t inlen,
-		  const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
-		  const uint8_t key[static AEAD_KEY_LEN])
+/* Both directions: the subkey, then the RFC 8439 AEAD (enc: seal, else open). */
+static int xaead(bool enc, uint8_t *out, const uint8_t *in, size_t inlen,
+		 const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+		 const uint8_t key[static AEAD_KEY_LEN])
 {
 	uint8_t sub[AEAD_KEY_LEN];
 	int ret;
 
 	hchacha20(sub, key, nonce);
-	ret = aead_encrypt(NULL, out, in, inlen, load64(nonce + 16), ad, adlen, sub);
+	ret = (enc ? aead_encrypt : aead_decrypt)(NULL, out, in, inlen, load64(nonce + 16), ad, adlen, sub);
 	OPENSSL_cleanse(sub, sizeof(sub));
 	return ret;
+}
+
+int xaead_encrypt(uint8_t *out, const uint8_t *in, size_t inlen,
+		  const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
+		  const uint8_t key[static AEAD_KEY_LEN])
+{
+	return xaead(true, out, in, inlen, nonce, ad, adlen, key);
 }
 
 int xaead_decrypt(uint8_t *out, const uint8_t *in, size_t inlen,
 		  const uint8_t nonce[static XAEAD_NONCE_LEN], const uint8_t *ad, size_t adlen,
 		  const uint8_t key[static AEAD_KEY_LEN])
 {
-	uint8_t sub[AEAD_KEY_LEN];
-	int ret;
-
-	hchacha20(sub, key, nonce);
-	ret = aead_decrypt(NULL, out, in, inlen, load64(nonce + 16), ad, adlen, sub);
-	OPENSSL_cleanse(sub, sizeof(sub));
-	return ret;
+	return xaead(false, out, in, inlen, nonce, ad, adlen, key);
 }

@@ -6,13 +6,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "gateway/ephemeral.h"
 #include "gateway/stage.h"
 
-enum { ADMIT_BATCH = 64 };
+/* The seen-ephemeral filter (ephemeral.h): 2 x 2^17 slots (2 MiB), 10 s generations. */
+enum { ADMIT_BATCH = 64, EPHEMERAL_SLOTS = 1 << 17 };
+#define EPHEMERAL_WINDOW_NS 10000000000ULL
 
 struct admit_stage {
 	struct stage *st;
 	struct admit *buckets;        /* stage thread only */
+	struct ephemeral_filter *seen; /* stage thread only */
 	struct identify *identify;
 	struct metrics *m;
 	pthread_mutex_t mu;           /* pending */
@@ -40,11 +44,21 @@ static void admit_handle(void *ctx, void *tls, void *items, size_t n)
 
 	for (i = 0; i < n; ++i) {
 		bool loaded = identify_loaded(a->identify);
+		bool seen = ephemeral_filter_seen(a->seen, in[i].bytes, in[i].source, ts_ns(&in[i].ts));
 
-		if (admit_check(a->buckets, &in[i].admit_by.sa, ts_ns(&in[i].ts), loaded))
+		if (admit_check(a->buckets, &in[i].admit_by.sa, ts_ns(&in[i].ts), loaded)) {
+			/* Under load a replayed ephemeral goes before it costs a
+			 * decode: per-source buckets cannot hold back one message
+			 * replayed from many sources. Unloaded, a replay is
+			 * decoded and meets the replay guard (endpoint restore). */
+			if (seen && (loaded || admit_engaged(a->buckets))) {
+				metrics_inc(&a->m->admit_duplicate);
+				continue;
+			}
 			pass[np++] = in[i];
-		else
+		} else {
 			metrics_inc(&a->m->admit_dropped);
+		}
 	}
 	metrics_gauge_set(&a->m->admit_engaged, admit_engaged(a->buckets));
 	if (np)
@@ -95,7 +109,8 @@ struct admit_stage *admit_stage_new(const struct admit_stage_config *cfg)
 	a->m = cfg->metrics;
 	pthread_mutex_init(&a->mu, NULL);
 	a->buckets = admit_new(&cfg->buckets);
-	if (!a->buckets)
+	a->seen = ephemeral_filter_new(EPHEMERAL_SLOTS, EPHEMERAL_WINDOW_NS);
+	if (!a->buckets || !a->seen)
 		goto fail;
 	a->st = stage_new(&sc);
 	if (!a->st)
@@ -104,6 +119,7 @@ struct admit_stage *admit_stage_new(const struct admit_stage_config *cfg)
 fail:
 	e = errno;
 	admit_free(a->buckets);
+	ephemeral_filter_free(a->seen);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 	errno = e;
@@ -122,6 +138,7 @@ void admit_stage_free(struct admit_stage *a)
 		return;
 	stage_free(a->st);
 	admit_free(a->buckets);
+	ephemeral_filter_free(a->seen);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }

@@ -4,8 +4,9 @@
 
 /*
  * The admit stage: the queue every ingest source submits to (ingest.h),
- * one thread that owns the per-source token buckets (admit.h) and hands
- * what they pass to identification in batches. The buckets engage when the
+ * one thread that owns the seen-ephemeral filter (ephemeral.h: replays
+ * dropped, jitwg_admit_duplicate_total) and the per-source token buckets
+ * (admit.h), and hands what they pass to identification in batches. The buckets engage when the
  * gateway-wide rate passes the threshold or the identify queue is more than
  * half full.
  *

@@ -17,7 +17,9 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "common/addrport.h"
 #include "common/log.h"
+#include "common/unixsock.h"
 
 #if MHD_VERSION < 0x00097002
 typedef int mhd_result;
@@ -100,16 +102,18 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* ADDR:PORT, [ADDR6]:PORT, :PORT (addrport.h), or HOST:PORT resolved here. */
 static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **errmsg)
 {
-	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(s, ':');
+	char host[256], *end;
 	unsigned long port;
-	char *end;
 	size_t hl;
 
-	*errmsg = "--metrics: expected ADDR:PORT";
-	if (!colon)
+	if (addrport_parse(s, ss) == 0)
+		return 0;
+	*errmsg = "--metrics: expected ADDR:PORT, [ADDR6]:PORT, :PORT or HOST:PORT";
+	if (!colon || colon == s)
 		return -EINVAL;
 	port = strtoul(colon + 1, &end, 10);
 	if (!colon[1] || *end || port == 0 || port > 65535) {
@@ -121,29 +125,8 @@ static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **e
 		return -EINVAL;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	memset(ss, 0, sizeof(*ss));
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-		host[hl - 1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1) {
-			*errmsg = "--metrics: bad IPv6 address";
-			return -EINVAL;
-		}
-		return 0;
-	}
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	s4->sin_family = AF_INET;
-	s4->sin_port = htons((uint16_t)port);
-	if (hl == 0) {
-		s4->sin_addr.s_addr = htonl(INADDR_ANY);
-		return 0;
-	}
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1)
-		return 0;
-	if (strchr(host, ':')) {
-		*errmsg = "--metrics: an IPv6 address goes in brackets: [ADDR]:PORT";
+	if (host[0] == '[' || strchr(host, ':')) {
+		*errmsg = "--metrics: bad IPv6 address (write [ADDR]:PORT)";
 		return -EINVAL;
 	}
 	return resolve(host, (uint16_t)port, ss, errmsg);
@@ -173,7 +156,7 @@ struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct s
 		goto fail;
 	}
 	setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(h->fd, (struct sockaddr *)&ss, h->ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) < 0 ||
+	if (bind(h->fd, (struct sockaddr *)&ss, addrport_len(&ss)) < 0 ||
 	    listen(h->fd, 64) < 0) {
 		*errmsg = errno == EADDRINUSE ? "--metrics: address in use" : "--metrics: cannot listen (address not local?)";
 		goto fail;
@@ -281,7 +264,7 @@ static void *status_main(void *arg)
 struct status_server *status_server_new(const char *path, struct status_board *board, const char **errmsg)
 {
 	struct status_server *s;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX }, tmp = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	char dir[PATH_MAX], *slash;
 	int ret, e;
 
@@ -317,27 +300,14 @@ struct status_server *status_server_new(const char *path, struct status_board *b
 	}
 	close(s->fd);
 	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	/*
-	 * Bound under a temporary name, made 0600, then renamed over the final
-	 * path: nobody can connect before the mode is right, and umask() (process
-	 * wide, racy with the other threads) is not needed.
-	 */
-	if ((size_t)snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%d", path, (int)getpid()) >=
-	    sizeof(tmp.sun_path)) {
-		*errmsg = "--status-socket: path too long";
-		errno = ENAMETOOLONG;
-		goto fail;
-	}
-	unlink(tmp.sun_path);
-	ret = bind(s->fd, (struct sockaddr *)&tmp, sizeof(tmp));
-	if (ret == 0 && (chmod(tmp.sun_path, 0600) < 0 || rename(tmp.sun_path, path) < 0)) {
-		e = errno;
-		unlink(tmp.sun_path);
-		errno = e;
-		ret = -1;
-	}
+	unlink(path);
+	ret = unixsock_bind(s->fd, path, 0600); /* no umask(): other threads run */
+	if (ret < 0)
+		errno = -ret;
 	if (ret < 0 || listen(s->fd, 16) < 0) {
 		*errmsg = "--status-socket: cannot bind";
+		if (ret == 0)
+			unlink(path);
 		goto fail;
 	}
 	ret = pthread_create(&s->thread, NULL, status_main, s);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/clock.h"
 
 enum { CAPTURE_BATCH = 64, STATS_EVERY_NS = 1000000000 };
 
@@ -28,14 +29,6 @@ static uint64_t cap_drops(void *src) { return capture_kernel_drops(src); }
 static const struct ingest_capture_io capture_io = {
 	.fd = cap_fd, .read = cap_read, .kernel_drops = cap_drops,
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void to_initiation(struct ingest_initiation *in, const struct capture_pkt *p)
 {
@@ -56,7 +49,7 @@ static void *capture_main(void *arg)
 		{ .fd = c->io.fd(c->cfg.src), .events = POLLIN },
 		{ .fd = c->stop[0], .events = POLLIN },
 	};
-	uint64_t last_stats = mono_ns();
+	uint64_t last_stats = clock_mono_ns();
 	const char *what = NULL;
 	int err = 0;
 
@@ -76,7 +69,7 @@ static void *capture_main(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
-		t = mono_ns();
+		t = clock_mono_ns();
 		if (t - last_stats > STATS_EVERY_NS) {
 			metrics_add(&m->capture_kernel_drops, c->io.kernel_drops(c->cfg.src));
 			last_stats = t;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/unixsock.h"
 #include "wire/hook.h"
 
 enum { HOOK_BATCH = 64, HOOK_RCVBUF = 1 << 20 };
@@ -99,24 +100,24 @@ static int bind_path(const char *path)
 	size_t len = strlen(path);
 	struct stat st;
 	int fd, sz = HOOK_RCVBUF, e;
-	mode_t old;
 
 	if (len == 0 || len >= sizeof(sun.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sun.sun_path, path, len);
-	/* a socket left by a previous run; never remove anything else */
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+	/* a socket left by a previous run; never remove (or rename over) anything else */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
 		unlink(path);
+	}
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	old = umask(0117); /* 0660 */
-	e = bind(fd, (struct sockaddr *)&sun, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1));
-	umask(old);
+	/* 0660 without umask(): other threads are running by now */
+	e = unixsock_bind(fd, path, 0660);
 	if (e < 0) {
-		e = -errno;
 		close(fd);
 		return e;
 	}

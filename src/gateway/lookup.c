@@ -25,6 +25,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "crypto/siphash.h"
 #include "gateway/cache.h"
 #include "gateway/regclient.h"
 #include "gateway/replay.h"
@@ -75,18 +76,17 @@ struct lookup {
 	/* lookup thread only */
 	struct pending *pend[PEND_BUCKETS];
 	int64_t next_prune;
+	struct siphash_key hkey;      /* pend[] buckets */
 	bool cancelled;
 	atomic_bool stopping;
 };
 
+/* Wall-clock ms: cache rows and expiry times are stored as unix times. */
 static int64_t now_ms(struct lookup *l)
 {
-	struct timespec ts;
-
 	if (l->cfg.clock_ms)
 		return l->cfg.clock_ms(l->cfg.clock_ctx);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_real_ms();
 }
 
 static int64_t regclient_clock(void *ctx)
@@ -96,17 +96,16 @@ static int64_t regclient_clock(void *ctx)
 
 /* ---- pending fetches ------------------------------------------------------- */
 
-static size_t pend_slot(const uint8_t key[static WG_KEY_LEN])
+static size_t pend_slot(const struct lookup *l, const uint8_t key[static WG_KEY_LEN])
 {
-	/* Only requests this gateway chose to send land here: no need for a keyed hash. */
-	return ((size_t)key[0] | (size_t)key[1] << 8) % PEND_BUCKETS;
+	return (size_t)(siphash24(&l->hkey, key, WG_KEY_LEN) % PEND_BUCKETS);
 }
 
 static struct pending *pend_find(struct lookup *l, const uint8_t key[static WG_KEY_LEN])
 {
 	struct pending *p;
 
-	for (p = l->pend[pend_slot(key)]; p; p = p->next)
+	for (p = l->pend[pend_slot(l, key)]; p; p = p->next)
 		if (!memcmp(p->key, key, WG_KEY_LEN))
 			return p;
 	return NULL;
@@ -116,7 +115,7 @@ static struct pending *pend_take(struct lookup *l, const uint8_t key[static WG_K
 {
 	struct pending **pp, *p;
 
-	for (pp = &l->pend[pend_slot(key)]; (p = *pp); pp = &p->next) {
+	for (pp = &l->pend[pend_slot(l, key)]; (p = *pp); pp = &p->next) {
 		if (!memcmp(p->key, key, WG_KEY_LEN)) {
 			*pp = p->next;
 			return p;
@@ -177,8 +176,8 @@ static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const s
 		p->want_install = true;
 		p->ev = *ev;
 	}
-	p->next = l->pend[pend_slot(key)];
-	l->pend[pend_slot(key)] = p;
+	p->next = l->pend[pend_slot(l, key)];
+	l->pend[pend_slot(l, key)] = p;
 	cache_peer_note_attempt(l->cache, key, now);
 	return 0;
 }
@@ -458,6 +457,7 @@ struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn ins
 	DEFAULT(replay_retention, DEFAULT_RETENTION);
 	DEFAULT(backoff_max_ms, 30000);
 #undef DEFAULT
+	siphash_key_random(&l->hkey);
 	l->install = install;
 	l->gone = gone;
 	l->ctx = ctx;

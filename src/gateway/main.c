@@ -26,6 +26,7 @@
 
 #include "capture/capture.h"
 #include "common/log.h"
+#include "common/clock.h"
 #include "dataplane/dataplane.h"
 #include "gateway/config.h"
 #include "gateway/httpd.h"
@@ -66,14 +67,6 @@ struct daemon {
 	uint16_t port;
 	const char *backend;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* systemd readiness protocol: one datagram to $NOTIFY_SOCKET; no-op without it. */
 static void sd_notify_msg(const char *msg)
@@ -471,7 +464,7 @@ static int ready(struct daemon *d, uint64_t t0)
 	const char *why = NULL;
 
 	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-		 "idle-timeout %us, %s%s%s", (double)(now_ns() - t0) / 1e6, d->cfg.interface,
+		 "idle-timeout %us, %s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
 		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
 		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
 		 d->cfg.metrics_addr ? ", metrics on " : "", d->cfg.metrics_addr ? d->cfg.metrics_addr : "");
@@ -515,7 +508,7 @@ int main(int argc, char **argv)
 {
 	static struct daemon d;
 	char err[CONFIG_ERR_MAX];
-	uint64_t t0 = now_ns();
+	uint64_t t0 = clock_mono_ns();
 	sigset_t sigs;
 	int ret, code = 1;
 

@@ -6,8 +6,9 @@
  */
 #include "gateway/metrics.h"
 
+#include "common/promtext.h"
+
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,52 +33,15 @@ void metrics_observe_install(struct metrics *m, double seconds)
 	metrics_inc(&m->install_count);
 }
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct buf *b, const char *fmt, ...)
+static void counter(struct promtext *b, const char *name, const char *help, const atomic_uint_fast64_t *c)
 {
-	va_list ap;
-	int n;
-
-	if (b->failed)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t ncap = b->cap * 2 + (size_t)n;
-		char *np = realloc(b->p, ncap);
-		if (!np) {
-			b->failed = true;
-			return;
-		}
-		b->p = np;
-		b->cap = ncap;
-	}
-}
-
-static void counter(struct buf *b, const char *name, const char *help, const atomic_uint_fast64_t *c)
-{
-	put(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+	promtext_put(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
 	    (unsigned long long)metrics_get(c));
 }
 
-static void gauge(struct buf *b, const char *name, const char *help, const atomic_int_fast64_t *g)
+static void gauge(struct promtext *b, const char *name, const char *help, const atomic_int_fast64_t *g)
 {
-	put(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
+	promtext_put(b, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name,
 	    (long long)atomic_load_explicit((atomic_int_fast64_t *)g, memory_order_relaxed));
 }
 
@@ -87,14 +51,11 @@ char *metrics_render(const struct metrics *m)
 	static const char *reg_names[METRICS_REG_MAX] = { "ok", "not_found", "http_error", "transport" };
 	static const char *pf_status[METRICS_PREFETCH_MAX] = { "ok", "failed" };
 	static const char *pf_ops[METRICS_PREFETCH_OPS] = { "put", "delete" };
-	struct buf b = { .cap = 4096 };
+	struct promtext b;
 	uint64_t cum = 0;
 	size_t i;
 
-	b.p = malloc(b.cap);
-	if (!b.p)
-		return NULL;
-	b.p[0] = '\0';
+	promtext_init(&b);
 
 	gauge(&b, "jitwg_peers_installed", "Peers currently installed in the data plane.",
 	      &m->peers_installed);
@@ -118,14 +79,17 @@ char *metrics_render(const struct metrics *m)
 		&m->admit_queue_dropped);
 	counter(&b, "jitwg_admit_dropped_total",
 		"Initiations dropped by the per-source token buckets.", &m->admit_dropped);
+	counter(&b, "jitwg_admit_duplicate_total",
+		"Initiations dropped before decoding: their ephemeral key was seen in the last 10-20 s (replays).",
+		&m->admit_duplicate);
 	counter(&b, "jitwg_identify_queue_dropped_total",
 		"Admitted initiations dropped because the identify queue was full.",
 		&m->identify_queue_dropped);
 
-	put(&b, "# HELP jitwg_handshakes_total Initiations decoded, by verdict.\n"
+	promtext_put(&b, "# HELP jitwg_handshakes_total Initiations decoded, by verdict.\n"
 		"# TYPE jitwg_handshakes_total counter\n");
 	for (i = 0; i <= NOISE_BAD_TIMESTAMP; ++i)
-		put(&b, "jitwg_handshakes_total{verdict=\"%s\"} %llu\n",
+		promtext_put(&b, "jitwg_handshakes_total{verdict=\"%s\"} %llu\n",
 		    noise_verdict_name((enum noise_verdict)i),
 		    (unsigned long long)metrics_get(&m->handshakes[i]));
 
@@ -139,27 +103,27 @@ char *metrics_render(const struct metrics *m)
 		"Authenticated initiations the lookup stage had no room for.",
 		&m->lookup_queue_dropped);
 
-	put(&b, "# HELP jitwg_cache_total Cache lookups, by result.\n"
+	promtext_put(&b, "# HELP jitwg_cache_total Cache lookups, by result.\n"
 		"# TYPE jitwg_cache_total counter\n");
 	for (i = 0; i < METRICS_CACHE_MAX; ++i)
-		put(&b, "jitwg_cache_total{result=\"%s\"} %llu\n", cache_names[i],
+		promtext_put(&b, "jitwg_cache_total{result=\"%s\"} %llu\n", cache_names[i],
 		    (unsigned long long)metrics_get(&m->cache[i]));
 
-	put(&b, "# HELP jitwg_registry_requests_total Registry requests, by outcome.\n"
+	promtext_put(&b, "# HELP jitwg_registry_requests_total Registry requests, by outcome.\n"
 		"# TYPE jitwg_registry_requests_total counter\n");
 	for (i = 0; i < METRICS_REG_MAX; ++i)
-		put(&b, "jitwg_registry_requests_total{status=\"%s\"} %llu\n", reg_names[i],
+		promtext_put(&b, "jitwg_registry_requests_total{status=\"%s\"} %llu\n", reg_names[i],
 		    (unsigned long long)metrics_get(&m->registry_requests[i]));
 
-	put(&b, "# HELP jitwg_prefetch_requests_total Change-feed pages asked of the registry (prefetch), by outcome.\n"
+	promtext_put(&b, "# HELP jitwg_prefetch_requests_total Change-feed pages asked of the registry (prefetch), by outcome.\n"
 		"# TYPE jitwg_prefetch_requests_total counter\n");
 	for (i = 0; i < METRICS_PREFETCH_MAX; ++i)
-		put(&b, "jitwg_prefetch_requests_total{status=\"%s\"} %llu\n", pf_status[i],
+		promtext_put(&b, "jitwg_prefetch_requests_total{status=\"%s\"} %llu\n", pf_status[i],
 		    (unsigned long long)metrics_get(&m->prefetch_requests[i]));
-	put(&b, "# HELP jitwg_prefetch_changes_total Change-feed entries written to the cache, by op.\n"
+	promtext_put(&b, "# HELP jitwg_prefetch_changes_total Change-feed entries written to the cache, by op.\n"
 		"# TYPE jitwg_prefetch_changes_total counter\n");
 	for (i = 0; i < METRICS_PREFETCH_OPS; ++i)
-		put(&b, "jitwg_prefetch_changes_total{op=\"%s\"} %llu\n", pf_ops[i],
+		promtext_put(&b, "jitwg_prefetch_changes_total{op=\"%s\"} %llu\n", pf_ops[i],
 		    (unsigned long long)metrics_get(&m->prefetch_changes[i]));
 	gauge(&b, "jitwg_prefetch_synced_seconds",
 	      "Unix time of the last change-feed answer that left the cache caught up (0: never).",
@@ -190,25 +154,20 @@ char *metrics_render(const struct metrics *m)
 		"Installed peers removed because the registry reports them deleted or expired.",
 		&m->registry_gone);
 
-	put(&b, "# HELP jitwg_install_seconds Time from the first captured initiation to the peer installed.\n"
+	promtext_put(&b, "# HELP jitwg_install_seconds Time from the first captured initiation to the peer installed.\n"
 		"# TYPE jitwg_install_seconds histogram\n");
 	for (i = 0; i < METRICS_INSTALL_BUCKETS; ++i) {
 		cum += metrics_get(&m->install_bucket[i]);
-		put(&b, "jitwg_install_seconds_bucket{le=\"%g\"} %llu\n", metrics_install_bounds[i],
+		promtext_put(&b, "jitwg_install_seconds_bucket{le=\"%g\"} %llu\n", metrics_install_bounds[i],
 		    (unsigned long long)cum);
 	}
 	/* Read count after the buckets so +Inf is never below the last bucket. */
 	uint64_t count = metrics_get(&m->install_count);
 	if (count < cum)
 		count = cum;
-	put(&b, "jitwg_install_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)count);
-	put(&b, "jitwg_install_seconds_sum %.6f\n", (double)metrics_get(&m->install_sum_us) / 1e6);
-	put(&b, "jitwg_install_seconds_count %llu\n", (unsigned long long)count);
+	promtext_put(&b, "jitwg_install_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)count);
+	promtext_put(&b, "jitwg_install_seconds_sum %.6f\n", (double)metrics_get(&m->install_sum_us) / 1e6);
+	promtext_put(&b, "jitwg_install_seconds_count %llu\n", (unsigned long long)count);
 
-	if (b.failed) {
-		free(b.p);
-		errno = ENOMEM;
-		return NULL;
-	}
-	return b.p;
+	return promtext_finish(&b);
 }

@@ -68,6 +68,7 @@ struct metrics {
 	atomic_uint_fast64_t registry_gone;            /* peers removed because the registry dropped them */
 	atomic_uint_fast64_t endpoint_restores;        /* endpoint put back after a replay moved it */
 	atomic_uint_fast64_t admit_queue_dropped;      /* ingest_submit() found the admit queue full */
+	atomic_uint_fast64_t admit_duplicate;          /* replayed ephemeral (ephemeral.h) */
 	atomic_uint_fast64_t install_queue_dropped;    /* the install stage had no room */
 	atomic_uint_fast64_t status_limited;           /* status requests refused by the rate limit */
 	/* prefetch (prefetch.c) */

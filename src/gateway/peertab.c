@@ -5,20 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/siphash.h"
+
 struct peertab {
 	struct peer_state **buckets;
 	size_t nbuckets;     /* power of two */
 	size_t count;
+	struct siphash_key hkey;
 };
 
-/* Public keys are uniformly random curve points' encodings: any 8 bytes hash well. */
+/*
+ * Keys are registry-approved, but adopted peers can be anyone's: the
+ * project's one keyed hash (SipHash, per-table random key) costs little here.
+ */
 static size_t slot(const struct peertab *t, const uint8_t key[WG_KEY_LEN])
 {
-	uint64_t h;
-
-	memcpy(&h, key + 8, sizeof(h));
-	h *= 0x9e3779b97f4a7c15ULL;
-	return (size_t)(h >> 17) & (t->nbuckets - 1);
+	return (size_t)siphash24(&t->hkey, key, WG_KEY_LEN) & (t->nbuckets - 1);
 }
 
 struct peertab *peertab_new(void)
@@ -27,6 +29,7 @@ struct peertab *peertab_new(void)
 
 	if (!t)
 		return NULL;
+	siphash_key_random(&t->hkey); /* on failure a zero key: still a fine spread */
 	t->nbuckets = 256;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
 	if (!t->buckets) {

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/clock.h"
 #include "common/wipebuf.h"
 
 struct xfer {
@@ -66,12 +67,9 @@ static void curl_init(void)
 
 static int64_t now_ms(const struct regclient *rc)
 {
-	struct timespec ts;
-
 	if (rc->cfg.clock_ms)
 		return rc->cfg.clock_ms(rc->cfg.clock_ctx);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)clock_mono_ms(); /* backoff intervals only */
 }
 
 static void count(struct regclient *rc, enum metrics_registry_status s)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/clock.h"
 
 struct stage {
 	struct stage_config cfg;
@@ -65,13 +66,7 @@ static void timed_wait(struct stage *st, int timeout_ms)
 		pthread_cond_wait(&st->cv, &st->mu);
 		return;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
+	dl = clock_deadline_ms(CLOCK_MONOTONIC, (uint64_t)timeout_ms);
 	pthread_cond_timedwait(&st->cv, &st->mu, &dl);
 }
 

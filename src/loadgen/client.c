@@ -130,18 +130,10 @@ void client_start(struct lg_thread *t, struct client *c, int64_t now)
 
 static void checksum_set(uint8_t *p, size_t len, size_t at)
 {
-	uint32_t sum = 0;
 	uint16_t v;
-	size_t i;
 
 	p[at] = p[at + 1] = 0;
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	v = htons((uint16_t)~sum);
+	v = htons(lg_csum_fold(lg_csum_add(0, p, len)));
 	memcpy(p + at, &v, 2);
 }
 

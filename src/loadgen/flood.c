@@ -4,9 +4,9 @@
  * one thread while the legitimate clients connect:
  *   junk     148 bytes with type byte 1 and random rest (mac1 fails);
  *   keys     valid initiations (mac1 and every AEAD) from random static
- *            keys, one UDP socket; a pool of --flood-keys messages made
- *            before the flood and sent round-robin (each key repeats once
- *            per pool cycle, with the same timestamp);
+ *            keys, one UDP socket; a pool of --flood-keys messages (each
+ *            with its own key and ephemeral) made before the flood and
+ *            sent round-robin (each message repeats once per pool cycle);
  *   spoofed  the same pool from random source addresses and ports in a
  *            prefix, through a raw socket (root; the source addresses
  *            need no configuration, replies go nowhere);
@@ -60,10 +60,8 @@ static int make_pool(struct flood_state *fs)
 	fs->pool = calloc(n, sizeof(*fs->pool));
 	if (!fs->pool)
 		return -ENOMEM;
-	/* One ephemeral for the whole pool: the flood costs the gateway the
-	 * same DHs either way, and the pool is made quicker. */
-	if ((ret = x25519_generate(eph)))
-		goto out;
+	/* Each message has its own ephemeral, as a real attacker's would: a
+	 * shared one would let a gateway drop the flood as replays. */
 	clock_gettime(CLOCK_REALTIME, &rt);
 	noise_tai64n(ts, (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec);
 	for (i = 0; i < n; ++i) {
@@ -84,7 +82,7 @@ static int make_pool(struct flood_state *fs)
 			memcpy(priv, cfg->keys[0], WG_KEY_LEN);
 		else if ((ret = x25519_generate(priv)))
 			goto out;
-		if ((ret = noise_local_init(&l, priv, &r)))
+		if ((ret = noise_local_init(&l, priv, &r)) || (ret = x25519_generate(eph)))
 			goto out;
 		ret = noise_handshake_create_initiation(&hs, fs->pool[i], &l, &r, (uint32_t)lg_rand(&fs->rng),
 							ts, eph, NULL, 0);
@@ -98,24 +96,6 @@ out:
 	OPENSSL_cleanse(priv, sizeof(priv));
 	OPENSSL_cleanse(eph, sizeof(eph));
 	return ret;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	return sum;
 }
 
 /* IP + UDP + payload from a random source in the prefix; returns the length. */
@@ -170,11 +150,11 @@ static size_t spoof(struct flood_state *fs, uint8_t *out, const uint8_t *payload
 	memcpy(out + hl + 8, payload, WG_MSG_INITIATION_LEN);
 	if (pf->family == AF_INET6) {
 		/* IPv6 needs the UDP checksum: pseudo-header, header, payload. */
-		uint32_t sum = csum_add(0, out + 8, 32);
+		uint32_t sum = lg_csum_add(0, out + 8, 32);
 
 		sum += IPPROTO_UDP + 8 + WG_MSG_INITIATION_LEN;
-		sum = csum_add(sum, out + hl, 8 + WG_MSG_INITIATION_LEN);
-		v = htons(csum_fold(sum));
+		sum = lg_csum_add(sum, out + hl, 8 + WG_MSG_INITIATION_LEN);
+		v = htons(lg_csum_fold(sum));
 		if (!v)
 			v = 0xffff;
 		memcpy(out + hl + 6, &v, 2);
@@ -226,6 +206,8 @@ void *lg_flood_main(void *arg)
 		fl->err = ret;
 		goto out;
 	}
+	if (fs.cfg->flood_started)
+		fs.cfg->flood_started();
 	start = lg_now_ns();
 	end = start + (int64_t)(fs.cfg->flood_s * 1e9);
 	memset(msgs, 0, sizeof(msgs));

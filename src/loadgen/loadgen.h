@@ -71,6 +71,7 @@ struct loadgen_config {
 	size_t flood_keys;         /* random-key pool size */
 	uint8_t flood_packet[WG_MSG_INITIATION_LEN]; /* replay mode: the captured initiation */
 	bool has_flood_packet;
+	void (*flood_started)(void); /* called from the flood thread once it sends (may be NULL) */
 	/* KAT capture: write every datagram (and each handshake's ephemeral
 	 * private key: for tests only) as hex lines to this file */
 	const char *trace_path;

@@ -250,12 +250,36 @@ static int parse_limit(const char *s, size_t *out)
 	return 0;
 }
 
+/* A page object {"member": []}; *arr is the array (owned by the page). NULL when out of memory. */
+static struct json_object *page_new(const char *member, struct json_object **arr)
+{
+	struct json_object *o = json_object_new_object();
+
+	*arr = json_object_new_array();
+	if (!o || !*arr || json_object_object_add(o, member, *arr)) {
+		json_object_put(*arr);
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Appends item (consumed, may be NULL from a failed constructor): 0 or -ENOMEM. */
+static int page_add(struct json_object *arr, struct json_object *item)
+{
+	if (!item || json_object_array_add(arr, item)) {
+		json_object_put(item);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void peer_list(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
 {
 	const char *cur = req->query ? req->query(req->query_arg, "cursor") : NULL;
 	const char *lim = req->query ? req->query(req->query_arg, "limit") : NULL;
 	struct peer_record *recs = NULL;
-	struct json_object *o = NULL, *arr, *item;
+	struct json_object *o = NULL, *arr;
 	uint8_t after[WG_KEY_LEN];
 	char next[WG_KEY_B64URL_LEN + 1];
 	size_t limit, i, n = 0;
@@ -282,19 +306,12 @@ static void peer_list(const struct api_ctx *ctx, const struct api_request *req, 
 		store_error(resp, ret);
 		return;
 	}
-	o = json_object_new_object();
-	arr = json_object_new_array();
-	if (!o || !arr || json_object_object_add(o, "peers", arr)) {
-		json_object_put(arr);
+	o = page_new("peers", &arr);
+	if (!o)
 		goto oom;
-	}
-	for (i = 0; i < n && i < limit; ++i) {
-		item = peer_record_to_json_object(&recs[i]);
-		if (!item || json_object_array_add(arr, item)) {
-			json_object_put(item);
+	for (i = 0; i < n && i < limit; ++i)
+		if (page_add(arr, peer_record_to_json_object(&recs[i])))
 			goto oom;
-		}
-	}
 	if (n > limit) {
 		key_to_base64url(next, recs[limit - 1].public_key);
 		json_object_object_add(o, "next_cursor", json_object_new_string(next));
@@ -360,7 +377,7 @@ static void peer_feed(const struct api_ctx *ctx, const struct api_request *req, 
 {
 	const char *lim = req->query(req->query_arg, "limit");
 	struct store_change *ch = NULL;
-	struct json_object *o = NULL, *arr, *item;
+	struct json_object *o = NULL, *arr;
 	int64_t since, next;
 	char num[24];
 	size_t limit, i, n = 0;
@@ -381,18 +398,12 @@ static void peer_feed(const struct api_ctx *ctx, const struct api_request *req, 
 	if (ret)
 		return store_error(resp, ret);
 	next = since;
-	o = json_object_new_object();
-	arr = json_object_new_array();
-	if (!o || !arr || json_object_object_add(o, "changes", arr)) {
-		json_object_put(arr);
+	o = page_new("changes", &arr);
+	if (!o)
 		goto oom;
-	}
 	for (i = 0; i < n && i < limit; ++i) {
-		item = change_to_json(&ch[i]);
-		if (!item || json_object_array_add(arr, item)) {
-			json_object_put(item);
+		if (page_add(arr, change_to_json(&ch[i])))
 			goto oom;
-		}
 		next = ch[i].seq;
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)next);

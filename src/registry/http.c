@@ -22,11 +22,13 @@
 #include <microhttpd.h>
 
 #include "common/log.h"
+#include "registry/metrics.h"
 
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct api_ctx *ctx;
 	atomic_int in_flight;
+	struct reg_metrics metrics;
 };
 
 struct req_state {
@@ -34,7 +36,17 @@ struct req_state {
 	size_t len, cap;
 	bool too_big;
 	bool answered; /* a response went out before the body: discard the rest */
+	enum reg_route route;
+	uint64_t start_ns;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 /* Bodies can carry a preshared key (requests and responses): wipe before freeing. */
 static void wipe_free(void *p)
@@ -85,13 +97,52 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct api_res
 	return ret;
 }
 
-static enum MHD_Result too_large(struct MHD_Connection *conn)
+/* send_response, counted in /metrics under the request's route. */
+static enum MHD_Result answer(struct http_server *h, const struct req_state *st, struct MHD_Connection *conn,
+			      struct api_response *r)
+{
+	reg_metrics_observe(&h->metrics, st->route, r->status, now_ns() - st->start_ns);
+	return send_response(conn, r);
+}
+
+static enum MHD_Result too_large(struct http_server *h, const struct req_state *st, struct MHD_Connection *conn)
 {
 	struct api_response r;
 
 	api_error(&r, 413, "request body too large", "body");
 	r.www_authenticate = false;
-	return send_response(conn, &r);
+	return answer(h, st, conn, &r);
+}
+
+/* GET /metrics: Prometheus text (behind the bearer token like the API). */
+static enum MHD_Result metrics_answer(struct http_server *h, const struct req_state *st, struct MHD_Connection *conn,
+				      const char *method)
+{
+	struct api_response r = { 0 };
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text;
+
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		api_error(&r, 405, "method not allowed", NULL);
+		return answer(h, st, conn, &r);
+	}
+	/* Counted before rendering, so this scrape sees itself. */
+	reg_metrics_observe(&h->metrics, st->route, 200, now_ns() - st->start_ns);
+	text = reg_metrics_render(&h->metrics, h->ctx->store, atomic_load(&h->in_flight));
+	if (!text) {
+		api_error(&r, 503, "out of memory", NULL);
+		return send_response(conn, &r);
+	}
+	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -109,6 +160,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!st)
 			return MHD_NO;
 		*con_cls = st;
+		st->start_ns = now_ns();
+		st->route = reg_route_of(url);
 		atomic_fetch_add(&h->in_flight, 1);
 		/* Auth first: an unauthenticated client gets 401, never 413, and no body is buffered. */
 		if (api_refuse_unauthorized(h->ctx, url,
@@ -116,12 +169,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 									MHD_HTTP_HEADER_AUTHORIZATION),
 					    &resp)) {
 			st->answered = true;
-			return send_response(conn, &resp);
+			return answer(h, st, conn, &resp);
 		}
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > API_BODY_MAX) {
 			st->too_big = st->answered = true;
-			return too_large(conn);
+			return too_large(h, st, conn);
 		}
 		return MHD_YES;
 	}
@@ -163,7 +216,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (st->too_big)
-		return too_large(conn);
+		return too_large(h, st, conn);
+	if (st->route == REG_ROUTE_METRICS)
+		return metrics_answer(h, st, conn, method);
 	req.method = method;
 	req.path = url;
 	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -173,7 +228,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.query_arg = conn;
 	api_handle(h->ctx, &req, &resp);
 	log_ratelimited_debug("%s %s -> %d", method, url, resp.status);
-	return send_response(conn, &resp);
+	return answer(h, st, conn, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)

@@ -40,7 +40,8 @@ static void usage(FILE *f)
 		"  --token-file  require 'Authorization: Bearer <token>' (all but /healthz)\n"
 		"  --pool        allocate addresses for peers created without allowed_ips\n"
 		"  --threads     HTTP worker threads and database connections (default %d)\n"
-		"  -v            debug logging\n",
+		"  -v, --verbose debug logging\n"
+		"  --help, --version\n",
 		DEFAULT_THREADS);
 }
 
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
 	const char *listen = NULL, *db = NULL, *token_file = NULL, *pool = NULL, *why;
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
 			break;
 		case 'v': log_set_level(LOG_LVL_DEBUG); break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("jitwg-registry %s\n", JITWG_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

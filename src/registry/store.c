@@ -33,6 +33,9 @@ struct store {
 	unsigned int n;
 	struct slot *slots;
 	atomic_uint next;
+	/* for /metrics (store_stats) */
+	atomic_uint in_use;
+	atomic_uint_fast64_t waits, errors;
 };
 
 enum { SCAN_BATCH = 256 };
@@ -91,16 +94,33 @@ static struct slot *acquire(struct store *s)
 	for (i = 0; i < s->n; ++i) {
 		sl = &s->slots[(start + i) % s->n];
 		if (!pthread_mutex_trylock(&sl->mu))
-			return sl;
+			goto got;
 	}
+	atomic_fetch_add_explicit(&s->waits, 1, memory_order_relaxed);
 	sl = &s->slots[start % s->n];
 	pthread_mutex_lock(&sl->mu);
+got:
+	atomic_fetch_add_explicit(&s->in_use, 1, memory_order_relaxed);
 	return sl;
 }
 
-static void release(struct slot *sl)
+/* Gives the connection back; ret is the operation's result (-EIO counts as a store error). */
+static void release(struct store *s, struct slot *sl, long ret)
 {
+	if (ret == -EIO)
+		atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&s->in_use, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&sl->mu);
+}
+
+void store_stats(const struct store *s, struct store_stats *out)
+{
+	struct store *m = (struct store *)s; /* atomics are read, never written, here */
+
+	out->connections = s->n;
+	out->in_use = atomic_load_explicit(&m->in_use, memory_order_relaxed);
+	out->waits = atomic_load_explicit(&m->waits, memory_order_relaxed);
+	out->errors = atomic_load_explicit(&m->errors, memory_order_relaxed);
 }
 
 struct store *store_open(const char *db, unsigned int conns)
@@ -393,7 +413,7 @@ out:
 		r->n_allowed_ips = 0;
 	}
 	if (sl)
-		release(sl);
+		release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
 	free(ips);
 	peer_record_clear(&old);
@@ -405,7 +425,7 @@ int store_peer_get(struct store *s, const uint8_t key[static WG_KEY_LEN], int64_
 	struct slot *sl = acquire(s);
 	int ret = s->be->get(sl->c, key, out);
 
-	release(sl);
+	release(s, sl, ret);
 	if (!ret && expired(out->expires_at, now)) {
 		peer_record_clear(out);
 		ret = -ENOENT;
@@ -428,7 +448,7 @@ int store_peer_delete(struct store *s, const uint8_t key[static WG_KEY_LEN])
 		else
 			ret = s->be->commit(sl->c);
 	}
-	release(sl);
+	release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
 	return ret;
 }
@@ -439,7 +459,7 @@ int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, 
 	struct slot *sl = acquire(s);
 	int ret = s->be->list(sl->c, after, gateway, now, limit, out, n);
 
-	release(sl);
+	release(s, sl, ret);
 	return ret;
 }
 
@@ -466,7 +486,7 @@ int store_peer_changes(struct store *s, const char *gateway, int64_t since, int6
 		else if (ret == -ENOENT)
 			ret = 0;
 	}
-	release(sl);
+	release(s, sl, ret);
 	if (!ret && since > 0 && since < floor)
 		ret = -ESTALE;
 	if (ret) {
@@ -526,7 +546,7 @@ long store_purge(struct store *s, int64_t now)
 		else if ((r = s->be->commit(sl->c)))
 			ret = r;
 	}
-	release(sl);
+	release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
 	return ret;
 }

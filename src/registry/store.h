@@ -172,6 +172,15 @@ int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, 
 /* Deletes expired peers; returns the count or -errno. Thread-safe. */
 long store_purge(struct store *s, int64_t now);
 
+/* The store's figures for /metrics: a snapshot of independent counters. */
+struct store_stats {
+	unsigned int connections; /* pooled connections */
+	unsigned int in_use;      /* held by an operation now */
+	uint64_t waits;           /* operations that found every connection busy */
+	uint64_t errors;          /* operations that ended in -EIO */
+};
+void store_stats(const struct store *s, struct store_stats *out);
+
 /*
  * The change feed: up to limit changes after cursor since (0 = from the
  * start), see store_backend.changes. Returns 0, -ESTALE when since is

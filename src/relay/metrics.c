@@ -34,6 +34,9 @@ char *relay_metrics_render(const struct relay *r)
 	fprintf(f, "# HELP jitwg_relay_" name " " help "\n# TYPE jitwg_relay_" name " gauge\n" \
 		   "jitwg_relay_" name " %lld\n", (long long)atomic_load(&(v)))
 	G("connections", "TCP connections held, in any state.", m->connections);
+	/* The limit itself, so that an alert can compare connections with it (ops, issue 12). */
+	fprintf(f, "# HELP jitwg_relay_max_connections The --max-connections limit.\n"
+		   "# TYPE jitwg_relay_max_connections gauge\njitwg_relay_max_connections %u\n", r->cfg.max_conns);
 	G("websockets_open", "Upgraded WebSocket connections.", m->open);
 	C("accepted_total", "TCP connections accepted.", m->accepted);
 	C("rejected_full_total", "Connections refused (503 or closed) over --max-connections.", m->rejected_full);

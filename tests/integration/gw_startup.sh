@@ -3,7 +3,7 @@
 # port in use, a malformed registry URL and a second daemon on the same
 # interface (with or without a status socket) each exit non-zero and leave
 # no cache file behind, and the second daemon runs no adoption sweep.
-# --metrics accepts a host name (localhost:PORT). A missing userspace
+# --metrics accepts a host name (localhost:PORT); the status socket is 0600. A missing userspace
 # interface is reported once, not with its errno twice.
 source "$(dirname "$0")/gw_common.bash"
 
@@ -40,6 +40,8 @@ ip netns exec "$GW" wg set "$GWIF" peer "$(wg genkey | wg pubkey)" allowed-ips 1
 MET="localhost:$((20000 + RANDOM % 20000))"
 gw_jitwgd_start
 grep -q "1 peers adopted" "$TL_TMP/jitwgd.log" || tl_fail "first daemon did not adopt the peer"
+# The status socket is 0600 from the start (bound under a temp name, no umask()).
+[ "$(stat -c %a "$STATUS")" = 600 ] || tl_fail "status socket mode $(stat -c %a "$STATUS")"
 
 # 4. A second daemon on the same interface: refused before the cache and the sweep.
 run second --status-socket "$STATUS" && tl_fail "second daemon started (status socket)"

@@ -13,7 +13,7 @@ command -v openssl >/dev/null || { echo "SKIP: openssl missing"; exit 77; }
 /usr/bin/python3 -c 'import websockets' 2>/dev/null || { echo "SKIP: python3-websockets missing"; exit 77; }
 
 gw_setup
-gw_registry_start
+gw_registry_start --pool 10.88.0.0/24
 HOOK=$TL_TMP/hook.sock
 RMET=127.0.0.1:$((20000 + RANDOM % 20000))
 URL=wss://$GW_V4:8443/
@@ -97,6 +97,18 @@ gw_jitwgd_start --hook "$HOOK" --idle-timeout 600
 gw_ping 1 v4 || tl_fail "tunnel dropped across the jitwgd restart"
 tl_wait_until 12 gw_ping 2 v4 || tl_fail "new client did not connect after jitwgd came back"
 case $(gw_endpoint 2) in 127.*) ;; *) tl_fail "client 2 endpoint $(gw_endpoint 2)" ;; esac
+tl_log "jitwg peer config --websocket: Endpoint is the local tunnel"
+ip netns exec "$GW" "$TL_BIN/jitwg" peer config --registry "$REG_URL" --gateway-public-key "$GW_PUB" \
+	--websocket "$URL" --output "$TL_TMP/ws.conf" || tl_fail "peer config --websocket failed"
+grep -qx 'Endpoint = 127.0.0.1:51820' "$TL_TMP/ws.conf" || tl_fail "config Endpoint is not the local tunnel"
+grep -qF "#   jitwg tunnel --url $URL --listen 127.0.0.1:51820" "$TL_TMP/ws.conf" || tl_fail "config lacks the tunnel command"
+command -v wg-quick >/dev/null && { wg-quick strip "$TL_TMP/ws.conf" >/dev/null || tl_fail "wg-quick rejects the config"; }
+rc=0; ip netns exec "$GW" "$TL_BIN/jitwg" peer config --registry "$REG_URL" --gateway-public-key "$GW_PUB" \
+	--websocket "http://relay/" >/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] || tl_fail "a non-ws URL: exit $rc, want 2"
+rc=0; ip netns exec "$GW" "$TL_BIN/jitwg" peer config --registry "$REG_URL" --gateway-public-key "$GW_PUB" \
+	>/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] || tl_fail "neither --endpoint nor --websocket: exit $rc, want 2"
 msg="PASS: hook hand-offs $(relay_metric hook_sent_total), dropped while down $(relay_metric hook_dropped_total)"
 gw_jitwgd_stop
 tl_log "$msg"

@@ -1,0 +1,234 @@
+# shellcheck shell=bash
+# The fleet topology, shared by bench/fleet/*.sh and tests/integration/fleet_smoke.sh.
+#
+#   hub      a bridge every other namespace hangs off (10.200.0.0/16)
+#   reg      PostgreSQL (unix socket) and two jitwg-registry processes,
+#            10.200.0.2:8081 and :8082, on one database
+#   jgwI     JIT gateway I: wireguard-go, jitwgd (own cache), 10.200.1.(I+1)
+#   pgwI     push gateway I (the old design, bench only): wireguard-go whose
+#            peers the driver installs at registration, 10.200.2.(I+1)
+#   cl       the clients: jitwg loadgen, 10.200.9.1
+#
+# Gateway I's JIT and push instances share one key, so a client of home I
+# uses the same configuration against both. Everything is made through
+# tests/lib.sh and removed by its EXIT trap.
+
+# shellcheck source=../../tests/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../tests/lib.sh"
+
+umask 077
+FL_PORT=51820
+FL_REG_ADDR=10.200.0.2
+FLEETKEYS=""
+declare -a FL_JGW FL_PGW FL_JIF FL_PIF FL_JPID FL_GWPUB FL_REGPID
+FL_JITWGD_ARGS=()
+
+# fl_calc EXPR -> EXPR evaluated by awk (floating point; ?: allowed), no bc needed.
+fl_calc() { awk "BEGIN { printf \"%.6f\\n\", $1 }"; }
+
+fl_need() {
+	command -v wireguard-go >/dev/null || { echo "wireguard-go not installed"; exit 77; }
+	[ -x "$TL_BIN/jitwgd" ] && [ -x "$TL_BIN/jitwg" ] || { echo "build first (make)"; exit 77; }
+	FL_PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+	[ -x "$FL_PGBIN/initdb" ] && id postgres >/dev/null 2>&1 || { echo "PostgreSQL server not installed"; exit 77; }
+}
+
+# fl_start G -> the common start of every fleet bench: OUT made absolute, checks, temp dir,
+# tools built, the topology with G gateways.
+fl_start() {
+	OUT=${OUT:?set OUT to a directory}
+	mkdir -p "$OUT"
+	OUT=$(cd "$OUT" && pwd)
+	fl_need
+	tl_init
+	fl_build_tools
+	fl_setup "$1"
+}
+
+# fl_build_tools -> builds bench/fleet/fleetkeys.c into $TL_TMP (needs the static libraries).
+fl_build_tools() {
+	local b=$TL_ROOT/build
+	FLEETKEYS=$TL_TMP/fleetkeys
+	cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$TL_ROOT/src" -o "$FLEETKEYS" \
+		"$TL_ROOT/bench/fleet/fleetkeys.c" "$b/libregistry.a" "$b/libwire.a" "$b/libjcrypto.a" \
+		"$b/libcommon.a" $(pkg-config --libs sqlite3 libpq json-c libcrypto) -lpthread ||
+		tl_fail "cannot build fleetkeys"
+}
+
+# fl_attach NS ADDR -> a veth from NS (ADDR/16) to the hub bridge.
+fl_attach() {
+	local ns=$1 addr=$2 tag
+	tag=$(printf '%x' "$((RANDOM * 32768 + RANDOM))")
+	ip link add "fa$tag" netns "$ns" type veth peer name "fb$tag" netns "$FL_HUB"
+	ip -n "$ns" addr add "$addr/16" dev "fa$tag"
+	ip -n "$ns" link set "fa$tag" up
+	ip -n "$FL_HUB" link set "fb$tag" master br0 up
+	FL_LASTDEV=fa$tag
+}
+
+# fl_pg_start -> a private PostgreSQL cluster in $TL_TMP/pg (unix socket only); sets FL_DB.
+fl_pg_start() {
+	local pgdir=$TL_TMP/pg port ok=""
+	mkdir -p "$pgdir"
+	chown postgres: "$pgdir"
+	chmod 0700 "$pgdir"
+	chmod 0755 "$TL_TMP"
+	runuser -u postgres -- "$FL_PGBIN/initdb" -D "$pgdir/data" -A trust -U postgres --no-sync \
+		>"$pgdir/initdb.log" 2>&1 || { cat "$pgdir/initdb.log"; tl_fail "initdb"; }
+	for _ in 1 2 3; do
+		port=$((20000 + RANDOM % 20000))
+		if runuser -u postgres -- "$FL_PGBIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 30 \
+			-o "-p $port -k $pgdir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+			start >/dev/null 2>&1; then
+			ok=1
+			break
+		fi
+	done
+	[ -n "$ok" ] || { cat "$pgdir/server.log"; tl_fail "postgres did not start"; }
+	FL_PGDIR=$pgdir
+	trap 'rc=$?; fl_pg_stop; (exit $rc); tl_cleanup' EXIT
+	runuser -u postgres -- "$FL_PGBIN/createdb" -h "$pgdir" -p "$port" jitwg || tl_fail "createdb"
+	FL_DB="postgresql://postgres@/jitwg?host=$pgdir&port=$port"
+}
+
+fl_pg_stop() {
+	[ -n "${FL_PGDIR:-}" ] && [ -f "$FL_PGDIR/data/postmaster.pid" ] &&
+		runuser -u postgres -- "$FL_PGBIN/pg_ctl" -D "$FL_PGDIR/data" -m immediate -w stop >/dev/null 2>&1
+	return 0
+}
+
+# fl_setup G -> hub, registry namespace with PostgreSQL and two registries, G JIT + G push gateways, clients.
+fl_setup() {
+	local g=$1 i key
+	FL_G=$g
+	FL_HUB=$(tl_netns hub)
+	ip -n "$FL_HUB" link add br0 type bridge
+	ip -n "$FL_HUB" link set br0 up
+	FL_REG=$(tl_netns reg)
+	fl_attach "$FL_REG" "$FL_REG_ADDR"
+	FL_REGDEV=$FL_LASTDEV
+	FL_CL=$(tl_netns cl)
+	fl_attach "$FL_CL" 10.200.9.1
+	fl_pg_start
+	fl_registries_start
+	for ((i = 0; i < g; i++)); do
+		key=$TL_TMP/gw$i.key
+		wg genkey >"$key"
+		FL_GWPUB[$i]=$(wg pubkey <"$key")
+		FL_JGW[$i]=$(tl_netns "j$i")
+		fl_attach "${FL_JGW[$i]}" "10.200.1.$((i + 1))"
+		FL_PGW[$i]=$(tl_netns "p$i")
+		fl_attach "${FL_PGW[$i]}" "10.200.2.$((i + 1))"
+		fl_wg_up "$i" j
+		fl_wg_up "$i" p
+	done
+}
+
+# fl_registries_start / fl_registries_stop -> the two jitwg-registry processes (FL_REGPID)
+fl_registries_start() {
+	local i
+	for i in 1 2; do
+		tl_bg ip netns exec "$FL_REG" "$TL_BIN/jitwg-registry" --listen "$FL_REG_ADDR:808$i" --db "$FL_DB" \
+			--threads 4 2>>"$TL_TMP/registry$i.log"
+		FL_REGPID[$i]=$TL_LAST_PID
+	done
+	for i in 1 2; do
+		tl_wait_until 20 ip netns exec "$FL_REG" curl -sf "http://$FL_REG_ADDR:808$i/healthz" ||
+			{ cat "$TL_TMP/registry$i.log" >&2; tl_fail "registry $i did not start"; }
+	done
+}
+
+fl_registries_stop() {
+	local i
+	for i in 1 2; do
+		kill "${FL_REGPID[$i]}" 2>/dev/null || true
+		wait "${FL_REGPID[$i]}" 2>/dev/null || true
+	done
+}
+
+# fl_wg_up I j|p -> (re)starts gateway I's wireguard-go, empty, with the gateway key.
+fl_wg_up() {
+	local i=$1 kind=$2 ns ifn
+	if [ "$kind" = j ]; then ns=${FL_JGW[$i]}; else ns=${FL_PGW[$i]}; fi
+	ifn=$(tl_ifname "$kind$i")
+	tl_wg_go "$ns" "$ifn"
+	ip netns exec "$ns" wg set "$ifn" private-key "$TL_TMP/gw$i.key" listen-port "$FL_PORT"
+	ip -n "$ns" addr add 10.127.255.254/32 dev "$ifn"
+	ip -n "$ns" link set "$ifn" up
+	if [ "$kind" = j ]; then FL_JIF[$i]=$ifn; else FL_PIF[$i]=$ifn; fi
+}
+
+# fl_wg_down I j|p -> stops gateway I's wireguard-go (its peers are gone, as after a reboot).
+fl_wg_down() {
+	local i=$1 kind=$2 ns ifn pid
+	if [ "$kind" = j ]; then ns=${FL_JGW[$i]} ifn=${FL_JIF[$i]}; else ns=${FL_PGW[$i]} ifn=${FL_PIF[$i]}; fi
+	for pid in $(ip netns pids "$ns"); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = wireguard-go ] && kill "$pid"
+	done
+	tl_wait_until 10 bash -c "! test -S /var/run/wireguard/$ifn.sock" || rm -f "/var/run/wireguard/$ifn.sock"
+	ip -n "$ns" link del "$ifn" 2>/dev/null || true
+}
+
+# fl_registry_url I -> gateway I's registry (the two are shared round-robin; FL_REGISTRY_URL overrides).
+fl_registry_url() { echo "${FL_REGISTRY_URL:-http://$FL_REG_ADDR:808$(($1 % 2 + 1))}"; }
+
+# fl_jitwgd_start I [args] -> jitwgd on JIT gateway I (FL_JITWGD_ARGS first, then args).
+fl_jitwgd_start() {
+	local i=$1 ns
+	shift
+	ns=${FL_JGW[$i]}
+	tl_bg ip netns exec "$ns" "$TL_BIN/jitwgd" --interface "${FL_JIF[$i]}" --registry "$(fl_registry_url "$i")" \
+		--gateway "gw-$i" --cache "$TL_TMP/cache$i.db" --metrics 127.0.0.1:9100 --status-socket "" \
+		--admit-threshold 100000000 "${FL_JITWGD_ARGS[@]}" "$@" 2>>"$TL_TMP/jitwgd$i.log"
+	FL_JPID[$i]=$TL_LAST_PID
+	tl_wait_until 15 ip netns exec "$ns" curl -sf http://127.0.0.1:9100/metrics ||
+		{ tail -n 20 "$TL_TMP/jitwgd$i.log" >&2; tl_fail "jitwgd $i did not start"; }
+}
+
+fl_jitwgd_stop() {
+	local i=$1 pid=${FL_JPID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$pid" 2>/dev/null || true
+	FL_JPID[$i]=""
+}
+
+# fl_metrics I -> JIT gateway I's /metrics text.
+fl_metrics() { ip netns exec "${FL_JGW[$1]}" curl -sf --max-time 5 http://127.0.0.1:9100/metrics; }
+
+# fl_keys FROM N -> "priv pub ip gw" lines of clients FROM..FROM+N-1.
+fl_keys() { "$FLEETKEYS" keys "$1" "$2" "$FL_G"; }
+
+# fl_register FILE -> POSTs every "priv pub ip gw" line of FILE, spread over both registries.
+# Prints the count of non-201 answers (0 when all were created).
+fl_register() {
+	local f=$1 cfg=$TL_TMP/reg.$RANDOM
+	awk -v a="$FL_REG_ADDR" '{ printf "url = \"http://%s:808%d/v1/peers\"\ndata = \"{\\\"public_key\\\":\\\"%s\\\",\\\"allowed_ips\\\":[\\\"%s\\\"],\\\"gateway\\\":\\\"%s\\\"}\"\nheader = \"Content-Type: application/json\"\nwrite-out = \"%%{http_code}\\n\"\noutput = \"/dev/null\"\nnext\n", a, NR % 2 + 1, $2, $3, $4 }' "$f" | sed '$d' >"$cfg"
+	[ -s "$cfg" ] || { echo 0; return; }
+	ip netns exec "$FL_REG" curl -s --no-progress-meter --parallel --parallel-max 8 -K "$cfg" | grep -vc '^201$' || true
+	rm -f "$cfg"
+}
+
+# fl_push_install I FILE -> installs FILE's peers of home gateway I on push gateway I (in chunks).
+fl_push_install() {
+	local i=$1 f=$2 conf=$TL_TMP/push.$RANDOM
+	awk -v g="gw-$i" '$4 == g { printf "[Peer]\nPublicKey = %s\nAllowedIPs = %s\n", $2, $3 }' "$f" >"$conf"
+	[ -s "$conf" ] && ip netns exec "${FL_PGW[$i]}" wg addconf "${FL_PIF[$i]}" "$conf"
+	rm -f "$conf"
+}
+
+# fl_push_counts I IDLE -> "installed stale" of push gateway I: stale = idle past IDLE seconds
+# (never handshaked counts as idle since its install).
+fl_push_counts() {
+	ip netns exec "${FL_PGW[$1]}" wg show "${FL_PIF[$1]}" latest-handshakes |
+		awk -v now="$(date +%s)" -v idle="$2" '{ n++; if ($2 == 0 || now - $2 > idle) s++ } END { print n + 0, s + 0 }'
+}
+
+# fl_loadgen OUT ENDPOINT GWPUB KEYSFILE [loadgen args] -> runs loadgen in cl on the "priv ip" file.
+fl_loadgen() {
+	local out=$1 ep=$2 pub=$3 keys=$4
+	shift 4
+	ip netns exec "$FL_CL" "$TL_BIN/jitwg" loadgen --endpoint "$ep" --server-public-key "$pub" \
+		--keys "$keys" --progress 0 "$@" >"$out" 2>&1
+}

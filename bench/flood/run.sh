@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Flood figures (issue 10): jitwgd on wireguard-go with the real registry and
+# real registered clients driven by jitwg loadgen, side by side in one run:
+#
+#   unloaded  LEGIT fresh registered clients cold-connect, nothing else
+#   junk      the same while an attacker floods (a) junk type-1 datagrams
+#   keys      (b) valid initiations from random keys, one source
+#   spoofed   (c) the same from sources spread over a /16
+#   replay    (d) one captured initiation (a registered client's) replayed
+#             from sources spread over a /16
+#   storm     last (STORM=0 skips it): STORM registered clients cold-connect
+#             within 10 s to the gateway, none of them installed yet:
+#             p50/p99 connect, registry requests per key, jitwgd CPU
+# For each: the legitimate clients' p50/p99/max and the ratio of p50 to the
+# unloaded run, registry requests, jitwgd CPU seconds, jitwgd RSS and cache
+# file size before and after, and data-plane peers added beyond the
+# legitimate clients (the goal: 0); jitwgd's mean install time in the
+# phase (capture to installed), the cookie replies the legitimate clients
+# got from wireguard-go and the mac2 they sent (wireguard-go under load), and
+# initiations jitwgd dropped as replayed ephemerals. The attacker has its own namespace and
+# veth; the legitimate clients each have their own source address
+# (10.200.0.0/16). Not a test; it prints a table. Needs root, after make.
+#
+#   bench/flood/run.sh [OUT]    STORM=5000 LEGIT=200 FLOOD_S=8 bench/flood/run.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+STORM=${STORM:-5000}
+LEGIT=${LEGIT:-200}
+LEGIT_RATE=${LEGIT_RATE:-100}
+FLOOD_S=${FLOOD_S:-10}
+# shellcheck source=../../tests/integration/gw_common.bash
+source "$ROOT/tests/integration/gw_common.bash"
+TL_NAME=flood
+mkdir -p "$ROOT/bench/flood/results"
+OUT=${1:-$ROOT/bench/flood/results/$(date +%Y%m%d-%H%M).txt}
+J=$TL_BIN/jitwg
+
+gw_setup
+gw_attacker
+# Legitimate sources: one address each, local in CL, routed from GW.
+ip -n "$CL" route add local 10.200.0.0/16 dev lo
+ip -n "$GW" route add 10.200.0.0/16 via "$CL_V4"
+# Spoofed attacker sources are routed back to AT (replies go nowhere).
+ip -n "$GW" route add 10.201.0.0/16 via 192.168.78.2
+ip netns exec "$GW" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+gw_registry_start
+gw_jitwgd_start --cache "$TL_TMP/cache.db" --idle-timeout 3600
+
+# keys NAME COUNT FIRST -> $TL_TMP/NAME.keys ("KEY ADDR" lines) registered in the registry,
+# tunnel addresses 10.77.x.y from index FIRST.
+make_keys() {
+	local name=$1 count=$2 first=$3
+	ip netns exec "$GW" python3 - "$TL_TMP/$name.keys" "$count" "$first" "$REG_URL" <<'PY' >/dev/null
+import base64, json, os, subprocess, sys, urllib.request
+path, count, first, url = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+out = open(path, "w")
+privs = subprocess.run(["bash", "-c", "for i in $(seq %d); do wg genkey; done" % count],
+                       capture_output=True, text=True, check=True).stdout.split()
+for i, priv in enumerate(privs):
+    n = first + i
+    addr = "10.77.%d.%d" % (1 + n // 250, 1 + n % 250)
+    pub = subprocess.run(["wg", "pubkey"], input=priv, capture_output=True, text=True, check=True).stdout.strip()
+    body = json.dumps({"public_key": pub, "allowed_ips": [addr + "/32"]}).encode()
+    req = urllib.request.Request(url + "/v1/peers", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+    out.write("%s %s\n" % (priv, addr))
+PY
+}
+
+reg_requests() {
+	gw_curl_metrics | awk '/^jitwg_registry_requests_total/ { s += $2 } END { print s + 0 }'
+}
+jitwgd_cpu() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$(pgrep -P "$JITWGD_PID" jitwgd || echo "$JITWGD_PID")/stat" 2>/dev/null || echo 0; }
+jitwgd_rss() { awk '/VmRSS/ { print $2 }' "/proc/$(pgrep -P "$JITWGD_PID" jitwgd || echo "$JITWGD_PID")/status" 2>/dev/null || echo 0; }
+cache_kib() { du -k "$TL_TMP"/cache.db* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+peers() { ip netns exec "$GW" wg show "$GWIF" peers | wc -l; }
+
+# phase NAME KEYS RATE [flood args...] -> one row
+phase() {
+	local name=$1 keys=$2 rate=$3 fpid="" r0 c0 rss0 k0 p0 line p50 p99 mx ok failed added is0 ic0 dup0 inst ck
+	shift 3
+	r0=$(reg_requests) c0=$(jitwgd_cpu) rss0=$(jitwgd_rss) k0=$(cache_kib) p0=$(peers)
+	is0=$(gw_metric jitwg_install_seconds_sum) ic0=$(gw_metric jitwg_install_seconds_count)
+	dup0=$(gw_metric jitwg_admit_duplicate_total)
+	if [ $# -gt 0 ]; then
+		tl_bg ip netns exec "$AT" "$J" loadgen --endpoint "192.168.78.1:$GW_PORT" --server-public-key "$GW_PUB" \
+			--clients 0 --progress 0 --flood-duration "$FLOOD_S" "$@" >"$TL_TMP/$name.flood" 2>&1
+		fpid=$TL_LAST_PID
+		tl_wait_until 120 grep -q "^flood: sending" "$TL_TMP/$name.flood" || tl_fail "$name flood did not start"
+		sleep 1 # the flood reaches its pace
+	fi
+	ip netns exec "$CL" "$J" loadgen --endpoint "$GW_V4:$GW_PORT" --server-public-key "$GW_PUB" \
+		--keys "$TL_TMP/$keys.keys" --rate "$rate" --source-prefix 10.200.0.0/16 --progress 0 \
+		--attempt-time 30 >"$TL_TMP/$name.out" 2>&1 || true
+	[ -n "$fpid" ] && { wait "$fpid" || true; }
+	line=$(tail -n 1 "$TL_TMP/$name.out")
+	read -r ok failed p50 p99 mx < <(sed -n 's/handshakes: \([0-9]*\) ok, \([0-9]*\) failed; connect ms p50 \([0-9.]*\) p99 \([0-9.]*\) max \([0-9.]*\)/\1 \2 \3 \4 \5/p' <<<"$line")
+	added=$(( $(peers) - p0 - ok ))
+	inst=$(awk -v s0="$is0" -v c0="$ic0" -v s1="$(gw_metric jitwg_install_seconds_sum)" -v c1="$(gw_metric jitwg_install_seconds_count)" \
+		'BEGIN { if (c1 > c0) printf "%.1f", (s1 - s0) / (c1 - c0) * 1000; else print "-" }')
+	ck=$(sed -n 's/.*cookie replies \([0-9]*\), mac2 sent \([0-9]*\).*/\1\/\2/p' "$TL_TMP/$name.out")
+	[ "$name" = unloaded ] && BASE_P50=$p50
+	printf '%-9s %6s %6s %9s %9s %9s %6s %8s %7s %11s %11s %7s %8s %9s %7s %s\n' "$name" "$ok" "$failed" "$p50" "$p99" "$mx" \
+		"$(awk -v a="$p50" -v b="${BASE_P50:-$p50}" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }')" \
+		"$(( $(reg_requests) - r0 ))" "$(awk -v a="$(jitwgd_cpu)" -v b="$c0" 'BEGIN { printf "%.2f", a - b }')" \
+		"$rss0>$(jitwgd_rss)" "$k0>$(cache_kib)" "$added" "$inst" "$ck" "$(( $(gw_metric jitwg_admit_duplicate_total) - dup0 ))" \
+		"$(grep -h '^flood: [0-9]' "$TL_TMP/$name.flood" 2>/dev/null | head -n 1 | sed 's/flood: //; s/, 0 send errors//')" | tee -a "$OUT"
+}
+
+{
+	echo "# flood bench $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$ROOT" rev-parse --short HEAD)"
+	echo "# storm $STORM clients, legitimate $LEGIT clients at $LEGIT_RATE/s per phase, floods $FLOOD_S s"
+	printf '%-9s %6s %6s %9s %9s %9s %6s %8s %7s %11s %11s %7s %8s %9s %7s %s\n' phase ok failed "p50 ms" "p99 ms" "max ms" "x p50" \
+		"reg req" "cpu s" "rss KiB" "cache KiB" "extra" "inst ms" "cookies" "dup" flood
+} | tee "$OUT"
+
+# Tunnel addresses: storm clients from index 0, each phase's from 1000 * k (k >= 6).
+[ "$STORM" -gt 0 ] && make_keys storm "$STORM" 0
+k=5
+for p in unloaded junk keys spoofed replay victim; do
+	k=$((k + 1))
+	make_keys "$p" "$([ $p = victim ] && echo 1 || echo "$LEGIT")" $((k * 1000))
+done
+
+phase unloaded unloaded "$LEGIT_RATE"
+phase junk junk "$LEGIT_RATE" --flood junk
+phase keys keys "$LEGIT_RATE" --flood keys --flood-keys 4096
+phase spoofed spoofed "$LEGIT_RATE" --flood spoofed --flood-prefix 10.201.0.0/16 --flood-keys 4096
+# (d): the victim connects once for real; its initiation, recorded, is replayed.
+ip netns exec "$CL" "$J" loadgen --endpoint "$GW_V4:$GW_PORT" --server-public-key "$GW_PUB" \
+	--keys "$TL_TMP/victim.keys" --progress 0 --trace "$TL_TMP/victim.trace" >/dev/null 2>&1 || true
+grep -m1 '^out 01' "$TL_TMP/victim.trace" | cut -d' ' -f2 >"$TL_TMP/victim.hex"
+phase replay replay "$LEGIT_RATE" --flood replay --flood-packet "$TL_TMP/victim.hex" --flood-prefix 10.201.0.0/16
+# The storm last: it leaves jitwgd busy (installs queued) for a while.
+[ "$STORM" -gt 0 ] && { sleep 5; phase storm storm $((STORM / 10)); }
+echo "# jitwgd: $(gw_curl_metrics | grep -E '^jitwg_(admit_dropped|replay_rejected|registry_requests)_total' | tr '\n' ' ')" | tee -a "$OUT"
+gw_jitwgd_stop
