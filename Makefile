@@ -153,6 +153,7 @@ RELAY_SRCS := \
 	src/relay/ws-codec.c \
 	src/relay/stream.c \
 	src/relay/conn.c \
+	src/relay/xff.c \
 	src/relay/loop.c \
 	src/relay/tls.c \
 	src/relay/hook-send.c \

@@ -5,6 +5,8 @@
 #   wsload.py pump N HOST PORT         one connection, N initiation-shaped
 #                                      148-byte binary messages as fast as
 #                                      the socket takes them
+#   wsload.py steady RATE HOST PORT S  one connection, RATE messages/s in
+#                                      5 ms batches for S seconds
 import asyncio, base64, os, resource, ssl, struct, sys, time
 
 mode, n, host, port = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
@@ -54,4 +56,20 @@ async def pump():
     print('pumped %d in %.3f s' % (n, time.monotonic() - t), flush=True)
     await asyncio.sleep(1)
 
-asyncio.run(hold() if mode == 'hold' else pump())
+async def steady():
+    r, w = await one(None)
+    base = b'\x01\0\0\0' + os.urandom(144)
+    per = max(1, n // 200)
+    batch = b''.join(frame(base[:4] + struct.pack('!I', i) + base[8:]) for i in range(per))
+    t0 = time.monotonic()
+    k = 0
+    while time.monotonic() - t0 < float(sys.argv[5]):
+        w.write(batch)
+        await w.drain()
+        k += 1
+        delay = t0 + k * 0.005 - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    print('sent %d' % (k * per), flush=True)
+
+asyncio.run(hold() if mode == 'hold' else steady() if mode == 'steady' else pump())

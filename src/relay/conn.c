@@ -533,59 +533,6 @@ static void frames(struct conn *c)
 
 /* ---- the upgrade --------------------------------------------------------- */
 
-static bool trusted(const struct relay_config *cfg, const struct sockaddr *sa)
-{
-	for (unsigned i = 0; i < cfg->ntrusted; ++i) {
-		const struct cidr *t = &cfg->trusted[i];
-		const uint8_t *a;
-		unsigned bits = t->prefix, n;
-
-		if (sa->sa_family != t->family)
-			continue;
-		a = sa->sa_family == AF_INET ? (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr
-					     : (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		n = bits / 8;
-		if (memcmp(a, t->addr, n) != 0)
-			continue;
-		if (bits % 8 && ((a[n] ^ t->addr[n]) & (uint8_t)(0xff << (8 - bits % 8))))
-			continue;
-		return true;
-	}
-	return false;
-}
-
-/* The rightmost X-Forwarded-For entry: the one our trusted proxy added. */
-static void apply_xff(struct conn *c, const char *xff)
-{
-	const char *last = strrchr(xff, ',');
-	char tmp[WS_XFF_MAX + 1];
-	size_t n;
-	char *e;
-
-	last = last ? last + 1 : xff;
-	while (*last == ' ' || *last == '\t')
-		++last;
-	n = strlen(last);
-	memcpy(tmp, last, n + 1);
-	for (e = tmp + n; e > tmp && (e[-1] == ' ' || e[-1] == '\t'); --e)
-		e[-1] = '\0';
-	if (inet_pton(AF_INET, tmp, &c->client.sin.sin_addr) == 1) {
-		struct in_addr a = c->client.sin.sin_addr;
-		memset(&c->client, 0, sizeof(c->client));
-		c->client.sin.sin_addr = a;
-		c->client.sin.sin_family = AF_INET;
-		c->client.sin.sin_port = htons(1); /* the port behind a proxy is unknown */
-	} else if (inet_pton(AF_INET6, tmp, &c->client.sin6.sin6_addr) == 1) {
-		memset(&c->client, 0, sizeof(c->client));
-		inet_pton(AF_INET6, tmp, &c->client.sin6.sin6_addr);
-		c->client.sin6.sin6_family = AF_INET6;
-		c->client.sin6.sin6_port = htons(1);
-	} else {
-		return;
-	}
-	INC(c, xff_used);
-}
-
 static void http(struct conn *c)
 {
 	struct ws_upgrade_req req;
@@ -623,8 +570,9 @@ static void http(struct conn *c)
 		http_fail(c, 503);
 		return;
 	}
-	if (req.xff[0] && trusted(&c->L->r->cfg, &c->client.sa))
-		apply_xff(c, req.xff);
+	if (req.xff[0] && relay_proxy_trusted(&c->L->r->cfg, &c->client.sa) &&
+	    xff_client(req.xff, &c->client.sa) == 0)
+		INC(c, xff_used);
 	if (open_udp(c) < 0) {
 		INC(c, udp_bind_failed);
 		http_fail(c, 503);

@@ -90,6 +90,16 @@ char *relay_metrics_render(const struct relay *r);
 void *relay_metrics_serve(struct relay *r);
 void relay_metrics_stop(void *h);
 
+/* True when sa lies in one of cfg's --trust-proxy prefixes (xff.c). */
+bool relay_proxy_trusted(const struct relay_config *cfg, const struct sockaddr *sa);
+
+/*
+ * The rightmost X-Forwarded-For entry (the one a trusted proxy appended) as
+ * an address with port 1 (unknown). out must hold a sockaddr_in6. Returns 0
+ * or -EINVAL (not an IPv4 or IPv6 address; out untouched). Pure.
+ */
+int xff_client(const char *xff, struct sockaddr *out);
+
 /* Picks the next bind address of the range, in network order. */
 uint32_t relay_next_bind_addr(struct relay *r);
 

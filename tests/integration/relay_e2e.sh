@@ -20,9 +20,13 @@ URL=wss://$GW_V4:8443/
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-keyout "$TL_TMP/key.pem" -out "$TL_TMP/cert.pem" -subj /CN=relay.test \
 	-addext "subjectAltName=IP:$GW_V4" 2>/dev/null
-tl_bg ip netns exec "$GW" "$TL_BIN/jitwg-relay" --listen "$GW_V4:8443" --tls-cert "$TL_TMP/cert.pem" \
-	--tls-key "$TL_TMP/key.pem" --forward "127.0.0.1:$GW_PORT" --hook "$HOOK" --metrics "$RMET" \
-	2>>"$TL_TMP/relay.log"
+relay_start() {
+	tl_bg ip netns exec "$GW" "$TL_BIN/jitwg-relay" --listen "$GW_V4:8443" --tls-cert "$TL_TMP/cert.pem" \
+		--tls-key "$TL_TMP/key.pem" --forward "127.0.0.1:$GW_PORT" --hook "$HOOK" --metrics "$RMET" \
+		2>>"$TL_TMP/relay.log"
+	RELAY_PID=$TL_LAST_PID
+}
+relay_start
 relay_metric() { ip netns exec "$GW" curl -sf "http://$RMET/metrics" | awk -v n="jitwg_relay_$1" '$1 == n { print $2 }'; }
 tl_wait_until 5 relay_metric accepted_total || tl_fail "relay did not start"
 gw_jitwgd_start --hook "$HOOK" --idle-timeout 4 --grace 1
@@ -97,6 +101,19 @@ gw_jitwgd_start --hook "$HOOK" --idle-timeout 600
 gw_ping 1 v4 || tl_fail "tunnel dropped across the jitwgd restart"
 tl_wait_until 12 gw_ping 2 v4 || tl_fail "new client did not connect after jitwgd came back"
 case $(gw_endpoint 2) in 127.*) ;; *) tl_fail "client 2 endpoint $(gw_endpoint 2)" ;; esac
+tl_log "relay restarted: the tunnels reconnect; the next handshake installs the new endpoint"
+ep1=$(gw_endpoint 1)
+hs=$(relay_metric hook_sent_total) hd=$(relay_metric hook_dropped_total)
+kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true
+relay_start
+tl_wait_until 5 relay_metric accepted_total || tl_fail "relay did not restart"
+tl_wait_until 10 bash -c "[ \$(ip netns exec $GW curl -sf http://$RMET/metrics | awk '\$1 == \"jitwg_relay_websockets_open\" { print \$2 }') -ge 2 ]" ||
+	tl_fail "tunnels did not reconnect"
+ip netns exec "$CL" wg set "${CLIENT_IF[1]}" peer "$GW_PUB" remove
+ip netns exec "$CL" wg set "${CLIENT_IF[1]}" peer "$GW_PUB" endpoint 127.0.0.1:40001 allowed-ips 10.77.0.1/32
+tl_wait_until 8 gw_ping 1 v4 || tl_fail "client 1 not back after the relay restart"
+[ "$(gw_endpoint 1)" != "$ep1" ] || tl_fail "endpoint unchanged after the relay restart"
+
 tl_log "jitwg peer config --websocket: Endpoint is the local tunnel"
 ip netns exec "$GW" "$TL_BIN/jitwg" peer config --registry "$REG_URL" --gateway-public-key "$GW_PUB" \
 	--websocket "$URL" --output "$TL_TMP/ws.conf" || tl_fail "peer config --websocket failed"
@@ -109,6 +126,6 @@ rc=0; ip netns exec "$GW" "$TL_BIN/jitwg" peer config --registry "$REG_URL" --ga
 rc=0; ip netns exec "$GW" "$TL_BIN/jitwg" peer config --registry "$REG_URL" --gateway-public-key "$GW_PUB" \
 	>/dev/null 2>&1 || rc=$?
 [ $rc = 2 ] || tl_fail "neither --endpoint nor --websocket: exit $rc, want 2"
-msg="PASS: hook hand-offs $(relay_metric hook_sent_total), dropped while down $(relay_metric hook_dropped_total)"
+msg="PASS: hook hand-offs $hs, dropped while jitwgd was down $hd; after the relay restart $(relay_metric hook_sent_total)"
 gw_jitwgd_stop
 tl_log "$msg"

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "common/addrport.h"
+#include "relay/relay.h"
 #include "relay/stream.h"
 #include "relay/ws-codec.h"
 #include "relay/ws-upgrade.h"
@@ -361,6 +362,27 @@ static void test_addrport(void **state)
 	assert_int_equal(addrport_parse("127.0.0.1", &ss), -EINVAL);
 }
 
+static void test_xff(void **state)
+{
+	struct sockaddr_in6 out;
+	struct relay_config cfg = { .ntrusted = 1 };
+	struct sockaddr_in peer = { .sin_family = AF_INET };
+
+	assert_int_equal(xff_client("198.51.100.7, 203.0.113.9 ", (struct sockaddr *)&out), 0);
+	assert_int_equal(out.sin6_family, AF_INET);
+	assert_int_equal(((struct sockaddr_in *)&out)->sin_addr.s_addr, inet_addr("203.0.113.9"));
+	assert_int_equal(ntohs(((struct sockaddr_in *)&out)->sin_port), 1);
+	assert_int_equal(xff_client("2001:db8::1", (struct sockaddr *)&out), 0);
+	assert_int_equal(out.sin6_family, AF_INET6);
+	assert_int_equal(xff_client("10.0.0.1, unknown", (struct sockaddr *)&out), -EINVAL);
+	assert_int_equal(xff_client("", (struct sockaddr *)&out), -EINVAL);
+	assert_int_equal(cidr_parse(&cfg.trusted[0], "10.1.0.0/20"), 0);
+	peer.sin_addr.s_addr = inet_addr("10.1.15.255");
+	assert_true(relay_proxy_trusted(&cfg, (struct sockaddr *)&peer));
+	peer.sin_addr.s_addr = inet_addr("10.1.16.0");
+	assert_false(relay_proxy_trusted(&cfg, (struct sockaddr *)&peer));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_codec_violations), cmocka_unit_test(test_close_payload),
 		cmocka_unit_test(test_stream_splits),   cmocka_unit_test(test_stream_errors),
 		cmocka_unit_test(test_hook),            cmocka_unit_test(test_addrport),
+		cmocka_unit_test(test_xff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
