@@ -21,15 +21,25 @@
 #include "common/log.h"
 #include "wire/keys.h"
 
-enum { LIST_COST_FACTOR = 10, MIN_WAIT_MS = 25 };
+/*
+ * MAX_STUCK: a crossed handshake is a rare, per-client race. More stuck
+ * peers than this in one check means an overloaded data plane (cookie
+ * replies, a backlog of handshakes), where removing peers would only tear
+ * down handshakes in progress and add work: they wait instead.
+ */
+enum { LIST_COST_FACTOR = 10, MIN_WAIT_MS = 25, MAX_QUIET_WAITS = 4, MAX_STUCK = 4 };
 
 struct watch {
 	struct dp_peer p;          /* what to install again; allowed_ips owned */
 	uint64_t deadline_ms;
 	int64_t trigger_real;      /* unix seconds of the last trigger */
 	unsigned int repairs;
+	unsigned int waits;        /* windows in which the peer was still receiving */
+	uint64_t rx_seen;          /* the peer's rx_bytes at the last look */
+	bool rx_known;
 	bool listed;               /* scratch for one check */
 	int64_t last_handshake;
+	uint64_t rx_now;
 };
 
 struct install_confirm {
@@ -182,9 +192,10 @@ static int key_watch_cmp(const void *key, const void *w)
 	return memcmp(key, ((const struct watch *)w)->p.public_key, WG_KEY_LEN);
 }
 
-enum verdict { KEEP, CONFIRMED, GONE, REPAIR, GIVE_UP };
+enum verdict { KEEP, CONFIRMED, GONE, WAIT, REPAIR, GIVE_UP };
 
-static enum verdict judge(const struct install_confirm *c, const struct watch *w, uint64_t now_ms)
+static enum verdict judge(const struct install_confirm *c, const struct watch *w, uint64_t now_ms,
+			  bool overloaded)
 {
 	if (!w->listed)
 		return GONE;
@@ -192,7 +203,19 @@ static enum verdict judge(const struct install_confirm *c, const struct watch *w
 		return CONFIRMED;
 	if (w->deadline_ms > now_ms)
 		return KEEP;
-	return w->repairs < c->cfg.max_repairs ? REPAIR : GIVE_UP;
+	/*
+	 * Only a peer that received nothing during the last window is stuck.
+	 * One still receiving is a handshake in progress (a response being
+	 * answered, a cookie round trip on a loaded data plane), and removing
+	 * it could tear down a session the client has just started to use.
+	 */
+	if (!w->rx_known || w->rx_now != w->rx_seen)
+		return w->waits < MAX_QUIET_WAITS ? WAIT : GIVE_UP;
+	if (w->repairs >= c->cfg.max_repairs)
+		return GIVE_UP;
+	if (overloaded)
+		return w->waits < MAX_QUIET_WAITS ? WAIT : GIVE_UP;
+	return REPAIR;
 }
 
 int install_confirm_check(struct install_confirm *c, const struct dp_peer *listed, size_t n,
@@ -201,6 +224,7 @@ int install_confirm_check(struct install_confirm *c, const struct dp_peer *liste
 {
 	struct dp_peer *out = NULL;
 	size_t i, m = 0, want = 0;
+	bool overloaded = false;
 	int ret = 0;
 
 	*repair = NULL;
@@ -216,14 +240,20 @@ int install_confirm_check(struct install_confirm *c, const struct dp_peer *liste
 		if (w) {
 			w->listed = true;
 			w->last_handshake = listed[i].last_handshake_sec;
+			w->rx_now = listed[i].rx_bytes;
 		}
 	}
 	for (i = 0; i < c->n; ++i)
-		want += judge(c, &c->w[i], now_ms) == REPAIR;
+		want += judge(c, &c->w[i], now_ms, false) == REPAIR;
+	if (want > MAX_STUCK) {
+		overloaded = true;
+		want = 0;
+		log_ratelimited_debug("install confirmation: many stuck peers at once, not repairing");
+	}
 	if (want && !(out = calloc(want, sizeof(*out))))
 		return -ENOMEM;
 	for (i = 0; i < c->n && m < want; ++i) {
-		if (judge(c, &c->w[i], now_ms) != REPAIR)
+		if (judge(c, &c->w[i], now_ms, overloaded) != REPAIR)
 			continue;
 		if ((ret = peer_copy(&out[m], &c->w[i].p)) < 0)
 			goto out;
@@ -235,14 +265,23 @@ int install_confirm_check(struct install_confirm *c, const struct dp_peer *liste
 	for (i = 0; i < c->n;) {
 		struct watch *w = &c->w[i];
 
-		switch (judge(c, w, now_ms)) {
+		switch (judge(c, w, now_ms, overloaded)) {
 		case KEEP:
+			i++;
+			continue;
+		case WAIT:
+			w->waits++;
+			w->rx_seen = w->rx_now;
+			w->rx_known = true;
+			w->deadline_ms = now_ms + c->cfg.wait_ms;
 			i++;
 			continue;
 		case REPAIR:
 			w->repairs++;
 			w->deadline_ms = now_ms + ((uint64_t)c->cfg.wait_ms << w->repairs);
 			w->trigger_real = now_real;
+			w->rx_seen = 0; /* the peer is created afresh */
+			w->rx_known = true;
 			counts->repaired++;
 			i++;
 			continue;

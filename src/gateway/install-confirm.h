@@ -12,8 +12,12 @@
  * state the other side's answer refers to: neither side holds a usable
  * session until the client retries 5 s later (docs/ARCHITECTURE.md, "Cold
  * connect: crossed handshakes"). So a watched peer that shows no completed
- * handshake wait_ms after its trigger is repaired: removed (which drops the
- * crossed state) and created and triggered again. The wait doubles for
+ * handshake after its trigger, and received nothing (rx_bytes unchanged)
+ * for a whole wait_ms window, is repaired: removed (which drops the crossed
+ * state) and created and triggered again. A peer still receiving is a
+ * handshake in progress and is looked at again one window later (at most
+ * four times). So is every stuck peer when more than four are stuck at
+ * once: that is an overloaded data plane, not a race. The wait doubles for
  * each further repair, up to max_repairs; then the peer is left to the
  * client's retry.
  *

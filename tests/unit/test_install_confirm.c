@@ -34,6 +34,8 @@ static struct dp_peer peer(uint8_t id)
 	return p;
 }
 
+static uint64_t rx; /* every listed peer's rx_bytes */
+
 /* A listing: the given ids, with the given last handshakes. */
 static size_t listing(struct dp_peer *out, const uint8_t *ids, const int64_t *hs, size_t n)
 {
@@ -43,6 +45,7 @@ static size_t listing(struct dp_peer *out, const uint8_t *ids, const int64_t *hs
 		memset(&out[i], 0, sizeof(out[i]));
 		memset(out[i].public_key, ids[i], WG_KEY_LEN);
 		out[i].last_handshake_sec = hs[i];
+		out[i].rx_bytes = rx;
 	}
 	return n;
 }
@@ -72,8 +75,15 @@ static void test_confirm_repair_give_up(void **state)
 	/* The next check waits ten listing durations. */
 	assert_int_equal(install_confirm_due(c), 1040);
 
-	/* At 1050: a (due) has no handshake -> repaired; 3 is not listed -> gone. */
+	/* At 1050: a is due without a handshake: first the window's baseline of
+	 * what it receives; 3 is not listed -> gone. */
+	rx = 240;
 	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1050, 5000, 2, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 0);
+	assert_int_equal(k.gone, 1);
+	assert_int_equal(install_confirm_due(c), 1090);
+	/* A window later it received nothing more: stuck -> repaired. */
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1090, 5000, 0, &rep, &nrep, &k), 0);
 	assert_int_equal(nrep, 1);
 	assert_memory_equal(rep[0].public_key, a.public_key, WG_KEY_LEN);
 	assert_memory_equal(rep[0].preshared_key, a.preshared_key, WG_KEY_LEN);
@@ -82,15 +92,15 @@ static void test_confirm_repair_give_up(void **state)
 	assert_int_equal(rep[0].last_handshake_sec, 5000);       /* the trigger it was judged against */
 	install_confirm_repairs_free(rep, nrep);
 	assert_int_equal(k.repaired, 1);
-	assert_int_equal(k.gone, 1);
-	/* Re-armed with twice the wait. */
-	assert_int_equal(install_confirm_due(c), 1050 + 80);
+	/* Re-armed with twice the wait; the new peer starts from rx 0. */
+	assert_int_equal(install_confirm_due(c), 1090 + 80);
 
-	/* Second repair at 1130, then given up at 1130 + 160. */
-	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1130, 5000, 0, &rep, &nrep, &k), 0);
+	/* Second repair at 1170, then given up at 1170 + 160. */
+	rx = 0;
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1170, 5000, 0, &rep, &nrep, &k), 0);
 	assert_int_equal(nrep, 1);
 	install_confirm_repairs_free(rep, nrep);
-	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1290, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1330, 5000, 0, &rep, &nrep, &k), 0);
 	assert_int_equal(nrep, 0);
 	assert_int_equal(k.repaired, 2);
 	assert_int_equal(k.given_up, 1);
@@ -108,14 +118,71 @@ static void test_stale_handshake(void **state)
 	int64_t hs[1] = { 4000 };
 	size_t nrep;
 
+	rx = 0;
 	assert_int_equal(install_confirm_watch(c, &a, 1000, 5000), 0);
 	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1040, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 0);
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1080, 5000, 0, &rep, &nrep, &k), 0);
 	assert_int_equal(nrep, 1);
 	install_confirm_repairs_free(rep, nrep);
 	hs[0] = 5000;
-	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1050, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), 1090, 5000, 0, &rep, &nrep, &k), 0);
 	assert_int_equal(k.confirmed, 1);
 	assert_int_equal(install_confirm_watched(c), 0);
+	install_confirm_free(c);
+}
+
+/* A peer that keeps receiving is a handshake in progress: never removed, given up after four windows. */
+static void test_receiving_not_repaired(void **state)
+{
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_repairs = 2 });
+	struct confirm_counts k = { 0 };
+	struct dp_peer a = peer(4), list[1], *rep;
+	uint8_t ids[1] = { 4 };
+	int64_t hs[1] = { 0 };
+	uint64_t t = 1040;
+	size_t nrep;
+	int i;
+
+	assert_int_equal(install_confirm_watch(c, &a, 1000, 5000), 0);
+	for (i = 0; i < 5; ++i, t += 40) {
+		rx = 148 * (uint64_t)(i + 1);
+		assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 1), t, 5000, 0, &rep, &nrep, &k), 0);
+		assert_int_equal(nrep, 0);
+	}
+	assert_int_equal(k.repaired, 0);
+	assert_int_equal(k.given_up, 1);
+	assert_int_equal(install_confirm_watched(c), 0);
+	install_confirm_free(c);
+}
+
+/* More than four stuck at once is an overloaded data plane, not a race: nobody is removed. */
+static void test_overloaded_waits(void **state)
+{
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_repairs = 2 });
+	struct confirm_counts k = { 0 };
+	struct dp_peer p, list[6], *rep;
+	uint8_t ids[6] = { 11, 12, 13, 14, 15, 16 };
+	int64_t hs[6] = { 0 };
+	size_t nrep;
+	int i;
+
+	rx = 0;
+	for (i = 0; i < 6; ++i) {
+		p = peer(ids[i]);
+		assert_int_equal(install_confirm_watch(c, &p, 1000, 5000), 0);
+	}
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1040, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1080, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 0);
+	assert_int_equal(k.repaired, 0);
+	/* With five of them confirmed, the last one alone is repaired. */
+	for (i = 0; i < 5; ++i)
+		hs[i] = 5000;
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1120, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(k.confirmed, 5);
+	assert_int_equal(nrep, 1);
+	install_confirm_repairs_free(rep, nrep);
 	install_confirm_free(c);
 }
 
@@ -244,6 +311,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_confirm_repair_give_up),
 		cmocka_unit_test(test_stale_handshake),
+		cmocka_unit_test(test_receiving_not_repaired),
+		cmocka_unit_test(test_overloaded_waits),
 		cmocka_unit_test(test_rewatch_forget_bounded),
 		cmocka_unit_test(test_min_wait),
 		cmocka_unit_test(test_stage_repairs),
