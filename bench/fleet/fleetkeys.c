@@ -8,6 +8,9 @@
  *   fleetkeys load DB FROM N G     registers those peers straight through a store
  *                                  backend's insert() (bulk, as bench/registry's
  *                                  bulkload), in transactions of 20000
+ *   fleetkeys sql FROM N G         the same rows as a psql script (COPY into peers
+ *                                  and ranges, then their change-feed rows): for a
+ *                                  million peers, where a round trip per row is too slow
  *
  * A benchmark tool, not part of any binary or test; bench/fleet/run.sh builds it.
  */
@@ -39,6 +42,62 @@ static int keypair(unsigned long i, uint8_t priv[static 32], uint8_t pub[static 
 	return x25519_public_from_private(pub, priv);
 }
 
+static void hex(const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	fputs("\\\\x", stdout);
+	for (i = 0; i < n; ++i)
+		printf("%02x", b[i]);
+}
+
+/* COPY text format; bytea as \\x hex (the backslash doubled for COPY). */
+static int sql(unsigned long from, unsigned long n, unsigned long g)
+{
+	uint8_t priv[32], (*pubs)[32] = calloc(n ? n : 1, 32), *pub;
+	unsigned long i;
+	uint32_t a;
+	long now = (long)time(NULL);
+
+	if (!pubs)
+		return 1;
+	for (i = 0; i < n; ++i)
+		if (keypair(from + i, priv, pubs[i]))
+			return 1;
+	puts("BEGIN;");
+	puts("COPY peers (key, gateway, psk, keepalive, expires_at, created_at, ips) FROM stdin;");
+	for (i = from; i < from + n; ++i) {
+		pub = pubs[i - from];
+		hex(pub, 32);
+		a = 0x0a400000u + (uint32_t)i;
+		printf("\tgw-%lu\t\\N\t0\t0\t%ld\t%u.%u.%u.%u/32\n", i % g, now, a >> 24, (a >> 16) & 255,
+		       (a >> 8) & 255, a & 255);
+	}
+	puts("\\.");
+	puts("COPY ranges (fam, lo, hi, key, expires_at) FROM stdin;");
+	for (i = from; i < from + n; ++i) {
+		uint8_t ip[4];
+
+		pub = pubs[i - from];
+		a = htonl(0x0a400000u + (uint32_t)i);
+		memcpy(ip, &a, 4);
+		fputs("4\t", stdout);
+		hex(ip, 4);
+		putchar('\t');
+		hex(ip, 4);
+		putchar('\t');
+		hex(pub, 32);
+		puts("\t0");
+	}
+	puts("\\.");
+	/* the feed rows the store's insert() would have written, in one statement */
+	puts("INSERT INTO changes (key, gw, deleted, at) SELECT p.key, coalesce(p.gateway, ''), 0, p.created_at"
+	     " FROM peers p WHERE NOT EXISTS (SELECT 1 FROM changes c WHERE c.key = p.key) ORDER BY p.key;");
+	puts("COMMIT;");
+	free(pubs);
+	return 0;
+}
+
 static void tunnel_ip(unsigned long i, struct cidr *ip)
 {
 	uint32_t a = htonl(0x0a400000u + (uint32_t)i);
@@ -60,8 +119,9 @@ int main(int argc, char **argv)
 	struct store_conn *c;
 	bool load;
 
-	if (argc < 5 || (strcmp(argv[1], "keys") && strcmp(argv[1], "load")) || (!strcmp(argv[1], "load") && argc != 6)) {
-		fprintf(stderr, "usage: fleetkeys keys FROM N G | fleetkeys load DB FROM N G\n");
+	if (argc < 5 || (strcmp(argv[1], "keys") && strcmp(argv[1], "load") && strcmp(argv[1], "sql")) ||
+	    (!strcmp(argv[1], "load") && argc != 6)) {
+		fprintf(stderr, "usage: fleetkeys keys|sql FROM N G | fleetkeys load DB FROM N G\n");
 		return 2;
 	}
 	load = !strcmp(argv[1], "load");
@@ -72,6 +132,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleetkeys: G >= 1 and at most 4M clients (10.64.0.0/10)\n");
 		return 2;
 	}
+	if (!strcmp(argv[1], "sql"))
+		return sql(from, n, g);
 	if (!load) {
 		for (i = from; i < from + n; ++i) {
 			if (keypair(i, priv, r.public_key))

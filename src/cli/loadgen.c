@@ -59,6 +59,7 @@ static void usage(FILE *f)
 		"                              (automatic when file descriptors run short)\n"
 		"  --hold S                    stay connected S seconds (default 0: leave)\n"
 		"  --keepalive S               keepalive every S seconds while connected\n"
+		"  --data                      ... an ICMP echo (data) instead of a keepalive (with --ping)\n"
 		"  --return S                  after the hold, silent S seconds, then connect again once\n"
 		"  --ping ADDR                 one ICMP echo through each tunnel to ADDR\n"
 		"  --tunnel-prefix CIDR        client i's tunnel address: CIDR base + 2 + i\n"
@@ -239,6 +240,9 @@ static void report(const struct loadgen_config *cfg, const struct loadgen_stats 
 		       (unsigned long long)s->pings_failed);
 	if (cfg->return_s > 0)
 		printf("returns %llu\n", (unsigned long long)s->returns);
+	if (cfg->periodic_data)
+		printf("data: %llu echoes sent while connected, %llu replies\n",
+		       (unsigned long long)s->data_sent, (unsigned long long)s->data_replies);
 	if (cfg->flood != LOADGEN_FLOOD_NONE)
 		printf("flood: %llu packets in %.1f s (%.0f/s), %llu send errors\n",
 		       (unsigned long long)s->flood_sent, cfg->flood_s,
@@ -257,7 +261,7 @@ int cmd_loadgen(int argc, char **argv)
 {
 	enum { O_ENDPOINT = 256, O_SPK, O_KEYS, O_CLIENTS, O_RATE, O_THREADS, O_ROLE, O_PSK, O_SRC, O_PORT,
 	       O_HOLD, O_KA, O_RETURN, O_PING, O_TUN, O_PINGTO, O_ATTEMPT, O_REKEY, O_PROGRESS, O_FLOOD,
-	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START, O_SHARED };
+	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START, O_SHARED, O_DATA };
 	static const struct option opts[] = {
 		{ "endpoint", required_argument, NULL, O_ENDPOINT },
 		{ "server-public-key", required_argument, NULL, O_SPK },
@@ -287,6 +291,7 @@ int cmd_loadgen(int argc, char **argv)
 		{ "trace", required_argument, NULL, O_TRACE },
 		{ "start-after", required_argument, NULL, O_START },
 		{ "shared-ports", no_argument, NULL, O_SHARED },
+		{ "data", no_argument, NULL, O_DATA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -296,7 +301,7 @@ int cmd_loadgen(int argc, char **argv)
 	char why[600] = "";
 	bool have_ep = false, have_spk = false, clients_set = false;
 	double v;
-	int c, ret, rc = 2;
+	int c, li, ret, rc = 2;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.rate = 1000;
@@ -308,7 +313,7 @@ int cmd_loadgen(int argc, char **argv)
 	cfg.flood_s = 10;
 	cfg.flood_keys = 4096;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((li = -1, c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
 		const char *a = optarg;
 		bool ok = true;
 
@@ -365,6 +370,7 @@ int cmd_loadgen(int argc, char **argv)
 		case O_TRACE: cfg.trace_path = a; break;
 		case O_START: ok = parse_double(a, &cfg.start_after_s, 0); break;
 		case O_SHARED: cfg.shared_ports = true; break;
+		case O_DATA: cfg.periodic_data = true; break;
 		case 'h': usage(stdout); rc = 0; goto out;
 		default:
 			fprintf(stderr, "jitwg loadgen: unknown option '%s'\n", argv[optind - 1]);
@@ -372,7 +378,8 @@ int cmd_loadgen(int argc, char **argv)
 			goto out;
 		}
 		if (!ok) {
-			fprintf(stderr, "jitwg loadgen: invalid value '%s' for %s\n", a, argv[optind - 1]);
+			fprintf(stderr, "jitwg loadgen: invalid value '%s' for --%s\n", a,
+				li >= 0 ? opts[li].name : "?");
 			goto out;
 		}
 	}

@@ -19,6 +19,9 @@ enum { X25519_KEY_LEN = 32 };
  * shared by threads. Constructors return NULL with errno set (ENOMEM, EIO). */
 struct x25519_key;
 struct x25519_key *x25519_key_new(const uint8_t priv[static X25519_KEY_LEN]);
+/* With its public key known (must be priv's: not checked): no scalar multiplication. */
+struct x25519_key *x25519_key_new_pair(const uint8_t priv[static X25519_KEY_LEN],
+				       const uint8_t pub[static X25519_KEY_LEN]);
 void x25519_key_free(struct x25519_key *k);
 void x25519_key_public(const struct x25519_key *k, uint8_t pub[static X25519_KEY_LEN]);
 

@@ -46,6 +46,12 @@ enum dp_peer_flags {
 	DP_PEER_HAS_PRESHARED_KEY  = 1U << 2, /* set preshared_key (all-zero removes it) */
 	DP_PEER_HAS_KEEPALIVE      = 1U << 3, /* set persistent_keepalive */
 	DP_PEER_HAS_ENDPOINT       = 1U << 4, /* set endpoint */
+	/*
+	 * Update only, and a peer that is missing is skipped silently: no
+	 * existence check (which costs the kernel backend a key dump) and no
+	 * -ENOENT. For writes that must never create a peer but run often.
+	 */
+	DP_PEER_UPDATE_QUIET       = 1U << 5,
 };
 
 struct dp_peer {

@@ -85,7 +85,7 @@ static enum put_result put_peer(struct nlmsghdr *nlh, const struct dp_peer *p, s
 		if ((p->flags & DP_PEER_REPLACE_ALLOWEDIPS) && first)
 			flags |= WGPEER_F_REPLACE_ALLOWEDIPS;
 		/* Kept on every fragment so that no fragment creates the peer. */
-		if (p->flags & DP_PEER_UPDATE_ONLY)
+		if (p->flags & (DP_PEER_UPDATE_ONLY | DP_PEER_UPDATE_QUIET))
 			flags |= WGPEER_F_UPDATE_ONLY;
 	}
 	if (!mnl_attr_put_check(nlh, NL_SET_MSG_LEN, WGPEER_A_PUBLIC_KEY, WG_KEY_LEN, p->public_key) ||

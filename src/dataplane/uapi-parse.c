@@ -497,7 +497,7 @@ int uapi_format_peer(struct wipebuf *b, const struct dp_peer *p)
 		return -EINVAL;
 	ret = append_key(b, "public_key", p->public_key);
 	/* update_only must come first: wireguard-go drops a peer it just created. */
-	if (!ret && (p->flags & DP_PEER_UPDATE_ONLY))
+	if (!ret && (p->flags & (DP_PEER_UPDATE_ONLY | DP_PEER_UPDATE_QUIET)))
 		ret = append_str(b, "update_only=true\n");
 	if (!ret && (p->flags & DP_PEER_HAS_PRESHARED_KEY))
 		ret = append_key(b, "preshared_key", p->preshared_key);

@@ -19,7 +19,7 @@
  * (one /24, many /64s) never buys a full bucket. Such churn can only make
  * the newcomers of a full set share its 8 buckets.
  *
- * Not thread-safe: the capture thread owns it.
+ * Not thread-safe: the admit stage's thread owns it (admit-stage.c).
  */
 
 #include <stdbool.h>

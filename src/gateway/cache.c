@@ -73,7 +73,14 @@ static const char *const sql[ST_MAX] = {
 	[ST_PRUNE_TRANSIENT] = "DELETE FROM peer WHERE state != 1 AND max(fetched_at, attempt_at) < ?1",
 	[ST_PRUNE_PEER] = "DELETE FROM peer WHERE state = 1 AND fetched_at < ?1",
 	[ST_PRUNE_REPLAY] = "DELETE FROM replay WHERE seen_at < ?1",
-	[ST_BEGIN] = "BEGIN",
+	/*
+	 * IMMEDIATE: a batch reads and then writes. With a second writer on the
+	 * file (prefetch.c's companion connection), a deferred transaction that
+	 * read before the other committed gets SQLITE_BUSY_SNAPSHOT on its first
+	 * write, which the busy timeout does not retry: the batch's writes would
+	 * be lost. Taking the write lock up front makes it wait (busy timeout) instead.
+	 */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_COUNT_PEER] = "SELECT count(*) FROM peer",
 	[ST_COUNT_REPLAY] = "SELECT count(*) FROM replay",

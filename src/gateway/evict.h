@@ -9,7 +9,7 @@
  * to complete its first handshake. A busy session re-handshakes only every
  * two minutes, so with idle timeouts shorter than that the sweep also counts
  * received bytes: a peer whose rx counter grew since the previous sweep is
- * active now. The installer thread runs the sweep
+ * active now. The install stage's thread runs the sweep (evict-run.c)
  * (it owns the data plane) and removes the victims in small batches
  * between installs, so evicting thousands never holds up a new client.
  *

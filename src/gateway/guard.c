@@ -52,9 +52,11 @@ static void guard_dequeued(struct installer *ins, const uint8_t key[WG_KEY_LEN])
 
 /*
  * Writes the trusted endpoint back; returns 0, or -errno from the data
- * plane. The peer is in our table, so this is a plain set: no existence
- * check (DP_PEER_UPDATE_ONLY costs the userspace backend a full listing
- * per call, and an attacker decides how often this runs).
+ * plane. The peer is in our table, so no existence check is wanted
+ * (DP_PEER_UPDATE_ONLY's -ENOENT costs the kernel backend a key dump per
+ * call, and an attacker decides how often this runs); but a peer removed
+ * behind our back (wg set ... remove, before the next sweep notices) must
+ * not come back as an endpoint-only stub: DP_PEER_UPDATE_QUIET skips it.
  */
 static int restore_endpoint(struct installer *ins, struct peer_state *p)
 {
@@ -63,7 +65,7 @@ static int restore_endpoint(struct installer *ins, struct peer_state *p)
 
 	memset(&fix, 0, sizeof(fix));
 	memcpy(fix.public_key, p->key, WG_KEY_LEN);
-	fix.flags = DP_PEER_HAS_ENDPOINT;
+	fix.flags = DP_PEER_HAS_ENDPOINT | DP_PEER_UPDATE_QUIET;
 	fix.endpoint = p->trusted;
 	ret = dataplane_set_peers(ins->dp, &fix, 1);
 	if (!ret)

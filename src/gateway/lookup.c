@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The lookup thread: replay guard -> cache -> registry fetch -> callback.
+ * The lookup stage: replay guard -> cache -> registry fetch -> install.
  *
- * Submitters (identify workers) do only the in-memory replay check and a
- * queue push under one mutex; everything that touches SQLite or the network
- * happens here, on one thread that owns the cache connection and drives the
- * registry client's transfers. The queue is drained in batches, each batch
- * one SQLite transaction, so persisting a replay mark per initiation costs a
- * row write, not a commit.
+ * Submitters (identify threads) do only the in-memory replay check and a
+ * queue push under the stage's mutex; everything that touches SQLite or the
+ * network happens on the stage's one thread, which owns the cache
+ * connection and sleeps in the registry client's poll. The queue (a struct
+ * stage) is drained in batches, each batch one SQLite transaction, so a
+ * cache or replay-mark row costs a row write, not a commit. Replay marks
+ * are persisted only for keys the registry knows (see install()).
  *
  * Per key, at most one registry request is outstanding ("pending"); further
  * initiations for that key while it runs only replace the pending event, so

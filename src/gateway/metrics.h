@@ -59,7 +59,7 @@ struct metrics {
 	atomic_uint_fast64_t install_errors;
 	atomic_uint_fast64_t evictions;
 	/* daemon-core extras */
-	atomic_uint_fast64_t identify_queue_dropped;   /* admitted but the worker queue was full */
+	atomic_uint_fast64_t identify_queue_dropped;   /* admitted but the identify queue was full */
 	atomic_uint_fast64_t lookup_queue_dropped;     /* lookup_submit() said -EAGAIN */
 	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
 	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install-confirm.c) */

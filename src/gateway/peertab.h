@@ -9,7 +9,7 @@
  * has to ask the data plane. Keys are registry-approved public keys (never attacker-chosen
  * bulk), so a plain chained hash is enough.
  *
- * Not thread-safe: the installer thread owns it.
+ * Not thread-safe: the install stage's thread owns it.
  */
 
 #include <stdbool.h>

@@ -324,7 +324,8 @@ static void *run(void *arg)
 			continue;
 		}
 		if (st == 200 && !parse_page(p, &b, &ch, &n, &next, &more)) {
-			st = apply(p, ch, n, next, now);
+			/* nothing new: no write, so the lookup thread never waits for an idle poll */
+			st = n || next != p->since ? apply(p, ch, n, next, now) : 0;
 			changes_free(ch, n);
 			if (!st) {
 				count(p, METRICS_PREFETCH_OK);

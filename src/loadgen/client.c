@@ -265,7 +265,12 @@ void client_timer(struct lg_thread *t, struct client *c, int64_t now)
 			return;
 		}
 		if (c->keepalive_ns && now >= c->keepalive_ns) {
-			send_keepalive(t, c);
+			if (cfg->periodic_data && cfg->ping.s_addr && c->tunnel_v4) {
+				send_ping(t, c);
+				t->st.data_sent++;
+			} else {
+				send_keepalive(t, c);
+			}
 			c->keepalive_ns = now + s_to_ns(cfg->keepalive_s);
 		}
 		lg_timer_set(t, c, c->keepalive_ns && c->keepalive_ns < c->hold_until_ns ? c->keepalive_ns
@@ -350,9 +355,13 @@ static void on_data(struct lg_thread *t, struct client *c, const uint8_t *pkt, s
 		if (c->state != ST_PING || !n)
 			return;
 	}
-	if (c->state == ST_PING && is_echo_reply(t, c, plain, n)) {
+	if (!is_echo_reply(t, c, plain, n))
+		return;
+	if (c->state == ST_PING) {
 		t->st.pings_ok++;
 		hold(t, c, now);
+	} else {
+		t->st.data_replies++;
 	}
 }
 

@@ -57,6 +57,7 @@ struct loadgen_config {
 	/* workload */
 	double hold_s;             /* stay connected this long (0: leave once confirmed) */
 	double keepalive_s;        /* keepalive every this while connected (0: none) */
+	bool periodic_data;        /* the periodic message is an ICMP echo (data), not a keepalive */
 	double return_s;           /* after the hold, silence this long, then connect again (0: never) */
 	double attempt_s;          /* give up after (REKEY_ATTEMPT_TIME 90 s) */
 	double rekey_timeout_s;    /* retransmit after this + jitter (REKEY_TIMEOUT 5 s) */
@@ -83,6 +84,7 @@ struct loadgen_stats {
 	uint64_t started, ok, failed, timeouts, retries;
 	uint64_t cookies, mac2_sent, responded, initiations_in;
 	uint64_t pings_ok, pings_failed, keepalives, returns;
+	uint64_t data_sent, data_replies; /* periodic echoes while connected (--data) */
 	uint64_t bad_packets, send_errors;
 	uint64_t flood_sent, flood_errors;
 	uint32_t *connect_us;

@@ -263,6 +263,8 @@ static void merge(struct loadgen_stats *to, struct loadgen_stats *from)
 	to->pings_failed += from->pings_failed;
 	to->keepalives += from->keepalives;
 	to->returns += from->returns;
+	to->data_sent += from->data_sent;
+	to->data_replies += from->data_replies;
 	to->bad_packets += from->bad_packets;
 	to->send_errors += from->send_errors;
 	if (!from->nconnect)

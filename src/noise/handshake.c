@@ -38,6 +38,19 @@ void noise_remote_init(struct noise_remote *r, const uint8_t public_key[static W
 	noise_initial_state(r->ck0, r->h0, public_key);
 }
 
+/* DH with a key pair whose public half we hold: no public-key derivation. */
+static int dh_pair(uint8_t out[static WG_KEY_LEN], const uint8_t priv[static WG_KEY_LEN],
+		   const uint8_t pub[static WG_KEY_LEN], const uint8_t peer[static WG_KEY_LEN])
+{
+	struct x25519_key *k = x25519_key_new_pair(priv, pub);
+	struct x25519_ctx *c = k ? x25519_ctx_new(k) : NULL;
+	int ret = c ? x25519_ctx_derive(c, out, peer) : -EIO;
+
+	x25519_ctx_free(c);
+	x25519_key_free(k);
+	return ret;
+}
+
 int noise_local_init(struct noise_local *l, const uint8_t private_key[static WG_KEY_LEN],
 		     const struct noise_remote *r)
 {
@@ -46,7 +59,7 @@ int noise_local_init(struct noise_local *l, const uint8_t private_key[static WG_
 	memcpy(l->private_key, private_key, WG_KEY_LEN);
 	ret = x25519_public_from_private(l->public_key, private_key);
 	if (!ret)
-		ret = x25519(l->ss, private_key, r->public_key);
+		ret = dh_pair(l->ss, private_key, l->public_key, r->public_key);
 	if (ret)
 		noise_local_wipe(l);
 	return ret;
@@ -175,6 +188,7 @@ int noise_handshake_create_initiation(struct noise_handshake *hs, uint8_t out[st
 	if ((ret = make_ephemeral(hs->e_priv, msg.unencrypted_ephemeral, ephemeral, dh, r->public_key,
 				  NULL, NULL)))
 		goto out;
+	memcpy(hs->e_pub, msg.unencrypted_ephemeral, WG_KEY_LEN);
 	kdf(hs->ck, NULL, NULL, hs->ck, msg.unencrypted_ephemeral, WG_KEY_LEN);
 	noise_mix_hash(hs->h, msg.unencrypted_ephemeral, WG_KEY_LEN);
 	/* es */
@@ -266,11 +280,11 @@ int noise_handshake_consume_response(struct noise_handshake *hs, struct noise_ke
 	kdf(next.ck, NULL, NULL, next.ck, m.unencrypted_ephemeral, WG_KEY_LEN);
 	noise_mix_hash(next.h, m.unencrypted_ephemeral, WG_KEY_LEN);
 	/* ee */
-	if (x25519(dh, next.e_priv, m.unencrypted_ephemeral))
+	if (dh_pair(dh, next.e_priv, next.e_pub, m.unencrypted_ephemeral))
 		goto out;
 	kdf(next.ck, NULL, NULL, next.ck, dh, WG_KEY_LEN);
 	/* se */
-	if (x25519(dh, l->private_key, m.unencrypted_ephemeral))
+	if (dh_pair(dh, l->private_key, l->public_key, m.unencrypted_ephemeral))
 		goto out;
 	kdf(next.ck, NULL, NULL, next.ck, dh, WG_KEY_LEN);
 	/* psk, {} */
@@ -311,7 +325,7 @@ static int consume_initiation(struct noise_handshake *hs, const uint8_t *msg, si
 	kdf(next.ck, NULL, NULL, next.ck, next.remote_e, WG_KEY_LEN);
 	noise_mix_hash(next.h, next.remote_e, WG_KEY_LEN);
 	/* es */
-	if (x25519(dh, l->private_key, next.remote_e))
+	if (dh_pair(dh, l->private_key, l->public_key, next.remote_e))
 		goto out;
 	kdf(next.ck, key, NULL, next.ck, dh, WG_KEY_LEN);
 	/* s: must be the one remote we know, if we know one */
@@ -320,7 +334,7 @@ static int consume_initiation(struct noise_handshake *hs, const uint8_t *msg, si
 		goto out;
 	noise_mix_hash(next.h, m.encrypted_static, sizeof(m.encrypted_static));
 	/* ss (precomputed for the known remote) */
-	if (!r && x25519(dh, l->private_key, stat))
+	if (!r && dh_pair(dh, l->private_key, l->public_key, stat))
 		goto out;
 	kdf(next.ck, key, NULL, next.ck, r ? l->ss : dh, WG_KEY_LEN);
 	/* {t} */

@@ -96,6 +96,7 @@ struct noise_cookie {
 struct noise_handshake {
 	uint8_t ck[WG_HASH_LEN], h[WG_HASH_LEN];
 	uint8_t e_priv[WG_KEY_LEN];   /* our ephemeral */
+	uint8_t e_pub[WG_KEY_LEN];
 	uint8_t remote_e[WG_KEY_LEN]; /* responder role: the initiator's */
 	uint8_t last_mac1[WG_MAC_LEN]; /* of the last handshake message we sent (cookie AD) */
 	uint32_t local_index, remote_index;

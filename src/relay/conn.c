@@ -724,7 +724,7 @@ void conn_accept(struct relay_loop *L, int fd, const struct sockaddr_storage *pe
 		L->all->prev = c;
 	L->all = c;
 	c->state = C_HTTP;
-	if (r->tls) {
+	if (r->cfg.tls_cert) { /* r->tls itself is read under tls_mu only */
 		SSL_CTX *ctx = relay_tls_get(r);
 		c->ssl = ctx ? SSL_new(ctx) : NULL;
 		SSL_CTX_free(ctx);

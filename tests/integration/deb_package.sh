@@ -12,7 +12,9 @@
 #     jitwgd.service gets past systemd's sandbox set-up and fails only in
 #     jitwgd itself (no wg0 here), as user jitwgd; and the same unit with the
 #     old `ReadWritePaths=/run/wireguard` fails with 226/NAMESPACE, which is
-#     the defect the shipped unit no longer has;
+#     the defect the shipped unit no longer has; then, as a userspace host
+#     (wireguard-go, the packaged drop-in), jitwgd.service reaches READY
+#     under its whole sandbox, serves /metrics and `jitwg status`, reloads;
 #  5. purge them: no file, directory, unit link or user of theirs is left.
 # jitwg-relay is built and checked only when src/relay/ exists; otherwise that
 # part is reported and the test exits 77 (SKIP) after checking the rest.
@@ -21,6 +23,11 @@ source "$(dirname "$0")/../lib.sh"
 for t in dpkg-buildpackage lintian systemd-analyze systemd-nspawn promtool; do
 	command -v "$t" >/dev/null || { echo "$t not installed (scripts/deps.sh)"; exit 77; }
 done
+# One at a time per machine: the packages, their users and units are
+# machine-wide, so a second run (another checkout's suite) would install over
+# and purge under this one. Waits for the other run, or SKIPs.
+exec 9>/run/lock/deb-package-test.lock
+flock -w 240 9 || { echo "SKIP: another deb_package.sh has held the machine for 4 minutes"; exit 77; }
 if dpkg-query -W -f='${Status}\n' jitwg jitwgd jitwg-registry jitwg-relay 2>/dev/null | grep -q "ok installed"; then
 	echo "jitwg packages are installed on this machine: not touching them"; exit 77
 fi
@@ -120,7 +127,11 @@ tl_log "installed: units verified and enabled, binaries answer --version $VERSIO
 # 4. a kernel-only host: this OS booted in a container
 [ ! -e /run/wireguard ] || tl_log "(the host has /run/wireguard; the container does not)"
 mkdir -p "$TL_TMP/root" "$TL_TMP/out"
-sed 's|^ReadWritePaths=.*||; s|^\[Service\]|[Service]\nReadWritePaths=/run/wireguard|' \
+# The control unit: the shipped one plus the old line. It must not share the
+# state and runtime directories or restart: its every failure would remove
+# /run/jitwg under the real unit's feet.
+sed 's|^ReadWritePaths=.*||; s|^\[Service\]|[Service]\nReadWritePaths=/run/wireguard|;
+     s|^Restart=.*|Restart=no|; /^RuntimeDirectory/d; /^StateDirectory/d' \
 	/lib/systemd/system/jitwgd.service >"$TL_TMP/jitwgd-rwpaths.service"
 cat >"$TL_TMP/check.target" <<'UNIT'
 [Unit]
@@ -157,6 +168,7 @@ sed 's|^registry = .*|registry = http://127.0.0.1:8080|' /etc/jitwg/jitwgd.conf.
 systemctl start jitwgd.service
 sleep 1
 echo "jitwgd_status=$(systemctl show -p ExecMainStatus --value jitwgd.service)" >>$r
+systemctl stop jitwgd.service  # ends its Restart= loop before phase 2
 journalctl -b -u jitwgd.service -o cat --no-pager >/jitwg-out/jitwgd.journal
 cp /jitwg-check/jitwgd-rwpaths.service /run/systemd/system/jitwgd-rwpaths.service
 systemctl daemon-reload
@@ -171,14 +183,40 @@ if [ -f /lib/systemd/system/jitwg-relay.service ]; then
 	echo "relay_user=$(ps -o user= -p "$(systemctl show -p MainPID --value jitwg-relay.service)")" >>$r
 	echo "relay_promtool=$(promtool check metrics </jitwg-out/relay.metrics >/dev/null 2>&1 && echo ok || echo bad)" >>$r
 fi
+# Phase 2, a userspace host: wireguard-go makes wg0 (and /run/wireguard); with
+# the packaged drop-in, jitwgd.service must reach READY under its full
+# sandbox (user, capabilities, seccomp filter) and serve metrics and status.
+WG_PROCESS_FOREGROUND=1 wireguard-go wg0 >/jitwg-out/wireguard-go.log 2>&1 &
+for i in $(seq 50); do [ -S /run/wireguard/wg0.sock ] && break; sleep 0.1; done
+wg genkey >/run/wg0.key
+wg set wg0 private-key /run/wg0.key listen-port 51820 && ip link set wg0 up
+mkdir -p /etc/systemd/system/jitwgd.service.d
+cp /usr/share/doc/jitwgd/examples/jitwgd-userspace.conf /etc/systemd/system/jitwgd.service.d/
+systemctl daemon-reload
+systemctl reset-failed jitwgd.service
+timeout 30 systemctl start jitwgd.service
+echo "userspace_active=$(systemctl is-active jitwgd.service)" >>$r
+echo "userspace_user=$(ps -o user= -p "$(systemctl show -p MainPID --value jitwgd.service)")" >>$r
+curl -sf http://127.0.0.1:9586/metrics >/jitwg-out/jitwgd.metrics
+echo "jitwgd_promtool=$(promtool check metrics </jitwg-out/jitwgd.metrics >/dev/null 2>&1 && echo ok || echo bad)" >>$r
+echo "status_key=$(jitwg status --interface wg0 --json | jq -r .public_key)" >>$r
+echo "wg_key=$(wg show wg0 public-key)" >>$r
+systemctl reload jitwgd.service
+sleep 0.5
+echo "after_reload=$(systemctl is-active jitwgd.service)" >>$r
+journalctl -b -u jitwgd.service -o cat --no-pager >/jitwg-out/jitwgd.journal
 echo "done=1" >>$r
 SCRIPT
 cp "$TL_TMP/jitwgd-rwpaths.service" "$TL_TMP/check.target" "$TL_TMP/check.service" "$TL_TMP/check.sh" "$TL_TMP/out/" 2>/dev/null
 mkdir -p "$TL_TMP/in" && mv "$TL_TMP/out/"* "$TL_TMP/in/"
+# --capability=CAP_IPC_LOCK: without it nspawn's own seccomp filter refuses
+# mlock(2) to everyone in the container (root included), which jitwgd needs
+# for its key page; a real host has no such filter.
 start=$(date +%s)
 timeout --kill-after=5 120 unshare -m sh -c '
 	mount --bind / "$1/root" && exec systemd-nspawn -q -D "$1/root" --volatile=overlay \
 		-M "jt$$" --register=no --keep-unit --link-journal=no --private-network \
+		--capability=CAP_IPC_LOCK \
 		--bind-ro="$1/in:/jitwg-check" --bind="$1/out:/jitwg-out" \
 		--bind-ro="$1/in/check.target:/etc/systemd/system/jitwg-check.target" \
 		--bind-ro="$1/in/check.service:/etc/systemd/system/jitwg-check.service" \
@@ -203,6 +241,12 @@ if [ "$relay" = 1 ]; then
 	[ "$(res relay_promtool)" = ok ] || tl_fail "promtool check metrics failed on the packaged relay"
 	tl_log "relay unit active as jitwgd, /metrics promtool-clean"
 fi
+[ "$(res userspace_active)" = active ] || { show_container; cat "$TL_TMP/out/jitwgd.journal"; tl_fail "jitwgd.service with wireguard-go and the drop-in is not active"; }
+[ "$(res userspace_user)" = jitwgd ] || tl_fail "jitwgd runs as '$(res userspace_user)'"
+[ "$(res jitwgd_promtool)" = ok ] || tl_fail "promtool check metrics failed on the packaged jitwgd"
+[ -n "$(res wg_key)" ] && [ "$(res status_key)" = "$(res wg_key)" ] || tl_fail "jitwg status under the unit: key '$(res status_key)', wg says '$(res wg_key)'"
+[ "$(res after_reload)" = active ] || tl_fail "jitwgd.service not active after systemctl reload"
+tl_log "userspace host: jitwgd.service READY as jitwgd under the full sandbox, metrics promtool-clean, jitwg status and reload work"
 tl_log "kernel-only host: registry unit active as jitwg-registry; jitwgd unit ran jitwgd (exit $s: $(grep -i wg0 "$TL_TMP/out/jitwgd.journal" | head -n 1)); old ReadWritePaths unit: 226/NAMESPACE"
 
 # 5. purge

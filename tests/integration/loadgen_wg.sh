@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # jitwg loadgen against a real wireguard-go gateway with pre-installed
-# peers, in both roles and both address families. Every session carries one
+# peers, in both roles and both address families, and one workload run
+# (hold with periodic data, silence, return). Every session carries one
 # ICMP echo through the tunnel to the gateway's tunnel address and decrypts
 # the reply, which proves the transport keys on both sides. Then the mac2
 # path: a replay flood puts wireguard-go under load, so it answers the
@@ -78,6 +79,19 @@ install_peers
 "${LG[@]}" --role initiator --endpoint "[fd79::1]:$PORT" >"$TL_TMP/init6.out" ||
 	{ cat "$TL_TMP/init6.out" >&2; tl_fail "initiator role over IPv6 failed"; }
 check "$TL_TMP/init6.out" "initiator, IPv6"
+remove_peers
+
+# Workload: hold 1.5 s with an echo (data) every 0.5 s, go silent 1 s,
+# come back once with a new handshake: two connects and two echoes each.
+install_peers
+"${LG[@]}" --role initiator --endpoint "192.168.79.1:$PORT" --hold 1.5 --keepalive 0.5 --data --return 1 \
+	>"$TL_TMP/work.out" || { cat "$TL_TMP/work.out" >&2; tl_fail "hold/data/return workload failed"; }
+grep -q "^handshakes: $((2 * N)) ok, 0 failed;" "$TL_TMP/work.out" && grep -q "^returns $N$" "$TL_TMP/work.out" &&
+	grep -q "^pings: $((2 * N)) ok, 0 failed$" "$TL_TMP/work.out" ||
+	{ cat "$TL_TMP/work.out" >&2; tl_fail "workload: not two connects and two echoes per client"; }
+replies=$(sed -n 's/^data: [0-9]* echoes sent while connected, \([0-9]*\) replies$/\1/p' "$TL_TMP/work.out")
+[ "${replies:-0}" -ge "$N" ] || { cat "$TL_TMP/work.out" >&2; tl_fail "workload: periodic echoes not answered"; }
+tl_log "workload: $(tail -n 1 "$TL_TMP/work.out"), $replies periodic echo replies"
 remove_peers
 
 # 2. Responder role: the clients wait on known ports; the gateway initiates

@@ -77,7 +77,7 @@ static int fake_set(void *state, const struct dp_peer *peers, size_t n)
 			f->n_sets++;
 		}
 		if (!q) {
-			if (p->flags & DP_PEER_UPDATE_ONLY)
+			if (p->flags & (DP_PEER_UPDATE_ONLY | DP_PEER_UPDATE_QUIET))
 				continue;
 			if (f->n == FAKE_PEERS) {
 				ret = -ENOSPC;

@@ -316,6 +316,62 @@ static void test_foreign_and_newer_schema(void **state)
 	assert_non_null(strstr(why, "damaged"));
 }
 
+/*
+ * The prefetch thread's companion connection, beside the lookup's: feed
+ * cursor and refresh work, and a lookup batch that read before the companion
+ * wrote still writes. With a deferred BEGIN that first write failed with
+ * SQLITE_BUSY_SNAPSHOT (no busy retry), losing the batch's writes.
+ */
+static void test_companion(void **state)
+{
+	struct cache *c = cache_open(path, NULL), *p;
+	struct peer_record rec;
+	struct cache_entry e;
+	uint8_t key[WG_KEY_LEN];
+	int64_t since = 0;
+
+	assert_non_null(c);
+	assert_null(cache_open_companion(":memory:", NULL));
+	p = cache_open_companion(path, NULL);
+	assert_non_null(p);
+	assert_int_equal(cache_feed_get(p, "http://r gw-1", &since), -ENOENT);
+	assert_int_equal(cache_feed_put(p, "http://r gw-1", 42), 0);
+	assert_int_equal(cache_feed_get(p, "http://r gw-1", &since), 0);
+	assert_int_equal(since, 42);
+
+	/* refresh: positive rows older than the bound get the new stamp, in batches of max */
+	mkrecord(&rec, 1);
+	assert_int_equal(cache_peer_put(p, &rec, 100), 0);
+	mkrecord(&rec, 2);
+	assert_int_equal(cache_peer_put(p, &rec, 100), 0);
+	mkkey(key, 3);
+	assert_int_equal(cache_peer_put_negative(p, key, 100), 0);
+	assert_int_equal(cache_peer_refresh(p, 500, 200, 1), 1);
+	assert_int_equal(cache_peer_refresh(p, 500, 200, 10), 1);
+	assert_int_equal(cache_peer_refresh(p, 500, 200, 10), 0);
+	mkkey(key, 2);
+	assert_int_equal(cache_peer_get(c, key, &e), 0);
+	assert_int_equal(e.fetched_at, 500);
+	cache_entry_clear(&e);
+	mkkey(key, 3);
+	assert_int_equal(cache_peer_get(c, key, &e), 0);
+	assert_int_equal(e.fetched_at, 100); /* negatives are not vouched for */
+	cache_entry_clear(&e);
+
+	/* a batch: begin, read, then write; the companion cannot slip a commit in between */
+	assert_int_equal(cache_begin(c), 0);
+	mkkey(key, 1);
+	assert_int_equal(cache_peer_get(c, key, &e), 0);
+	cache_entry_clear(&e);
+	mkrecord(&rec, 4);
+	assert_int_equal(cache_peer_put(p, &rec, 600), -EIO); /* waits out the busy timeout */
+	assert_int_equal(cache_peer_note_attempt(c, key, 700), 0);
+	assert_int_equal(cache_commit(c), 0);
+	assert_int_equal(cache_peer_put(p, &rec, 600), 0);
+	cache_close(p);
+	cache_close(c);
+}
+
 static void test_bad_path(void **state)
 {
 	const char *why = NULL;
@@ -337,6 +393,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_and_newer_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_companion, setup, teardown),
 		cmocka_unit_test(test_bad_path),
 	};
 

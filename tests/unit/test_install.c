@@ -164,16 +164,33 @@ static void test_guard_restores_endpoint(void **state)
 	assert_int_equal(ntohs(fake_find(&fake, k)->endpoint.addr4.sin_port), 40004);
 	assert_true(fake.n_sets > sets);
 	assert_int_equal(fake.sets[sets].flags & DP_PEER_UPDATE_ONLY, 0);
-	assert_int_equal(fake.sets[sets].flags, DP_PEER_HAS_ENDPOINT);
+	assert_int_equal(fake.sets[sets].flags, DP_PEER_HAS_ENDPOINT | DP_PEER_UPDATE_QUIET);
 	assert_int_equal(fake.list_calls, lists);
 	pthread_mutex_unlock(&fake.mu);
+
+	/* Removed behind our back (wg set ... remove): a replay must not bring back a stub. */
+	pthread_mutex_lock(&fake.mu);
+	p = fake_find(&fake, k);
+	assert_non_null(p);
+	fake.n--;
+	*p = fake.peers[fake.n];
+	pthread_mutex_unlock(&fake.mu);
+	n.src.sin.sin_port = htons(667);
+	assert_int_equal(installer_notify(ins, &n, 1), 1);
+	WAIT_FOR(metrics_get(&m.endpoint_restores) == 2, 2000);
+	usleep(1200000); /* the guard's re-checks (25..1000 ms) */
+	assert_int_equal(fake_dp_count(&fake), 0);
+	assert_int_equal(fake.list_calls, lists);
+	/* back for the check below */
+	submit(ins, 4, 0xc0000204, 40004, 0);
+	WAIT_FOR(fake_dp_count(&fake) == 1, 2000);
 
 	/* From the trusted endpoint itself: nothing to repair. */
 	n.src.sin.sin_addr.s_addr = htonl(0xc0000204);
 	n.src.sin.sin_port = htons(40004);
 	assert_int_equal(installer_notify(ins, &n, 1), 1);
 	installer_stop(ins);
-	assert_int_equal(metrics_get(&m.endpoint_restores), 1);
+	assert_int_equal(metrics_get(&m.endpoint_restores), 2);
 	installer_free(ins);
 }
 
