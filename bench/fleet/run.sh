@@ -13,7 +13,10 @@
 #   3. prefetch.sh cold connects with/without prefetch, registry 20 ms away
 #                  and down; negative cache under retries          ~2 min
 #   4. model.sh    the push model fitted at three sizes, predicted beyond
-# Total: about 20-25 minutes. Sizes are environment overrides of each script
+#   5. scale.sh    the registry at 1,000,000 peers on PostgreSQL with two
+#                  registries: prefetch walk per gateway, GETs per gateway with
+#                  and without prefetch, GET latency meanwhile      ~10 min
+# Total: about 30-35 minutes. Sizes are environment overrides of each script
 # (see their headers); the defaults here are what docs/ shows.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,23 +27,25 @@ command -v gnuplot >/dev/null || { echo "run.sh: needs gnuplot (scripts/deps.sh 
 [ -x "$ROOT/build/bin/jitwgd" ] || make -C "$ROOT" -j2 all
 step() { echo "== $* ($(($(date +%s) - START)) s so far)" >&2; }
 
-step "1/4 fleet run (push vs JIT)"
+step "1/5 fleet run (push vs JIT)"
 G=${G:-3} HOUR=${HOUR:-6} DAYS=${DAYS:-2} IDLE=${IDLE:-3} REGULARS=${REGULARS:-300} ZIPF=${ZIPF:-30} \
 	EPH=${EPH:-150} REBOOT_AT=${REBOOT_AT:-30} OUT="$DOCS/run" bash "$ROOT/bench/fleet/fleet.sh"
 gnuplot -e "data='$DOCS/run/samples.tsv'; out='$DOCS/fleet-chart.png'; G=${G:-3}; \
 	title='jitwg fleet: ${G:-3} gateways, one PostgreSQL registry (2 processes), 1 simulated hour = ${HOUR:-6} s'" \
 	"$ROOT/bench/fleet/chart.gp"
 
-step "2/4 reboot recovery"
+step "2/5 reboot recovery"
 SIZES=${SIZES:-"10000 50000 65000"}
 SIZES=$SIZES ACTIVE=${ACTIVE:-1000} OUT="$DOCS/reboot" bash "$ROOT/bench/fleet/reboot.sh"
 gnuplot -e "dir='$DOCS/reboot'; sizes='$SIZES'; out='$DOCS/reboot-recovery.png'" "$ROOT/bench/fleet/reboot.gp"
 
-step "3/4 prefetch and negative cache"
+step "3/5 prefetch and negative cache"
 OUT="$DOCS/prefetch" bash "$ROOT/bench/fleet/prefetch.sh"
 
-step "4/4 model"
+step "4/5 model"
 bash "$ROOT/bench/fleet/model.sh" "$DOCS" | tee "$DOCS/model.txt"
+step "5/5 registry at fleet scale"
+PEERS=${PEERS:-1000000} OUT="$DOCS/scale" bash "$ROOT/bench/fleet/scale.sh"
 # the bulky per-run logs stay out of docs/: keep the tables and curves
 rm -f "$DOCS"/reboot/reboot-*.out
 step "done in $(($(date +%s) - START)) s; results in $DOCS"

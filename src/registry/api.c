@@ -274,6 +274,16 @@ static int page_add(struct json_object *arr, struct json_object *item)
 	return 0;
 }
 
+/* The page as the 200 response body: 0, or -ENOMEM with *resp untouched. */
+static int page_send(struct api_response *resp, struct json_object *o)
+{
+	resp->body = to_text(o);
+	if (!resp->body)
+		return -ENOMEM;
+	resp->status = 200;
+	return 0;
+}
+
 static void peer_list(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp)
 {
 	const char *cur = req->query ? req->query(req->query_arg, "cursor") : NULL;
@@ -316,10 +326,8 @@ static void peer_list(const struct api_ctx *ctx, const struct api_request *req, 
 		key_to_base64url(next, recs[limit - 1].public_key);
 		json_object_object_add(o, "next_cursor", json_object_new_string(next));
 	}
-	resp->body = to_text(o);
-	if (!resp->body)
+	if (page_send(resp, o))
 		goto oom;
-	resp->status = 200;
 	goto out;
 oom:
 	api_error(resp, 503, "out of memory", NULL);
@@ -410,10 +418,8 @@ static void peer_feed(const struct api_ctx *ctx, const struct api_request *req, 
 	if (json_object_object_add(o, "next_since", json_object_new_string(num)) ||
 	    json_object_object_add(o, "more", json_object_new_boolean(n > limit)))
 		goto oom;
-	resp->body = to_text(o);
-	if (!resp->body)
+	if (page_send(resp, o))
 		goto oom;
-	resp->status = 200;
 	goto out;
 oom:
 	api_error(resp, 503, "out of memory", NULL);
