@@ -120,6 +120,7 @@ GATEWAY_SRCS := \
 	src/gateway/admit-stage.c \
 	src/gateway/identify.c \
 	src/gateway/install.c \
+	src/gateway/install-confirm.c \
 	src/gateway/evict-run.c \
 	src/gateway/guard.c \
 	src/gateway/status.c \

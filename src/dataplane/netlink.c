@@ -172,14 +172,10 @@ static int resolve_family_msg(const struct nlmsghdr *nlh, void *data)
 	return mnl_attr_parse(nlh, sizeof(struct genlmsghdr), resolve_family_cb, data);
 }
 
-/* The family is absent when wireguard.ko is neither built in nor loadable. */
-static int resolve_family(struct nl_state *st)
+struct nlmsghdr *netlink_getfamily_msg(struct nl_state *st, uint8_t *buf, const char *name)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(st->tx);
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct genlmsghdr *g;
-	uint16_t family = 0;
-	ssize_t len;
-	int ret;
 
 	nlh->nlmsg_type = GENL_ID_CTRL;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
@@ -187,7 +183,18 @@ static int resolve_family(struct nl_state *st)
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->cmd = CTRL_CMD_GETFAMILY;
 	g->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, WG_GENL_NAME);
+	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
+	return nlh;
+}
+
+/* The family is absent when wireguard.ko is neither built in nor loadable. */
+static int resolve_family(struct nl_state *st)
+{
+	struct nlmsghdr *nlh = netlink_getfamily_msg(st, st->tx, WG_GENL_NAME);
+	uint16_t family = 0;
+	ssize_t len;
+	int ret;
+
 	ret = netlink_sock_send(st, nlh);
 	if (ret)
 		return ret;

@@ -35,6 +35,9 @@ struct nl_state {
  * keys. Closes the old socket first. 0 or -errno (st->sock is then NULL).
  */
 int netlink_sock_reopen(struct nl_state *st);
+/* Builds in buf a generic netlink controller request (with NLM_F_ACK) for
+ * family name, with the next sequence number. */
+struct nlmsghdr *netlink_getfamily_msg(struct nl_state *st, uint8_t *buf, const char *name);
 /* Starts a wireguard genl request in buf with the next sequence number. */
 struct nlmsghdr *netlink_msg_start(struct nl_state *st, uint8_t *buf, uint8_t cmd, uint16_t flags);
 /* Sends one message; 0 or -errno. */

@@ -30,7 +30,8 @@ const char config_usage[] =
 	"  --grace SECONDS           never evict a peer installed less than this ago (min(30, idle))\n"
 	"  --revalidate SECONDS      re-ask the registry about installed peers this often (300)\n"
 	"  --no-initiate             do not make the data plane initiate after an install\n"
-	"  --initiate-delay-ms MS    initiate no sooner than MS after the client's initiation (2)\n"
+	"  --initiate-delay-ms MS    initiate no sooner than MS after the client's initiation (0)\n"
+	"  --confirm-ms MS           repair an initiated install with no handshake MS later (40; 0 = off)\n"
 	"  --backend auto|kernel|userspace   data plane (auto)\n"
 	"  --workers N               identify threads (one per CPU, at most 8)\n"
 	"  --admit-rate N            per-source initiations/s once admission engages (20)\n"
@@ -87,6 +88,7 @@ static const struct opt opts[] = {
 	{ "revalidate", OPT_UINT, O(revalidate), 1, 30 * 86400, true },
 	{ "no-initiate", OPT_BOOL, O(no_initiate), 0, 0, true },
 	{ "initiate-delay-ms", OPT_UINT, O(initiate_delay_ms), 0, 1000, true },
+	{ "confirm-ms", OPT_UINT, O(confirm_ms), 0, 10000, false },
 	{ "admit-rate", OPT_UINT, O(admit_rate), 1, 1000000, true },
 	{ "admit-burst", OPT_UINT, O(admit_burst), 1, 1000000, true },
 	{ "admit-threshold", OPT_UINT, O(admit_threshold), 0, 100000000, true },
@@ -366,7 +368,8 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 	cfg->admit_rate = 20;
 	cfg->admit_burst = 5;
 	cfg->admit_threshold = 500;
-	cfg->initiate_delay_ms = 2;
+	cfg->initiate_delay_ms = 0;
+	cfg->confirm_ms = 40;
 
 	/* First pass: --help, --version and --config, so the file sits under the command line. */
 	for (i = 1; i < argc; ++i) {

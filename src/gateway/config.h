@@ -38,7 +38,8 @@ struct config {
 	unsigned int grace;          /* seconds a fresh install is never evicted (min(30, idle)) */
 	unsigned int revalidate;     /* seconds between registry re-checks of an installed peer (300) */
 	bool no_initiate;
-	unsigned int initiate_delay_ms; /* trigger no earlier than this after the capture (2) */
+	unsigned int initiate_delay_ms; /* trigger no earlier than this after the capture (0) */
+	unsigned int confirm_ms;        /* install confirmation wait (40); 0 = off */
 	unsigned int admit_rate, admit_burst, admit_threshold;
 };
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "gateway/evict.h"
 #include "gateway/install.h"
+#include "gateway/install-confirm.h"
 #include "gateway/peertab.h"
 #include "gateway/stage.h"
 
@@ -83,6 +84,7 @@ struct installer {
 	bool status_dirty;
 	struct guard guards[GUARD_MAX];
 	size_t n_guards;
+	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
 };
 
 void installer_key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN]);

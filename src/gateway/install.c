@@ -207,12 +207,11 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
  * peer yet). If it is slow and consumes it after our install, it answers the
  * client while we make it initiate too; each side's second handshake then
  * overwrites the state the other side's answer refers to, and both wait for
- * the client's retry 5 s later (seen in bench/coldconnect as rare 5 s
- * outliers). Creating the peer no sooner than --initiate-delay-ms after the
- * capture gives the data plane time to be done with that initiation.
- * Blocking the install thread that long is fine: it is rarely reached on a
- * cold path (the registry fetch takes about that long) and bounded by 1 s.
- * All of the initiate-delay logic is here.
+ * the client's retry 5 s later (docs/ARCHITECTURE.md, "Cold connect").
+ * Install confirmation (install-confirm.c) repairs that; creating the peer no
+ * sooner than --initiate-delay-ms (default 0) after the capture only makes
+ * it rarer, at a cost to every connect. Blocking the install thread that long
+ * is bounded by 1 s. All of the initiate-delay logic is here.
  */
 static void install_settle(const struct timespec *first_seen, unsigned int delay_ms)
 {
@@ -325,6 +324,9 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 		install_settle(&it->first_seen, delay_ms);
 		fill_peer(&one, it);
 		ret = dataplane_peer_initiate(ins->dp, &one);
+		/* Without memory for the watch the install stands, unconfirmed. */
+		if (!ret && ins->confirm && install_confirm_watch(ins->confirm, &one, clock_mono_ms(), time(NULL)))
+			log_ratelimited_debug("install confirmation: no memory to watch a peer");
 		explicit_bzero(&one, sizeof(one));
 		if (ret)
 			failed(ins, it, ret);
@@ -385,6 +387,17 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* One install confirmation check (install-confirm.h), its counts into the metrics. */
+static void confirm_run(struct installer *ins)
+{
+	struct confirm_counts k = { 0 };
+
+	install_confirm_run(ins->confirm, ins->dp, &k);
+	metrics_add(&ins->m->confirm_confirmed, k.confirmed);
+	metrics_add(&ins->m->confirm_repaired, k.repaired);
+	metrics_add(&ins->m->confirm_given_up, k.given_up);
+}
+
 /* Timer work between batches: one thing per call, so queued installs come first. */
 static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 {
@@ -400,6 +413,8 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	}
 	if (ins->n_guards && installer_guards_next(ins) <= now)
 		installer_guards_run(ins, now);
+	if (ins->confirm && install_confirm_due(ins->confirm) <= now)
+		confirm_run(ins);
 	pthread_mutex_lock(&ins->cfg_mu);
 	every = ins->cfg.revalidate;
 	idle = ins->cfg.idle_timeout;
@@ -425,6 +440,8 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	if (ins->plan.next < ins->plan.n_victims)
 		return 0;
 	next = min_u64(next, installer_guards_next(ins));
+	if (ins->confirm)
+		next = min_u64(next, install_confirm_due(ins->confirm));
 	now = clock_mono_ms();
 	return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
@@ -465,6 +482,11 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	if (cfg->status)
 		status_board_set_config(cfg->status, cfg->idle_timeout, !cfg->no_initiate);
 
+	if (cfg->confirm_ms && !(ins->confirm = install_confirm_new(&(struct confirm_config){
+					 .wait_ms = cfg->confirm_ms, .max_repairs = 2 }))) {
+		e = errno;
+		goto fail;
+	}
 	/* Adopt what is installed now: the first sweep runs before the thread starts. */
 	installer_sweep(ins);
 	installer_status_publish(ins);
@@ -477,15 +499,18 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	ins->st = stage_new(&sc);
 	if (!ins->st) {
 		e = errno;
-		evict_plan_clear(&ins->plan);
-		peertab_free(ins->tab);
-		pthread_mutex_destroy(&ins->cfg_mu);
-		pthread_mutex_destroy(&ins->guard_mu);
-		free(ins);
-		errno = e;
-		return NULL;
+		goto fail;
 	}
 	return ins;
+fail:
+	install_confirm_free(ins->confirm);
+	evict_plan_clear(&ins->plan);
+	peertab_free(ins->tab);
+	pthread_mutex_destroy(&ins->cfg_mu);
+	pthread_mutex_destroy(&ins->guard_mu);
+	free(ins);
+	errno = e;
+	return NULL;
 }
 
 void installer_stop(struct installer *ins)
@@ -499,6 +524,7 @@ void installer_free(struct installer *ins)
 	if (!ins)
 		return;
 	stage_free(ins->st);
+	install_confirm_free(ins->confirm);
 	evict_plan_clear(&ins->plan);
 	peertab_free(ins->tab);
 	dataplane_free(ins->dp);

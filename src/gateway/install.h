@@ -34,6 +34,7 @@ struct installer_config {
 	unsigned int revalidate;     /* seconds between registry re-checks of a peer */
 	bool no_initiate;            /* install as responder only */
 	unsigned int initiate_delay_ms; /* see install_settle() */
+	unsigned int confirm_ms;     /* install confirmation wait (install-confirm.h); 0 = off */
 	struct metrics *metrics;     /* not owned */
 	struct status_board *status; /* where the status document goes; not owned, may be NULL */
 	size_t queue_cap;            /* (8192) */

@@ -203,6 +203,7 @@ static void fill_installer_config(struct installer_config *ic, const struct conf
 	ic->revalidate = cfg->revalidate;
 	ic->no_initiate = cfg->no_initiate;
 	ic->initiate_delay_ms = cfg->initiate_delay_ms;
+	ic->confirm_ms = cfg->confirm_ms;
 	ic->metrics = m;
 }
 

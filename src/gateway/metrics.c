@@ -141,6 +141,14 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_initiations_sent_total",
 		"Installs after which the data plane was made to initiate (role inversion).",
 		&m->initiations_sent);
+	counter(&b, "jitwg_install_confirm_confirmed_total",
+		"Initiated installs whose handshake completed within the confirmation wait.",
+		&m->confirm_confirmed);
+	counter(&b, "jitwg_install_confirm_repaired_total",
+		"Initiated installs with no handshake after the wait (crossed handshakes), removed and "
+		"initiated again.", &m->confirm_repaired);
+	counter(&b, "jitwg_install_confirm_given_up_total",
+		"Initiated installs still without a handshake after the last repair.", &m->confirm_given_up);
 	counter(&b, "jitwg_evictions_total", "Peers removed from the data plane.", &m->evictions);
 	counter(&b, "jitwg_registry_gone_total",
 		"Installed peers removed because the registry reports them deleted or expired.",

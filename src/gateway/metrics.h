@@ -62,6 +62,9 @@ struct metrics {
 	atomic_uint_fast64_t identify_queue_dropped;   /* admitted but the identify queue was full */
 	atomic_uint_fast64_t lookup_queue_dropped;     /* lookup_submit() said -EAGAIN */
 	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
+	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install-confirm.c) */
+	atomic_uint_fast64_t confirm_repaired;
+	atomic_uint_fast64_t confirm_given_up;
 	atomic_uint_fast64_t registry_gone;            /* peers removed because the registry dropped them */
 	atomic_uint_fast64_t endpoint_restores;        /* endpoint put back after a replay moved it */
 	atomic_uint_fast64_t admit_queue_dropped;      /* ingest_submit() found the admit queue full */

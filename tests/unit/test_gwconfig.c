@@ -46,6 +46,8 @@ static void test_minimal(void **state)
 	assert_int_equal(c.idle_timeout, 600);
 	assert_int_equal(c.grace, 30);
 	assert_false(c.no_initiate);
+	assert_int_equal(c.initiate_delay_ms, 0); /* install confirmation repairs crossed handshakes */
+	assert_int_equal(c.confirm_ms, 40);
 	assert_int_equal(c.backend, DP_BACKEND_AUTO);
 	assert_string_equal(c.cache_path, "/var/lib/jitwg/wg0.db");
 	assert_string_equal(c.status_socket, "/run/jitwg/wg0.sock");

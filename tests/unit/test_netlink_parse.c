@@ -706,21 +706,6 @@ static void test_huge_length(void **state)
  * WG_CMD_SET_DEVICE carries preshared keys), and netlink_wait_ack wipes
  * the receive buffer.
  */
-static struct nlmsghdr *getfamily(struct nl_state *st, uint8_t *buf, const char *name)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct genlmsghdr *g;
-
-	nlh->nlmsg_type = GENL_ID_CTRL;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = ++st->seq;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->cmd = CTRL_CMD_GETFAMILY;
-	g->version = 1;
-	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, name);
-	return nlh;
-}
-
 static void test_error_ack_live(void **state)
 {
 	static const char marker[] = "jitwgSECRETpsk"; /* < GENL_NAMSIZ: an unknown family */
@@ -743,7 +728,7 @@ static void test_error_ack_live(void **state)
 	assert_int_equal(one, 1);
 
 	/* The ack as it comes off the socket. */
-	nlh = getfamily(&st, tx, marker);
+	nlh = netlink_getfamily_msg(&st, tx, marker);
 	assert_int_equal(netlink_sock_send(&st, nlh), 0);
 	len = mnl_socket_recvfrom(st.sock, rx, sizeof(rx));
 	assert_true(len >= ACK_LEN);
@@ -757,7 +742,7 @@ static void test_error_ack_live(void **state)
 	st.rx = malloc(NL_RX_BUF_LEN);
 	assert_non_null(st.rx);
 	memset(st.rx, 0x5a, NL_RX_BUF_LEN);
-	nlh = getfamily(&st, tx, marker);
+	nlh = netlink_getfamily_msg(&st, tx, marker);
 	assert_int_equal(netlink_sock_send(&st, nlh), 0);
 	assert_int_equal(netlink_wait_ack(&st, nlh->nlmsg_seq), -ENOENT);
 	for (i = 0; i < ACK_LEN; ++i)
