@@ -129,7 +129,7 @@ fl_registries_start() {
 	local i
 	for i in 1 2; do
 		tl_bg ip netns exec "$FL_REG" "$TL_BIN/jitwg-registry" --listen "$FL_REG_ADDR:808$i" --db "$FL_DB" \
-			--threads 4 2>>"$TL_TMP/registry$i.log"
+			--threads 4 >/dev/null 2>>"$TL_TMP/registry$i.log"
 		FL_REGPID[$i]=$TL_LAST_PID
 	done
 	for i in 1 2; do
@@ -179,7 +179,7 @@ fl_jitwgd_start() {
 	ns=${FL_JGW[$i]}
 	tl_bg ip netns exec "$ns" "$TL_BIN/jitwgd" --interface "${FL_JIF[$i]}" --registry "$(fl_registry_url "$i")" \
 		--gateway "gw-$i" --cache "$TL_TMP/cache$i.db" --metrics 127.0.0.1:9100 --status-socket "" \
-		--admit-threshold 100000000 "${FL_JITWGD_ARGS[@]}" "$@" 2>>"$TL_TMP/jitwgd$i.log"
+		--admit-threshold 100000000 "${FL_JITWGD_ARGS[@]}" "$@" >/dev/null 2>>"$TL_TMP/jitwgd$i.log"
 	FL_JPID[$i]=$TL_LAST_PID
 	tl_wait_until 15 ip netns exec "$ns" curl -sf http://127.0.0.1:9100/metrics ||
 		{ tail -n 20 "$TL_TMP/jitwgd$i.log" >&2; tl_fail "jitwgd $i did not start"; }

@@ -16,6 +16,7 @@ PEERS=${PEERS:-1000000} G=${G:-3} CLIENTS=${CLIENTS:-1000} RATE=${RATE:-100}
 fl_start "$G"
 declare -a g0=()
 metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { print s + 0 }'; }
+# A group with a redirection runs in this shell (no pipe for the daemons to hold open, FL_JPID kept).
 {
 	t=$(date +%s.%N)
 	"$FLEETKEYS" sql 0 "$PEERS" "$G" | runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -h "$FL_PGDIR" \
@@ -66,5 +67,6 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 	done
 	sort -n "$TL_TMP/probe" | awk '{ v[NR] = $1 } END { if (NR) printf "registry_get_s (%d peers, postgres, 2 registries) n %d p50 %.4f p99 %.4f max %.4f\n", '"$PEERS"', NR, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[NR] }'
 	echo "postgres_db_mib $(runuser -u postgres -- psql -h "$FL_PGDIR" -p "${FL_DB##*port=}" -Atc "SELECT pg_database_size('jitwg') / 1048576" jitwg)"
-} | tee "$OUT/scale.txt"
+} >"$OUT/scale.txt"
+cat "$OUT/scale.txt"
 for ((i = 0; i < G; i++)); do fl_jitwgd_stop "$i"; done
