@@ -136,6 +136,7 @@ DATAPLANE_SRCS := \
 	src/dataplane/uapi.c \
 	src/dataplane/uapi-parse.c \
 	src/dataplane/netlink.c \
+	src/dataplane/netlink-link.c \
 	src/dataplane/netlink-set.c
 
 REGISTRY_SRCS := \

@@ -29,9 +29,7 @@
 #include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
-#include <linux/if_link.h>
 #include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include "dataplane/netlink.h"
 /* After keys.h: <linux/wireguard.h> defines WG_KEY_LEN as a macro. */
 #include <linux/wireguard.h>
@@ -92,9 +90,7 @@ static bool msg_ok(const struct nlmsghdr *m, int left)
 	       m->nlmsg_len <= (unsigned int)left;
 }
 
-/* One datagram into buf; signals do not abort the exchange. The caller
- * wipes buf once it has read it. */
-static ssize_t sock_recv(struct mnl_socket *sock, void *buf, size_t len)
+ssize_t netlink_recv(struct mnl_socket *sock, void *buf, size_t len)
 {
 	ssize_t n;
 
@@ -113,7 +109,7 @@ int netlink_wait_ack(struct nl_state *st, uint32_t seq)
 	int ret = 1; /* not found yet */
 
 	while (ret > 0) {
-		ssize_t len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
+		ssize_t len = netlink_recv(st->sock, st->rx, NL_RX_BUF_LEN);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)st->rx;
 		int left;
 
@@ -199,7 +195,7 @@ static int resolve_family(struct nl_state *st)
 	if (ret)
 		return ret;
 	do {
-		len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
+		len = netlink_recv(st->sock, st->rx, NL_RX_BUF_LEN);
 		if (len < 0)
 			return -errno;
 		ret = mnl_cb_run(st->rx, len, st->seq, st->portid, resolve_family_msg, &family);
@@ -211,89 +207,6 @@ static int resolve_family(struct nl_state *st)
 		return -EPROTONOSUPPORT;
 	st->family = family;
 	return 0;
-}
-
-struct link_kind {
-	bool found;
-	bool wireguard;
-};
-
-static int link_info_cb(const struct nlattr *a, void *data)
-{
-	struct link_kind *k = data;
-
-	if (mnl_attr_get_type(a) == IFLA_INFO_KIND && mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-		k->wireguard = strcmp(mnl_attr_get_str(a), "wireguard") == 0;
-	return MNL_CB_OK;
-}
-
-static int link_attr_cb(const struct nlattr *a, void *data)
-{
-	if (mnl_attr_get_type(a) == IFLA_LINKINFO && mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
-		return mnl_attr_parse_nested(a, link_info_cb, data);
-	return MNL_CB_OK;
-}
-
-static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct link_kind *k = data;
-
-	if (nlh->nlmsg_type != RTM_NEWLINK)
-		return MNL_CB_OK;
-	k->found = true;
-	return mnl_attr_parse(nlh, sizeof(struct ifinfomsg), link_attr_cb, data);
-}
-
-/*
- * Asks rtnetlink whether ifname exists in our namespace and is a WireGuard
- * link: cheaper than a WireGuard dump, which would list every peer.
- */
-static int check_link(const char *ifname)
-{
-	uint8_t buf[8192];
-	struct mnl_socket *s = mnl_socket_open(NETLINK_ROUTE);
-	struct link_kind kind = { 0 };
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
-	uint32_t portid;
-	ssize_t len;
-	int ret;
-
-	if (!s)
-		return -errno;
-	if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(s);
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_seq = 1;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, ifname);
-	if (mnl_socket_sendto(s, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	do {
-		len = sock_recv(s, buf, sizeof(buf));
-		if (len < 0) {
-			ret = -errno;
-			goto out;
-		}
-		ret = mnl_cb_run(buf, len, 1, portid, link_msg_cb, &kind);
-		explicit_bzero(buf, (size_t)len);
-	} while (ret > MNL_CB_STOP && !kind.found);
-	if (ret < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = !kind.found ? -ENODEV : kind.wireguard ? 0 : -EOPNOTSUPP;
-out:
-	mnl_socket_close(s);
-	return ret;
 }
 
 static void nl_close(void *state)
@@ -345,7 +258,7 @@ static int nl_open(const char *ifname, void **state)
 	ret = resolve_family(st);
 	if (ret)
 		goto out;
-	ret = check_link(ifname);
+	ret = netlink_check_link(ifname);
 	if (ret)
 		goto out;
 	*state = st;
@@ -759,7 +672,7 @@ static int dump_once(struct nl_state *st, struct nl_dump *d, enum nl_dump_mode m
 	if (ret)
 		return ret;
 	for (bool done = false; !done;) {
-		ssize_t len = sock_recv(st->sock, st->rx, NL_RX_BUF_LEN);
+		ssize_t len = netlink_recv(st->sock, st->rx, NL_RX_BUF_LEN);
 
 		if (len < 0) {
 			ret = -errno;

@@ -38,6 +38,16 @@ int netlink_sock_reopen(struct nl_state *st);
 /* Builds in buf a generic netlink controller request (with NLM_F_ACK) for
  * family name, with the next sequence number. */
 struct nlmsghdr *netlink_getfamily_msg(struct nl_state *st, uint8_t *buf, const char *name);
+/* One datagram into buf; signals do not abort the exchange. Returns the
+ * length or -1 with errno set. The caller wipes buf once it has read it. */
+ssize_t netlink_recv(struct mnl_socket *sock, void *buf, size_t len);
+/*
+ * 0 when ifname exists in our namespace and is a WireGuard link (asked of
+ * rtnetlink: cheaper than a WireGuard dump, which would list every peer),
+ * -ENODEV when it does not exist, -EOPNOTSUPP when it is another kind, or
+ * -errno (netlink-link.c).
+ */
+int netlink_check_link(const char *ifname);
 /* Starts a wireguard genl request in buf with the next sequence number. */
 struct nlmsghdr *netlink_msg_start(struct nl_state *st, uint8_t *buf, uint8_t cmd, uint16_t flags);
 /* Sends one message; 0 or -errno. */
