@@ -19,13 +19,9 @@
 
 #include "common/addrport.h"
 #include "common/log.h"
+#include "common/mhdreply.h"
 #include "common/unixsock.h"
 
-#if MHD_VERSION < 0x00097002
-typedef int mhd_result;
-#else
-typedef enum MHD_Result mhd_result;
-#endif
 
 struct httpd {
 	struct MHD_Daemon *mhd;
@@ -35,22 +31,6 @@ struct httpd {
 	bool ipv6;
 };
 
-static mhd_result reply(struct MHD_Connection *conn, unsigned int code, const char *type, char *body)
-{
-	struct MHD_Response *r;
-	mhd_result ret;
-
-	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-	if (!r) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, "Content-Type", type);
-	ret = MHD_queue_response(conn, code, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
 static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 			 const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
@@ -59,12 +39,12 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 	int ret;
 
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("method not allowed\n"));
+		return mhd_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("method not allowed\n"));
 	if (!strcmp(url, "/metrics")) {
 		body = metrics_render(h->m);
 		if (!body)
 			return MHD_NO;
-		return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body);
+		return mhd_reply(conn, MHD_HTTP_OK, MHD_REPLY_PROMETHEUS, body);
 	}
 	if (!strcmp(url, "/status")) {
 		ret = status_board_get(h->board, &body);
@@ -72,14 +52,14 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 			if (asprintf(&body, "{\"error\":\"%s\"}\n",
 				     ret == -EAGAIN ? "rate limited" : strerror(-ret)) < 0)
 				return MHD_NO;
-			return reply(conn, ret == -EAGAIN ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_SERVICE_UNAVAILABLE,
+			return mhd_reply(conn, ret == -EAGAIN ? MHD_HTTP_TOO_MANY_REQUESTS : MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "application/json", body);
 		}
-		return reply(conn, MHD_HTTP_OK, "application/json", body);
+		return mhd_reply(conn, MHD_HTTP_OK, "application/json", body);
 	}
 	if (!strcmp(url, "/healthz"))
-		return reply(conn, MHD_HTTP_OK, "text/plain", strdup("ok\n"));
-	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found\n"));
+		return mhd_reply(conn, MHD_HTTP_OK, "text/plain", strdup("ok\n"));
+	return mhd_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found\n"));
 }
 
 /* A host name (e.g. localhost): its first address, IPv4 or IPv6. */

@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 
 #include "common/log.h"
+#include "common/mhdreply.h"
 #include "registry/metrics.h"
 
 struct http_server {
@@ -119,8 +120,6 @@ static enum MHD_Result metrics_answer(struct http_server *h, const struct req_st
 				      const char *method)
 {
 	struct api_response r = { 0 };
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	char *text;
 
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
@@ -134,15 +133,7 @@ static enum MHD_Result metrics_answer(struct http_server *h, const struct req_st
 		api_error(&r, 503, "out of memory", NULL);
 		return send_response(conn, &r);
 	}
-	resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(text);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-	ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return mhd_reply(conn, MHD_HTTP_OK, MHD_REPLY_PROMETHEUS, text);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,

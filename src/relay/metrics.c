@@ -8,35 +8,33 @@
 
 #include "common/addrport.h"
 #include "common/log.h"
+#include "common/mhdreply.h"
+#include "common/promtext.h"
 #include "relay/relay.h"
 
-#if MHD_VERSION < 0x00097002
-typedef int mhd_result;
-#else
-typedef enum MHD_Result mhd_result;
-#endif
 
 #define LD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
 
 char *relay_metrics_render(const struct relay *r)
 {
 	const struct relay_metrics *m = &r->m;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct promtext b;
 
-	if (!f)
-		return NULL;
+	promtext_init(&b);
 #define C(name, help, v) \
-	fprintf(f, "# HELP jitwg_relay_" name " " help "\n# TYPE jitwg_relay_" name " counter\n" \
-		   "jitwg_relay_" name " %llu\n", LD(v))
+	do { \
+		promtext_family(&b, "jitwg_relay_" name, "counter", help); \
+		promtext_put(&b, "jitwg_relay_" name " %llu\n", LD(v)); \
+	} while (0)
 #define G(name, help, v) \
-	fprintf(f, "# HELP jitwg_relay_" name " " help "\n# TYPE jitwg_relay_" name " gauge\n" \
-		   "jitwg_relay_" name " %lld\n", (long long)atomic_load(&(v)))
+	do { \
+		promtext_family(&b, "jitwg_relay_" name, "gauge", help); \
+		promtext_put(&b, "jitwg_relay_" name " %lld\n", (long long)atomic_load(&(v))); \
+	} while (0)
 	G("connections", "TCP connections held, in any state.", m->connections);
 	/* The limit itself, so that an alert can compare connections with it (ops, issue 12). */
-	fprintf(f, "# HELP jitwg_relay_max_connections The --max-connections limit.\n"
-		   "# TYPE jitwg_relay_max_connections gauge\njitwg_relay_max_connections %u\n", r->cfg.max_conns);
+	promtext_family(&b, "jitwg_relay_max_connections", "gauge", "The --max-connections limit.");
+	promtext_put(&b, "jitwg_relay_max_connections %u\n", r->cfg.max_conns);
 	G("websockets_open", "Upgraded WebSocket connections.", m->open);
 	C("accepted_total", "TCP connections accepted.", m->accepted);
 	C("rejected_full_total", "Connections refused (503 or closed) over --max-connections.", m->rejected_full);
@@ -63,45 +61,21 @@ char *relay_metrics_render(const struct relay *r)
 	C("xff_used_total", "Upgrades whose client address came from a trusted X-Forwarded-For.", m->xff_used);
 #undef C
 #undef G
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return promtext_finish(&b);
 }
 
 static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 			 const char *version, const char *upload, size_t *upload_len, void **state)
 {
 	struct relay *r = cls;
-	struct MHD_Response *resp;
-	const char *type = "text/plain; version=0.0.4; charset=utf-8";
-	unsigned int code = MHD_HTTP_OK;
-	mhd_result ret;
-	char *body;
 
-	if (strcmp(method, "GET") != 0) {
-		body = strdup("method not allowed\n");
-		code = MHD_HTTP_METHOD_NOT_ALLOWED;
-	} else if (strcmp(url, "/metrics") == 0) {
-		body = relay_metrics_render(r);
-	} else if (strcmp(url, "/healthz") == 0) {
-		body = strdup("ok\n");
-	} else {
-		body = strdup("not found\n");
-		code = MHD_HTTP_NOT_FOUND;
-	}
-	if (!body)
-		return MHD_NO;
-	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, "Content-Type", type);
-	ret = MHD_queue_response(conn, code, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	if (strcmp(method, "GET") != 0)
+		return mhd_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", strdup("method not allowed\n"));
+	if (strcmp(url, "/metrics") == 0)
+		return mhd_reply(conn, MHD_HTTP_OK, MHD_REPLY_PROMETHEUS, relay_metrics_render(r));
+	if (strcmp(url, "/healthz") == 0)
+		return mhd_reply(conn, MHD_HTTP_OK, "text/plain", strdup("ok\n"));
+	return mhd_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found\n"));
 }
 
 void *relay_metrics_serve(struct relay *r)
