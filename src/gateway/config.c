@@ -43,6 +43,7 @@ const char config_usage[] =
 	"  --stale-max SECONDS       oldest cached record used while the registry fails (86400)\n"
 	"  --registry-timeout-ms MS  per registry request (2000)\n"
 	"  --registry-concurrency N  registry requests in flight (16)\n"
+"  --registry-budget N       registry requests/s (burst N) for never-seen keys (100; 0 = unlimited)\n"
 	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
 	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
 	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
@@ -80,6 +81,7 @@ static const struct opt opts[] = {
 	{ "stale-max", OPT_UINT, O(stale_max), 1, 365 * 86400, false },
 	{ "registry-timeout-ms", OPT_UINT, O(registry_timeout_ms), 50, 60000, false },
 	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
+	{ "registry-budget", OPT_UINT, O(registry_budget), 0, 1000000, false },
 	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
 	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
@@ -368,6 +370,7 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 	cfg->admit_rate = 20;
 	cfg->admit_burst = 5;
 	cfg->admit_threshold = 500;
+	cfg->registry_budget = 100;
 	cfg->initiate_delay_ms = 0;
 	cfg->confirm_ms = 40;
 

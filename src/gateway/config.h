@@ -31,6 +31,7 @@ struct config {
 	unsigned int workers;        /* identify threads (0 = one per CPU, at most 8) */
 	unsigned int positive_ttl, negative_ttl, fetch_window, stale_max;
 	unsigned int registry_timeout_ms, registry_concurrency;
+	unsigned int registry_budget; /* registry requests/s for never-seen keys, burst the same (100; 0 = unlimited) */
 	unsigned int prefetch;       /* seconds between change-feed polls once caught up; 0 = off */
 	/* reloadable on SIGHUP */
 	enum log_level log_level;

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/gcra.h"
 #include "common/log.h"
 #include "crypto/siphash.h"
 #include "gateway/cache.h"
@@ -78,6 +79,7 @@ struct lookup {
 	struct pending *pend[PEND_BUCKETS];
 	int64_t next_prune;
 	struct siphash_key hkey;      /* pend[] buckets */
+	struct gcra budget;           /* the registry budget (budget_take) */
 	bool cancelled;
 	atomic_bool stopping;
 };
@@ -153,6 +155,23 @@ static bool window_open(struct lookup *l, const struct cache_entry *e, int64_t n
 {
 	return e->attempt_at == 0 || now - e->attempt_at >= (int64_t)l->cfg.fetch_window * 1000 ||
 	       now < e->attempt_at; /* the clock stepped back: do not lock the key out */
+}
+
+/*
+ * The registry budget (lookup_config.budget): a token bucket of budget
+ * tokens refilled at budget per second. A known key (priority) always gets
+ * its request and spends a token if one is left; a never-seen key only
+ * gets one while a token is left. True when the request may start.
+ */
+static bool budget_take(struct lookup *l, bool priority, int64_t ms)
+{
+	uint64_t now = (uint64_t)ms * 1000000;
+
+	if (!l->cfg.budget)
+		return true;
+	if (l->budget.tat_ns > now + l->budget.tolerance_ns + l->budget.period_ns)
+		l->budget.tat_ns = now; /* the clock stepped back: do not lock newcomers out */
+	return gcra_take(&l->budget, now) || priority;
 }
 
 /*
@@ -280,6 +299,11 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 	/* Draining: what the cache answers still lands, but no new registry request starts. */
 	if (atomic_load(&l->stopping))
 		goto out;
+	if (!budget_take(l, e.state == CACHE_POSITIVE, now)) {
+		/* No attempt noted and nothing cached: the retry 5 s later asks again. */
+		metrics_inc(&l->m->lookup_budget_dropped);
+		goto out;
+	}
 	ret = fetch(l, ev->key, ev, now);
 	if (ret < 0 && stale_usable(l, &e, now))
 		install_stale(l, ev, &e, now);
@@ -305,7 +329,7 @@ static void process_revalidate(struct lookup *l, const uint8_t key[static WG_KEY
 		l->gone(l->ctx, key);
 		goto out;
 	}
-	if (window_open(l, &e, now))
+	if (window_open(l, &e, now) && budget_take(l, true, now))
 		fetch(l, key, NULL, now);
 out:
 	cache_entry_clear(&e);
@@ -458,6 +482,10 @@ struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn ins
 	DEFAULT(replay_retention, DEFAULT_RETENTION);
 	DEFAULT(backoff_max_ms, 30000);
 #undef DEFAULT
+	if (l->cfg.budget) {
+		l->budget.period_ns = 1000000000ULL / l->cfg.budget;
+		l->budget.tolerance_ns = l->budget.period_ns * (l->cfg.budget - 1);
+	}
 	siphash_key_random(&l->hkey);
 	l->install = install;
 	l->gone = gone;

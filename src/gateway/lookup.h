@@ -51,6 +51,15 @@ struct lookup_config {
 	unsigned int stale_max;        /* oldest record still used when the registry fails (86400) */
 	unsigned int timeout_ms;       /* per registry request (2000) */
 	unsigned int max_inflight;     /* concurrent registry requests (16) */
+	/*
+	 * Registry requests per second for keys with no positive cache row (a
+	 * token bucket, burst = budget). 0 = unlimited (not a default: jitwgd
+	 * passes its own, 100). Past it such an initiation is dropped, counted
+	 * in lookup_budget_dropped, not negative-cached; the client's retry
+	 * tries again. Revalidations and keys with a (stale) positive row are
+	 * never held back but do spend tokens, so they come first.
+	 */
+	unsigned int budget;
 	struct metrics *metrics;       /* counters to bump; not owned; NULL = none */
 	/* Extensions; 0/NULL means the default in parentheses. */
 	unsigned int queue_len;        /* submissions waiting for the lookup thread (4096) */

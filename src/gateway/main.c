@@ -332,6 +332,7 @@ static int start(struct daemon *d)
 			.stale_max = cfg->stale_max,
 			.timeout_ms = cfg->registry_timeout_ms,
 			.max_inflight = cfg->registry_concurrency,
+			.budget = cfg->registry_budget,
 			.metrics = d->m,
 			.replayed = to_install_replayed,
 		};

@@ -102,6 +102,9 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_lookup_queue_dropped_total",
 		"Authenticated initiations the lookup stage had no room for.",
 		&m->lookup_queue_dropped);
+	counter(&b, "jitwg_lookup_budget_dropped_total",
+		"Initiations for never-seen keys dropped because the registry budget was spent.",
+		&m->lookup_budget_dropped);
 
 	promtext_put(&b, "# HELP jitwg_cache_total Cache lookups, by result.\n"
 		"# TYPE jitwg_cache_total counter\n");

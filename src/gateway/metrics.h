@@ -61,6 +61,7 @@ struct metrics {
 	/* daemon-core extras */
 	atomic_uint_fast64_t identify_queue_dropped;   /* admitted but the identify queue was full */
 	atomic_uint_fast64_t lookup_queue_dropped;     /* lookup_submit() said -EAGAIN */
+	atomic_uint_fast64_t lookup_budget_dropped;    /* never-seen key, registry budget spent (lookup.c) */
 	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
 	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install-confirm.c) */
 	atomic_uint_fast64_t confirm_repaired;

@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "common/clock.h"
+#include "common/gcra.h"
 #include "gateway/install-internal.h"
 
 struct status_board {
@@ -27,7 +28,7 @@ struct status_board {
 	bool initiate;
 	char *peers;                 /* last published JSON array */
 	/* readers' token bucket, in ns of debt */
-	uint64_t rate_ns, burst_ns, tat_ns;
+	struct gcra rate;
 };
 
 struct status_board *status_board_new(struct metrics *m, unsigned int rate, unsigned int burst)
@@ -37,8 +38,8 @@ struct status_board *status_board_new(struct metrics *m, unsigned int rate, unsi
 	if (!b)
 		return NULL;
 	b->m = m;
-	b->rate_ns = 1000000000ULL / (rate ? rate : 10);
-	b->burst_ns = b->rate_ns * (burst ? burst : 20);
+	b->rate.period_ns = 1000000000ULL / (rate ? rate : 10);
+	b->rate.tolerance_ns = b->rate.period_ns * (burst ? burst : 20);
 	pthread_mutex_init(&b->mu, NULL);
 	return b;
 }
@@ -77,17 +78,6 @@ void status_board_publish(struct status_board *b, char *peers_json)
 	b->peers = peers_json;
 	pthread_mutex_unlock(&b->mu);
 	free(old);
-}
-
-/* GCRA: a request is allowed while the theoretical arrival time is within the burst. */
-static bool allowed(struct status_board *b, uint64_t now)
-{
-	uint64_t tat = b->tat_ns > now ? b->tat_ns : now;
-
-	if (tat - now > b->burst_ns)
-		return false;
-	b->tat_ns = tat + b->rate_ns;
-	return true;
 }
 
 static void add_counter(json_object *c, const char *name, uint64_t v)
@@ -134,7 +124,7 @@ int status_board_get(struct status_board *b, char **json)
 
 	*json = NULL;
 	pthread_mutex_lock(&b->mu);
-	if (!allowed(b, clock_mono_ns())) {
+	if (!gcra_take(&b->rate, clock_mono_ns())) {
 		pthread_mutex_unlock(&b->mu);
 		metrics_inc(&b->m->status_limited);
 		return -EAGAIN;

@@ -1092,6 +1092,81 @@ static void test_revalidate(void **state)
 	lookup_free(l);
 }
 
+static unsigned int standin_total(void)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&reg.mu);
+	n = reg.total;
+	pthread_mutex_unlock(&reg.mu);
+	return n;
+}
+
+/*
+ * The registry budget: a burst of M never-seen keys gets at most
+ * budget + burst requests over a 1 s window (the rest are dropped, not
+ * negative-cached, so their retries may ask), while a key with a stale
+ * positive row and a revalidation still get theirs with the budget spent.
+ */
+static void test_registry_budget(void **state)
+{
+	enum { BUDGET = 10, M = 50 };
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+	uint8_t key[WG_KEY_LEN];
+	unsigned int i, before;
+
+	standin_add(60, true, 0);
+	standin_add(61, true, 0);
+	for (i = 0; i < M; ++i)
+		standin_add(1000 + i, false, 0); /* 404: counts the hits */
+	base_config(&cfg, reg.url);
+	cfg.budget = BUDGET;
+	l = start(&cfg);
+	mkevent(&ev, 60, 6000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	mkevent(&ev, 61, 6000, 40000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 2);
+	advance(301); /* both rows stale; the bucket full again */
+
+	before = standin_total();
+	for (i = 0; i < M; ++i) {
+		mkevent(&ev, 1000 + i, 1, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	flush(l);
+	assert_int_equal(standin_total() - before, BUDGET);
+	assert_int_equal(get(&m.lookup_budget_dropped), M - BUDGET);
+
+	/* Budget spent: the known key is still refreshed and installed, the revalidation still asks. */
+	mkevent(&ev, 60, 6001, 40001);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	mkkey(key, 61);
+	assert_int_equal(lookup_revalidate(l, key), 0);
+	flush(l);
+	assert_int_equal(standin_hits(60), 2);
+	assert_int_equal(standin_hits(61), 2);
+	assert_int_equal(installs(), 3);
+	assert_int_equal(get(&m.lookup_budget_dropped), M - BUDGET);
+
+	/* One second on, the clients retry: BUDGET more get asked, dropped keys included. */
+	advance(1);
+	before = standin_total();
+	for (i = 0; i < M; ++i) {
+		mkevent(&ev, 1000 + i, 2, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	flush(l);
+	assert_int_equal(standin_total() - before, BUDGET);
+	/* The first BUDGET are negative-cached now; the next BUDGET, dropped before, got theirs. */
+	for (i = 0; i < M; ++i)
+		assert_int_equal(standin_hits(1000 + i), i < 2 * BUDGET ? 1 : 0);
+	lookup_free(l);
+}
+
 static void test_bad_config(void **state)
 {
 	struct lookup_config cfg;
@@ -1353,6 +1428,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry_budget, setup, teardown),
 	};
 	const struct CMUnitTest real_tests[] = {
 		cmocka_unit_test_setup(test_real_up, real_setup),
