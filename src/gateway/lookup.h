@@ -22,7 +22,8 @@
  * counts the synchronous -EALREADY ones. Each processed initiation counts
  * exactly one of cache hit / negative / miss; "stale" additionally counts
  * each install of a record past its TTL because the registry failed (a
- * subset of misses).
+ * subset of misses). Misses the registry budget turned away are counted
+ * in lookup_budget_dropped as well (see lookup_config.budget).
  *
  * Files: one daemon per cache file (it is flock()ed); see cache.h.
  */
