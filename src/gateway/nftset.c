@@ -643,6 +643,8 @@ struct nftset *nftset_open(const struct nftset_spec *spec, struct metrics *m, ch
 		goto fail;
 	}
 	nb->portid = mnl_socket_get_portid(nb->nl);
+	/* Errors without a copy of the (up to ~11 KiB) message that caused them. */
+	setsockopt(mnl_socket_get_fd(nb->nl), SOL_NETLINK, NETLINK_CAP_ACK, &(int){ 1 }, sizeof(int));
 	/* Only the start-up check waits for an answer; bounded all the same. */
 	setsockopt(mnl_socket_get_fd(nb->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	for (fam = 0; fam < 2; ++fam) {

@@ -14,7 +14,9 @@
 #  - an unknown-key flood from another namespace is dropped by the rule and
 #    wireguard-go sends no cookie replies to legitimate loadgen clients
 #    connecting meanwhile;
-#  - after idle eviction the element is gone and the client reconnects.
+#  - after idle eviction the element is gone and the client reconnects;
+#  - with the ruleset deleted, failed writes are counted and jitwgd carries
+#    on; after the ruleset is loaded again, SIGHUP refills the sets.
 TL_NS_PREFIX=ng-
 source "$(dirname "$0")/gw_common.bash"
 command -v nft >/dev/null || { echo "nft not installed (scripts/deps.sh: nftables)"; exit 77; }
@@ -141,6 +143,19 @@ ng_fresh 1
 tl_wait_until 6 gw_ping 1 v4 || tl_fail "client 1 did not reconnect after eviction"
 ng_has admit4 "$CL_V4 . $NEWP" || tl_fail "the reconnected client's endpoint is not in the set"
 [ "$(gw_metric jitwg_admit_set_errors_total)" = 0 ] || tl_fail "admission set errors: $(gw_metric jitwg_admit_set_errors_total)"
+
+# 8. The ruleset goes away under jitwgd: the failed write is counted, jitwgd
+# carries on; the ruleset comes back (empty sets) and SIGHUP refills them.
+ip netns exec "$GW" nft delete table inet jitwg
+kill -HUP "$JITWGD_PID"
+gw_wait_metric 10 jitwg_admit_set_errors_total -ge 1 || tl_fail "a write to a missing set was not counted"
+grep -q "admission set: writing .* failed" "$TL_TMP/jitwgd.log" || tl_fail "the failed write was not logged"
+ip netns exec "$GW" nft -f "$RULES"
+ng_lacks admit4 "$CL_V4 . $NEWP" || tl_fail "a reloaded ruleset should start empty"
+kill -HUP "$JITWGD_PID"
+tl_wait_until 10 ng_has admit4 "$CL_V4 . $NEWP" || { ng_set admit4 >&2; tl_fail "SIGHUP did not refill the set"; }
+kill -0 "$JITWGD_PID" || tl_fail "jitwgd died"
+tl_log "ruleset removed: $(gw_metric jitwg_admit_set_errors_total) write(s) failed and counted; reloaded + SIGHUP: set refilled"
 msg="PASS: set elements $(gw_metric jitwg_admit_set_elements), writes $(gw_metric jitwg_admit_set_writes_total), rule dropped $(ng_counter dropped), admitted $(ng_counter admitted)"
 gw_jitwgd_stop
 tl_log "$msg"
