@@ -31,7 +31,13 @@
 # shipped. Before each storm the data plane's peers are removed, so both
 # storms start on a gateway with 0 peers.
 #
+# PHASES picks the phases before the storm (unloaded is their baseline);
+# JITWGD_ARGS is added to jitwgd's command line (e.g. "--registry-budget 0"
+# for a storm of 5,000 never-seen keys, which the default budget of 100/s
+# spreads over ~50 s, past the clients' 30 s attempt time).
+#
 #   bench/flood/run.sh [OUT]    STORM=5000 LEGIT=200 FLOOD_S=8 MODES="off on" bench/flood/run.sh
+#   PHASES=unloaded JITWGD_ARGS="--registry-budget 0" bench/flood/run.sh OUT   (storms only)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STORM=${STORM:-5000}
@@ -39,6 +45,8 @@ LEGIT=${LEGIT:-200}
 LEGIT_RATE=${LEGIT_RATE:-100}
 FLOOD_S=${FLOOD_S:-10}
 MODES=${MODES:-off on}
+PHASES=${PHASES:-unloaded junk keys spoofed replay}
+JITWGD_ARGS=${JITWGD_ARGS:-}
 TL_NS_PREFIX=ng-
 # shellcheck source=../../tests/integration/gw_common.bash
 source "$ROOT/tests/integration/gw_common.bash"
@@ -58,7 +66,8 @@ ip netns exec "$GW" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.defau
 command -v nft >/dev/null || { echo "nft not installed (scripts/deps.sh: nftables)"; exit 1; }
 ip netns exec "$GW" nft -f "$ROOT/packaging/nftables/jitwg.nft"
 gw_registry_start
-gw_jitwgd_start --cache "$TL_TMP/cache.db" --idle-timeout 3600 --admit-set inet:jitwg:admit
+# shellcheck disable=SC2086 # JITWGD_ARGS is a list of words
+gw_jitwgd_start --cache "$TL_TMP/cache.db" --idle-timeout 3600 --admit-set inet:jitwg:admit $JITWGD_ARGS
 
 # filter off|on: off = an accept rule ahead of the drop in the shipped ruleset.
 filter() {
@@ -142,7 +151,7 @@ phase() {
 
 {
 	echo "# flood bench $(date -u +%FT%TZ), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), commit $(git -C "$ROOT" rev-parse --short HEAD)"
-	echo "# storm $STORM clients, legitimate $LEGIT clients at $LEGIT_RATE/s per phase, floods $FLOOD_S s"
+	echo "# storm $STORM clients, legitimate $LEGIT clients at $LEGIT_RATE/s per phase, floods $FLOOD_S s; phases $PHASES; jitwgd extra args: ${JITWGD_ARGS:-none}"
 	echo "# x p50: against the same mode's unloaded p50; nft drop: initiations the admission filter dropped (0 with the filter off)"
 	printf '%-12s %6s %6s %9s %9s %9s %6s %8s %7s %11s %11s %7s %8s %9s %7s %9s %s\n' phase/filter ok failed "p50 ms" "p99 ms" "max ms" "x p50" \
 		"reg req" "cpu s" "rss KiB" "cache KiB" "extra" "inst ms" "cookies" "dup" "nft drop" flood
@@ -155,7 +164,7 @@ for m in $MODES; do
 	[ "$STORM" -gt 0 ] && make_keys "storm_$m" "$STORM" "$n"
 	n=$((n + STORM))
 done
-for p in unloaded junk keys spoofed replay; do
+for p in $PHASES; do
 	for m in $MODES; do
 		make_keys "${p}_$m" "$LEGIT" "$n"
 		n=$((n + LEGIT))
@@ -170,11 +179,18 @@ ip netns exec "$CL" "$J" loadgen --endpoint "$GW_V4:$GW_PORT" --server-public-ke
 	--keys "$TL_TMP/victim.keys" --progress 0 --trace "$TL_TMP/victim.trace" >/dev/null 2>&1 || true
 grep -m1 '^out 01' "$TL_TMP/victim.trace" | cut -d' ' -f2 >"$TL_TMP/victim.hex"
 
-for m in $MODES; do phase unloaded "$m" "$LEGIT_RATE"; done
-for m in $MODES; do phase junk "$m" "$LEGIT_RATE" --flood junk; done
-for m in $MODES; do phase keys "$m" "$LEGIT_RATE" --flood keys --flood-keys 4096; done
-for m in $MODES; do phase spoofed "$m" "$LEGIT_RATE" --flood spoofed --flood-prefix 10.201.0.0/16 --flood-keys 4096; done
-for m in $MODES; do phase replay "$m" "$LEGIT_RATE" --flood replay --flood-packet "$TL_TMP/victim.hex" --flood-prefix 10.201.0.0/16; done
+for p in $PHASES; do
+	for m in $MODES; do
+		case $p in
+		unloaded) phase unloaded "$m" "$LEGIT_RATE" ;;
+		junk) phase junk "$m" "$LEGIT_RATE" --flood junk ;;
+		keys) phase keys "$m" "$LEGIT_RATE" --flood keys --flood-keys 4096 ;;
+		spoofed) phase spoofed "$m" "$LEGIT_RATE" --flood spoofed --flood-prefix 10.201.0.0/16 --flood-keys 4096 ;;
+		replay) phase replay "$m" "$LEGIT_RATE" --flood replay --flood-packet "$TL_TMP/victim.hex" --flood-prefix 10.201.0.0/16 ;;
+		*) tl_fail "unknown phase $p" ;;
+		esac
+	done
+done
 echo "# load average $(cut -d' ' -f1-3 /proc/loadavg) after the floods" | tee -a "$OUT"
 # The storms last: they leave jitwgd busy (installs queued) for a while.
 if [ "$STORM" -gt 0 ]; then
