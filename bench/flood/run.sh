@@ -195,9 +195,10 @@ done
 echo "# load average $(cut -d' ' -f1-3 /proc/loadavg) after the floods" | tee -a "$OUT"
 # The storms last: they leave jitwgd busy (installs queued) for a while.
 # Each starts on an empty data plane and a fresh jitwgd: a jitwgd that still
-# holds the first storm's 5,000 peers in its table does more work per install
-# (the status document is rebuilt from the whole table up to 10 times a
-# second), which made whichever storm ran second 1.5-13x slower.
+# holds the first storm's 5,000 peers in its table spent 2.5-4 more CPU-s on
+# the second storm, which ran 1.5-13x slower whichever mode it was (not
+# profiled; the status document, rebuilt from the whole table up to 10 times
+# a second while installs land, is the likely O(peers) cost).
 if [ "$STORM" -gt 0 ]; then
 	for m in $MODES; do
 		clear_peers
