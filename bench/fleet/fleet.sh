@@ -136,6 +136,7 @@ reboot_gateway() {
 	cp "$TL_TMP/active-$i" "$TL_TMP/reboot-keys"
 	n=$(wc -l <"$TL_TMP/reboot-keys")
 	tl_log "reboot gateway $i: $n active clients, $(awk -v g="gw-$i" '$4 == g' "$TL_TMP/registered" | wc -l) registered"
+	fl_metrics "$i" >"$TL_TMP/prereboot-$i.prom" || true   # its counters restart with it: kept for the summary
 	fl_jitwgd_stop "$i"
 	fl_wg_down "$i" j
 	fl_wg_down "$i" p
@@ -202,15 +203,19 @@ elapsed=$(fl_calc "$(date +%s.%N) - $T0")
 	echo "load_average_end $(cut -d' ' -f1-3 /proc/loadavg); load1 over the samples: $(awk -F'\t' 'NR > 1 { s += $9; n++; if ($9 > m) m = $9 } END { printf "mean %.1f max %.1f", s / n, m }' "$OUT/samples.tsv")"
 	echo "registered_total $(wc -l <"$TL_TMP/registered")"
 	echo "elapsed_s $elapsed"
+	# counters of each jitwgd, summed over a restart (the reboot)
+	ctr() { awk -v k="$1" 'index($1, k) == 1 { s += $2 } END { print s + 0 }' <<<"$m"; }
 	for ((i = 0; i < G; i++)); do
-		m=$(fl_metrics "$i")
-		echo "gw$i registry_requests $(awk '$1 ~ /^jitwg_registry_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")" \
-			"not_found $(awk '$1 == "jitwg_registry_requests_total{status=\"not_found\"}" { print $2 }' <<<"$m")" \
-			"prefetch_requests $(awk '$1 ~ /^jitwg_prefetch_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")" \
-			"installs $(awk '$1 == "jitwg_installs_total" { print $2 }' <<<"$m")" \
-			"cache_hit $(awk '$1 == "jitwg_cache_total{result=\"hit\"}" { print $2 }' <<<"$m")" \
-			"cache_miss $(awk '$1 == "jitwg_cache_total{result=\"miss\"}" { print $2 }' <<<"$m")" \
-			"evictions $(awk '$1 == "jitwg_evictions_total" { print $2 }' <<<"$m")"
+		m=$(fl_metrics "$i"; cat "$TL_TMP/prereboot-$i.prom" 2>/dev/null || true)
+		req=$(ctr jitwg_registry_requests_total)
+		echo "gw$i registry_requests $req ($(fl_calc "$req / $elapsed") /s)" \
+			"not_found $(ctr 'jitwg_registry_requests_total{status="not_found"}')" \
+			"prefetch_requests $(ctr jitwg_prefetch_requests_total)" \
+			"installs $(ctr jitwg_installs_total)" \
+			"cache_hit $(ctr 'jitwg_cache_total{result="hit"}')" \
+			"cache_miss $(ctr 'jitwg_cache_total{result="miss"}')" \
+			"evictions $(ctr jitwg_evictions_total)" \
+			"budget_dropped $(ctr jitwg_lookup_budget_dropped_total)"
 	done
 	sort -n "$OUT/get-latency.txt" | awk '{ v[NR] = $1 } END { if (NR) printf "registry_get_s n %d p50 %.4f p99 %.4f max %.4f\n", NR, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[NR] }'
 	cat "$OUT/reboot-reload.txt" 2>/dev/null || true
