@@ -21,7 +21,7 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 	t=$(date +%s.%N)
 	"$FLEETKEYS" sql 0 "$PEERS" "$G" | runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -h "$FL_PGDIR" \
 		-p "${FL_DB##*port=}" jitwg >/dev/null || tl_fail "bulk load"
-	echo "bulk_load peers $PEERS s $(fl_calc "$(date +%s.%N) - $t")"
+	echo "bulk_load peers $PEERS s $(fl_calc "$(date +%s.%N) - $t") load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 	FL_JITWGD_ARGS=(--idle-timeout 600 --registry-timeout-ms 2000)
 	t=$(date +%s.%N)
 	for ((i = 0; i < G; i++)); do
@@ -32,7 +32,8 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 			awk '\$1 == \"jitwg_prefetch_synced_seconds\" { print \$2 }') -gt 0 ]" || tl_fail "gw$i did not catch up"
 		echo "gw$i prefetch_walk_s $(fl_calc "$(date +%s.%N) - $t") pages $(metric "$i" jitwg_prefetch_requests_total)" \
 			"puts $(metric "$i" 'jitwg_prefetch_changes_total{op="put"}')" \
-			"cache_file_mib $(fl_calc "$(cat "$TL_TMP/cache$i.db"* | wc -c) / 1048576")"
+			"cache_file_mib $(fl_calc "$(cat "$TL_TMP/cache$i.db"* | wc -c) / 1048576")" \
+			"load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 	done
 	# GET probe against both registries while the clients connect
 	probe_key=$(fl_keys 7 1 | awk '{ print $2 }' | tr '+/' '-_' | tr -d '=')
@@ -56,6 +57,7 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 		lg+=("$!")
 	done
 	for p in "${lg[@]}"; do wait "$p" || true; done
+	echo "connects_done load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 	kill "$probe" 2>/dev/null || true
 	wait "$probe" 2>/dev/null || true
 	for ((i = 0; i < G; i++)); do
@@ -63,6 +65,8 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 			"registry_gets $(($(metric "$i" jitwg_registry_requests_total) - g0[$i]))" \
 			"installed $(metric "$i" jitwg_peers_installed)" \
 			"cache_hits $(metric "$i" 'jitwg_cache_total{result="hit"}')" \
+			"repaired $(metric "$i" jitwg_install_confirm_repaired_total)" \
+			"budget_dropped $(metric "$i" jitwg_lookup_budget_dropped_total)" \
 			"$(grep '^handshakes:' "$TL_TMP/lg$i")"
 	done
 	sort -n "$TL_TMP/probe" | awk '{ v[NR] = $1 } END { if (NR) printf "registry_get_s (%d peers, postgres, 2 registries) n %d p50 %.4f p99 %.4f max %.4f\n", '"$PEERS"', NR, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[NR] }'
