@@ -7,12 +7,18 @@
 # per gateway connect at RATE/s: registry GETs per gateway both ways, connect
 # times, peers installed (the data plane holds what connected, not the
 # prefetched share), and a GET latency probe against both registries meanwhile.
+# With G >= 3 and ISOLATE=1, gateway G-2 prefetches too but with install
+# confirmation off and a 2 ms initiate delay (--confirm-ms 0
+# --initiate-delay-ms 2), side by side with gateway 0: if its p99 falls to the
+# no-prefetch gateway's, prefetch's higher p99 is the crossed-handshake repair
+# of fast installs (coldconnect), not the prefetched cache (its size, its
+# write lock, the prefetch thread's CPU), which the two share.
 # Writes OUT/scale.txt.
 #
-#   PEERS [1000000]  G [3]  CLIENTS [1000]  RATE [100]  OUT (required)
+#   PEERS [1000000]  G [3]  CLIENTS [1000]  RATE [100]  ISOLATE [1]  OUT (required)
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
-PEERS=${PEERS:-1000000} G=${G:-3} CLIENTS=${CLIENTS:-1000} RATE=${RATE:-100}
+PEERS=${PEERS:-1000000} G=${G:-3} CLIENTS=${CLIENTS:-1000} RATE=${RATE:-100} ISOLATE=${ISOLATE:-1}
 fl_start "$G"
 declare -a g0=()
 metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { print s + 0 }'; }
@@ -25,7 +31,13 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 	FL_JITWGD_ARGS=(--idle-timeout 600 --registry-timeout-ms 2000)
 	t=$(date +%s.%N)
 	for ((i = 0; i < G; i++)); do
-		if [ "$i" -lt $((G - 1)) ]; then fl_jitwgd_start "$i" --prefetch 1; else fl_jitwgd_start "$i"; fi
+		if [ "$i" -ge $((G - 1)) ]; then
+			fl_jitwgd_start "$i"
+		elif [ "$ISOLATE" = 1 ] && [ "$G" -ge 3 ] && [ "$i" = $((G - 2)) ]; then
+			fl_jitwgd_start "$i" --prefetch 1 --confirm-ms 0 --initiate-delay-ms 2
+		else
+			fl_jitwgd_start "$i" --prefetch 1
+		fi
 	done
 	for ((i = 0; i < G - 1; i++)); do
 		tl_wait_until 900 bash -c "[ \$(ip netns exec ${FL_JGW[$i]} curl -sf http://127.0.0.1:9100/metrics |
@@ -61,7 +73,10 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 	kill "$probe" 2>/dev/null || true
 	wait "$probe" 2>/dev/null || true
 	for ((i = 0; i < G; i++)); do
-		echo "gw$i prefetch $([ "$i" -lt $((G - 1)) ] && echo on || echo off)" \
+		mode=off
+		[ "$i" -lt $((G - 1)) ] && mode=on
+		[ "$ISOLATE" = 1 ] && [ "$G" -ge 3 ] && [ "$i" = $((G - 2)) ] && mode="on(--confirm-ms 0 --initiate-delay-ms 2)"
+		echo "gw$i prefetch $mode" \
 			"registry_gets $(($(metric "$i" jitwg_registry_requests_total) - g0[$i]))" \
 			"installed $(metric "$i" jitwg_peers_installed)" \
 			"cache_hits $(metric "$i" 'jitwg_cache_total{result="hit"}')" \
