@@ -9,6 +9,7 @@ PKGS=(
 	build-essential pkg-config clang llvm libclang-rt-14-dev
 	libssl-dev libmnl-dev libsqlite3-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libjson-c-dev libpq-dev libcmocka-dev
+	libnftnl-dev nftables # jitwgd --admit-set (libnftnl) and its ruleset (nft -f)
 	# real WireGuard and namespaces
 	wireguard-go wireguard-tools iproute2 iputils-ping tcpdump kmod
 	python3 # scripts/gen-initiations.sh: the independent reader of its captures

@@ -48,8 +48,9 @@ tl_init() {
 }
 
 # tl_netns NAME -> creates netns "jt<pid>-NAME" with lo up, prints its name.
+# A test may set TL_NS_PREFIX (default jt) to tell its namespaces apart.
 tl_netns() {
-	local n="jt$$-$1"
+	local n="${TL_NS_PREFIX:-jt}$$-$1"
 	ip netns add "$n"
 	TL_NETNS+=("$n")
 	echo "$n" >>"$TL_TMP/.netns"

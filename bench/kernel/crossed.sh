@@ -28,24 +28,14 @@ echo "$*" >"$files/args"
 
 # The registry database, filled over the API on the host (as tests/kernel/gateway.sh).
 : >"$files/clients.txt"
-reg=$(tl_netns reg)
-port=$((20000 + RANDOM % 20000))
-REG_URL=http://127.0.0.1:$port
-tl_bg ip netns exec "$reg" "$TL_BIN/jitwg-registry" --listen "127.0.0.1:$port" --db "$files/registry.db" \
-	2>"$TL_TMP/registry.log"
-regpid=$TL_LAST_PID
-tl_wait_until 10 ip netns exec "$reg" curl -sf "$REG_URL/healthz" || tl_fail "registry did not start"
+kg_registry_start "$files/registry.db"
 for n in $(seq 1 40); do
 	priv=$(wg genkey)
 	pub=$(wg pubkey <<<"$priv")
 	echo "$n $priv $pub" >>"$files/clients.txt"
-	ip netns exec "$reg" curl -sf -o /dev/null -H 'Content-Type: application/json' \
-		-d "{\"public_key\":\"$pub\",\"allowed_ips\":[\"10.77.1.$n/32\"]}" "$REG_URL/v1/peers" ||
-		tl_fail "registering client $n failed"
+	kg_register "$pub" "10.77.1.$n/32"
 done
-kill -TERM "$regpid"
-wait "$regpid" 2>/dev/null || true
-rm -f "$files"/registry.db-shm "$files"/registry.db-wal
+kg_registry_stop "$files/registry.db"
 
 root=$TL_TMP/root
 kg_rootfs "$root" "$ROOT/bench/kernel/crossed-guest.sh" "$files"/*

@@ -50,15 +50,9 @@ for n in $(seq 1 "$N"); do
 done
 sleep 1
 
-reset_all() { # cold state: no peer on the gateway, a fresh one on each client
-	local n
-	for n in $(seq 1 "$N"); do
-		ip netns exec "$GW" wg set "$GWIF" peer "${CLIENT_PUB[$n]}" remove
-		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" remove
-		ip netns exec "$CL" wg set "${CLIENT_IF[$n]}" peer "$GW_PUB" \
-			endpoint "127.0.0.1:$((40000 + n))" allowed-ips 10.77.0.1/32
-	done
-}
+# shellcheck source=../coldconnect/lib.bash
+source "$ROOT/bench/coldconnect/lib.bash"
+client_endpoint() { echo "127.0.0.1:$((40000 + $1))"; } # its own `jitwg tunnel`
 rtt() {
 	local out
 	out=$(ip netns exec "$CL" ping -n -c 1 -W 12 -I "${CLIENT_IF[$1]}" 10.77.0.1 2>/dev/null) || { echo fail; return; }

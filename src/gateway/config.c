@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "gateway/nftset.h"
+
 const char config_usage[] =
 	"Usage: jitwgd --interface IF --registry URL [options]\n"
 	"\n"
@@ -49,6 +51,11 @@ const char config_usage[] =
 	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
 	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
 	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
+	"  --admit-set FAMILY:TABLE:PREFIX  keep the installed peers' endpoints in the\n"
+	"                            nftables sets PREFIX4/PREFIX6 (e.g. inet:jitwg:admit), which\n"
+	"                            the ruleset /usr/share/jitwg/jitwg.nft uses to drop other\n"
+	"                            sources' initiations before the data plane; needs the\n"
+	"                            initiator role (not with --no-initiate)\n"
 	"  --log-level error|warn|info|debug  (info)\n"
 	"  --config FILE             read these options from FILE (\"name = value\" lines);\n"
 	"                            the command line wins; SIGHUP re-reads it\n"
@@ -84,6 +91,7 @@ static const struct opt opts[] = {
 	{ "registry-budget", OPT_UINT, O(registry_budget), 0, 1000000, false },
 	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
 	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
+	{ "admit-set", OPT_STR, O(admit_set), 0, 0, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
 	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
 	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
@@ -434,6 +442,21 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		ret = fail(err, "--hook: expected a socket path shorter than 108 bytes");
 		goto out;
 	}
+	if (cfg->admit_set) {
+		struct nftset_spec spec;
+		if ((ret = nftset_spec_parse(cfg->admit_set, &spec, err)))
+			goto out;
+		/*
+		 * The filter drops every initiation from an endpoint no peer is
+		 * installed on, so the data plane never sees a client's first one:
+		 * only the data plane's own initiation (role inversion) connects.
+		 */
+		if (cfg->no_initiate) {
+			ret = fail(err, "--admit-set needs the initiator role: the filter keeps clients' first "
+				   "initiations from the data plane; drop --no-initiate");
+			goto out;
+		}
+	}
 	if (cfg->grace == UINT_MAX)
 		cfg->grace = cfg->idle_timeout < 30 ? cfg->idle_timeout : 30;
 	if (!cfg->cache_path && asprintf(&cfg->cache_path, "/var/lib/jitwg/%s.db", cfg->interface) < 0) {
@@ -468,6 +491,7 @@ void config_free(struct config *cfg)
 	free(cfg->status_socket);
 	free(cfg->config_file);
 	free(cfg->hook_path);
+	free(cfg->admit_set);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

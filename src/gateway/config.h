@@ -27,6 +27,7 @@ struct config {
 	char *status_socket;         /* unix socket for `jitwg status`; "" = none */
 	char *config_file;
 	char *hook_path;             /* jitwg-relay's hand-offs (wire/hook.h); NULL = none */
+	char *admit_set;             /* nftables admission set FAMILY:TABLE:PREFIX (nftset.h); NULL = none */
 	enum dp_backend backend;
 	unsigned int workers;        /* identify threads (0 = one per CPU, at most 8) */
 	unsigned int positive_ttl, negative_ttl, fetch_window, stale_max;

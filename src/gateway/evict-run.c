@@ -28,7 +28,9 @@ void installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN])
 		log_warn("removing %s (gone from the registry) failed: %s", k, strerror(-ret));
 		return;
 	}
+	installer_admit_drop(ins, peertab_find(ins->tab, key));
 	peertab_del(ins->tab, key);
+	installer_admit_commit(ins);
 	metrics_inc(&ins->m->evictions);
 	metrics_inc(&ins->m->registry_gone);
 	installer_update_gauges(ins);
@@ -81,6 +83,7 @@ void installer_remove_batch(struct installer *ins)
 				stale_gone++;
 			if (p->last_handshake)
 				idle = now - p->last_handshake;
+			installer_admit_drop(ins, p);
 		}
 		installer_key_str(k, keys[i]);
 		if (idle >= 0)
@@ -89,6 +92,7 @@ void installer_remove_batch(struct installer *ins)
 			log_info("evicted peer %s: no handshake since install", k);
 		peertab_del(ins->tab, keys[i]);
 	}
+	installer_admit_commit(ins);
 	metrics_add(&ins->m->evictions, n);
 	if (stale_gone > pl->stale)
 		stale_gone = pl->stale;
@@ -176,6 +180,9 @@ void installer_sweep(struct installer *ins)
 	}
 	metrics_gauge_set(&ins->m->peers_stale, (int64_t)ins->plan.stale);
 	installer_update_gauges(ins);
+	/* The listing is the truth: adopted and vanished peers, endpoints the data plane roamed. */
+	installer_admit_sync(ins);
+	installer_admit_commit(ins);
 	if (ins->plan.adopted || ins->plan.vanished || ins->plan.n_victims)
 		log_info("sweep: %zu peers, %zu to evict, %zu adopted, %zu removed by others",
 			 n, ins->plan.n_victims, ins->plan.adopted, ins->plan.vanished);

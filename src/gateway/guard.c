@@ -68,8 +68,10 @@ static int restore_endpoint(struct installer *ins, struct peer_state *p)
 	fix.flags = DP_PEER_HAS_ENDPOINT | DP_PEER_UPDATE_QUIET;
 	fix.endpoint = p->trusted;
 	ret = dataplane_set_peers(ins->dp, &fix, 1);
-	if (!ret)
+	if (!ret) {
 		p->endpoint = p->trusted;
+		installer_admit_follow(ins, p);
+	}
 	return ret;
 }
 
@@ -125,6 +127,7 @@ void installer_guards_run(struct installer *ins, uint64_t now)
 		g->due_ms = now + guard_delay_ms[g->round];
 		i++;
 	}
+	installer_admit_commit(ins);
 }
 
 void installer_guard_notice(struct installer *ins, const struct notice *n)
@@ -148,6 +151,7 @@ void installer_guard_notice(struct installer *ins, const struct notice *n)
 		log_warn("restoring endpoint after a replay failed: %s", strerror(-ret));
 		return;
 	}
+	installer_admit_commit(ins);
 	schedule_guard(ins, n->key, clock_mono_ms());
 	metrics_inc(&ins->m->endpoint_restores);
 	installer_key_str(k, n->key);

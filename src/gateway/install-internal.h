@@ -26,6 +26,8 @@ enum {
 	REVALIDATE_PER_SWEEP = 256,
 	/* A session older than this is as good as none: REJECT_AFTER_TIME in the protocol. */
 	SESSION_LIVE_SEC = 180,
+	/* A peer object sends at most one initiation per REKEY_TIMEOUT (docs: Data plane seam). */
+	REKEY_TIMEOUT_MS = 5000,
 	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
 	GUARD_ROUNDS = 4,
 	STATUS_EVERY_MS = 100,   /* the status document is rebuilt at most this often */
@@ -85,12 +87,25 @@ struct installer {
 	struct guard guards[GUARD_MAX];
 	size_t n_guards;
 	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
+	struct nftset *admit;        /* NULL without --admit-set */
+	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */
 };
 
 void installer_key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN]);
 void installer_endpoint_str(char *out, size_t len, const union dp_endpoint *ep);
 void installer_update_gauges(struct installer *ins);
 uint64_t installer_revalidate_interval_ms(unsigned int every);
+
+/*
+ * The admission set (install.c), stage thread only; no-ops without
+ * --admit-set. follow: p's hold moves to p->endpoint; drop: p lets go
+ * (before peertab_del); sync: a full re-count from the peer table (after
+ * a sweep); commit: write what is queued (after each batch of work).
+ */
+void installer_admit_follow(struct installer *ins, struct peer_state *p);
+void installer_admit_drop(struct installer *ins, struct peer_state *p);
+void installer_admit_sync(struct installer *ins);
+void installer_admit_commit(struct installer *ins);
 
 /* evict-run.c, stage thread only */
 void installer_sweep(struct installer *ins);

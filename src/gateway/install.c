@@ -196,7 +196,70 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	pthread_mutex_unlock(&ins->cfg_mu);
 	if (ins->cfg.status)
 		status_board_set_config(ins->cfg.status, cfg->idle_timeout, !cfg->no_initiate);
+	if (ins->admit)
+		atomic_store(&ins->admit_resync, true);
 	stage_wake(ins->st);
+}
+
+/* ---- the admission set (stage thread) ---------------------------------------------- */
+
+/*
+ * Elements outlive the idle timeout twice over: an active peer's is put
+ * again every half of that (nftset_sync_end), and a jitwgd that died
+ * leaves a set that empties itself. At least a minute, so short test
+ * timeouts do not turn every sweep into a rewrite.
+ */
+static uint64_t admit_timeout_ms(struct installer *ins)
+{
+	uint64_t ms;
+
+	pthread_mutex_lock(&ins->cfg_mu);
+	ms = (uint64_t)ins->cfg.idle_timeout * 2000;
+	pthread_mutex_unlock(&ins->cfg_mu);
+	return ms < 60000 ? 60000 : ms;
+}
+
+void installer_admit_follow(struct installer *ins, struct peer_state *p)
+{
+	if (!ins->admit || dataplane_endpoint_equal(&p->admitted, &p->endpoint))
+		return;
+	if (p->admitted.addr.sa_family)
+		nftset_release(ins->admit, &p->admitted);
+	if (p->endpoint.addr.sa_family)
+		nftset_hold(ins->admit, &p->endpoint);
+	p->admitted = p->endpoint;
+}
+
+void installer_admit_drop(struct installer *ins, struct peer_state *p)
+{
+	if (!ins->admit || !p || !p->admitted.addr.sa_family)
+		return;
+	nftset_release(ins->admit, &p->admitted);
+	memset(&p->admitted, 0, sizeof(p->admitted));
+}
+
+static bool sync_one(struct peer_state *p, void *arg)
+{
+	struct nftset *s = arg;
+
+	nftset_sync_hold(s, &p->endpoint);
+	p->admitted = p->endpoint;
+	return true;
+}
+
+void installer_admit_sync(struct installer *ins)
+{
+	if (!ins->admit)
+		return;
+	nftset_sync_begin(ins->admit);
+	peertab_each(ins->tab, sync_one, ins->admit);
+	nftset_sync_end(ins->admit, clock_mono_ms(), admit_timeout_ms(ins));
+}
+
+void installer_admit_commit(struct installer *ins)
+{
+	if (ins->admit)
+		(void)nftset_commit(ins->admit, clock_mono_ms(), admit_timeout_ms(ins)); /* counted, logged inside */
 }
 
 /* ---- installs (stage thread) ------------------------------------------------------ */
@@ -257,6 +320,7 @@ static void landed(struct installer *ins, const struct install_item *it, bool in
 		p->adopted = false;
 		p->endpoint = it->endpoint;
 		p->trusted = it->endpoint;
+		installer_admit_follow(ins, p);
 		p->keepalive = it->keepalive;
 		p->sweep_mark = ins->gen;
 		(void)peertab_set_allowed_ips(p, it->allowed_ips, it->n_allowed_ips);
@@ -310,7 +374,26 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 		struct install_item *it = &its[i];
 		struct peer_state *p = peertab_find(ins->tab, it->key);
 		bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
+		bool roamed = ins->admit && p && p->admitted.addr.sa_family &&
+			      !dataplane_endpoint_equal(&p->admitted, &it->endpoint);
 
+		/*
+		 * An installed peer seen from an endpoint not in the admission set:
+		 * the filter dropped this initiation, so the data plane will not
+		 * answer it, and must initiate itself. A peer object with a session,
+		 * or one that initiated less than REKEY_TIMEOUT ago, sends nothing on
+		 * the keepalive edge: remove it first (its session is the client's
+		 * old one anyway; the new handshake takes ~10 ms).
+		 */
+		if (roamed && !no_initiate) {
+			if (live || now_ms - p->initiated_mono_ms < REKEY_TIMEOUT_MS) {
+				ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
+				if (ret)
+					log_ratelimited_debug("roamed peer: removal before initiating failed: %s",
+							      strerror(-ret));
+			}
+			live = false;
+		}
 		/*
 		 * A live session answers the client itself; only a cold peer needs us
 		 * to initiate. Client retries are 5 s apart, so initiating again for
@@ -353,6 +436,7 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 		explicit_bzero(plain, sizeof(plain[0]) * nplain);
 	}
 	installer_update_gauges(ins);
+	installer_admit_commit(ins);
 }
 
 /* ---- the stage's hooks --------------------------------------------------------------- */
@@ -410,6 +494,11 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	if (ins->plan.next < ins->plan.n_victims) {
 		installer_remove_batch(ins);
 		return 0;
+	}
+	if (ins->admit && atomic_exchange(&ins->admit_resync, false)) {
+		nftset_resync(ins->admit);
+		installer_admit_sync(ins);
+		installer_admit_commit(ins);
 	}
 	if (ins->n_guards && installer_guards_next(ins) <= now)
 		installer_guards_run(ins, now);
@@ -476,6 +565,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	ins->m = cfg->metrics;
 	ins->cfg = *cfg;
 	ins->cfg.ifname = NULL;
+	ins->admit = cfg->admit;
 	snprintf(ins->ifname, sizeof(ins->ifname), "%s", cfg->ifname ? cfg->ifname : "");
 	pthread_mutex_init(&ins->cfg_mu, NULL);
 	pthread_mutex_init(&ins->guard_mu, NULL);

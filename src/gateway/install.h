@@ -24,6 +24,7 @@
 #include "dataplane/dataplane.h"
 #include "gateway/lookup.h"
 #include "gateway/metrics.h"
+#include "gateway/nftset.h"
 #include "gateway/notice.h"
 #include "gateway/status.h"
 
@@ -38,6 +39,8 @@ struct installer_config {
 	struct metrics *metrics;     /* not owned */
 	struct status_board *status; /* where the status document goes; not owned, may be NULL */
 	size_t queue_cap;            /* (8192) */
+	struct nftset *admit;        /* --admit-set's mirror (nftset.h), or NULL; not owned, used
+	                              * only on the stage's thread, from the first sweep on */
 };
 
 struct installer;

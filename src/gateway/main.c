@@ -34,6 +34,7 @@
 #include "gateway/lookup.h"
 #include "gateway/prefetch.h"
 #include "gateway/metrics.h"
+#include "gateway/nftset.h"
 #include "gateway/status.h"
 #include "gateway/admit-stage.h"
 #include "gateway/identify.h"
@@ -62,6 +63,7 @@ struct daemon {
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
 	struct ingest_hook *hook_src;        /* NULL unless --hook */
+	struct nftset *admit_set;            /* NULL unless --admit-set; used by the install stage */
 	atomic_int fatal;            /* a stage stopped on its own: exit non-zero */
 	char pubs[WG_KEY_B64_LEN + 1];
 	uint16_t port;
@@ -320,6 +322,15 @@ static int start(struct daemon *d)
 			errno == EPERM ? " (needs CAP_NET_RAW)" : "");
 		return -1;
 	}
+	/* Checked now, written only from the install stage's first sweep (a flush and rebuild). */
+	if (cfg->admit_set) {
+		struct nftset_spec spec;
+		if (nftset_spec_parse(cfg->admit_set, &spec, err) ||
+		    !(d->admit_set = nftset_open(&spec, d->m, err))) {
+			log_err("%s", err);
+			return -1;
+		}
+	}
 	{
 		struct lookup_config lc = {
 			.cache_path = cfg->cache_path,
@@ -352,6 +363,7 @@ static int start(struct daemon *d)
 
 		fill_installer_config(&ic, cfg, d->m);
 		ic.status = d->board;
+		ic.admit = d->admit_set;
 		d->ins = installer_new(d->dp, &ic);
 		if (!d->ins) {
 			log_err("install stage: %s", strerror(errno));
@@ -449,6 +461,7 @@ static void stop(struct daemon *d)
 	identify_free(d->identify);
 	lookup_free(d->lk);
 	installer_free(d->ins);
+	nftset_free(d->admit_set); /* after the install stage, its only user; the set stays */
 	status_board_free(d->board);
 	dataplane_free(d->dp);
 	capture_free(d->cap);
@@ -465,9 +478,10 @@ static int ready(struct daemon *d, uint64_t t0)
 	const char *why = NULL;
 
 	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-		 "idle-timeout %us, %s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
+		 "idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
 		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
 		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
+		 d->admit_set ? ", admission set " : "", d->admit_set ? d->cfg.admit_set : "",
 		 d->cfg.metrics_addr ? ", metrics on " : "", d->cfg.metrics_addr ? d->cfg.metrics_addr : "");
 	if (d->httpd && httpd_start(d->httpd, &why)) {
 		log_err("%s (%s)", why, d->cfg.metrics_addr);

@@ -139,6 +139,14 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_install_queue_dropped_total",
 		"Installs, removals and endpoint checks the install stage had no room for.",
 		&m->install_queue_dropped);
+	gauge(&b, "jitwg_admit_set_elements",
+	      "Endpoints in the nftables admission set (--admit-set): installed peers' endpoints.",
+	      &m->admit_set_elements);
+	counter(&b, "jitwg_admit_set_writes_total",
+		"Endpoints put into or deleted from the nftables admission set.", &m->admit_set_writes);
+	counter(&b, "jitwg_admit_set_errors_total",
+		"Writes to the nftables admission set that failed (netlink errors; the set is rebuilt).",
+		&m->admit_set_errors);
 	counter(&b, "jitwg_status_limited_total",
 		"Status requests refused by the rate limit.", &m->status_limited);
 	counter(&b, "jitwg_initiations_sent_total",

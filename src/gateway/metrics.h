@@ -72,6 +72,8 @@ struct metrics {
 	atomic_uint_fast64_t admit_duplicate;          /* replayed ephemeral (ephemeral.h) */
 	atomic_uint_fast64_t install_queue_dropped;    /* the install stage had no room */
 	atomic_uint_fast64_t status_limited;           /* status requests refused by the rate limit */
+	atomic_uint_fast64_t admit_set_writes;         /* endpoints put into / deleted from the admission set (nftset.h) */
+	atomic_uint_fast64_t admit_set_errors;         /* admission-set writes that failed */
 	/* prefetch (prefetch.c) */
 	atomic_uint_fast64_t prefetch_requests[METRICS_PREFETCH_MAX];
 	atomic_uint_fast64_t prefetch_changes[METRICS_PREFETCH_OPS];
@@ -80,6 +82,7 @@ struct metrics {
 	atomic_int_fast64_t peers_installed;
 	atomic_int_fast64_t peers_stale;
 	atomic_int_fast64_t admit_engaged;             /* 1 while the per-source buckets are enforced */
+	atomic_int_fast64_t admit_set_elements;        /* endpoints in the admission set's mirror */
 	/* jitwg_install_seconds histogram, microseconds accumulated */
 	atomic_uint_fast64_t install_bucket[METRICS_INSTALL_BUCKETS];
 	atomic_uint_fast64_t install_count;

@@ -29,6 +29,7 @@ struct peer_state {
 	uint64_t rx_bytes, tx_bytes;
 	union dp_endpoint endpoint;  /* as the data plane last reported it */
 	union dp_endpoint trusted;   /* source of the last initiation that passed the replay guard */
+	union dp_endpoint admitted;  /* the endpoint this peer holds in the admission set (nftset.h) */
 	struct dp_allowedip *allowed_ips; /* as installed or last listed; owned (peertab_set_allowed_ips) */
 	size_t n_allowed_ips;
 	uint16_t keepalive;          /* persistent keepalive, seconds */

@@ -33,13 +33,7 @@ add_req() { # PUB AIP4 AIP6
 	printf 'data = "{\\"public_key\\":\\"%s\\",\\"allowed_ips\\":[\\"%s\\",\\"%s\\"]}"\n' "$1" "$2" "$3" >>"$TL_TMP/reqs"
 	printf 'output = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' >>"$TL_TMP/reqs"
 }
-reg=$(tl_netns reg)
-port=$((20000 + RANDOM % 20000))
-REG_URL=http://127.0.0.1:$port
-tl_bg ip netns exec "$reg" "$TL_BIN/jitwg-registry" --listen "127.0.0.1:$port" --db "$files/registry.db" \
-	2>"$TL_TMP/registry.log"
-regpid=$TL_LAST_PID
-tl_wait_until 10 ip netns exec "$reg" curl -sf "$REG_URL/healthz" || tl_fail "registry did not start"
+kg_registry_start "$files/registry.db"
 for n in $(seq 1 41); do
 	priv=$(wg genkey)
 	pub=$(wg pubkey <<<"$priv")
@@ -50,14 +44,10 @@ for n in $(seq 42 300); do
 	pub=$(head -c 32 /dev/urandom | base64)
 	add_req "$pub" "10.77.$((2 + n / 250)).$((n % 250))/32" "fd77::2:$n/128"
 done
-codes=$(ip netns exec "$reg" curl -s -K "$TL_TMP/reqs") || tl_fail "registering peers failed"
+codes=$(ip netns exec "$KG_REG" curl -s -K "$TL_TMP/reqs") || tl_fail "registering peers failed"
 ok=$(grep -c '^20[01]$' <<<"$codes" || true)
 [ "$ok" = 300 ] || tl_fail "registry accepted $ok of 300 peers"
-kill -TERM "$regpid"
-wait "$regpid" 2>/dev/null || true
-rm -f "$files"/registry.db-shm
-[ ! -s "$files/registry.db-wal" ] || tl_fail "registry left a WAL behind"
-rm -f "$files/registry.db-wal"
+kg_registry_stop "$files/registry.db"
 
 root=$TL_TMP/root
 kg_rootfs "$root" "$KG_GUEST_DIR/gateway.sh" "$files"/*

@@ -191,3 +191,35 @@ kg_report() {
 	fi
 	return 0
 }
+
+# The guest's registry database is made on the host, over the registry's own
+# API. kg_registry_start DB starts jitwg-registry on DB in a namespace of its
+# own and sets KG_REG (that namespace) and REG_URL; kg_register PUB CIDR...
+# registers one peer; kg_registry_stop DB stops the registry and leaves DB
+# whole, without -wal/-shm, ready to ship into the guest.
+kg_registry_start() {
+	local port=$((20000 + RANDOM % 20000))
+	KG_REG=$(tl_netns reg)
+	REG_URL=http://127.0.0.1:$port
+	tl_bg ip netns exec "$KG_REG" "$TL_BIN/jitwg-registry" --listen "127.0.0.1:$port" --db "$1" \
+		2>"$TL_TMP/registry.log"
+	KG_REG_PID=$TL_LAST_PID
+	tl_wait_until 10 ip netns exec "$KG_REG" curl -sf "$REG_URL/healthz" || tl_fail "registry did not start"
+}
+
+kg_register() {
+	local pub=$1 ips
+	shift
+	ips=$(printf '"%s",' "$@")
+	ip netns exec "$KG_REG" curl -sf -o /dev/null -H 'Content-Type: application/json' \
+		-d "{\"public_key\":\"$pub\",\"allowed_ips\":[${ips%,}]}" "$REG_URL/v1/peers" ||
+		tl_fail "registering $pub failed"
+}
+
+kg_registry_stop() {
+	kill -TERM "$KG_REG_PID"
+	wait "$KG_REG_PID" 2>/dev/null || true
+	rm -f "$1-shm"
+	[ ! -s "$1-wal" ] || tl_fail "registry left a WAL behind"
+	rm -f "$1-wal"
+}

@@ -24,18 +24,9 @@ priv=$(wg genkey)
 echo "$priv" >"$files/c1.key"
 
 # The registry's database, filled here (one client) and shipped to the guest.
-reg=$(tl_netns reg)
-port=$((20000 + RANDOM % 20000))
-tl_bg ip netns exec "$reg" "$TL_BIN/jitwg-registry" --listen "127.0.0.1:$port" --db "$files/registry.db" \
-	2>"$TL_TMP/registry.log"
-regpid=$TL_LAST_PID
-tl_wait_until 10 ip netns exec "$reg" curl -sf "http://127.0.0.1:$port/healthz" || tl_fail "registry did not start"
-ip netns exec "$reg" curl -sf -o /dev/null -X POST "http://127.0.0.1:$port/v1/peers" \
-	-H 'Content-Type: application/json' \
-	-d "{\"public_key\":\"$(wg pubkey <<<"$priv")\",\"allowed_ips\":[\"10.77.1.1/32\"]}" || tl_fail "register failed"
-kill -TERM "$regpid"
-wait "$regpid" 2>/dev/null || true
-rm -f "$files"/registry.db-shm "$files"/registry.db-wal
+kg_registry_start "$files/registry.db"
+kg_register "$(wg pubkey <<<"$priv")" 10.77.1.1/32
+kg_registry_stop "$files/registry.db"
 
 root=$TL_TMP/root
 kg_rootfs "$root" "$KG_GUEST_DIR/relay.sh" "$files"/*

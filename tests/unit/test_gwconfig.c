@@ -183,6 +183,34 @@ static void test_reload(void **state)
 	config_free(&fresh);
 }
 
+/* --admit-set: restart-only, checked at load, and only with the initiator role (also via the file). */
+static void test_admit_set(void **state)
+{
+	struct config c, fresh;
+	char err[CONFIG_ERR_MAX], *path;
+
+	assert_int_equal(load(&c, err, 6, "--interface", "wg0", "--registry", "http://r", "--admit-set",
+			      "inet:jitwg:admit"), 0);
+	assert_string_equal(c.admit_set, "inet:jitwg:admit");
+	assert_int_equal(load(&fresh, err, 6, "--interface", "wg0", "--registry", "http://r", "--admit-set",
+			      "ip:jitwg:other"), 0);
+	assert_int_equal(config_apply_reload(&c, &fresh, err), 1);
+	assert_string_equal(err, "admit-set");
+	config_free(&fresh);
+	config_free(&c);
+	assert_int_equal(load(&c, err, 6, "--interface", "wg0", "--registry", "http://r", "--admit-set", "inet:jitwg"),
+			 -EINVAL);
+	assert_non_null(strstr(err, "--admit-set: 'inet:jitwg'"));
+	assert_int_equal(load(&c, err, 7, "--interface", "wg0", "--registry", "http://r", "--admit-set",
+			      "inet:jitwg:admit", "--no-initiate"), -EINVAL);
+	assert_non_null(strstr(err, "needs the initiator role"));
+	path = write_file("interface wg0\nregistry http://r\nadmit-set = inet:jitwg:admit\nno-initiate\n");
+	assert_int_equal(load(&c, err, 2, "--config", path), -EINVAL);
+	assert_non_null(strstr(err, "needs the initiator role"));
+	unlink(path);
+	free(path);
+}
+
 static void test_token(void **state)
 {
 	char err[CONFIG_ERR_MAX], *t;
@@ -212,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_file_quotes),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_admit_set),
 		cmocka_unit_test(test_token),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
