@@ -60,24 +60,14 @@ fl_build_tools() {
 		tl_fail "cannot build fleetkeys"
 }
 
-# fl_netns NAME -> creates netns "fl-<pid>-NAME" with lo up, prints its name; tl_cleanup removes it.
+# fl_netns NAME / fl_ifname TAG -> tl_netns / tl_ifname with this bench's prefix: netns
+# "fl-<pid>-NAME" with lo up; WireGuard interface "fl<TAG><pid>" (<= 15 chars; its UAPI socket
+# is machine-wide, hence the PID). Recorded for tl_cleanup, which removes both.
 fl_netns() {
-	local n="fl-$$-$1"
-	ip netns add "$n"
-	echo "$n" >>"$TL_TMP/.netns"
-	ip -n "$n" link set lo up
-	echo "$n"
+	local n=fl-$$-$1
+	ip netns add "$n" && echo "$n" >>"$TL_TMP/.netns" && ip -n "$n" link set lo up && echo "$n"
 }
-
-# fl_ifname TAG -> a WireGuard interface name "fl<TAG><pid>" (<= 15 chars); its UAPI socket is
-# machine-wide, hence the PID. tl_cleanup removes the socket.
-fl_ifname() {
-	local n
-	n=$(printf 'fl%s%s' "$1" "$(($$ % 100000))")
-	n=${n:0:15}
-	echo "$n" >>"$TL_TMP/.ifaces"
-	echo "$n"
-}
+fl_ifname() { printf 'fl%s%s\n' "$1" "$(($$ % 100000))" | cut -c1-15 | tee -a "$TL_TMP/.ifaces"; }
 
 # fl_attach NS ADDR -> a veth from NS (ADDR/16) to the hub bridge.
 fl_attach() {
