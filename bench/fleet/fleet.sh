@@ -130,10 +130,10 @@ regulars_today() {
 			  if (rand() < p) { split($3, a, "/"); print $1, a[1], h } }' "$TL_TMP/regulars"
 }
 
-# reboot GW -> both instances lose their data plane; push reloads every registered peer first
+# reboot GW -> both instances lose their data plane; push reloads every registered peer first.
+# The clients that come back are $TL_TMP/reboot-keys (the caller copies the previous hour's).
 reboot_gateway() {
 	local i=$1 t0 t1 n
-	cp "$TL_TMP/active-$i" "$TL_TMP/reboot-keys"
 	n=$(wc -l <"$TL_TMP/reboot-keys")
 	tl_log "reboot gateway $i: $n active clients, $(awk -v g="gw-$i" '$4 == g' "$TL_TMP/registered" | wc -l) registered"
 	fl_metrics "$i" >"$TL_TMP/prereboot-$i.prom" || true   # its counters restart with it: kept for the summary
@@ -175,6 +175,10 @@ for ((h = 0; h < HOURS; h++)); do
 	cat "$TL_TMP/eph" >>"$TL_TMP/registered"
 	for ((i = 0; i < G; i++)); do fl_push_install "$i" "$TL_TMP/eph"; done
 	if [ "$h" = "$REBOOT_AT" ]; then
+		# The previous hour's clients, copied here: the loop below rewrites active-0 for this
+		# hour while the reboot runs (copied inside, the reboot raced it and could take this
+		# hour's never-seen clients instead).
+		cp "$TL_TMP/active-0" "$TL_TMP/reboot-keys"
 		reboot_gateway 0 &   # the rest of the fleet carries on meanwhile
 		LG_PIDS+=("$!")
 	fi
