@@ -176,10 +176,13 @@ fl_wg_up() {
 fl_wg_down() {
 	local i=$1 kind=$2 ns ifn pid
 	if [ "$kind" = j ]; then ns=${FL_JGW[$i]} ifn=${FL_JIF[$i]}; else ns=${FL_PGW[$i]} ifn=${FL_PIF[$i]}; fi
+	local -a pids=()
 	for pid in $(ip netns pids "$ns"); do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = wireguard-go ] && kill "$pid"
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = wireguard-go ] && kill "$pid" && pids+=("$pid")
 	done
 	tl_wait_until 10 bash -c "! test -S /var/run/wireguard/$ifn.sock" || rm -f "/var/run/wireguard/$ifn.sock"
+	# gone, not only its socket: a new one must be the only wireguard-go in the namespace
+	for pid in "${pids[@]}"; do tl_wait_until 10 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true; done
 	ip -n "$ns" link del "$ifn" 2>/dev/null || true
 }
 

@@ -19,7 +19,7 @@ S=$D/run/samples.tsv
 
 # per_size COL -> "n min median max count" per size (column COL of reload.tsv), sizes ascending
 per_size() {
-	awk -F'\t' -v c="$1" 'NR > 1 { print $2 "\t" $c }' "$L" | sort -t$'\t' -k1,1n -k2,2g |
+	awk -F'\t' -v c="$1" 'NR > 1 && $c != "" { print $2 "\t" $c }' "$L" | sort -t$'\t' -k1,1n -k2,2g |
 		awk -F'\t' '{ v[$1, ++k[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++m] = $1 } }
 		END { for (i = 1; i <= m; i++) { n = order[i]; c = k[n]
 			med = c % 2 ? v[n, (c + 1) / 2] : (v[n, c / 2] + v[n, c / 2 + 1]) / 2
