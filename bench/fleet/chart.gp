@@ -1,6 +1,6 @@
 # Installed and stale peers per gateway over simulated time, push vs JIT,
-# from the samples.tsv a fleet run writes (every gateway's /metrics; for push
-# the same two gauges computed from `wg show` by the bench script).
+# from the samples.tsv a fleet run writes: each gateway's own /metrics scraped
+# during the run (jitwgd for JIT, bench/fleet/pushexporter.py for push).
 #   gnuplot -e "data='DIR/samples.tsv'; out='chart.png'; G=3; title='...'" bench/fleet/chart.gp
 if (!exists("title")) title = "jitwg fleet"
 if (!exists("G")) G = 3

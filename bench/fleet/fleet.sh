@@ -16,11 +16,13 @@
 #   PRELOAD [0]    peers per gateway registered before the run (bulk; never connect)
 #   PREFETCH [0]   jitwgd --prefetch interval (0 = off)
 #   REBOOT_AT [-1] simulated hour at which gateway 0 (both instances) reboots
+#   SCALE_TTL [1]  jitwgd's cache/negative TTLs, fetch window, revalidation and stale-max scaled
+#                  to simulated time (at least 1 s each); 0 = jitwgd's defaults in real seconds
 #   OUT            output directory (required): samples.tsv, connects.tsv, reboot-*.tsv, summary.txt
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 G=${G:-3} HOUR=${HOUR:-6} DAYS=${DAYS:-2} IDLE=${IDLE:-3} REGULARS=${REGULARS:-300} ZIPF=${ZIPF:-20}
-EPH=${EPH:-40} PRELOAD=${PRELOAD:-0} PREFETCH=${PREFETCH:-0} REBOOT_AT=${REBOOT_AT:--1}
+EPH=${EPH:-40} PRELOAD=${PRELOAD:-0} PREFETCH=${PREFETCH:-0} REBOOT_AT=${REBOOT_AT:--1} SCALE_TTL=${SCALE_TTL:-1}
 fl_start "$G"
 HOURS=${HOURS:-$((24 * DAYS))}   # HOURS overrides DAYS (short runs)
 PRE0=3000000                      # first index of preloaded peers
@@ -45,32 +47,46 @@ done
 cat "$TL_TMP/regulars" "$TL_TMP/preload" >"$TL_TMP/registered"
 
 FL_JITWGD_ARGS=(--idle-timeout "$IDLE" --grace 1 --registry-timeout-ms 2000)
+# jitwgd's lookup timers in simulated time: real = default * HOUR / 3600, at least 1 s (whole
+# seconds only). With HOUR 6: cache TTL 300 s -> 1 s (10 simulated minutes), negative TTL 60 s ->
+# 1 s, fetch window 5 s -> 1 s, revalidate 300 s -> 1 s, stale-max 1 day -> 144 s.
+scaled() { awk -v x="$1" -v h="$HOUR" 'BEGIN { v = int(x * h / 3600 + 0.5); print v < 1 ? 1 : v }'; }
+if [ "$SCALE_TTL" = 1 ]; then
+	FL_JITWGD_ARGS+=(--cache-ttl "$(scaled 300)" --negative-ttl "$(scaled 60)" --fetch-window "$(scaled 5)"
+		--revalidate "$(scaled 300)" --stale-max "$(scaled 86400)")
+fi
 [ "$PREFETCH" -gt 0 ] && FL_JITWGD_ARGS+=(--prefetch "$PREFETCH")
-for ((i = 0; i < G; i++)); do fl_jitwgd_start "$i"; done
+for ((i = 0; i < G; i++)); do
+	fl_jitwgd_start "$i"
+	fl_pushexp_start "$i" "$IDLE"
+done
+tl_log "jitwgd ${FL_JITWGD_ARGS[*]}"
 tl_log "fleet up: $G gateways, $(wc -l <"$TL_TMP/registered") registered; $HOURS simulated hours of $HOUR s"
 
-# ---- sampler: every gateway's metrics, three times per simulated hour ----
+# ---- sampler: every gateway's /metrics (JIT: jitwgd, push: pushexporter.py), three times per simulated hour ----
 T0=$(date +%s.%N)
 echo "0 $T0" >"$TL_TMP/clock"
 sample() {
-	local i now sim m inst stale req nf pf
+	local i k mode now sim m inst stale req nf pf
 	# simulated time from the driver's clock: hour index + the fraction of it elapsed
 	now=$(date +%s.%N)
 	read -r h0 t0 <"$TL_TMP/clock"
 	sim=$(fl_calc "$h0 + (($now - $t0) / $HOUR > 1 ? 1 : ($now - $t0) / $HOUR)")
 	for ((i = 0; i < G; i++)); do
-		m=$(fl_metrics "$i" || true)
-		inst=$(awk '$1 == "jitwg_peers_installed" { print $2 }' <<<"$m")
-		stale=$(awk '$1 == "jitwg_peers_stale" { print $2 }' <<<"$m")
-		req=$(awk '$1 ~ /^jitwg_registry_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")
-		nf=$(awk '$1 == "jitwg_registry_requests_total{status=\"not_found\"}" { print $2 }' <<<"$m")
-		pf=$(awk '$1 ~ /^jitwg_prefetch_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")
-		printf '%.3f\t%d\tjit\t%s\t%s\t%s\t%s\t%s\n' "$sim" "$i" "${inst:-NA}" "${stale:-NA}" "$req" "${nf:-0}" "$pf"
-		read -r inst stale < <(fl_push_counts "$i" "$IDLE")
-		printf '%.3f\t%d\tpush\t%s\t%s\t0\t0\t0\n' "$sim" "$i" "$inst" "$stale"
+		for k in j p; do
+			if [ $k = j ]; then mode=jit; else mode=push; fi
+			m=$(fl_metrics "$i" $k || true)
+			inst=$(awk '$1 == "jitwg_peers_installed" { print $2 }' <<<"$m")
+			stale=$(awk '$1 == "jitwg_peers_stale" { print $2 }' <<<"$m")
+			req=$(awk '$1 ~ /^jitwg_registry_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")
+			nf=$(awk '$1 == "jitwg_registry_requests_total{status=\"not_found\"}" { print $2 }' <<<"$m")
+			pf=$(awk '$1 ~ /^jitwg_prefetch_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")
+			printf '%.3f\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sim" "$i" "$mode" "${inst:-NA}" "${stale:-NA}" "$req" "${nf:-0}" "$pf" \
+				"$(cut -d' ' -f1 /proc/loadavg)"
+		done
 	done
 }
-printf 'sim_hours\tgw\tmode\tinstalled\tstale\tregistry_requests\tnot_found\tprefetch_requests\n' >"$OUT/samples.tsv"
+printf 'sim_hours\tgw\tmode\tinstalled\tstale\tregistry_requests\tnot_found\tprefetch_requests\tload1\n' >"$OUT/samples.tsv"
 printf 'hour\tgw\tmode\tclients\tok\tfailed\tp50_ms\tp99_ms\tmax_ms\n' >"$OUT/connects.tsv"
 ( while :; do sample >>"$OUT/samples.tsv"; sleep "$(fl_calc "$HOUR / 3")"; done ) &
 SAMPLER=$!
@@ -114,12 +130,13 @@ regulars_today() {
 			  if (rand() < p) { split($3, a, "/"); print $1, a[1], h } }' "$TL_TMP/regulars"
 }
 
-# reboot GW -> both instances lose their data plane; push reloads every registered peer first
+# reboot GW -> both instances lose their data plane; push reloads every registered peer first.
+# The clients that come back are $TL_TMP/reboot-keys (the caller copies the previous hour's).
 reboot_gateway() {
 	local i=$1 t0 t1 n
-	cp "$TL_TMP/active-$i" "$TL_TMP/reboot-keys"
 	n=$(wc -l <"$TL_TMP/reboot-keys")
 	tl_log "reboot gateway $i: $n active clients, $(awk -v g="gw-$i" '$4 == g' "$TL_TMP/registered" | wc -l) registered"
+	fl_metrics "$i" >"$TL_TMP/prereboot-$i.prom" || true   # its counters restart with it: kept for the summary
 	fl_jitwgd_stop "$i"
 	fl_wg_down "$i" j
 	fl_wg_down "$i" p
@@ -158,6 +175,10 @@ for ((h = 0; h < HOURS; h++)); do
 	cat "$TL_TMP/eph" >>"$TL_TMP/registered"
 	for ((i = 0; i < G; i++)); do fl_push_install "$i" "$TL_TMP/eph"; done
 	if [ "$h" = "$REBOOT_AT" ]; then
+		# The previous hour's clients, copied here: the loop below rewrites active-0 for this
+		# hour while the reboot runs (copied inside, the reboot raced it and could take this
+		# hour's never-seen clients instead).
+		cp "$TL_TMP/active-0" "$TL_TMP/reboot-keys"
 		reboot_gateway 0 &   # the rest of the fleet carries on meanwhile
 		LG_PIDS+=("$!")
 	fi
@@ -181,16 +202,24 @@ kill "$SAMPLER" 2>/dev/null || true
 # ---- summary ----
 elapsed=$(fl_calc "$(date +%s.%N) - $T0")
 {
-	echo "G=$G HOUR=$HOUR DAYS=$DAYS IDLE=$IDLE REGULARS=$REGULARS ZIPF=$ZIPF EPH=$EPH PRELOAD=$PRELOAD PREFETCH=$PREFETCH"
+	echo "G=$G HOUR=$HOUR DAYS=$DAYS IDLE=$IDLE REGULARS=$REGULARS ZIPF=$ZIPF EPH=$EPH PRELOAD=$PRELOAD PREFETCH=$PREFETCH SCALE_TTL=$SCALE_TTL"
+	echo "jitwgd ${FL_JITWGD_ARGS[*]}"
+	echo "load_average_end $(cut -d' ' -f1-3 /proc/loadavg); load1 over the samples: $(awk -F'\t' 'NR > 1 { s += $9; n++; if ($9 > m) m = $9 } END { printf "mean %.1f max %.1f", s / n, m }' "$OUT/samples.tsv")"
 	echo "registered_total $(wc -l <"$TL_TMP/registered")"
 	echo "elapsed_s $elapsed"
+	# counters of each jitwgd, summed over a restart (the reboot)
+	ctr() { awk -v k="$1" 'index($1, k) == 1 { s += $2 } END { print s + 0 }' <<<"$m"; }
 	for ((i = 0; i < G; i++)); do
-		m=$(fl_metrics "$i")
-		echo "gw$i registry_requests $(awk '$1 ~ /^jitwg_registry_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")" \
-			"not_found $(awk '$1 == "jitwg_registry_requests_total{status=\"not_found\"}" { print $2 }' <<<"$m")" \
-			"prefetch_requests $(awk '$1 ~ /^jitwg_prefetch_requests_total/ { s += $2 } END { print s + 0 }' <<<"$m")" \
-			"installs $(awk '$1 == "jitwg_installs_total" { print $2 }' <<<"$m")" \
-			"evictions $(awk '$1 == "jitwg_evictions_total" { print $2 }' <<<"$m")"
+		m=$(fl_metrics "$i"; cat "$TL_TMP/prereboot-$i.prom" 2>/dev/null || true)
+		req=$(ctr jitwg_registry_requests_total)
+		echo "gw$i registry_requests $req ($(fl_calc "$req / $elapsed") /s)" \
+			"not_found $(ctr 'jitwg_registry_requests_total{status="not_found"}')" \
+			"prefetch_requests $(ctr jitwg_prefetch_requests_total)" \
+			"installs $(ctr jitwg_installs_total)" \
+			"cache_hit $(ctr 'jitwg_cache_total{result="hit"}')" \
+			"cache_miss $(ctr 'jitwg_cache_total{result="miss"}')" \
+			"evictions $(ctr jitwg_evictions_total)" \
+			"budget_dropped $(ctr jitwg_lookup_budget_dropped_total)"
 	done
 	sort -n "$OUT/get-latency.txt" | awk '{ v[NR] = $1 } END { if (NR) printf "registry_get_s n %d p50 %.4f p99 %.4f max %.4f\n", NR, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[NR] }'
 	cat "$OUT/reboot-reload.txt" 2>/dev/null || true

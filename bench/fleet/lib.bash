@@ -1,16 +1,21 @@
 # shellcheck shell=bash
 # The fleet topology, shared by bench/fleet/*.sh and tests/integration/fleet_smoke.sh.
 #
+# Namespaces are named fl-<pid>-NAME (this bench's prefix):
 #   hub      a bridge every other namespace hangs off (10.200.0.0/16)
 #   reg      PostgreSQL (unix socket) and two jitwg-registry processes,
 #            10.200.0.2:8081 and :8082, on one database
 #   jgwI     JIT gateway I: wireguard-go, jitwgd (own cache), 10.200.1.(I+1)
 #   pgwI     push gateway I (the old design, bench only): wireguard-go whose
-#            peers the driver installs at registration, 10.200.2.(I+1)
+#            peers the driver installs at registration, 10.200.2.(I+1), and
+#            pushexporter.py serving its /metrics
+
 #   cl       the clients: jitwg loadgen, 10.200.9.1
 #
 # Gateway I's JIT and push instances share one key, so a client of home I
-# uses the same configuration against both. Everything is made through
+# uses the same configuration against both. Both serve /metrics on
+# 127.0.0.1:9100 in their namespace (jitwgd; pushexporter.py for push) and
+# are scraped the same way (fl_metrics). Everything is registered with
 # tests/lib.sh and removed by its EXIT trap.
 
 # shellcheck source=../../tests/lib.sh
@@ -55,15 +60,24 @@ fl_build_tools() {
 		tl_fail "cannot build fleetkeys"
 }
 
+# fl_netns NAME / fl_ifname TAG -> tl_netns / tl_ifname with this bench's prefix: netns
+# "fl-<pid>-NAME" with lo up; WireGuard interface "fl<TAG><pid>" (<= 15 chars; its UAPI socket
+# is machine-wide, hence the PID). Recorded for tl_cleanup, which removes both.
+fl_netns() {
+	local n=fl-$$-$1
+	ip netns add "$n" && echo "$n" >>"$TL_TMP/.netns" && ip -n "$n" link set lo up && echo "$n"
+}
+fl_ifname() { printf 'fl%s%s\n' "$1" "$(($$ % 100000))" | cut -c1-15 | tee -a "$TL_TMP/.ifaces"; }
+
 # fl_attach NS ADDR -> a veth from NS (ADDR/16) to the hub bridge.
 fl_attach() {
 	local ns=$1 addr=$2 tag
 	tag=$(printf '%x' "$((RANDOM * 32768 + RANDOM))")
-	ip link add "fa$tag" netns "$ns" type veth peer name "fb$tag" netns "$FL_HUB"
-	ip -n "$ns" addr add "$addr/16" dev "fa$tag"
-	ip -n "$ns" link set "fa$tag" up
-	ip -n "$FL_HUB" link set "fb$tag" master br0 up
-	FL_LASTDEV=fa$tag
+	ip link add "fla$tag" netns "$ns" type veth peer name "flb$tag" netns "$FL_HUB"
+	ip -n "$ns" addr add "$addr/16" dev "fla$tag"
+	ip -n "$ns" link set "fla$tag" up
+	ip -n "$FL_HUB" link set "flb$tag" master br0 up
+	FL_LASTDEV=fla$tag
 }
 
 # fl_pg_start -> a private PostgreSQL cluster in $TL_TMP/pg (unix socket only); sets FL_DB.
@@ -101,13 +115,13 @@ fl_pg_stop() {
 fl_setup() {
 	local g=$1 i key
 	FL_G=$g
-	FL_HUB=$(tl_netns hub)
+	FL_HUB=$(fl_netns hub)
 	ip -n "$FL_HUB" link add br0 type bridge
 	ip -n "$FL_HUB" link set br0 up
-	FL_REG=$(tl_netns reg)
+	FL_REG=$(fl_netns reg)
 	fl_attach "$FL_REG" "$FL_REG_ADDR"
 	FL_REGDEV=$FL_LASTDEV
-	FL_CL=$(tl_netns cl)
+	FL_CL=$(fl_netns cl)
 	fl_attach "$FL_CL" 10.200.9.1
 	fl_pg_start
 	fl_registries_start
@@ -115,9 +129,9 @@ fl_setup() {
 		key=$TL_TMP/gw$i.key
 		wg genkey >"$key"
 		FL_GWPUB[$i]=$(wg pubkey <"$key")
-		FL_JGW[$i]=$(tl_netns "j$i")
+		FL_JGW[$i]=$(fl_netns "j$i")
 		fl_attach "${FL_JGW[$i]}" "10.200.1.$((i + 1))"
-		FL_PGW[$i]=$(tl_netns "p$i")
+		FL_PGW[$i]=$(fl_netns "p$i")
 		fl_attach "${FL_PGW[$i]}" "10.200.2.$((i + 1))"
 		fl_wg_up "$i" j
 		fl_wg_up "$i" p
@@ -150,7 +164,7 @@ fl_registries_stop() {
 fl_wg_up() {
 	local i=$1 kind=$2 ns ifn
 	if [ "$kind" = j ]; then ns=${FL_JGW[$i]}; else ns=${FL_PGW[$i]}; fi
-	ifn=$(tl_ifname "$kind$i")
+	ifn=$(fl_ifname "$kind$i")
 	tl_wg_go "$ns" "$ifn"
 	ip netns exec "$ns" wg set "$ifn" private-key "$TL_TMP/gw$i.key" listen-port "$FL_PORT"
 	ip -n "$ns" addr add 10.127.255.254/32 dev "$ifn"
@@ -162,10 +176,13 @@ fl_wg_up() {
 fl_wg_down() {
 	local i=$1 kind=$2 ns ifn pid
 	if [ "$kind" = j ]; then ns=${FL_JGW[$i]} ifn=${FL_JIF[$i]}; else ns=${FL_PGW[$i]} ifn=${FL_PIF[$i]}; fi
+	local -a pids=()
 	for pid in $(ip netns pids "$ns"); do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = wireguard-go ] && kill "$pid"
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = wireguard-go ] && kill "$pid" && pids+=("$pid")
 	done
 	tl_wait_until 10 bash -c "! test -S /var/run/wireguard/$ifn.sock" || rm -f "/var/run/wireguard/$ifn.sock"
+	# gone, not only its socket: a new one must be the only wireguard-go in the namespace
+	for pid in "${pids[@]}"; do tl_wait_until 10 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true; done
 	ip -n "$ns" link del "$ifn" 2>/dev/null || true
 }
 
@@ -194,8 +211,21 @@ fl_jitwgd_stop() {
 	FL_JPID[$i]=""
 }
 
-# fl_metrics I -> JIT gateway I's /metrics text.
-fl_metrics() { ip netns exec "${FL_JGW[$1]}" curl -sf --max-time 5 http://127.0.0.1:9100/metrics; }
+# fl_pushexp_start I IDLE -> pushexporter.py for push gateway I (its /metrics, idle timeout IDLE s).
+fl_pushexp_start() {
+	local i=$1 ns=${FL_PGW[$1]}
+	tl_bg ip netns exec "$ns" python3 "$TL_ROOT/bench/fleet/pushexporter.py" "${FL_PIF[$i]}" "$2" 127.0.0.1 9100 \
+		>/dev/null 2>>"$TL_TMP/pushexp$i.log"
+	tl_wait_until 15 ip netns exec "$ns" curl -sf http://127.0.0.1:9100/metrics ||
+		{ tail -n 20 "$TL_TMP/pushexp$i.log" >&2; tl_fail "push exporter $i did not start"; }
+}
+
+# fl_metrics I [j|p] -> gateway I's /metrics text: JIT (jitwgd, the default) or push (pushexporter.py).
+fl_metrics() {
+	local ns=${FL_JGW[$1]}
+	[ "${2:-j}" = p ] && ns=${FL_PGW[$1]}
+	ip netns exec "$ns" curl -sf --max-time 5 http://127.0.0.1:9100/metrics
+}
 
 # fl_keys FROM N -> "priv pub ip gw" lines of clients FROM..FROM+N-1.
 fl_keys() { "$FLEETKEYS" keys "$1" "$2" "$FL_G"; }
@@ -216,13 +246,6 @@ fl_push_install() {
 	awk -v g="gw-$i" '$4 == g { printf "[Peer]\nPublicKey = %s\nAllowedIPs = %s\n", $2, $3 }' "$f" >"$conf"
 	[ -s "$conf" ] && ip netns exec "${FL_PGW[$i]}" wg addconf "${FL_PIF[$i]}" "$conf"
 	rm -f "$conf"
-}
-
-# fl_push_counts I IDLE -> "installed stale" of push gateway I: stale = idle past IDLE seconds
-# (never handshaked counts as idle since its install).
-fl_push_counts() {
-	ip netns exec "${FL_PGW[$1]}" wg show "${FL_PIF[$1]}" latest-handshakes |
-		awk -v now="$(date +%s)" -v idle="$2" '{ n++; if ($2 == 0 || now - $2 > idle) s++ } END { print n + 0, s + 0 }'
 }
 
 # fl_loadgen OUT ENDPOINT GWPUB KEYSFILE [loadgen args] -> runs loadgen in cl on the "priv ip" file.

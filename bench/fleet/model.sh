@@ -1,47 +1,73 @@
 #!/usr/bin/env bash
 # The push model beyond what fits on this machine, from the measured runs:
-#   - reload time and wireguard-go memory are linear in installed peers:
-#     fitted on the two smaller reboot sizes, checked against the third
-#     (the validation), then refitted on all three and extrapolated;
+#   - reload time and wireguard-go memory are linear in installed peers.
+#     reboot.sh reloads every size REPS times, back to back, in a rotated
+#     order (reload.tsv); per size the minimum (the least disturbed by the
+#     shared machine) and the median are taken. A line fitted on the two
+#     smaller sizes predicts the largest (the validation, an extrapolation),
+#     one fitted on the outer two predicts the middle; then the fit over all
+#     three is extrapolated;
 #   - push installs every registered peer: per gateway, registered / G;
 #     stale = installed - active, active taken from the JIT run (its
 #     installed peers track the active set).
 #   bench/fleet/model.sh DOCS_FLEET_DIR
 set -euo pipefail
 D=${1:?usage: model.sh docs/fleet}
-R=$D/reboot/reboot.tsv
-M=$D/reboot/rss.tsv
+L=$D/reboot/reload.tsv
 S=$D/run/samples.tsv
-[ -f "$R" ] && [ -f "$M" ] && [ -f "$S" ] || { echo "model.sh: run fleet.sh and reboot.sh first" >&2; exit 1; }
+[ -f "$L" ] && [ -f "$S" ] || { echo "model.sh: run fleet.sh and reboot.sh first" >&2; exit 1; }
 
-# fit FILE XCOL YCOL ROWS... -> "a b": least squares y = a + b x over the given data rows (1-based)
-fit() {
-	local f=$1 x=$2 y=$3
-	shift 3
-	awk -F'\t' -v x="$x" -v y="$y" -v rows=" $* " 'NR > 1 && index(rows, " " (NR - 1) " ") {
-		n++; sx += $x; sy += $y; sxx += $x * $x; sxy += $x * $y }
-		END { b = (n * sxy - sx * sy) / (n * sxx - sx * sx); printf "%.9g %.9g\n", (sy - b * sx) / n, b }' "$f"
+# per_size COL -> "n min median max count" per size (column COL of reload.tsv), sizes ascending
+per_size() {
+	awk -F'\t' -v c="$1" 'NR > 1 && $c != "" { print $2 "\t" $c }' "$L" | sort -t$'\t' -k1,1n -k2,2g |
+		awk -F'\t' '{ v[$1, ++k[$1]] = $2; if (!($1 in seen)) { seen[$1] = 1; order[++m] = $1 } }
+		END { for (i = 1; i <= m; i++) { n = order[i]; c = k[n]
+			med = c % 2 ? v[n, (c + 1) / 2] : (v[n, c / 2] + v[n, c / 2 + 1]) / 2
+			printf "%d %.6g %.6g %.6g %d\n", n, v[n, 1], med, v[n, c], c } }'
 }
-at() { awk -F'\t' -v r="$2" -v c="$3" 'NR == r + 1 { print $c }' "$1"; }
-calc() { awk "BEGIN { printf \"%.1f\", $1 }"; }
+# fit "x y" lines on stdin -> "a b" of y = a + b x (least squares)
+fit() { awk '{ n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2 }
+	END { b = (n * sxy - sx * sy) / (n * sxx - sx * sx); printf "%.9g %.9g\n", (sy - b * sx) / n, b }'; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+# validate TABLE STAT(3 min|4 median) UNIT SCALE -> the two checks of a two-size fit against the third
+validate() {
+	local t=$1 col=$2 unit=$3 scale=$4 a b x y p
+	local -a n v
+	mapfile -t n < <(awk '{ print $1 }' <<<"$t")
+	mapfile -t v < <(awk -v c="$col" '{ print $c }' <<<"$t")
+	for pair in "0 1 2" "0 2 1"; do
+		read -r i j k <<<"$pair"
+		read -r a b < <(printf '%s %s\n%s %s\n' "${n[$i]}" "${v[$i]}" "${n[$j]}" "${v[$j]}" | fit)
+		x=${n[$k]} y=${v[$k]}
+		p=$(calc "$a + $b * $x" 6)
+		echo "    fitted on ${n[$i]} and ${n[$j]}: predicts $(calc "$p / $scale") $unit at $x, measured $(calc "$y / $scale") $unit ($(calc "($p - $y) / $y * 100" 1) %)"
+	done
+}
 
-echo "push reload time (s) = a + b * registered peers (reboot.sh, wireguard-go via wg addconf)"
-read -r a b < <(fit "$R" 1 3 1 2)
-n3=$(at "$R" 3 1)
-echo "  fitted on sizes $(at "$R" 1 1) and $(at "$R" 2 1); predicts $(calc "$a + $b * $n3") s at $n3, measured $(at "$R" 3 3) s"
-read -r a b < <(fit "$R" 1 3 1 2 3)
-echo "  all three: a = $(calc "$a") s, b = $(awk "BEGIN { printf \"%.3f\", $b * 1000 }") ms/peer"
+echo "push reload time (s) = a + b * registered peers (reboot.sh: wg addconf into a fresh wireguard-go)"
+T=$(per_size 3)
+echo "  per size over $(awk 'NR > 1 { print $1 }' "$L" | sort -u | wc -l) rounds (min / median / max s, load average during the rounds $(awk -F'\t' 'NR > 1 { if (!m || $5 < m) m = $5; if ($5 > M) M = $5 } END { print m "-" M }' "$L")):"
+awk '{ printf "    %d: %.2f / %.2f / %.2f (n=%d, spread max/min %.2f)\n", $1, $2, $3, $4, $5, $4 / $2 }' <<<"$T"
+for stat in 2:min 3:median; do
+	echo "  validation on the per-size ${stat#*:}:"
+	validate "$T" "${stat%%:*}" s 1
+done
+read -r a b < <(awk '{ print $1, $2 }' <<<"$T" | fit)
+echo "  all three (min): a = $(calc "$a") s, b = $(calc "$b * 1000" 3) ms/peer"
 for n in 200000 333333 550000; do
 	echo "  predicted reload at $n peers: $(calc "$a + $b * $n") s (push recovery p99 >= reload; JIT: flat, see reboot.tsv)"
 done
+read -r a b < <(awk '{ print $1, $3 }' <<<"$T" | fit)
+echo "  all three (median): a = $(calc "$a") s, b = $(calc "$b * 1000" 3) ms/peer; at 200000 / 333333 / 550000: $(calc "$a + $b * 200000") / $(calc "$a + $b * 333333") / $(calc "$a + $b * 550000") s"
 
-echo "wireguard-go RSS (KiB) = a + b * installed peers"
-read -r a b < <(fit "$M" 1 2 1 2)
-n3=$(at "$M" 3 1)
-echo "  fitted on $(at "$M" 1 1) and $(at "$M" 2 1); predicts $(calc "$a + $b * $n3") KiB at $n3, measured $(at "$M" 3 2) KiB"
-read -r a b < <(fit "$M" 1 2 1 2 3)
-echo "  all three: $(calc "$b") KiB per peer"
-for n in 200000 550000; do echo "  predicted at $n peers: $(calc "($a + $b * $n) / 1024") MiB"; done
+echo "wireguard-go RSS (KiB) = a + b * installed peers (fresh process after the reload)"
+T=$(per_size 4)
+awk '{ printf "    %d: %.0f / %.0f / %.0f KiB (min / median / max, n=%d)\n", $1, $2, $3, $4, $5 }' <<<"$T"
+echo "  validation on the per-size median:"
+validate "$T" 3 MiB 1024
+read -r a b < <(awk '{ print $1, $3 }' <<<"$T" | fit)
+echo "  all three (median): $(calc "$b") KiB per peer"
+for n in 200000 333333 550000; do echo "  predicted at $n peers: $(calc "($a + $b * $n) / 1024") MiB"; done
 
 echo "fleet run (run/samples.tsv): per gateway at the end of the run"
 awk -F'\t' 'NR > 1 && $4 != "NA" { last[$3 "," $2] = $4 " " $5; if ($3 == "jit") { s[$2] += $4; n[$2]++ } }

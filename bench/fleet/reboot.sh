@@ -8,18 +8,24 @@
 # reload all N peers. The active clients come back at once and retry as
 # WireGuard does (every 5 s + jitter): the time until 99 % of them are
 # connected again is loadgen's p99 connect time, measured from the restart.
+# Then, for the push model (model.sh), REPS rounds that reload every size
+# again into a fresh wireguard-go with nothing else of this bench running,
+# the sizes in a rotated order each round so that a change in the machine's
+# load falls on all sizes alike; each with the RSS after it and the load.
 # Writes OUT/reboot.tsv (one row per N), OUT/curve-N-MODE.tsv (seconds,
-# fraction connected) and OUT/rss.tsv (wireguard-go RSS per installed peer).
+# fraction connected) and OUT/reload.tsv (round, N, reload s, RSS KiB, load).
 #
-#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  OUT (required)
+#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REPS [3]  OUT (required)
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
-SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000}
+SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3}
 fl_start 1
-FL_JITWGD_ARGS=(--idle-timeout 600 --grace 30 --registry-timeout-ms 2000 --registry-concurrency 64)
+# --registry-budget 0: the warm-up connects ACTIVE never-seen clients at once, which the flood
+# budget (100/s) would spread over ACTIVE/100 s of retries. The reboot itself is of cached keys,
+# which the budget never holds back.
+FL_JITWGD_ARGS=(--idle-timeout 600 --grace 30 --registry-timeout-ms 2000 --registry-concurrency 64 --registry-budget 0)
 fl_jitwgd_start 0
-printf 'registered\tactive\tpush_reload_s\tjit_restart_s\tjit_p50_ms\tjit_p99_ms\tjit_max_ms\tjit_failed\tpush_p50_ms\tpush_p99_ms\tpush_max_ms\tpush_failed\n' >"$OUT/reboot.tsv"
-printf 'installed\twg_rss_kib\n' >"$OUT/rss.tsv"
+printf 'registered\tactive\tpush_reload_s\tjit_restart_s\tjit_p50_ms\tjit_p99_ms\tjit_max_ms\tjit_failed\tpush_p50_ms\tpush_p99_ms\tpush_max_ms\tpush_failed\tload1\n' >"$OUT/reboot.tsv"
 
 wg_pid() { # NS -> the wireguard-go PID in it
 	local p
@@ -42,7 +48,6 @@ for n in $SIZES; do
 	cat "$TL_TMP/new" >>"$TL_TMP/all"
 	fl_push_install 0 "$TL_TMP/new"
 	loaded=$n
-	echo -e "$n\t$(rss "$(wg_pid "${FL_PGW[0]}")")" >>"$OUT/rss.tsv"
 	# the active set: the first ACTIVE peers, connected to both before the reboot
 	head -n "$ACTIVE" "$TL_TMP/all" | awk '{ split($3, a, "/"); print $1, a[1] }' >"$TL_TMP/active"
 	fl_loadgen "$TL_TMP/warm-jit" "10.200.1.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
@@ -71,12 +76,30 @@ for n in $SIZES; do
 	reload=$(fl_calc "$(date +%s.%N) - $t0")
 	wait "$jp" "$pp" || true
 	for m in jit push; do curve "$OUT/reboot-$n-$m.out" >"$OUT/curve-$n-$m.tsv"; done
-	printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$ACTIVE" "$reload" "$jit_restart" \
+	printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$ACTIVE" "$reload" "$jit_restart" \
 		"$(field "$OUT/reboot-$n-jit.out" 3)" "$(field "$OUT/reboot-$n-jit.out" 4)" "$(field "$OUT/reboot-$n-jit.out" 5)" \
 		"$(field "$OUT/reboot-$n-jit.out" 2)" \
 		"$(field "$OUT/reboot-$n-push.out" 3)" "$(field "$OUT/reboot-$n-push.out" 4)" "$(field "$OUT/reboot-$n-push.out" 5)" \
-		"$(field "$OUT/reboot-$n-push.out" 2)" >>"$OUT/reboot.tsv"
+		"$(field "$OUT/reboot-$n-push.out" 2)" "$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/reboot.tsv"
 	tl_log "N=$n: push reload ${reload}s; $(tail -n 1 "$OUT/reboot.tsv")"
 done
 fl_jitwgd_stop 0
-cat "$OUT/reboot.tsv"
+
+# ---- the reload model's data: REPS rounds over all sizes, order rotated each round ----
+printf 'round\tregistered\treload_s\twg_rss_kib\tload1\n' >"$OUT/reload.tsv"
+read -r -a sizes <<<"$SIZES"
+for ((r = 0; r < REPS; r++)); do
+	for ((k = 0; k < ${#sizes[@]}; k++)); do
+		n=${sizes[$(((k + r) % ${#sizes[@]}))]}
+		head -n "$n" "$TL_TMP/all" | shuf --random-source=<(yes "$r") >"$TL_TMP/reload"
+		fl_wg_down 0 p
+		fl_wg_up 0 p
+		t0=$(date +%s.%N)
+		fl_push_install 0 "$TL_TMP/reload"
+		reload=$(fl_calc "$(date +%s.%N) - $t0")
+		printf '%d\t%d\t%s\t%s\t%s\n' "$((r + 1))" "$n" "$reload" "$(rss "$(wg_pid "${FL_PGW[0]}")")" \
+			"$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/reload.tsv"
+		tl_log "round $((r + 1)): reload of $n in ${reload}s"
+	done
+done
+cat "$OUT/reboot.tsv" "$OUT/reload.tsv"

@@ -25,7 +25,17 @@ START=$(date +%s)
 mkdir -p "$DOCS"
 command -v gnuplot >/dev/null || { echo "run.sh: needs gnuplot (scripts/deps.sh installs gnuplot-nox)" >&2; exit 1; }
 [ -x "$ROOT/build/bin/jitwgd" ] || make -C "$ROOT" -j2 all
-step() { echo "== $* ($(($(date +%s) - START)) s so far)" >&2; }
+RUNLOG=$DOCS/run.txt
+step() {
+	echo "== $* ($(($(date +%s) - START)) s so far, load average $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$RUNLOG" >&2
+}
+# One run writes the whole of docs/fleet: what an earlier run left there goes first.
+rm -rf "$DOCS/run" "$DOCS/reboot" "$DOCS/prefetch" "$DOCS/scale" "$DOCS/model.txt"
+{
+	echo "bench/fleet/run.sh, started $(date -u +%FT%TZ) at commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)," \
+		"wireguard-go $(dpkg-query -W -f '${Version}' wireguard-go 2>/dev/null), postgresql $(dpkg-query -W -f '${Version}' postgresql 2>/dev/null)"
+} >"$RUNLOG"
 
 step "1/5 fleet run (push vs JIT)"
 G=${G:-3} HOUR=${HOUR:-6} DAYS=${DAYS:-2} IDLE=${IDLE:-3} REGULARS=${REGULARS:-300} ZIPF=${ZIPF:-30} \
@@ -36,7 +46,7 @@ gnuplot -e "data='$DOCS/run/samples.tsv'; out='$DOCS/fleet-chart.png'; G=${G:-3}
 
 step "2/5 reboot recovery"
 SIZES=${SIZES:-"10000 50000 65000"}
-SIZES=$SIZES ACTIVE=${ACTIVE:-1000} OUT="$DOCS/reboot" bash "$ROOT/bench/fleet/reboot.sh"
+SIZES=$SIZES ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3} OUT="$DOCS/reboot" bash "$ROOT/bench/fleet/reboot.sh"
 gnuplot -e "dir='$DOCS/reboot'; sizes='$SIZES'; out='$DOCS/reboot-recovery.png'" "$ROOT/bench/fleet/reboot.gp"
 
 step "3/5 prefetch and negative cache"

@@ -7,12 +7,18 @@
 # per gateway connect at RATE/s: registry GETs per gateway both ways, connect
 # times, peers installed (the data plane holds what connected, not the
 # prefetched share), and a GET latency probe against both registries meanwhile.
+# With G >= 3 and ISOLATE=1, gateway G-2 prefetches too but with install
+# confirmation off and a 2 ms initiate delay (--confirm-ms 0
+# --initiate-delay-ms 2), side by side with gateway 0: if its p99 falls to the
+# no-prefetch gateway's, prefetch's higher p99 is the crossed-handshake repair
+# of fast installs (coldconnect), not the prefetched cache (its size, its
+# write lock, the prefetch thread's CPU), which the two share.
 # Writes OUT/scale.txt.
 #
-#   PEERS [1000000]  G [3]  CLIENTS [1000]  RATE [100]  OUT (required)
+#   PEERS [1000000]  G [3]  CLIENTS [1000]  RATE [100]  ISOLATE [1]  OUT (required)
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
-PEERS=${PEERS:-1000000} G=${G:-3} CLIENTS=${CLIENTS:-1000} RATE=${RATE:-100}
+PEERS=${PEERS:-1000000} G=${G:-3} CLIENTS=${CLIENTS:-1000} RATE=${RATE:-100} ISOLATE=${ISOLATE:-1}
 fl_start "$G"
 declare -a g0=()
 metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { print s + 0 }'; }
@@ -21,18 +27,25 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 	t=$(date +%s.%N)
 	"$FLEETKEYS" sql 0 "$PEERS" "$G" | runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -h "$FL_PGDIR" \
 		-p "${FL_DB##*port=}" jitwg >/dev/null || tl_fail "bulk load"
-	echo "bulk_load peers $PEERS s $(fl_calc "$(date +%s.%N) - $t")"
+	echo "bulk_load peers $PEERS s $(fl_calc "$(date +%s.%N) - $t") load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 	FL_JITWGD_ARGS=(--idle-timeout 600 --registry-timeout-ms 2000)
 	t=$(date +%s.%N)
 	for ((i = 0; i < G; i++)); do
-		if [ "$i" -lt $((G - 1)) ]; then fl_jitwgd_start "$i" --prefetch 1; else fl_jitwgd_start "$i"; fi
+		if [ "$i" -ge $((G - 1)) ]; then
+			fl_jitwgd_start "$i"
+		elif [ "$ISOLATE" = 1 ] && [ "$G" -ge 3 ] && [ "$i" = $((G - 2)) ]; then
+			fl_jitwgd_start "$i" --prefetch 1 --confirm-ms 0 --initiate-delay-ms 2
+		else
+			fl_jitwgd_start "$i" --prefetch 1
+		fi
 	done
 	for ((i = 0; i < G - 1; i++)); do
 		tl_wait_until 900 bash -c "[ \$(ip netns exec ${FL_JGW[$i]} curl -sf http://127.0.0.1:9100/metrics |
 			awk '\$1 == \"jitwg_prefetch_synced_seconds\" { print \$2 }') -gt 0 ]" || tl_fail "gw$i did not catch up"
 		echo "gw$i prefetch_walk_s $(fl_calc "$(date +%s.%N) - $t") pages $(metric "$i" jitwg_prefetch_requests_total)" \
 			"puts $(metric "$i" 'jitwg_prefetch_changes_total{op="put"}')" \
-			"cache_file_mib $(fl_calc "$(cat "$TL_TMP/cache$i.db"* | wc -c) / 1048576")"
+			"cache_file_mib $(fl_calc "$(cat "$TL_TMP/cache$i.db"* | wc -c) / 1048576")" \
+			"load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 	done
 	# GET probe against both registries while the clients connect
 	probe_key=$(fl_keys 7 1 | awk '{ print $2 }' | tr '+/' '-_' | tr -d '=')
@@ -56,13 +69,19 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 		lg+=("$!")
 	done
 	for p in "${lg[@]}"; do wait "$p" || true; done
+	echo "connects_done load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 	kill "$probe" 2>/dev/null || true
 	wait "$probe" 2>/dev/null || true
 	for ((i = 0; i < G; i++)); do
-		echo "gw$i prefetch $([ "$i" -lt $((G - 1)) ] && echo on || echo off)" \
+		mode=off
+		[ "$i" -lt $((G - 1)) ] && mode=on
+		[ "$ISOLATE" = 1 ] && [ "$G" -ge 3 ] && [ "$i" = $((G - 2)) ] && mode="on(--confirm-ms 0 --initiate-delay-ms 2)"
+		echo "gw$i prefetch $mode" \
 			"registry_gets $(($(metric "$i" jitwg_registry_requests_total) - g0[$i]))" \
 			"installed $(metric "$i" jitwg_peers_installed)" \
 			"cache_hits $(metric "$i" 'jitwg_cache_total{result="hit"}')" \
+			"repaired $(metric "$i" jitwg_install_confirm_repaired_total)" \
+			"budget_dropped $(metric "$i" jitwg_lookup_budget_dropped_total)" \
 			"$(grep '^handshakes:' "$TL_TMP/lg$i")"
 	done
 	sort -n "$TL_TMP/probe" | awk '{ v[NR] = $1 } END { if (NR) printf "registry_get_s (%d peers, postgres, 2 registries) n %d p50 %.4f p99 %.4f max %.4f\n", '"$PEERS"', NR, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[NR] }'

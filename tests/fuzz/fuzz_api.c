@@ -5,8 +5,14 @@
  * store (SQLite in memory, with an address pool), so create/overlap/allocate
  * paths run too. Input: "METHOD PATH?QUERY\nAUTHORIZATION\nBODY".
  * Invariants: every response has a status from the documented set and a JSON
- * body unless it is 204.
+ * body unless it is 204. The change feed (GET /v1/peers?since=C[&gateway=NAME]
+ * [&limit=N], docs/API.md) answers 200 with {"changes": [...], "next_since":
+ * "<decimal>", "more": bool}: every change a put with a record or a delete
+ * with a key, no more than the limit, next_since never before since, and with
+ * gateway=NAME no put of a peer bound to another gateway. The store lives
+ * across inputs, so creates and deletes of earlier inputs feed later walks.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +24,17 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct api_ctx ctx;
-static char query_buf[512];
+/*
+ * Values handed out by query(): MHD's stay valid for the whole request, and a
+ * handler reads several arguments before using them (the feed: limit, gateway,
+ * since), so each call gets its own buffer; QUERY_BUFS covers the most a
+ * handler reads plus the harness's own checks.
+ */
+enum { QUERY_BUFS = 8, QUERY_MAX = 512 };
+static char query_buf[QUERY_BUFS][QUERY_MAX];
+static unsigned int query_next;
 
-/* A tiny query parser: "a=b&c=d", no unescaping (the server's is MHD's). */
+/* A tiny query parser: "a=b&c=d", first match, no unescaping (the server's is MHD's). */
 static const char *query(void *arg, const char *name)
 {
 	const char *q = arg;
@@ -31,20 +45,90 @@ static const char *query(void *arg, const char *name)
 		size_t len = amp ? (size_t)(amp - q) : strlen(q);
 
 		if (len > n && !strncmp(q, name, n) && q[n] == '=') {
-			if (len - n - 1 >= sizeof(query_buf))
+			char *b = query_buf[query_next++ % QUERY_BUFS];
+
+			if (len - n - 1 >= QUERY_MAX)
 				return NULL;
-			memcpy(query_buf, q + n + 1, len - n - 1);
-			query_buf[len - n - 1] = '\0';
-			return query_buf;
+			memcpy(b, q + n + 1, len - n - 1);
+			b[len - n - 1] = '\0';
+			return b;
 		}
 		q = amp ? amp + 1 : NULL;
 	}
 	return NULL;
 }
 
+/* Strict decimal as the feed writes its cursors: 1-19 digits, no sign. */
+static bool cursor_parse(const char *s, unsigned long long *out)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > 19)
+		return false;
+	for (i = 0; i < n; ++i)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	*out = strtoull(s, NULL, 10);
+	return true;
+}
+
+static const char *json_str(struct json_object *o, const char *name)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/*
+ * A 200 from the change feed, against the request's since/limit/gateway
+ * (already validated by the handler: it answered 200). Aborts on a breach.
+ */
+static void check_feed(struct json_object *o, const char *qs)
+{
+	const char *since_arg = query((void *)qs, "since"), *lim_arg = query((void *)qs, "limit");
+	const char *gw = query((void *)qs, "gateway"), *next_s, *op, *g;
+	struct json_object *changes, *more, *c, *peer;
+	unsigned long long since = 0, next = 0, lim = API_LIST_DEFAULT;
+	size_t n, i;
+
+	if (!since_arg || !cursor_parse(since_arg, &since))
+		abort(); /* a 200 for a cursor the handler must refuse */
+	if (lim_arg && !cursor_parse(lim_arg, &lim))
+		abort();
+	if (!json_object_object_get_ex(o, "changes", &changes) || !json_object_is_type(changes, json_type_array) ||
+	    !json_object_object_get_ex(o, "more", &more) || !json_object_is_type(more, json_type_boolean))
+		abort();
+	next_s = json_str(o, "next_since");
+	if (!next_s || !cursor_parse(next_s, &next) || next < since)
+		abort();
+	n = json_object_array_length(changes);
+	if (n > lim || (n == 0 && (next != since || json_object_get_boolean(more))))
+		abort();
+	for (i = 0; i < n; ++i) {
+		c = json_object_array_get_idx(changes, i);
+		op = c ? json_str(c, "op") : NULL;
+		if (!op)
+			abort();
+		if (!strcmp(op, "delete")) {
+			if (!json_str(c, "public_key"))
+				abort();
+		} else if (!strcmp(op, "put")) {
+			if (!json_object_object_get_ex(c, "peer", &peer) || !json_str(peer, "public_key"))
+				abort();
+			g = json_str(peer, "gateway");
+			if (gw && g && strcmp(g, gw))
+				abort(); /* bound to another gateway: not this gateway's to fetch */
+		} else {
+			abort();
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int ok[] = { 200, 201, 204, 400, 401, 404, 405, 409, 413, 500, 503 };
+	static const int ok[] = { 200, 201, 204, 400, 401, 404, 405, 409, 410, 413, 500, 503 };
 	struct api_request req = { 0 };
 	struct api_response resp;
 	char *buf, *line1, *auth = NULL, *body = NULL, *sp, *qm;
@@ -93,6 +177,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!o)
 			abort();
+		if (resp.status == 200 && !strcmp(req.method, "GET") && !strcmp(req.path, "/v1/peers") && qm &&
+		    query(qm, "since"))
+			check_feed(o, qm);
 		json_object_put(o);
 	}
 	free(resp.body);

@@ -8,7 +8,9 @@
 #     the idle timeout, nothing is installed;
 #   - under push, installed peers only grow, end at every registered peer of
 #     the gateway, and all of them are stale after the quiet period;
-#   - the rebooted JIT gateway reconnects every one of its active clients.
+#   - the rebooted JIT gateway reconnects every one of its active clients;
+#   - both kinds of gateway are scraped from their own /metrics (at most two
+#     misses: the rebooted jitwgd is down for a moment).
 source "$(dirname "$0")/../lib.sh"
 command -v wireguard-go >/dev/null || { echo "wireguard-go not installed"; exit 77; }
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
@@ -21,6 +23,9 @@ G=2 HOUR=4 HOURS=6 IDLE=2 REGULARS=30 ZIPF=10 EPH=10 REBOOT_AT=3 OUT=$OUT \
 S=$OUT/samples.tsv
 C=$OUT/connects.tsv
 [ "$(wc -l <"$S")" -gt 20 ] || tl_fail "too few samples: $(wc -l <"$S")"
+# both kinds scraped from their own /metrics (jitwgd; pushexporter.py for push) at every sample
+na=$(awk -F'\t' 'NR > 1 && ($4 == "NA" || $5 == "NA")' "$S" | wc -l)
+[ "$na" -le 2 ] || tl_fail "$na samples without a /metrics answer"
 
 # JIT within the active set: connects of hour h and h-1 (ok or not), plus the reboot's clients
 reboot_n=$(sed -n 's/^handshakes: \([0-9]*\) ok, \([0-9]*\) failed.*/\1 \2/p' "$OUT/reboot-jit.out" | awk '{ print $1 + $2 }')
