@@ -103,6 +103,7 @@ kg_add_elf() {
 # kg_rootfs ROOT SCENARIO [FILE...] -> a guest root: busybox, the real ip
 # and wg, the WireGuard and veth modules, our binaries, the guest library
 # and the scenario (as /scenario). Extra FILEs are copied as /files/NAME.
+# KG_EXTRA_MODULES names more modules to load (with their dependencies).
 kg_rootfs() {
 	local root=$1 scenario=$2 m f bb
 	shift 2
@@ -122,7 +123,7 @@ kg_rootfs() {
 		*) cp "$KG_MODDIR/$m" "$f" ;;
 		esac
 		basename "$f" >>"$root/lib/modules/order"
-	done < <(kg_modules wireguard veth)
+	done < <(kg_modules wireguard veth ${KG_EXTRA_MODULES:-})
 	grep -q wireguard "$root/lib/modules/order" || tl_fail "wireguard.ko not found in $KG_MODDIR"
 	kg_add_elf "$root" "$(command -v ip)"
 	kg_add_elf "$root" "$(command -v wg)"
