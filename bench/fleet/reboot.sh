@@ -32,10 +32,12 @@ wg_pid() { # NS -> the wireguard-go PID in it
 	for p in $(ip netns pids "$1"); do [ "$(cat "/proc/$p/comm")" = wireguard-go ] && echo "$p"; done
 }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
-# curve OUTFILE -> "seconds fraction" from loadgen's progress lines (one per 0.25 s)
+# curve OUTFILE -> "seconds fraction" from loadgen's progress lines (one per 0.25 s), closed by
+# its final line (the slowest connect, all that connected): loadgen exits within the last 0.25 s.
 curve() {
 	awk -v n="$ACTIVE" '/^progress:/ { for (i = 1; i <= NF; i++) if ($i == "ok") { v = $(i + 1); sub(",", "", v) }
-		t += 0.25; printf "%.2f\t%.4f\n", t, v / n }' "$1"
+		t += 0.25; printf "%.2f\t%.4f\n", t, v / n }
+		/^handshakes:/ { printf "%.2f\t%.4f\n", $NF / 1000, $2 / n }' "$1"
 }
 field() { sed -n "s/^handshakes: \([0-9]*\) ok, \([0-9]*\) failed; connect ms p50 \([0-9.]*\) p99 \([0-9.]*\) max \([0-9.]*\).*/\\$2/p" "$1"; }
 
