@@ -13,7 +13,8 @@
 # the sizes in a rotated order each round so that a change in the machine's
 # load falls on all sizes alike; each with the RSS after it and the load.
 # Writes OUT/reboot.tsv (one row per N), OUT/curve-N-MODE.tsv (seconds,
-# fraction connected) and OUT/reload.tsv (round, N, reload s, RSS KiB, load).
+# fraction connected), OUT/jit-metrics-N.txt (jitwgd's counters after the
+# reboot) and OUT/reload.tsv (round, N, reload s, RSS KiB, load).
 #
 #   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REPS [3]  OUT (required)
 set -euo pipefail
@@ -77,6 +78,9 @@ for n in $SIZES; do
 	fl_push_install 0 "$TL_TMP/reload"
 	reload=$(fl_calc "$(date +%s.%N) - $t0")
 	wait "$jp" "$pp" || true
+	# what the JIT gateway did with the burst (drops, verdicts, installs, repairs)
+	fl_metrics 0 | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|cache_total|registry_requests)' \
+		>"$OUT/jit-metrics-$n.txt" || true
 	for m in jit push; do curve "$OUT/reboot-$n-$m.out" >"$OUT/curve-$n-$m.tsv"; done
 	printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$ACTIVE" "$reload" "$jit_restart" \
 		"$(field "$OUT/reboot-$n-jit.out" 3)" "$(field "$OUT/reboot-$n-jit.out" 4)" "$(field "$OUT/reboot-$n-jit.out" 5)" \
