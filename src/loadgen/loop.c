@@ -522,7 +522,8 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 			*err = "a loop thread failed";
 		}
 	}
-	qsort(stats->connect_us, stats->nconnect, sizeof(uint32_t), cmp_u32);
+	if (stats->nconnect) /* a flood-only run has none, and connect_us may be NULL */
+		qsort(stats->connect_us, stats->nconnect, sizeof(uint32_t), cmp_u32);
 	stats->cpu_s = cpu_now() - cpu0;
 	if (!getrusage(RUSAGE_SELF, &ru))
 		stats->max_rss_kib = ru.ru_maxrss;

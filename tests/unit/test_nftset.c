@@ -107,7 +107,8 @@ static int rec_apply(void *ctx, bool flush, const struct nftset_op *ops, size_t 
 	}
 	r->flush = flush;
 	r->n = n < 64 ? n : 64;
-	memcpy(r->ops, ops, r->n * sizeof(*ops));
+	if (r->n)
+		memcpy(r->ops, ops, r->n * sizeof(*ops));
 	r->timeout_ms = timeout_ms;
 	return 0;
 }
