@@ -76,3 +76,20 @@ awk -F'\t' 'NR > 1 && $4 != "NA" { last[$3 "," $2] = $4 " " $5; if ($3 == "jit")
 awk -F'\t' 'NR > 1 && $3 == "jit" && $4 != "NA" { s += $4; n++ } END { printf "  JIT mean installed per gateway over the run: %.1f (the active set)\n", s / n }' "$S"
 echo "push at 1,000,000 registered over G gateways: each installs 1,000,000 / G (333,333 for G = 3),"
 echo "over wireguard-go's 65,536 and past the 200,000 the kernel guest took; stale = installed - active."
+
+# The same run's connections (run/connects.tsv: one row per simulated hour, gateway and mode)
+C=$D/run/connects.tsv
+if [ -f "$C" ]; then
+	echo "fleet run (run/connects.tsv): connections per mode, and the median over the hourly rows of their p50 / p99"
+	for m in jit push; do
+		awk -F'\t' -v m="$m" 'NR > 1 && $3 == m { n += $4; ok += $5; f += $6 } END { printf "  %s: %d connections, %d ok, %d failed;", m, n, ok, f }' "$C"
+		for c in 7 8; do
+			awk -F'\t' -v m="$m" -v c="$c" 'NR > 1 && $3 == m && $5 > 0 { print $c }' "$C" | sort -g |
+				awk -v c="$c" '{ v[NR] = $1 } END { printf " %s %.1f ms", c == 7 ? "p50" : "p99", v[int((NR + 1) / 2)] }'
+		done
+		echo
+	done
+	# the hourly rows' stale count: JIT's largest sample, per gateway
+	awk -F'\t' 'NR > 1 && $3 == "jit" && $5 != "NA" { if ($5 > m[$2]) m[$2] = $5; if ($5 > 0) z[$2]++; n[$2]++ }
+		END { for (g in n) printf "  gw-%s JIT stale: max %d, nonzero in %d of %d samples\n", g, m[g], z[g], n[g] }' "$S" | sort
+fi

@@ -13,7 +13,8 @@
 # the sizes in a rotated order each round so that a change in the machine's
 # load falls on all sizes alike; each with the RSS after it and the load.
 # Writes OUT/reboot.tsv (one row per N), OUT/curve-N-MODE.tsv (seconds,
-# fraction connected) and OUT/reload.tsv (round, N, reload s, RSS KiB, load).
+# fraction connected), OUT/jit-metrics-N.txt (jitwgd's counters after the
+# reboot) and OUT/reload.tsv (round, N, reload s, RSS KiB, load).
 #
 #   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REPS [3]  OUT (required)
 set -euo pipefail
@@ -32,10 +33,12 @@ wg_pid() { # NS -> the wireguard-go PID in it
 	for p in $(ip netns pids "$1"); do [ "$(cat "/proc/$p/comm")" = wireguard-go ] && echo "$p"; done
 }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
-# curve OUTFILE -> "seconds fraction" from loadgen's progress lines (one per 0.25 s)
+# curve OUTFILE -> "seconds fraction" from loadgen's progress lines (one per 0.25 s), closed by
+# its final line (the slowest connect, all that connected): loadgen exits within the last 0.25 s.
 curve() {
 	awk -v n="$ACTIVE" '/^progress:/ { for (i = 1; i <= NF; i++) if ($i == "ok") { v = $(i + 1); sub(",", "", v) }
-		t += 0.25; printf "%.2f\t%.4f\n", t, v / n }' "$1"
+		t += 0.25; printf "%.2f\t%.4f\n", t, v / n }
+		/^handshakes:/ { printf "%.2f\t%.4f\n", $NF / 1000, $2 / n }' "$1"
 }
 field() { sed -n "s/^handshakes: \([0-9]*\) ok, \([0-9]*\) failed; connect ms p50 \([0-9.]*\) p99 \([0-9.]*\) max \([0-9.]*\).*/\\$2/p" "$1"; }
 
@@ -75,6 +78,9 @@ for n in $SIZES; do
 	fl_push_install 0 "$TL_TMP/reload"
 	reload=$(fl_calc "$(date +%s.%N) - $t0")
 	wait "$jp" "$pp" || true
+	# what the JIT gateway did with the burst (drops, verdicts, installs, repairs)
+	fl_metrics 0 | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|cache_total|registry_requests)' \
+		>"$OUT/jit-metrics-$n.txt" || true
 	for m in jit push; do curve "$OUT/reboot-$n-$m.out" >"$OUT/curve-$n-$m.tsv"; done
 	printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$ACTIVE" "$reload" "$jit_restart" \
 		"$(field "$OUT/reboot-$n-jit.out" 3)" "$(field "$OUT/reboot-$n-jit.out" 4)" "$(field "$OUT/reboot-$n-jit.out" 5)" \

@@ -4,20 +4,27 @@
 #
 #   sudo scripts/deps.sh && make && sudo bench/fleet/run.sh
 #
-# Steps and their time on the 2-core CI-class machine (shared, so noisy):
+# Measured from a fresh clone (git clone; make -j2 all: 20 s; run.sh as root) on
+# the 2-vCPU machine, shared with other benches (load average 3-15):
+# 805 s and 820 s in two runs (2026-11-29). Steps, with the final run's time:
 #   1. fleet.sh    the push-vs-JIT chart: 3 gateways, 2 simulated days of 6 s
-#                  hours, registry grown to ~22,500 peers, reboot of gw-0 at
-#                  hour 30                                          ~8-12 min
+#                  hours, registry grown to 22,500 peers, reboot of gw-0 at
+#                  hour 30                                          305 s
 #   2. reboot.sh   reboot recovery at 10,000, 50,000 and 65,000 registered
-#                  peers (wireguard-go's limit is 65,536)           ~5-8 min
+#                  peers (wireguard-go's limit is 65,536), then REPS=3 rounds
+#                  of reloads of every size for the model             206 s
 #   3. prefetch.sh cold connects with/without prefetch, registry 20 ms away
-#                  and down; negative cache under retries          ~2 min
-#   4. model.sh    the push model fitted at three sizes, predicted beyond
+#                  and down; negative cache under retries            80 s
+#   4. model.sh    the push model validated at three sizes, predicted beyond  1 s
 #   5. scale.sh    the registry at 1,000,000 peers on PostgreSQL with two
 #                  registries: prefetch walk per gateway, GETs per gateway with
-#                  and without prefetch, GET latency meanwhile      ~10 min
-# Total: about 30-35 minutes. Sizes are environment overrides of each script
-# (see their headers); the defaults here are what docs/ shows.
+#                  and without prefetch, GET latency meanwhile       228 s
+# Total: about 14 minutes (13 min 40 s + the build); longer on a busier machine
+# (step 1 is fixed by its simulated time, the rest grows with the load).
+# docs/fleet/run.txt logs each
+# step's start and load. Sizes are environment overrides of each script (see
+# their headers); the defaults here are what docs/ shows. Needs root,
+# wireguard-go, PostgreSQL, gnuplot (scripts/deps.sh).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DOCS=${DOCS:-$ROOT/docs/fleet}
