@@ -18,7 +18,8 @@
 #   REBOOT_AT [-1] simulated hour at which gateway 0 (both instances) reboots
 #   SCALE_TTL [1]  jitwgd's cache/negative TTLs, fetch window, revalidation and stale-max scaled
 #                  to simulated time (at least 1 s each); 0 = jitwgd's defaults in real seconds
-#   OUT            output directory (required): samples.tsv, connects.tsv, reboot-*.tsv, summary.txt
+#   OUT            output directory (required): samples.tsv (each gateway's /metrics, JIT and push),
+#                  connects.tsv, get-latency.txt, reboot-{jit,push}.out, reboot-reload.txt, summary.txt
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 G=${G:-3} HOUR=${HOUR:-6} DAYS=${DAYS:-2} IDLE=${IDLE:-3} REGULARS=${REGULARS:-300} ZIPF=${ZIPF:-20}

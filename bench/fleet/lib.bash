@@ -9,7 +9,6 @@
 #   pgwI     push gateway I (the old design, bench only): wireguard-go whose
 #            peers the driver installs at registration, 10.200.2.(I+1), and
 #            pushexporter.py serving its /metrics
-
 #   cl       the clients: jitwg loadgen, 10.200.9.1
 #
 # Gateway I's JIT and push instances share one key, so a client of home I
