@@ -53,6 +53,7 @@ struct pending {
 	struct pending *next;
 	uint8_t key[WG_KEY_LEN];
 	bool want_install;            /* an initiation (not only a revalidation) waits */
+	bool spent;                   /* took a budget token (budget_refund on a record) */
 	struct lookup_event ev;       /* the newest such initiation */
 };
 
@@ -161,17 +162,34 @@ static bool window_open(struct lookup *l, const struct cache_entry *e, int64_t n
  * The registry budget (lookup_config.budget): a token bucket of budget
  * tokens refilled at budget per second. A known key (priority) always gets
  * its request and spends a token if one is left; a never-seen key only
- * gets one while a token is left. True when the request may start.
+ * gets one while a token is left. True when the request may start; *spent
+ * says whether a token was taken.
  */
-static bool budget_take(struct lookup *l, bool priority, int64_t ms)
+static bool budget_take(struct lookup *l, bool priority, int64_t ms, bool *spent)
 {
 	uint64_t now = (uint64_t)ms * 1000000;
 
+	*spent = false;
 	if (!l->cfg.budget)
 		return true;
 	if (l->budget.tat_ns > now + l->budget.tolerance_ns + l->budget.period_ns)
 		l->budget.tat_ns = now; /* the clock stepped back: do not lock newcomers out */
-	return gcra_take(&l->budget, now) || priority;
+	*spent = gcra_take(&l->budget, now);
+	return *spent || priority;
+}
+
+/*
+ * A token back, for a request the registry answered with a record. What the
+ * budget limits is what unknown keys cost: a storm of registered first-time
+ * clients (a reboot, a fleet moving over) only borrows tokens for a round
+ * trip, so it is held to budget requests in flight, not budget per second.
+ * A tat below now is a full bucket (gcra_take starts from now), so a refund
+ * never raises the burst.
+ */
+static void budget_refund(struct lookup *l)
+{
+	if (l->budget.tat_ns >= l->budget.period_ns)
+		l->budget.tat_ns -= l->budget.period_ns;
 }
 
 /*
@@ -179,7 +197,7 @@ static bool budget_take(struct lookup *l, bool priority, int64_t ms)
  * -EAGAIN when the client is backing off, or another -errno.
  */
 static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const struct lookup_event *ev,
-		 int64_t now)
+		 bool spent, int64_t now)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	int ret;
@@ -192,6 +210,7 @@ static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const s
 		return ret;
 	}
 	memcpy(p->key, key, WG_KEY_LEN);
+	p->spent = spent;
 	if (ev) {
 		p->want_install = true;
 		p->ev = *ev;
@@ -256,6 +275,7 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 	const struct lookup_event *ev = &it->ev;
 	struct cache_entry e;
 	struct pending *p;
+	bool spent;
 	int ret;
 
 	if (it->unverified && !replay_store_check(l, ev))
@@ -299,12 +319,12 @@ static void process_submit(struct lookup *l, const struct qitem *it, int64_t now
 	/* Draining: what the cache answers still lands, but no new registry request starts. */
 	if (atomic_load(&l->stopping))
 		goto out;
-	if (!budget_take(l, e.state == CACHE_POSITIVE, now)) {
+	if (!budget_take(l, e.state == CACHE_POSITIVE, now, &spent)) {
 		/* No attempt noted and nothing cached: the retry 5 s later asks again. */
 		metrics_inc(&l->m->lookup_budget_dropped);
 		goto out;
 	}
-	ret = fetch(l, ev->key, ev, now);
+	ret = fetch(l, ev->key, ev, spent, now);
 	if (ret < 0 && stale_usable(l, &e, now))
 		install_stale(l, ev, &e, now);
 out:
@@ -314,6 +334,7 @@ out:
 static void process_revalidate(struct lookup *l, const uint8_t key[static WG_KEY_LEN], int64_t now)
 {
 	struct cache_entry e;
+	bool spent;
 
 	if (atomic_load(&l->stopping) || pend_find(l, key))
 		return;
@@ -329,8 +350,8 @@ static void process_revalidate(struct lookup *l, const uint8_t key[static WG_KEY
 		l->gone(l->ctx, key);
 		goto out;
 	}
-	if (window_open(l, &e, now) && budget_take(l, true, now))
-		fetch(l, key, NULL, now);
+	if (window_open(l, &e, now) && budget_take(l, true, now, &spent))
+		fetch(l, key, NULL, spent, now);
 out:
 	cache_entry_clear(&e);
 }
@@ -346,6 +367,8 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 
 	switch (st) {
 	case REGCLIENT_OK:
+		if (p && p->spent)
+			budget_refund(l);
 		cache_peer_put(l->cache, rec, now);
 		if (record_expired(rec, now))
 			l->gone(l->ctx, key); /* never installed */

@@ -58,7 +58,10 @@ struct lookup_config {
 	 * passes its own, 100). Past it such an initiation is dropped, counted
 	 * in lookup_budget_dropped, not negative-cached; the client's retry
 	 * tries again. Revalidations and keys with a (stale) positive row are
-	 * never held back but do spend tokens, so they come first.
+	 * never held back but do spend tokens, so they come first. A request
+	 * answered with a record gives its token back: the budget is what
+	 * unknown keys (and failures) cost, and registered first-time clients
+	 * are held only to budget requests in flight.
 	 */
 	unsigned int budget;
 	struct metrics *metrics;       /* counters to bump; not owned; NULL = none */

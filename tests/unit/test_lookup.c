@@ -48,7 +48,7 @@ static void advance(int64_t seconds)
 
 /* ---- the stand-in registry ---------------------------------------------------- */
 
-enum { MAX_KEYS = 64 };
+enum { MAX_KEYS = 128 };
 
 struct standin {
 	struct MHD_Daemon *d;
@@ -1107,10 +1107,12 @@ static unsigned int standin_total(void)
  * budget + burst requests over a 1 s window (the rest are dropped, not
  * negative-cached, so their retries may ask), while a key with a stale
  * positive row and a revalidation still get theirs with the budget spent.
+ * Registered first-time keys give their token back when the record
+ * arrives, so a storm of them is not held to the budget per second.
  */
 static void test_registry_budget(void **state)
 {
-	enum { BUDGET = 10, M = 50 };
+	enum { BUDGET = 10, M = 50, K = 30 };
 	struct lookup_config cfg;
 	struct lookup_event ev;
 	struct lookup *l;
@@ -1121,6 +1123,8 @@ static void test_registry_budget(void **state)
 	standin_add(61, true, 0);
 	for (i = 0; i < M; ++i)
 		standin_add(1000 + i, false, 0); /* 404: counts the hits */
+	for (i = 0; i < K; ++i)
+		standin_add(2000 + i, true, 0);
 	base_config(&cfg, reg.url);
 	cfg.budget = BUDGET;
 	l = start(&cfg);
@@ -1164,6 +1168,32 @@ static void test_registry_budget(void **state)
 	/* The first BUDGET are negative-cached now; the next BUDGET, dropped before, got theirs. */
 	for (i = 0; i < M; ++i)
 		assert_int_equal(standin_hits(1000 + i), i < 2 * BUDGET ? 1 : 0);
+
+	/*
+	 * A second on, a storm of K = 3 x BUDGET registered first-time keys,
+	 * BUDGET at a time with no time passing: every one is asked and
+	 * installed (each answer gave its token back), nothing dropped.
+	 */
+	advance(1);
+	before = get(&m.lookup_budget_dropped);
+	for (i = 0; i < K; ++i) {
+		mkevent(&ev, 2000 + i, 1, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+		if ((i + 1) % BUDGET == 0)
+			flush(l);
+	}
+	for (i = 0; i < K; ++i)
+		assert_int_equal(standin_hits(2000 + i), 1);
+	assert_int_equal(installs(), 3 + K);
+	assert_int_equal(get(&m.lookup_budget_dropped), before);
+	/* ... and the unknown keys are still held: the bucket is as full as before the storm. */
+	for (i = 0; i < M; ++i) {
+		mkevent(&ev, 1000 + i, 3, 40000);
+		assert_int_equal(lookup_submit(l, &ev), 0);
+	}
+	flush(l);
+	for (i = 0; i < M; ++i)
+		assert_int_equal(standin_hits(1000 + i), i < 3 * BUDGET ? 1 : 0);
 	lookup_free(l);
 }
 
