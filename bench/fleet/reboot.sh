@@ -22,8 +22,8 @@ source "$(dirname "$0")/lib.bash"
 SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3}
 fl_start 1
 # --registry-budget 0: the warm-up connects ACTIVE never-seen clients at once, which the flood
-# budget (100/s) would spread over ACTIVE/100 s of retries. The reboot itself is of cached keys,
-# which the budget never holds back.
+# budget (--registry-budget, default 100) would partly hold back to their 5 s retries. The reboot
+# itself is of cached keys, which the budget never holds back.
 FL_JITWGD_ARGS=(--idle-timeout 600 --grace 30 --registry-timeout-ms 2000 --registry-concurrency 64 --registry-budget 0)
 fl_jitwgd_start 0
 printf 'registered\tactive\tpush_reload_s\tjit_restart_s\tjit_p50_ms\tjit_p99_ms\tjit_max_ms\tjit_failed\tpush_p50_ms\tpush_p99_ms\tpush_max_ms\tpush_failed\tload1\n' >"$OUT/reboot.tsv"
