@@ -19,6 +19,8 @@
 
 # shellcheck source=../../tests/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../tests/lib.sh"
+# shellcheck source=../../tests/pg.bash
+source "$(dirname "${BASH_SOURCE[0]}")/../../tests/pg.bash"
 
 umask 077
 FL_PORT=51820
@@ -33,8 +35,8 @@ fl_calc() { awk "BEGIN { printf \"%.6f\\n\", $1 }"; }
 fl_need() {
 	command -v wireguard-go >/dev/null || { echo "wireguard-go not installed"; exit 77; }
 	[ -x "$TL_BIN/jitwgd" ] && [ -x "$TL_BIN/jitwg" ] || { echo "build first (make)"; exit 77; }
-	FL_PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
-	[ -x "$FL_PGBIN/initdb" ] && id postgres >/dev/null 2>&1 || { echo "PostgreSQL server not installed"; exit 77; }
+	local pgbin=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+	[ -x "$pgbin/initdb" ] && id postgres >/dev/null 2>&1 || { echo "PostgreSQL server not installed"; exit 77; }
 }
 
 # fl_start G -> the common start of every fleet bench: OUT made absolute, checks, temp dir,
@@ -79,35 +81,13 @@ fl_attach() {
 	FL_LASTDEV=fla$tag
 }
 
-# fl_pg_start -> a private PostgreSQL cluster in $TL_TMP/pg (unix socket only); sets FL_DB.
+# fl_pg_start -> a private PostgreSQL cluster in $TL_TMP/pg (tests/pg.bash: unix socket
+# only); sets FL_DB. Stopped by the EXIT trap.
 fl_pg_start() {
-	local pgdir=$TL_TMP/pg port ok=""
-	mkdir -p "$pgdir"
-	chown postgres: "$pgdir"
-	chmod 0700 "$pgdir"
-	chmod 0755 "$TL_TMP"
-	runuser -u postgres -- "$FL_PGBIN/initdb" -D "$pgdir/data" -A trust -U postgres --no-sync \
-		>"$pgdir/initdb.log" 2>&1 || { cat "$pgdir/initdb.log"; tl_fail "initdb"; }
-	for _ in 1 2 3; do
-		port=$((20000 + RANDOM % 20000))
-		if runuser -u postgres -- "$FL_PGBIN/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 30 \
-			-o "-p $port -k $pgdir -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200" \
-			start >/dev/null 2>&1; then
-			ok=1
-			break
-		fi
-	done
-	[ -n "$ok" ] || { cat "$pgdir/server.log"; tl_fail "postgres did not start"; }
-	FL_PGDIR=$pgdir
-	trap 'rc=$?; fl_pg_stop; (exit $rc); tl_cleanup' EXIT
-	runuser -u postgres -- "$FL_PGBIN/createdb" -h "$pgdir" -p "$port" jitwg || tl_fail "createdb"
-	FL_DB="postgresql://postgres@/jitwg?host=$pgdir&port=$port"
-}
-
-fl_pg_stop() {
-	[ -n "${FL_PGDIR:-}" ] && [ -f "$FL_PGDIR/data/postmaster.pid" ] &&
-		runuser -u postgres -- "$FL_PGBIN/pg_ctl" -D "$FL_PGDIR/data" -m immediate -w stop >/dev/null 2>&1
-	return 0
+	trap 'rc=$?; tl_pg_stop; (exit $rc); tl_cleanup' EXIT
+	tl_pg_start "$TL_TMP/pg" -c fsync=off -c synchronous_commit=off -c max_connections=200 ||
+		tl_fail "postgres did not start"
+	FL_DB=$TL_PG_URL
 }
 
 # fl_setup G -> hub, registry namespace with PostgreSQL and two registries, G JIT + G push gateways, clients.

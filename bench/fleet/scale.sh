@@ -25,8 +25,8 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 # A group with a redirection runs in this shell (no pipe for the daemons to hold open, FL_JPID kept).
 {
 	t=$(date +%s.%N)
-	"$FLEETKEYS" sql 0 "$PEERS" "$G" | runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -h "$FL_PGDIR" \
-		-p "${FL_DB##*port=}" jitwg >/dev/null || tl_fail "bulk load"
+	"$FLEETKEYS" sql 0 "$PEERS" "$G" | runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 -h "$TL_PGDIR" \
+		-p "$TL_PGPORT" jitwg >/dev/null || tl_fail "bulk load"
 	echo "bulk_load peers $PEERS s $(fl_calc "$(date +%s.%N) - $t") load_average $(cut -d' ' -f1-3 /proc/loadavg)"
 	FL_JITWGD_ARGS=(--idle-timeout 600 --registry-timeout-ms 2000)
 	t=$(date +%s.%N)
@@ -85,7 +85,7 @@ metric() { fl_metrics "$1" | awk -v k="$2" 'index($1, k) == 1 { s += $2 } END { 
 			"$(grep '^handshakes:' "$TL_TMP/lg$i")"
 	done
 	sort -n "$TL_TMP/probe" | awk '{ v[NR] = $1 } END { if (NR) printf "registry_get_s (%d peers, postgres, 2 registries) n %d p50 %.4f p99 %.4f max %.4f\n", '"$PEERS"', NR, v[int(NR * 0.5) + 1], v[int(NR * 0.99) + 1], v[NR] }'
-	echo "postgres_db_mib $(runuser -u postgres -- psql -h "$FL_PGDIR" -p "${FL_DB##*port=}" -Atc "SELECT pg_database_size('jitwg') / 1048576" jitwg)"
+	echo "postgres_db_mib $(runuser -u postgres -- psql -h "$TL_PGDIR" -p "$TL_PGPORT" -Atc "SELECT pg_database_size('jitwg') / 1048576" jitwg)"
 } >"$OUT/scale.txt"
 cat "$OUT/scale.txt"
 for ((i = 0; i < G; i++)); do fl_jitwgd_stop "$i"; done

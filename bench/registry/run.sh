@@ -34,7 +34,8 @@ REPEAT=${REPEAT:-1} # fixed-rate peer/baseline pairs, alternating
 # neighbours (the results header records the choice and the load average).
 NICE=${NICE:-0}
 OUT=${OUT:-$ROOT/bench/registry/results/$(date -u +%Y%m%dT%H%M%SZ).txt}
-PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+# shellcheck source=../../tests/pg.bash
+source "$ROOT/tests/pg.bash"
 
 [ "$(id -u)" = 0 ] || { echo "run as root (PostgreSQL runs as the postgres user)"; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk (scripts/deps.sh)"; exit 1; }
@@ -42,10 +43,10 @@ make -C "$ROOT" -s -j2 build/bin/jitwg-registry
 
 WORK=$(mktemp -d /tmp/jitwg-bench-registry.XXXXXX)
 chmod 0755 "$WORK"
-REG_PID="" PGDATA=""
+REG_PID=""
 cleanup() {
 	[ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null
-	[ -n "$PGDATA" ] && runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1
+	tl_pg_stop
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -64,28 +65,20 @@ say "# jitwg-registry scale benchmark, $(date -u +%FT%TZ), $(nproc) cores, load 
 say "# peers=$PEERS rate=$RATE load_s=$LOAD_S registry threads=$THREADS nice=$NICE"
 N=(nice -n "$NICE")
 
-start_pg() {
-	local port
-	PGDATA=$WORK/pg/data
-	mkdir -p "$WORK/pg"
-	chown postgres: "$WORK/pg"
-	runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres >/dev/null
-	for _ in 1 2 3; do
-		port=$((20000 + RANDOM % 20000))
-		"${N[@]}" runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$WORK/pg/server.log" -w -t 60 \
-			-o "-p $port -k $WORK/pg -c listen_addresses='' -c shared_buffers=512MB -c synchronous_commit=off -c max_wal_size=4GB" \
-			start >/dev/null && break
-	done
-	runuser -u postgres -- "$PGBIN/createdb" -h "$WORK/pg" -p "$port" jitwg
-	DB="postgresql://postgres@/jitwg?host=$WORK/pg&port=$port"
+start_pg() { # 1 when PostgreSQL is not installed
+	local rc=0
+	TL_PG_PREFIX=("${N[@]}")
+	tl_pg_start "$WORK/pg" -c shared_buffers=512MB -c synchronous_commit=off -c max_wal_size=4GB || rc=$?
+	[ $rc = 77 ] && return 1
+	[ $rc = 0 ] || exit 1
+	DB=$TL_PG_URL
 }
 
 for store in $STORES; do
 	say ""
 	say "## $store (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	if [ "$store" = postgres ]; then
-		[ -x "$PGBIN/initdb" ] || { say "(PostgreSQL not installed: skipped)"; continue; }
-		start_pg
+		start_pg || { say "(PostgreSQL not installed: skipped)"; continue; }
 	else
 		DB=$WORK/registry.db
 	fi
@@ -118,8 +111,7 @@ for store in $STORES; do
 	wait "$REG_PID" || true
 	REG_PID=""
 	if [ "$store" = postgres ]; then
-		runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
-		PGDATA=""
+		tl_pg_stop
 		rm -rf "$WORK/pg"
 	else
 		say "database size: $(du -sh "$WORK"/registry.db* | awk '{s = s $1 " "} END {print s}')"
