@@ -9,6 +9,9 @@
 #   pgwI     push gateway I (the old design, bench only): wireguard-go whose
 #            peers the driver installs at registration, 10.200.2.(I+1), and
 #            pushexporter.py serving its /metrics
+#   fgwI     with FL_FILTER=1 only: a third instance of gateway I, JIT behind
+#            the nftables admission filter (packaging/nftables/jitwg.nft loaded
+#            in its namespace, jitwgd --admit-set inet:jitwg:admit), 10.200.3.(I+1)
 #   cl       the clients: jitwg loadgen, 10.200.9.1
 #
 # Gateway I's JIT and push instances share one key, so a client of home I
@@ -26,8 +29,9 @@ umask 077
 FL_PORT=51820
 FL_REG_ADDR=10.200.0.2
 FLEETKEYS=""
-declare -a FL_JGW FL_PGW FL_JIF FL_PIF FL_JPID FL_GWPUB FL_REGPID
+declare -a FL_JGW FL_PGW FL_JIF FL_PIF FL_JPID FL_GWPUB FL_REGPID FL_FGW FL_FIF FL_FPID
 FL_JITWGD_ARGS=()
+FL_FILTER=${FL_FILTER:-0}
 
 # fl_calc EXPR -> EXPR evaluated by awk (floating point; ?: allowed), no bc needed.
 fl_calc() { awk "BEGIN { printf \"%.6f\\n\", $1 }"; }
@@ -114,7 +118,29 @@ fl_setup() {
 		fl_attach "${FL_PGW[$i]}" "10.200.2.$((i + 1))"
 		fl_wg_up "$i" j
 		fl_wg_up "$i" p
+		if [ "$FL_FILTER" = 1 ]; then
+			FL_FGW[$i]=$(fl_netns "f$i")
+			fl_attach "${FL_FGW[$i]}" "10.200.3.$((i + 1))"
+			fl_nft_load "$i"
+			fl_wg_up "$i" f
+		fi
 	done
+}
+
+# fl_nft_load I -> the shipped admission filter in gateway I's filtered instance, with its
+# WireGuard port the only element of @wgports. It stays across reboots of the data plane (the
+# namespace does); each jitwgd start flushes and rebuilds @admit4/@admit6.
+fl_nft_load() {
+	local ns=${FL_FGW[$1]}
+	command -v nft >/dev/null || tl_fail "nft not installed (scripts/deps.sh: nftables)"
+	ip netns exec "$ns" nft -f "$TL_ROOT/packaging/nftables/jitwg.nft" || tl_fail "cannot load jitwg.nft"
+	ip netns exec "$ns" nft flush set inet jitwg wgports
+	ip netns exec "$ns" nft add element inet jitwg wgports "{ $FL_PORT }"
+}
+
+# fl_nft_counter I NAME -> packets counted by the filter's named counter (admitted, dropped).
+fl_nft_counter() {
+	ip netns exec "${FL_FGW[$1]}" nft list counter inet jitwg "$2" | sed -n 's/.*packets \([0-9]*\) .*/\1/p'
 }
 
 # fl_registries_start / fl_registries_stop -> the two jitwg-registry processes (FL_REGPID)
@@ -139,22 +165,26 @@ fl_registries_stop() {
 	done
 }
 
-# fl_wg_up I j|p -> (re)starts gateway I's wireguard-go, empty, with the gateway key.
+# fl_wg_up I j|p|f -> (re)starts gateway I's wireguard-go, empty, with the gateway key.
 fl_wg_up() {
 	local i=$1 kind=$2 ns ifn
-	if [ "$kind" = j ]; then ns=${FL_JGW[$i]}; else ns=${FL_PGW[$i]}; fi
+	case $kind in j) ns=${FL_JGW[$i]} ;; f) ns=${FL_FGW[$i]} ;; *) ns=${FL_PGW[$i]} ;; esac
 	ifn=$(fl_ifname "$kind$i")
 	tl_wg_go "$ns" "$ifn"
 	ip netns exec "$ns" wg set "$ifn" private-key "$TL_TMP/gw$i.key" listen-port "$FL_PORT"
 	ip -n "$ns" addr add 10.127.255.254/32 dev "$ifn"
 	ip -n "$ns" link set "$ifn" up
-	if [ "$kind" = j ]; then FL_JIF[$i]=$ifn; else FL_PIF[$i]=$ifn; fi
+	case $kind in j) FL_JIF[$i]=$ifn ;; f) FL_FIF[$i]=$ifn ;; *) FL_PIF[$i]=$ifn ;; esac
 }
 
-# fl_wg_down I j|p -> stops gateway I's wireguard-go (its peers are gone, as after a reboot).
+# fl_wg_down I j|p|f -> stops gateway I's wireguard-go (its peers are gone, as after a reboot).
 fl_wg_down() {
 	local i=$1 kind=$2 ns ifn pid
-	if [ "$kind" = j ]; then ns=${FL_JGW[$i]} ifn=${FL_JIF[$i]}; else ns=${FL_PGW[$i]} ifn=${FL_PIF[$i]}; fi
+	case $kind in
+	j) ns=${FL_JGW[$i]} ifn=${FL_JIF[$i]} ;;
+	f) ns=${FL_FGW[$i]} ifn=${FL_FIF[$i]} ;;
+	*) ns=${FL_PGW[$i]} ifn=${FL_PIF[$i]} ;;
+	esac
 	local -a pids=()
 	for pid in $(ip netns pids "$ns"); do
 		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = wireguard-go ] && kill "$pid" && pids+=("$pid")
@@ -169,25 +199,33 @@ fl_wg_down() {
 fl_registry_url() { echo "${FL_REGISTRY_URL:-http://$FL_REG_ADDR:808$(($1 % 2 + 1))}"; }
 
 # fl_jitwgd_start I [args] -> jitwgd on JIT gateway I (FL_JITWGD_ARGS first, then args).
+# I given as fI: on gateway I's filtered instance (FL_FILTER=1), with --admit-set
+# inet:jitwg:admit and its own cache (cachefI.db), log and PID (FL_FPID[I]).
 fl_jitwgd_start() {
-	local i=$1 ns
+	local i=$1 ns ifn tag
 	shift
-	ns=${FL_JGW[$i]}
-	tl_bg ip netns exec "$ns" "$TL_BIN/jitwgd" --interface "${FL_JIF[$i]}" --registry "$(fl_registry_url "$i")" \
-		--gateway "gw-$i" --cache "$TL_TMP/cache$i.db" --metrics 127.0.0.1:9100 --status-socket "" \
-		--admit-threshold 100000000 "${FL_JITWGD_ARGS[@]}" "$@" >/dev/null 2>>"$TL_TMP/jitwgd$i.log"
-	FL_JPID[$i]=$TL_LAST_PID
+	if [ "${i#f}" != "$i" ]; then
+		i=${i#f} tag=f${i#f} ns=${FL_FGW[${i#f}]} ifn=${FL_FIF[${i#f}]}
+		set -- --admit-set inet:jitwg:admit "$@"
+	else
+		tag=$i ns=${FL_JGW[$i]} ifn=${FL_JIF[$i]}
+	fi
+	tl_bg ip netns exec "$ns" "$TL_BIN/jitwgd" --interface "$ifn" --registry "$(fl_registry_url "$i")" \
+		--gateway "gw-$i" --cache "$TL_TMP/cache$tag.db" --metrics 127.0.0.1:9100 --status-socket "" \
+		--admit-threshold 100000000 "${FL_JITWGD_ARGS[@]}" "$@" >/dev/null 2>>"$TL_TMP/jitwgd$tag.log"
+	if [ "$tag" = "$i" ]; then FL_JPID[$i]=$TL_LAST_PID; else FL_FPID[$i]=$TL_LAST_PID; fi
 	tl_wait_until 15 ip netns exec "$ns" curl -sf http://127.0.0.1:9100/metrics ||
-		{ tail -n 20 "$TL_TMP/jitwgd$i.log" >&2; tl_fail "jitwgd $i did not start"; }
+		{ tail -n 20 "$TL_TMP/jitwgd$tag.log" >&2; tl_fail "jitwgd $tag did not start"; }
 }
 
+# fl_jitwgd_stop I|fI -> stops the jitwgd fl_jitwgd_start started there.
 fl_jitwgd_stop() {
-	local i=$1 pid=${FL_JPID[$1]:-}
+	local i=${1#f} pid
+	if [ "$i" = "$1" ]; then pid=${FL_JPID[$i]:-}; FL_JPID[$i]=""; else pid=${FL_FPID[$i]:-}; FL_FPID[$i]=""; fi
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || true
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 	wait "$pid" 2>/dev/null || true
-	FL_JPID[$i]=""
 }
 
 # fl_pushexp_start I IDLE -> pushexporter.py for push gateway I (its /metrics, idle timeout IDLE s).
@@ -199,10 +237,12 @@ fl_pushexp_start() {
 		{ tail -n 20 "$TL_TMP/pushexp$i.log" >&2; tl_fail "push exporter $i did not start"; }
 }
 
-# fl_metrics I [j|p] -> gateway I's /metrics text: JIT (jitwgd, the default) or push (pushexporter.py).
+# fl_metrics I [j|p|f] -> gateway I's /metrics text: JIT (jitwgd, the default), push
+# (pushexporter.py) or the filtered JIT instance (its jitwgd).
 fl_metrics() {
 	local ns=${FL_JGW[$1]}
 	[ "${2:-j}" = p ] && ns=${FL_PGW[$1]}
+	[ "${2:-j}" = f ] && ns=${FL_FGW[$1]}
 	ip netns exec "$ns" curl -sf --max-time 5 http://127.0.0.1:9100/metrics
 }
 

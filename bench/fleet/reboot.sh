@@ -1,32 +1,45 @@
 #!/usr/bin/env bash
-# Reboot recovery, push vs JIT, at several registry sizes (docs/PERFORMANCE.md, "Fleet").
+# Reboot recovery, push vs JIT vs JIT behind the admission filter, at several
+# registry sizes (docs/PERFORMANCE.md, "Fleet").
 #
-# One gateway (a JIT and a push instance with one key) on the fleet's
-# PostgreSQL registry. For each N in SIZES the gateway has N registered peers,
-# ACTIVE of them connected just before the reboot. The reboot empties both data
-# planes (wireguard-go restarted); jitwgd restarts with its cache; push must
-# reload all N peers. The active clients come back at once and retry as
+# One gateway on the fleet's PostgreSQL registry, as three instances with one
+# key: push, JIT, and JIT with the nftables admission filter (FL_FILTER=1 in
+# lib.bash: packaging/nftables/jitwg.nft in its namespace, jitwgd --admit-set
+# inet:jitwg:admit). For each N in SIZES the gateway has N registered peers,
+# ACTIVE of them connected just before the reboot. The reboot empties the three
+# data planes (wireguard-go restarted); both jitwgds restart with their caches
+# (the filtered one rebuilds its sets: empty); push must reload all N peers.
+# The active clients come back at once to all three side by side and retry as
 # WireGuard does (every 5 s + jitter): the time until 99 % of them are
 # connected again is loadgen's p99 connect time, measured from the restart.
+# REBOOTS reboots per size (warm-up, reboot, measure), for the spread.
 # Then, for the push model (model.sh), REPS rounds that reload every size
 # again into a fresh wireguard-go with nothing else of this bench running,
 # the sizes in a rotated order each round so that a change in the machine's
 # load falls on all sizes alike; each with the RSS after it and the load.
-# Writes OUT/reboot.tsv (one row per N), OUT/curve-N-MODE.tsv (seconds,
-# fraction connected), OUT/jit-metrics-N.txt (jitwgd's counters after the
-# reboot) and OUT/reload.tsv (round, N, reload s, RSS KiB, load).
+# Writes OUT/reboot.tsv (one row per N and reboot; the columns up to load1 as
+# before, then the filtered instance's, the cookie replies the clients got from
+# each data plane, install confirmation's counts for both JIT instances and the
+# filter's counters), OUT/curve-N-MODE-R.tsv (MODE push, jit, filter; seconds,
+# fraction connected), OUT/metrics-N-R-jit.txt and metrics-N-R-filter.txt
+# (each jitwgd's counters after reboot R) and OUT/reload.tsv (round, N, reload
+# s, RSS KiB, load).
 #
-#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REPS [3]  OUT (required)
+#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REBOOTS [2]  REPS [3]  OUT (required)
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
-SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3}
+SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3} REBOOTS=${REBOOTS:-2}
+FL_FILTER=1
 fl_start 1
 # --registry-budget 0: the warm-up connects ACTIVE never-seen clients at once, which the flood
 # budget (--registry-budget, default 100) would partly hold back to their 5 s retries. The reboot
 # itself is of cached keys, which the budget never holds back.
 FL_JITWGD_ARGS=(--idle-timeout 600 --grace 30 --registry-timeout-ms 2000 --registry-concurrency 64 --registry-budget 0)
 fl_jitwgd_start 0
-printf 'registered\tactive\tpush_reload_s\tjit_restart_s\tjit_p50_ms\tjit_p99_ms\tjit_max_ms\tjit_failed\tpush_p50_ms\tpush_p99_ms\tpush_max_ms\tpush_failed\tload1\n' >"$OUT/reboot.tsv"
+fl_jitwgd_start f0
+printf 'registered\tactive\tpush_reload_s\tjit_restart_s\tjit_p50_ms\tjit_p99_ms\tjit_max_ms\tjit_failed\tpush_p50_ms\tpush_p99_ms\tpush_max_ms\tpush_failed\tload1' >"$OUT/reboot.tsv"
+printf '\treboot\tfilter_restart_s\tfilter_p50_ms\tfilter_p99_ms\tfilter_max_ms\tfilter_failed\tjit_cookies\tfilter_cookies\tpush_cookies' >>"$OUT/reboot.tsv"
+printf '\tjit_confirmed\tjit_repaired\tjit_given_up\tfilter_confirmed\tfilter_repaired\tfilter_given_up\tnft_dropped\tnft_admitted\n' >>"$OUT/reboot.tsv"
 
 wg_pid() { # NS -> the wireguard-go PID in it
 	local p
@@ -41,6 +54,8 @@ curve() {
 		/^handshakes:/ { printf "%.2f\t%.4f\n", $NF / 1000, $2 / n }' "$1"
 }
 field() { sed -n "s/^handshakes: \([0-9]*\) ok, \([0-9]*\) failed; connect ms p50 \([0-9.]*\) p99 \([0-9.]*\) max \([0-9.]*\).*/\\$2/p" "$1"; }
+cookies() { sed -n 's/.*cookie replies \([0-9]*\),.*/\1/p' "$1" | tail -n 1; }
+metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 
 loaded=0
 : >"$TL_TMP/all"
@@ -51,45 +66,63 @@ for n in $SIZES; do
 	cat "$TL_TMP/new" >>"$TL_TMP/all"
 	fl_push_install 0 "$TL_TMP/new"
 	loaded=$n
-	# the active set: the first ACTIVE peers, connected to both before the reboot
+	# the active set: the first ACTIVE peers, connected to all three before each reboot
 	head -n "$ACTIVE" "$TL_TMP/all" | awk '{ split($3, a, "/"); print $1, a[1] }' >"$TL_TMP/active"
-	fl_loadgen "$TL_TMP/warm-jit" "10.200.1.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
-	fl_loadgen "$TL_TMP/warm-push" "10.200.2.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
-	tl_log "N=$n: warm-up jit $(tail -n 1 "$TL_TMP/warm-jit"); push $(tail -n 1 "$TL_TMP/warm-push")"
+	for ((r = 1; r <= REBOOTS; r++)); do
+		fl_loadgen "$TL_TMP/warm-jit" "10.200.1.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
+		fl_loadgen "$TL_TMP/warm-filter" "10.200.3.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
+		fl_loadgen "$TL_TMP/warm-push" "10.200.2.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
+		tl_log "N=$n reboot $r: warm-up jit $(tail -n 1 "$TL_TMP/warm-jit"); filter $(tail -n 1 "$TL_TMP/warm-filter"); push $(tail -n 1 "$TL_TMP/warm-push")"
 
-	# reboot both: empty data planes
-	fl_jitwgd_stop 0
-	fl_wg_down 0 j
-	fl_wg_down 0 p
-	fl_wg_up 0 j
-	fl_wg_up 0 p
-	t0=$(date +%s.%N)
-	fl_jitwgd_start 0
-	jit_restart=$(fl_calc "$(date +%s.%N) - $t0")
-	( fl_loadgen "$OUT/reboot-$n-jit.out" "10.200.1.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" \
-		--rate 0 --attempt-time 300 --progress 0.25 || true ) &
-	jp=$!
-	( fl_loadgen "$OUT/reboot-$n-push.out" "10.200.2.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" \
-		--rate 0 --attempt-time 300 --progress 0.25 || true ) &
-	pp=$!
-	# a reboot reloads in registry order, which has nothing to do with who is active
-	shuf --random-source=<(yes) "$TL_TMP/all" >"$TL_TMP/reload"
-	t0=$(date +%s.%N)
-	fl_push_install 0 "$TL_TMP/reload"
-	reload=$(fl_calc "$(date +%s.%N) - $t0")
-	wait "$jp" "$pp" || true
-	# what the JIT gateway did with the burst (drops, verdicts, installs, repairs)
-	fl_metrics 0 | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|cache_total|registry_requests)' \
-		>"$OUT/jit-metrics-$n.txt" || true
-	for m in jit push; do curve "$OUT/reboot-$n-$m.out" >"$OUT/curve-$n-$m.tsv"; done
-	printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$ACTIVE" "$reload" "$jit_restart" \
-		"$(field "$OUT/reboot-$n-jit.out" 3)" "$(field "$OUT/reboot-$n-jit.out" 4)" "$(field "$OUT/reboot-$n-jit.out" 5)" \
-		"$(field "$OUT/reboot-$n-jit.out" 2)" \
-		"$(field "$OUT/reboot-$n-push.out" 3)" "$(field "$OUT/reboot-$n-push.out" 4)" "$(field "$OUT/reboot-$n-push.out" 5)" \
-		"$(field "$OUT/reboot-$n-push.out" 2)" "$(cut -d' ' -f1 /proc/loadavg)" >>"$OUT/reboot.tsv"
-	tl_log "N=$n: push reload ${reload}s; $(tail -n 1 "$OUT/reboot.tsv")"
+		# reboot all three: empty data planes; the filter's table stays, jitwgd empties its sets
+		fl_jitwgd_stop 0
+		fl_jitwgd_stop f0
+		for k in j p f; do fl_wg_down 0 "$k"; done
+		for k in j p f; do fl_wg_up 0 "$k"; done
+		nd0=$(fl_nft_counter 0 dropped) na0=$(fl_nft_counter 0 admitted)
+		t0=$(date +%s.%N)
+		fl_jitwgd_start 0
+		jit_restart=$(fl_calc "$(date +%s.%N) - $t0")
+		t0=$(date +%s.%N)
+		fl_jitwgd_start f0
+		filter_restart=$(fl_calc "$(date +%s.%N) - $t0")
+		pids=()
+		for m in jit:1 filter:3 push:2; do
+			( fl_loadgen "$OUT/reboot-$n-$r-${m%:*}.out" "10.200.${m#*:}.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" \
+				--rate 0 --attempt-time 300 --progress 0.25 || true ) &
+			pids+=($!)
+		done
+		# a reboot reloads in registry order, which has nothing to do with who is active
+		shuf --random-source=<(yes "$r") "$TL_TMP/all" >"$TL_TMP/reload"
+		t0=$(date +%s.%N)
+		fl_push_install 0 "$TL_TMP/reload"
+		reload=$(fl_calc "$(date +%s.%N) - $t0")
+		wait "${pids[@]}" || true
+		# what each JIT gateway did with the burst (drops, verdicts, installs, repairs, the filter's set)
+		fl_metrics 0 | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|cache_total|registry_requests)' \
+			>"$OUT/metrics-$n-$r-jit.txt" || true
+		fl_metrics 0 f | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|cache_total|registry_requests|admit_set)' \
+			>"$OUT/metrics-$n-$r-filter.txt" || true
+		for m in jit filter push; do curve "$OUT/reboot-$n-$r-$m.out" >"$OUT/curve-$n-$m-$r.tsv"; done
+		j=$OUT/reboot-$n-$r-jit.out f=$OUT/reboot-$n-$r-filter.out p=$OUT/reboot-$n-$r-push.out
+		mj=$OUT/metrics-$n-$r-jit.txt mf=$OUT/metrics-$n-$r-filter.txt
+		{
+			printf '%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$n" "$ACTIVE" "$reload" "$jit_restart" \
+				"$(field "$j" 3)" "$(field "$j" 4)" "$(field "$j" 5)" "$(field "$j" 2)" \
+				"$(field "$p" 3)" "$(field "$p" 4)" "$(field "$p" 5)" "$(field "$p" 2)" "$(cut -d' ' -f1 /proc/loadavg)"
+			printf '\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$r" "$filter_restart" \
+				"$(field "$f" 3)" "$(field "$f" 4)" "$(field "$f" 5)" "$(field "$f" 2)" "$(cookies "$j")" "$(cookies "$f")" "$(cookies "$p")"
+			printf '\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+				"$(metric "$mj" jitwg_install_confirm_confirmed_total)" "$(metric "$mj" jitwg_install_confirm_repaired_total)" \
+				"$(metric "$mj" jitwg_install_confirm_given_up_total)" "$(metric "$mf" jitwg_install_confirm_confirmed_total)" \
+				"$(metric "$mf" jitwg_install_confirm_repaired_total)" "$(metric "$mf" jitwg_install_confirm_given_up_total)" \
+				"$(($(fl_nft_counter 0 dropped) - nd0))" "$(($(fl_nft_counter 0 admitted) - na0))"
+		} >>"$OUT/reboot.tsv"
+		tl_log "N=$n reboot $r: push reload ${reload}s; $(tail -n 1 "$OUT/reboot.tsv")"
+	done
 done
 fl_jitwgd_stop 0
+fl_jitwgd_stop f0
 
 # ---- the reload model's data: REPS rounds over all sizes, order rotated each round ----
 printf 'round\tregistered\treload_s\twg_rss_kib\tload1\n' >"$OUT/reload.tsv"
