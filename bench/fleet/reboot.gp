@@ -1,17 +1,26 @@
 # Reboot recovery: fraction of the gateway's active clients connected again
-# over time since the restart, push vs JIT, one pair of curves per registry size.
-#   gnuplot -e "dir='OUT'; sizes='10000 50000 65000'; out='reboot.png'" bench/fleet/reboot.gp
-set terminal pngcairo size 1100,600 font "sans,10"
+# over time since the restart, push vs JIT vs JIT behind the admission filter,
+# one panel per registry size, one line per mode and reboot (reboot.sh's REBOOTS).
+#   gnuplot -e "dir='OUT'; sizes='10000 50000 65000'; reboots=2; out='reboot.png'" bench/fleet/reboot.gp
+if (!exists("reboots")) reboots = 2
+set terminal pngcairo size 1500,560 font "sans,10"
 set output out
 set datafile separator "\t"
-set key bottom right
 set grid
-set xlabel "seconds since the gateway restarted (data plane empty)"
-set ylabel "active clients connected again"
 set format y "%.0f%%"
 set yrange [0:105]
-set title "Reboot recovery, push (reload every registered peer first) vs JIT (install what arrives)"
-plot for [i=1:words(sizes)] sprintf("%s/curve-%s-push.tsv", dir, word(sizes, i)) using 1:($2*100) with lines lw 2 dt 2 lc i \
-        title sprintf("push, %s registered", word(sizes, i)), \
-     for [i=1:words(sizes)] sprintf("%s/curve-%s-jit.tsv", dir, word(sizes, i)) using 1:($2*100) with lines lw 3 lc i \
-        title sprintf("JIT, %s registered", word(sizes, i))
+set xrange [0:*]
+set key bottom right
+modes = "push jit filter"
+names = "push\\ (reload\\ all\\ first) JIT JIT\\ +\\ admission\\ filter"
+colour(m) = (m == 1 ? "#d62728" : (m == 2 ? "#1f77b4" : "#2ca02c"))
+set multiplot layout 1, words(sizes) title "Reboot recovery: active clients (1,000) connected again since the gateway restarted (data plane empty)"
+do for [s = 1:words(sizes)] {
+	set title sprintf("%s registered", word(sizes, s))
+	set xlabel "seconds since the restart"
+	if (s == 1) { set ylabel "active clients connected again" } else { unset ylabel }
+	plot for [m = 1:3] for [r = 1:reboots] sprintf("%s/curve-%s-%s-%d.tsv", dir, word(sizes, s), word(modes, m), r) \
+		using 1:($2*100) with lines lw (r == 1 ? 2.5 : 1.5) dt (r == 1 ? 1 : 2) lc rgb colour(m) \
+		title (s == 1 ? sprintf("%s, reboot %d", word(names, m), r) : "")
+}
+unset multiplot
