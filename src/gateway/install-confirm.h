@@ -43,7 +43,9 @@ struct confirm_config {
 struct confirm_counts {
 	uint64_t confirmed;         /* a handshake completed */
 	uint64_t repaired;          /* removed and initiated again */
-	uint64_t given_up;          /* still no handshake after max_repairs */
+	uint64_t given_up;          /* left to the client's retry: no handshake after max_repairs,
+	                             * or after five looks while receiving or while more than
+	                             * four were stuck at once (never repaired then) */
 	uint64_t gone;              /* no longer installed (evicted, removed) */
 	uint64_t dropped;           /* watch table full */
 };

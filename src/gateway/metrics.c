@@ -159,7 +159,9 @@ char *metrics_render(const struct metrics *m)
 		"Initiated installs with no handshake after the wait (crossed handshakes), removed and "
 		"initiated again.", &m->confirm_repaired);
 	counter(&b, "jitwg_install_confirm_given_up_total",
-		"Initiated installs still without a handshake after the last repair.", &m->confirm_given_up);
+		"Initiated installs left to the client's retry: no handshake after the last repair, "
+		"or after five looks while still receiving or while many were stuck at once.",
+		&m->confirm_given_up);
 	counter(&b, "jitwg_evictions_total", "Peers removed from the data plane.", &m->evictions);
 	counter(&b, "jitwg_registry_gone_total",
 		"Installed peers removed because the registry reports them deleted or expired.",

@@ -186,6 +186,41 @@ static void test_overloaded_waits(void **state)
 	install_confirm_free(c);
 }
 
+/*
+ * A burst where more than four stay stuck: nobody is ever removed, and after
+ * the first look (rx unknown) and four waits each is given up, with no repair
+ * made. So given_up counts installs whose handshake did not complete within
+ * five looks, not only ones that two repairs did not fix.
+ */
+static void test_overloaded_gives_up_unrepaired(void **state)
+{
+	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_repairs = 2 });
+	struct confirm_counts k = { 0 };
+	struct dp_peer p, list[6], *rep;
+	uint8_t ids[6] = { 21, 22, 23, 24, 25, 26 };
+	int64_t hs[6] = { 0 };
+	size_t nrep;
+	int i;
+
+	rx = 0;
+	for (i = 0; i < 6; ++i) {
+		p = peer(ids[i]);
+		assert_int_equal(install_confirm_watch(c, &p, 1000, 5000), 0);
+	}
+	for (i = 1; i <= 4; ++i) {
+		assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1000 + 40 * (uint64_t)i, 5000, 0,
+						       &rep, &nrep, &k), 0);
+		assert_int_equal(nrep, 0);
+		assert_int_equal(k.given_up, 0);
+	}
+	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1200, 5000, 0, &rep, &nrep, &k), 0);
+	assert_int_equal(nrep, 0);
+	assert_int_equal(k.repaired, 0);
+	assert_int_equal(k.given_up, 6);
+	assert_int_equal(install_confirm_watched(c), 0);
+	install_confirm_free(c);
+}
+
 /* Re-watching a key replaces its watch; forget drops it; the table is bounded. */
 static void test_rewatch_forget_bounded(void **state)
 {
@@ -313,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_stale_handshake),
 		cmocka_unit_test(test_receiving_not_repaired),
 		cmocka_unit_test(test_overloaded_waits),
+		cmocka_unit_test(test_overloaded_gives_up_unrepaired),
 		cmocka_unit_test(test_rewatch_forget_bounded),
 		cmocka_unit_test(test_min_wait),
 		cmocka_unit_test(test_stage_repairs),
