@@ -12,7 +12,7 @@ set yrange [0:105]
 set xrange [0:*]
 set key bottom right
 modes = "push jit filter"
-names = "push\\ (reload\\ all\\ first) JIT JIT\\ +\\ admission\\ filter"
+name(m) = (m == 1 ? "push (reload all first)" : (m == 2 ? "JIT" : "JIT + admission filter"))
 colour(m) = (m == 1 ? "#d62728" : (m == 2 ? "#1f77b4" : "#2ca02c"))
 set multiplot layout 1, words(sizes) title "Reboot recovery: active clients (1,000) connected again since the gateway restarted (data plane empty)"
 do for [s = 1:words(sizes)] {
@@ -20,7 +20,7 @@ do for [s = 1:words(sizes)] {
 	set xlabel "seconds since the restart"
 	if (s == 1) { set ylabel "active clients connected again" } else { unset ylabel }
 	plot for [m = 1:3] for [r = 1:reboots] sprintf("%s/curve-%s-%s-%d.tsv", dir, word(sizes, s), word(modes, m), r) \
-		using 1:($2*100) with lines lw (r == 1 ? 2.5 : 1.5) dt (r == 1 ? 1 : 2) lc rgb colour(m) \
-		title (s == 1 ? sprintf("%s, reboot %d", word(names, m), r) : "")
+		using 1:($2*100) with lines lw (r == 1 ? 2.5 : 1.5) dt r lc rgb colour(m) \
+		title (s == 1 ? sprintf("%s, reboot %d", name(m), r) : "")
 }
 unset multiplot
