@@ -519,13 +519,16 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 		installer_revalidate(ins);
 	if (now >= sweep_due)
 		installer_sweep(ins);
-	if (ins->status_dirty && now - ins->status_at_ms >= STATUS_EVERY_MS) {
+	if (ins->status_dirty && now - ins->status_at_ms >= ins->status_every_ms) {
+		uint64_t t0 = clock_mono_ns();
+
 		installer_status_publish(ins);
+		ins->status_every_ms = installer_status_interval_ms(clock_mono_ns() - t0);
 		ins->status_dirty = false;
 		ins->status_at_ms = now;
 	}
 	if (ins->status_dirty)
-		next = min_u64(next, ins->status_at_ms + STATUS_EVERY_MS);
+		next = min_u64(next, ins->status_at_ms + ins->status_every_ms);
 	if (ins->plan.next < ins->plan.n_victims)
 		return 0;
 	next = min_u64(next, installer_guards_next(ins));
@@ -581,6 +584,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	installer_sweep(ins);
 	installer_status_publish(ins);
 	ins->status_at_ms = clock_mono_ms();
+	ins->status_every_ms = STATUS_EVERY_MS;
 	ins->next_sweep_ms = clock_mono_ms() + evict_interval_ms(cfg->idle_timeout);
 	ins->next_reval_ms = clock_mono_ms() + installer_revalidate_interval_ms(cfg->revalidate);
 

@@ -199,6 +199,13 @@ static bool add_peer(struct peer_state *p, void *arg)
 	return true;
 }
 
+uint64_t installer_status_interval_ms(uint64_t build_ns)
+{
+	uint64_t ms = build_ns / 1000000 * STATUS_COST_SHARE;
+
+	return ms > STATUS_EVERY_MS ? ms : STATUS_EVERY_MS;
+}
+
 void installer_status_publish(struct installer *ins)
 {
 	json_object *arr;

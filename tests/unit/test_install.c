@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "gateway/install.h"
+#include "gateway/install-internal.h"
 #include "gateway/status.h"
 #include "unit/fake_dataplane.h"
 
@@ -358,9 +359,18 @@ static void test_status_board(void **state)
 	status_board_free(b);
 }
 
+/* The status document's cadence: 100 ms, or 20 x what the last build took. */
+static void test_status_interval(void **state)
+{
+	assert_int_equal(installer_status_interval_ms(0), STATUS_EVERY_MS);
+	assert_int_equal(installer_status_interval_ms(4000000), STATUS_EVERY_MS);     /* 4 ms: 80 < 100 */
+	assert_int_equal(installer_status_interval_ms(50000000), 50 * STATUS_COST_SHARE); /* 50 ms: 1 s */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_status_interval),
 		cmocka_unit_test_setup(test_install_initiates, setup),
 		cmocka_unit_test_setup(test_install_no_initiate, setup),
 		cmocka_unit_test_setup(test_guard_restores_endpoint, setup),
