@@ -156,22 +156,33 @@ static void test_receiving_not_repaired(void **state)
 	install_confirm_free(c);
 }
 
-/* More than four stuck at once is an overloaded data plane, not a race: nobody is removed. */
-static void test_overloaded_waits(void **state)
+/* A confirmation (40 ms, two repairs) watching ids' six peers, triggered at 1000 ms / 5000 s; rx = 0. */
+static struct install_confirm *watch_six(const uint8_t ids[static 6])
 {
 	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_repairs = 2 });
-	struct confirm_counts k = { 0 };
-	struct dp_peer p, list[6], *rep;
-	uint8_t ids[6] = { 11, 12, 13, 14, 15, 16 };
-	int64_t hs[6] = { 0 };
-	size_t nrep;
+	struct dp_peer p;
 	int i;
 
+	assert_non_null(c);
 	rx = 0;
 	for (i = 0; i < 6; ++i) {
 		p = peer(ids[i]);
 		assert_int_equal(install_confirm_watch(c, &p, 1000, 5000), 0);
 	}
+	return c;
+}
+
+/* More than four stuck at once is an overloaded data plane, not a race: nobody is removed. */
+static void test_overloaded_waits(void **state)
+{
+	uint8_t ids[6] = { 11, 12, 13, 14, 15, 16 };
+	struct install_confirm *c = watch_six(ids);
+	struct confirm_counts k = { 0 };
+	struct dp_peer list[6], *rep;
+	int64_t hs[6] = { 0 };
+	size_t nrep;
+	int i;
+
 	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1040, 5000, 0, &rep, &nrep, &k), 0);
 	assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1080, 5000, 0, &rep, &nrep, &k), 0);
 	assert_int_equal(nrep, 0);
@@ -194,19 +205,14 @@ static void test_overloaded_waits(void **state)
  */
 static void test_overloaded_gives_up_unrepaired(void **state)
 {
-	struct install_confirm *c = install_confirm_new(&(struct confirm_config){ .wait_ms = 40, .max_repairs = 2 });
-	struct confirm_counts k = { 0 };
-	struct dp_peer p, list[6], *rep;
 	uint8_t ids[6] = { 21, 22, 23, 24, 25, 26 };
+	struct install_confirm *c = watch_six(ids);
+	struct confirm_counts k = { 0 };
+	struct dp_peer list[6], *rep;
 	int64_t hs[6] = { 0 };
 	size_t nrep;
 	int i;
 
-	rx = 0;
-	for (i = 0; i < 6; ++i) {
-		p = peer(ids[i]);
-		assert_int_equal(install_confirm_watch(c, &p, 1000, 5000), 0);
-	}
 	for (i = 1; i <= 4; ++i) {
 		assert_int_equal(install_confirm_check(c, list, listing(list, ids, hs, 6), 1000 + 40 * (uint64_t)i, 5000, 0,
 						       &rep, &nrep, &k), 0);
