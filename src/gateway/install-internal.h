@@ -26,8 +26,6 @@ enum {
 	REVALIDATE_PER_SWEEP = 256,
 	/* A session older than this is as good as none: REJECT_AFTER_TIME in the protocol. */
 	SESSION_LIVE_SEC = 180,
-	/* A peer object sends at most one initiation per REKEY_TIMEOUT (docs: Data plane seam). */
-	REKEY_TIMEOUT_MS = 5000,
 	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
 	GUARD_ROUNDS = 4,
 	STATUS_EVERY_MS = 100,   /* the status document is rebuilt at most this often ... */

@@ -324,8 +324,6 @@ static void landed(struct installer *ins, const struct install_item *it, bool in
 		p->keepalive = it->keepalive;
 		p->sweep_mark = ins->gen;
 		(void)peertab_set_allowed_ips(p, it->allowed_ips, it->n_allowed_ips);
-		if (initiated)
-			p->initiated_mono_ms = now_ms;
 	}
 	metrics_inc(&ins->m->installs);
 	if (initiated)
@@ -382,16 +380,18 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 		 * the filter dropped this initiation, so the data plane will not
 		 * answer it, and must initiate itself. A peer object with a session,
 		 * or one that initiated less than REKEY_TIMEOUT ago, sends nothing on
-		 * the keepalive edge: remove it first (its session is the client's
-		 * old one anyway; the new handshake takes ~10 ms).
+		 * the keepalive edge: remove it first, always. Whether it has a
+		 * session cannot be told from here (p->last_handshake is the last
+		 * sweep's reading, up to idle-timeout/4 old: a session younger than
+		 * that looked cold and the client lost a 5 s round, bench/fleet
+		 * reboot), and the session is the client's old one anyway; roaming
+		 * is rare and the new handshake takes ~10 ms.
 		 */
 		if (roamed && !no_initiate) {
-			if (live || now_ms - p->initiated_mono_ms < REKEY_TIMEOUT_MS) {
-				ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
-				if (ret)
-					log_ratelimited_debug("roamed peer: removal before initiating failed: %s",
-							      strerror(-ret));
-			}
+			ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
+			if (ret)
+				log_ratelimited_debug("roamed peer: removal before initiating failed: %s",
+						      strerror(-ret));
 			live = false;
 		}
 		/*

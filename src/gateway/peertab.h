@@ -22,7 +22,6 @@ struct peer_state {
 	uint8_t key[WG_KEY_LEN];
 	int64_t installed_at;        /* unix seconds (adopted peers: when adopted) */
 	uint64_t installed_mono_ms;  /* CLOCK_MONOTONIC, for eviction races */
-	uint64_t initiated_mono_ms;  /* last role-inversion trigger, 0 = never */
 	uint64_t revalidated_mono_ms;
 	int64_t last_handshake;      /* unix seconds from the last list, 0 = never */
 	int64_t active_at;           /* unix seconds of the sweep that saw rx_bytes grow, 0 = never */

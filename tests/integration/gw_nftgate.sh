@@ -94,13 +94,20 @@ a1=$(ng_counter admitted) d2=$(ng_counter dropped)
 tl_log "second initiation of an installed peer: admitted ($a0 -> $a1), none dropped"
 
 # 5. Roaming: a new source port is a new endpoint; the first initiation from
-# it is dropped, jitwgd moves the element and the data plane initiates.
+# it is dropped, jitwgd moves the element and the data plane initiates. The
+# peer still has the session of step 4, younger than any sweep: the data
+# plane must initiate anyway, so the client never needs its 5 s retry, which
+# the rule would count as admitted (the element has moved by then).
 NEWP=$((P1 + 1000))
+a2=$(ng_counter admitted)
 ip netns exec "$CL" wg set "${CLIENT_IF[1]}" listen-port "$NEWP"
 ng_fresh 1
 t0=$(date +%s%N)
 tl_wait_until 6 gw_ping 1 v4 || tl_fail "client 1 did not reconnect from its new port"
 ms=$((($(date +%s%N) - t0) / 1000000))
+a3=$(ng_counter admitted) d3=$(ng_counter dropped)
+[ "$a3" = "$a2" ] || tl_fail "the roamed client needed a second initiation ($a2 -> $a3 admitted): the data plane did not initiate"
+[ "$d3" -gt "$d2" ] || tl_fail "the roamed client's first initiation was not dropped ($d2 -> $d3)"
 ng_has admit4 "$CL_V4 . $NEWP" || { ng_set admit4 >&2; tl_fail "the new endpoint is not in the set"; }
 ng_lacks admit4 "$CL_V4 . $P1 " || { ng_set admit4 >&2; tl_fail "the old endpoint is still in the set"; }
 [ "$(gw_endpoint 1)" = "$CL_V4:$NEWP" ] || tl_fail "the data plane's endpoint is $(gw_endpoint 1)"
