@@ -22,10 +22,12 @@
 #   5. scale.sh    the registry at 1,000,000 peers on PostgreSQL with two
 #                  registries: prefetch walk per gateway, GETs per gateway with
 #                  and without prefetch, GET latency meanwhile       228 s
-# Total: about 14 minutes (13 min 40 s + the build) in those runs; with step 2 as
-# it is now about 16 to 17 minutes (820 - 206 + 362 = 976 s, not yet measured as a
-# whole run); longer on a busier machine
-# (step 1 is fixed by its simulated time, the rest grows with the load).
+# Total: about 14 minutes (13 min 40 s + the build) in those runs. With step 2 as
+# it is now (three instances, two reboots per size): 763 s + 12 s of build in a
+# whole run from a fresh clone at commit 76c68c1 on a quieter machine (load
+# average 0.4-3.3; steps 302, 217, 76, 0, 168 s; docs/fleet/run-c/); longer on a
+# busier machine (step 1 is fixed by its simulated time, the rest grows with the
+# load).
 # docs/fleet/run.txt logs each
 # step's start and load. Sizes are environment overrides of each script (see
 # their headers); the defaults here are what docs/ shows. Needs root,
