@@ -12,11 +12,8 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.bash"
 tl_init
 kg_require
-for b in jitwgd jitwg-registry; do
-	[ -x "$TL_BIN/$b" ] || { tl_log "SKIP: build first (make)"; exit 77; }
-done
+kg_need_bins jitwgd jitwg-registry
 make -s -C "$TL_ROOT" kernel-tools >/dev/null 2>&1 || [ -x "$TL_BIN/wginit" ] || tl_fail "cannot build kernel tools"
-command -v curl >/dev/null || { tl_log "SKIP: curl not installed"; exit 77; }
 kg_fetch_kernel
 
 files=$TL_TMP/files

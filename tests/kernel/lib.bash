@@ -193,6 +193,16 @@ kg_report() {
 	return 0
 }
 
+# kg_need_bins BIN...: SKIP (exit 77) unless each jitwg binary is built and
+# curl, which fills the guest's registry database on the host, is installed.
+kg_need_bins() {
+	local b
+	for b in "$@"; do
+		[ -x "$TL_BIN/$b" ] || { tl_log "SKIP: build first (make)"; exit 77; }
+	done
+	command -v curl >/dev/null || { tl_log "SKIP: curl not installed"; exit 77; }
+}
+
 # The guest's registry database is made on the host, over the registry's own
 # API. kg_registry_start DB starts jitwg-registry on DB in a namespace of its
 # own and sets KG_REG (that namespace) and REG_URL; kg_register PUB CIDR...

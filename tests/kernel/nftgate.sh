@@ -11,10 +11,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/lib.bash"
 tl_init
 kg_require
-for b in jitwgd jitwg jitwg-registry; do
-	[ -x "$TL_BIN/$b" ] || { tl_log "SKIP: build first (make)"; exit 77; }
-done
-command -v curl >/dev/null || { tl_log "SKIP: curl not installed"; exit 77; }
+kg_need_bins jitwgd jitwg jitwg-registry
 command -v nft >/dev/null || { tl_log "SKIP: nft not installed (scripts/deps.sh: nftables)"; exit 77; }
 kg_fetch_kernel
 
