@@ -67,7 +67,6 @@ endif
 
 COMMON_SRCS := \
 	src/common/log.c \
-	src/common/keyfile.c \
 	src/common/unixsock.c \
 	src/common/wipebuf.c \
 	src/common/clock.c \
@@ -78,6 +77,7 @@ COMMON_SRCS := \
 
 WIRE_SRCS := \
 	src/wire/keys.c \
+	src/wire/keyfile.c \
 	src/wire/cidr.c \
 	src/wire/pcap.c \
 	src/wire/record.c \
@@ -108,30 +108,32 @@ CAPTURE_SRCS := \
 	src/capture/bpf.c \
 	src/capture/capture.c
 
+# jitwgd's stages, in the order an initiation meets them (src/gateway/*/),
+# then the daemon's frame (core/). main.c is the binary's entry point.
 GATEWAY_SRCS := \
-	src/gateway/metrics.c \
-	src/gateway/admit.c \
-	src/gateway/ephemeral.c \
-	src/gateway/config.c \
-	src/gateway/peertab.c \
-	src/gateway/evict.c \
-	src/gateway/stage.c \
-	src/gateway/ingest-capture.c \
-	src/gateway/ingest-hook.c \
-	src/gateway/admit-stage.c \
-	src/gateway/identify.c \
-	src/gateway/install.c \
-	src/gateway/install-confirm.c \
-	src/gateway/evict-run.c \
-	src/gateway/guard.c \
-	src/gateway/status.c \
-	src/gateway/httpd.c \
-	src/gateway/replay.c \
-	src/gateway/cache.c \
-	src/gateway/regclient.c \
-	src/gateway/prefetch.c \
-	src/gateway/lookup.c \
-	src/gateway/nftset.c
+	src/gateway/ingest/capture.c \
+	src/gateway/ingest/hook.c \
+	src/gateway/admit/admit.c \
+	src/gateway/admit/ephemeral.c \
+	src/gateway/admit/admit-stage.c \
+	src/gateway/identify/identify.c \
+	src/gateway/lookup/replay.c \
+	src/gateway/lookup/cache.c \
+	src/gateway/lookup/regclient.c \
+	src/gateway/lookup/prefetch.c \
+	src/gateway/lookup/lookup.c \
+	src/gateway/install/peertab.c \
+	src/gateway/install/evict.c \
+	src/gateway/install/install.c \
+	src/gateway/install/confirm.c \
+	src/gateway/install/evict-run.c \
+	src/gateway/install/guard.c \
+	src/gateway/install/status.c \
+	src/gateway/install/nftset.c \
+	src/gateway/core/config.c \
+	src/gateway/core/stage.c \
+	src/gateway/core/metrics.c \
+	src/gateway/core/httpd.c
 
 DATAPLANE_SRCS := \
 	src/dataplane/dataplane.c \
@@ -150,11 +152,15 @@ REGISTRY_SRCS := \
 	src/registry/http.c \
 	src/registry/metrics.c
 
-# jitwg-relay (issue 9): the WebSocket codec is shared with `jitwg tunnel`.
+# The WebSocket protocol that jitwg-relay and `jitwg tunnel` share: the
+# HTTP upgrade, the frame codec (wslay), the stream framing of datagrams.
+WS_SRCS := \
+	src/ws/upgrade.c \
+	src/ws/codec.c \
+	src/ws/stream.c
+
+# jitwg-relay: the server side.
 RELAY_SRCS := \
-	src/relay/ws-upgrade.c \
-	src/relay/ws-codec.c \
-	src/relay/stream.c \
 	src/relay/conn.c \
 	src/relay/xff.c \
 	src/relay/loop.c \
@@ -179,7 +185,7 @@ REGISTRY_MAIN  := src/registry/main.c
 RELAY_MAIN     := src/relay/main.c
 
 # ---- archives ---------------------------------------------------------------
-MODULES := common wire crypto noise loadgen capture gateway dataplane registry relay cli
+MODULES := common wire crypto noise loadgen capture gateway dataplane registry ws relay cli
 obj = $(patsubst src/%.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_common    := $(BUILD)/libcommon.a
@@ -191,6 +197,7 @@ LIB_capture   := $(BUILD)/libcapture.a
 LIB_gateway   := $(BUILD)/libgateway.a
 LIB_dataplane := $(BUILD)/libdataplane.a
 LIB_registry  := $(BUILD)/libregistry.a
+LIB_ws        := $(BUILD)/libws.a
 LIB_relay     := $(BUILD)/librelay.a
 LIB_cli       := $(BUILD)/libcli.a
 
@@ -203,11 +210,12 @@ $(LIB_capture):   $(call obj,$(CAPTURE_SRCS))
 $(LIB_gateway):   $(call obj,$(GATEWAY_SRCS))
 $(LIB_dataplane): $(call obj,$(DATAPLANE_SRCS))
 $(LIB_registry):  $(call obj,$(REGISTRY_SRCS))
+$(LIB_ws):        $(call obj,$(WS_SRCS))
 $(LIB_relay):     $(call obj,$(RELAY_SRCS))
 $(LIB_cli):       $(call obj,$(CLI_SRCS))
 
 # Link order: users before what they use.
-ALL_LIBS := $(LIB_cli) $(LIB_relay) $(LIB_loadgen) $(LIB_gateway) $(LIB_capture) $(LIB_registry) \
+ALL_LIBS := $(LIB_cli) $(LIB_relay) $(LIB_ws) $(LIB_loadgen) $(LIB_gateway) $(LIB_capture) $(LIB_registry) \
 	$(LIB_dataplane) $(LIB_noise) $(LIB_crypto) $(LIB_wire) $(LIB_common)
 
 $(BUILD)/%.a:

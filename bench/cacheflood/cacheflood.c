@@ -26,7 +26,7 @@
 #include <sqlite3.h>
 
 #include "common/clock.h"
-#include "gateway/lookup.h"
+#include "gateway/lookup/lookup.h"
 #include "wire/record.h"
 
 static atomic_llong fake_now_ms;

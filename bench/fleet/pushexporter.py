@@ -2,7 +2,7 @@
 # /metrics for a push gateway (bench only: push is the old design this bench
 # compares against, not a product mode). It serves the two gauges jitwgd
 # serves, under the same names and with the same meaning, computed from the
-# data plane the same way jitwgd's sweep computes them (src/gateway/evict.c):
+# data plane the same way jitwgd's sweep computes them (src/gateway/install/evict.c):
 #
 #   jitwg_peers_installed  peers in the interface's listing
 #   jitwg_peers_stale      of those, idle past IDLE seconds: now minus the

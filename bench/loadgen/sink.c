@@ -22,7 +22,7 @@
 #include <unistd.h>
 #include <openssl/rand.h>
 
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "crypto/x25519.h"
 #include "noise/session.h"
 

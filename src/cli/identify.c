@@ -16,7 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "noise/noise.h"
 #include "wire/keys.h"
 #include "wire/messages.h"

@@ -16,7 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/cli.h"
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "loadgen/loadgen.h"
 #include "wire/keys.h"
 

@@ -19,7 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "cli/peer.h"
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "crypto/x25519.h"
 
 /* A new key pair, or the public half of the key in priv_file. */

@@ -33,9 +33,9 @@
 
 #include "cli/cli.h"
 #include "common/addrport.h"
-#include "relay/stream.h"
-#include "relay/ws-codec.h"
-#include "relay/ws-upgrade.h"
+#include "ws/stream.h"
+#include "ws/codec.h"
+#include "ws/upgrade.h"
 
 enum {
 	TUN_MAX_OUT = 1 << 20,    /* queued toward the relay; beyond: drop datagrams */

@@ -5,7 +5,7 @@
  * main() parses the configuration, builds the stages (start()), takes
  * signals (wait_signals()) and stops the stages in one documented order
  * (stop()). The packet's path, one file per stage:
- *   ingest-capture.c -> admit-stage.c -> identify.c -> lookup.c (replay
+ *   ingest/capture.c -> admit-stage.c -> identify.c -> lookup.c (replay
  *   guard, cache, registry) -> install.c (+ evict) ; docs/ARCHITECTURE.md.
  */
 #include <errno.h>
@@ -28,18 +28,18 @@
 #include "common/log.h"
 #include "common/clock.h"
 #include "dataplane/dataplane.h"
-#include "gateway/config.h"
-#include "gateway/httpd.h"
-#include "gateway/install.h"
-#include "gateway/lookup.h"
-#include "gateway/prefetch.h"
-#include "gateway/metrics.h"
-#include "gateway/nftset.h"
-#include "gateway/status.h"
-#include "gateway/admit-stage.h"
-#include "gateway/identify.h"
-#include "gateway/ingest-capture.h"
-#include "gateway/ingest-hook.h"
+#include "gateway/core/config.h"
+#include "gateway/core/httpd.h"
+#include "gateway/install/install.h"
+#include "gateway/lookup/lookup.h"
+#include "gateway/lookup/prefetch.h"
+#include "gateway/core/metrics.h"
+#include "gateway/install/nftset.h"
+#include "gateway/install/status.h"
+#include "gateway/admit/admit-stage.h"
+#include "gateway/identify/identify.h"
+#include "gateway/ingest/capture.h"
+#include "gateway/ingest/hook.h"
 #include "noise/noise.h"
 
 #ifndef JITWG_VERSION

@@ -18,8 +18,8 @@
 
 #include "common/log.h"
 #include "relay/conn.h"
-#include "relay/ws-codec.h"
-#include "relay/ws-upgrade.h"
+#include "ws/codec.h"
+#include "ws/upgrade.h"
 #include "wire/messages.h"
 
 #define M(c) (&(c)->L->r->m)

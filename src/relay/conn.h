@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "relay/relay.h"
-#include "relay/stream.h"
+#include "ws/stream.h"
 
 /*
  * Inside the relay: a loop (one per thread) and its connections. A

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "relay/relay.h"
-#include "relay/ws-upgrade.h"
+#include "ws/upgrade.h"
 
 bool relay_proxy_trusted(const struct relay_config *cfg, const struct sockaddr *sa)
 {

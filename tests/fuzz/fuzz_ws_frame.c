@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the relay's frame decoder (ws-codec over wslay's
+ * libFuzzer harness for the relay's frame decoder (ws/codec.c over wslay's
  * frame API), server side. The first input byte sets how many bytes each
  * read hands over, so frame headers split at every offset. Invariants: the
  * chunks of a frame add up to its length, control frames arrive whole and
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay/ws-codec.h"
+#include "ws/codec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

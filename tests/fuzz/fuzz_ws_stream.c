@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relay/stream.h"
+#include "ws/stream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

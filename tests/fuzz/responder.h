@@ -10,7 +10,7 @@
 
 #include <stdlib.h>
 
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "noise/noise.h"
 #include "wire/keys.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/admit.h"
+#include "gateway/admit/admit.h"
 
 #define MS 1000000ULL
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gateway/cache.h"
+#include "gateway/lookup/cache.h"
 
 static char dir[64];
 static char path[128];

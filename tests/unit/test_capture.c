@@ -31,7 +31,7 @@
 
 #include "capture/bpf.h"
 #include "capture/capture.h"
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "noise/noise.h"
 #include "wire/keys.h"
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The seen-ephemeral filter (gateway/ephemeral.h): replays within the
+/* The seen-ephemeral filter (gateway/admit/ephemeral.h): replays within the
  * window are caught whatever else changed, sources are kept apart, entries
  * age out after two windows, and a full table fails open. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/ephemeral.h"
+#include "gateway/admit/ephemeral.h"
 
 static void msg_with(uint8_t m[148], uint32_t n)
 {

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/evict.h"
-#include "gateway/peertab.h"
+#include "gateway/install/evict.h"
+#include "gateway/install/peertab.h"
 
 static void mkkey(uint8_t k[WG_KEY_LEN], uint32_t i)
 {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gateway/config.h"
+#include "gateway/core/config.h"
 
 static int load(struct config *c, char *err, int n, ...)
 {

@@ -14,7 +14,7 @@
 #include <stdatomic.h>
 #include <cmocka.h>
 
-#include "gateway/ingest-capture.h"
+#include "gateway/ingest/capture.h"
 
 struct fake {
 	int pipe[2];

@@ -18,9 +18,9 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "gateway/install.h"
-#include "gateway/install-internal.h"
-#include "gateway/status.h"
+#include "gateway/install/install.h"
+#include "gateway/install/internal.h"
+#include "gateway/install/status.h"
 #include "unit/fake_dataplane.h"
 
 static struct fake_dp fake;

@@ -17,8 +17,8 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
-#include "gateway/install-confirm.h"
-#include "gateway/install.h"
+#include "gateway/install/confirm.h"
+#include "gateway/install/install.h"
 #include "unit/fake_dataplane.h"
 
 static struct dp_peer peer(uint8_t id)

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "wire/keys.h"
 
 /* A key and its spellings, computed with `wg pubkey` / base64 -w0. */

@@ -28,9 +28,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gateway/cache.h"
-#include "gateway/lookup.h"
-#include "gateway/replay.h"
+#include "gateway/lookup/cache.h"
+#include "gateway/lookup/lookup.h"
+#include "gateway/lookup/replay.h"
 
 /* ---- injected clock ------------------------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/metrics.h"
+#include "gateway/core/metrics.h"
 
 static void test_render(void **state)
 {

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <linux/netfilter.h>
 
-#include "gateway/nftset.h"
+#include "gateway/install/nftset.h"
 
 static void test_spec(void **state)
 {

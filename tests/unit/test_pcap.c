@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "crypto/blake2s.h"
 #include "noise/noise.h"
 #include "wire/keys.h"

@@ -14,9 +14,9 @@
 
 #include "common/addrport.h"
 #include "relay/relay.h"
-#include "relay/stream.h"
-#include "relay/ws-codec.h"
-#include "relay/ws-upgrade.h"
+#include "ws/stream.h"
+#include "ws/codec.h"
+#include "ws/upgrade.h"
 #include "wire/hook.h"
 
 #define REQ(extra) \

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gateway/replay.h"
+#include "gateway/lookup/replay.h"
 
 static void mkkey(uint8_t key[WG_KEY_LEN], unsigned int n)
 {

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "common/keyfile.h"
+#include "wire/keyfile.h"
 #include "crypto/x25519.h"
 #include "noise/noise.h"
 #include "noise/session.h"

@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <cmocka.h>
 
-#include "gateway/stage.h"
+#include "gateway/core/stage.h"
 
 struct sink {
 	pthread_mutex_t mu;

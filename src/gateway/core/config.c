@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: MIT
+#include "gateway/core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <curl/curl.h>
+
+#include "gateway/install/nftset.h"
+
+const char config_usage[] =
+	"Usage: jitwgd --interface IF --registry URL [options]\n"
+	"\n"
+	"Installs WireGuard peers just in time: on a peer's first handshake\n"
+	"initiation it is identified, looked up (cache, then registry) and installed.\n"
+	"\n"
+	"  --interface IF            WireGuard interface to serve (required)\n"
+	"  --registry URL            registry base URL, e.g. http://10.0.0.1:8080 (required)\n"
+	"  --token-file F            bearer token for the registry\n"
+	"  --gateway NAME            ask the registry only for peers bound to NAME\n"
+	"  --cache PATH              SQLite cache file (/var/lib/jitwg/IF.db)\n"
+	"  --metrics ADDR:PORT       serve Prometheus text on http://ADDR:PORT/metrics\n"
+	"  --status-socket PATH      unix socket for `jitwg status` (/run/jitwg/IF.sock; '' = none)\n"
+	"  --idle-timeout SECONDS    evict peers idle this long (600)\n"
+	"  --grace SECONDS           never evict a peer installed less than this ago (min(30, idle))\n"
+	"  --revalidate SECONDS      re-ask the registry about installed peers this often (300)\n"
+	"  --no-initiate             do not make the data plane initiate after an install\n"
+	"  --initiate-delay-ms MS    initiate no sooner than MS after the client's initiation (0)\n"
+	"  --confirm-ms MS           repair an initiated install with no handshake MS later (40; 0 = off)\n"
+	"  --backend auto|kernel|userspace   data plane (auto)\n"
+	"  --workers N               identify threads (one per CPU, at most 8)\n"
+	"  --admit-rate N            per-source initiations/s once admission engages (20)\n"
+	"  --admit-burst N           per-source burst (5)\n"
+	"  --admit-threshold N       gateway-wide initiations/s before admission engages (500; 0 = always)\n"
+	"  --cache-ttl SECONDS       a fetched record is fresh this long (300)\n"
+	"  --negative-ttl SECONDS    an unknown key stays unknown this long (60)\n"
+	"  --fetch-window SECONDS    at most one registry request per key per window (5)\n"
+	"  --stale-max SECONDS       oldest cached record used while the registry fails (86400)\n"
+	"  --registry-timeout-ms MS  per registry request (2000)\n"
+	"  --registry-concurrency N  registry requests in flight (16)\n"
+"  --registry-budget N       registry requests/s (burst N) for never-seen keys (100; 0 = unlimited)\n"
+	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
+	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
+	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
+	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
+	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
+	"  --admit-set FAMILY:TABLE:PREFIX  keep the installed peers' endpoints in the\n"
+	"                            nftables sets PREFIX4/PREFIX6 (e.g. inet:jitwg:admit), which\n"
+	"                            the ruleset /usr/share/jitwg/jitwg.nft uses to drop other\n"
+	"                            sources' initiations before the data plane; needs the\n"
+	"                            initiator role (not with --no-initiate)\n"
+	"  --log-level error|warn|info|debug  (info)\n"
+	"  --config FILE             read these options from FILE (\"name = value\" lines);\n"
+	"                            the command line wins; SIGHUP re-reads it\n"
+	"  --help, --version\n";
+
+enum opt_type { OPT_STR, OPT_UINT, OPT_BOOL, OPT_BACKEND, OPT_LOGLEVEL, OPT_CONFIG, OPT_HELP, OPT_VERSION };
+
+struct opt {
+	const char *name;
+	enum opt_type type;
+	size_t off;
+	unsigned int min, max;
+	bool reloadable;
+};
+
+#define O(field) offsetof(struct config, field)
+static const struct opt opts[] = {
+	{ "interface", OPT_STR, O(interface), 0, 0, false },
+	{ "registry", OPT_STR, O(registry_url), 0, 0, false },
+	{ "token-file", OPT_STR, O(token_file), 0, 0, false },
+	{ "gateway", OPT_STR, O(gateway), 0, 0, false },
+	{ "cache", OPT_STR, O(cache_path), 0, 0, false },
+	{ "metrics", OPT_STR, O(metrics_addr), 0, 0, false },
+	{ "status-socket", OPT_STR, O(status_socket), 0, 0, false },
+	{ "backend", OPT_BACKEND, O(backend), 0, 0, false },
+	{ "workers", OPT_UINT, O(workers), 1, 64, false },
+	{ "cache-ttl", OPT_UINT, O(positive_ttl), 1, 30 * 86400, false },
+	{ "negative-ttl", OPT_UINT, O(negative_ttl), 1, 86400, false },
+	{ "fetch-window", OPT_UINT, O(fetch_window), 1, 3600, false },
+	{ "stale-max", OPT_UINT, O(stale_max), 1, 365 * 86400, false },
+	{ "registry-timeout-ms", OPT_UINT, O(registry_timeout_ms), 50, 60000, false },
+	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
+	{ "registry-budget", OPT_UINT, O(registry_budget), 0, 1000000, false },
+	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
+	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
+	{ "admit-set", OPT_STR, O(admit_set), 0, 0, false },
+	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
+	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
+	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
+	{ "revalidate", OPT_UINT, O(revalidate), 1, 30 * 86400, true },
+	{ "no-initiate", OPT_BOOL, O(no_initiate), 0, 0, true },
+	{ "initiate-delay-ms", OPT_UINT, O(initiate_delay_ms), 0, 1000, true },
+	{ "confirm-ms", OPT_UINT, O(confirm_ms), 0, 10000, false },
+	{ "admit-rate", OPT_UINT, O(admit_rate), 1, 1000000, true },
+	{ "admit-burst", OPT_UINT, O(admit_burst), 1, 1000000, true },
+	{ "admit-threshold", OPT_UINT, O(admit_threshold), 0, 100000000, true },
+	{ "config", OPT_CONFIG, O(config_file), 0, 0, false },
+	{ "help", OPT_HELP, 0, 0, 0, false },
+	{ "version", OPT_VERSION, 0, 0, 0, false },
+};
+#undef O
+
+__attribute__((format(printf, 2, 3)))
+static int fail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, CONFIG_ERR_MAX, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static const struct opt *find_opt(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); ++i)
+		if (strlen(opts[i].name) == len && !strncmp(opts[i].name, name, len))
+			return &opts[i];
+	return NULL;
+}
+
+static bool takes_value(const struct opt *o)
+{
+	return o->type != OPT_BOOL && o->type != OPT_HELP && o->type != OPT_VERSION;
+}
+
+/* where: "" for the command line, "FILE:LINE: " for the config file. */
+static int set_opt(struct config *cfg, const struct opt *o, const char *val, const char *where,
+		   char err[CONFIG_ERR_MAX])
+{
+	void *field = (char *)cfg + o->off;
+	unsigned long v;
+	char *end;
+
+	switch (o->type) {
+	case OPT_STR:
+	case OPT_CONFIG: {
+		char *s;
+		/* Empty is meaningful only for the status socket ("none"). */
+		if (!*val && strcmp(o->name, "status-socket"))
+			return fail(err, "%s--%s: empty value", where, o->name);
+		s = strdup(val);
+		if (!s)
+			return -ENOMEM;
+		free(*(char **)field);
+		*(char **)field = s;
+		return 0;
+	}
+	case OPT_UINT:
+		errno = 0;
+		if (!isdigit((unsigned char)*val))
+			return fail(err, "%s--%s: '%s' is not a non-negative integer", where, o->name, val);
+		v = strtoul(val, &end, 10);
+		if (errno || *end)
+			return fail(err, "%s--%s: '%s' is not a non-negative integer", where, o->name, val);
+		if (v < o->min || v > o->max)
+			return fail(err, "%s--%s: %lu is out of range %u..%u", where, o->name, v, o->min, o->max);
+		*(unsigned int *)field = (unsigned int)v;
+		return 0;
+	case OPT_BOOL:
+		if (!val || !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1"))
+			*(bool *)field = true;
+		else if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0"))
+			*(bool *)field = false;
+		else
+			return fail(err, "%s--%s: '%s' is not true or false", where, o->name, val);
+		return 0;
+	case OPT_BACKEND:
+		if (!strcmp(val, "auto"))
+			*(enum dp_backend *)field = DP_BACKEND_AUTO;
+		else if (!strcmp(val, "kernel"))
+			*(enum dp_backend *)field = DP_BACKEND_KERNEL;
+		else if (!strcmp(val, "userspace"))
+			*(enum dp_backend *)field = DP_BACKEND_USERSPACE;
+		else
+			return fail(err, "%s--backend: '%s' is not auto, kernel or userspace", where, val);
+		return 0;
+	case OPT_LOGLEVEL:
+		if (!strcmp(val, "error"))
+			*(enum log_level *)field = LOG_LVL_ERR;
+		else if (!strcmp(val, "warn"))
+			*(enum log_level *)field = LOG_LVL_WARN;
+		else if (!strcmp(val, "info"))
+			*(enum log_level *)field = LOG_LVL_INFO;
+		else if (!strcmp(val, "debug"))
+			*(enum log_level *)field = LOG_LVL_DEBUG;
+		else
+			return fail(err, "%s--log-level: '%s' is not error, warn, info or debug", where, val);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int load_file(struct config *cfg, const char *path, char err[CONFIG_ERR_MAX])
+{
+	char line[4096], where[PATH_MAX + 32];
+	unsigned int lineno = 0;
+	FILE *f;
+	int ret = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		fail(err, "--config %s: %s", path, strerror(e));
+		return -e;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *name, *val, *e;
+		const struct opt *o;
+		size_t nlen;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u: ", path, lineno);
+		if (!strchr(line, '\n') && !feof(f)) {
+			ret = fail(err, "%sline too long", where);
+			goto out;
+		}
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		/* Accept "--name" too, so a command line can be pasted in. */
+		if (!strncmp(p, "--", 2))
+			p += 2;
+		name = p;
+		while (*p && !isspace((unsigned char)*p) && *p != '=' && *p != '#')
+			p++;
+		nlen = (size_t)(p - name);
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '=') {
+			p++;
+			while (isspace((unsigned char)*p))
+				p++;
+		}
+		val = p;
+		if (*val == '"') {
+			/*
+			 * Quotes allow an empty value, spaces and '#'. The closing
+			 * quote is required: a lost one would otherwise make the
+			 * quote and the rest of the line part of a path.
+			 */
+			e = strchr(val + 1, '"');
+			if (!e) {
+				ret = fail(err, "%sunterminated quote", where);
+				goto out;
+			}
+			*e++ = '\0';
+			val++;
+			while (isspace((unsigned char)*e))
+				e++;
+			if (*e && *e != '#') {
+				ret = fail(err, "%sunexpected text after the closing quote", where);
+				goto out;
+			}
+		} else {
+			e = strchr(val, '#');
+			if (e)
+				*e = '\0';
+			e = val + strlen(val);
+			while (e > val && isspace((unsigned char)e[-1]))
+				*--e = '\0';
+		}
+		o = find_opt(name, nlen);
+		if (!o || o->type == OPT_HELP || o->type == OPT_VERSION) {
+			ret = fail(err, "%sunknown option '%.*s'", where, (int)nlen, name);
+			goto out;
+		}
+		if (o->type == OPT_CONFIG) {
+			ret = fail(err, "%s'config' cannot be nested", where);
+			goto out;
+		}
+		if (takes_value(o) && !*val && strcmp(o->name, "status-socket")) {
+			ret = fail(err, "%s'%s' needs a value", where, o->name);
+			goto out;
+		}
+		ret = set_opt(cfg, o, o->type == OPT_BOOL && !*val ? NULL : val, where, err);
+		if (ret)
+			goto out;
+	}
+	if (ferror(f))
+		ret = fail(err, "--config %s: read error", path);
+out:
+	fclose(f);
+	return ret;
+}
+
+/* Splits "--name=value" / "--name value"; returns the option or NULL. */
+static const struct opt *parse_arg(int argc, char **argv, int *i, const char **val,
+				   char err[CONFIG_ERR_MAX], int *ret)
+{
+	const char *a = argv[*i], *eq;
+	const struct opt *o;
+
+	*ret = 0;
+	*val = NULL;
+	if (strncmp(a, "--", 2)) {
+		*ret = fail(err, "unexpected argument '%s' (see --help)", a);
+		return NULL;
+	}
+	a += 2;
+	eq = strchr(a, '=');
+	o = find_opt(a, eq ? (size_t)(eq - a) : strlen(a));
+	if (!o) {
+		*ret = fail(err, "unknown option '%s' (see --help)", argv[*i]);
+		return NULL;
+	}
+	if (eq) {
+		*val = eq + 1;
+	} else if (takes_value(o)) {
+		if (*i + 1 >= argc) {
+			*ret = fail(err, "--%s needs a value", o->name);
+			return NULL;
+		}
+		*val = argv[++*i];
+	}
+	return o;
+}
+
+/*
+ * The registry's base URL, parsed now with libcurl's own parser (the one
+ * that will use it) so a malformed one ('http://[::1') fails at start-up
+ * rather than at the first lookup. Request paths are appended to it, so a
+ * query or fragment is refused too.
+ */
+static int check_registry_url(const char *url, char err[CONFIG_ERR_MAX])
+{
+	CURLU *u = curl_url();
+	CURLUcode rc;
+	char *host = NULL;
+	int ret = 0;
+
+	if (!u)
+		return fail(err, "--registry: out of memory");
+	rc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (rc) {
+		ret = fail(err, "--registry: '%s' is not a valid URL (%s)", url, curl_url_strerror(rc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) || !host || !*host) {
+		ret = fail(err, "--registry: '%s' has no host", url);
+		goto out;
+	}
+	if (strpbrk(url, "?#")) {
+		ret = fail(err, "--registry: '%s': a base URL takes no query or fragment", url);
+		goto out;
+	}
+out:
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_MAX])
+{
+	const struct opt *o;
+	const char *val;
+	int i, ret = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	err[0] = '\0';
+	cfg->backend = DP_BACKEND_AUTO;
+	cfg->log_level = LOG_LVL_INFO;
+	cfg->idle_timeout = 600;
+	cfg->grace = UINT_MAX;
+	cfg->revalidate = 300;
+	cfg->admit_rate = 20;
+	cfg->admit_burst = 5;
+	cfg->admit_threshold = 500;
+	cfg->registry_budget = 100;
+	cfg->initiate_delay_ms = 0;
+	cfg->confirm_ms = 40;
+
+	/* First pass: --help, --version and --config, so the file sits under the command line. */
+	for (i = 1; i < argc; ++i) {
+		o = parse_arg(argc, argv, &i, &val, err, &ret);
+		if (!o)
+			goto out;
+		if (o->type == OPT_HELP) {
+			snprintf(err, CONFIG_ERR_MAX, "%s", "help");
+			ret = 1;
+			goto out;
+		}
+		if (o->type == OPT_VERSION) {
+			snprintf(err, CONFIG_ERR_MAX, "%s", "version");
+			ret = 1;
+			goto out;
+		}
+		if (o->type == OPT_CONFIG && (ret = set_opt(cfg, o, val, "", err)))
+			goto out;
+	}
+	if (cfg->config_file && (ret = load_file(cfg, cfg->config_file, err)))
+		goto out;
+	for (i = 1; i < argc; ++i) {
+		o = parse_arg(argc, argv, &i, &val, err, &ret);
+		if (!o)
+			goto out;
+		if (o->type == OPT_CONFIG)
+			continue;
+		if ((ret = set_opt(cfg, o, val, "", err)))
+			goto out;
+	}
+
+	if (!cfg->interface) {
+		ret = fail(err, "--interface is required (see --help)");
+		goto out;
+	}
+	if (strlen(cfg->interface) >= IFNAMSIZ || strchr(cfg->interface, '/')) {
+		ret = fail(err, "--interface: '%s' is not a valid interface name", cfg->interface);
+		goto out;
+	}
+	if (!cfg->registry_url) {
+		ret = fail(err, "--registry is required (see --help)");
+		goto out;
+	}
+	if (strncmp(cfg->registry_url, "http://", 7) && strncmp(cfg->registry_url, "https://", 8)) {
+		ret = fail(err, "--registry: '%s' is not an http:// or https:// URL", cfg->registry_url);
+		goto out;
+	}
+	if ((ret = check_registry_url(cfg->registry_url, err)))
+		goto out;
+	if (cfg->gateway && strlen(cfg->gateway) >= 64) {
+		ret = fail(err, "--gateway: name longer than 63 characters");
+		goto out;
+	}
+	if (cfg->metrics_addr && !strrchr(cfg->metrics_addr, ':')) {
+		ret = fail(err, "--metrics: '%s' is not ADDR:PORT", cfg->metrics_addr);
+		goto out;
+	}
+	if (cfg->hook_path && (!cfg->hook_path[0] || strlen(cfg->hook_path) >= 108)) {
+		ret = fail(err, "--hook: expected a socket path shorter than 108 bytes");
+		goto out;
+	}
+	if (cfg->admit_set) {
+		struct nftset_spec spec;
+		if ((ret = nftset_spec_parse(cfg->admit_set, &spec, err)))
+			goto out;
+		/*
+		 * The filter drops every initiation from an endpoint no peer is
+		 * installed on, so the data plane never sees a client's first one:
+		 * only the data plane's own initiation (role inversion) connects.
+		 */
+		if (cfg->no_initiate) {
+			ret = fail(err, "--admit-set needs the initiator role: the filter keeps clients' first "
+				   "initiations from the data plane; drop --no-initiate");
+			goto out;
+		}
+	}
+	if (cfg->grace == UINT_MAX)
+		cfg->grace = cfg->idle_timeout < 30 ? cfg->idle_timeout : 30;
+	if (!cfg->cache_path && asprintf(&cfg->cache_path, "/var/lib/jitwg/%s.db", cfg->interface) < 0) {
+		cfg->cache_path = NULL;
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (!cfg->status_socket && asprintf(&cfg->status_socket, "/run/jitwg/%s.sock", cfg->interface) < 0) {
+		cfg->status_socket = NULL;
+		ret = -ENOMEM;
+		goto out;
+	}
+out:
+	if (ret < 0) {
+		if (ret == -ENOMEM && !err[0])
+			snprintf(err, CONFIG_ERR_MAX, "out of memory");
+		config_free(cfg);
+	}
+	return ret;
+}
+
+void config_free(struct config *cfg)
+{
+	if (!cfg)
+		return;
+	free(cfg->interface);
+	free(cfg->registry_url);
+	free(cfg->token_file);
+	free(cfg->gateway);
+	free(cfg->cache_path);
+	free(cfg->metrics_addr);
+	free(cfg->status_socket);
+	free(cfg->config_file);
+	free(cfg->hook_path);
+	free(cfg->admit_set);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+int config_apply_reload(struct config *run, const struct config *fresh, char err[CONFIG_ERR_MAX])
+{
+	size_t i;
+	int differ = 0;
+
+	err[0] = '\0';
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); ++i) {
+		const struct opt *o = &opts[i];
+		const char *a = (const char *)run + o->off, *b = (const char *)fresh + o->off;
+		bool same;
+
+		if (o->type == OPT_HELP || o->type == OPT_VERSION || o->type == OPT_CONFIG)
+			continue;
+		switch (o->type) {
+		case OPT_STR:
+			same = !str_differs(*(char *const *)a, *(char *const *)b);
+			break;
+		case OPT_UINT:
+			same = *(const unsigned int *)a == *(const unsigned int *)b;
+			break;
+		case OPT_BOOL:
+			same = *(const bool *)a == *(const bool *)b;
+			break;
+		case OPT_BACKEND:
+			same = *(const enum dp_backend *)a == *(const enum dp_backend *)b;
+			break;
+		default:
+			same = *(const enum log_level *)a == *(const enum log_level *)b;
+			break;
+		}
+		if (same || o->reloadable)
+			continue;
+		if (!differ++)
+			snprintf(err, CONFIG_ERR_MAX, "%s", o->name);
+	}
+	run->log_level = fresh->log_level;
+	run->idle_timeout = fresh->idle_timeout;
+	run->grace = fresh->grace;
+	run->revalidate = fresh->revalidate;
+	run->no_initiate = fresh->no_initiate;
+	run->initiate_delay_ms = fresh->initiate_delay_ms;
+	run->admit_rate = fresh->admit_rate;
+	run->admit_burst = fresh->admit_burst;
+	run->admit_threshold = fresh->admit_threshold;
+	return differ;
+}
+
+char *config_read_token(const char *path, char err[CONFIG_ERR_MAX])
+{
+	char buf[4097], *p, *e, *tok = NULL;
+	ssize_t n;
+	size_t len = 0;
+	int fd, saved = EINVAL;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		saved = errno;
+		snprintf(err, CONFIG_ERR_MAX, "--token-file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	if (len == sizeof(buf) - 1) {
+		snprintf(err, CONFIG_ERR_MAX, "--token-file %s: longer than 4096 bytes", path);
+		goto out;
+	}
+	for (p = buf; isspace((unsigned char)*p); ++p)
+		;
+	for (e = p + strlen(p); e > p && isspace((unsigned char)e[-1]); --e)
+		;
+	*e = '\0';
+	if (!*p) {
+		snprintf(err, CONFIG_ERR_MAX, "--token-file %s: empty", path);
+		goto out;
+	}
+	for (e = p; *e; ++e) {
+		if (!isgraph((unsigned char)*e)) {
+			snprintf(err, CONFIG_ERR_MAX, "--token-file %s: not one printable word", path);
+			goto out;
+		}
+	}
+	tok = strdup(p);
+	if (!tok)
+		saved = ENOMEM;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	if (!tok)
+		errno = saved;
+	return tok;
+}

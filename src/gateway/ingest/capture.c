@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+#include "gateway/ingest/capture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/clock.h"
+
+enum { CAPTURE_BATCH = 64, STATS_EVERY_NS = 1000000000 };
+
+struct ingest_capture {
+	struct ingest_capture_config cfg;
+	struct ingest_capture_io io;
+	int stop[2];
+	pthread_t thread;
+};
+
+static int cap_fd(void *src) { return capture_fd(src); }
+static int cap_read(void *src, struct capture_pkt *p, size_t max, uint64_t *mal) { return capture_read(src, p, max, mal); }
+static uint64_t cap_drops(void *src) { return capture_kernel_drops(src); }
+
+static const struct ingest_capture_io capture_io = {
+	.fd = cap_fd, .read = cap_read, .kernel_drops = cap_drops,
+};
+
+static void to_initiation(struct ingest_initiation *in, const struct capture_pkt *p)
+{
+	memcpy(in->bytes, p->payload, sizeof(in->bytes));
+	memcpy(&in->endpoint, &p->src, sizeof(in->endpoint));
+	memcpy(&in->admit_by, &p->src, sizeof(in->admit_by));
+	in->source = INGEST_CAPTURE;
+	in->ts = p->ts;
+}
+
+static void *capture_main(void *arg)
+{
+	struct ingest_capture *c = arg;
+	struct metrics *m = c->cfg.metrics;
+	struct capture_pkt *pkts = calloc(CAPTURE_BATCH, sizeof(*pkts));
+	struct ingest_initiation *in = calloc(CAPTURE_BATCH, sizeof(*in));
+	struct pollfd pfd[2] = {
+		{ .fd = c->io.fd(c->cfg.src), .events = POLLIN },
+		{ .fd = c->stop[0], .events = POLLIN },
+	};
+	uint64_t last_stats = clock_mono_ns();
+	const char *what = NULL;
+	int err = 0;
+
+	if (!pkts || !in) {
+		err = -ENOMEM;
+		what = "out of memory";
+		goto out;
+	}
+	for (;;) {
+		uint64_t malformed = 0, t;
+		int n, i;
+
+		if (poll(pfd, 2, 1000) < 0 && errno != EINTR) {
+			err = -errno;
+			what = "poll";
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		t = clock_mono_ns();
+		if (t - last_stats > STATS_EVERY_NS) {
+			metrics_add(&m->capture_kernel_drops, c->io.kernel_drops(c->cfg.src));
+			last_stats = t;
+		}
+		n = c->io.read(c->cfg.src, pkts, CAPTURE_BATCH, &malformed);
+		metrics_add(&m->capture_malformed, malformed);
+		if (n == -EAGAIN || n == -EINTR)
+			continue;
+		if (n < 0) {
+			err = n;
+			what = "read";
+			break;
+		}
+		metrics_add(&m->captured, (uint64_t)n + malformed);
+		for (i = 0; i < n; ++i)
+			to_initiation(&in[i], &pkts[i]);
+		if (n)
+			ingest_submit(c->cfg.admit, in, (size_t)n);
+	}
+out:
+	free(pkts);
+	free(in);
+	if (err) {
+		log_err("capture: %s: %s; no initiation can be heard any more", what, strerror(-err));
+		if (c->cfg.fatal)
+			c->cfg.fatal(c->cfg.fatal_ctx, err, what);
+	}
+	return NULL;
+}
+
+struct ingest_capture *ingest_capture_start(const struct ingest_capture_config *cfg)
+{
+	struct ingest_capture *c = calloc(1, sizeof(*c));
+	int e;
+
+	if (!c)
+		return NULL;
+	c->cfg = *cfg;
+	c->io = cfg->io ? *cfg->io : capture_io;
+	if (pipe2(c->stop, O_CLOEXEC) < 0) {
+		e = errno;
+		free(c);
+		errno = e;
+		return NULL;
+	}
+	e = pthread_create(&c->thread, NULL, capture_main, c);
+	if (e) {
+		close(c->stop[0]);
+		close(c->stop[1]);
+		free(c);
+		errno = e;
+		return NULL;
+	}
+	return c;
+}
+
+void ingest_capture_stop(struct ingest_capture *c)
+{
+	if (!c)
+		return;
+	if (write(c->stop[1], "x", 1) < 0)
+		log_warn("capture: stop: %s", strerror(errno));
+	pthread_join(c->thread, NULL);
+	close(c->stop[0]);
+	close(c->stop[1]);
+	free(c);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_GATEWAY_INGEST_CAPTURE_H
+#define JITWG_GATEWAY_INGEST_CAPTURE_H
+
+/*
+ * The AF_PACKET ingest source: one thread reads the capture socket in
+ * batches and submits what it reads to the admit stage (ingest.h) as
+ * INGEST_CAPTURE initiations, endpoint and admission address both the
+ * datagram's source.
+ *
+ * A read error other than EAGAIN/EINTR, or no memory for its buffers, ends
+ * the thread and calls cfg.fatal: a daemon that can no longer hear
+ * initiations must not stay READY (main exits non-zero so systemd restarts
+ * it).
+ */
+
+#include <stdint.h>
+#include "capture/capture.h"
+#include "gateway/ingest/ingest.h"
+#include "gateway/core/metrics.h"
+
+/* How the source reads; the defaults are capture.h's. Replaceable for tests. */
+struct ingest_capture_io {
+	int (*fd)(void *src);
+	int (*read)(void *src, struct capture_pkt *pkts, size_t max, uint64_t *malformed);
+	uint64_t (*kernel_drops)(void *src);
+};
+
+struct ingest_capture_config {
+	void *src;                          /* a struct capture * unless io is set; not owned */
+	const struct ingest_capture_io *io; /* NULL = capture.h */
+	struct admit_stage *admit;          /* not owned */
+	struct metrics *metrics;            /* not owned */
+	/* Called once, on the source's thread, when it stops on its own (err is -errno). */
+	void (*fatal)(void *ctx, int err, const char *what);
+	void *fatal_ctx;
+};
+
+struct ingest_capture;
+
+/* Starts the thread. Returns NULL with errno set. */
+struct ingest_capture *ingest_capture_start(const struct ingest_capture_config *cfg);
+/* Stops reading and joins the thread; NULL is a no-op. */
+void ingest_capture_stop(struct ingest_capture *c);
+
+#endif

@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The install stage: its queue, the installs themselves and the thread's
+ * timer. Eviction work is in evict-run.c, the endpoint guard in guard.c,
+ * the status document's builder in status.c.
+ */
+#include "gateway/install/install.h"
+#include "gateway/install/internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/crypto.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+uint64_t installer_revalidate_interval_ms(unsigned int every)
+{
+	uint64_t ms = (uint64_t)every * 1000 / 4;
+
+	return ms < 1000 ? 1000 : ms;
+}
+
+void installer_key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN])
+{
+	key_to_base64(out, key);
+}
+
+void installer_endpoint_str(char *out, size_t len, const union dp_endpoint *ep)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (ep->addr.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &ep->addr4.sin_addr, a, sizeof(a));
+		snprintf(out, len, "%s:%u", a, ntohs(ep->addr4.sin_port));
+	} else if (ep->addr.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &ep->addr6.sin6_addr, a, sizeof(a));
+		snprintf(out, len, "[%s]:%u", a, ntohs(ep->addr6.sin6_port));
+	} else {
+		snprintf(out, len, "(none)");
+	}
+}
+
+void installer_update_gauges(struct installer *ins)
+{
+	metrics_gauge_set(&ins->m->peers_installed, (int64_t)peertab_count(ins->tab));
+	ins->status_dirty = true;
+}
+
+static void item_clear(struct install_item *it)
+{
+	free(it->allowed_ips);
+	OPENSSL_cleanse(it, sizeof(*it));
+}
+
+/* ---- the queue's producers (any thread) ----------------------------------------- */
+
+int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	struct install_item it;
+	size_t i;
+	int ret;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = ITEM_INSTALL;
+	memcpy(it.key, rec->public_key, WG_KEY_LEN);
+	/* The endpoint is the initiation's source: the one fact an attacker can't
+	 * choose for someone else's key, since ev passed noise + replay guard. */
+	if (ev->src.sa.sa_family == AF_INET)
+		it.endpoint.addr4 = ev->src.sin;
+	else if (ev->src.sa.sa_family == AF_INET6)
+		it.endpoint.addr6 = ev->src.sin6;
+	it.first_seen = ev->first_seen;
+	it.source = ev->source;
+	if (rec->n_allowed_ips) {
+		it.allowed_ips = calloc(rec->n_allowed_ips, sizeof(*it.allowed_ips));
+		if (!it.allowed_ips)
+			return -ENOMEM;
+	}
+	for (i = 0; i < rec->n_allowed_ips; ++i) {
+		const struct cidr *c = &rec->allowed_ips[i];
+		struct dp_allowedip *a = &it.allowed_ips[it.n_allowed_ips];
+		a->family = c->family;
+		a->cidr = c->prefix;
+		if (c->family == AF_INET)
+			memcpy(&a->ip4, c->addr, 4);
+		else if (c->family == AF_INET6)
+			memcpy(&a->ip6, c->addr, 16);
+		else
+			continue;
+		it.n_allowed_ips++;
+	}
+	it.has_psk = rec->has_preshared_key;
+	if (it.has_psk)
+		memcpy(it.psk, rec->preshared_key, WG_KEY_LEN);
+	it.keepalive = rec->persistent_keepalive;
+	ret = stage_push_if(ins->st, &it, 0, true, NULL, NULL);
+	if (ret)
+		free(it.allowed_ips);
+	OPENSSL_cleanse(&it, sizeof(it));
+	return ret;
+}
+
+static int guard_check(void *arg, void *slot)
+{
+	struct install_item *it = slot;
+
+	return installer_guard_admit(arg, it->notice.key);
+}
+
+size_t installer_notify(void *ctx, const struct notice *n, size_t count)
+{
+	struct installer *ins = ctx;
+	struct install_item it;
+	size_t i, done = 0;
+	int ret;
+
+	for (i = 0; i < count; ++i) {
+		memset(&it, 0, sizeof(it));
+		it.kind = ITEM_NOTICE;
+		it.notice = n[i];
+		if (n[i].type == NOTICE_REPLAY_SEEN) {
+			/*
+			 * In order with installs, never ahead, and only in the upper half of
+			 * the queue, one per key: a flood of replays (from spoofed sources,
+			 * each a valid initiation) can neither starve nor crowd out installs.
+			 */
+			ret = stage_push_if(ins->st, &it, ins->queue_cap / 2, false, guard_check, ins);
+			if (ret == -EALREADY)
+				ret = 0;
+		} else if (n[i].type == NOTICE_GONE) {
+			ret = stage_push_if(ins->st, &it, 0, true, NULL, NULL);
+		} else {
+			ret = -EINVAL;
+		}
+		if (!ret)
+			done++;
+	}
+	return done;
+}
+
+void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	struct installer *ins = ctx;
+	char k[WG_KEY_B64_LEN + 1];
+	int ret = installer_submit(ins, ev, rec);
+
+	if (ret && ret != -ESHUTDOWN) {
+		metrics_inc(&ins->m->install_errors);
+		installer_key_str(k, rec->public_key);
+		log_warn("install of %s dropped: %s", k, strerror(-ret));
+	}
+}
+
+void install_gone_cb(void *ctx, const uint8_t key[WG_KEY_LEN])
+{
+	struct notice n = { .type = NOTICE_GONE };
+
+	memcpy(n.key, key, WG_KEY_LEN);
+	installer_notify(ctx, &n, 1);
+}
+
+void install_replayed_cb(void *ctx, const struct lookup_event *ev)
+{
+	struct notice n = { .type = NOTICE_REPLAY_SEEN };
+
+	memcpy(n.key, ev->key, WG_KEY_LEN);
+	memcpy(&n.src, &ev->src, sizeof(n.src));
+	installer_notify(ctx, &n, 1);
+}
+
+void installer_set_revalidate(struct installer *ins, const struct notice_inbox *to)
+{
+	if (to)
+		ins->revalidate_box = *to;
+	atomic_store(&ins->revalidate_to, to ? &ins->revalidate_box : NULL);
+}
+
+void installer_reconfigure(struct installer *ins, const struct installer_config *cfg)
+{
+	uint64_t now = clock_mono_ms();
+
+	pthread_mutex_lock(&ins->cfg_mu);
+	ins->cfg.idle_timeout = cfg->idle_timeout;
+	ins->cfg.grace = cfg->grace;
+	ins->cfg.revalidate = cfg->revalidate;
+	ins->cfg.no_initiate = cfg->no_initiate;
+	ins->cfg.initiate_delay_ms = cfg->initiate_delay_ms;
+	/* Sweep soon under the new timeout rather than at the old interval's end. */
+	ins->next_sweep_ms = now + evict_interval_ms(cfg->idle_timeout);
+	ins->next_reval_ms = now + installer_revalidate_interval_ms(cfg->revalidate);
+	pthread_mutex_unlock(&ins->cfg_mu);
+	if (ins->cfg.status)
+		status_board_set_config(ins->cfg.status, cfg->idle_timeout, !cfg->no_initiate);
+	if (ins->admit)
+		atomic_store(&ins->admit_resync, true);
+	stage_wake(ins->st);
+}
+
+/* ---- the admission set (stage thread) ---------------------------------------------- */
+
+/*
+ * Elements outlive the idle timeout twice over: an active peer's is put
+ * again every half of that (nftset_sync_end), and a jitwgd that died
+ * leaves a set that empties itself. At least a minute, so short test
+ * timeouts do not turn every sweep into a rewrite.
+ */
+static uint64_t admit_timeout_ms(struct installer *ins)
+{
+	uint64_t ms;
+
+	pthread_mutex_lock(&ins->cfg_mu);
+	ms = (uint64_t)ins->cfg.idle_timeout * 2000;
+	pthread_mutex_unlock(&ins->cfg_mu);
+	return ms < 60000 ? 60000 : ms;
+}
+
+void installer_admit_follow(struct installer *ins, struct peer_state *p)
+{
+	if (!ins->admit || dataplane_endpoint_equal(&p->admitted, &p->endpoint))
+		return;
+	if (p->admitted.addr.sa_family)
+		nftset_release(ins->admit, &p->admitted);
+	if (p->endpoint.addr.sa_family)
+		nftset_hold(ins->admit, &p->endpoint);
+	p->admitted = p->endpoint;
+}
+
+void installer_admit_drop(struct installer *ins, struct peer_state *p)
+{
+	if (!ins->admit || !p || !p->admitted.addr.sa_family)
+		return;
+	nftset_release(ins->admit, &p->admitted);
+	memset(&p->admitted, 0, sizeof(p->admitted));
+}
+
+static bool sync_one(struct peer_state *p, void *arg)
+{
+	struct nftset *s = arg;
+
+	nftset_sync_hold(s, &p->endpoint);
+	p->admitted = p->endpoint;
+	return true;
+}
+
+void installer_admit_sync(struct installer *ins)
+{
+	if (!ins->admit)
+		return;
+	nftset_sync_begin(ins->admit);
+	peertab_each(ins->tab, sync_one, ins->admit);
+	nftset_sync_end(ins->admit, clock_mono_ms(), admit_timeout_ms(ins));
+}
+
+void installer_admit_commit(struct installer *ins)
+{
+	if (ins->admit)
+		(void)nftset_commit(ins->admit, clock_mono_ms(), admit_timeout_ms(ins)); /* counted, logged inside */
+}
+
+/* ---- installs (stage thread) ------------------------------------------------------ */
+
+/*
+ * Crossed handshakes: the data plane reads the client's initiation from its
+ * own socket at the moment we capture it, and normally drops it at once (no
+ * peer yet). If it is slow and consumes it after our install, it answers the
+ * client while we make it initiate too; each side's second handshake then
+ * overwrites the state the other side's answer refers to, and both wait for
+ * the client's retry 5 s later (docs/ARCHITECTURE.md, "Cold connect").
+ * Install confirmation (install/confirm.c) repairs that; creating the peer no
+ * sooner than --initiate-delay-ms (default 0) after the capture only makes
+ * it rarer, at a cost to every connect. Blocking the install thread that long
+ * is bounded by 1 s. All of the initiate-delay logic is here.
+ */
+static void install_settle(const struct timespec *first_seen, unsigned int delay_ms)
+{
+	struct timespec until = *first_seen;
+
+	if (!delay_ms)
+		return;
+	timespec_add_ms(&until, delay_ms);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
+}
+
+static void fill_peer(struct dp_peer *p, const struct install_item *it)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(p->public_key, it->key, WG_KEY_LEN);
+	p->flags = DP_PEER_REPLACE_ALLOWEDIPS | DP_PEER_HAS_ENDPOINT | DP_PEER_HAS_PRESHARED_KEY |
+		   DP_PEER_HAS_KEEPALIVE;
+	p->endpoint = it->endpoint;
+	if (it->has_psk)
+		memcpy(p->preshared_key, it->psk, WG_KEY_LEN);
+	p->allowed_ips = it->allowed_ips;
+	p->n_allowed_ips = it->n_allowed_ips;
+	p->persistent_keepalive = it->keepalive;
+}
+
+/* Books one install that landed and logs it at once (a crash must not lose the line). */
+static void landed(struct installer *ins, const struct install_item *it, bool initiated, int64_t now,
+		   uint64_t now_ms)
+{
+	char k[WG_KEY_B64_LEN + 1], ep[INET6_ADDRSTRLEN + 10];
+	struct timespec t = clock_timespec(CLOCK_MONOTONIC);
+	double secs = (double)(t.tv_sec - it->first_seen.tv_sec) +
+		      (double)(t.tv_nsec - it->first_seen.tv_nsec) / 1e9;
+	bool created = false;
+	struct peer_state *p = peertab_get(ins->tab, it->key, &created);
+
+	if (p) {
+		if (created)
+			p->revalidated_mono_ms = now_ms;
+		p->installed_at = now;
+		p->installed_mono_ms = now_ms;
+		p->adopted = false;
+		p->endpoint = it->endpoint;
+		p->trusted = it->endpoint;
+		installer_admit_follow(ins, p);
+		p->keepalive = it->keepalive;
+		p->sweep_mark = ins->gen;
+		(void)peertab_set_allowed_ips(p, it->allowed_ips, it->n_allowed_ips);
+	}
+	metrics_inc(&ins->m->installs);
+	if (initiated)
+		metrics_inc(&ins->m->initiations_sent);
+	metrics_observe_install(ins->m, secs);
+	installer_key_str(k, it->key);
+	installer_endpoint_str(ep, sizeof(ep), &it->endpoint);
+	log_info("%s peer %s endpoint %s in %.1f ms%s%s", created ? "installed" : "updated", k, ep,
+		 secs * 1e3, initiated ? ", initiating" : "",
+		 it->source == INGEST_CAPTURE ? "" : it->source == INGEST_RELAY ? " (relay)" : " (?)");
+}
+
+static void failed(struct installer *ins, const struct install_item *it, int err)
+{
+	char k[WG_KEY_B64_LEN + 1];
+
+	metrics_inc(&ins->m->install_errors);
+	installer_key_str(k, it->key);
+	log_err("install of %s failed: %s", k, strerror(-err));
+}
+
+/*
+ * Installs a batch. Role inversion: a peer whose persistent keepalive goes
+ * from 0 to non-zero while the interface is up makes WireGuard (kernel and
+ * wireguard-go alike) send a keepalive at once, and with no session that
+ * means a handshake initiation to the endpoint we just set; the registry's
+ * keepalive is put back in the same call (dataplane_peer_initiate()). Peers
+ * that need no initiation go to the data plane as one batch.
+ */
+static void do_installs(struct installer *ins, struct install_item *its, size_t n)
+{
+	struct dp_peer plain[BATCH_MAX], one;
+	size_t idx[BATCH_MAX], nplain = 0, i;
+	uint64_t now_ms = clock_mono_ms();
+	int64_t now = time(NULL);
+	unsigned int delay_ms;
+	bool no_initiate;
+	int ret;
+
+	pthread_mutex_lock(&ins->cfg_mu);
+	no_initiate = ins->cfg.no_initiate;
+	delay_ms = ins->cfg.initiate_delay_ms;
+	pthread_mutex_unlock(&ins->cfg_mu);
+
+	for (i = 0; i < n; ++i) {
+		struct install_item *it = &its[i];
+		struct peer_state *p = peertab_find(ins->tab, it->key);
+		bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
+		bool roamed = ins->admit && p && p->admitted.addr.sa_family &&
+			      !dataplane_endpoint_equal(&p->admitted, &it->endpoint);
+
+		/*
+		 * An installed peer seen from an endpoint not in the admission set:
+		 * the filter dropped this initiation, so the data plane will not
+		 * answer it, and must initiate itself. A peer object with a session,
+		 * or one that initiated less than REKEY_TIMEOUT ago, sends nothing on
+		 * the keepalive edge: remove it first, always. Whether it has a
+		 * session cannot be told from here (p->last_handshake is the last
+		 * sweep's reading, up to idle-timeout/4 old: a session younger than
+		 * that looked cold and the client lost a 5 s round, bench/fleet
+		 * reboot), and the session is the client's old one anyway; roaming
+		 * is rare and the new handshake takes ~10 ms.
+		 */
+		if (roamed && !no_initiate) {
+			ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
+			if (ret)
+				log_ratelimited_debug("roamed peer: removal before initiating failed: %s",
+						      strerror(-ret));
+			live = false;
+		}
+		/*
+		 * A live session answers the client itself; only a cold peer needs us
+		 * to initiate. Client retries are 5 s apart, so initiating again for
+		 * each one costs at most one extra handshake per retry.
+		 */
+		if (no_initiate || live) {
+			fill_peer(&plain[nplain], it);
+			idx[nplain++] = i;
+			continue;
+		}
+		install_settle(&it->first_seen, delay_ms);
+		fill_peer(&one, it);
+		ret = dataplane_peer_initiate(ins->dp, &one);
+		/* Without memory for the watch the install stands, unconfirmed. */
+		if (!ret && ins->confirm && install_confirm_watch(ins->confirm, &one, clock_mono_ms(), time(NULL)))
+			log_ratelimited_debug("install confirmation: no memory to watch a peer");
+		explicit_bzero(&one, sizeof(one));
+		if (ret)
+			failed(ins, it, ret);
+		else
+			landed(ins, it, true, now, clock_mono_ms());
+	}
+	if (nplain) {
+		ret = dataplane_set_peers(ins->dp, plain, nplain);
+		if (ret) {
+			log_warn("batch install of %zu peers failed (%s); retrying one by one", nplain,
+				 strerror(-ret));
+			/* one bad peer must not sink the rest */
+			for (i = 0; i < nplain; ++i) {
+				ret = dataplane_set_peers(ins->dp, &plain[i], 1);
+				if (ret)
+					failed(ins, &its[idx[i]], ret);
+				else
+					landed(ins, &its[idx[i]], false, now, clock_mono_ms());
+			}
+		} else {
+			for (i = 0; i < nplain; ++i)
+				landed(ins, &its[idx[i]], false, now, now_ms);
+		}
+		explicit_bzero(plain, sizeof(plain[0]) * nplain);
+	}
+	installer_update_gauges(ins);
+	installer_admit_commit(ins);
+}
+
+/* ---- the stage's hooks --------------------------------------------------------------- */
+
+static void install_handle(void *ctx, void *tls, void *items, size_t n)
+{
+	struct installer *ins = ctx;
+	struct install_item *its = items;
+	size_t i = 0, j;
+
+	while (i < n) {
+		if (its[i].kind == ITEM_INSTALL) {
+			/* Consecutive installs are one batch; a notice is handled alone, in order. */
+			for (j = i; j < n && j - i < BATCH_MAX && its[j].kind == ITEM_INSTALL; ++j)
+				;
+			do_installs(ins, &its[i], j - i);
+			for (; i < j; ++i)
+				item_clear(&its[i]);
+			continue;
+		}
+		if (its[i].notice.type == NOTICE_GONE)
+			installer_forget(ins, its[i].notice.key);
+		else if (its[i].notice.type == NOTICE_REPLAY_SEEN)
+			installer_guard_notice(ins, &its[i].notice);
+		item_clear(&its[i]);
+		i++;
+	}
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* One install confirmation check (install/confirm.h), its counts into the metrics. */
+static void confirm_run(struct installer *ins)
+{
+	struct confirm_counts k = { 0 };
+
+	install_confirm_run(ins->confirm, ins->dp, &k);
+	metrics_add(&ins->m->confirm_confirmed, k.confirmed);
+	metrics_add(&ins->m->confirm_repaired, k.repaired);
+	metrics_add(&ins->m->confirm_given_up, k.given_up);
+}
+
+/* Timer work between batches: one thing per call, so queued installs come first. */
+static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
+{
+	struct installer *ins = ctx;
+	uint64_t now = clock_mono_ms(), next, reval_due, sweep_due;
+	unsigned int every, idle;
+
+	if (stopping)
+		return -1; /* drain the queue; timers stop with the stage */
+	if (ins->plan.next < ins->plan.n_victims) {
+		installer_remove_batch(ins);
+		return 0;
+	}
+	if (ins->admit && atomic_exchange(&ins->admit_resync, false)) {
+		nftset_resync(ins->admit);
+		installer_admit_sync(ins);
+		installer_admit_commit(ins);
+	}
+	if (ins->n_guards && installer_guards_next(ins) <= now)
+		installer_guards_run(ins, now);
+	if (ins->confirm && install_confirm_due(ins->confirm) <= now)
+		confirm_run(ins);
+	pthread_mutex_lock(&ins->cfg_mu);
+	every = ins->cfg.revalidate;
+	idle = ins->cfg.idle_timeout;
+	reval_due = ins->next_reval_ms;
+	sweep_due = ins->next_sweep_ms;
+	if (now >= reval_due)
+		ins->next_reval_ms = now + installer_revalidate_interval_ms(every);
+	if (now >= sweep_due)
+		ins->next_sweep_ms = now + evict_interval_ms(idle);
+	next = min_u64(ins->next_reval_ms, ins->next_sweep_ms);
+	pthread_mutex_unlock(&ins->cfg_mu);
+	if (now >= reval_due)
+		installer_revalidate(ins);
+	if (now >= sweep_due)
+		installer_sweep(ins);
+	if (ins->status_dirty && now - ins->status_at_ms >= ins->status_every_ms) {
+		uint64_t t0 = clock_mono_ns();
+
+		installer_status_publish(ins);
+		ins->status_every_ms = installer_status_interval_ms(clock_mono_ns() - t0);
+		ins->status_dirty = false;
+		ins->status_at_ms = now;
+	}
+	if (ins->status_dirty)
+		next = min_u64(next, ins->status_at_ms + ins->status_every_ms);
+	if (ins->plan.next < ins->plan.n_victims)
+		return 0;
+	next = min_u64(next, installer_guards_next(ins));
+	if (ins->confirm)
+		next = min_u64(next, install_confirm_due(ins->confirm));
+	now = clock_mono_ms();
+	return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
+}
+
+static const struct stage_ops install_ops = {
+	.handle = install_handle,
+	.tick = install_tick,
+};
+
+struct installer *installer_new(struct dataplane *dp, const struct installer_config *cfg)
+{
+	struct installer *ins = calloc(1, sizeof(*ins));
+	struct stage_config sc = {
+		.name = "install",
+		.item_size = sizeof(struct install_item),
+		.batch = BATCH_MAX,
+		.threads = 1,
+		.ops = &install_ops,
+		.dropped = &cfg->metrics->install_queue_dropped,
+	};
+	int e;
+
+	if (!ins)
+		return NULL;
+	ins->tab = peertab_new();
+	if (!ins->tab) {
+		free(ins);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ins->dp = dp;
+	ins->m = cfg->metrics;
+	ins->cfg = *cfg;
+	ins->cfg.ifname = NULL;
+	ins->admit = cfg->admit;
+	snprintf(ins->ifname, sizeof(ins->ifname), "%s", cfg->ifname ? cfg->ifname : "");
+	pthread_mutex_init(&ins->cfg_mu, NULL);
+	pthread_mutex_init(&ins->guard_mu, NULL);
+	if (cfg->status)
+		status_board_set_config(cfg->status, cfg->idle_timeout, !cfg->no_initiate);
+
+	if (cfg->confirm_ms && !(ins->confirm = install_confirm_new(&(struct confirm_config){
+					 .wait_ms = cfg->confirm_ms, .max_repairs = 2 }))) {
+		e = errno;
+		goto fail;
+	}
+	/* Adopt what is installed now: the first sweep runs before the thread starts. */
+	installer_sweep(ins);
+	installer_status_publish(ins);
+	ins->status_at_ms = clock_mono_ms();
+	ins->status_every_ms = STATUS_EVERY_MS;
+	ins->next_sweep_ms = clock_mono_ms() + evict_interval_ms(cfg->idle_timeout);
+	ins->next_reval_ms = clock_mono_ms() + installer_revalidate_interval_ms(cfg->revalidate);
+
+	ins->queue_cap = sc.capacity = cfg->queue_cap ? cfg->queue_cap : INSTALL_QUEUE;
+	sc.ctx = ins;
+	ins->st = stage_new(&sc);
+	if (!ins->st) {
+		e = errno;
+		goto fail;
+	}
+	return ins;
+fail:
+	install_confirm_free(ins->confirm);
+	evict_plan_clear(&ins->plan);
+	peertab_free(ins->tab);
+	pthread_mutex_destroy(&ins->cfg_mu);
+	pthread_mutex_destroy(&ins->guard_mu);
+	free(ins);
+	errno = e;
+	return NULL;
+}
+
+void installer_stop(struct installer *ins)
+{
+	if (ins)
+		stage_stop(ins->st);
+}
+
+void installer_free(struct installer *ins)
+{
+	if (!ins)
+		return;
+	stage_free(ins->st);
+	install_confirm_free(ins->confirm);
+	evict_plan_clear(&ins->plan);
+	peertab_free(ins->tab);
+	dataplane_free(ins->dp);
+	pthread_mutex_destroy(&ins->cfg_mu);
+	pthread_mutex_destroy(&ins->guard_mu);
+	free(ins);
+}

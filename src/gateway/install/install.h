@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_GATEWAY_INSTALL_INSTALL_H
+#define JITWG_GATEWAY_INSTALL_INSTALL_H
+
+/*
+ * The install stage: the one thread that owns the struct dataplane. Its
+ * queue carries installs (from the lookup stage) and notices (notice.h:
+ * NOTICE_GONE, NOTICE_REPLAY_SEEN); its timer runs the eviction sweep,
+ * removals in small batches between queued work, the endpoint guard's
+ * re-checks, revalidation notices to the lookup, and the status document
+ * (status.h). Installs are done in the initiator role, so the data plane
+ * sends its own initiation to the client at once.
+ *
+ * Queue: 8192 items, full -> drop newest (jitwg_install_queue_dropped_total;
+ * an install dropped also counts in jitwg_install_errors_total). Replay
+ * notices may only use the upper half, one queued per key, so a flood of
+ * replays cannot crowd out installs.
+ *
+ * Threads: everything here is thread-safe except new/stop/free (one thread).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "dataplane/dataplane.h"
+#include "gateway/lookup/lookup.h"
+#include "gateway/core/metrics.h"
+#include "gateway/install/nftset.h"
+#include "gateway/core/notice.h"
+#include "gateway/install/status.h"
+
+struct installer_config {
+	const char *ifname;          /* for logs; copied */
+	unsigned int idle_timeout;   /* seconds */
+	unsigned int grace;          /* seconds */
+	unsigned int revalidate;     /* seconds between registry re-checks of a peer */
+	bool no_initiate;            /* install as responder only */
+	unsigned int initiate_delay_ms; /* see install_settle() */
+	unsigned int confirm_ms;     /* install confirmation wait (install/confirm.h); 0 = off */
+	struct metrics *metrics;     /* not owned */
+	struct status_board *status; /* where the status document goes; not owned, may be NULL */
+	size_t queue_cap;            /* (8192) */
+	struct nftset *admit;        /* --admit-set's mirror (nftset.h), or NULL; not owned, used
+	                              * only on the stage's thread, from the first sweep on */
+};
+
+struct installer;
+
+/*
+ * Adopts the peers already in the data plane (first sweep) and starts the
+ * thread. Takes ownership of dp on success (freed by installer_free()).
+ * Returns NULL with errno set on failure; dp is then still the caller's.
+ */
+struct installer *installer_new(struct dataplane *dp, const struct installer_config *cfg);
+
+/* Finishes what is queued and joins the thread; later submissions are refused. Idempotent. */
+void installer_stop(struct installer *ins);
+
+/* Stops if needed, frees the data plane handle (installed peers stay installed). NULL is a no-op. */
+void installer_free(struct installer *ins);
+
+/*
+ * Where NOTICE_REVALIDATE goes (the lookup stage's inbox). Set once, before
+ * the first revalidation is due (installer_new() schedules it no sooner
+ * than 1 s); the inbox must stay valid until installer_stop().
+ */
+void installer_set_revalidate(struct installer *ins, const struct notice_inbox *to);
+
+/* Applies new timeouts and the initiate switch; the next sweep uses them. */
+void installer_reconfigure(struct installer *ins, const struct installer_config *cfg);
+
+/*
+ * Queues one install; rec and ev are copied. Returns 0, -EAGAIN when the
+ * queue is full, -ESHUTDOWN while stopping, or -ENOMEM.
+ */
+int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec);
+
+/*
+ * The install stage's notice inbox (notice_inbox.send): queues NOTICE_GONE
+ * and NOTICE_REPLAY_SEEN. Returns how many were queued (a replay notice for
+ * a key that has one queued already counts as queued).
+ */
+size_t installer_notify(void *ins, const struct notice *n, size_t count);
+
+/* Callbacks with the lookup's signatures; ctx is the struct installer. */
+void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec);
+void install_gone_cb(void *ctx, const uint8_t key[WG_KEY_LEN]);
+void install_replayed_cb(void *ctx, const struct lookup_event *ev);
+
+#endif

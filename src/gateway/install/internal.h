@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_GATEWAY_INSTALL_INTERNAL_H
+#define JITWG_GATEWAY_INSTALL_INTERNAL_H
+
+/*
+ * The install stage's insides, shared by install.c (queue, installs, the
+ * thread), evict-run.c (sweeps, removals, revalidation notices), guard.c
+ * (endpoint repair after replays) and status.c's builder. Nothing outside
+ * these files includes it.
+ */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "gateway/install/evict.h"
+#include "gateway/install/install.h"
+#include "gateway/install/confirm.h"
+#include "gateway/install/peertab.h"
+#include "gateway/core/stage.h"
+
+enum {
+	INSTALL_QUEUE = 8192,    /* queued installs + notices */
+	BATCH_MAX = 64,          /* peers per data-plane message */
+	REMOVE_BATCH = 64,       /* removals between two looks at the queue */
+	REVALIDATE_PER_SWEEP = 256,
+	/* A session older than this is as good as none: REJECT_AFTER_TIME in the protocol. */
+	SESSION_LIVE_SEC = 180,
+	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
+	GUARD_ROUNDS = 4,
+	STATUS_EVERY_MS = 100,   /* the status document is rebuilt at most this often ... */
+	STATUS_COST_SHARE = 20,  /* ... and at most 1/20 of the thread's time (status_interval_ms) */
+};
+
+/*
+ * The data plane handles a replayed initiation on its own schedule (its
+ * handshake queue), possibly after we restored the endpoint: restore again
+ * a few times over the next second.
+ */
+struct guard {
+	uint8_t key[WG_KEY_LEN];
+	uint64_t due_ms;
+	unsigned int round;
+};
+
+enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE };
+
+/* One queue item; allowed_ips is owned by the item (freed by whoever drops or handles it). */
+struct install_item {
+	enum item_kind kind;
+	struct notice notice;        /* ITEM_NOTICE */
+	/* ITEM_INSTALL */
+	uint8_t key[WG_KEY_LEN];
+	union dp_endpoint endpoint;
+	struct timespec first_seen;
+	enum ingest_source source;
+	struct dp_allowedip *allowed_ips;
+	size_t n_allowed_ips;
+	bool has_psk;
+	uint8_t psk[WG_KEY_LEN];
+	uint16_t keepalive;
+};
+
+struct installer {
+	struct dataplane *dp;
+	struct stage *st;
+	size_t queue_cap;
+	struct metrics *m;
+	char ifname[IFNAMSIZ];
+	pthread_mutex_t cfg_mu;      /* cfg, next_* after a reconfigure */
+	struct installer_config cfg;
+	/* Keys with a replay notice queued: one each, so a replay flood can't fill the queue. */
+	pthread_mutex_t guard_mu;
+	uint8_t guard_queued[GUARD_MAX][WG_KEY_LEN];
+	size_t n_guard_queued;
+	_Atomic(const struct notice_inbox *) revalidate_to;
+	struct notice_inbox revalidate_box;
+	/* stage thread only */
+	struct peertab *tab;
+	struct evict_plan plan;
+	uint32_t gen;
+	uint64_t next_sweep_ms;
+	uint64_t next_reval_ms;
+	uint64_t status_at_ms;       /* last status document */
+	uint64_t status_every_ms;    /* pause before the next one (status_interval_ms) */
+	bool status_dirty;
+	struct guard guards[GUARD_MAX];
+	size_t n_guards;
+	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
+	struct nftset *admit;        /* NULL without --admit-set */
+	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */
+};
+
+void installer_key_str(char out[WG_KEY_B64_LEN + 1], const uint8_t key[WG_KEY_LEN]);
+void installer_endpoint_str(char *out, size_t len, const union dp_endpoint *ep);
+void installer_update_gauges(struct installer *ins);
+uint64_t installer_revalidate_interval_ms(unsigned int every);
+
+/*
+ * The admission set (install.c), stage thread only; no-ops without
+ * --admit-set. follow: p's hold moves to p->endpoint; drop: p lets go
+ * (before peertab_del); sync: a full re-count from the peer table (after
+ * a sweep); commit: write what is queued (after each batch of work).
+ */
+void installer_admit_follow(struct installer *ins, struct peer_state *p);
+void installer_admit_drop(struct installer *ins, struct peer_state *p);
+void installer_admit_sync(struct installer *ins);
+void installer_admit_commit(struct installer *ins);
+
+/* evict-run.c, stage thread only */
+void installer_sweep(struct installer *ins);
+void installer_remove_batch(struct installer *ins);
+void installer_revalidate(struct installer *ins);
+void installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
+
+/*
+ * guard.c: installer_guard_admit() runs under the stage's lock when a replay
+ * notice is queued (0, -EALREADY when one is queued for the key, -EAGAIN
+ * when GUARD_MAX are); the rest on the stage thread.
+ */
+int installer_guard_admit(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
+void installer_guard_notice(struct installer *ins, const struct notice *n);
+void installer_guards_run(struct installer *ins, uint64_t now);
+uint64_t installer_guards_next(const struct installer *ins);
+
+/* status.c: builds the document from the peer table and publishes it. */
+void installer_status_publish(struct installer *ins);
+
+/*
+ * The pause after a rebuild that took build_ns: STATUS_EVERY_MS, or
+ * STATUS_COST_SHARE times the build, whichever is longer. The document is
+ * O(peers) and built on the install thread, so at a fixed 100 ms a large
+ * table would keep the thread building while installs wait (bench/flood:
+ * a storm on a jitwgd already holding 5,000 peers ran up to 13x slower).
+ * Pure.
+ */
+uint64_t installer_status_interval_ms(uint64_t build_ns);
+
+#endif
