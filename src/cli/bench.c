@@ -250,9 +250,9 @@ static int make_workload(struct workload *w, size_t n)
 	}
 	ret = 0;
 out:
-	OPENSSL_cleanse(resp_priv, sizeof(resp_priv));
-	OPENSSL_cleanse(keys, sizeof(keys));
-	OPENSSL_cleanse(priv, sizeof(priv));
+	explicit_bzero(resp_priv, sizeof(resp_priv));
+	explicit_bzero(keys, sizeof(keys));
+	explicit_bzero(priv, sizeof(priv));
 	return ret;
 }
 
@@ -564,7 +564,7 @@ static int bench_primitives(int argc, char **argv)
 	}
 	ret = 0;
 out:
-	OPENSSL_cleanse(priv, sizeof(priv));
+	explicit_bzero(priv, sizeof(priv));
 	EVP_PKEY_CTX_free(dctx);
 	x25519_ctx_free(xc);
 	x25519_key_free(xk);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 #include "cli/cli.h"
 #include "wire/keyfile.h"
@@ -72,7 +71,7 @@ static int consume(struct identify *id, const uint8_t *payload, size_t len)
 		return ret;
 	}
 	print_result(id, &res);
-	OPENSSL_cleanse(&res, sizeof(res));
+	explicit_bzero(&res, sizeof(res));
 	return 0;
 }
 
@@ -282,7 +281,7 @@ int cmd_identify(int argc, char **argv)
 	if (!ret)
 		status = 0;
 out:
-	OPENSSL_cleanse(key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
 	noise_sscache_free(id.cache);
 	noise_responder_free(id.r);
 	return status;

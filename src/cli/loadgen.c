@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 #include "cli/cli.h"
 #include "wire/keyfile.h"
@@ -163,7 +162,7 @@ static int read_keys(struct loadgen_config *cfg, const char *path, char *why, si
 		ret = -EINVAL;
 	}
 out:
-	OPENSSL_cleanse(line, sizeof(line));
+	explicit_bzero(line, sizeof(line));
 	fclose(f);
 	return ret;
 }
@@ -427,9 +426,9 @@ int cmd_loadgen(int argc, char **argv)
 	loadgen_stats_free(&st);
 out:
 	if (cfg.keys)
-		OPENSSL_cleanse(cfg.keys, cfg.nkeys * WG_KEY_LEN);
+		explicit_bzero(cfg.keys, cfg.nkeys * WG_KEY_LEN);
 	free(cfg.keys);
 	free(cfg.tunnel_addrs);
-	OPENSSL_cleanse(&cfg, sizeof(cfg));
+	explicit_bzero(&cfg, sizeof(cfg));
 	return rc;
 }

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 
 #include "cli/peer.h"
 #include "wire/keyfile.h"
@@ -281,8 +280,8 @@ out:
 		close(fd);
 	if (ret && made)
 		unlink(o->output);
-	OPENSSL_cleanse(priv, sizeof(priv));
-	OPENSSL_cleanse(priv_b64, sizeof(priv_b64));
+	explicit_bzero(priv, sizeof(priv));
+	explicit_bzero(priv_b64, sizeof(priv_b64));
 	peer_record_clear(&r);
 	peer_record_clear(&got);
 	regapi_free(reg);

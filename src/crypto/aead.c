@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 #include "wire/keys.h"
 
@@ -108,8 +107,8 @@ static void chacha20_block(uint8_t out[64], const uint32_t key[8], uint32_t coun
 
 		memcpy(out + 4 * i, &w, 4);
 	}
-	OPENSSL_cleanse(x, sizeof(x));
-	OPENSSL_cleanse(in, sizeof(in));
+	explicit_bzero(x, sizeof(x));
+	explicit_bzero(in, sizeof(in));
 }
 
 /* out = in XOR keystream from block counter 1 on (block 0 keys Poly1305). */
@@ -129,7 +128,7 @@ static void chacha20_xor(uint8_t *out, const uint8_t *in, size_t len, const uint
 		in += n;
 		len -= n;
 	}
-	OPENSSL_cleanse(ks, sizeof(ks));
+	explicit_bzero(ks, sizeof(ks));
 }
 
 struct poly1305 {
@@ -201,7 +200,7 @@ static void poly1305_blocks(struct poly1305 *p, const uint8_t *m, size_t len)
 	p->h0 = h0;
 	p->h1 = h1;
 	p->h2 = h2;
-	OPENSSL_cleanse(last, sizeof(last));
+	explicit_bzero(last, sizeof(last));
 }
 
 static void poly1305_final(struct poly1305 *p, uint8_t tag[16])
@@ -232,7 +231,7 @@ static void poly1305_final(struct poly1305 *p, uint8_t tag[16])
 	h2 += ((t1 >> 24) & M42) + c; h2 &= M42;
 	store64(tag, h0 | (h1 << 44));
 	store64(tag + 8, (h1 >> 20) | (h2 << 24));
-	OPENSSL_cleanse(p, sizeof(*p));
+	explicit_bzero(p, sizeof(*p));
 }
 
 static void setup(uint32_t key_words[8], uint32_t nonce[3], struct poly1305 *mac,
@@ -248,7 +247,7 @@ static void setup(uint32_t key_words[8], uint32_t nonce[3], struct poly1305 *mac
 	nonce[2] = (uint32_t)(counter >> 32);
 	chacha20_block(block0, key_words, 0, nonce);
 	poly1305_init(mac, block0);
-	OPENSSL_cleanse(block0, sizeof(block0));
+	explicit_bzero(block0, sizeof(block0));
 }
 
 static void tag_of(uint8_t tag[16], struct poly1305 *mac, const uint8_t *ad, size_t adlen,
@@ -276,7 +275,7 @@ int aead_encrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inl
 	setup(kw, nonce, &mac, key, counter);
 	chacha20_xor(out, in, inlen, kw, nonce);
 	tag_of(out + inlen, &mac, ad, adlen, out, inlen);
-	OPENSSL_cleanse(kw, sizeof(kw));
+	explicit_bzero(kw, sizeof(kw));
 	return 0;
 }
 
@@ -304,8 +303,8 @@ int aead_decrypt(struct aead_ctx *c, uint8_t *out, const uint8_t *in, size_t inl
 	}
 	chacha20_xor(out, in, ctlen, kw, nonce);
 out:
-	OPENSSL_cleanse(kw, sizeof(kw));
-	OPENSSL_cleanse(tag, sizeof(tag));
+	explicit_bzero(kw, sizeof(kw));
+	explicit_bzero(tag, sizeof(tag));
 	return ret;
 }
 
@@ -335,7 +334,7 @@ void hchacha20(uint8_t out[static AEAD_KEY_LEN], const uint8_t key[static AEAD_K
 		memcpy(out + 4 * i, &lo, 4);
 		memcpy(out + 16 + 4 * i, &hi, 4);
 	}
-	OPENSSL_cleanse(x, sizeof(x));
+	explicit_bzero(x, sizeof(x));
 }
 
 /*
@@ -353,7 +352,7 @@ static int xaead(bool enc, uint8_t *out, const uint8_t *in, size_t inlen,
 
 	hchacha20(sub, key, nonce);
 	ret = (enc ? aead_encrypt : aead_decrypt)(NULL, out, in, inlen, load64(nonce + 16), ad, adlen, sub);
-	OPENSSL_cleanse(sub, sizeof(sub));
+	explicit_bzero(sub, sizeof(sub));
 	return ret;
 }
 

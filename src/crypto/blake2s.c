@@ -9,7 +9,6 @@
 
 #include <endian.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 static const uint32_t iv[8] = {
 	0x6A09E667UL, 0xBB67AE85UL, 0x3C6EF372UL, 0xA54FF53AUL,
@@ -93,8 +92,8 @@ static void compress_generic(struct blake2s_state *s, const uint8_t block[BLAKE2
 	for (i = 0; i < 8; ++i)
 		s->h[i] ^= v[i] ^ v[i + 8];
 	/* The message words may be secret (keys, DH outputs). */
-	OPENSSL_cleanse(m, sizeof(m));
-	OPENSSL_cleanse(v, sizeof(v));
+	explicit_bzero(m, sizeof(m));
+	explicit_bzero(v, sizeof(v));
 }
 
 #if defined(__x86_64__)
@@ -163,7 +162,7 @@ static void compress_generic(struct blake2s_state *s, const uint8_t block[BLAKE2
 				 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[0]), a));  \
 		_mm_storeu_si128((__m128i *)&s->h[4],                                            \
 				 _mm_xor_si128(_mm_loadu_si128((const __m128i *)&s->h[4]), b));  \
-		OPENSSL_cleanse(m, sizeof(m));                                                   \
+		explicit_bzero(m, sizeof(m));                                                   \
 	}
 
 #define SSSE3_ROR16(x) _mm_shuffle_epi8((x), r16)
@@ -451,7 +450,7 @@ void blake2s_digest(const struct blake2s_state *s, uint8_t *out)
 		memcpy(digest + 4 * i, &w, 4);
 	}
 	memcpy(out, digest, s->outlen);
-	OPENSSL_cleanse(digest, sizeof(digest));
+	explicit_bzero(digest, sizeof(digest));
 }
 
 void blake2s_final(struct blake2s_state *s, uint8_t *out)
@@ -467,8 +466,8 @@ void blake2s_final(struct blake2s_state *s, uint8_t *out)
 		memcpy(digest + 4 * i, &w, 4);
 	}
 	memcpy(out, digest, s->outlen);
-	OPENSSL_cleanse(digest, sizeof(digest));
-	OPENSSL_cleanse(s, sizeof(*s));
+	explicit_bzero(digest, sizeof(digest));
+	explicit_bzero(s, sizeof(*s));
 }
 
 void blake2s(uint8_t *out, size_t outlen, const void *in, size_t inlen, const void *key,

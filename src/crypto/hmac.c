@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 static void key_init(struct hmac_blake2s_key *k, const void *key, size_t keylen, bool flush)
 {
@@ -37,8 +36,8 @@ static void key_init(struct hmac_blake2s_key *k, const void *key, size_t keylen,
 		blake2s_flush_pending2(&k->inner, &k->outer);
 	else
 		blake2s_flush_pending(&k->outer);
-	OPENSSL_cleanse(block, sizeof(block));
-	OPENSSL_cleanse(hashed, sizeof(hashed));
+	explicit_bzero(block, sizeof(block));
+	explicit_bzero(hashed, sizeof(hashed));
 }
 
 void hmac_blake2s_key_init(struct hmac_blake2s_key *k, const void *key, size_t keylen)
@@ -48,7 +47,7 @@ void hmac_blake2s_key_init(struct hmac_blake2s_key *k, const void *key, size_t k
 
 void hmac_blake2s_key_wipe(struct hmac_blake2s_key *k)
 {
-	OPENSSL_cleanse(k, sizeof(*k));
+	explicit_bzero(k, sizeof(*k));
 }
 
 void hmac_blake2s_keyed(uint8_t out[static BLAKE2S_HASH_LEN], const struct hmac_blake2s_key *k,
@@ -64,7 +63,7 @@ void hmac_blake2s_keyed(uint8_t out[static BLAKE2S_HASH_LEN], const struct hmac_
 	s = k->outer;
 	blake2s_update(&s, inner, sizeof(inner));
 	blake2s_final(&s, out);
-	OPENSSL_cleanse(inner, sizeof(inner));
+	explicit_bzero(inner, sizeof(inner));
 }
 
 void hmac_blake2s(uint8_t out[static BLAKE2S_HASH_LEN], const void *key, size_t keylen,
@@ -102,7 +101,7 @@ static void kdf_expand(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t secr
 	memcpy(t3, prev, BLAKE2S_HASH_LEN);
 out:
 	hmac_blake2s_key_wipe(&tau0);
-	OPENSSL_cleanse(prev, sizeof(prev));
+	explicit_bzero(prev, sizeof(prev));
 }
 
 void kdf_keyed(uint8_t *t1, uint8_t *t2, uint8_t *t3, const struct hmac_blake2s_key *ck,
@@ -113,7 +112,7 @@ void kdf_keyed(uint8_t *t1, uint8_t *t2, uint8_t *t3, const struct hmac_blake2s_
 	/* An empty input would need the unflushed pad: kdf() handles it. */
 	hmac_blake2s_keyed(secret, ck, in, inlen, NULL, 0);
 	kdf_expand(t1, t2, t3, secret);
-	OPENSSL_cleanse(secret, sizeof(secret));
+	explicit_bzero(secret, sizeof(secret));
 }
 
 void kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[static BLAKE2S_HASH_LEN],
@@ -127,7 +126,7 @@ void kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[static BLAKE2S_
 	if (!inlen) {
 		hmac_blake2s(secret, ck, BLAKE2S_HASH_LEN, NULL, 0);
 		kdf_expand(t1, t2, t3, secret);
-		OPENSSL_cleanse(secret, sizeof(secret));
+		explicit_bzero(secret, sizeof(secret));
 		return;
 	}
 	hmac_blake2s_key_init(&k, ck, BLAKE2S_HASH_LEN);

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -138,7 +137,7 @@ int x25519_ctx_derive(struct x25519_ctx *c, uint8_t out[static X25519_KEY_LEN],
 		ret = -EINVAL;
 out:
 	if (ret)
-		OPENSSL_cleanse(out, X25519_KEY_LEN);
+		explicit_bzero(out, X25519_KEY_LEN);
 	return ret;
 }
 

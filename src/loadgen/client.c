@@ -19,7 +19,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 
 #include "crypto/x25519.h"
 #include "wire/messages.h"
@@ -325,7 +324,7 @@ static void on_initiation(struct lg_thread *t, struct client *c, const uint8_t *
 					      (uint32_t)lg_rand(&t->rng),
 					      t->run->cfg->fixed_ephemeral ? t->run->cfg->fixed_ephemeral
 					      : t->run->trace ? eph : NULL, &c->cookie, now);
-	OPENSSL_cleanse(eph, sizeof(eph));
+	explicit_bzero(eph, sizeof(eph));
 	if (ret) {
 		t->st.send_errors++;
 		return;

@@ -23,7 +23,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "crypto/x25519.h"
@@ -93,8 +92,8 @@ static int make_pool(struct flood_state *fs)
 	}
 	fs->npool = n;
 out:
-	OPENSSL_cleanse(priv, sizeof(priv));
-	OPENSSL_cleanse(eph, sizeof(eph));
+	explicit_bzero(priv, sizeof(priv));
+	explicit_bzero(eph, sizeof(eph));
 	return ret;
 }
 

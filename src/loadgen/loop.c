@@ -18,7 +18,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "crypto/x25519.h"
@@ -233,7 +232,7 @@ static int client_init(struct lg_run *run, struct lg_thread *t, struct client *c
 		*err = "epoll_ctl failed";
 	}
 out:
-	OPENSSL_cleanse(priv, sizeof(priv));
+	explicit_bzero(priv, sizeof(priv));
 	return ret;
 }
 
@@ -541,7 +540,7 @@ out:
 			noise_local_wipe(&t->clients[k].local);
 		}
 		if (t->clients)
-			OPENSSL_cleanse(t->clients, t->nclients * sizeof(*t->clients));
+			explicit_bzero(t->clients, t->nclients * sizeof(*t->clients));
 		free(t->clients);
 		free(t->heap);
 		for (k = 0; k < t->nshared; ++k)
@@ -555,7 +554,7 @@ out:
 	if (run.trace)
 		fclose(run.trace);
 	pthread_mutex_destroy(&run.trace_lock);
-	OPENSSL_cleanse(&run.remote, sizeof(run.remote));
+	explicit_bzero(&run.remote, sizeof(run.remote));
 	if (ret)
 		loadgen_stats_free(stats);
 	return ret;

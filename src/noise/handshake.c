@@ -12,7 +12,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "crypto/aead.h"
@@ -67,17 +66,17 @@ int noise_local_init(struct noise_local *l, const uint8_t private_key[static WG_
 
 void noise_local_wipe(struct noise_local *l)
 {
-	OPENSSL_cleanse(l, sizeof(*l));
+	explicit_bzero(l, sizeof(*l));
 }
 
 void noise_handshake_wipe(struct noise_handshake *hs)
 {
-	OPENSSL_cleanse(hs, sizeof(*hs));
+	explicit_bzero(hs, sizeof(*hs));
 }
 
 void noise_keypair_wipe(struct noise_keypair *kp)
 {
-	OPENSSL_cleanse(kp, sizeof(*kp));
+	explicit_bzero(kp, sizeof(*kp));
 }
 
 void noise_tai64n(uint8_t out[static WG_TAI64N_LEN], int64_t realtime_ns)
@@ -127,8 +126,8 @@ static void derive_keys(struct noise_keypair *kp, const struct noise_handshake *
 	kp->local_index = hs->local_index;
 	kp->remote_index = hs->remote_index;
 	kp->initiator = hs->initiator;
-	OPENSSL_cleanse(first, sizeof(first));
-	OPENSSL_cleanse(second, sizeof(second));
+	explicit_bzero(first, sizeof(first));
+	explicit_bzero(second, sizeof(second));
 }
 
 /*
@@ -208,8 +207,8 @@ int noise_handshake_create_initiation(struct noise_handshake *hs, uint8_t out[st
 out:
 	if (ret)
 		noise_handshake_wipe(hs);
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(dh, sizeof(dh));
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(dh, sizeof(dh));
 	return ret;
 }
 
@@ -225,7 +224,7 @@ static bool header_and_mac1_ok(const uint8_t *msg, size_t len, size_t want_len, 
 		return false;
 	blake2s(mac, WG_MAC_LEN, msg, off, mac1_key, WG_HASH_LEN);
 	ok = ct_equal(mac, msg + off, WG_MAC_LEN);
-	OPENSSL_cleanse(mac, sizeof(mac));
+	explicit_bzero(mac, sizeof(mac));
 	return ok;
 }
 
@@ -248,8 +247,8 @@ static int psk_and_empty(struct noise_handshake *hs, const struct noise_remote *
 		ret = -EBADMSG;
 	if (!ret)
 		noise_mix_hash(hs->h, sealed, WG_AEAD_TAG_LEN);
-	OPENSSL_cleanse(tau, sizeof(tau));
-	OPENSSL_cleanse(key, sizeof(key));
+	explicit_bzero(tau, sizeof(tau));
+	explicit_bzero(key, sizeof(key));
 	return ret;
 }
 
@@ -295,8 +294,8 @@ int noise_handshake_consume_response(struct noise_handshake *hs, struct noise_ke
 	ret = 0;
 out:
 	noise_handshake_wipe(&next);
-	OPENSSL_cleanse(mac1_key, sizeof(mac1_key));
-	OPENSSL_cleanse(dh, sizeof(dh));
+	explicit_bzero(mac1_key, sizeof(mac1_key));
+	explicit_bzero(dh, sizeof(dh));
 	return ret;
 }
 
@@ -348,10 +347,10 @@ static int consume_initiation(struct noise_handshake *hs, const uint8_t *msg, si
 	ret = 0;
 out:
 	noise_handshake_wipe(&next);
-	OPENSSL_cleanse(mac1_key, sizeof(mac1_key));
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(dh, sizeof(dh));
-	OPENSSL_cleanse(stat, sizeof(stat));
+	explicit_bzero(mac1_key, sizeof(mac1_key));
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(dh, sizeof(dh));
+	explicit_bzero(stat, sizeof(stat));
 	return ret;
 }
 
@@ -407,12 +406,12 @@ int noise_handshake_create_response(struct noise_handshake *hs, struct noise_key
 	derive_keys(kp, hs);
 	memcpy(hs->last_mac1, out + WG_RESPONSE_MAC1_OFF, WG_MAC_LEN);
 	/* Keep only what a cookie reply to this response needs. */
-	OPENSSL_cleanse(hs->ck, sizeof(hs->ck));
-	OPENSSL_cleanse(hs->h, sizeof(hs->h));
-	OPENSSL_cleanse(hs->e_priv, sizeof(hs->e_priv));
+	explicit_bzero(hs->ck, sizeof(hs->ck));
+	explicit_bzero(hs->h, sizeof(hs->h));
+	explicit_bzero(hs->e_priv, sizeof(hs->e_priv));
 out:
-	OPENSSL_cleanse(dh, sizeof(dh));
-	OPENSSL_cleanse(dh2, sizeof(dh2));
+	explicit_bzero(dh, sizeof(dh));
+	explicit_bzero(dh2, sizeof(dh2));
 	return ret;
 }
 
@@ -440,7 +439,7 @@ int noise_cookie_consume(struct noise_cookie *c, const struct noise_handshake *h
 	c->valid = true;
 	ret = 0;
 out:
-	OPENSSL_cleanse(cookie, sizeof(cookie));
+	explicit_bzero(cookie, sizeof(cookie));
 	return ret;
 }
 
@@ -471,7 +470,7 @@ int noise_cookie_create_reply(uint8_t out[static WG_MSG_COOKIE_LEN], uint32_t re
 			    self.cookie_key);
 	memcpy(out, &m, sizeof(m));
 out:
-	OPENSSL_cleanse(&self, sizeof(self));
+	explicit_bzero(&self, sizeof(self));
 	return ret;
 }
 

@@ -132,8 +132,8 @@ struct noise_responder *noise_responder_new(const uint8_t private_key[static WG_
 	/* mac1 always covers 116 more bytes, so the key block can go now. */
 	blake2s_flush_pending(&r->mac1);
 out:
-	OPENSSL_cleanse(ck, sizeof(ck));
-	OPENSSL_cleanse(mac1_key, sizeof(mac1_key));
+	explicit_bzero(ck, sizeof(ck));
+	explicit_bzero(mac1_key, sizeof(mac1_key));
 	if (err) {
 		noise_responder_free(r);
 		errno = err;
@@ -148,11 +148,11 @@ void noise_responder_free(struct noise_responder *r)
 		return;
 	x25519_key_free(r->dh);
 	if (r->secret) {
-		OPENSSL_cleanse(r->secret, r->secret_len);
+		explicit_bzero(r->secret, r->secret_len);
 		munlock(r->secret, r->secret_len);
 		munmap(r->secret, r->secret_len);
 	}
-	OPENSSL_cleanse(r, sizeof(*r));
+	explicit_bzero(r, sizeof(*r));
 	free(r);
 }
 
@@ -247,15 +247,15 @@ static bool opening(const struct noise_responder *r, const struct message_handsh
 	blake2s_final(&out, ck);
 	ok = true;
 out:
-	OPENSSL_cleanse(&mac1, sizeof(mac1));
-	OPENSSL_cleanse(&hs, sizeof(hs));
-	OPENSSL_cleanse(&in, sizeof(in));
-	OPENSSL_cleanse(&out, sizeof(out));
+	explicit_bzero(&mac1, sizeof(mac1));
+	explicit_bzero(&hs, sizeof(hs));
+	explicit_bzero(&in, sizeof(in));
+	explicit_bzero(&out, sizeof(out));
 	hmac_blake2s_key_wipe(&tau0_key);
-	OPENSSL_cleanse(a, sizeof(a));
-	OPENSSL_cleanse(b, sizeof(b));
-	OPENSSL_cleanse(tau0, sizeof(tau0));
-	OPENSSL_cleanse(mac, sizeof(mac));
+	explicit_bzero(a, sizeof(a));
+	explicit_bzero(b, sizeof(b));
+	explicit_bzero(tau0, sizeof(tau0));
+	explicit_bzero(mac, sizeof(mac));
 	return ok;
 }
 
@@ -342,13 +342,13 @@ out:
 		memset(res, 0, sizeof(*res));
 		res->verdict = NOISE_BAD_FORMAT;
 	}
-	OPENSSL_cleanse(hash, sizeof(hash));
-	OPENSSL_cleanse(hash2, sizeof(hash2));
-	OPENSSL_cleanse(ck, sizeof(ck));
-	OPENSSL_cleanse(key, sizeof(key));
-	OPENSSL_cleanse(dh, sizeof(dh));
-	OPENSSL_cleanse(stat, sizeof(stat));
-	OPENSSL_cleanse(ts, sizeof(ts));
+	explicit_bzero(hash, sizeof(hash));
+	explicit_bzero(hash2, sizeof(hash2));
+	explicit_bzero(ck, sizeof(ck));
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(dh, sizeof(dh));
+	explicit_bzero(stat, sizeof(stat));
+	explicit_bzero(ts, sizeof(ts));
 	x25519_ctx_free(own_dh);
 	aead_ctx_free(own_aead);
 	return ret;

@@ -10,7 +10,6 @@
 #include <endian.h>
 #include <errno.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 #include "crypto/aead.h"
 #include "crypto/blake2s.h"
@@ -26,7 +25,7 @@ void noise_initiation_set_mac1(uint8_t msg[static 148], const uint8_t responder_
 
 	noise_mac1_key(key, responder_public);
 	blake2s(msg + WG_INITIATION_MAC1_OFF, WG_MAC_LEN, msg, WG_INITIATION_MAC1_OFF, key, sizeof(key));
-	OPENSSL_cleanse(key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
 }
 
 /*
@@ -50,7 +49,7 @@ int noise_initiation_create(uint8_t out[static 148], const uint8_t initiator_pri
 							ephemeral, NULL, 0);
 	noise_handshake_wipe(&hs);
 	noise_local_wipe(&l);
-	OPENSSL_cleanse(&r, sizeof(r));
+	explicit_bzero(&r, sizeof(r));
 	return ret;
 }
 

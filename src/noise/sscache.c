@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 #include "crypto/aead.h"
 #include "crypto/siphash.h"
@@ -63,11 +62,11 @@ void noise_sscache_free(struct noise_sscache *c)
 {
 	if (!c)
 		return;
-	OPENSSL_cleanse(c->entries, c->nsets * WAYS * sizeof(*c->entries));
+	explicit_bzero(c->entries, c->nsets * WAYS * sizeof(*c->entries));
 	free(c->entries);
 	x25519_ctx_free(c->dh);
 	aead_ctx_free(c->aead);
-	OPENSSL_cleanse(c, sizeof(*c));
+	explicit_bzero(c, sizeof(*c));
 	free(c);
 }
 
@@ -136,5 +135,5 @@ void sscache_insert(struct noise_sscache *c, const uint8_t pub[static 32], const
 
 void sscache_flush(struct noise_sscache *c)
 {
-	OPENSSL_cleanse(c->entries, c->nsets * WAYS * sizeof(*c->entries));
+	explicit_bzero(c->entries, c->nsets * WAYS * sizeof(*c->entries));
 }

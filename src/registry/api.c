@@ -84,7 +84,7 @@ static bool authorized(const struct api_ctx *ctx, const char *hdr)
 	if (sha256(hdr, strlen(hdr), h))
 		return false;
 	ok = !CRYPTO_memcmp(h, ctx->token_hash, sizeof(h));
-	OPENSSL_cleanse(h, sizeof(h));
+	explicit_bzero(h, sizeof(h));
 	return ok;
 }
 

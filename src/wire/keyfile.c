@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
-#include <openssl/crypto.h>
 
 int keyfile_read(uint8_t key[static WG_KEY_LEN], const char *path, const char **errmsg)
 {
@@ -50,7 +49,7 @@ int keyfile_read(uint8_t key[static WG_KEY_LEN], const char *path, const char **
 	}
 	ret = key_from_base64(key, buf + start);
 out:
-	OPENSSL_cleanse(buf, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	if (errmsg)
 		*errmsg = ret ? why : NULL;
 	return ret;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 
 #include "crypto/siphash.h"
 
@@ -49,7 +48,7 @@ void ephemeral_filter_free(struct ephemeral_filter *f)
 		return;
 	free(f->gen[0]);
 	free(f->gen[1]);
-	OPENSSL_cleanse(&f->key, sizeof(f->key));
+	explicit_bzero(&f->key, sizeof(f->key));
 	free(f);
 }
 

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <openssl/crypto.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -54,7 +53,7 @@ void installer_update_gauges(struct installer *ins)
 static void item_clear(struct install_item *it)
 {
 	free(it->allowed_ips);
-	OPENSSL_cleanse(it, sizeof(*it));
+	explicit_bzero(it, sizeof(*it));
 }
 
 /* ---- the queue's producers (any thread) ----------------------------------------- */
@@ -101,7 +100,7 @@ int installer_submit(struct installer *ins, const struct lookup_event *ev, const
 	ret = stage_push_if(ins->st, &it, 0, true, NULL, NULL);
 	if (ret)
 		free(it.allowed_ips);
-	OPENSSL_cleanse(&it, sizeof(it));
+	explicit_bzero(&it, sizeof(it));
 	return ret;
 }
 
