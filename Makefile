@@ -77,6 +77,7 @@ COMMON_SRCS := \
 
 WIRE_SRCS := \
 	src/wire/keys.c \
+	src/wire/udpip.c \
 	src/wire/keyfile.c \
 	src/wire/cidr.c \
 	src/wire/pcap.c \
@@ -129,6 +130,7 @@ GATEWAY_SRCS := \
 	src/gateway/install/evict-run.c \
 	src/gateway/install/guard.c \
 	src/gateway/install/status.c \
+	src/gateway/install/reinject.c \
 	src/gateway/install/nftset.c \
 	src/gateway/core/config.c \
 	src/gateway/core/stage.c \

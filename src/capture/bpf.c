@@ -78,6 +78,9 @@ int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, ui
 	const struct ins src[] = {
 		STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_HOST, L_NONE, L_DROP),
+		/* jitwgd's own re-injection of an initiation it already handled */
+		STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_MARK)),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_REINJECT_MARK, L_DROP, L_NONE),
 		STMT(BPF_LD | BPF_B | BPF_ABS, 0),
 		STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, L_V4, L_NONE),

@@ -9,9 +9,18 @@
 enum { BPF_INITIATION_FILTER_MAX = 64 }; /* enough room for the program */
 
 /*
+ * The socket mark (SO_MARK) of the initiations jitwgd re-injects into its
+ * data plane after an install (gateway/install/reinject.h): the program
+ * drops packets carrying it, so a re-injected initiation is not captured,
+ * identified and rejected as a replay a second time. "jw" + 1.
+ */
+#define BPF_REINJECT_MARK 0x6a770001u
+
+/*
  * Builds the classic BPF program that accepts exactly: a packet received
  * for this host (PACKET_HOST), seen from the network header on (a
- * SOCK_DGRAM packet socket strips Ethernet; tun has no link header), IPv4
+ * SOCK_DGRAM packet socket strips Ethernet; tun has no link header), not
+ * marked BPF_REINJECT_MARK, IPv4
  * without fragments or IPv6 with UDP as next header, destination port ==
  * port, UDP length == 8 + 148, payload[0] == 1 and payload[1..3] == 0.
  * Everything else returns 0. Writes at most cap instructions; returns the

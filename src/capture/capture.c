@@ -115,6 +115,10 @@ static int parse4(const uint8_t *p, size_t len, uint16_t port, struct capture_pk
 	out->src.sin.sin_family = AF_INET;
 	out->src.sin.sin_addr.s_addr = saddr;
 	memcpy(&out->src.sin.sin_port, p + ihl, 2);
+	memset(&out->dst, 0, sizeof(out->dst));
+	out->dst.sin.sin_family = AF_INET;
+	memcpy(&out->dst.sin.sin_addr, p + 16, 4);
+	memcpy(&out->dst.sin.sin_port, p + ihl + 2, 2);
 	memcpy(out->payload, p + ihl + UDP_HDR_LEN, CAPTURE_PAYLOAD_LEN);
 	return 0;
 }
@@ -138,8 +142,14 @@ static int parse6(const uint8_t *p, size_t len, uint16_t port, int ifindex,
 	out->src.sin6.sin6_family = AF_INET6;
 	out->src.sin6.sin6_addr = saddr;
 	memcpy(&out->src.sin6.sin6_port, p + IP6_HDR_LEN, 2);
+	memset(&out->dst, 0, sizeof(out->dst));
+	out->dst.sin6.sin6_family = AF_INET6;
+	memcpy(&out->dst.sin6.sin6_addr, p + 24, 16);
+	memcpy(&out->dst.sin6.sin6_port, p + IP6_HDR_LEN + 2, 2);
 	if (IN6_IS_ADDR_LINKLOCAL(&saddr))
 		out->src.sin6.sin6_scope_id = ifindex > 0 ? (uint32_t)ifindex : 0;
+	if (IN6_IS_ADDR_LINKLOCAL(&out->dst.sin6.sin6_addr))
+		out->dst.sin6.sin6_scope_id = ifindex > 0 ? (uint32_t)ifindex : 0;
 	memcpy(out->payload, p + IP6_HDR_LEN + UDP_HDR_LEN, CAPTURE_PAYLOAD_LEN);
 	return 0;
 }

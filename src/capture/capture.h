@@ -25,6 +25,11 @@ struct capture_pkt {
 		struct sockaddr_in sin;
 		struct sockaddr_in6 sin6;
 	} src;                                 /* source address and port of the datagram */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	} dst;                                 /* the local address and port it was sent to */
 	struct timespec ts;                    /* CLOCK_MONOTONIC when read */
 	uint8_t payload[CAPTURE_PAYLOAD_LEN];  /* the whole UDP payload */
 };
@@ -63,7 +68,7 @@ uint64_t capture_kernel_drops(struct capture *c);
 /*
  * The user-space re-check on one packet from its IP header on (as a
  * SOCK_DGRAM packet socket or a raw-IP pcap record gives it): fills
- * out->src and out->payload (not ts) and returns 0 when the packet is
+ * out->src, out->dst and out->payload (not ts) and returns 0 when the packet is
  * exactly an unfragmented initiation to port with a usable source address
  * and port; -EINVAL otherwise. ifindex becomes the scope of a link-local
  * IPv6 source. Pure; safe on any bytes.

@@ -204,6 +204,7 @@ static void fill_installer_config(struct installer_config *ic, const struct conf
 	ic->grace = cfg->grace;
 	ic->revalidate = cfg->revalidate;
 	ic->no_initiate = cfg->no_initiate;
+	ic->role_inversion = cfg->role_inversion;
 	ic->initiate_delay_ms = cfg->initiate_delay_ms;
 	ic->confirm_ms = cfg->confirm_ms;
 	ic->metrics = m;
@@ -362,6 +363,7 @@ static int start(struct daemon *d)
 		struct notice_inbox reval = { .send = lookup_notify, .ctx = d->lk };
 
 		fill_installer_config(&ic, cfg, d->m);
+		ic.listen_port = d->port;
 		ic.status = d->board;
 		ic.admit = d->admit_set;
 		d->ins = installer_new(d->dp, &ic);

@@ -34,6 +34,7 @@
 #include "wire/keyfile.h"
 #include "noise/noise.h"
 #include "wire/keys.h"
+#include "wire/udpip.h"
 
 enum { PORT = 51820, PL = CAPTURE_PAYLOAD_LEN, END = 0xffff };
 
@@ -588,6 +589,10 @@ static uint32_t bpf_run(const struct sock_filter *prog, int n, const uint8_t *pk
 				A = PACKET_HOST;
 				break;
 			}
+			if (k == (uint32_t)(SKF_AD_OFF + SKF_AD_MARK)) {
+				A = 0;
+				break;
+			}
 			/* fall through */
 		case BPF_LD | BPF_W | BPF_IND:
 			off = BPF_MODE(f->code) == BPF_IND ? X + k : k;
@@ -639,6 +644,57 @@ static uint32_t bpf_run(const struct sock_filter *prog, int n, const uint8_t *pk
 	}
 	fail_msg("program fell off its end");
 	return 0;
+}
+
+/*
+ * wire/udpip.c builds what jitwgd re-injects: the re-check must read it back
+ * exactly (source, destination, payload, both checksums), and so must the
+ * kernel program (which then drops it only by its mark).
+ */
+static void test_udpip_roundtrip(void **state)
+{
+	struct sock_filter prog[BPF_INITIATION_FILTER_MAX];
+	int n = bpf_build_initiation_filter(prog, BPF_INITIATION_FILTER_MAX, PORT);
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(40001) }, d4 = s4;
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(40002) }, d6 = s6;
+	uint8_t pl[PL], b[UDPIP_HDR_MAX + PL];
+	struct capture_pkt out;
+	int len;
+
+	memset(pl, 0x5a, sizeof(pl));
+	pl[0] = 1;
+	pl[1] = pl[2] = pl[3] = 0;
+	inet_pton(AF_INET, "198.51.100.7", &s4.sin_addr);
+	inet_pton(AF_INET, "192.0.2.1", &d4.sin_addr);
+	d4.sin_port = htons(PORT);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, PL);
+	assert_int_equal(len, 20 + 8 + PL);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), 0);
+	assert_int_not_equal(bpf_run(prog, n, b, (size_t)len), 0);
+	assert_memory_equal(&out.src.sin.sin_addr, &s4.sin_addr, 4);
+	assert_int_equal(out.src.sin.sin_port, s4.sin_port);
+	assert_memory_equal(&out.dst.sin.sin_addr, &d4.sin_addr, 4);
+	assert_int_equal(out.dst.sin.sin_port, d4.sin_port);
+	assert_memory_equal(out.payload, pl, PL);
+	/* the UDP checksum verifies: the sum over pseudo-header and datagram folds to 0 */
+	assert_int_equal(udpip_csum_fold(udpip_csum_add(udpip_csum_add(0, b + 12, 8) + IPPROTO_UDP + 8 + PL,
+							b + 20, 8 + PL)), 0);
+
+	inet_pton(AF_INET6, "2001:db8::7", &s6.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8::1", &d6.sin6_addr);
+	d6.sin6_port = htons(PORT);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s6, (struct sockaddr *)&d6, pl, PL);
+	assert_int_equal(len, 40 + 8 + PL);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), 0);
+	assert_int_not_equal(bpf_run(prog, n, b, (size_t)len), 0);
+	assert_memory_equal(&out.src.sin6.sin6_addr, &s6.sin6_addr, 16);
+	assert_memory_equal(&out.dst.sin6.sin6_addr, &d6.sin6_addr, 16);
+	assert_int_equal(out.dst.sin6.sin6_port, d6.sin6_port);
+	assert_int_equal(udpip_csum_fold(udpip_csum_add(udpip_csum_add(0, b + 8, 32) + IPPROTO_UDP + 8 + PL,
+							b + 40, 8 + PL)), 0);
+
+	assert_int_equal(udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d6, pl, PL), -EINVAL);
+	assert_int_equal(udpip_build(b, 100, (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, PL), -ENOSPC);
 }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -791,6 +847,7 @@ int main(void)
 
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bpf_build),
+		cmocka_unit_test(test_udpip_roundtrip),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_bpf_vs_parse),
 		cmocka_unit_test(test_udp_ipv4),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The install stage against a fake data plane (fake_dataplane.h): installs
- * in the initiator role, the endpoint guard after a replay, eviction,
+ * The install stage against a fake data plane (fake_dataplane.h) and a
+ * fake re-injection seam: installs answered by re-injecting the client's
+ * initiation, in the initiator role, the endpoint guard after a replay, eviction,
  * removal of peers the registry reports gone, revalidation notices, and the
  * status document. Runs as a plain user: no interface, no root.
  */
@@ -25,6 +26,40 @@
 
 static struct fake_dp fake;
 static struct metrics m;
+
+/* The re-injection seam's fake: records what the install stage hands back. */
+static struct {
+	pthread_mutex_t mu;
+	struct reinject_pkt pkts[16];
+	uint8_t msgs[16][WG_MSG_INITIATION_LEN];
+	size_t n;
+	bool fail;
+	size_t sets_before;  /* fake.n_sets when the first re-injection came: it must follow the install */
+} rj = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static int rj_send(void *ctx, const struct reinject_pkt *pkts, size_t n, bool *ok)
+{
+	size_t i;
+
+	pthread_mutex_lock(&fake.mu);
+	pthread_mutex_lock(&rj.mu);
+	if (!rj.n)
+		rj.sets_before = fake.n_sets;
+	for (i = 0; i < n; ++i) {
+		ok[i] = !rj.fail;
+		if (rj.fail || rj.n == 16)
+			continue;
+		rj.pkts[rj.n] = pkts[i];
+		memcpy(rj.msgs[rj.n], pkts[i].msg, WG_MSG_INITIATION_LEN);
+		rj.pkts[rj.n].msg = rj.msgs[rj.n];
+		rj.n++;
+	}
+	pthread_mutex_unlock(&rj.mu);
+	pthread_mutex_unlock(&fake.mu);
+	return rj.fail ? -EPERM : (int)n;
+}
+
+static const struct reinject_io rj_io = { .send = rj_send };
 
 static void mkkey(uint8_t k[WG_KEY_LEN], unsigned int i)
 {
@@ -52,6 +87,8 @@ static struct installer *start(const struct installer_config *over)
 	if (over)
 		cfg = *over;
 	cfg.metrics = &m;
+	if (!cfg.reinject)
+		cfg.reinject = &rj_io; /* never the raw sockets: no packet leaves a unit test */
 	assert_non_null(dp);
 	ins = installer_new(dp, &cfg);
 	assert_non_null(ins);
@@ -71,6 +108,11 @@ static void submit(struct installer *ins, unsigned int key, uint32_t ip, uint16_
 	ev.src.sin.sin_family = AF_INET;
 	ev.src.sin.sin_addr.s_addr = htonl(ip);
 	ev.src.sin.sin_port = htons(port);
+	ev.local.sin.sin_family = AF_INET;
+	ev.local.sin.sin_addr.s_addr = htonl(0xc0000101);
+	ev.local.sin.sin_port = htons(51820);
+	memset(ev.initiation, (int)key, sizeof(ev.initiation));
+	ev.initiation[0] = 1;
 	ev.first_seen = clock_timespec(CLOCK_MONOTONIC);
 	rec.allowed_ips = &c;
 	rec.n_allowed_ips = 1;
@@ -81,13 +123,82 @@ static void submit(struct installer *ins, unsigned int key, uint32_t ip, uint16_
 static int setup(void **state)
 {
 	memset(&m, 0, sizeof(m));
+	pthread_mutex_lock(&rj.mu);
+	rj.n = 0;
+	rj.fail = false;
+	pthread_mutex_unlock(&rj.mu);
 	return 0;
 }
 
-/* A cold install sets the peer, then flips keepalive 0 -> on -> configured: the data plane initiates. */
-static void test_install_initiates(void **state)
+/*
+ * The default: a new peer is set once, as a responder, and then its
+ * client's initiation goes back to the data plane, from the client's
+ * address to the local address it was sent to. The same client again (the
+ * data plane has the peer and answered it) is not re-injected, and its
+ * unchanged allowed IPs are not replaced.
+ */
+static void test_install_reinjects(void **state)
 {
 	struct installer *ins = start(NULL);
+	uint8_t k[WG_KEY_LEN];
+	size_t sets;
+
+	submit(ins, 5, 0xc0000205, 40005, 0);
+	WAIT_FOR(metrics_get(&m.reinjected) == 1, 2000);
+	assert_int_equal(metrics_get(&m.reinjected), 1);
+	assert_int_equal(metrics_get(&m.initiations_sent), 0);
+	mkkey(k, 5);
+	pthread_mutex_lock(&fake.mu);
+	assert_non_null(fake_find(&fake, k));
+	assert_int_equal(fake.n_sets, 1);
+	assert_true(fake.sets[0].flags & DP_PEER_REPLACE_ALLOWEDIPS);
+	assert_int_equal(fake.sets[0].persistent_keepalive, 0);
+	sets = fake.n_sets;
+	pthread_mutex_unlock(&fake.mu);
+	pthread_mutex_lock(&rj.mu);
+	assert_int_equal(rj.n, 1);
+	assert_int_equal(rj.sets_before, 1); /* after the install, never before */
+	assert_int_equal(rj.pkts[0].from.addr4.sin_addr.s_addr, htonl(0xc0000205));
+	assert_int_equal(ntohs(rj.pkts[0].from.addr4.sin_port), 40005);
+	assert_int_equal(rj.pkts[0].to.addr4.sin_addr.s_addr, htonl(0xc0000101));
+	assert_int_equal(ntohs(rj.pkts[0].to.addr4.sin_port), 51820);
+	assert_int_equal(rj.msgs[0][0], 1);
+	assert_int_equal(rj.msgs[0][147], 5);
+	pthread_mutex_unlock(&rj.mu);
+
+	submit(ins, 5, 0xc0000205, 40005, 0);
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.installs), 2);
+	assert_int_equal(metrics_get(&m.reinjected), 1);
+	pthread_mutex_lock(&fake.mu);
+	assert_int_equal(fake.n_sets, sets + 1);
+	assert_int_equal(fake.sets[sets].flags & DP_PEER_REPLACE_ALLOWEDIPS, 0);
+	assert_int_equal(fake.sets[sets].n_allowed_ips, 1);
+	pthread_mutex_unlock(&fake.mu);
+	installer_free(ins);
+}
+
+/* A re-injection that cannot be sent falls back to role inversion: the client never waits for its retry. */
+static void test_reinject_fails_initiates(void **state)
+{
+	struct installer *ins = start(NULL);
+
+	pthread_mutex_lock(&rj.mu);
+	rj.fail = true;
+	pthread_mutex_unlock(&rj.mu);
+	submit(ins, 6, 0xc0000206, 40006, 0);
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.reinject_failed), 1);
+	assert_int_equal(metrics_get(&m.reinjected), 0);
+	assert_int_equal(metrics_get(&m.initiations_sent), 1);
+	installer_free(ins);
+}
+
+/* --role-inversion: a cold install sets the peer, then flips keepalive 0 -> on -> configured. */
+static void test_install_initiates(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 300, .role_inversion = true };
+	struct installer *ins = start(&cfg);
 	uint8_t k[WG_KEY_LEN];
 	struct dp_peer *p;
 
@@ -110,6 +221,9 @@ static void test_install_initiates(void **state)
 	pthread_mutex_unlock(&fake.mu);
 	assert_int_equal(atomic_load(&m.peers_installed), 1);
 	installer_free(ins);
+	pthread_mutex_lock(&rj.mu);
+	assert_int_equal(rj.n, 0);
+	pthread_mutex_unlock(&rj.mu);
 }
 
 /* --no-initiate: one plain set, no keepalive toggle. */
@@ -371,6 +485,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_interval),
+		cmocka_unit_test_setup(test_install_reinjects, setup),
+		cmocka_unit_test_setup(test_reinject_fails_initiates, setup),
 		cmocka_unit_test_setup(test_install_initiates, setup),
 		cmocka_unit_test_setup(test_install_no_initiate, setup),
 		cmocka_unit_test_setup(test_guard_restores_endpoint, setup),

@@ -31,7 +31,9 @@ const char config_usage[] =
 	"  --idle-timeout SECONDS    evict peers idle this long (600)\n"
 	"  --grace SECONDS           never evict a peer installed less than this ago (min(30, idle))\n"
 	"  --revalidate SECONDS      re-ask the registry about installed peers this often (300)\n"
-	"  --no-initiate             do not make the data plane initiate after an install\n"
+	"  --no-initiate             leave a new peer's first answer to the client's retry (5 s)\n"
+	"  --role-inversion          make the data plane initiate after an install instead of\n"
+	"                            handing it the client's own initiation (the default)\n"
 	"  --initiate-delay-ms MS    initiate no sooner than MS after the client's initiation (0)\n"
 	"  --confirm-ms MS           repair an initiated install with no handshake MS later (40; 0 = off)\n"
 	"  --backend auto|kernel|userspace   data plane (auto)\n"
@@ -97,6 +99,7 @@ static const struct opt opts[] = {
 	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
 	{ "revalidate", OPT_UINT, O(revalidate), 1, 30 * 86400, true },
 	{ "no-initiate", OPT_BOOL, O(no_initiate), 0, 0, true },
+	{ "role-inversion", OPT_BOOL, O(role_inversion), 0, 0, true },
 	{ "initiate-delay-ms", OPT_UINT, O(initiate_delay_ms), 0, 1000, true },
 	{ "confirm-ms", OPT_UINT, O(confirm_ms), 0, 10000, false },
 	{ "admit-rate", OPT_UINT, O(admit_rate), 1, 1000000, true },
@@ -542,6 +545,7 @@ int config_apply_reload(struct config *run, const struct config *fresh, char err
 	run->grace = fresh->grace;
 	run->revalidate = fresh->revalidate;
 	run->no_initiate = fresh->no_initiate;
+	run->role_inversion = fresh->role_inversion;
 	run->initiate_delay_ms = fresh->initiate_delay_ms;
 	run->admit_rate = fresh->admit_rate;
 	run->admit_burst = fresh->admit_burst;

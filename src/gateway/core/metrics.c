@@ -152,6 +152,12 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_initiations_sent_total",
 		"Installs after which the data plane was made to initiate (role inversion).",
 		&m->initiations_sent);
+	counter(&b, "jitwg_install_reinjected_total",
+		"Installs after which the client's own initiation was handed back to the data plane.",
+		&m->reinjected);
+	counter(&b, "jitwg_install_reinject_failed_total",
+		"Re-injections that could not be sent; the data plane was made to initiate instead.",
+		&m->reinject_failed);
 	counter(&b, "jitwg_install_confirm_confirmed_total",
 		"Initiated installs whose handshake completed within the confirmation wait.",
 		&m->confirm_confirmed);

@@ -33,6 +33,8 @@ static void identify_one(struct identify *id, struct noise_sscache *cache, const
 	memcpy(ev.key, res.initiator_static, WG_KEY_LEN);
 	memcpy(ev.tai64n, res.timestamp, sizeof(ev.tai64n));
 	memcpy(&ev.src, &in->endpoint, sizeof(ev.src));
+	memcpy(&ev.local, &in->local, sizeof(ev.local));
+	memcpy(ev.initiation, in->bytes, sizeof(ev.initiation));
 	ev.first_seen = in->ts;
 	ev.source = in->source;
 	ret = lookup_submit(id->cfg.lookup, &ev);

@@ -35,6 +35,7 @@ static void to_initiation(struct ingest_initiation *in, const struct capture_pkt
 	memcpy(in->bytes, p->payload, sizeof(in->bytes));
 	memcpy(&in->endpoint, &p->src, sizeof(in->endpoint));
 	memcpy(&in->admit_by, &p->src, sizeof(in->admit_by));
+	memcpy(&in->local, &p->dst, sizeof(in->local));
 	in->source = INGEST_CAPTURE;
 	in->ts = p->ts;
 }

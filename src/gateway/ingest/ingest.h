@@ -69,6 +69,13 @@ struct ingest_initiation {
 	 * share one bucket).
 	 */
 	union ingest_addr admit_by;
+	/*
+	 * Where the initiation was sent: the data plane's local address and
+	 * port, to re-inject it there after the install. Capture: the
+	 * datagram's destination. Relay: unset (family 0); the install stage
+	 * then uses the loopback address of the endpoint's family.
+	 */
+	union ingest_addr local;
 	enum ingest_source source;
 	struct timespec ts;                   /* CLOCK_MONOTONIC at arrival */
 };

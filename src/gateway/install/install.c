@@ -73,6 +73,11 @@ int installer_submit(struct installer *ins, const struct lookup_event *ev, const
 		it.endpoint.addr4 = ev->src.sin;
 	else if (ev->src.sa.sa_family == AF_INET6)
 		it.endpoint.addr6 = ev->src.sin6;
+	if (ev->local.sa.sa_family == AF_INET)
+		it.local.addr4 = ev->local.sin;
+	else if (ev->local.sa.sa_family == AF_INET6)
+		it.local.addr6 = ev->local.sin6;
+	memcpy(it.initiation, ev->initiation, sizeof(it.initiation));
 	it.first_seen = ev->first_seen;
 	it.source = ev->source;
 	if (rec->n_allowed_ips) {
@@ -188,6 +193,7 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	ins->cfg.grace = cfg->grace;
 	ins->cfg.revalidate = cfg->revalidate;
 	ins->cfg.no_initiate = cfg->no_initiate;
+	ins->cfg.role_inversion = cfg->role_inversion;
 	ins->cfg.initiate_delay_ms = cfg->initiate_delay_ms;
 	/* Sweep soon under the new timeout rather than at the old interval's end. */
 	ins->next_sweep_ms = now + evict_interval_ms(cfg->idle_timeout);
@@ -286,12 +292,37 @@ static void install_settle(const struct timespec *first_seen, unsigned int delay
 		;
 }
 
-static void fill_peer(struct dp_peer *p, const struct install_item *it)
+/* Whether p already has exactly these allowed IPs (in this order, as the registry lists them). */
+static bool allowed_ips_same(const struct peer_state *p, const struct install_item *it)
+{
+	size_t i;
+
+	if (!p || p->n_allowed_ips != it->n_allowed_ips)
+		return false;
+	for (i = 0; i < it->n_allowed_ips; ++i) {
+		const struct dp_allowedip *a = &p->allowed_ips[i], *b = &it->allowed_ips[i];
+
+		if (a->family != b->family || a->cidr != b->cidr ||
+		    memcmp(&a->ip6, &b->ip6, a->family == AF_INET ? 4 : 16))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The peer as the data plane must have it. Allowed IPs that did not change
+ * are added again, not replaced: replacing removes the old list before
+ * adding the new one, and a packet that arrives in between is dropped.
+ * Adding is idempotent, and still right when the peer was removed behind
+ * our back (had is the peer table's view, up to a sweep old).
+ */
+static void fill_peer(struct dp_peer *p, const struct install_item *it, const struct peer_state *had)
 {
 	memset(p, 0, sizeof(*p));
 	memcpy(p->public_key, it->key, WG_KEY_LEN);
-	p->flags = DP_PEER_REPLACE_ALLOWEDIPS | DP_PEER_HAS_ENDPOINT | DP_PEER_HAS_PRESHARED_KEY |
-		   DP_PEER_HAS_KEEPALIVE;
+	p->flags = DP_PEER_HAS_ENDPOINT | DP_PEER_HAS_PRESHARED_KEY | DP_PEER_HAS_KEEPALIVE;
+	if (!allowed_ips_same(had, it))
+		p->flags |= DP_PEER_REPLACE_ALLOWEDIPS;
 	p->endpoint = it->endpoint;
 	if (it->has_psk)
 		memcpy(p->preshared_key, it->psk, WG_KEY_LEN);
@@ -344,98 +375,188 @@ static void failed(struct installer *ins, const struct install_item *it, int err
 	log_err("install of %s failed: %s", k, strerror(-err));
 }
 
+enum answer {
+	ANSWER_NONE,      /* the data plane answered (or will answer) the client itself */
+	ANSWER_REINJECT,  /* hand the client's initiation back once the peer is in */
+	ANSWER_INITIATE,  /* role inversion: the data plane initiates */
+};
+
+struct install_mode {
+	bool no_initiate, role_inversion;
+	unsigned int delay_ms;
+};
+
 /*
- * Installs a batch. Role inversion: a peer whose persistent keepalive goes
- * from 0 to non-zero while the interface is up makes WireGuard (kernel and
+ * How the client whose initiation made this install gets its answer. A
+ * peer already installed had its initiation answered by the data plane
+ * itself, unless the admission filter dropped it because it came from an
+ * endpoint not in the set (roamed). A new peer's initiation was dropped by
+ * the data plane (no such peer yet): it is re-injected (reinject.h), or
+ * with role inversion the data plane initiates.
+ */
+static enum answer answer_for(struct installer *ins, const struct install_item *it, const struct install_mode *md,
+			      int64_t now)
+{
+	struct peer_state *p = peertab_find(ins->tab, it->key);
+	bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
+	bool roamed = ins->admit && p && p->admitted.addr.sa_family &&
+		      !dataplane_endpoint_equal(&p->admitted, &it->endpoint);
+	int ret;
+
+	if (md->no_initiate)
+		return ANSWER_NONE;
+	if (ins->rio.send && !md->role_inversion)
+		return !p || roamed ? ANSWER_REINJECT : ANSWER_NONE;
+	/*
+	 * Role inversion. A roamed peer object with a session, or one that
+	 * initiated less than REKEY_TIMEOUT ago, sends nothing on the keepalive
+	 * edge: remove it first, always. Whether it has a session cannot be
+	 * told from here (p->last_handshake is the last sweep's reading, up to
+	 * idle-timeout/4 old), and the session is the client's old one anyway.
+	 */
+	if (roamed) {
+		ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
+		if (ret)
+			log_ratelimited_debug("roamed peer: removal before initiating failed: %s", strerror(-ret));
+		return ANSWER_INITIATE;
+	}
+	/* A live session answers the client itself; only a cold peer needs us to initiate. */
+	return live ? ANSWER_NONE : ANSWER_INITIATE;
+}
+
+/* Role inversion for one peer (dataplane.h: dataplane_peer_initiate()), watched by install confirmation. */
+static void initiate_one(struct installer *ins, const struct install_item *it, const struct install_mode *md,
+			 int64_t now)
+{
+	struct dp_peer one;
+	int ret;
+
+	install_settle(&it->first_seen, md->delay_ms);
+	fill_peer(&one, it, peertab_find(ins->tab, it->key));
+	ret = dataplane_peer_initiate(ins->dp, &one);
+	/* Without memory for the watch the install stands, unconfirmed. */
+	if (!ret && ins->confirm && install_confirm_watch(ins->confirm, &one, clock_mono_ms(), time(NULL)))
+		log_ratelimited_debug("install confirmation: no memory to watch a peer");
+	explicit_bzero(&one, sizeof(one));
+	if (ret)
+		failed(ins, it, ret);
+	else
+		landed(ins, it, true, now, clock_mono_ms());
+}
+
+/*
+ * Hands the initiations of the installed peers in want[] back to the data
+ * plane (after the admission set is written: the filter must let them
+ * through). A peer whose copy could not be sent is made to initiate
+ * instead, so it never waits for the client's retry.
+ */
+static void reinject_batch(struct installer *ins, struct install_item *its, const size_t *want, size_t n,
+			   const struct install_mode *md, int64_t now)
+{
+	struct reinject_pkt pk[BATCH_MAX];
+	bool ok[BATCH_MAX];
+	size_t i;
+	int ret;
+
+	if (!n)
+		return;
+	for (i = 0; i < n; ++i) {
+		const struct install_item *it = &its[want[i]];
+
+		pk[i].from = it->endpoint;
+		pk[i].to = it->local;
+		pk[i].msg = it->initiation;
+		/* Relay hand-offs carry no local address: the relay forwards to loopback. */
+		if (!pk[i].to.addr.sa_family && it->endpoint.addr.sa_family == AF_INET) {
+			pk[i].to.addr4.sin_family = AF_INET;
+			pk[i].to.addr4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			pk[i].to.addr4.sin_port = htons(ins->listen_port);
+		} else if (!pk[i].to.addr.sa_family) {
+			pk[i].to.addr6.sin6_family = AF_INET6;
+			pk[i].to.addr6.sin6_addr = in6addr_loopback;
+			pk[i].to.addr6.sin6_port = htons(ins->listen_port);
+		}
+	}
+	ret = ins->rio.send(ins->rio.ctx, pk, n, ok);
+	for (i = 0; i < n; ++i) {
+		if (ret > 0 && ok[i]) {
+			metrics_inc(&ins->m->reinjected);
+			continue;
+		}
+		metrics_inc(&ins->m->reinject_failed);
+		initiate_one(ins, &its[want[i]], md, now);
+	}
+	if (ret < 0)
+		log_ratelimited_debug("re-injection failed (%s): initiating instead", strerror(-ret));
+}
+
+/* Writes the peers in plain[] as one batch (one by one if the batch fails); books those that landed. */
+static void set_batch(struct installer *ins, struct install_item *its, struct dp_peer *plain, const size_t *idx,
+		      size_t n, bool *done, int64_t now, uint64_t now_ms)
+{
+	size_t i;
+	int batch, ret;
+
+	if (!n)
+		return;
+	batch = dataplane_set_peers(ins->dp, plain, n);
+	if (batch)
+		log_warn("batch install of %zu peers failed (%s); retrying one by one", n, strerror(-batch));
+	for (i = 0; i < n; ++i) {
+		/* one bad peer must not sink the rest */
+		ret = batch ? dataplane_set_peers(ins->dp, &plain[i], 1) : 0;
+		done[i] = !ret;
+		if (ret)
+			failed(ins, &its[idx[i]], ret);
+		else
+			landed(ins, &its[idx[i]], false, now, batch ? clock_mono_ms() : now_ms);
+	}
+	explicit_bzero(plain, sizeof(plain[0]) * n);
+}
+
+/*
+ * Installs a batch: the peers that need no initiation from the data plane
+ * (re-injected or answered already) as one data-plane message, then the
+ * re-injections as one send per family; role inversion one peer at a time.
+ * Role inversion: a peer whose persistent keepalive goes from 0 to
+ * non-zero while the interface is up makes WireGuard (kernel and
  * wireguard-go alike) send a keepalive at once, and with no session that
  * means a handshake initiation to the endpoint we just set; the registry's
- * keepalive is put back in the same call (dataplane_peer_initiate()). Peers
- * that need no initiation go to the data plane as one batch.
+ * keepalive is put back in the same call (dataplane_peer_initiate()).
  */
 static void do_installs(struct installer *ins, struct install_item *its, size_t n)
 {
-	struct dp_peer plain[BATCH_MAX], one;
-	size_t idx[BATCH_MAX], nplain = 0, i;
+	struct dp_peer plain[BATCH_MAX];
+	size_t idx[BATCH_MAX], want[BATCH_MAX], nplain = 0, nwant = 0, i;
+	bool reinject[BATCH_MAX], done[BATCH_MAX];
 	uint64_t now_ms = clock_mono_ms();
 	int64_t now = time(NULL);
-	unsigned int delay_ms;
-	bool no_initiate;
-	int ret;
+	struct install_mode md;
 
 	pthread_mutex_lock(&ins->cfg_mu);
-	no_initiate = ins->cfg.no_initiate;
-	delay_ms = ins->cfg.initiate_delay_ms;
+	md.no_initiate = ins->cfg.no_initiate;
+	md.role_inversion = ins->cfg.role_inversion;
+	md.delay_ms = ins->cfg.initiate_delay_ms;
 	pthread_mutex_unlock(&ins->cfg_mu);
 
 	for (i = 0; i < n; ++i) {
-		struct install_item *it = &its[i];
-		struct peer_state *p = peertab_find(ins->tab, it->key);
-		bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
-		bool roamed = ins->admit && p && p->admitted.addr.sa_family &&
-			      !dataplane_endpoint_equal(&p->admitted, &it->endpoint);
+		enum answer a = answer_for(ins, &its[i], &md, now);
 
-		/*
-		 * An installed peer seen from an endpoint not in the admission set:
-		 * the filter dropped this initiation, so the data plane will not
-		 * answer it, and must initiate itself. A peer object with a session,
-		 * or one that initiated less than REKEY_TIMEOUT ago, sends nothing on
-		 * the keepalive edge: remove it first, always. Whether it has a
-		 * session cannot be told from here (p->last_handshake is the last
-		 * sweep's reading, up to idle-timeout/4 old: a session younger than
-		 * that looked cold and the client lost a 5 s round, bench/fleet
-		 * reboot), and the session is the client's old one anyway; roaming
-		 * is rare and the new handshake takes ~10 ms.
-		 */
-		if (roamed && !no_initiate) {
-			ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
-			if (ret)
-				log_ratelimited_debug("roamed peer: removal before initiating failed: %s",
-						      strerror(-ret));
-			live = false;
-		}
-		/*
-		 * A live session answers the client itself; only a cold peer needs us
-		 * to initiate. Client retries are 5 s apart, so initiating again for
-		 * each one costs at most one extra handshake per retry.
-		 */
-		if (no_initiate || live) {
-			fill_peer(&plain[nplain], it);
-			idx[nplain++] = i;
+		if (a == ANSWER_INITIATE) {
+			initiate_one(ins, &its[i], &md, now);
 			continue;
 		}
-		install_settle(&it->first_seen, delay_ms);
-		fill_peer(&one, it);
-		ret = dataplane_peer_initiate(ins->dp, &one);
-		/* Without memory for the watch the install stands, unconfirmed. */
-		if (!ret && ins->confirm && install_confirm_watch(ins->confirm, &one, clock_mono_ms(), time(NULL)))
-			log_ratelimited_debug("install confirmation: no memory to watch a peer");
-		explicit_bzero(&one, sizeof(one));
-		if (ret)
-			failed(ins, it, ret);
-		else
-			landed(ins, it, true, now, clock_mono_ms());
+		fill_peer(&plain[nplain], &its[i], peertab_find(ins->tab, its[i].key));
+		reinject[nplain] = a == ANSWER_REINJECT;
+		idx[nplain++] = i;
 	}
-	if (nplain) {
-		ret = dataplane_set_peers(ins->dp, plain, nplain);
-		if (ret) {
-			log_warn("batch install of %zu peers failed (%s); retrying one by one", nplain,
-				 strerror(-ret));
-			/* one bad peer must not sink the rest */
-			for (i = 0; i < nplain; ++i) {
-				ret = dataplane_set_peers(ins->dp, &plain[i], 1);
-				if (ret)
-					failed(ins, &its[idx[i]], ret);
-				else
-					landed(ins, &its[idx[i]], false, now, clock_mono_ms());
-			}
-		} else {
-			for (i = 0; i < nplain; ++i)
-				landed(ins, &its[idx[i]], false, now, now_ms);
-		}
-		explicit_bzero(plain, sizeof(plain[0]) * nplain);
-	}
+	set_batch(ins, its, plain, idx, nplain, done, now, now_ms);
 	installer_update_gauges(ins);
 	installer_admit_commit(ins);
+	for (i = 0; i < nplain; ++i)
+		if (done[i] && reinject[i])
+			want[nwant++] = idx[i];
+	reinject_batch(ins, its, want, nwant, &md, now);
 }
 
 /* ---- the stage's hooks --------------------------------------------------------------- */
@@ -542,6 +663,11 @@ static const struct stage_ops install_ops = {
 	.tick = install_tick,
 };
 
+static int raw_send(void *ctx, const struct reinject_pkt *pkts, size_t n, bool *ok)
+{
+	return reinject_send(ctx, pkts, n, ok);
+}
+
 struct installer *installer_new(struct dataplane *dp, const struct installer_config *cfg)
 {
 	struct installer *ins = calloc(1, sizeof(*ins));
@@ -579,6 +705,18 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 		e = errno;
 		goto fail;
 	}
+	ins->listen_port = cfg->listen_port;
+	ins->cfg.reinject = NULL;
+	if (cfg->reinject)
+		ins->rio = *cfg->reinject;
+	else if ((ins->rj = reinject_new()))
+		ins->rio = (struct reinject_io){ .send = raw_send, .ctx = ins->rj };
+	else
+		log_warn("cannot re-inject clients' initiations (%s): the data plane initiates instead",
+			 strerror(errno));
+	if (ins->rj && !reinject_marked(ins->rj))
+		log_warn("re-injected initiations cannot be marked (no CAP_NET_ADMIN): each is captured "
+			 "again and dropped as a replay");
 	/* Adopt what is installed now: the first sweep runs before the thread starts. */
 	installer_sweep(ins);
 	installer_status_publish(ins);
@@ -596,6 +734,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	}
 	return ins;
 fail:
+	reinject_free(ins->rj);
 	install_confirm_free(ins->confirm);
 	evict_plan_clear(&ins->plan);
 	peertab_free(ins->tab);
@@ -617,6 +756,7 @@ void installer_free(struct installer *ins)
 	if (!ins)
 		return;
 	stage_free(ins->st);
+	reinject_free(ins->rj);
 	install_confirm_free(ins->confirm);
 	evict_plan_clear(&ins->plan);
 	peertab_free(ins->tab);

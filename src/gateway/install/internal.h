@@ -17,6 +17,7 @@
 #include "gateway/install/install.h"
 #include "gateway/install/confirm.h"
 #include "gateway/install/peertab.h"
+#include "gateway/install/reinject.h"
 #include "gateway/core/stage.h"
 
 enum {
@@ -59,6 +60,8 @@ struct install_item {
 	bool has_psk;
 	uint8_t psk[WG_KEY_LEN];
 	uint16_t keepalive;
+	union dp_endpoint local;     /* where the initiation was sent; family 0 = unknown */
+	uint8_t initiation[WG_MSG_INITIATION_LEN]; /* the client's newest, to re-inject */
 };
 
 struct installer {
@@ -87,6 +90,9 @@ struct installer {
 	struct guard guards[GUARD_MAX];
 	size_t n_guards;
 	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
+	struct reinject *rj;         /* the raw sockets; NULL with a test's cfg.reinject or when they failed */
+	struct reinject_io rio;      /* rio.send NULL: no re-injection, role inversion instead */
+	uint16_t listen_port;        /* the data plane's, for relay initiations (no local address) */
 	struct nftset *admit;        /* NULL without --admit-set */
 	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */
 };

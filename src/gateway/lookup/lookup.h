@@ -89,6 +89,8 @@ struct lookup_event {
 		struct sockaddr_in sin;
 		struct sockaddr_in6 sin6;
 	} src;                         /* where the initiation came from */
+	union ingest_addr local;       /* where it was sent (ingest.h); family 0 = unknown */
+	uint8_t initiation[WG_MSG_INITIATION_LEN]; /* the message itself, to re-inject */
 	struct timespec first_seen;    /* CLOCK_MONOTONIC at capture */
 	enum ingest_source source;     /* which ingest source it came through */
 };

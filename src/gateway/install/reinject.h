@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef JITWG_GATEWAY_INSTALL_REINJECT_H
+#define JITWG_GATEWAY_INSTALL_REINJECT_H
+
+/*
+ * Answering the client's own first initiation: once its peer is installed,
+ * the install stage hands the initiation jitwgd captured (or got from the
+ * relay) back to the data plane's UDP port, with the client's address and
+ * port as its source, so the data plane consumes it as if it had just
+ * arrived and answers the client by normal routing. The data plane dropped
+ * the original (no such peer yet), so this copy is the first with its
+ * timestamp it consumes; if it did consume the original late, after the
+ * install, the copy is a replay it drops. Either way one handshake, never
+ * two crossing.
+ *
+ * How: one raw socket per IP family (IPPROTO_RAW: we write the IP header,
+ * so the source may be any address and no port is bound, which also works
+ * for the relay's loopback sockets while the relay holds them). A packet
+ * sent to a local address loops through lo and is delivered like a
+ * received one. Each copy carries SO_MARK BPF_REINJECT_MARK, which the
+ * capture program drops. Needs CAP_NET_RAW (as the capture does) and
+ * CAP_NET_ADMIN for the mark (without it the copies are captured again
+ * and dropped by the replay guard: work, not harm).
+ *
+ * Nothing is held: if jitwgd dies between install and re-injection, the
+ * peer is installed and the client's retry 5 s later is answered.
+ *
+ * Not thread-safe: the install stage owns it.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dataplane/dataplane.h"
+#include "wire/messages.h"
+
+struct reinject_pkt {
+	union dp_endpoint from;               /* the client (or the relay's socket for it) */
+	union dp_endpoint to;                 /* the data plane's address and port it was sent to */
+	const uint8_t *msg;                   /* WG_MSG_INITIATION_LEN bytes */
+};
+
+struct reinject;
+
+/* Opens the sockets. Returns NULL with errno set (EPERM without CAP_NET_RAW). */
+struct reinject *reinject_new(void);
+/* NULL is a no-op. */
+void reinject_free(struct reinject *r);
+/* Whether the copies carry the mark (SO_MARK was allowed). */
+bool reinject_marked(const struct reinject *r);
+
+/*
+ * Sends n initiations (at most 64 per call; more are refused with -E2BIG)
+ * in one sendmmsg() per family. ok[i] says whether pkts[i] went out.
+ * Returns how many went out, or -errno when none could be tried.
+ */
+int reinject_send(struct reinject *r, const struct reinject_pkt *pkts, size_t n, bool *ok);
+
+/* The seam the install stage sends through: reinject_send() on a struct reinject, or a test's fake. */
+struct reinject_io {
+	int (*send)(void *ctx, const struct reinject_pkt *pkts, size_t n, bool *ok);
+	void *ctx;
+};
+
+#endif
