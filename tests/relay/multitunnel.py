@@ -5,7 +5,7 @@
 # python3-websockets. 200 `jitwg tunnel` processes would test the same relay
 # path at ten times the memory; this keeps the 200-client case lean.
 #   multitunnel.py LISTEN_PORT URL
-import asyncio, sys, websockets
+import asyncio, socket, sys, websockets
 
 PORT, URL = int(sys.argv[1]), sys.argv[2]
 
@@ -42,7 +42,19 @@ class Local(asyncio.DatagramProtocol):
 
 async def main():
     loop = asyncio.get_running_loop()
-    await loop.create_datagram_endpoint(Local, local_addr=('127.0.0.1', PORT))
+    # One socket takes every client's datagrams: with the default buffer
+    # (208 KiB) a burst of 200 handshakes overflowed it (the namespace's
+    # RcvbufErrors matched the lost pings). SO_RCVBUFFORCE (root) passes
+    # net.core.rmem_max; SO_RCVBUF is the fallback.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for opt in (getattr(socket, 'SO_RCVBUFFORCE', 33), socket.SO_RCVBUF):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, opt, 16 << 20)
+            break
+        except OSError:
+            pass
+    sock.bind(('127.0.0.1', PORT))
+    await loop.create_datagram_endpoint(Local, sock=sock)
     print('ready', flush=True)
     await asyncio.Event().wait()
 

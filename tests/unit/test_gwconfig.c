@@ -183,7 +183,7 @@ static void test_reload(void **state)
 	config_free(&fresh);
 }
 
-/* --admit-set: restart-only, checked at load, and only with the initiator role (also via the file). */
+/* --admit-set: restart-only, checked at load, and never with --no-initiate (also via the file). */
 static void test_admit_set(void **state)
 {
 	struct config c, fresh;
@@ -203,10 +203,10 @@ static void test_admit_set(void **state)
 	assert_non_null(strstr(err, "--admit-set: 'inet:jitwg'"));
 	assert_int_equal(load(&c, err, 7, "--interface", "wg0", "--registry", "http://r", "--admit-set",
 			      "inet:jitwg:admit", "--no-initiate"), -EINVAL);
-	assert_non_null(strstr(err, "needs the initiator role"));
+	assert_non_null(strstr(err, "needs jitwgd to answer"));
 	path = write_file("interface wg0\nregistry http://r\nadmit-set = inet:jitwg:admit\nno-initiate\n");
 	assert_int_equal(load(&c, err, 2, "--config", path), -EINVAL);
-	assert_non_null(strstr(err, "needs the initiator role"));
+	assert_non_null(strstr(err, "needs jitwgd to answer"));
 	unlink(path);
 	free(path);
 }

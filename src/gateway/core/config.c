@@ -56,8 +56,8 @@ const char config_usage[] =
 	"  --admit-set FAMILY:TABLE:PREFIX  keep the installed peers' endpoints in the\n"
 	"                            nftables sets PREFIX4/PREFIX6 (e.g. inet:jitwg:admit), which\n"
 	"                            the ruleset /usr/share/jitwg/jitwg.nft uses to drop other\n"
-	"                            sources' initiations before the data plane; needs the\n"
-	"                            initiator role (not with --no-initiate)\n"
+	"                            sources' initiations before the data plane (not with\n"
+	"                            --no-initiate)\n"
 	"  --log-level error|warn|info|debug  (info)\n"
 	"  --config FILE             read these options from FILE (\"name = value\" lines);\n"
 	"                            the command line wins; SIGHUP re-reads it\n"
@@ -452,11 +452,12 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		/*
 		 * The filter drops every initiation from an endpoint no peer is
 		 * installed on, so the data plane never sees a client's first one:
-		 * only the data plane's own initiation (role inversion) connects.
+		 * only jitwgd's answer (its re-injected copy, or the data plane's own
+		 * initiation with --role-inversion) connects.
 		 */
 		if (cfg->no_initiate) {
-			ret = fail(err, "--admit-set needs the initiator role: the filter keeps clients' first "
-				   "initiations from the data plane; drop --no-initiate");
+			ret = fail(err, "--admit-set needs jitwgd to answer first initiations: the filter keeps "
+				   "clients' first initiations from the data plane; drop --no-initiate");
 			goto out;
 		}
 	}
