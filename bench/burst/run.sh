@@ -54,7 +54,7 @@ wg_up() {
 		tl_wait_until 10 bash -c "! ip -n $GW link show ${IFN[$m]} >/dev/null 2>&1" || tl_fail "${IFN[$m]} did not go"
 	fi
 	if [ "$m" = jit ] && [ -z "${WGPID[$m]:-}" ]; then
-		WGPID[$m]=$(ip netns pids "$GW" | while read -r p; do [ "$(cat "/proc/$p/comm")" = wireguard-go ] && echo "$p"; done | head -n 1)
+		WGPID[$m]=$(for p in $(ip netns pids "$GW"); do [ "$(cat "/proc/$p/comm")" != wireguard-go ] || echo "$p"; done | head -n 1)
 		return 0
 	fi
 	tl_wg_go "$GW" "${IFN[$m]}"
@@ -113,7 +113,17 @@ lg() {
 		--attempt-time 30 >"$3" 2>&1 || true
 }
 # Warm-up: every key is fetched into both caches (and the "pre" sockets are exercised).
-lg jit 2000 "$TL_TMP/warm-jit" & lg inv 2000 "$TL_TMP/warm-inv" & wait
+# all MODE:RATE:OUTFILE... -> those loadgens at once (wait for them only: the daemons are jobs too)
+all() {
+	local a pids=()
+	for a in "$@"; do
+		IFS=: read -r m r f <<<"$a"
+		lg "$m" "$r" "$f" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
+}
+all "jit:2000:$TL_TMP/warm-jit" "inv:2000:$TL_TMP/warm-inv"
 
 stats() { # OUTFILE -> "ok failed p50 p99 max retries cookies"
 	local f=$1 hs ex
@@ -135,7 +145,7 @@ for rate in $RATES; do
 		jitwgd_up inv --role-inversion
 		sleep 1
 		load=$(cut -d' ' -f1 /proc/loadavg)
-		lg jit "$rate" "$TL_TMP/r-jit" & lg inv "$rate" "$TL_TMP/r-inv" & lg pre "$rate" "$TL_TMP/r-pre" & wait
+		all "jit:$rate:$TL_TMP/r-jit" "inv:$rate:$TL_TMP/r-inv" "pre:$rate:$TL_TMP/r-pre"
 		read -r _ _ pre50 pre99 _ _ _ < <(stats "$TL_TMP/r-pre")
 		for m in pre jit inv; do
 			read -r ok fail p50 p99 mx rt ck < <(stats "$TL_TMP/r-$m")
@@ -150,4 +160,5 @@ for rate in $RATES; do
 		cp "$TL_TMP/r-jit" "$TL_TMP/last-jit.out"
 	done
 done
+cp "$TL_TMP"/jitwgd-*.log "$TL_TMP"/r-*  "$(dirname "$OUT")/" 2>/dev/null || true
 echo "# done $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"

@@ -178,8 +178,8 @@ static void test_install_reinjects(void **state)
 	installer_free(ins);
 }
 
-/* A re-injection that cannot be sent falls back to role inversion: the client never waits for its retry. */
-static void test_reinject_fails_initiates(void **state)
+/* A re-injection that cannot be sent is counted; the peer stays installed for the client's retransmit. */
+static void test_reinject_fails_counted(void **state)
 {
 	struct installer *ins = start(NULL);
 
@@ -190,8 +190,45 @@ static void test_reinject_fails_initiates(void **state)
 	installer_stop(ins);
 	assert_int_equal(metrics_get(&m.reinject_failed), 1);
 	assert_int_equal(metrics_get(&m.reinjected), 0);
-	assert_int_equal(metrics_get(&m.initiations_sent), 1);
+	assert_int_equal(metrics_get(&m.installs), 1);
 	installer_free(ins);
+}
+
+/* Pacing: 16 at once, then one per period in order; a copy older than max_age is dropped. */
+static void test_pacer(void **state)
+{
+	struct reinject_pacer *p = reinject_pacer_new(64, 1000, 16, 1000000);
+	struct reinject_counts c = { 0 };
+	struct reinject_pkt pk = { 0 };
+	uint8_t msg[WG_MSG_INITIATION_LEN];
+	unsigned int i;
+
+	assert_non_null(p);
+	pk.msg = msg;
+	for (i = 0; i < 40; ++i) {
+		msg[0] = (uint8_t)i;
+		assert_true(reinject_pacer_push(p, &pk, 5000));
+	}
+	reinject_pacer_run(p, &rj_io, 5000, &c);
+	assert_int_equal(c.sent, 16);
+	assert_int_equal(c.held, 24);
+	assert_int_equal(reinject_pacer_waiting(p), 24);
+	assert_int_equal(reinject_pacer_due(p), 5000 + 16 * 1000 - 15 * 1000);
+	reinject_pacer_run(p, &rj_io, 5000 + 4 * 1000, &c);
+	assert_int_equal(c.sent, 20);
+	assert_int_equal(c.held, 24); /* each counted once */
+	pthread_mutex_lock(&rj.mu);
+	assert_int_equal(rj.n, 16); /* the fake keeps 16 */
+	for (i = 0; i < 16; ++i)
+		assert_int_equal(rj.msgs[i][0], i);
+	pthread_mutex_unlock(&rj.mu);
+	reinject_pacer_run(p, &rj_io, 5000 + 1000000, &c);
+	assert_int_equal(c.expired, 20);
+	assert_int_equal(reinject_pacer_due(p), UINT64_MAX);
+	for (i = 0; i < 64; ++i)
+		assert_true(reinject_pacer_push(p, &pk, 2000000));
+	assert_false(reinject_pacer_push(p, &pk, 2000000));
+	reinject_pacer_free(p);
 }
 
 /* --role-inversion: a cold install sets the peer, then flips keepalive 0 -> on -> configured. */
@@ -486,7 +523,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status_interval),
 		cmocka_unit_test_setup(test_install_reinjects, setup),
-		cmocka_unit_test_setup(test_reinject_fails_initiates, setup),
+		cmocka_unit_test_setup(test_reinject_fails_counted, setup),
+		cmocka_unit_test_setup(test_pacer, setup),
 		cmocka_unit_test_setup(test_install_initiates, setup),
 		cmocka_unit_test_setup(test_install_no_initiate, setup),
 		cmocka_unit_test_setup(test_guard_restores_endpoint, setup),

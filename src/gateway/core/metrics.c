@@ -156,8 +156,11 @@ char *metrics_render(const struct metrics *m)
 		"Installs after which the client's own initiation was handed back to the data plane.",
 		&m->reinjected);
 	counter(&b, "jitwg_install_reinject_failed_total",
-		"Re-injections that could not be sent; the data plane was made to initiate instead.",
-		&m->reinject_failed);
+		"Re-injections that could not be sent, or waited for pacing until the client's retransmit "
+		"was due; a full pacing queue makes the data plane initiate instead.", &m->reinject_failed);
+	counter(&b, "jitwg_install_reinject_held_total",
+		"Re-injections held back by pacing, so the data plane does not get them in one clump.",
+		&m->reinject_held);
 	counter(&b, "jitwg_install_confirm_confirmed_total",
 		"Initiated installs whose handshake completed within the confirmation wait.",
 		&m->confirm_confirmed);

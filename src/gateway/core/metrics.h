@@ -64,7 +64,8 @@ struct metrics {
 	atomic_uint_fast64_t lookup_budget_dropped;    /* never-seen key, registry budget spent (lookup.c) */
 	atomic_uint_fast64_t initiations_sent;         /* role inversion: keepalive toggled */
 	atomic_uint_fast64_t reinjected;               /* client's initiation handed back (install/reinject.h) */
-	atomic_uint_fast64_t reinject_failed;          /* could not be: role inversion instead */
+	atomic_uint_fast64_t reinject_failed;          /* could not be sent, or expired waiting */
+	atomic_uint_fast64_t reinject_held;            /* held back by pacing, sent later */
 	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install/confirm.c) */
 	atomic_uint_fast64_t confirm_repaired;
 	atomic_uint_fast64_t confirm_given_up;

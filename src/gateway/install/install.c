@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -444,50 +445,55 @@ static void initiate_one(struct installer *ins, const struct install_item *it, c
 		landed(ins, it, true, now, clock_mono_ms());
 }
 
+/* Sends what pacing allows now; the counts into the metrics. */
+static void reinject_run(struct installer *ins)
+{
+	struct reinject_counts k = { 0 };
+
+	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k);
+	metrics_add(&ins->m->reinjected, k.sent);
+	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
+	metrics_add(&ins->m->reinject_held, k.held);
+	if (k.failed)
+		log_ratelimited_debug("re-injection: %" PRIu64 " copies could not be sent", k.failed);
+}
+
 /*
  * Hands the initiations of the installed peers in want[] back to the data
- * plane (after the admission set is written: the filter must let them
- * through). A peer whose copy could not be sent is made to initiate
- * instead, so it never waits for the client's retry.
+ * plane, paced (reinject.h), after the admission set is written: the filter
+ * must let them through. A peer whose copy finds the pacing queue full is
+ * made to initiate instead, so it never waits for the client's retry.
  */
 static void reinject_batch(struct installer *ins, struct install_item *its, const size_t *want, size_t n,
 			   const struct install_mode *md, int64_t now)
 {
-	struct reinject_pkt pk[BATCH_MAX];
-	bool ok[BATCH_MAX];
+	uint64_t now_ns = clock_mono_ns();
+	struct reinject_pkt pk;
 	size_t i;
-	int ret;
 
-	if (!n)
-		return;
 	for (i = 0; i < n; ++i) {
 		const struct install_item *it = &its[want[i]];
 
-		pk[i].from = it->endpoint;
-		pk[i].to = it->local;
-		pk[i].msg = it->initiation;
+		pk.from = it->endpoint;
+		pk.to = it->local;
+		pk.msg = it->initiation;
 		/* Relay hand-offs carry no local address: the relay forwards to loopback. */
-		if (!pk[i].to.addr.sa_family && it->endpoint.addr.sa_family == AF_INET) {
-			pk[i].to.addr4.sin_family = AF_INET;
-			pk[i].to.addr4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			pk[i].to.addr4.sin_port = htons(ins->listen_port);
-		} else if (!pk[i].to.addr.sa_family) {
-			pk[i].to.addr6.sin6_family = AF_INET6;
-			pk[i].to.addr6.sin6_addr = in6addr_loopback;
-			pk[i].to.addr6.sin6_port = htons(ins->listen_port);
+		if (!pk.to.addr.sa_family && it->endpoint.addr.sa_family == AF_INET) {
+			pk.to.addr4.sin_family = AF_INET;
+			pk.to.addr4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			pk.to.addr4.sin_port = htons(ins->listen_port);
+		} else if (!pk.to.addr.sa_family) {
+			pk.to.addr6.sin6_family = AF_INET6;
+			pk.to.addr6.sin6_addr = in6addr_loopback;
+			pk.to.addr6.sin6_port = htons(ins->listen_port);
+		}
+		if (!reinject_pacer_push(ins->pacer, &pk, now_ns)) {
+			metrics_inc(&ins->m->reinject_failed);
+			initiate_one(ins, it, md, now);
 		}
 	}
-	ret = ins->rio.send(ins->rio.ctx, pk, n, ok);
-	for (i = 0; i < n; ++i) {
-		if (ret > 0 && ok[i]) {
-			metrics_inc(&ins->m->reinjected);
-			continue;
-		}
-		metrics_inc(&ins->m->reinject_failed);
-		initiate_one(ins, &its[want[i]], md, now);
-	}
-	if (ret < 0)
-		log_ratelimited_debug("re-injection failed (%s): initiating instead", strerror(-ret));
+	if (n)
+		reinject_run(ins);
 }
 
 /* Writes the peers in plain[] as one batch (one by one if the batch fails); books those that landed. */
@@ -622,6 +628,8 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	}
 	if (ins->n_guards && installer_guards_next(ins) <= now)
 		installer_guards_run(ins, now);
+	if (reinject_pacer_due(ins->pacer) <= clock_mono_ns())
+		reinject_run(ins);
 	if (ins->confirm && install_confirm_due(ins->confirm) <= now)
 		confirm_run(ins);
 	pthread_mutex_lock(&ins->cfg_mu);
@@ -652,6 +660,9 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	if (ins->plan.next < ins->plan.n_victims)
 		return 0;
 	next = min_u64(next, installer_guards_next(ins));
+	/* pacing is finer than the timer's ms: round up, the bucket's burst absorbs it */
+	if (reinject_pacer_waiting(ins->pacer))
+		next = min_u64(next, reinject_pacer_due(ins->pacer) / 1000000 + 1);
 	if (ins->confirm)
 		next = min_u64(next, install_confirm_due(ins->confirm));
 	now = clock_mono_ms();
@@ -707,6 +718,11 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	}
 	ins->listen_port = cfg->listen_port;
 	ins->cfg.reinject = NULL;
+	ins->pacer = reinject_pacer_new(REINJECT_WAITING, REINJECT_PERIOD_NS, REINJECT_BURST, REINJECT_MAX_AGE_NS);
+	if (!ins->pacer) {
+		e = errno;
+		goto fail;
+	}
 	if (cfg->reinject)
 		ins->rio = *cfg->reinject;
 	else if ((ins->rj = reinject_new()))
@@ -734,6 +750,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	}
 	return ins;
 fail:
+	reinject_pacer_free(ins->pacer);
 	reinject_free(ins->rj);
 	install_confirm_free(ins->confirm);
 	evict_plan_clear(&ins->plan);
@@ -756,6 +773,7 @@ void installer_free(struct installer *ins)
 	if (!ins)
 		return;
 	stage_free(ins->st);
+	reinject_pacer_free(ins->pacer);
 	reinject_free(ins->rj);
 	install_confirm_free(ins->confirm);
 	evict_plan_clear(&ins->plan);

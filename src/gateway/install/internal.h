@@ -31,7 +31,16 @@ enum {
 	GUARD_ROUNDS = 4,
 	STATUS_EVERY_MS = 100,   /* the status document is rebuilt at most this often ... */
 	STATUS_COST_SHARE = 20,  /* ... and at most 1/20 of the thread's time (status_interval_ms) */
+	/*
+	 * Re-injection pacing (reinject.h): at most 16 copies at once, then
+	 * one per 250 us (4,000/s, twice the fastest reboot burst measured);
+	 * a copy older than REKEY_TIMEOUT is moot (the client retransmits).
+	 */
+	REINJECT_WAITING = 8192,
+	REINJECT_BURST = 16,
 };
+#define REINJECT_PERIOD_NS 250000ULL
+#define REINJECT_MAX_AGE_NS 5000000000ULL
 
 /*
  * The data plane handles a replayed initiation on its own schedule (its
@@ -92,6 +101,7 @@ struct installer {
 	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
 	struct reinject *rj;         /* the raw sockets; NULL with a test's cfg.reinject or when they failed */
 	struct reinject_io rio;      /* rio.send NULL: no re-injection, role inversion instead */
+	struct reinject_pacer *pacer;
 	uint16_t listen_port;        /* the data plane's, for relay initiations (no local address) */
 	struct nftset *admit;        /* NULL without --admit-set */
 	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "capture/bpf.h"
+#include "common/gcra.h"
 #include "common/log.h"
 #include "wire/udpip.h"
 
@@ -134,4 +135,123 @@ int reinject_send(struct reinject *r, const struct reinject_pkt *pkts, size_t n,
 		log_ratelimited_debug("re-injection: %zu of %zu not sent: %s", n - done, n,
 				      strerror(-(e4 ? e4 : e6)));
 	return (int)done;
+}
+
+/* ---- pacing ---------------------------------------------------------------------------- */
+
+struct pace_slot {
+	struct reinject_pkt pk;
+	uint8_t msg[WG_MSG_INITIATION_LEN];
+	uint64_t queued_ns;
+	bool held;                 /* counted as held once */
+};
+
+struct reinject_pacer {
+	struct gcra g;
+	uint64_t max_age_ns;
+	size_t cap, head, n;       /* ring */
+	struct pace_slot *q;
+};
+
+struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsigned int burst,
+					  uint64_t max_age_ns)
+{
+	struct reinject_pacer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->q = calloc(cap ? cap : 1, sizeof(*p->q));
+	if (!p->q) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->cap = cap ? cap : 1;
+	p->g.period_ns = period_ns;
+	p->g.tolerance_ns = period_ns * (burst ? burst - 1 : 0);
+	p->max_age_ns = max_age_ns;
+	return p;
+}
+
+void reinject_pacer_free(struct reinject_pacer *p)
+{
+	if (!p)
+		return;
+	free(p->q);
+	free(p);
+}
+
+bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk, uint64_t now_ns)
+{
+	struct pace_slot *s;
+
+	if (p->n == p->cap)
+		return false;
+	s = &p->q[(p->head + p->n++) % p->cap];
+	s->pk = *pk;
+	memcpy(s->msg, pk->msg, sizeof(s->msg));
+	s->pk.msg = s->msg;
+	s->queued_ns = now_ns;
+	s->held = false;
+	return true;
+}
+
+void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
+			struct reinject_counts *c)
+{
+	struct reinject_pkt out[REINJECT_MAX];
+	bool ok[REINJECT_MAX];
+	size_t m, i;
+	int ret;
+
+	while (p->n) {
+		for (m = 0; p->n && m < REINJECT_MAX;) {
+			struct pace_slot *s = &p->q[p->head];
+
+			if (now_ns - s->queued_ns >= p->max_age_ns) {
+				c->expired++;
+			} else if (gcra_take(&p->g, now_ns)) {
+				out[m++] = s->pk;
+			} else {
+				/* the rest wait: count each once */
+				for (i = 0; i < p->n; ++i) {
+					struct pace_slot *w = &p->q[(p->head + i) % p->cap];
+
+					c->held += !w->held;
+					w->held = true;
+				}
+				break;
+			}
+			p->head = (p->head + 1) % p->cap;
+			p->n--;
+		}
+		if (!m)
+			return;
+		/* out[] points into slots just released: nothing is pushed before the send */
+		ret = io->send(io->ctx, out, m, ok);
+		for (i = 0; i < m; ++i) {
+			if (ret > 0 && ok[i])
+				c->sent++;
+			else
+				c->failed++;
+		}
+		if (m < REINJECT_MAX)
+			return;
+	}
+}
+
+uint64_t reinject_pacer_due(const struct reinject_pacer *p)
+{
+	uint64_t ready;
+
+	if (!p->n)
+		return UINT64_MAX;
+	/* gcra_take passes once tat - now <= tolerance */
+	ready = p->g.tat_ns > p->g.tolerance_ns ? p->g.tat_ns - p->g.tolerance_ns : 0;
+	return ready;
+}
+
+size_t reinject_pacer_waiting(const struct reinject_pacer *p)
+{
+	return p->n;
 }

@@ -62,4 +62,38 @@ struct reinject_io {
 	void *ctx;
 };
 
+/*
+ * Pacing. A burst of installs lands in batches of up to 64, and their
+ * copies sent at once would reach the data plane's handshake queue as one
+ * clump on top of the clients' own initiations: past a queue length mark
+ * (wireguard-go 128 of 1,024, the kernel 512 of 4,096) the data plane is
+ * "under load" for a second and answers every initiation with a cookie
+ * reply, which costs each client a 5 s round. So copies go out at most
+ * burst at once and then one per period (a token bucket); the rest wait
+ * here, in order, and go out from the install stage's timer. A copy that
+ * waited max_age (the client's own retransmit is due) is dropped.
+ */
+struct reinject_counts {
+	uint64_t sent;              /* went out */
+	uint64_t failed;            /* could not be sent */
+	uint64_t held;              /* waited for a token (sent later, or expired) */
+	uint64_t expired;           /* waited max_age: dropped */
+};
+
+struct reinject_pacer;
+
+/* cap copies waiting at most. NULL with errno set. */
+struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsigned int burst,
+					  uint64_t max_age_ns);
+/* NULL is a no-op. */
+void reinject_pacer_free(struct reinject_pacer *p);
+/* Queues a copy of pk (the message is copied). False when cap are waiting. */
+bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk, uint64_t now_ns);
+/* Sends through io what the bucket allows at now_ns (CLOCK_MONOTONIC); adds to *c. */
+void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
+			struct reinject_counts *c);
+/* When the next waiting copy may go (ns, the same clock); UINT64_MAX when none waits. */
+uint64_t reinject_pacer_due(const struct reinject_pacer *p);
+size_t reinject_pacer_waiting(const struct reinject_pacer *p);
+
 #endif
