@@ -19,12 +19,16 @@
 # and re-injections (jitwgd's counters); ratios jit/pre and inv/pre of p50
 # and p99; load1 before the run.
 #
-#   COUNT [1000]  RATES ["500 2000"]  RUNS [5]  bench/burst/run.sh [OUT]
+# MODES picks which run side by side (pre is always there as the reference):
+# "jit inv" by default; "jit" or "inv" alone halve the bench's own load.
+#
+#   COUNT [1000]  RATES ["500 2000"]  RUNS [5]  MODES ["jit inv"]  bench/burst/run.sh [OUT]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 COUNT=${COUNT:-1000}
 RATES=${RATES:-"500 2000"}
 RUNS=${RUNS:-5}
+MODES=${MODES:-"jit inv"}
 TL_NS_PREFIX=bb-
 # shellcheck source=../../tests/integration/gw_common.bash
 source "$ROOT/tests/integration/gw_common.bash"
@@ -104,8 +108,9 @@ with open(path, "w") as out, open(conf, "w") as pre:
 PY
 ip netns exec "$GW" wg addconf "$PRE_IF" "$TL_TMP/pre.conf"
 
-jitwgd_up jit
-jitwgd_up inv --role-inversion
+for m in $MODES; do
+	if [ "$m" = inv ]; then jitwgd_up inv --role-inversion; else jitwgd_up jit; fi
+done
 # lg MODE RATE OUTFILE -> one loadgen against that gateway
 lg() {
 	ip netns exec "$CL" "$J" loadgen --endpoint "$GW_V4:${PORT[$1]}" --server-public-key "$GW_PUB" \
@@ -123,7 +128,9 @@ all() {
 	done
 	wait "${pids[@]}"
 }
-all "jit:2000:$TL_TMP/warm-jit" "inv:2000:$TL_TMP/warm-inv"
+set --
+for m in $MODES; do set -- "$@" "$m:2000:$TL_TMP/warm-$m"; done
+all "$@"
 
 stats() { # OUTFILE -> "ok failed p50 p99 max retries cookies"
 	local f=$1 hs ex
@@ -139,15 +146,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 } | tee -a "$OUT"
 for rate in $RATES; do
 	for run in $(seq 1 "$RUNS"); do
-		wg_up jit
-		wg_up inv
-		jitwgd_up jit
-		jitwgd_up inv --role-inversion
+		set -- "pre:$rate:$TL_TMP/r-pre"
+		for m in $MODES; do
+			wg_up "$m"
+			if [ "$m" = inv ]; then jitwgd_up inv --role-inversion; else jitwgd_up jit; fi
+			set -- "$@" "$m:$rate:$TL_TMP/r-$m"
+		done
 		sleep 1
 		load=$(cut -d' ' -f1 /proc/loadavg)
-		all "jit:$rate:$TL_TMP/r-jit" "inv:$rate:$TL_TMP/r-inv" "pre:$rate:$TL_TMP/r-pre"
+		all "$@"
 		read -r _ _ pre50 pre99 _ _ _ < <(stats "$TL_TMP/r-pre")
-		for m in pre jit inv; do
+		for m in pre $MODES; do
 			read -r ok fail p50 p99 mx rt ck < <(stats "$TL_TMP/r-$m")
 			inits=- reinj=-
 			if [ "$m" != pre ]; then
@@ -157,7 +166,6 @@ for rate in $RATES; do
 			printf '%-5s %3s %5s %-4s %5s %5s %9s %9s %9s %7s %7s %6s %6s %9s %9s\n' "$rate" "$run" "$load" "$m" "$ok" "$fail" \
 				"$p50" "$p99" "$mx" "$rt" "$ck" "$inits" "$reinj" "$(ratio "$p50" "$pre50")" "$(ratio "$p99" "$pre99")"
 		done | tee -a "$OUT"
-		cp "$TL_TMP/r-jit" "$TL_TMP/last-jit.out"
 	done
 done
 cp "$TL_TMP"/jitwgd-*.log "$TL_TMP"/r-*  "$(dirname "$OUT")/" 2>/dev/null || true

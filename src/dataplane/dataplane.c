@@ -214,7 +214,7 @@ int dataplane_remove_peers(struct dataplane *dp, const uint8_t (*keys)[WG_KEY_LE
 static size_t initiate_entries(struct dp_peer *e, const struct dp_peer *p)
 {
 	uint16_t want = (p->flags & DP_PEER_HAS_KEEPALIVE) ? p->persistent_keepalive : 0;
-	uint32_t keep = p->flags & DP_PEER_UPDATE_ONLY;
+	uint32_t keep = p->flags & (DP_PEER_UPDATE_ONLY | DP_PEER_UPDATE_QUIET);
 	size_t n = 2;
 
 	memset(e, 0, 3 * sizeof(*e));

@@ -178,6 +178,30 @@ static void test_install_reinjects(void **state)
 	installer_free(ins);
 }
 
+/*
+ * The follow-up: 250 ms after the copy, a peer that consumed nothing (a
+ * data plane under load refused the copy for want of a cookie) is made to
+ * initiate, once; a peer that received something is left alone.
+ */
+static void test_reinject_followup(void **state)
+{
+	struct installer *ins = start(NULL);
+	uint8_t k[WG_KEY_LEN];
+
+	submit(ins, 7, 0xc0000207, 40007, 0);   /* will consume nothing */
+	submit(ins, 8, 0xc0000208, 40008, 0);   /* consumed its copy */
+	WAIT_FOR(metrics_get(&m.reinjected) == 2, 2000);
+	mkkey(k, 8);
+	pthread_mutex_lock(&fake.mu);
+	fake_find(&fake, k)->rx_bytes = 148;
+	pthread_mutex_unlock(&fake.mu);
+	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 3000);
+	usleep(300000);
+	assert_int_equal(metrics_get(&m.reinject_unanswered), 1);
+	assert_int_equal(metrics_get(&m.initiations_sent), 1);
+	installer_free(ins);
+}
+
 /* A re-injection that cannot be sent is counted; the peer stays installed for the client's retransmit. */
 static void test_reinject_fails_counted(void **state)
 {
@@ -209,12 +233,12 @@ static void test_pacer(void **state)
 		msg[0] = (uint8_t)i;
 		assert_true(reinject_pacer_push(p, &pk, 5000));
 	}
-	reinject_pacer_run(p, &rj_io, 5000, &c);
+	reinject_pacer_run(p, &rj_io, 5000, &c, NULL, NULL);
 	assert_int_equal(c.sent, 16);
 	assert_int_equal(c.held, 24);
 	assert_int_equal(reinject_pacer_waiting(p), 24);
 	assert_int_equal(reinject_pacer_due(p), 5000 + 16 * 1000 - 15 * 1000);
-	reinject_pacer_run(p, &rj_io, 5000 + 4 * 1000, &c);
+	reinject_pacer_run(p, &rj_io, 5000 + 4 * 1000, &c, NULL, NULL);
 	assert_int_equal(c.sent, 20);
 	assert_int_equal(c.held, 24); /* each counted once */
 	pthread_mutex_lock(&rj.mu);
@@ -222,7 +246,7 @@ static void test_pacer(void **state)
 	for (i = 0; i < 16; ++i)
 		assert_int_equal(rj.msgs[i][0], i);
 	pthread_mutex_unlock(&rj.mu);
-	reinject_pacer_run(p, &rj_io, 5000 + 1000000, &c);
+	reinject_pacer_run(p, &rj_io, 5000 + 1000000, &c, NULL, NULL);
 	assert_int_equal(c.expired, 20);
 	assert_int_equal(reinject_pacer_due(p), UINT64_MAX);
 	for (i = 0; i < 64; ++i)
@@ -294,6 +318,9 @@ static void test_guard_restores_endpoint(void **state)
 
 	submit(ins, 4, 0xc0000204, 40004, 0);
 	WAIT_FOR(metrics_get(&m.installs) == 1, 2000);
+	/* the re-injection's follow-up lists once (the fake consumed nothing): let it pass */
+	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 2000);
+	assert_int_equal(metrics_get(&m.reinject_unanswered), 1);
 	mkkey(k, 4);
 	/* The data plane consumed a replay from 198.51.100.9:666 and moved the endpoint. */
 	pthread_mutex_lock(&fake.mu);
@@ -525,6 +552,7 @@ int main(void)
 		cmocka_unit_test_setup(test_install_reinjects, setup),
 		cmocka_unit_test_setup(test_reinject_fails_counted, setup),
 		cmocka_unit_test_setup(test_pacer, setup),
+		cmocka_unit_test_setup(test_reinject_followup, setup),
 		cmocka_unit_test_setup(test_install_initiates, setup),
 		cmocka_unit_test_setup(test_install_no_initiate, setup),
 		cmocka_unit_test_setup(test_guard_restores_endpoint, setup),

@@ -161,6 +161,12 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_install_reinject_held_total",
 		"Re-injections held back by pacing, so the data plane does not get them in one clump.",
 		&m->reinject_held);
+	counter(&b, "jitwg_install_reinject_unanswered_total",
+		"Re-injected initiations the data plane had not consumed 250 ms later (under load it demands a "
+		"cookie the copy cannot carry); the data plane was made to initiate instead.",
+		&m->reinject_unanswered);
+	counter(&b, "jitwg_install_reinject_unfollowed_total",
+		"Re-injections not followed up because the follow-up table was full.", &m->reinject_unfollowed);
 	counter(&b, "jitwg_install_confirm_confirmed_total",
 		"Initiated installs whose handshake completed within the confirmation wait.",
 		&m->confirm_confirmed);

@@ -450,7 +450,7 @@ static void reinject_run(struct installer *ins)
 {
 	struct reinject_counts k = { 0 };
 
-	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k);
+	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
 	metrics_add(&ins->m->reinjected, k.sent);
 	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
 	metrics_add(&ins->m->reinject_held, k.held);
@@ -474,6 +474,7 @@ static void reinject_batch(struct installer *ins, struct install_item *its, cons
 	for (i = 0; i < n; ++i) {
 		const struct install_item *it = &its[want[i]];
 
+		memcpy(pk.key, it->key, WG_KEY_LEN);
 		pk.from = it->endpoint;
 		pk.to = it->local;
 		pk.msg = it->initiation;
@@ -630,6 +631,8 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 		installer_guards_run(ins, now);
 	if (reinject_pacer_due(ins->pacer) <= clock_mono_ns())
 		reinject_run(ins);
+	if (installer_followups_next(ins) <= now)
+		installer_followups_run(ins, now);
 	if (ins->confirm && install_confirm_due(ins->confirm) <= now)
 		confirm_run(ins);
 	pthread_mutex_lock(&ins->cfg_mu);
@@ -663,6 +666,7 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	/* pacing is finer than the timer's ms: round up, the bucket's burst absorbs it */
 	if (reinject_pacer_waiting(ins->pacer))
 		next = min_u64(next, reinject_pacer_due(ins->pacer) / 1000000 + 1);
+	next = min_u64(next, installer_followups_next(ins));
 	if (ins->confirm)
 		next = min_u64(next, install_confirm_due(ins->confirm));
 	now = clock_mono_ms();
@@ -719,7 +723,8 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	ins->listen_port = cfg->listen_port;
 	ins->cfg.reinject = NULL;
 	ins->pacer = reinject_pacer_new(REINJECT_WAITING, REINJECT_PERIOD_NS, REINJECT_BURST, REINJECT_MAX_AGE_NS);
-	if (!ins->pacer) {
+	ins->followups = calloc(FOLLOWUP_MAX, sizeof(*ins->followups));
+	if (!ins->pacer || !ins->followups) {
 		e = errno;
 		goto fail;
 	}
@@ -750,6 +755,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	}
 	return ins;
 fail:
+	free(ins->followups);
 	reinject_pacer_free(ins->pacer);
 	reinject_free(ins->rj);
 	install_confirm_free(ins->confirm);
@@ -773,6 +779,7 @@ void installer_free(struct installer *ins)
 	if (!ins)
 		return;
 	stage_free(ins->st);
+	free(ins->followups);
 	reinject_pacer_free(ins->pacer);
 	reinject_free(ins->rj);
 	install_confirm_free(ins->confirm);

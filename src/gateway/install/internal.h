@@ -38,6 +38,9 @@ enum {
 	 */
 	REINJECT_WAITING = 8192,
 	REINJECT_BURST = 16,
+	FOLLOWUP_MAX = 8192,     /* copies whose answer is checked (followup.c) */
+	FOLLOWUP_MS = 250,       /* after the copy went out */
+	FOLLOWUP_LIST_FACTOR = 10,
 };
 #define REINJECT_PERIOD_NS 250000ULL
 #define REINJECT_MAX_AGE_NS 5000000000ULL
@@ -51,6 +54,13 @@ struct guard {
 	uint8_t key[WG_KEY_LEN];
 	uint64_t due_ms;
 	unsigned int round;
+};
+
+/* A re-injected copy whose answer is checked (followup.c). */
+struct followup {
+	uint8_t key[WG_KEY_LEN];
+	uint64_t due_ms;
+	int64_t sent_real;           /* unix seconds, as the data plane reports handshakes */
 };
 
 enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE };
@@ -102,6 +112,9 @@ struct installer {
 	struct reinject *rj;         /* the raw sockets; NULL with a test's cfg.reinject or when they failed */
 	struct reinject_io rio;      /* rio.send NULL: no re-injection, role inversion instead */
 	struct reinject_pacer *pacer;
+	struct followup *followups;  /* in due order, FOLLOWUP_MAX */
+	size_t n_followups;
+	uint64_t followup_not_before_ms;
 	uint16_t listen_port;        /* the data plane's, for relay initiations (no local address) */
 	struct nftset *admit;        /* NULL without --admit-set */
 	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */
@@ -138,6 +151,15 @@ int installer_guard_admit(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
 void installer_guard_notice(struct installer *ins, const struct notice *n);
 void installer_guards_run(struct installer *ins, uint64_t now);
 uint64_t installer_guards_next(const struct installer *ins);
+
+/*
+ * followup.c, stage thread only: add is the pacer's sent() callback (arg
+ * the installer); run lists the data plane once for the follow-ups due at
+ * now and makes the peers whose copy was never consumed initiate.
+ */
+void installer_followup_add(void *arg, const uint8_t *key);
+uint64_t installer_followups_next(const struct installer *ins);
+void installer_followups_run(struct installer *ins, uint64_t now);
 
 /* status.c: builds the document from the peer table and publishes it. */
 void installer_status_publish(struct installer *ins);

@@ -197,7 +197,7 @@ bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk
 }
 
 void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
-			struct reinject_counts *c)
+			struct reinject_counts *c, void (*sent)(void *arg, const uint8_t *key), void *arg)
 {
 	struct reinject_pkt out[REINJECT_MAX];
 	bool ok[REINJECT_MAX];
@@ -230,10 +230,13 @@ void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, 
 		/* out[] points into slots just released: nothing is pushed before the send */
 		ret = io->send(io->ctx, out, m, ok);
 		for (i = 0; i < m; ++i) {
-			if (ret > 0 && ok[i])
+			if (ret > 0 && ok[i]) {
 				c->sent++;
-			else
+				if (sent)
+					sent(arg, out[i].key);
+			} else {
 				c->failed++;
+			}
 		}
 		if (m < REINJECT_MAX)
 			return;

@@ -35,6 +35,7 @@
 #include "wire/messages.h"
 
 struct reinject_pkt {
+	uint8_t key[WG_KEY_LEN];              /* the peer's; not sent, reported back by the pacer */
 	union dp_endpoint from;               /* the client (or the relay's socket for it) */
 	union dp_endpoint to;                 /* the data plane's address and port it was sent to */
 	const uint8_t *msg;                   /* WG_MSG_INITIATION_LEN bytes */
@@ -89,9 +90,12 @@ struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsign
 void reinject_pacer_free(struct reinject_pacer *p);
 /* Queues a copy of pk (the message is copied). False when cap are waiting. */
 bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk, uint64_t now_ns);
-/* Sends through io what the bucket allows at now_ns (CLOCK_MONOTONIC); adds to *c. */
+/*
+ * Sends through io what the bucket allows at now_ns (CLOCK_MONOTONIC); adds
+ * to *c and calls sent(arg, key) for each copy that went out (may be NULL).
+ */
 void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
-			struct reinject_counts *c);
+			struct reinject_counts *c, void (*sent)(void *arg, const uint8_t *key), void *arg);
 /* When the next waiting copy may go (ns, the same clock); UINT64_MAX when none waits. */
 uint64_t reinject_pacer_due(const struct reinject_pacer *p);
 size_t reinject_pacer_waiting(const struct reinject_pacer *p);

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The follow-up after a re-injection (internal.h): a copy the data plane
+ * never consumed is answered by role inversion.
+ *
+ * Why: a data plane "under load" (its handshake queue past its mark, for a
+ * second after) demands mac2 of every handshake message and answers the
+ * rest with a cookie reply. The copy is the client's own initiation, sent
+ * before it had a cookie, so it carries no mac2 and is refused, and the
+ * client would wait 5 s for its retransmit. The data plane's own
+ * initiation needs no cookie, and the client's response to it carries the
+ * mac2 of the cookie it just got: it passes.
+ *
+ * When: FOLLOWUP_MS after the copy went out, the data plane is listed once
+ * for every follow-up due. A peer with no handshake since and rx_bytes 0
+ * has consumed nothing (both implementations count a consumed initiation
+ * in rx_bytes), so it holds no handshake state that an initiation could
+ * cross: it is made to initiate (its first, so REKEY_TIMEOUT does not
+ * apply). A peer that received anything is left alone. Listings are spaced
+ * at least ten listing durations apart, as install confirmation's are.
+ */
+#include "gateway/install/internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+
+static int fu_cmp(const void *a, const void *b)
+{
+	/* public keys only: ordering them leaks nothing */
+	return memcmp(((const struct followup *)a)->key, ((const struct followup *)b)->key, WG_KEY_LEN);
+}
+
+void installer_followup_add(void *arg, const uint8_t *key)
+{
+	struct installer *ins = arg;
+	struct followup *f;
+
+	if (ins->n_followups == FOLLOWUP_MAX) {
+		metrics_inc(&ins->m->reinject_unfollowed);
+		return;
+	}
+	f = &ins->followups[ins->n_followups++];
+	memcpy(f->key, key, WG_KEY_LEN);
+	f->due_ms = clock_mono_ms() + FOLLOWUP_MS;
+	f->sent_real = time(NULL);
+}
+
+uint64_t installer_followups_next(const struct installer *ins)
+{
+	/* appended in time order: the first is the earliest */
+	if (!ins->n_followups)
+		return UINT64_MAX;
+	return ins->followups[0].due_ms > ins->followup_not_before_ms ? ins->followups[0].due_ms
+								      : ins->followup_not_before_ms;
+}
+
+/* Makes the peer initiate without touching anything else; a peer gone meanwhile is skipped. */
+static void initiate_quiet(struct installer *ins, const struct dp_peer *listed)
+{
+	struct peer_state *p = peertab_find(ins->tab, listed->public_key);
+	struct dp_peer one;
+	int ret;
+
+	memset(&one, 0, sizeof(one));
+	memcpy(one.public_key, listed->public_key, WG_KEY_LEN);
+	one.flags = DP_PEER_UPDATE_QUIET | DP_PEER_HAS_KEEPALIVE;
+	one.persistent_keepalive = p ? p->keepalive : listed->persistent_keepalive;
+	ret = dataplane_peer_initiate(ins->dp, &one);
+	if (ret) {
+		log_ratelimited_debug("re-injection follow-up: initiating failed: %s", strerror(-ret));
+		return;
+	}
+	metrics_inc(&ins->m->initiations_sent);
+	metrics_inc(&ins->m->reinject_unanswered);
+}
+
+void installer_followups_run(struct installer *ins, uint64_t now)
+{
+	struct dp_peer *peers = NULL;
+	size_t n = 0, due, i;
+	uint64_t t0 = clock_mono_ms();
+	int ret;
+
+	for (due = 0; due < ins->n_followups && ins->followups[due].due_ms <= now; ++due)
+		;
+	if (!due)
+		return;
+	ret = dataplane_list_peers(ins->dp, &peers, &n);
+	ins->followup_not_before_ms = clock_mono_ms() + FOLLOWUP_LIST_FACTOR * (clock_mono_ms() - t0);
+	if (ret) {
+		log_ratelimited_debug("re-injection follow-up: listing failed: %s", strerror(-ret));
+		ins->followup_not_before_ms = clock_mono_ms() + FOLLOWUP_MS;
+		return;
+	}
+	qsort(ins->followups, due, sizeof(*ins->followups), fu_cmp);
+	for (i = 0; i < n; ++i) {
+		struct followup *f = bsearch(peers[i].public_key, ins->followups, due, sizeof(*f), fu_cmp);
+
+		if (f && !peers[i].rx_bytes &&
+		    (!peers[i].last_handshake_sec || peers[i].last_handshake_sec < f->sent_real))
+			initiate_quiet(ins, &peers[i]);
+	}
+	dataplane_peers_free(peers, n);
+	memmove(ins->followups, ins->followups + due, (ins->n_followups - due) * sizeof(*ins->followups));
+	ins->n_followups -= due;
+}
