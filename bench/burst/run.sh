@@ -5,9 +5,9 @@
 # same clients on a wireguard-go that has all of them pre-installed.
 #
 # One gateway namespace holds three wireguard-go interfaces with one private
-# key: "jit" (port 51820, jitwgd with default options: the client's own
-# initiation is re-injected), "inv" (port 51822, a second jitwgd with
-# --role-inversion: the data plane initiates) and "pre" (port 51821, every
+# key: "jit" (port 51820, jitwgd --reinject: the client's own initiation is
+# handed back to the data plane), "inv" (port 51822, a second jitwgd with
+# default options, role inversion: the data plane initiates) and "pre" (port 51821, every
 # peer installed with `wg addconf`, no jitwgd). One registry (SQLite), one
 # cache per jitwgd, filled by a warm-up. Each run "reboots" both JIT
 # gateways (wireguard-go restarted empty, jitwgd restarted on its cache) and
@@ -19,6 +19,9 @@
 # and re-injections (jitwgd's counters); ratios jit/pre and inv/pre of p50
 # and p99; load1 before the run.
 #
+# PROFILE=1: `perf record -e cpu-clock -g` of the jit jitwgd during each run,
+# into OUT's directory as perf-RATE-RUN.data (software clock: this host has no
+# hardware counters).
 # MODES picks which run side by side (pre is always there as the reference):
 # "jit inv" by default; "jit" or "inv" alone halve the bench's own load.
 #
@@ -109,7 +112,7 @@ PY
 ip netns exec "$GW" wg addconf "$PRE_IF" "$TL_TMP/pre.conf"
 
 for m in $MODES; do
-	if [ "$m" = inv ]; then jitwgd_up inv --role-inversion; else jitwgd_up jit; fi
+	if [ "$m" = inv ]; then jitwgd_up inv; else jitwgd_up jit --reinject; fi
 done
 # lg MODE RATE OUTFILE -> one loadgen against that gateway
 lg() {
@@ -149,12 +152,19 @@ for rate in $RATES; do
 		set -- "pre:$rate:$TL_TMP/r-pre"
 		for m in $MODES; do
 			wg_up "$m"
-			if [ "$m" = inv ]; then jitwgd_up inv --role-inversion; else jitwgd_up jit; fi
+			if [ "$m" = inv ]; then jitwgd_up inv; else jitwgd_up jit --reinject; fi
 			set -- "$@" "$m:$rate:$TL_TMP/r-$m"
 		done
 		sleep 1
 		load=$(cut -d' ' -f1 /proc/loadavg)
+		ppid=""
+		if [ -n "${PROFILE:-}" ] && [ -n "${JPID[jit]:-}" ]; then
+			perf record -q -e cpu-clock -g -p "${JPID[jit]}" -o "$(dirname "$OUT")/perf-$rate-$run.data" >/dev/null 2>&1 &
+			ppid=$!
+			sleep 0.5
+		fi
 		all "$@"
+		[ -z "$ppid" ] || { kill -INT "$ppid"; wait "$ppid" || true; }
 		read -r _ _ pre50 pre99 _ _ _ < <(stats "$TL_TMP/r-pre")
 		for m in pre $MODES; do
 			read -r ok fail p50 p99 mx rt ck < <(stats "$TL_TMP/r-$m")

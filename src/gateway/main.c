@@ -204,7 +204,7 @@ static void fill_installer_config(struct installer_config *ic, const struct conf
 	ic->grace = cfg->grace;
 	ic->revalidate = cfg->revalidate;
 	ic->no_initiate = cfg->no_initiate;
-	ic->role_inversion = cfg->role_inversion;
+	ic->reinject = cfg->reinject;
 	ic->initiate_delay_ms = cfg->initiate_delay_ms;
 	ic->confirm_ms = cfg->confirm_ms;
 	ic->metrics = m;

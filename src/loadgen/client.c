@@ -132,7 +132,7 @@ static void checksum_set(uint8_t *p, size_t len, size_t at)
 	uint16_t v;
 
 	p[at] = p[at + 1] = 0;
-	v = htons(lg_csum_fold(lg_csum_add(0, p, len)));
+	v = htons(udpip_csum_fold(udpip_csum_add(0, p, len)));
 	memcpy(p + at, &v, 2);
 }
 

@@ -149,11 +149,11 @@ static size_t spoof(struct flood_state *fs, uint8_t *out, const uint8_t *payload
 	memcpy(out + hl + 8, payload, WG_MSG_INITIATION_LEN);
 	if (pf->family == AF_INET6) {
 		/* IPv6 needs the UDP checksum: pseudo-header, header, payload. */
-		uint32_t sum = lg_csum_add(0, out + 8, 32);
+		uint32_t sum = udpip_csum_add(0, out + 8, 32);
 
 		sum += IPPROTO_UDP + 8 + WG_MSG_INITIATION_LEN;
-		sum = lg_csum_add(sum, out + hl, 8 + WG_MSG_INITIATION_LEN);
-		v = htons(lg_csum_fold(sum));
+		sum = udpip_csum_add(sum, out + hl, 8 + WG_MSG_INITIATION_LEN);
+		v = htons(udpip_csum_fold(sum));
 		if (!v)
 			v = 0xffff;
 		memcpy(out + hl + 6, &v, 2);

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include "loadgen/loadgen.h"
+#include "wire/udpip.h"
 
 enum client_state {
 	ST_PENDING = 0, /* not started yet */
@@ -89,9 +90,6 @@ void client_timer(struct lg_thread *t, struct client *c, int64_t now);
 void client_packet(struct lg_thread *t, struct client *c, const uint8_t *pkt, size_t len, int64_t now);
 /* sockets.c: sending, receiving, and the sockets of both modes. */
 uint64_t lg_prefix_hosts(const struct cidr *p);
-/* The Internet checksum (RFC 1071): add 16-bit words, then fold and invert. */
-uint32_t lg_csum_add(uint32_t sum, const uint8_t *p, size_t len);
-uint16_t lg_csum_fold(uint32_t sum);
 int lg_client_socket(const struct loadgen_config *cfg, size_t i, int *fd_out);
 int lg_shared_socket(const struct loadgen_config *cfg, size_t slot, int *fd_out);
 void lg_send(struct lg_thread *t, struct client *c, const uint8_t *p, size_t len);

@@ -26,24 +26,6 @@
 
 enum { RECV_BUF = 2048 };
 
-uint32_t lg_csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)(p[len - 1] << 8);
-	return sum;
-}
-
-uint16_t lg_csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 /* Number of usable source addresses in the prefix (hosts, without network and broadcast for IPv4). */
 uint64_t lg_prefix_hosts(const struct cidr *p)
 {

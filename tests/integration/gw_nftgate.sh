@@ -6,8 +6,7 @@
 #    fails on a missing set leaves nothing behind (set, cache, socket);
 #  - at start the set is emptied and rebuilt from the data plane;
 #  - a registered client cold-connects although the rule drops its
-#    initiation (jitwgd's capture sees it and hands it back to the data
-#    plane once the endpoint is in the set; the rule admits that copy), its
+#    initiation (jitwgd's capture sees it, the data plane initiates), its
 #    endpoint is in the set (IPv4 and IPv6), and a second initiation of the
 #    installed peer passes the rule;
 #  - a client that moves to a new source port reconnects (new element, old
@@ -81,8 +80,8 @@ ng_has admit4 "$CL_V4 . $P1" || { ng_set admit4 >&2; tl_fail "client 1's endpoin
 ng_has admit6 "$CL_V6 . $P2" || { ng_set admit6 >&2; tl_fail "client 2's endpoint is not in admit6"; }
 d1=$(ng_counter dropped)
 [ "$d1" -gt "$d0" ] || tl_fail "the rule dropped no first initiation ($d0 -> $d1)"
-[ "$(gw_metric jitwg_install_reinjected_total)" = 2 ] ||
-	tl_fail "want both first initiations re-injected, got $(gw_metric jitwg_install_reinjected_total)"
+grep -q "installed peer ${CLIENT_PUB[1]} endpoint $CL_V4:$P1 .*initiating" "$TL_TMP/jitwgd.log" ||
+	tl_fail "client 1 was not installed in the initiator role"
 tl_log "cold connects through the filter: $((d1 - d0)) first initiations dropped by the rule, both endpoints admitted"
 
 # 4. A second initiation of an installed peer (rekey, restarted client) passes the rule.
@@ -95,20 +94,19 @@ a1=$(ng_counter admitted) d2=$(ng_counter dropped)
 tl_log "second initiation of an installed peer: admitted ($a0 -> $a1), none dropped"
 
 # 5. Roaming: a new source port is a new endpoint; the first initiation from
-# it is dropped, jitwgd moves the element and hands the initiation back to
-# the data plane: the rule admits exactly that copy. The peer still has the
-# session of step 4; the client must not need its 5 s retry, which the rule
-# would count as a second admission (the element has moved by then).
+# it is dropped, jitwgd moves the element and the data plane initiates. The
+# peer still has the session of step 4, younger than any sweep: the data
+# plane must initiate anyway, so the client never needs its 5 s retry, which
+# the rule would count as admitted (the element has moved by then).
 NEWP=$((P1 + 1000))
-a2=$(ng_counter admitted) r2=$(gw_metric jitwg_install_reinjected_total)
+a2=$(ng_counter admitted)
 ip netns exec "$CL" wg set "${CLIENT_IF[1]}" listen-port "$NEWP"
 ng_fresh 1
 t0=$(date +%s%N)
 tl_wait_until 6 gw_ping 1 v4 || tl_fail "client 1 did not reconnect from its new port"
 ms=$((($(date +%s%N) - t0) / 1000000))
 a3=$(ng_counter admitted) d3=$(ng_counter dropped)
-[ "$a3" = $((a2 + 1)) ] || tl_fail "want only the re-injected copy admitted ($a2 -> $a3): the roamed client needed a retry"
-[ "$(gw_metric jitwg_install_reinjected_total)" = $((r2 + 1)) ] || tl_fail "the roamed client's initiation was not re-injected"
+[ "$a3" = "$a2" ] || tl_fail "the roamed client needed a second initiation ($a2 -> $a3 admitted): the data plane did not initiate"
 [ "$d3" -gt "$d2" ] || tl_fail "the roamed client's first initiation was not dropped ($d2 -> $d3)"
 ng_has admit4 "$CL_V4 . $NEWP" || { ng_set admit4 >&2; tl_fail "the new endpoint is not in the set"; }
 ng_lacks admit4 "$CL_V4 . $P1 " || { ng_set admit4 >&2; tl_fail "the old endpoint is still in the set"; }

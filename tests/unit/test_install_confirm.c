@@ -271,7 +271,7 @@ static struct installer *start_confirming(void)
 {
 	struct installer_config cfg = {
 		.ifname = "wgtest", .idle_timeout = 600, .grace = 30, .revalidate = 300,
-		.confirm_ms = 25, .metrics = &m, .role_inversion = true,
+		.confirm_ms = 25, .metrics = &m,
 	};
 	struct dataplane *dp = fake_dp_open(&fake);
 	struct installer *ins;

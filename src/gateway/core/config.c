@@ -32,8 +32,8 @@ const char config_usage[] =
 	"  --grace SECONDS           never evict a peer installed less than this ago (min(30, idle))\n"
 	"  --revalidate SECONDS      re-ask the registry about installed peers this often (300)\n"
 	"  --no-initiate             leave a new peer's first answer to the client's retry (5 s)\n"
-	"  --role-inversion          make the data plane initiate after an install instead of\n"
-	"                            handing it the client's own initiation (the default)\n"
+	"  --reinject                answer a new peer's client by handing the data plane the\n"
+	"                            client's own initiation instead of making it initiate\n"
 	"  --initiate-delay-ms MS    initiate no sooner than MS after the client's initiation (0)\n"
 	"  --confirm-ms MS           repair an initiated install with no handshake MS later (40; 0 = off)\n"
 	"  --backend auto|kernel|userspace   data plane (auto)\n"
@@ -99,7 +99,7 @@ static const struct opt opts[] = {
 	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
 	{ "revalidate", OPT_UINT, O(revalidate), 1, 30 * 86400, true },
 	{ "no-initiate", OPT_BOOL, O(no_initiate), 0, 0, true },
-	{ "role-inversion", OPT_BOOL, O(role_inversion), 0, 0, true },
+	{ "reinject", OPT_BOOL, O(reinject), 0, 0, true },
 	{ "initiate-delay-ms", OPT_UINT, O(initiate_delay_ms), 0, 1000, true },
 	{ "confirm-ms", OPT_UINT, O(confirm_ms), 0, 10000, false },
 	{ "admit-rate", OPT_UINT, O(admit_rate), 1, 1000000, true },
@@ -452,8 +452,8 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		/*
 		 * The filter drops every initiation from an endpoint no peer is
 		 * installed on, so the data plane never sees a client's first one:
-		 * only jitwgd's answer (its re-injected copy, or the data plane's own
-		 * initiation with --role-inversion) connects.
+		 * only jitwgd's answer (the data plane's own initiation, or with
+		 * --reinject the re-injected copy) connects.
 		 */
 		if (cfg->no_initiate) {
 			ret = fail(err, "--admit-set needs jitwgd to answer first initiations: the filter keeps "
@@ -546,7 +546,7 @@ int config_apply_reload(struct config *run, const struct config *fresh, char err
 	run->grace = fresh->grace;
 	run->revalidate = fresh->revalidate;
 	run->no_initiate = fresh->no_initiate;
-	run->role_inversion = fresh->role_inversion;
+	run->reinject = fresh->reinject;
 	run->initiate_delay_ms = fresh->initiate_delay_ms;
 	run->admit_rate = fresh->admit_rate;
 	run->admit_burst = fresh->admit_burst;

@@ -40,7 +40,7 @@ struct config {
 	unsigned int grace;          /* seconds a fresh install is never evicted (min(30, idle)) */
 	unsigned int revalidate;     /* seconds between registry re-checks of an installed peer (300) */
 	bool no_initiate;
-	bool role_inversion;            /* initiate instead of re-injecting the client's initiation */
+	bool reinject;                  /* answer with the client's own initiation, not role inversion */
 	unsigned int initiate_delay_ms; /* trigger no earlier than this after the capture (0) */
 	unsigned int confirm_ms;        /* install confirmation wait (40); 0 = off */
 	unsigned int admit_rate, admit_burst, admit_threshold;

@@ -194,7 +194,7 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	ins->cfg.grace = cfg->grace;
 	ins->cfg.revalidate = cfg->revalidate;
 	ins->cfg.no_initiate = cfg->no_initiate;
-	ins->cfg.role_inversion = cfg->role_inversion;
+	ins->cfg.reinject = cfg->reinject;
 	ins->cfg.initiate_delay_ms = cfg->initiate_delay_ms;
 	/* Sweep soon under the new timeout rather than at the old interval's end. */
 	ins->next_sweep_ms = now + evict_interval_ms(cfg->idle_timeout);
@@ -383,7 +383,7 @@ enum answer {
 };
 
 struct install_mode {
-	bool no_initiate, role_inversion;
+	bool no_initiate, reinject;
 	unsigned int delay_ms;
 };
 
@@ -392,8 +392,8 @@ struct install_mode {
  * peer already installed had its initiation answered by the data plane
  * itself, unless the admission filter dropped it because it came from an
  * endpoint not in the set (roamed). A new peer's initiation was dropped by
- * the data plane (no such peer yet): it is re-injected (reinject.h), or
- * with role inversion the data plane initiates.
+ * the data plane (no such peer yet): the data plane initiates (role
+ * inversion), or with reinject the initiation is handed back (reinject.h).
  */
 static enum answer answer_for(struct installer *ins, const struct install_item *it, const struct install_mode *md,
 			      int64_t now)
@@ -406,7 +406,7 @@ static enum answer answer_for(struct installer *ins, const struct install_item *
 
 	if (md->no_initiate)
 		return ANSWER_NONE;
-	if (ins->rio.send && !md->role_inversion)
+	if (ins->rio.send && md->reinject)
 		return !p || roamed ? ANSWER_REINJECT : ANSWER_NONE;
 	/*
 	 * Role inversion. A roamed peer object with a session, or one that
@@ -542,7 +542,7 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 
 	pthread_mutex_lock(&ins->cfg_mu);
 	md.no_initiate = ins->cfg.no_initiate;
-	md.role_inversion = ins->cfg.role_inversion;
+	md.reinject = ins->cfg.reinject;
 	md.delay_ms = ins->cfg.initiate_delay_ms;
 	pthread_mutex_unlock(&ins->cfg_mu);
 
@@ -721,15 +721,15 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 		goto fail;
 	}
 	ins->listen_port = cfg->listen_port;
-	ins->cfg.reinject = NULL;
+	ins->cfg.reinject_io = NULL;
 	ins->pacer = reinject_pacer_new(REINJECT_WAITING, REINJECT_PERIOD_NS, REINJECT_BURST, REINJECT_MAX_AGE_NS);
 	ins->followups = calloc(FOLLOWUP_MAX, sizeof(*ins->followups));
 	if (!ins->pacer || !ins->followups) {
 		e = errno;
 		goto fail;
 	}
-	if (cfg->reinject)
-		ins->rio = *cfg->reinject;
+	if (cfg->reinject_io)
+		ins->rio = *cfg->reinject_io;
 	else if ((ins->rj = reinject_new()))
 		ins->rio = (struct reinject_io){ .send = raw_send, .ctx = ins->rj };
 	else

@@ -8,10 +8,10 @@
  * NOTICE_GONE, NOTICE_REPLAY_SEEN); its timer runs the eviction sweep,
  * removals in small batches between queued work, the endpoint guard's
  * re-checks, revalidation notices to the lookup, and the status document
- * (status.h). After a new peer's install the client's own initiation is
- * handed back to the data plane (install/reinject.h), which answers it;
- * with role_inversion (or when re-injection is unavailable) the data plane
- * is made to send its own initiation instead (the initiator role).
+ * (status.h). After a new peer's install the data plane is made to send
+ * its own initiation to the client (the initiator role); with reinject the
+ * client's own initiation is handed back to the data plane instead
+ * (install/reinject.h), which answers it.
  *
  * Queue: 8192 items, full -> drop newest (jitwg_install_queue_dropped_total;
  * an install dropped also counts in jitwg_install_errors_total). Replay
@@ -37,10 +37,10 @@ struct installer_config {
 	unsigned int grace;          /* seconds */
 	unsigned int revalidate;     /* seconds between registry re-checks of a peer */
 	bool no_initiate;            /* install as responder only: the client's retry connects */
-	bool role_inversion;         /* initiate instead of re-injecting the client's initiation */
+	bool reinject;               /* re-inject the client's initiation instead of initiating */
 	unsigned int initiate_delay_ms; /* see install_settle() */
 	unsigned int confirm_ms;     /* install confirmation wait (install/confirm.h); 0 = off */
-	const struct reinject_io *reinject; /* NULL: raw sockets (install/reinject.h); copied. Tests */
+	const struct reinject_io *reinject_io; /* NULL: raw sockets (install/reinject.h); copied. Tests */
 	uint16_t listen_port;        /* the data plane's; where relay initiations are re-injected */
 	struct metrics *metrics;     /* not owned */
 	struct status_board *status; /* where the status document goes; not owned, may be NULL */
