@@ -131,7 +131,7 @@ GATEWAY_SRCS := \
 	src/gateway/install/guard.c \
 	src/gateway/install/status.c \
 	src/gateway/install/reinject.c \
-	src/gateway/install/followup.c \
+	src/gateway/install/reinject-run.c \
 	src/gateway/install/nftset.c \
 	src/gateway/core/config.c \
 	src/gateway/core/stage.c \

@@ -382,11 +382,6 @@ enum answer {
 	ANSWER_INITIATE,  /* role inversion: the data plane initiates */
 };
 
-struct install_mode {
-	bool no_initiate, reinject;
-	unsigned int delay_ms;
-};
-
 /*
  * How the client whose initiation made this install gets its answer. A
  * peer already installed had its initiation answered by the data plane
@@ -426,8 +421,8 @@ static enum answer answer_for(struct installer *ins, const struct install_item *
 }
 
 /* Role inversion for one peer (dataplane.h: dataplane_peer_initiate()), watched by install confirmation. */
-static void initiate_one(struct installer *ins, const struct install_item *it, const struct install_mode *md,
-			 int64_t now)
+void installer_initiate_one(struct installer *ins, const struct install_item *it, const struct install_mode *md,
+			    int64_t now)
 {
 	struct dp_peer one;
 	int ret;
@@ -445,56 +440,37 @@ static void initiate_one(struct installer *ins, const struct install_item *it, c
 		landed(ins, it, true, now, clock_mono_ms());
 }
 
-/* Sends what pacing allows now; the counts into the metrics. */
-static void reinject_run(struct installer *ins)
-{
-	struct reinject_counts k = { 0 };
-
-	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
-	metrics_add(&ins->m->reinjected, k.sent);
-	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
-	metrics_add(&ins->m->reinject_held, k.held);
-	if (k.failed)
-		log_ratelimited_debug("re-injection: %" PRIu64 " copies could not be sent", k.failed);
-}
-
 /*
- * Hands the initiations of the installed peers in want[] back to the data
- * plane, paced (reinject.h), after the admission set is written: the filter
- * must let them through. A peer whose copy finds the pacing queue full is
- * made to initiate instead, so it never waits for the client's retry.
+ * Role inversion for the peers in init[] (indexes into its): one
+ * dataplane_peers_initiate() for all of them, one data-plane transaction
+ * instead of one per peer. With a settle delay, or if the batch fails,
+ * peer by peer (a peer the failed batch did initiate sends nothing more
+ * within REKEY_TIMEOUT, so nothing is sent twice).
  */
-static void reinject_batch(struct installer *ins, struct install_item *its, const size_t *want, size_t n,
+static void initiate_batch(struct installer *ins, struct install_item *its, const size_t *init, size_t n,
 			   const struct install_mode *md, int64_t now)
 {
-	uint64_t now_ns = clock_mono_ns();
-	struct reinject_pkt pk;
+	struct dp_peer peers[BATCH_MAX];
+	uint64_t now_ms;
 	size_t i;
+	int ret = -EAGAIN;
 
-	for (i = 0; i < n; ++i) {
-		const struct install_item *it = &its[want[i]];
-
-		memcpy(pk.key, it->key, WG_KEY_LEN);
-		pk.from = it->endpoint;
-		pk.to = it->local;
-		pk.msg = it->initiation;
-		/* Relay hand-offs carry no local address: the relay forwards to loopback. */
-		if (!pk.to.addr.sa_family && it->endpoint.addr.sa_family == AF_INET) {
-			pk.to.addr4.sin_family = AF_INET;
-			pk.to.addr4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-			pk.to.addr4.sin_port = htons(ins->listen_port);
-		} else if (!pk.to.addr.sa_family) {
-			pk.to.addr6.sin6_family = AF_INET6;
-			pk.to.addr6.sin6_addr = in6addr_loopback;
-			pk.to.addr6.sin6_port = htons(ins->listen_port);
+	if (n > 1 && !md->delay_ms) {
+		for (i = 0; i < n; ++i)
+			fill_peer(&peers[i], &its[init[i]], peertab_find(ins->tab, its[init[i]].key));
+		ret = dataplane_peers_initiate(ins->dp, peers, n);
+		now_ms = clock_mono_ms();
+		for (i = 0; !ret && i < n; ++i) {
+			if (ins->confirm && install_confirm_watch(ins->confirm, &peers[i], now_ms, time(NULL)))
+				log_ratelimited_debug("install confirmation: no memory to watch a peer");
+			landed(ins, &its[init[i]], true, now, now_ms);
 		}
-		if (!reinject_pacer_push(ins->pacer, &pk, now_ns)) {
-			metrics_inc(&ins->m->reinject_failed);
-			initiate_one(ins, it, md, now);
-		}
+		explicit_bzero(peers, n * sizeof(peers[0]));
+		if (ret)
+			log_warn("batch initiation of %zu peers failed (%s); one by one", n, strerror(-ret));
 	}
-	if (n)
-		reinject_run(ins);
+	for (i = 0; ret && i < n; ++i)
+		installer_initiate_one(ins, &its[init[i]], md, now);
 }
 
 /* Writes the peers in plain[] as one batch (one by one if the batch fails); books those that landed. */
@@ -522,9 +498,9 @@ static void set_batch(struct installer *ins, struct install_item *its, struct dp
 }
 
 /*
- * Installs a batch: the peers that need no initiation from the data plane
- * (re-injected or answered already) as one data-plane message, then the
- * re-injections as one send per family; role inversion one peer at a time.
+ * Installs a batch: the peers to initiate as one data-plane transaction,
+ * those that need no initiation (re-injected or answered already) as
+ * another, then the re-injections, paced.
  * Role inversion: a peer whose persistent keepalive goes from 0 to
  * non-zero while the interface is up makes WireGuard (kernel and
  * wireguard-go alike) send a keepalive at once, and with no session that
@@ -534,7 +510,7 @@ static void set_batch(struct installer *ins, struct install_item *its, struct dp
 static void do_installs(struct installer *ins, struct install_item *its, size_t n)
 {
 	struct dp_peer plain[BATCH_MAX];
-	size_t idx[BATCH_MAX], want[BATCH_MAX], nplain = 0, nwant = 0, i;
+	size_t idx[BATCH_MAX], want[BATCH_MAX], init[BATCH_MAX], nplain = 0, nwant = 0, ninit = 0, i;
 	bool reinject[BATCH_MAX], done[BATCH_MAX];
 	uint64_t now_ms = clock_mono_ms();
 	int64_t now = time(NULL);
@@ -550,20 +526,21 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 		enum answer a = answer_for(ins, &its[i], &md, now);
 
 		if (a == ANSWER_INITIATE) {
-			initiate_one(ins, &its[i], &md, now);
+			init[ninit++] = i;
 			continue;
 		}
 		fill_peer(&plain[nplain], &its[i], peertab_find(ins->tab, its[i].key));
 		reinject[nplain] = a == ANSWER_REINJECT;
 		idx[nplain++] = i;
 	}
+	initiate_batch(ins, its, init, ninit, &md, now);
 	set_batch(ins, its, plain, idx, nplain, done, now, now_ms);
 	installer_update_gauges(ins);
 	installer_admit_commit(ins);
 	for (i = 0; i < nplain; ++i)
 		if (done[i] && reinject[i])
 			want[nwant++] = idx[i];
-	reinject_batch(ins, its, want, nwant, &md, now);
+	installer_reinject_batch(ins, its, want, nwant, &md, now);
 }
 
 /* ---- the stage's hooks --------------------------------------------------------------- */
@@ -630,7 +607,7 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	if (ins->n_guards && installer_guards_next(ins) <= now)
 		installer_guards_run(ins, now);
 	if (reinject_pacer_due(ins->pacer) <= clock_mono_ns())
-		reinject_run(ins);
+		installer_reinject_run(ins);
 	if (installer_followups_next(ins) <= now)
 		installer_followups_run(ins, now);
 	if (ins->confirm && install_confirm_due(ins->confirm) <= now)

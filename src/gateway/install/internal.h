@@ -38,7 +38,7 @@ enum {
 	 */
 	REINJECT_WAITING = 8192,
 	REINJECT_BURST = 16,
-	FOLLOWUP_MAX = 8192,     /* copies whose answer is checked (followup.c) */
+	FOLLOWUP_MAX = 8192,     /* copies whose answer is checked (reinject-run.c) */
 	FOLLOWUP_MS = 250,       /* after the copy went out */
 	FOLLOWUP_LIST_FACTOR = 10,
 };
@@ -56,7 +56,7 @@ struct guard {
 	unsigned int round;
 };
 
-/* A re-injected copy whose answer is checked (followup.c). */
+/* A re-injected copy whose answer is checked (reinject-run.c). */
 struct followup {
 	uint8_t key[WG_KEY_LEN];
 	uint64_t due_ms;
@@ -152,11 +152,27 @@ void installer_guard_notice(struct installer *ins, const struct notice *n);
 void installer_guards_run(struct installer *ins, uint64_t now);
 uint64_t installer_guards_next(const struct installer *ins);
 
+/* How this batch of installs answers its clients (install.c reads it under cfg_mu). */
+struct install_mode {
+	bool no_initiate, reinject;
+	unsigned int delay_ms;
+};
+
+/* install.c: role inversion for one peer, watched by install confirmation; stage thread. */
+void installer_initiate_one(struct installer *ins, const struct install_item *it, const struct install_mode *md,
+			    int64_t now);
+
 /*
- * followup.c, stage thread only: add is the pacer's sent() callback (arg
+ * reinject-run.c, stage thread only. reinject_batch queues the copies of the
+ * installed peers its[want[i]] for the pacer and sends what it allows
+ * (a full queue: that peer initiates instead); reinject_run sends what
+ * pacing allows now. followup_add is the pacer's sent() callback (arg
  * the installer); run lists the data plane once for the follow-ups due at
  * now and makes the peers whose copy was never consumed initiate.
  */
+void installer_reinject_batch(struct installer *ins, struct install_item *its, const size_t *want, size_t n,
+			      const struct install_mode *md, int64_t now);
+void installer_reinject_run(struct installer *ins);
 void installer_followup_add(void *arg, const uint8_t *key);
 uint64_t installer_followups_next(const struct installer *ins);
 void installer_followups_run(struct installer *ins, uint64_t now);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The follow-up after a re-injection (internal.h): a copy the data plane
- * never consumed is answered by role inversion.
+ * --reinject's side of the install stage (internal.h): the copies handed
+ * to the pacer (reinject.h) and sent from it, and the follow-up after a
+ * copy, when the data plane never consumed it, by role inversion.
  *
  * Why: a data plane "under load" (its handshake queue past its mark, for a
  * second after) demands mac2 of every handshake message and answers the
@@ -21,13 +22,67 @@
  */
 #include "gateway/install/internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
+
+/* Sends what pacing allows now; the counts into the metrics. */
+void installer_reinject_run(struct installer *ins)
+{
+	struct reinject_counts k = { 0 };
+
+	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
+	metrics_add(&ins->m->reinjected, k.sent);
+	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
+	metrics_add(&ins->m->reinject_held, k.held);
+	if (k.failed)
+		log_ratelimited_debug("re-injection: %" PRIu64 " copies could not be sent", k.failed);
+}
+
+/*
+ * Hands the initiations of the installed peers in want[] back to the data
+ * plane, paced (reinject.h), after the admission set is written: the filter
+ * must let them through. A peer whose copy finds the pacing queue full is
+ * made to initiate instead, so it never waits for the client's retry.
+ */
+void installer_reinject_batch(struct installer *ins, struct install_item *its, const size_t *want, size_t n,
+			      const struct install_mode *md, int64_t now)
+{
+	uint64_t now_ns = clock_mono_ns();
+	struct reinject_pkt pk;
+	size_t i;
+
+	for (i = 0; i < n; ++i) {
+		const struct install_item *it = &its[want[i]];
+
+		memcpy(pk.key, it->key, WG_KEY_LEN);
+		pk.from = it->endpoint;
+		pk.to = it->local;
+		pk.msg = it->initiation;
+		/* Relay hand-offs carry no local address: the relay forwards to loopback. */
+		if (!pk.to.addr.sa_family && it->endpoint.addr.sa_family == AF_INET) {
+			pk.to.addr4.sin_family = AF_INET;
+			pk.to.addr4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			pk.to.addr4.sin_port = htons(ins->listen_port);
+		} else if (!pk.to.addr.sa_family) {
+			pk.to.addr6.sin6_family = AF_INET6;
+			pk.to.addr6.sin6_addr = in6addr_loopback;
+			pk.to.addr6.sin6_port = htons(ins->listen_port);
+		}
+		if (!reinject_pacer_push(ins->pacer, &pk, now_ns)) {
+			metrics_inc(&ins->m->reinject_failed);
+			installer_initiate_one(ins, it, md, now);
+		}
+	}
+	if (n)
+		installer_reinject_run(ins);
+}
 
 static int fu_cmp(const void *a, const void *b)
 {
