@@ -52,4 +52,5 @@ kg_boot "$root" "$TL_TMP/console.log" "${KG_TIMEOUT:-300}" || true
 kg_report "$TL_TMP/console.log" cold_gateway cold_connect_v4 cold_connect_v6 endpoint_v6_source \
 	initiations_sent forty_connect forty_exact forty_gauge replay_setup replay_unseen_endpoint_kept replay_moves_no_endpoint \
 	replay_counted replay_installs_nothing fresh_initiation_installs stop_sigterm stop_keeps_peers \
-	auto_picks_kernel restart_adopts restart_tunnels_kept evict_idle evict_metrics reinstall_after_evict
+	auto_picks_kernel restart_adopts restart_tunnels_kept evict_idle evict_metrics reinstall_after_evict \
+	reinject_connect reinject_answered

@@ -195,6 +195,7 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	ins->cfg.revalidate = cfg->revalidate;
 	ins->cfg.no_initiate = cfg->no_initiate;
 	ins->cfg.reinject = cfg->reinject;
+	atomic_store(&ins->rj_tried, false); /* a failed open is tried again (on the stage thread) */
 	ins->cfg.initiate_delay_ms = cfg->initiate_delay_ms;
 	/* Sweep soon under the new timeout rather than at the old interval's end. */
 	ins->next_sweep_ms = now + evict_interval_ms(cfg->idle_timeout);
@@ -382,6 +383,27 @@ enum answer {
 	ANSWER_INITIATE,  /* role inversion: the data plane initiates */
 };
 
+static int raw_send(void *ctx, const struct reinject_pkt *pkts, size_t n, bool *ok)
+{
+	return reinject_send(ctx, pkts, n, ok);
+}
+
+/* Opens the raw sockets at the first install that wants them; once per (re)configuration. */
+static void reinject_open(struct installer *ins)
+{
+	atomic_store(&ins->rj_tried, true);
+	ins->rj = reinject_new();
+	if (!ins->rj) {
+		log_warn("--reinject: cannot open raw sockets (%s): the data plane initiates instead",
+			 strerror(errno));
+		return;
+	}
+	ins->rio = (struct reinject_io){ .send = raw_send, .ctx = ins->rj };
+	if (!reinject_marked(ins->rj))
+		log_warn("--reinject: copies cannot be marked (no CAP_NET_ADMIN): each is captured "
+			 "again and dropped as a replay");
+}
+
 /*
  * How the client whose initiation made this install gets its answer. A
  * peer already installed had its initiation answered by the data plane
@@ -401,6 +423,8 @@ static enum answer answer_for(struct installer *ins, const struct install_item *
 
 	if (md->no_initiate)
 		return ANSWER_NONE;
+	if (md->reinject && !ins->rio.send && !atomic_load(&ins->rj_tried))
+		reinject_open(ins);
 	if (ins->rio.send && md->reinject)
 		return !p || roamed ? ANSWER_REINJECT : ANSWER_NONE;
 	/*
@@ -655,11 +679,6 @@ static const struct stage_ops install_ops = {
 	.tick = install_tick,
 };
 
-static int raw_send(void *ctx, const struct reinject_pkt *pkts, size_t n, bool *ok)
-{
-	return reinject_send(ctx, pkts, n, ok);
-}
-
 struct installer *installer_new(struct dataplane *dp, const struct installer_config *cfg)
 {
 	struct installer *ins = calloc(1, sizeof(*ins));
@@ -707,14 +726,6 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	}
 	if (cfg->reinject_io)
 		ins->rio = *cfg->reinject_io;
-	else if ((ins->rj = reinject_new()))
-		ins->rio = (struct reinject_io){ .send = raw_send, .ctx = ins->rj };
-	else
-		log_warn("cannot re-inject clients' initiations (%s): the data plane initiates instead",
-			 strerror(errno));
-	if (ins->rj && !reinject_marked(ins->rj))
-		log_warn("re-injected initiations cannot be marked (no CAP_NET_ADMIN): each is captured "
-			 "again and dropped as a replay");
 	/* Adopt what is installed now: the first sweep runs before the thread starts. */
 	installer_sweep(ins);
 	installer_status_publish(ins);

@@ -109,7 +109,8 @@ struct installer {
 	struct guard guards[GUARD_MAX];
 	size_t n_guards;
 	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
-	struct reinject *rj;         /* the raw sockets; NULL with a test's cfg.reinject or when they failed */
+	struct reinject *rj;         /* the raw sockets, opened at the first --reinject install */
+	atomic_bool rj_tried;        /* opening them failed: not again until a reconfigure */
 	struct reinject_io rio;      /* rio.send NULL: no re-injection, role inversion instead */
 	struct reinject_pacer *pacer;
 	struct followup *followups;  /* in due order, FOLLOWUP_MAX */

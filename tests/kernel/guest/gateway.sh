@@ -251,6 +251,25 @@ if wait_until 5 ping_c 1; then
 else
 	result reinstall_after_evict fail
 fi
+
+# ---- --reinject: kernel WireGuard answers the client's own initiation -------------
+# Clients 1 (IPv4) and 2 (IPv6) come back to a gateway without their peers:
+# jitwgd re-injects each captured initiation, the kernel answers it and the
+# gateway initiates nothing (the counters are the new process's).
+stop_jitwgd
+nsx gw $WG set wg0 peer "$(cat /tmp/c1.pub)" remove peer "$(cat /tmp/c2.pub)" remove
+client_reset 1
+client_reset 2 v6
+start_jitwgd --idle-timeout 600 --reinject
+if wait_until 5 ping_c 1 && wait_until 5 ping_c 2 v6; then
+	result reinject_connect pass
+else
+	result reinject_connect fail "$(metric jitwg_install_reinjected_total) re-injected"
+fi
+wait_metric 3 jitwg_install_reinjected_total -ge 2
+[ "$(metric jitwg_install_reinjected_total)" -ge 2 ] && [ "$(metric jitwg_initiations_sent_total)" = 0 ] &&
+	[ "$(metric jitwg_replay_rejected_total)" = 0 ] && result reinject_answered pass ||
+	result reinject_answered fail "re-injected $(metric jitwg_install_reinjected_total), initiations $(metric jitwg_initiations_sent_total), replays $(metric jitwg_replay_rejected_total)"
 stop_jitwgd || result final_stop fail
 echo "INFO jitwgd log lines: $(wc -l </tmp/jitwgd.log)"
 [ -n "$KG_VERBOSE" ] || grep -q 'fail' /tmp/results 2>/dev/null && sed 's/^/LOG /' /tmp/jitwgd.log
