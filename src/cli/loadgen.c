@@ -8,13 +8,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/addrport.h"
 #include "wire/keyfile.h"
 #include "loadgen/loadgen.h"
 #include "wire/keys.h"
@@ -73,40 +73,6 @@ static void usage(FILE *f)
 		"  --flood-keys N              random-key pool (default 4096)\n"
 		"  --flood-packet HEXFILE      the initiation to replay (default: made from the first key)\n"
 		"  --trace FILE                every datagram and ephemeral key as hex (tests only)\n");
-}
-
-static int parse_endpoint(struct loadgen_config *cfg, const char *s)
-{
-	char host[256];
-	const char *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST }, *ai = NULL;
-	size_t hl;
-
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-
-		if (!e || e[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(e - s - 1);
-		port = e + 2;
-		s++;
-	} else {
-		port = strrchr(s, ':');
-		if (!port)
-			return -EINVAL;
-		hl = (size_t)(port - s);
-		port++;
-	}
-	if (hl >= sizeof(host) || !*port)
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	if (getaddrinfo(host, port, &hints, &ai) || !ai)
-		return -EINVAL;
-	memcpy(&cfg->endpoint, ai->ai_addr, ai->ai_addrlen);
-	cfg->endpoint_len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
 }
 
 /* "KEY [ADDR]" per line; blank lines and '#' comments skipped. */
@@ -317,7 +283,7 @@ int cmd_loadgen(int argc, char **argv)
 		bool ok = true;
 
 		switch (c) {
-		case O_ENDPOINT: ok = have_ep = parse_endpoint(&cfg, a) == 0; break;
+		case O_ENDPOINT: ok = have_ep = addrport_resolve(a, 0, &cfg.endpoint, &cfg.endpoint_len) == 0; break;
 		case O_SPK: ok = have_spk = key_from_base64(cfg.server_public, a) == 0; break;
 		case O_KEYS: keys_path = a; break;
 		case O_CLIENTS:
