@@ -130,28 +130,14 @@ out:
 	return v;
 }
 
-void replay_merge(struct replay *r, const uint8_t key[static WG_KEY_LEN],
-		  const uint8_t ts[static TAI64N_LEN])
-{
-	struct entry *e;
-	size_t set;
-
-	pthread_mutex_lock(&r->lock);
-	set = keyedtab_set(&r->tab, key);
-	e = keyedtab_find(&r->tab, set, key);
-	if (!e) {
-		e = claim(r, set, key);
-		memcpy(e->ts, ts, TAI64N_LEN);
-		e->touched = ++r->clock;
-	} else if (tai64n_newer(ts, e->ts)) {
-		memcpy(e->ts, ts, TAI64N_LEN);
-	}
-	e->verified = true;
-	pthread_mutex_unlock(&r->lock);
-}
-
-void replay_load(struct replay *r, const uint8_t key[static WG_KEY_LEN],
-		 const uint8_t ts[static TAI64N_LEN])
+/*
+ * Folds a persisted mark into memory: the key's mark becomes max(memory,
+ * ts), verified. A missing key takes a way: while loading (most recent
+ * first) only a free one, stamped below every live entry and below the rows
+ * loaded before it; otherwise like a live check, evicting the LRU.
+ */
+static void fold(struct replay *r, const uint8_t key[static WG_KEY_LEN], const uint8_t ts[static TAI64N_LEN],
+		 bool loading)
 {
 	struct entry *e;
 	size_t set;
@@ -165,18 +151,34 @@ void replay_load(struct replay *r, const uint8_t key[static WG_KEY_LEN],
 		e->verified = true;
 		goto out;
 	}
-	/* No rank: a full set keeps its entries (loaded earlier, so more recent). */
-	e = keyedtab_claim(&r->tab, set, key, NULL, NULL, NULL);
-	if (!e) {
-		r->overflowed[set] = true;
-		goto out;
+	if (loading) {
+		/* No rank: a full set keeps its entries (loaded earlier, so more recent). */
+		e = keyedtab_claim(&r->tab, set, key, NULL, NULL, NULL);
+		if (!e) {
+			r->overflowed[set] = true;
+			goto out;
+		}
+		e->touched = LOAD_BASE - ++r->loaded_rows;
+	} else {
+		e = claim(r, set, key);
+		e->touched = ++r->clock;
 	}
 	memcpy(e->ts, ts, TAI64N_LEN);
 	e->verified = true;
-	/* Loaded most recent first: each row looks less recently used than the last. */
-	e->touched = LOAD_BASE - ++r->loaded_rows;
 out:
 	pthread_mutex_unlock(&r->lock);
+}
+
+void replay_merge(struct replay *r, const uint8_t key[static WG_KEY_LEN],
+		  const uint8_t ts[static TAI64N_LEN])
+{
+	fold(r, key, ts, false);
+}
+
+void replay_load(struct replay *r, const uint8_t key[static WG_KEY_LEN],
+		 const uint8_t ts[static TAI64N_LEN])
+{
+	fold(r, key, ts, true);
 }
 
 void replay_set_loaded(struct replay *r)
