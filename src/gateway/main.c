@@ -199,29 +199,16 @@ static void to_install_replayed(void *ctx, const struct lookup_event *ev)
 static void fill_installer_config(struct installer_config *ic, const struct config *cfg, struct metrics *m)
 {
 	memset(ic, 0, sizeof(*ic));
+	config_fill_installer(cfg, ic);
 	ic->ifname = cfg->interface;
-	ic->idle_timeout = cfg->idle_timeout;
-	ic->grace = cfg->grace;
-	ic->revalidate = cfg->revalidate;
-	ic->no_initiate = cfg->no_initiate;
-	ic->initiate_delay_ms = cfg->initiate_delay_ms;
-	ic->confirm_ms = cfg->confirm_ms;
 	ic->metrics = m;
-}
-
-static void fill_admit_config(struct admit_config *ac, const struct config *cfg)
-{
-	memset(ac, 0, sizeof(*ac));
-	ac->rate = cfg->admit_rate;
-	ac->burst = cfg->admit_burst;
-	ac->threshold = cfg->admit_threshold;
 }
 
 static void reload(struct daemon *d, int argc, char **argv)
 {
 	struct config fresh, *run = &d->cfg;
 	struct installer_config ic;
-	struct admit_config ac;
+	struct admit_config ac = { 0 };
 	char err[CONFIG_ERR_MAX];
 	int ret;
 
@@ -237,7 +224,7 @@ static void reload(struct daemon *d, int argc, char **argv)
 	log_set_level(run->log_level);
 	fill_installer_config(&ic, run, d->m);
 	installer_reconfigure(d->ins, &ic);
-	fill_admit_config(&ac, run);
+	config_fill_admit(run, &ac);
 	admit_stage_reconfigure(d->admit, &ac);
 	log_info("reloaded %s: idle-timeout %us, grace %us, %s, admit %u/s burst %u above %u/s",
 		 run->config_file ? run->config_file : "(command line)", run->idle_timeout, run->grace,
@@ -439,7 +426,7 @@ static int start_identify_admit(struct daemon *d)
 		return -1;
 	}
 	ac.identify = d->identify;
-	fill_admit_config(&ac.buckets, &d->cfg);
+	config_fill_admit(&d->cfg, &ac.buckets);
 	d->admit = admit_stage_new(&ac);
 	if (!d->admit) {
 		log_err("admit stage: %s", strerror(errno));

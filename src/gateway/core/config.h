@@ -64,6 +64,19 @@ void config_free(struct config *cfg);
  */
 int config_apply_reload(struct config *run, struct config *fresh, char err[CONFIG_ERR_MAX]);
 
+struct installer_config;
+struct admit_config;
+
+/*
+ * Copies the options that configure the install stage (timeouts, grace,
+ * revalidation, initiation, confirmation) into *ic, or the admission
+ * buckets (rate, burst, threshold) into *ac; the option table names each
+ * one's field there. Other fields are left as they are. At start and after
+ * each reload.
+ */
+void config_fill_installer(const struct config *cfg, struct installer_config *ic);
+void config_fill_admit(const struct config *cfg, struct admit_config *ac);
+
 /*
  * Reads a bearer token file: one line, surrounding whitespace trimmed, no
  * control characters. Returns a malloc'd string or NULL with errno set and
