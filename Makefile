@@ -128,6 +128,9 @@ GATEWAY_SRCS := \
 	src/gateway/install/confirm.c \
 	src/gateway/install/evict-run.c \
 	src/gateway/install/guard.c \
+	src/gateway/install/owner.c \
+	src/gateway/install/expiry.c \
+	src/gateway/install/update.c \
 	src/gateway/install/status.c \
 	src/gateway/install/nftset.c \
 	src/gateway/core/config.c \

@@ -46,8 +46,13 @@ const char config_usage[] =
 	"  --registry-timeout-ms MS  per registry request (2000)\n"
 	"  --registry-concurrency N  registry requests in flight (16)\n"
 "  --registry-budget N       registry requests/s (burst N) for never-seen keys (100; 0 = unlimited)\n"
-	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
-	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
+	"  --prefetch SECONDS        also keep every record of the change feed in the cache, so\n"
+	"                            first handshakes need no registry request; without long poll\n"
+	"                            the feed is polled this often (0 = off, the default)\n"
+	"  --feed-wait SECONDS       long-poll wait on the registry's change feed, which jitwgd\n"
+	"                            follows to apply deletions and updates (25; 0 = poll every s)\n"
+	"  --no-follow               do not follow the change feed: deletions then reach installed\n"
+	"                            peers only through --revalidate (not recommended)\n"
 	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
 	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
 	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
@@ -90,6 +95,8 @@ static const struct opt opts[] = {
 	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
 	{ "registry-budget", OPT_UINT, O(registry_budget), 0, 1000000, false },
 	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
+	{ "feed-wait", OPT_UINT, O(feed_wait), 0, 60, false },
+	{ "no-follow", OPT_BOOL, O(no_follow), 0, 0, false },
 	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
 	{ "admit-set", OPT_STR, O(admit_set), 0, 0, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
@@ -379,6 +386,7 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 	cfg->admit_burst = 5;
 	cfg->admit_threshold = 500;
 	cfg->registry_budget = 100;
+	cfg->feed_wait = 25;
 	cfg->initiate_delay_ms = 0;
 	cfg->confirm_ms = 40;
 

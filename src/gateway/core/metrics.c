@@ -166,6 +166,14 @@ char *metrics_render(const struct metrics *m)
 	counter(&b, "jitwg_registry_gone_total",
 		"Installed peers removed because the registry reports them deleted or expired.",
 		&m->registry_gone);
+	counter(&b, "jitwg_expired_total", "Installed peers removed at their expiry time by jitwgd's own timer.",
+		&m->expired);
+	counter(&b, "jitwg_address_lost_total",
+		"Installed peers removed because the registry gave their allowed IPs to another key.",
+		&m->address_lost);
+	counter(&b, "jitwg_feed_updates_total",
+		"Change-feed records applied to installed peers (allowed IPs, keepalive or expiry changed).",
+		&m->feed_updates);
 
 	promtext_put(&b, "# HELP jitwg_install_seconds Time from the first captured initiation to the peer installed.\n"
 		"# TYPE jitwg_install_seconds histogram\n");

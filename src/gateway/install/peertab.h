@@ -32,6 +32,7 @@ struct peer_state {
 	struct dp_allowedip *allowed_ips; /* as installed or last listed; owned (peertab_set_allowed_ips) */
 	size_t n_allowed_ips;
 	uint16_t keepalive;          /* persistent keepalive, seconds */
+	int64_t expires_at;          /* the record's, unix seconds; 0 = never (or adopted) */
 	bool adopted;
 	uint32_t sweep_mark;         /* sweep generation that last saw it in the data plane */
 	struct peer_state *next;
