@@ -152,6 +152,7 @@ REGISTRY_SRCS := \
 	src/registry/store_sqlite.c \
 	src/registry/store_pg.c \
 	src/registry/api.c \
+	src/registry/feedwait.c \
 	src/registry/http.c \
 	src/registry/metrics.c
 

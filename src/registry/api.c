@@ -21,6 +21,7 @@
 #include <openssl/evp.h>
 
 #include "common/log.h"
+#include "registry/feedwait.h"
 
 enum { TOKEN_MAX = 4096 };
 
@@ -379,11 +380,33 @@ static struct json_object *change_to_json(const struct store_change *ch)
 	return o;
 }
 
-/* GET /v1/peers?since=C[&gateway=NAME][&limit=N]: the change feed (docs/API.md). */
+/* The long poll's wait=S: strict decimal seconds, 0..FEEDWAIT_MAX_S; absent is 0. */
+static int parse_wait(const char *s, unsigned int *out)
+{
+	unsigned int v = 0;
+
+	*out = 0;
+	if (!s)
+		return 0;
+	if (!*s || strlen(s) > 2)
+		return -EINVAL;
+	for (; *s; ++s) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(*s - '0');
+	}
+	if (v > FEEDWAIT_MAX_S)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* GET /v1/peers?since=C[&wait=S][&gateway=NAME][&limit=N]: the change feed (docs/API.md). */
 static void peer_feed(const struct api_ctx *ctx, const struct api_request *req, struct api_response *resp,
 		      const char *since_arg)
 {
 	const char *lim = req->query(req->query_arg, "limit");
+	unsigned int wait;
 	struct store_change *ch = NULL;
 	struct json_object *o = NULL, *arr;
 	int64_t since, next;
@@ -400,6 +423,8 @@ static void peer_feed(const struct api_ctx *ctx, const struct api_request *req, 
 		return api_error(resp, 400, "limit must be an integer from 1 to 1000", "limit");
 	if (parse_since(since_arg, &since))
 		return api_error(resp, 400, "since must be a cursor from this feed (a decimal number), or 0", "since");
+	if (parse_wait(req->query(req->query_arg, "wait"), &wait))
+		return api_error(resp, 400, "wait must be an integer number of seconds from 0 to 60", "wait");
 	ret = store_peer_changes(ctx->store, gw, since, time(NULL), limit + 1, &ch, &n);
 	if (ret == -ESTALE)
 		return api_error(resp, 410, "cursor too old: tombstones after it were pruned; restart from 0", "since");
@@ -420,6 +445,8 @@ static void peer_feed(const struct api_ctx *ctx, const struct api_request *req, 
 		goto oom;
 	if (page_send(resp, o))
 		goto oom;
+	if (!n)
+		resp->hold_s = wait;
 	goto out;
 oom:
 	api_error(resp, 503, "out of memory", NULL);
@@ -477,6 +504,7 @@ void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct
 	resp->status = 500;
 	resp->body = NULL;
 	resp->www_authenticate = false;
+	resp->hold_s = 0;
 	if (!strcmp(req->path, "/healthz")) {
 		if (!get)
 			return not_allowed(resp);
@@ -494,6 +522,8 @@ void api_handle(const struct api_ctx *ctx, const struct api_request *req, struct
 		since = req->query ? req->query(req->query_arg, "since") : NULL;
 		if (since)
 			return peer_feed(ctx, req, resp, since);
+		if (req->query && req->query(req->query_arg, "wait"))
+			return api_error(resp, 400, "wait applies to the change feed only (add since=)", "wait");
 		return peer_list(ctx, req, resp);
 	}
 	if (!strncmp(req->path, peers, sizeof(peers) - 1) && req->path[sizeof(peers) - 1] == '/') {

@@ -44,6 +44,13 @@ struct api_response {
 	int status;
 	char *body; /* malloc'd JSON text, or NULL for no body (204) */
 	bool www_authenticate;
+	/*
+	 * Nonzero: a feed request that found no change asked to wait this many
+	 * seconds (1..60). The HTTP layer may then hold the request and call
+	 * api_handle again after a change or at the deadline; body is the empty
+	 * page to send if it answers now.
+	 */
+	unsigned int hold_s;
 };
 
 /* Reads the token file (one line; surrounding whitespace dropped) into ctx. 0 or -errno/-EINVAL. */

@@ -33,6 +33,11 @@ struct store {
 	unsigned int n;
 	struct slot *slots;
 	atomic_uint next;
+	struct store_conn *watch; /* store_watch's own connection, opened on first use */
+	const char *db;
+	int64_t head;
+	void (*notify)(void *arg);
+	void *notify_arg;
 	/* for /metrics (store_stats) */
 	atomic_uint in_use;
 	atomic_uint_fast64_t waits, errors;
@@ -136,6 +141,9 @@ struct store *store_open(const char *db, unsigned int conns)
 	else
 		s->be = &store_sqlite_backend;
 	pthread_mutex_init(&s->write_lock, NULL);
+	s->db = strdup(db);
+	if (!s->db)
+		goto fail;
 	s->slots = calloc(conns ? conns : 1, sizeof(*s->slots));
 	if (!s->slots)
 		goto fail;
@@ -161,6 +169,9 @@ void store_free(struct store *s)
 
 	if (!s)
 		return;
+	if (s->watch)
+		s->be->disconnect(s->watch);
+	free((char *)s->db);
 	for (i = 0; i < s->n; ++i) {
 		s->be->disconnect(s->slots[i].c);
 		pthread_mutex_destroy(&s->slots[i].mu);
@@ -168,6 +179,28 @@ void store_free(struct store *s)
 	free(s->slots);
 	pthread_mutex_destroy(&s->write_lock);
 	free(s);
+}
+
+void store_set_notify(struct store *s, void (*fn)(void *arg), void *arg)
+{
+	s->notify = fn;
+	s->notify_arg = arg;
+}
+
+static void notify(struct store *s)
+{
+	if (s->notify)
+		s->notify(s->notify_arg);
+}
+
+int store_watch(struct store *s, int timeout_ms)
+{
+	if (!s->watch) {
+		s->watch = s->be->connect(s->db);
+		if (!s->watch)
+			return -EIO;
+	}
+	return s->be->watch(s->watch, &s->head, timeout_ms);
 }
 
 const char *store_backend_name(const struct store *s)
@@ -415,6 +448,8 @@ out:
 	if (sl)
 		release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
+	if (!ret && *created)
+		notify(s);
 	free(ips);
 	peer_record_clear(&old);
 	return ret;
@@ -450,6 +485,8 @@ int store_peer_delete(struct store *s, const uint8_t key[static WG_KEY_LEN])
 	}
 	release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
+	if (!ret)
+		notify(s);
 	return ret;
 }
 
@@ -548,5 +585,7 @@ long store_purge(struct store *s, int64_t now)
 	}
 	release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
+	if (ret > 0)
+		notify(s);
 	return ret;
 }

@@ -103,6 +103,14 @@ struct store_backend {
 	 */
 	int (*changes)(struct store_conn *c, const char *gateway, int64_t since, int64_t now, size_t limit,
 		       struct store_change **out, size_t *n);
+	/*
+	 * Waits up to timeout_ms for a change committed by any process sharing
+	 * the database (PostgreSQL: LISTEN; SQLite: the feed's newest seq,
+	 * compared with *head after the wait). Returns 1 when something may have
+	 * changed, 0 when not, -EIO. Used by one watcher thread on its own
+	 * connection.
+	 */
+	int (*watch)(struct store_conn *c, int64_t *head, int timeout_ms);
 };
 
 extern const struct store_backend store_sqlite_backend;
@@ -171,6 +179,17 @@ int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, 
 		    struct peer_record **out, size_t *n);
 /* Deletes expired peers; returns the count or -errno. Thread-safe. */
 long store_purge(struct store *s, int64_t now);
+
+/*
+ * Calls fn(arg) after every committed write of this process, from the
+ * writing thread. Set before the store is shared between threads.
+ */
+void store_set_notify(struct store *s, void (*fn)(void *arg), void *arg);
+/*
+ * Waits up to timeout_ms for a change another process committed (see
+ * store_backend.watch) on a connection of its own. 1, 0 or -EIO. One thread.
+ */
+int store_watch(struct store *s, int timeout_ms);
 
 /* The store's figures for /metrics: a snapshot of independent counters. */
 struct store_stats {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <libpq-fe.h>
@@ -109,7 +110,11 @@ static const char schema[] =
 struct store_conn {
 	PGconn *pg;
 	bool in_txn;
+	bool listening; /* LISTEN issued on this session (watch) */
 };
+
+/* The channel writers NOTIFY on commit and store_watch LISTENs to. */
+#define FEED_CHANNEL "jitwg_feed"
 
 /* Parameters of one statement: text or binary (bytea) values. */
 struct params {
@@ -275,9 +280,10 @@ static int pg_begin(struct store_conn *c)
 	return 0;
 }
 
+/* Only writers begin; NOTIFY is delivered at COMMIT, once per transaction. */
 static int pg_commit(struct store_conn *c)
 {
-	bool ok = exec_simple(c->pg, "COMMIT");
+	bool ok = exec_simple(c->pg, "NOTIFY " FEED_CHANNEL "; COMMIT");
 
 	c->in_txn = false;
 	return ok ? 0 : -EIO;
@@ -624,6 +630,41 @@ static int pg_changes(struct store_conn *c, const char *gateway, int64_t since, 
 	return 0;
 }
 
+/*
+ * LISTEN on this session; after a reconnect LISTEN again and report a change,
+ * since notifications sent meanwhile are lost.
+ */
+static int pg_watch(struct store_conn *c, int64_t *head, int timeout_ms)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	PGnotify *n;
+	int changed = 0;
+
+	(void)head;
+	if (PQstatus(c->pg) != CONNECTION_OK || !c->listening) {
+		c->listening = false;
+		if (ensure(c) || !exec_simple(c->pg, "LISTEN " FEED_CHANNEL)) {
+			poll(NULL, 0, timeout_ms);
+			return -EIO;
+		}
+		c->listening = true;
+		return 1;
+	}
+	pfd.fd = PQsocket(c->pg);
+	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return -EIO;
+	if (!PQconsumeInput(c->pg)) {
+		log_warn("postgres: feed listener: %s", PQerrorMessage(c->pg));
+		c->listening = false;
+		return -EIO;
+	}
+	while ((n = PQnotifies(c->pg))) {
+		changed = 1;
+		PQfreemem(n);
+	}
+	return changed;
+}
+
 const struct store_backend store_pg_backend = {
 	.name = "postgres",
 	.connect = pg_connect,
@@ -641,4 +682,5 @@ const struct store_backend store_pg_backend = {
 	.meta_set = pg_meta_set,
 	.purge = pg_purge,
 	.changes = pg_changes,
+	.watch = pg_watch,
 };

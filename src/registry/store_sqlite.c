@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -34,6 +35,7 @@ enum stmt_id {
 	ST_TOMB_MAX,
 	ST_TOMB_PRUNE,
 	ST_CHANGES,
+	ST_HEAD,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -69,6 +71,7 @@ static const char *const sql[ST_COUNT] = {
 	[ST_CHANGES] = "SELECT p.key, p.gateway, p.psk, p.keepalive, p.expires_at, p.created_at, p.ips, "
 		       "c.seq, c.key FROM changes c LEFT JOIN peers p ON c.deleted = 0 AND p.key = c.key "
 		       "WHERE c.seq > ?1 AND (?2 IS NULL OR c.gw = ?2 OR c.gw = '') ORDER BY c.seq LIMIT ?3",
+	[ST_HEAD] = "SELECT coalesce(max(seq), 0) FROM changes",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -522,6 +525,31 @@ static int sq_changes(struct store_conn *c, const char *gateway, int64_t since, 
 	return 0;
 }
 
+/*
+ * SQLite has no notifications across processes: sleep, then compare the
+ * feed's newest seq (one index probe) with the last one seen.
+ */
+static int sq_watch(struct store_conn *c, int64_t *head, int timeout_ms)
+{
+	struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+	sqlite3_stmt *st = c->st[ST_HEAD];
+	int64_t now = *head;
+	int rc;
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		now = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return fail(c, "head");
+	if (now == *head)
+		return 0;
+	*head = now;
+	return 1;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.name = "sqlite",
 	.connect = sq_connect,
@@ -539,4 +567,5 @@ const struct store_backend store_sqlite_backend = {
 	.meta_set = sq_meta_set,
 	.purge = sq_purge,
 	.changes = sq_changes,
+	.watch = sq_watch,
 };

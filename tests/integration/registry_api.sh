@@ -292,6 +292,76 @@ for q in since=-1 since=x since= since=99999999999999999999 "since=0&limit=0" "s
 done
 tl_log "change feed: scope, tombstones, re-binding, paging"
 
+# ---- long poll (wait=S): held while idle, answered when a change commits ------------
+# poll_bg NAME QUERY [URL] -> background curl; its body in $TL_TMP/NAME.body, its
+# start and end (ms) in $TL_TMP/NAME.t
+poll_bg() {
+	(
+		t0=$(date +%s%3N)
+		curl -s -o "$TL_TMP/$1.body" -H "Authorization: Bearer $TOKEN" "${3:-$URL}/v1/peers?$2"
+		echo "$t0 $(date +%s%3N)" >"$TL_TMP/$1.t"
+	) &
+	POLL_PID=$!
+}
+# poll_ms NAME -> milliseconds the request took
+poll_ms() { awk '{ print $2 - $1 }' "$TL_TMP/$1.t"; }
+head_since() { # the feed's newest cursor
+	local since=0
+	for _ in $(seq 1 100); do
+		req GET "/v1/peers?since=$since&limit=1000"
+		since=$(jq -r .next_since <<<"$BODY")
+		[ "$(jq -r .more <<<"$BODY")" = true ] || break
+	done
+	echo "$since"
+}
+H=$(head_since)
+poll_bg idle "since=$H&wait=3"
+wait "$POLL_PID"
+[ "$(jq -c '[.changes, .next_since]' "$TL_TMP/idle.body")" = "[[],\"$H\"]" ] || tl_fail "idle long poll: $(cat "$TL_TMP/idle.body")"
+[ "$(poll_ms idle)" -ge 2000 ] || tl_fail "idle long poll answered after $(poll_ms idle) ms, before its wait=3"
+W1=$(newkey)
+poll_bg wake "since=$H&wait=30"
+sleep 0.5
+req POST /v1/peers "{\"public_key\":\"$W1\",\"allowed_ips\":[\"192.168.81.1/32\"]}"
+expect 201 "" "create during a long poll"
+tl_wait_until 20 test -s "$TL_TMP/wake.t" || tl_fail "long poll not answered after a commit"
+wait "$POLL_PID"
+jq -e --arg k "$W1" '[.changes[] | select(.op == "put" and .peer.public_key == $k)] | length == 1' \
+	"$TL_TMP/wake.body" >/dev/null || tl_fail "long poll page: $(cat "$TL_TMP/wake.body")"
+[ "$(poll_ms wake)" -lt 25000 ] || tl_fail "long poll held to its deadline despite a commit"
+tl_log "long poll: idle held $(poll_ms idle) ms of wait=3; answered $(poll_ms wake) ms after start (commit at ~500 ms)"
+# a change for another gateway does not answer a gateway's poll early
+H=$(head_since)
+poll_bg other "since=$H&gateway=feed-a&wait=3"
+sleep 0.5
+req POST /v1/peers "{\"public_key\":\"$(newkey)\",\"allowed_ips\":[\"192.168.81.2/32\"],\"gateway\":\"feed-b\"}"
+expect 201 "" "create for another gateway"
+wait "$POLL_PID"
+[ "$(jq -c .changes "$TL_TMP/other.body")" = "[]" ] || tl_fail "feed-a poll got feed-b's change: $(cat "$TL_TMP/other.body")"
+[ "$(poll_ms other)" -ge 2000 ] || tl_fail "feed-a poll answered early ($(poll_ms other) ms) for feed-b's change"
+# a commit by another registry process on the same database wakes this one's waiter
+# (PostgreSQL: LISTEN/NOTIFY; SQLite: the watcher's check of the newest seq)
+start_registry "$TL_TMP/reg4.log" --token-file "$TL_TMP/token"
+URL4=$URL PID4=$PID URL=$MAIN_URL
+H=$(head_since)
+W2=$(newkey)
+poll_bg cross "since=$H&wait=30"
+sleep 0.5
+URL=$URL4
+req POST /v1/peers "{\"public_key\":\"$W2\",\"allowed_ips\":[\"192.168.81.3/32\"]}"
+expect 201 "" "create on the second process"
+URL=$MAIN_URL
+tl_wait_until 20 test -s "$TL_TMP/cross.t" || tl_fail "long poll not woken by another process's commit"
+wait "$POLL_PID"
+kill "$PID4"
+jq -e --arg k "$W2" '[.changes[] | select(.peer.public_key == $k)] | length == 1' "$TL_TMP/cross.body" >/dev/null ||
+	tl_fail "cross-process long poll page: $(cat "$TL_TMP/cross.body")"
+tl_log "long poll across processes ($STORE): answered $(poll_ms cross) ms after start"
+for q in "since=0&wait=61" "since=0&wait=x" "since=0&wait=-1" "since=0&wait=" "since=0&wait=100" "wait=5"; do
+	req GET "/v1/peers?$q"
+	expect 400 wait "bad wait $q"
+done
+
 # ---- delete ------------------------------------------------------------------------
 req DELETE "/v1/peers/$(urlkey "$A")"
 expect 204 "" "delete"
@@ -328,9 +398,13 @@ printf '{"public_key":"%s","allowed_ips":["192.168.70.0/24"]%*s}' "$D" 12000 "" 
 curl -s -o "$TL_TMP/slow.out" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" --limit-rate 6k \
 	--data-binary "@$TL_TMP/slow" "$MAIN_URL/v1/peers" >"$TL_TMP/slow.code" &
 CURL=$!
+URL=$MAIN_URL
+poll_bg drain "since=$(head_since)&wait=60"
 sleep 0.7
 kill -TERM "$MAIN_PID"
 wait "$CURL" || true
+wait "$POLL_PID"
+[ "$(jq -c .changes "$TL_TMP/drain.body")" = "[]" ] || tl_fail "parked long poll at SIGTERM: $(cat "$TL_TMP/drain.body")"
 [ "$(cat "$TL_TMP/slow.code")" = 201 ] || tl_fail "in-flight request during SIGTERM: $(cat "$TL_TMP/slow.code")"
 for _ in $(seq 1 50); do kill -0 "$MAIN_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$MAIN_PID" 2>/dev/null && tl_fail "registry did not exit on SIGTERM"
