@@ -104,6 +104,21 @@ static bool nap(struct prefetch *p, unsigned int ms)
 	return stop;
 }
 
+/*
+ * libcurl calls this at least once a second during a transfer: a long poll
+ * parked in the registry ends within a second of prefetch_free().
+ */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct prefetch *p = arg;
+	bool stop;
+
+	pthread_mutex_lock(&p->mu);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct body *b = arg;
@@ -141,6 +156,8 @@ static int fetch(struct prefetch *p, struct body *b)
 	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, (long)p->cfg.timeout_ms + (*wait ? (long)p->wait_s * 1000 : 0));
 	curl_easy_setopt(p->easy, CURLOPT_WRITEDATA, b);
 	rc = curl_easy_perform(p->easy);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return -ECANCELED;
 	if (rc != CURLE_OK) {
 		if (!p->failures)
 			log_warn("feed: registry: %s", curl_easy_strerror(rc));
@@ -395,6 +412,8 @@ static void *run(void *arg)
 		started = clock_mono_ms();
 		st = fetch(p, &b);
 		now = now_ms();
+		if (st == -ECANCELED)
+			break; /* stopping */
 		if (st == 410) {
 			log_warn("feed: cursor %lld is older than the registry's tombstones; walking again from 0",
 				 (long long)p->since);
@@ -545,6 +564,9 @@ struct prefetch *prefetch_new(const struct prefetch_config *cfg, const char **er
 	curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(p->easy, CURLOPT_MAXFILESIZE, (long)BODY_MAX);
+	curl_easy_setopt(p->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(p->easy, CURLOPT_XFERINFODATA, p);
+	curl_easy_setopt(p->easy, CURLOPT_NOPROGRESS, 0L);
 	err = pthread_create(&p->thread, NULL, run, p);
 	if (err) {
 		why = "cannot start the feed thread";
