@@ -394,7 +394,7 @@ static void *run(void *arg)
 	uint64_t started;
 	unsigned int pause;
 	size_t n;
-	bool more;
+	bool more, idle;
 	int st;
 
 	if (cache_feed_get(p->cache, p->scope, &p->since))
@@ -429,7 +429,8 @@ static void *run(void *arg)
 		}
 		if (st == 200 && !parse_page(p, &b, &ch, &n, &next, &more)) {
 			/* nothing new: no write, so the lookup thread never waits for an idle poll */
-			st = n || next != p->since ? apply(p, ch, n, next, now) : 0;
+			idle = !n && next == p->since;
+			st = idle ? 0 : apply(p, ch, n, next, now);
 			if (!st && !hand_off(p, ch, n)) {
 				changes_free(ch, n);
 				break;
@@ -446,11 +447,14 @@ static void *run(void *arg)
 				caught_up(p, now);
 				/*
 				 * A long poll returns when something changed or its wait
-				 * ran out: ask again at once. A registry that answers at
-				 * once (no long poll) is asked at most every interval.
+				 * ran out: ask again at once. An answer with nothing new
+				 * that came sooner than the interval is a registry without
+				 * the long poll: it is asked at most every interval.
 				 */
 				pause = (unsigned int)(clock_mono_ms() - started);
-				if (pause < p->cfg.interval_ms && nap(p, p->cfg.interval_ms - pause))
+				if (!idle || pause >= p->cfg.interval_ms)
+					continue;
+				if (nap(p, p->cfg.interval_ms - pause))
 					break;
 				continue;
 			}
