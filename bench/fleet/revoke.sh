@@ -34,7 +34,7 @@ done
 # every follower caught up and parked in its long poll
 sleep 2
 load0=$(cut -d' ' -f1 /proc/loadavg)
-dur=$((N / RATE + 30))
+dur=$((N / RATE * 4 + 60)) # an upper bound: the pollers are stopped once every gateway is empty
 pids=()
 for i in 0 1 2; do
 	ip netns exec "${FL_JGW[$i]}" "$PY" "$TL_ROOT/bench/fleet/revoke.py" poll http://127.0.0.1:9100/metrics \

@@ -440,24 +440,87 @@ static void test_ips_overlap(void **state)
 	inet_pton(AF_INET6, "fd00:1::", &a[1].ip6);
 	inet_pton(AF_INET, "10.1.2.77", &b[0].ip4);
 	inet_pton(AF_INET6, "fd00:2::1", &b[1].ip6);
-	assert_true(installer_ips_overlap(a, 2, b, 2));         /* 10.1.2.77 in 10.1.2.0/24 */
-	assert_true(installer_ips_overlap(&b[0], 1, &a[0], 1));
-	assert_false(installer_ips_overlap(&a[1], 1, &b[1], 1)); /* different /64 */
-	assert_false(installer_ips_overlap(&a[0], 1, &b[1], 1)); /* families */
+	assert_true(peertab_ips_overlap(a, 2, b, 2));         /* 10.1.2.77 in 10.1.2.0/24 */
+	assert_true(peertab_ips_overlap(&b[0], 1, &a[0], 1));
+	assert_false(peertab_ips_overlap(&a[1], 1, &b[1], 1)); /* different /64 */
+	assert_false(peertab_ips_overlap(&a[0], 1, &b[1], 1)); /* families */
 	inet_pton(AF_INET, "10.1.3.1", &b[0].ip4);
-	assert_false(installer_ips_overlap(&a[0], 1, &b[0], 1));
+	assert_false(peertab_ips_overlap(&a[0], 1, &b[0], 1));
 	b[0].cidr = 23;                                           /* 10.1.2.0/23 contains 10.1.2.0/24 */
-	assert_true(installer_ips_overlap(&a[0], 1, &b[0], 1));
+	assert_true(peertab_ips_overlap(&a[0], 1, &b[0], 1));
 	a[1].cidr = 0;                                            /* ::/0 holds everything v6 */
-	assert_true(installer_ips_overlap(&a[1], 1, &b[1], 1));
-	assert_true(installer_ips_same(a, 2, a, 2));
+	assert_true(peertab_ips_overlap(&a[1], 1, &b[1], 1));
+	assert_true(peertab_ips_same(a, 2, a, 2));
 	{
 		struct dp_allowedip r[2] = { a[1], a[0] };
-		assert_true(installer_ips_same(a, 2, r, 2));     /* order does not matter */
+		assert_true(peertab_ips_same(a, 2, r, 2));     /* order does not matter */
 		r[1].cidr = 25;
-		assert_false(installer_ips_same(a, 2, r, 2));
-		assert_false(installer_ips_same(a, 2, r, 1));
+		assert_false(peertab_ips_same(a, 2, r, 2));
+		assert_false(peertab_ips_same(a, 2, r, 1));
 	}
+}
+
+static struct dp_allowedip ip4(const char *a, uint8_t cidr)
+{
+	struct dp_allowedip r = { .family = AF_INET, .cidr = cidr };
+
+	inet_pton(AF_INET, a, &r.ip4);
+	return r;
+}
+
+/*
+ * The address index behind peertab_holder: host prefixes by probe, a wide
+ * prefix on either side, the index following set_allowed_ips and del, the
+ * asking key never its own holder.
+ */
+static void test_peertab_holder(void **state)
+{
+	struct peertab *t = peertab_new();
+	uint8_t k1[WG_KEY_LEN], k2[WG_KEY_LEN], k3[WG_KEY_LEN];
+	struct dp_allowedip a = ip4("10.9.0.1", 32), b = ip4("10.9.0.2", 32), net = ip4("10.9.1.0", 24);
+	struct dp_allowedip q = ip4("10.9.1.77", 32), wideq = ip4("10.9.0.0", 16);
+	struct peer_state *p1, *p2, *p3;
+	unsigned int i;
+
+	assert_non_null(t);
+	mkkey(k1, 1);
+	mkkey(k2, 2);
+	mkkey(k3, 3);
+	p1 = peertab_get(t, k1, NULL);
+	p2 = peertab_get(t, k2, NULL);
+	assert_int_equal(peertab_set_allowed_ips(p1, &a, 1), 0);
+	assert_int_equal(peertab_set_allowed_ips(p2, &net, 1), 0);
+	assert_ptr_equal(peertab_holder(t, k3, &a, 1), p1);
+	assert_null(peertab_holder(t, k1, &a, 1));          /* itself */
+	assert_null(peertab_holder(t, k3, &b, 1));
+	assert_ptr_equal(peertab_holder(t, k3, &q, 1), p2);  /* inside a wide prefix */
+	assert_non_null(peertab_holder(t, k3, &wideq, 1));   /* a wide query */
+	assert_int_equal(peertab_set_allowed_ips(p1, &b, 1), 0); /* moved: the old address is free */
+	assert_null(peertab_holder(t, k3, &a, 1));
+	assert_ptr_equal(peertab_holder(t, k3, &b, 1), p1);
+	peertab_del(t, k2);
+	assert_null(peertab_holder(t, k3, &q, 1));
+	/* many peers: the index grows and still finds each */
+	for (i = 10; i < 3000; ++i) {
+		uint8_t k[WG_KEY_LEN];
+		struct dp_allowedip h = { .family = AF_INET, .cidr = 32 };
+		uint32_t v = htonl(0x0a400000 + i);
+
+		memcpy(&h.ip4, &v, 4);
+		mkkey(k, i);
+		p3 = peertab_get(t, k, NULL);
+		assert_int_equal(peertab_set_allowed_ips(p3, &h, 1), 0);
+	}
+	for (i = 10; i < 3000; i += 97) {
+		struct dp_allowedip h = { .family = AF_INET, .cidr = 32 };
+		uint32_t v = htonl(0x0a400000 + i);
+
+		memcpy(&h.ip4, &v, 4);
+		p3 = peertab_holder(t, k3, &h, 1);
+		assert_non_null(p3);
+		assert_int_equal(p3->key[0] | p3->key[1] << 8, i);
+	}
+	peertab_free(t);
 }
 
 struct inbox {
@@ -584,6 +647,7 @@ int main(void)
 		cmocka_unit_test_setup(test_expiry_removes_at_time, setup),
 		cmocka_unit_test_setup(test_owner_asks_then_takes_over, setup),
 		cmocka_unit_test(test_ips_overlap),
+		cmocka_unit_test(test_peertab_holder),
 		cmocka_unit_test_setup(test_revalidate_batches, setup),
 		cmocka_unit_test_setup(test_status_board, setup),
 	};

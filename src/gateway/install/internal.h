@@ -129,14 +129,11 @@ void installer_revalidate(struct installer *ins);
 void installer_remove(struct installer *ins, const uint8_t key[WG_KEY_LEN], enum removal_reason why);
 
 /*
- * owner.c, stage thread only: address ownership. ips_overlap: two lists
- * share an address. ips_same: the same prefixes in any order. holder: an
- * installed peer other than key whose allowed IPs overlap ips, or NULL.
- * remove_holders: removes every such peer (REMOVE_LOST), returns how many.
- * Linear in the installed peers; runs once per install or changed update.
+ * owner.c, stage thread only: address ownership. holder: an installed peer
+ * other than key whose allowed IPs overlap ips, or NULL (peertab_holder:
+ * a hash probe per host address). remove_holders: removes every such peer
+ * (REMOVE_LOST), returns how many.
  */
-bool installer_ips_overlap(const struct dp_allowedip *a, size_t na, const struct dp_allowedip *b, size_t nb);
-bool installer_ips_same(const struct dp_allowedip *a, size_t na, const struct dp_allowedip *b, size_t nb);
 struct peer_state *installer_holder(struct installer *ins, const uint8_t key[WG_KEY_LEN],
 				    const struct dp_allowedip *ips, size_t n);
 size_t installer_remove_holders(struct installer *ins, const uint8_t key[WG_KEY_LEN],

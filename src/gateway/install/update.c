@@ -32,7 +32,7 @@ void installer_apply_update(struct installer *ins, const struct install_item *it
 		installer_remove(ins, it->key, REMOVE_EXPIRED);
 		return;
 	}
-	ips_changed = !installer_ips_same(p->allowed_ips, p->n_allowed_ips, it->allowed_ips, it->n_allowed_ips);
+	ips_changed = !peertab_ips_same(p->allowed_ips, p->n_allowed_ips, it->allowed_ips, it->n_allowed_ips);
 	memset(&dp, 0, sizeof(dp));
 	memcpy(dp.public_key, it->key, WG_KEY_LEN);
 	dp.flags = DP_PEER_UPDATE_ONLY;
