@@ -146,6 +146,10 @@ DATAPLANE_SRCS := \
 REGISTRY_SRCS := \
 	src/registry/pool.c \
 	src/registry/store.c \
+	src/registry/store_sql.c \
+	src/registry/store_db.c \
+	src/registry/store_edit.c \
+	src/registry/store_token.c \
 	src/registry/store_sqlite.c \
 	src/registry/store_pg.c \
 	src/registry/api.c \

@@ -171,7 +171,7 @@ static void peer_create(const struct api_ctx *ctx, const struct api_request *req
 		goto out;
 	}
 	r.created_at = 0; /* set by the registry, never by the client */
-	ret = store_peer_create(ctx->store, &r, ctx->has_pool ? &ctx->pool : NULL, time(NULL), &created, conflict);
+	ret = store_peer_create(ctx->store, &r, ctx->has_pool ? &ctx->pool : NULL, time(NULL), NULL, &created, conflict);
 	switch (ret) {
 	case 0:
 		record_response(resp, created ? 201 : 200, &r);
@@ -218,13 +218,13 @@ static void peer_get(const struct api_ctx *ctx, const struct api_request *req, s
 
 static void peer_delete(const struct api_ctx *ctx, struct api_response *resp, const uint8_t key[static WG_KEY_LEN])
 {
-	int ret = store_peer_delete(ctx->store, key);
+	int ret = store_peer_delete(ctx->store, key, time(NULL), NULL);
 
-	/* Idempotent: deleting what is not there leaves the state asked for. */
-	if (ret && ret != -ENOENT) {
-		store_error(resp, ret);
-		return;
-	}
+	/* An unknown key is an error the operator must see: a typo never reads as "revoked". */
+	if (ret == -ENOENT)
+		return api_error(resp, 404, "no such peer", "public_key");
+	if (ret)
+		return store_error(resp, ret);
 	resp->status = 204;
 	resp->body = NULL;
 }
@@ -294,7 +294,7 @@ static void peer_list(const struct api_ctx *ctx, const struct api_request *req, 
 	uint8_t after[WG_KEY_LEN];
 	char next[WG_KEY_B64URL_LEN + 1];
 	size_t limit, i, n = 0;
-	const char *gw;
+	const char *gw, *owner;
 	bool bad;
 	int ret;
 
@@ -312,7 +312,12 @@ static void peer_list(const struct api_ctx *ctx, const struct api_request *req, 
 		api_error(resp, 400, "invalid cursor", "cursor");
 		return;
 	}
-	ret = store_peer_list(ctx->store, cur ? after : NULL, gw, time(NULL), limit + 1, &recs, &n);
+	owner = req->query ? req->query(req->query_arg, "owner") : NULL;
+	if (owner && !peer_label_valid(owner)) {
+		api_error(resp, 400, "invalid owner (1-63 of A-Z a-z 0-9 . _ - @)", "owner");
+		return;
+	}
+	ret = store_peer_list(ctx->store, cur ? after : NULL, gw, owner, time(NULL), limit + 1, &recs, &n);
 	if (ret) {
 		store_error(resp, ret);
 		return;

@@ -369,7 +369,7 @@ expect 204 "" "delete"
 req GET "/v1/peers/$(urlkey "$A")"
 expect 404 "" "deleted"
 req DELETE "/v1/peers/$(urlkey "$A")"
-expect 204 "" "delete is idempotent"
+expect 404 public_key "delete of an unknown key"
 req POST /v1/peers "{\"public_key\":\"$(newkey)\",\"allowed_ips\":[\"192.168.50.0/25\"]}"
 expect 201 "" "deleted peer's addresses are free"
 
