@@ -153,9 +153,12 @@ REGISTRY_SRCS := \
 	src/registry/store_sqlite.c \
 	src/registry/store_pg.c \
 	src/registry/api.c \
+	src/registry/api_edit.c \
+	src/registry/api_token.c \
 	src/registry/feedwait.c \
 	src/registry/http.c \
-	src/registry/metrics.c
+	src/registry/metrics.c \
+	src/registry/tokencli.c
 
 # The WebSocket protocol that jitwg-relay and `jitwg tunnel` share: the
 # HTTP upgrade, the frame codec (wslay), the stream framing of datagrams.

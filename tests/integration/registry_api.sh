@@ -58,6 +58,28 @@ count_all() { # number of live peers, by paging
 	echo "$n"
 }
 
+# poll_bg NAME QUERY [URL] -> background curl; its body in $TL_TMP/NAME.body, its
+# start and end (ms) in $TL_TMP/NAME.t
+poll_bg() {
+	(
+		t0=$(date +%s%3N)
+		curl -s -o "$TL_TMP/$1.body" -H "Authorization: Bearer $TOKEN" "${3:-$URL}/v1/peers?$2"
+		echo "$t0 $(date +%s%3N)" >"$TL_TMP/$1.t"
+	) &
+	POLL_PID=$!
+}
+# poll_ms NAME -> milliseconds the request took
+poll_ms() { awk '{ print $2 - $1 }' "$TL_TMP/$1.t"; }
+head_since() { # the feed's newest cursor
+	local since=0
+	for _ in $(seq 1 100); do
+		req GET "/v1/peers?since=$since&limit=1000"
+		since=$(jq -r .next_since <<<"$BODY")
+		[ "$(jq -r .more <<<"$BODY")" = true ] || break
+	done
+	echo "$since"
+}
+
 start_registry "$TL_TMP/reg.log" --token-file "$TL_TMP/token" --pool 10.77.0.0/24,fd77::/64
 MAIN_PID=$PID MAIN_URL=$URL
 tl_log "store $STORE, $URL"
@@ -201,13 +223,11 @@ expect 200 "" "retried allocation"
 # ---- expiry --------------------------------------------------------------------
 E=$(newkey)
 req POST /v1/peers "{\"public_key\":\"$E\",\"allowed_ips\":[\"192.168.60.0/24\"],\"expires_at\":\"2001-01-01T00:00:00Z\"}"
-expect 201 "" "create expired"
+expect 400 expires_at "create already expired"
 req GET "/v1/peers/$(urlkey "$E")"
-expect 404 "" "expired peer"
-req POST /v1/peers "{\"public_key\":\"$(newkey)\",\"allowed_ips\":[\"192.168.60.128/25\"]}"
-expect 201 "" "an expired peer's addresses are free"
-LIVE=$((LIVE + 1))
+expect 404 "" "refused expired create wrote nothing"
 S=$(newkey)
+HS=$(head_since)
 soon=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
 req POST /v1/peers "{\"public_key\":\"$S\",\"allowed_ips\":[\"192.168.61.0/24\"],\"expires_at\":\"$soon\"}"
 expect 201 "" "create expiring"
@@ -216,6 +236,9 @@ expect 200 "" "not yet expired"
 [ "$(jq -r .expires_at <<<"$BODY")" = "$soon" ] || tl_fail "expires_at round trip: $BODY"
 tl_wait_until 5 bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $TOKEN' $URL/v1/peers/$(urlkey "$S")) = 404 ]" ||
 	tl_fail "peer did not expire"
+# expiry is a feed delete within about a second of expires_at (the registry's 1 s expiry tick)
+got_tomb() { req GET "/v1/peers?since=$HS&limit=1000"; jq -e --arg k "$S" '[.changes[] | select(.op == "delete" and .public_key == $k)] | length == 1' <<<"$BODY" >/dev/null; }
+tl_wait_until 5 got_tomb || tl_fail "no feed delete after expiry: $BODY"
 req POST /v1/peers "{\"public_key\":\"$S\",\"allowed_ips\":[\"192.168.62.0/24\"]}"
 expect 201 "" "re-create over an expired record"
 LIVE=$((LIVE + 1))
@@ -293,27 +316,6 @@ done
 tl_log "change feed: scope, tombstones, re-binding, paging"
 
 # ---- long poll (wait=S): held while idle, answered when a change commits ------------
-# poll_bg NAME QUERY [URL] -> background curl; its body in $TL_TMP/NAME.body, its
-# start and end (ms) in $TL_TMP/NAME.t
-poll_bg() {
-	(
-		t0=$(date +%s%3N)
-		curl -s -o "$TL_TMP/$1.body" -H "Authorization: Bearer $TOKEN" "${3:-$URL}/v1/peers?$2"
-		echo "$t0 $(date +%s%3N)" >"$TL_TMP/$1.t"
-	) &
-	POLL_PID=$!
-}
-# poll_ms NAME -> milliseconds the request took
-poll_ms() { awk '{ print $2 - $1 }' "$TL_TMP/$1.t"; }
-head_since() { # the feed's newest cursor
-	local since=0
-	for _ in $(seq 1 100); do
-		req GET "/v1/peers?since=$since&limit=1000"
-		since=$(jq -r .next_since <<<"$BODY")
-		[ "$(jq -r .more <<<"$BODY")" = true ] || break
-	done
-	echo "$since"
-}
 H=$(head_since)
 poll_bg idle "since=$H&wait=3"
 wait "$POLL_PID"
