@@ -508,9 +508,8 @@ static void peer_one(const struct api_ctx *ctx, const struct api_request *req, c
 	uint8_t key[WG_KEY_LEN];
 	bool get = !strcmp(req->method, "GET") || !strcmp(req->method, "HEAD");
 
-	if (slash && strcmp(slash, "/rotate"))
-		return api_error(resp, 404, "not found", NULL);
-	if (klen != WG_KEY_B64URL_LEN)
+	/* a '/' other than "/rotate" is most likely standard base64 in the path */
+	if ((slash && strcmp(slash, "/rotate")) || klen != WG_KEY_B64URL_LEN)
 		return api_error(resp, 400, "invalid public key in path (want base64url, no padding)", "public_key");
 	memcpy(k, rest, klen);
 	k[klen] = '\0';

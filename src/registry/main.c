@@ -76,8 +76,10 @@ int main(int argc, char **argv)
 	long purged;
 
 	log_set_ident("jitwg-registry");
-	if (argc > 1 && !strcmp(argv[1], "token"))
+	if (argc > 1 && !strcmp(argv[1], "token")) {
+		log_set_level(LOG_LVL_WARN); /* the audit line would repeat what the command prints */
 		return registry_token_main(argc - 1, argv + 1);
+	}
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
