@@ -251,10 +251,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		st->route = reg_route_of(url);
 		atomic_fetch_add(&h->in_flight, 1);
 		/* Auth first: an unauthenticated client gets 401, never 413, and no body is buffered. */
-		if (api_refuse_unauthorized(h->ctx, url,
-					    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-									MHD_HTTP_HEADER_AUTHORIZATION),
-					    &resp)) {
+		req = (struct api_request){
+			.method = method,
+			.path = url,
+			.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								     MHD_HTTP_HEADER_AUTHORIZATION),
+			.query = query_arg,
+			.query_arg = conn,
+		};
+		if (api_refuse_unauthorized(h->ctx, &req, &resp)) {
 			st->answered = true;
 			return answer(h, st, conn, &resp);
 		}
