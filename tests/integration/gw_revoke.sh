@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Revocation with jitwgd's default options (it follows the registry's change
-# feed): a client pinging through the gateway is cut off within 5 s of its
-# deletion and stays cut off through its retries; a record expiring is
-# removed at its time by jitwgd's own timer; rotation gives the address to
-# the new key only, with the feed and (phase 2, --no-follow) through the
-# address check that asks the registry before a cached record takes an
-# installed peer's address.
+# feed): a client pinging through the gateway is cut off within 5 s of
+# `jitwg peer del` and stays cut off through its retries; a record expiring
+# is removed at its time by jitwgd's own timer; a PATCH of allowed IPs and
+# keepalive reaches the installed peer; rotation (POST .../rotate, and
+# delete + add) gives the address to the new key only, with the feed and
+# (phase 5, --no-follow) through the address check that asks the registry
+# before a cached record takes an installed peer's address.
 source "$(dirname "$0")/gw_common.bash"
 
 # b64url KEY -> the key as the registry's URLs spell it.
@@ -57,7 +58,8 @@ pinger 1 25
 P1=$TL_LAST_PID
 sleep 2
 t_del=$(date +%s.%N)
-reg -X DELETE "$REG_URL/v1/peers/$(b64url "${CLIENT_PUB[1]}")" || tl_fail "DELETE client 1"
+ip netns exec "$GW" "$TL_BIN/jitwg" peer del --registry "$REG_URL" --public-key "${CLIENT_PUB[1]}" >/dev/null ||
+	tl_fail "jitwg peer del client 1"
 # The time it left the data plane, polled every 50 ms (a figure, not the assertion).
 gone_at=""
 for _ in $(seq 200); do
@@ -109,9 +111,37 @@ wait "$TL_LAST_PID" 2>/dev/null || true
 [ "$(allowed_of 4)" = " 10.77.1.3/32" ] || tl_fail "client 4 holds '$(allowed_of 4)', not 10.77.1.3/32"
 gw_installed 3 && tl_fail "old key 3 re-installed"
 gw_ping 4 v4 || tl_fail "client 4 lost its address"
+
+# --- 4. an update (PATCH) reaches the installed peer; rotation by the API --
+gw_client 7 v4
+gw_register 7
+tl_wait_until 6 gw_ping 7 v4 || tl_fail "client 7 did not connect"
+reg -X PATCH "$REG_URL/v1/peers/$(b64url "${CLIENT_PUB[7]}")" -H 'Content-Type: application/json' \
+	-d '{"allowed_ips":["10.77.1.7/32","fd77::1:7/128","10.77.7.0/24"],"persistent_keepalive":15}' ||
+	tl_fail "PATCH client 7"
+has_update() { allowed_of 7 | grep -q 10.77.7.0/24 &&
+	ip netns exec "$GW" wg show "$GWIF" persistent-keepalive | grep -q "${CLIENT_PUB[7]}.*15"; }
+tl_wait_until 5 has_update || tl_fail "PATCH not applied: '$(allowed_of 7)'"
+gw_ping 7 v4 || tl_fail "client 7 lost its tunnel in the update"
+grep -q "updated peer ${CLIENT_PUB[7]} from the registry: allowed IPs keepalive" "$TL_TMP/jitwgd.log" ||
+	tl_fail "no update log line"
+# rotation: client 8 connected, rotated to client 9's key, which takes 10.77.1.8
+gw_client 8 v4
+gw_register 8
+tl_wait_until 6 gw_ping 8 v4 || tl_fail "client 8 did not connect"
+own_client 9 10.77.1.8
+reg -X POST "$REG_URL/v1/peers/$(b64url "${CLIENT_PUB[8]}")/rotate" -H 'Content-Type: application/json' \
+	-d "{\"public_key\":\"${CLIENT_PUB[9]}\"}" || tl_fail "rotate client 8 to 9"
+tl_wait_until 5 bash -c "! ip netns exec $GW wg show $GWIF peers | grep -qxF '${CLIENT_PUB[8]}'" ||
+	tl_fail "old key 8 still installed after the rotation"
+pinger 8 8                             # the old key keeps trying
+tl_wait_until 6 gw_ping 9 v4 || tl_fail "rotated client 9 did not connect"
+wait "$TL_LAST_PID" 2>/dev/null || true
+[ "$(allowed_of 9)" = " 10.77.1.8/32 fd77::1:8/128" ] || tl_fail "client 9 holds '$(allowed_of 9)'"
+gw_installed 8 && tl_fail "old key 8 re-installed"
 gw_jitwgd_stop
 
-# --- 4. rotation without the feed: the address check asks the registry -----
+# --- 5. rotation without the feed: the address check asks the registry -----
 # K5 connects; with --no-follow its deletion is not seen, so it stays
 # installed and cached. K6 takes its address: jitwgd asks the registry about
 # K5 (404: removed) before installing K6. K5's retries then meet a negative
@@ -135,6 +165,6 @@ wait "$TL_LAST_PID" 2>/dev/null || true
 [ "$(last_reply 5)" = 0 ] || tl_fail "old key 5 got a reply after client 6 took its address"
 gw_installed 5 && tl_fail "old key 5 took the address back"
 [ "$(allowed_of 6)" = " 10.77.1.5/32" ] || tl_fail "client 6 holds '$(allowed_of 6)', not 10.77.1.5/32"
-msg="PASS: delete removed the peer in $removed s, last reply $cutoff s after the delete; expiry: last reply $exp_cut s after; rotation: new key holds the address (feed and address check)"
+msg="PASS: delete removed the peer in $removed s, last reply $cutoff s after the delete; expiry: last reply $exp_cut s after; PATCH applied; rotation: new key holds the address (rotate, feed and address check)"
 gw_jitwgd_stop
 tl_log "$msg"

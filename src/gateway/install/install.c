@@ -90,49 +90,43 @@ static int item_from_record(struct install_item *it, const struct peer_record *r
 	return 0;
 }
 
-static int push_item(struct installer *ins, struct install_item *it)
+/* Queues a record as an install (ev: the initiation) or, with ev NULL, as a feed update. */
+static int queue_record(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
 {
-	int ret = stage_push_if(ins->st, it, 0, true, NULL, NULL);
+	struct install_item it;
+	int ret;
 
+	memset(&it, 0, sizeof(it));
+	it.kind = ev ? ITEM_INSTALL : ITEM_UPDATE;
+	ret = item_from_record(&it, rec);
 	if (ret)
-		free(it->allowed_ips);
-	explicit_bzero(it, sizeof(*it));
+		return ret;
+	if (ev) {
+		/* The endpoint is the initiation's source: the one fact an attacker can't
+		 * choose for someone else's key, since ev passed noise + replay guard. */
+		if (ev->src.sa.sa_family == AF_INET)
+			it.endpoint.addr4 = ev->src.sin;
+		else if (ev->src.sa.sa_family == AF_INET6)
+			it.endpoint.addr6 = ev->src.sin6;
+		it.first_seen = ev->first_seen;
+		it.source = ev->source;
+		it.owner_checked = ev->owner_checked;
+	}
+	ret = stage_push_if(ins->st, &it, 0, true, NULL, NULL);
+	if (ret)
+		free(it.allowed_ips);
+	explicit_bzero(&it, sizeof(it));
 	return ret;
 }
 
 int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
 {
-	struct install_item it;
-	int ret;
-
-	memset(&it, 0, sizeof(it));
-	it.kind = ITEM_INSTALL;
-	ret = item_from_record(&it, rec);
-	if (ret)
-		return ret;
-	/* The endpoint is the initiation's source: the one fact an attacker can't
-	 * choose for someone else's key, since ev passed noise + replay guard. */
-	if (ev->src.sa.sa_family == AF_INET)
-		it.endpoint.addr4 = ev->src.sin;
-	else if (ev->src.sa.sa_family == AF_INET6)
-		it.endpoint.addr6 = ev->src.sin6;
-	it.first_seen = ev->first_seen;
-	it.source = ev->source;
-	it.owner_checked = ev->owner_checked;
-	return push_item(ins, &it);
+	return queue_record(ins, ev, rec);
 }
 
 int installer_update(struct installer *ins, const struct peer_record *rec)
 {
-	struct install_item it;
-	int ret;
-
-	memset(&it, 0, sizeof(it));
-	it.kind = ITEM_UPDATE;
-	ret = item_from_record(&it, rec);
-	if (ret)
-		return ret;
-	return push_item(ins, &it);
+	return queue_record(ins, NULL, rec);
 }
 
 static int guard_check(void *arg, void *slot)
