@@ -141,10 +141,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 static int fetch(struct prefetch *p, struct body *b)
 {
 	char url[2048];
+	char wait[24] = "";
 	long status = 0;
 	CURLcode rc;
-
-	char wait[24] = "";
 
 	/* The registry waits only when nothing follows since: a walk is answered at once. */
 	if (p->wait_s)
@@ -279,10 +278,11 @@ static bool wanted(struct prefetch *p, struct change *ch)
 {
 	struct cache_entry e;
 	bool held;
+	int ret;
 
-	if (cache_peer_get(p->cache, ch->rec.public_key, &e) < 0)
-		memset(&e, 0, sizeof(e));
-	held = e.state == CACHE_POSITIVE;
+	memset(&e, 0, sizeof(e));
+	ret = cache_peer_get(p->cache, ch->rec.public_key, &e);
+	held = ret == 0 ? e.state == CACHE_POSITIVE : ret != -ENOENT;
 	cache_entry_clear(&e);
 	ch->handoff = held;
 	return held || p->cfg.store_all;
