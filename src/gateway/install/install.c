@@ -58,7 +58,7 @@ static void item_clear(struct install_item *it)
 
 /* ---- the queue's producers (any thread) ----------------------------------------- */
 
-/* Fills it's record fields (not the endpoint) from rec. 0 or -ENOMEM (nothing to free then). */
+/* Fills the item's record fields (not the endpoint) from rec. 0 or -ENOMEM (nothing to free then). */
 static int item_from_record(struct install_item *it, const struct peer_record *rec)
 {
 	size_t i;
