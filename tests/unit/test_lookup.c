@@ -1164,6 +1164,53 @@ static void test_conflict_asks_registry(void **state)
 	lookup_free(l);
 }
 
+/*
+ * The feed follower deletes a key while the lookup's request for it is in
+ * flight: the answer (a record, read before the delete) must neither
+ * replace the negative row nor install; the key is reported gone.
+ */
+static void test_feed_delete_beats_answer(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct cache_entry e;
+	struct cache *follower;
+	struct lookup *l;
+	const char *why = NULL;
+	uint8_t key[WG_KEY_LEN];
+	unsigned int i;
+
+	standin_add(80, true, 0);
+	pthread_mutex_lock(&reg.mu);
+	reg.keys[0].hold = true;
+	pthread_mutex_unlock(&reg.mu);
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	cfg.timeout_ms = 20000;
+	l = start(&cfg);
+	mkevent(&ev, 80, 8000, 40080);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	for (i = 0; i < 4000 && standin_hits(80) < 1; ++i)
+		usleep(5000);
+	assert_int_equal(standin_hits(80), 1);
+	follower = cache_open_companion(dbpath, &why);
+	assert_non_null(follower);
+	mkkey(key, 80);
+	assert_int_equal(cache_peer_put_negative(follower, key, atomic_load(&test_now)), 0);
+	pthread_mutex_lock(&reg.mu);
+	reg.keys[0].hold = false;
+	pthread_cond_broadcast(&reg.cv);
+	pthread_mutex_unlock(&reg.mu);
+	flush(l);
+	assert_int_equal(installs(), 0);
+	assert_int_equal(gones(), 1);
+	assert_int_equal(cache_peer_get(follower, key, &e), 0);
+	assert_int_equal(e.state, CACHE_NEGATIVE);
+	cache_entry_clear(&e);
+	cache_close(follower);
+	lookup_free(l);
+}
+
 static unsigned int standin_total(void)
 {
 	unsigned int n;
@@ -1530,6 +1577,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revalidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_conflict_asks_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feed_delete_beats_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_budget, setup, teardown),
 	};

@@ -56,6 +56,7 @@ struct pending {
 	bool want_install;            /* an initiation (not only a revalidation) waits */
 	bool spent;                   /* took a budget token (budget_refund on a record) */
 	bool owner_checked;           /* asked after the holder of its addresses (Q_CONFLICT) */
+	int64_t asked_at;             /* ms: when the request started (feed_deleted_since) */
 	struct lookup_event ev;       /* the newest such initiation */
 	/* This key holds addresses claimed by then_ev's key: ask about that key next. */
 	bool has_then;
@@ -216,6 +217,7 @@ static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const s
 	}
 	memcpy(p->key, key, WG_KEY_LEN);
 	p->spent = spent;
+	p->asked_at = now;
 	if (ev) {
 		p->want_install = true;
 		p->ev = *ev;
@@ -405,6 +407,23 @@ out:
 	cache_entry_clear(&e);
 }
 
+/*
+ * The feed follower deleted key (a negative row written at or after since)
+ * while a request for it was in flight: its answer may predate the delete
+ * and must not bring the record back into the cache or the data plane.
+ */
+static bool feed_deleted_since(struct lookup *l, const uint8_t key[WG_KEY_LEN], int64_t since)
+{
+	struct cache_entry e;
+	bool deleted;
+
+	if (cache_peer_get(l->cache, key, &e) < 0)
+		return false;
+	deleted = e.state == CACHE_NEGATIVE && e.fetched_at >= since;
+	cache_entry_clear(&e);
+	return deleted;
+}
+
 /* A registry answer, from regclient_poll() on this thread. */
 static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_status st,
 		       const struct peer_record *rec)
@@ -414,6 +433,11 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 	int64_t now = now_ms(l);
 	struct cache_entry e;
 
+	if (st == REGCLIENT_OK && p && feed_deleted_since(l, key, p->asked_at)) {
+		l->gone(l->ctx, key);
+		st = REGCLIENT_NOT_FOUND; /* the feed's delete is newer: nothing to install */
+		goto done;
+	}
 	switch (st) {
 	case REGCLIENT_OK:
 		if (p && p->spent)
@@ -441,6 +465,7 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 		cache_entry_clear(&e);
 		break;
 	}
+done:
 	if (p && p->has_then && st != REGCLIENT_FAILED)
 		conflict_next(l, &p->then_ev, now);
 	free(p);

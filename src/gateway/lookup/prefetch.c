@@ -268,24 +268,25 @@ out:
 
 /*
  * Whether a put is kept: with prefetch every record, else only keys the
- * cache holds a positive row for (the keys this gateway has installed or
- * served lately; an installed peer always came through the cache). Those
- * are also the puts the install stage gets, so a cached record never stays
- * older than an installed one. A failed read keeps the put: too much
- * rather than a lost update.
+ * cache has a row for: a positive one (the keys this gateway has installed
+ * or served lately; an installed peer always came through the cache), whose
+ * puts also go to the install stage, so a cached record never stays older
+ * than an installed one; or a negative one (a key re-created after its
+ * deletion must not wait out negative_ttl). A row that cannot be read keeps
+ * the put and hands it on: a lost update is worse than an extra write.
  */
 static bool wanted(struct prefetch *p, struct change *ch)
 {
 	struct cache_entry e;
-	bool held;
+	bool negative;
 	int ret;
 
 	memset(&e, 0, sizeof(e));
 	ret = cache_peer_get(p->cache, ch->rec.public_key, &e);
-	held = ret == 0 ? e.state == CACHE_POSITIVE : ret != -ENOENT;
+	ch->handoff = ret == 0 ? e.state == CACHE_POSITIVE : ret != -ENOENT;
+	negative = ret == 0 && e.state == CACHE_NEGATIVE;
 	cache_entry_clear(&e);
-	ch->handoff = held;
-	return held || p->cfg.store_all;
+	return ch->handoff || negative || p->cfg.store_all;
 }
 
 /* Applies a page and its cursor in one transaction; the cursor only moves if every write succeeded. */
