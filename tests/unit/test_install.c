@@ -319,7 +319,7 @@ static void test_update_applies_changes(void **state)
 	before = fake.n_sets;
 	assert_int_equal(before, 3); /* install, allowed IPs, keepalive */
 	assert_true(fake.sets[1].flags & DP_PEER_REPLACE_ALLOWEDIPS);
-	assert_true(fake.sets[1].flags & DP_PEER_UPDATE_ONLY);
+	assert_true(fake.sets[1].flags & DP_PEER_UPDATE_QUIET);
 	assert_false(fake.sets[1].flags & DP_PEER_HAS_ENDPOINT);
 	assert_false(fake.sets[2].flags & DP_PEER_REPLACE_ALLOWEDIPS);
 	assert_true(fake.sets[2].flags & DP_PEER_HAS_KEEPALIVE);

@@ -35,7 +35,8 @@ void installer_apply_update(struct installer *ins, const struct install_item *it
 	ips_changed = !peertab_ips_same(p->allowed_ips, p->n_allowed_ips, it->allowed_ips, it->n_allowed_ips);
 	memset(&dp, 0, sizeof(dp));
 	memcpy(dp.public_key, it->key, WG_KEY_LEN);
-	dp.flags = DP_PEER_UPDATE_ONLY;
+	/* Never creates; no existence check (a key dump on the kernel backend): the peer table says it is there. */
+	dp.flags = DP_PEER_UPDATE_QUIET;
 	if (ips_changed) {
 		installer_remove_holders(ins, it->key, it->allowed_ips, it->n_allowed_ips);
 		dp.flags |= DP_PEER_REPLACE_ALLOWEDIPS;
@@ -47,12 +48,9 @@ void installer_apply_update(struct installer *ins, const struct install_item *it
 		dp.persistent_keepalive = it->keepalive;
 	}
 	installer_key_str(k, it->key);
-	if (dp.flags != DP_PEER_UPDATE_ONLY) {
+	if (dp.flags != DP_PEER_UPDATE_QUIET) {
+		/* Removed by someone else since the last sweep: skipped, and the next sweep forgets it. */
 		ret = dataplane_set_peers(ins->dp, &dp, 1);
-		if (ret == -ENOENT) {
-			/* Removed by someone else since the last sweep: the next sweep forgets it. */
-			return;
-		}
 		if (ret) {
 			log_warn("updating peer %s from the registry failed: %s", k, strerror(-ret));
 			metrics_inc(&ins->m->install_errors);
@@ -63,7 +61,7 @@ void installer_apply_update(struct installer *ins, const struct install_item *it
 		p->keepalive = it->keepalive;
 	}
 	expiry_changed = it->expires_at != p->expires_at;
-	if (dp.flags == DP_PEER_UPDATE_ONLY && !expiry_changed)
+	if (dp.flags == DP_PEER_UPDATE_QUIET && !expiry_changed)
 		return;
 	p->expires_at = it->expires_at;
 	installer_expiry_note(ins, it->expires_at);
