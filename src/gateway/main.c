@@ -58,7 +58,7 @@ struct daemon {
 	struct capture *cap;
 	struct installer *ins;
 	struct lookup *lk;
-	struct prefetch *pf;         /* NULL unless --prefetch */
+	struct prefetch *pf;         /* the feed follower; NULL with --no-follow */
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
@@ -194,6 +194,11 @@ static void to_install_gone(void *ctx, const uint8_t key[WG_KEY_LEN])
 static void to_install_replayed(void *ctx, const struct lookup_event *ev)
 {
 	install_replayed_cb(((struct daemon *)ctx)->ins, ev);
+}
+
+static int to_install_update(void *ctx, const struct peer_record *rec)
+{
+	return installer_update(ctx, rec);
 }
 
 static void fill_installer_config(struct installer_config *ic, const struct config *cfg, struct metrics *m)
@@ -381,7 +386,11 @@ static int start_install(struct daemon *d)
 	return 0;
 }
 
-/* The change-feed poller beside the lookup stage (--prefetch), writing the same cache file. */
+/*
+ * The change-feed follower beside the lookup stage (on unless --no-follow;
+ * --prefetch also stores every record), writing the same cache file and
+ * feeding deletions and updates to the install stage, which must exist.
+ */
 static int start_prefetch(struct daemon *d)
 {
 	struct config *cfg = &d->cfg;
@@ -391,16 +400,26 @@ static int start_prefetch(struct daemon *d)
 		.registry_url = cfg->registry_url,
 		.token = d->token,
 		.gateway = cfg->gateway,
-		.interval_ms = cfg->prefetch * 1000,
+		.store_all = cfg->prefetch > 0,
+		.wait_s = cfg->feed_wait,
+		.interval_ms = cfg->prefetch ? cfg->prefetch * 1000 : 1000,
 		.positive_ttl = cfg->positive_ttl,
 		.metrics = d->m,
+		.revoke = { .send = installer_notify, .ctx = d->ins },
+		.update = to_install_update,
+		.update_ctx = d->ins,
 	};
 
-	if (!cfg->prefetch)
+	if (cfg->no_follow)
 		return 0;
+	if (!strcmp(cfg->cache_path, ":memory:")) {
+		log_warn("feed: not followed with an in-memory cache; deletions reach installed peers only "
+			 "through --revalidate");
+		return 0;
+	}
 	d->pf = prefetch_new(&pc, &why);
 	if (!d->pf) {
-		log_err("prefetch (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+		log_err("feed (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
 			strerror(errno));
 		return -1;
 	}
@@ -485,7 +504,8 @@ static int start(struct daemon *d)
  * next one: admit -> identify -> lookup (its in-flight registry requests
  * finish and may still queue installs) -> install (its last revalidation
  * notices are refused by the stopped lookup, harmlessly: every stage is
- * only freed once all are stopped), and the registry prefetch beside them.
+ * only freed once all are stopped); the feed follower, which also feeds the
+ * install stage, stops before it.
  * Then the windows (HTTP, status socket)
  * and the objects.
  */
@@ -496,8 +516,9 @@ static void stop(struct daemon *d)
 	admit_stage_stop(d->admit);
 	identify_stop(d->identify);
 	lookup_stop(d->lk);
+	prefetch_free(d->pf); /* the feed follower feeds the install stage too */
+	d->pf = NULL;
 	installer_stop(d->ins);
-	prefetch_free(d->pf);
 	status_server_free(d->status);
 	httpd_free(d->httpd);
 	admit_stage_free(d->admit);

@@ -48,8 +48,13 @@ const char config_usage[] =
 	"  --registry-timeout-ms MS  per registry request (2000)\n"
 	"  --registry-concurrency N  registry requests in flight (16)\n"
 "  --registry-budget N       registry requests/s (burst N) for never-seen keys (100; 0 = unlimited)\n"
-	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
-	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
+	"  --prefetch SECONDS        also keep every record of the change feed in the cache, so\n"
+	"                            first handshakes need no registry request; without long poll\n"
+	"                            the feed is polled this often (0 = off, the default)\n"
+	"  --feed-wait SECONDS       long-poll wait on the registry's change feed, which jitwgd\n"
+	"                            follows to apply deletions and updates (25; 0 = poll every s)\n"
+	"  --no-follow               do not follow the change feed: deletions then reach installed\n"
+	"                            peers only through --revalidate (not recommended)\n"
 	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
 	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
 	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
@@ -115,6 +120,8 @@ static const struct opt opts[] = {
 	{ ROW("registry-concurrency", OPT_UINT, registry_concurrency), RANGE(1, 1024) },
 	{ ROW("registry-budget", OPT_UINT, registry_budget), RANGE(0, 1000000), .dflt = 100 },
 	{ ROW("prefetch", OPT_UINT, prefetch), RANGE(0, 3600) },
+	{ ROW("feed-wait", OPT_UINT, feed_wait), RANGE(0, 60), .dflt = 25 },
+	{ ROW("no-follow", OPT_BOOL, no_follow) },
 	{ ROW("hook", OPT_STR, hook_path) },
 	{ ROW("admit-set", OPT_STR, admit_set) },
 	{ ROW("log-level", OPT_LOGLEVEL, log_level), LIVE },

@@ -33,7 +33,9 @@ struct config {
 	unsigned int positive_ttl, negative_ttl, fetch_window, stale_max;
 	unsigned int registry_timeout_ms, registry_concurrency;
 	unsigned int registry_budget; /* registry requests/s for never-seen keys, burst the same (100; 0 = unlimited) */
-	unsigned int prefetch;       /* seconds between change-feed polls once caught up; 0 = off */
+	unsigned int prefetch;       /* keep every feed record; seconds between plain polls; 0 = off */
+	unsigned int feed_wait;      /* long-poll wait on the change feed (25; 0 = poll every second) */
+	bool no_follow;              /* no feed follower (and no prefetch) */
 	/* reloadable on SIGHUP */
 	enum log_level log_level;
 	unsigned int idle_timeout;   /* seconds (600) */

@@ -166,6 +166,14 @@ static void render_install(struct promtext *b, const struct metrics *m)
 	counter(b, "jitwg_registry_gone_total",
 		"Installed peers removed because the registry reports them deleted or expired.",
 		&m->registry_gone);
+	counter(b, "jitwg_expired_total", "Installed peers removed at their expiry time by jitwgd's own timer.",
+		&m->expired);
+	counter(b, "jitwg_address_lost_total",
+		"Installed peers removed because the registry gave their allowed IPs to another key.",
+		&m->address_lost);
+	counter(b, "jitwg_feed_updates_total",
+		"Change-feed records applied to installed peers (allowed IPs, keepalive or expiry changed).",
+		&m->feed_updates);
 }
 
 static void render_install_histogram(struct promtext *b, const struct metrics *m)
