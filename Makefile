@@ -89,7 +89,8 @@ CRYPTO_SRCS := \
 	src/crypto/hmac.c \
 	src/crypto/x25519.c \
 	src/crypto/aead.c \
-	src/crypto/siphash.c
+	src/crypto/siphash.c \
+	src/crypto/keyedtab.c
 
 NOISE_SRCS := \
 	src/noise/initiation.c \
@@ -129,6 +130,9 @@ GATEWAY_SRCS := \
 	src/gateway/install/confirm.c \
 	src/gateway/install/evict-run.c \
 	src/gateway/install/guard.c \
+	src/gateway/install/owner.c \
+	src/gateway/install/expiry.c \
+	src/gateway/install/update.c \
 	src/gateway/install/status.c \
 	src/gateway/install/reinject.c \
 	src/gateway/install/reinject-run.c \
@@ -149,11 +153,19 @@ DATAPLANE_SRCS := \
 REGISTRY_SRCS := \
 	src/registry/pool.c \
 	src/registry/store.c \
+	src/registry/store_sql.c \
+	src/registry/store_db.c \
+	src/registry/store_edit.c \
+	src/registry/store_token.c \
 	src/registry/store_sqlite.c \
 	src/registry/store_pg.c \
 	src/registry/api.c \
+	src/registry/api_edit.c \
+	src/registry/api_token.c \
+	src/registry/feedwait.c \
 	src/registry/http.c \
-	src/registry/metrics.c
+	src/registry/metrics.c \
+	src/registry/tokencli.c
 
 # The WebSocket protocol that jitwg-relay and `jitwg tunnel` share: the
 # HTTP upgrade, the frame codec (wslay), the stream framing of datagrams.
@@ -175,6 +187,7 @@ CLI_SRCS := \
 	src/cli/main.c \
 	src/cli/identify.c \
 	src/cli/peer.c \
+	src/cli/peer-edit.c \
 	src/cli/peer-config.c \
 	src/cli/regapi.c \
 	src/cli/status.c \

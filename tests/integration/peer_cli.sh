@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `jitwg peer add|get|list|del|config` against a real jitwg-registry
-# (SQLite): human and --json output, one-line errors with a non-zero exit,
-# paging through list, and a config from `peer config` that wg-quick accepts
-# (`wg-quick strip`, then `wg-quick up` with wireguard-go in a namespace).
+# `jitwg peer add|get|list|del|update|rotate|config` against a real
+# jitwg-registry (SQLite): human and --json output, one-line errors with a
+# non-zero exit (also del of an unknown key), paging through list, --owner,
+# a config from `peer config` that wg-quick accepts (`wg-quick strip`, then
+# `wg-quick up` with wireguard-go in a namespace), and config with an enroll
+# token.
 source "$(dirname "$0")/../lib.sh"
 tl_init
 command -v jq >/dev/null && command -v wg >/dev/null || { echo "needs jq and wg"; exit 77; }
@@ -151,6 +153,58 @@ run_expect 1 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --
 one_line
 run_expect 0 "${P[@]}" list --registry "$URL" --json
 [ "$(jq '.peers | length' <<<"$OUT")" = "$before" ] || tl_fail "config registered a peer it could not write"
+
+# ---- update, rotate, owner; del of an unknown key exits 1 ------------------------------
+U=$(wg genkey | wg pubkey) U2=$(wg genkey | wg pubkey)
+run_expect 0 "${P[@]}" add --registry "$URL" --public-key "$U" --allowed-ips 192.168.95.1/32 --name phone --owner carol
+grep -q "owner: carol" <<<"$OUT" && grep -q "name: phone" <<<"$OUT" || tl_fail "add --name --owner: $OUT"
+run_expect 0 "${P[@]}" list --registry "$URL" --owner carol --json
+[ "$(jq -r '[.peers[].public_key] | join(" ")' <<<"$OUT")" = "$U" ] || tl_fail "list --owner: $OUT"
+run_expect 2 "${P[@]}" list --registry "$URL" --owner 'no spaces'
+run_expect 0 "${P[@]}" update --registry "$URL" --public-key "$U" --allowed-ips 192.168.95.2/32 \
+	--expires 2041-01-01T00:00:00Z --name phone2 --persistent-keepalive 10
+grep -q '^updated' <<<"$OUT" && grep -q "allowed ips: 192.168.95.2/32" <<<"$OUT" && grep -q "name: phone2" <<<"$OUT" ||
+	tl_fail "update: $OUT"
+run_expect 0 "${P[@]}" update --registry "$URL" --public-key "$U" --expires never --json
+[ "$(jq -c '[.expires_at, .owner, .persistent_keepalive]' <<<"$OUT")" = '[null,"carol",10]' ] || tl_fail "update --expires never: $OUT"
+run_expect 2 "${P[@]}" update --registry "$URL" --public-key "$U"
+one_line
+run_expect 2 "${P[@]}" update --registry "$URL" --public-key "$U" --expires soon
+run_expect 1 "${P[@]}" update --registry "$URL" --public-key "$(wg genkey | wg pubkey)" --name x
+one_line
+grep -q 404 <<<"$ERR" || tl_fail "update unknown: $ERR"
+run_expect 1 "${P[@]}" update --registry "$URL" --public-key "$U" --allowed-ips 10.66.0.2/32
+grep -q 409 <<<"$ERR" || tl_fail "update overlap: $ERR"
+run_expect 0 "${P[@]}" rotate --registry "$URL" --public-key "$U" --new-public-key "$U2"
+grep -q '^rotated' <<<"$OUT" && grep -qF "peer $U2" <<<"$OUT" || tl_fail "rotate: $OUT"
+run_expect 1 "${P[@]}" get --registry "$URL" --public-key "$U"
+run_expect 0 "${P[@]}" get --registry "$URL" --public-key "$U2" --json
+[ "$(jq -c '[.allowed_ips, .owner, .name]' <<<"$OUT")" = '[["192.168.95.2/32"],"carol","phone2"]' ] || tl_fail "rotated record: $OUT"
+run_expect 1 "${P[@]}" rotate --registry "$URL" --public-key "$U" --new-public-key "$(wg genkey | wg pubkey)"
+one_line
+grep -q 404 <<<"$ERR" || tl_fail "rotate unknown: $ERR"
+run_expect 2 "${P[@]}" rotate --registry "$URL" --public-key "$U2" --new-public-key "$U2"
+run_expect 2 "${P[@]}" rotate --registry "$URL" --public-key "$U2"
+run_expect 1 "${P[@]}" del --registry "$URL" --public-key "$U"
+one_line
+grep -q 'nothing was deleted' <<<"$ERR" || tl_fail "del unknown: $ERR"
+grep -q deleted <<<"$OUT" && tl_fail "del of an unknown key printed deleted"
+
+# ---- config with an enroll token (what a user is given) ---------------------------------
+"$REG" token create --db "$TL_TMP/reg.db" --scope enroll --output "$TL_TMP/enroll.token" 2>/dev/null ||
+	tl_fail "enroll token"
+run_expect 0 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820
+grep -q '^Address = 10\.66\.0\.[0-9]*/32, fd66::[0-9a-f]*/128$' <<<"$OUT" || tl_fail "enroll config: $OUT"
+grep -qx "AllowedIPs = 10.66.0.0/24, fd66::/64" <<<"$OUT" || tl_fail "enroll config reads the pool: $OUT"
+run_expect 1 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820
+one_line
+grep -q 403 <<<"$ERR" || tl_fail "a used enroll token: $ERR"
+run_expect 1 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/enroll.token"
+grep -q 403 <<<"$ERR" || tl_fail "enroll token lists: $ERR"
+run_expect 1 "${P[@]}" del --registry "$URL" --token-file "$TL_TMP/enroll.token" --public-key "$U2"
+grep -q 403 <<<"$ERR" || tl_fail "enroll token deletes: $ERR"
 
 # wg-quick brings the generated config up (wireguard-go: this kernel has no WireGuard)
 if command -v wireguard-go >/dev/null; then

@@ -59,36 +59,20 @@ static void item_clear(struct install_item *it)
 
 /* ---- the queue's producers (any thread) ----------------------------------------- */
 
-int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+/* Fills the item's record fields (not the endpoint) from rec. 0 or -ENOMEM (nothing to free then). */
+static int item_from_record(struct install_item *it, const struct peer_record *rec)
 {
-	struct install_item it;
 	size_t i;
-	int ret;
 
-	memset(&it, 0, sizeof(it));
-	it.kind = ITEM_INSTALL;
-	memcpy(it.key, rec->public_key, WG_KEY_LEN);
-	/* The endpoint is the initiation's source: the one fact an attacker can't
-	 * choose for someone else's key, since ev passed noise + replay guard. */
-	if (ev->src.sa.sa_family == AF_INET)
-		it.endpoint.addr4 = ev->src.sin;
-	else if (ev->src.sa.sa_family == AF_INET6)
-		it.endpoint.addr6 = ev->src.sin6;
-	if (ev->local.sa.sa_family == AF_INET)
-		it.local.addr4 = ev->local.sin;
-	else if (ev->local.sa.sa_family == AF_INET6)
-		it.local.addr6 = ev->local.sin6;
-	memcpy(it.initiation, ev->initiation, sizeof(it.initiation));
-	it.first_seen = ev->first_seen;
-	it.source = ev->source;
+	memcpy(it->key, rec->public_key, WG_KEY_LEN);
 	if (rec->n_allowed_ips) {
-		it.allowed_ips = calloc(rec->n_allowed_ips, sizeof(*it.allowed_ips));
-		if (!it.allowed_ips)
+		it->allowed_ips = calloc(rec->n_allowed_ips, sizeof(*it->allowed_ips));
+		if (!it->allowed_ips)
 			return -ENOMEM;
 	}
 	for (i = 0; i < rec->n_allowed_ips; ++i) {
 		const struct cidr *c = &rec->allowed_ips[i];
-		struct dp_allowedip *a = &it.allowed_ips[it.n_allowed_ips];
+		struct dp_allowedip *a = &it->allowed_ips[it->n_allowed_ips];
 		a->family = c->family;
 		a->cidr = c->prefix;
 		if (c->family == AF_INET)
@@ -97,17 +81,58 @@ int installer_submit(struct installer *ins, const struct lookup_event *ev, const
 			memcpy(&a->ip6, c->addr, 16);
 		else
 			continue;
-		it.n_allowed_ips++;
+		it->n_allowed_ips++;
 	}
-	it.has_psk = rec->has_preshared_key;
-	if (it.has_psk)
-		memcpy(it.psk, rec->preshared_key, WG_KEY_LEN);
-	it.keepalive = rec->persistent_keepalive;
+	it->has_psk = rec->has_preshared_key;
+	if (it->has_psk)
+		memcpy(it->psk, rec->preshared_key, WG_KEY_LEN);
+	it->keepalive = rec->persistent_keepalive;
+	it->expires_at = rec->expires_at;
+	return 0;
+}
+
+/* Queues a record as an install (ev: the initiation) or, with ev NULL, as a feed update. */
+static int queue_record(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	struct install_item it;
+	int ret;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = ev ? ITEM_INSTALL : ITEM_UPDATE;
+	ret = item_from_record(&it, rec);
+	if (ret)
+		return ret;
+	if (ev) {
+		/* The endpoint is the initiation's source: the one fact an attacker can't
+		 * choose for someone else's key, since ev passed noise + replay guard. */
+		if (ev->src.sa.sa_family == AF_INET)
+			it.endpoint.addr4 = ev->src.sin;
+		else if (ev->src.sa.sa_family == AF_INET6)
+			it.endpoint.addr6 = ev->src.sin6;
+		if (ev->local.sa.sa_family == AF_INET)
+			it.local.addr4 = ev->local.sin;
+		else if (ev->local.sa.sa_family == AF_INET6)
+			it.local.addr6 = ev->local.sin6;
+		memcpy(it.initiation, ev->initiation, sizeof(it.initiation));
+		it.first_seen = ev->first_seen;
+		it.source = ev->source;
+		it.owner_checked = ev->owner_checked;
+	}
 	ret = stage_push_if(ins->st, &it, 0, true, NULL, NULL);
 	if (ret)
 		free(it.allowed_ips);
 	explicit_bzero(&it, sizeof(it));
 	return ret;
+}
+
+int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	return queue_record(ins, ev, rec);
+}
+
+int installer_update(struct installer *ins, const struct peer_record *rec)
+{
+	return queue_record(ins, NULL, rec);
 }
 
 static int guard_check(void *arg, void *slot)
@@ -354,6 +379,8 @@ static void landed(struct installer *ins, const struct install_item *it, bool in
 		p->trusted = it->endpoint;
 		installer_admit_follow(ins, p);
 		p->keepalive = it->keepalive;
+		p->expires_at = it->expires_at;
+		installer_expiry_note(ins, it->expires_at);
 		p->sweep_mark = ins->gen;
 		(void)peertab_set_allowed_ips(p, it->allowed_ips, it->n_allowed_ips);
 	}
@@ -375,73 +402,6 @@ static void failed(struct installer *ins, const struct install_item *it, int err
 	metrics_inc(&ins->m->install_errors);
 	installer_key_str(k, it->key);
 	log_err("install of %s failed: %s", k, strerror(-err));
-}
-
-enum answer {
-	ANSWER_NONE,      /* the data plane answered (or will answer) the client itself */
-	ANSWER_REINJECT,  /* hand the client's initiation back once the peer is in */
-	ANSWER_INITIATE,  /* role inversion: the data plane initiates */
-};
-
-static int raw_send(void *ctx, const struct reinject_pkt *pkts, size_t n, bool *ok)
-{
-	return reinject_send(ctx, pkts, n, ok);
-}
-
-/* Opens the raw sockets at the first install that wants them; once per (re)configuration. */
-static void reinject_open(struct installer *ins)
-{
-	atomic_store(&ins->rj_tried, true);
-	ins->rj = reinject_new();
-	if (!ins->rj) {
-		log_warn("--reinject: cannot open raw sockets (%s): the data plane initiates instead",
-			 strerror(errno));
-		return;
-	}
-	ins->rio = (struct reinject_io){ .send = raw_send, .ctx = ins->rj };
-	if (!reinject_marked(ins->rj))
-		log_warn("--reinject: copies cannot be marked (no CAP_NET_ADMIN): each is captured "
-			 "again and dropped as a replay");
-}
-
-/*
- * How the client whose initiation made this install gets its answer. A
- * peer already installed had its initiation answered by the data plane
- * itself, unless the admission filter dropped it because it came from an
- * endpoint not in the set (roamed). A new peer's initiation was dropped by
- * the data plane (no such peer yet): the data plane initiates (role
- * inversion), or with reinject the initiation is handed back (reinject.h).
- */
-static enum answer answer_for(struct installer *ins, const struct install_item *it, const struct install_mode *md,
-			      int64_t now)
-{
-	struct peer_state *p = peertab_find(ins->tab, it->key);
-	bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
-	bool roamed = ins->admit && p && p->admitted.addr.sa_family &&
-		      !dataplane_endpoint_equal(&p->admitted, &it->endpoint);
-	int ret;
-
-	if (md->no_initiate)
-		return ANSWER_NONE;
-	if (md->reinject && !ins->rio.send && !atomic_load(&ins->rj_tried))
-		reinject_open(ins);
-	if (ins->rio.send && md->reinject)
-		return !p || roamed ? ANSWER_REINJECT : ANSWER_NONE;
-	/*
-	 * Role inversion. A roamed peer object with a session, or one that
-	 * initiated less than REKEY_TIMEOUT ago, sends nothing on the keepalive
-	 * edge: remove it first, always. Whether it has a session cannot be
-	 * told from here (p->last_handshake is the last sweep's reading, up to
-	 * idle-timeout/4 old), and the session is the client's old one anyway.
-	 */
-	if (roamed) {
-		ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
-		if (ret)
-			log_ratelimited_debug("roamed peer: removal before initiating failed: %s", strerror(-ret));
-		return ANSWER_INITIATE;
-	}
-	/* A live session answers the client itself; only a cold peer needs us to initiate. */
-	return live ? ANSWER_NONE : ANSWER_INITIATE;
 }
 
 /* Role inversion for one peer (dataplane.h: dataplane_peer_initiate()), watched by install confirmation. */
@@ -547,7 +507,29 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 	pthread_mutex_unlock(&ins->cfg_mu);
 
 	for (i = 0; i < n; ++i) {
-		enum answer a = answer_for(ins, &its[i], &md, now);
+		struct install_item *it = &its[i];
+		struct peer_state *holder;
+		enum answer a;
+
+		/* Queued before it expired (or served from the cache at the second): never installed. */
+		if (it->expires_at && it->expires_at <= now) {
+			installer_remove(ins, it->key, REMOVE_EXPIRED);
+			continue;
+		}
+		/*
+		 * Address ownership (owner.c): another installed peer holds some of
+		 * these addresses. Unless the registry was just asked about both,
+		 * ask it first; the client's retry finds the answer. Once asked, its
+		 * answer wins and the holder goes.
+		 */
+		if (it->owner_checked) {
+			installer_remove_holders(ins, it->key, it->allowed_ips, it->n_allowed_ips);
+		} else if ((holder = installer_holder(ins, it->key, it->allowed_ips, it->n_allowed_ips))) {
+			if (!installer_ask_owner(ins, it, holder))
+				log_ratelimited_debug("address check: lookup queue busy, the client's retry asks again");
+			continue;
+		}
+		a = installer_answer_for(ins, it, &md, now); /* after the removals above, which may have been this key */
 
 		if (a == ANSWER_INITIATE) {
 			init[ninit++] = i;
@@ -585,8 +567,10 @@ static void install_handle(void *ctx, void *tls, void *items, size_t n)
 				item_clear(&its[i]);
 			continue;
 		}
-		if (its[i].notice.type == NOTICE_GONE)
-			installer_forget(ins, its[i].notice.key);
+		if (its[i].kind == ITEM_UPDATE)
+			installer_apply_update(ins, &its[i]);
+		else if (its[i].notice.type == NOTICE_GONE)
+			installer_remove(ins, its[i].notice.key, REMOVE_GONE);
 		else if (its[i].notice.type == NOTICE_REPLAY_SEEN)
 			installer_guard_notice(ins, &its[i].notice);
 		item_clear(&its[i]);
@@ -634,6 +618,8 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 		installer_reinject_run(ins);
 	if (installer_followups_next(ins) <= now)
 		installer_followups_run(ins, now);
+	if (installer_expiry_due_ms(ins, clock_real_ms()) == 0)
+		installer_expiry_run(ins, clock_real_ms());
 	if (ins->confirm && install_confirm_due(ins->confirm) <= now)
 		confirm_run(ins);
 	pthread_mutex_lock(&ins->cfg_mu);
@@ -671,6 +657,12 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	if (ins->confirm)
 		next = min_u64(next, install_confirm_due(ins->confirm));
 	now = clock_mono_ms();
+	{
+		int64_t exp = installer_expiry_due_ms(ins, clock_real_ms());
+
+		if (exp >= 0)
+			next = min_u64(next, now + (uint64_t)exp);
+	}
 	return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
 

@@ -63,13 +63,24 @@ struct followup {
 	int64_t sent_real;           /* unix seconds, as the data plane reports handshakes */
 };
 
-enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE };
+enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE, ITEM_UPDATE };
 
-/* One queue item; allowed_ips is owned by the item (freed by whoever drops or handles it). */
+/* Why an installed peer is removed outside eviction (installer_remove). */
+enum removal_reason {
+	REMOVE_GONE = 1,  /* deleted or expired in the registry (feed, revalidation) */
+	REMOVE_EXPIRED,   /* its expires_at passed (the local timer) */
+	REMOVE_LOST,      /* the registry gave its addresses to another key */
+};
+
+/*
+ * One queue item; allowed_ips is owned by the item (freed by whoever drops
+ * or handles it). ITEM_UPDATE carries a record from the change feed for a
+ * key that may be installed: no endpoint, never creates a peer.
+ */
 struct install_item {
 	enum item_kind kind;
 	struct notice notice;        /* ITEM_NOTICE */
-	/* ITEM_INSTALL */
+	/* ITEM_INSTALL, ITEM_UPDATE */
 	uint8_t key[WG_KEY_LEN];
 	union dp_endpoint endpoint;
 	struct timespec first_seen;
@@ -79,8 +90,10 @@ struct install_item {
 	bool has_psk;
 	uint8_t psk[WG_KEY_LEN];
 	uint16_t keepalive;
-	union dp_endpoint local;     /* where the initiation was sent; family 0 = unknown */
-	uint8_t initiation[WG_MSG_INITIATION_LEN]; /* the client's newest, to re-inject */
+	int64_t expires_at;          /* unix seconds, 0 = never */
+	bool owner_checked;          /* the registry was asked about its addresses' holder */
+	union dp_endpoint local;     /* ITEM_INSTALL: where the initiation was sent; family 0 = unknown */
+	uint8_t initiation[WG_MSG_INITIATION_LEN]; /* ITEM_INSTALL: the client's newest, to re-inject */
 };
 
 struct installer {
@@ -118,6 +131,7 @@ struct installer {
 	uint64_t followup_not_before_ms;
 	uint16_t listen_port;        /* the data plane's, for relay initiations (no local address) */
 	struct nftset *admit;        /* NULL without --admit-set */
+	int64_t next_expiry;         /* unix s: no installed peer expires before it; 0 = none */
 	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */
 };
 
@@ -141,7 +155,34 @@ void installer_admit_commit(struct installer *ins);
 void installer_sweep(struct installer *ins);
 void installer_remove_batch(struct installer *ins);
 void installer_revalidate(struct installer *ins);
-void installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
+/* Removes key from the data plane and the table if installed (logged, counted by reason). */
+void installer_remove(struct installer *ins, const uint8_t key[WG_KEY_LEN], enum removal_reason why);
+
+/*
+ * owner.c, stage thread only: address ownership. holder: an installed peer
+ * other than key whose allowed IPs overlap ips, or NULL (peertab_holder:
+ * a hash probe per host address). remove_holders: removes every such peer
+ * (REMOVE_LOST), returns how many.
+ */
+struct peer_state *installer_holder(struct installer *ins, const uint8_t key[WG_KEY_LEN],
+				    const struct dp_allowedip *ips, size_t n);
+size_t installer_remove_holders(struct installer *ins, const uint8_t key[WG_KEY_LEN],
+				const struct dp_allowedip *ips, size_t n);
+/* Sends NOTICE_CONFLICT for it (held by holder) to the lookup; false when it was not taken. */
+bool installer_ask_owner(struct installer *ins, const struct install_item *it, const struct peer_state *holder);
+
+/*
+ * expiry.c, stage thread only: expires_at at the second. note: a peer
+ * with that expiry is (re)installed. run: removes every installed peer
+ * whose expiry has passed at now (unix ms) and finds the next one; a scan
+ * of the table, only when the earliest noted expiry is due. due_ms: ms
+ * from now until then, or -1 when nothing expires.
+ */
+void installer_expiry_note(struct installer *ins, int64_t expires_at);
+void installer_expiry_run(struct installer *ins, int64_t now_ms);
+int64_t installer_expiry_due_ms(const struct installer *ins, int64_t now_ms);
+/* ITEM_UPDATE (update.c): applies a feed record to an installed peer. */
+void installer_apply_update(struct installer *ins, const struct install_item *it);
 
 /*
  * guard.c: installer_guard_admit() runs under the stage's lock when a replay
@@ -152,6 +193,12 @@ int installer_guard_admit(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
 void installer_guard_notice(struct installer *ins, const struct notice *n);
 void installer_guards_run(struct installer *ins, uint64_t now);
 uint64_t installer_guards_next(const struct installer *ins);
+
+enum answer {
+	ANSWER_NONE,      /* the data plane answered (or will answer) the client itself */
+	ANSWER_REINJECT,  /* hand the client's initiation back once the peer is in */
+	ANSWER_INITIATE,  /* role inversion: the data plane initiates */
+};
 
 /* How this batch of installs answers its clients (install.c reads it under cfg_mu). */
 struct install_mode {
@@ -171,6 +218,8 @@ void installer_initiate_one(struct installer *ins, const struct install_item *it
  * the installer); run lists the data plane once for the follow-ups due at
  * now and makes the peers whose copy was never consumed initiate.
  */
+enum answer installer_answer_for(struct installer *ins, const struct install_item *it, const struct install_mode *md,
+				 int64_t now);
 void installer_reinject_batch(struct installer *ins, struct install_item *its, const size_t *want, size_t n,
 			      const struct install_mode *md, int64_t now);
 void installer_reinject_run(struct installer *ins);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
+ * How a new peer's client is answered (installer_answer_for), and
  * --reinject's side of the install stage (internal.h): the copies handed
  * to the pacer (reinject.h) and sent from it, and the follow-up after a
  * copy, when the data plane never consumed it, by role inversion.
  *
- * Why: a data plane "under load" (its handshake queue past its mark, for a
+ * Why the follow-up: a data plane "under load" (its handshake queue past its mark, for a
  * second after) demands mac2 of every handshake message and answers the
  * rest with a cookie reply. The copy is the client's own initiation, sent
  * before it had a cookie, so it carries no mac2 and is refused, and the
@@ -31,6 +32,67 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+
+static int raw_send(void *ctx, const struct reinject_pkt *pkts, size_t n, bool *ok)
+{
+	return reinject_send(ctx, pkts, n, ok);
+}
+
+/* Opens the raw sockets at the first install that wants them; once per (re)configuration. */
+static void reinject_open(struct installer *ins)
+{
+	atomic_store(&ins->rj_tried, true);
+	ins->rj = reinject_new();
+	if (!ins->rj) {
+		log_warn("--reinject: cannot open raw sockets (%s): the data plane initiates instead",
+			 strerror(errno));
+		return;
+	}
+	ins->rio = (struct reinject_io){ .send = raw_send, .ctx = ins->rj };
+	if (!reinject_marked(ins->rj))
+		log_warn("--reinject: copies cannot be marked (no CAP_NET_ADMIN): each is captured "
+			 "again and dropped as a replay");
+}
+
+/*
+ * How the client whose initiation made this install gets its answer. A
+ * peer already installed had its initiation answered by the data plane
+ * itself, unless the admission filter dropped it because it came from an
+ * endpoint not in the set (roamed). A new peer's initiation was dropped by
+ * the data plane (no such peer yet): the data plane initiates (role
+ * inversion), or with reinject the initiation is handed back (reinject.h).
+ */
+enum answer installer_answer_for(struct installer *ins, const struct install_item *it, const struct install_mode *md,
+				 int64_t now)
+{
+	struct peer_state *p = peertab_find(ins->tab, it->key);
+	bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
+	bool roamed = ins->admit && p && p->admitted.addr.sa_family &&
+		      !dataplane_endpoint_equal(&p->admitted, &it->endpoint);
+	int ret;
+
+	if (md->no_initiate)
+		return ANSWER_NONE;
+	if (md->reinject && !ins->rio.send && !atomic_load(&ins->rj_tried))
+		reinject_open(ins);
+	if (ins->rio.send && md->reinject)
+		return !p || roamed ? ANSWER_REINJECT : ANSWER_NONE;
+	/*
+	 * Role inversion. A roamed peer object with a session, or one that
+	 * initiated less than REKEY_TIMEOUT ago, sends nothing on the keepalive
+	 * edge: remove it first, always. Whether it has a session cannot be
+	 * told from here (p->last_handshake is the last sweep's reading, up to
+	 * idle-timeout/4 old), and the session is the client's old one anyway.
+	 */
+	if (roamed) {
+		ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])it->key, 1);
+		if (ret)
+			log_ratelimited_debug("roamed peer: removal before initiating failed: %s", strerror(-ret));
+		return ANSWER_INITIATE;
+	}
+	/* A live session answers the client itself; only a cold peer needs us to initiate. */
+	return live ? ANSWER_NONE : ANSWER_INITIATE;
+}
 
 /* Sends what pacing allows now; the counts into the metrics. */
 void installer_reinject_run(struct installer *ins)
