@@ -73,7 +73,8 @@ COMMON_SRCS := \
 	src/common/rfc3339.c \
 	src/common/promtext.c \
 	src/common/addrport.c \
-	src/common/mhdreply.c
+	src/common/mhdreply.c \
+	src/common/secretfile.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \

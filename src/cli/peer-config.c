@@ -33,6 +33,8 @@ static int gen_keypair(uint8_t priv[static WG_KEY_LEN], uint8_t pub[static WG_KE
 			peer_fail("--private-key %s: %s", priv_file, why);
 			return ret;
 		}
+		if (why)
+			fprintf(stderr, "jitwg peer config: warning: %s: %s\n", priv_file, why);
 	} else if (x25519_generate(priv)) {
 		ret = -EIO;
 		goto out;

@@ -143,6 +143,11 @@ int peer_parse_pubkey(const char *s, uint8_t key[static WG_KEY_LEN], const char 
 		peer_fail("%s: not a WireGuard public key (44 characters of base64)", opt);
 		return -EINVAL;
 	}
+	if (key_is_low_order(key)) {
+		peer_fail("%s: %s is a key of small order (all zero or alike): no handshake can "
+			  "complete with it; use the output of `wg pubkey`", opt, s);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -166,8 +171,10 @@ int peer_parse_cidrs(const char *list, struct cidr **out, size_t *n, const char 
 	for (part = strtok_r(dup, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
 		while (*part == ' ')
 			++part;
-		if (cidr_parse(&(*out)[*n], part)) {
-			peer_fail("%s: '%s' is not a CIDR prefix (host bits must be zero)", opt, part);
+		const char *why;
+
+		if (cidr_parse_why(&(*out)[*n], part, &why)) {
+			peer_fail("%s: '%s': %s", opt, part, why);
 			goto out;
 		}
 		(*n)++;
