@@ -121,6 +121,7 @@ GATEWAY_SRCS := \
 	src/gateway/lookup/replay.c \
 	src/gateway/lookup/cache.c \
 	src/gateway/lookup/regclient.c \
+	src/gateway/lookup/regcheck.c \
 	src/gateway/lookup/prefetch.c \
 	src/gateway/lookup/lookup.c \
 	src/gateway/install/peertab.c \

@@ -63,6 +63,9 @@ char *metrics_render(const struct metrics *m)
 	      "Installed peers idle past the idle timeout (last sweep).", &m->peers_stale);
 	gauge(&b, "jitwg_admit_engaged", "1 while per-source admission buckets are enforced.",
 	      &m->admit_engaged);
+	gauge(&b, "jitwg_registry_check_ok",
+	      "1 if the last check of the registry (reachable, token accepted, API v1) passed.",
+	      &m->registry_check_ok);
 	counter(&b, "jitwg_captured_total", "Handshake initiations that passed the capture filter.",
 		&m->captured);
 	counter(&b, "jitwg_capture_malformed_total",
