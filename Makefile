@@ -131,6 +131,7 @@ GATEWAY_SRCS := \
 	src/gateway/install/evict-run.c \
 	src/gateway/install/guard.c \
 	src/gateway/install/status.c \
+	src/gateway/install/status-live.c \
 	src/gateway/install/nftset.c \
 	src/gateway/core/config.c \
 	src/gateway/core/stage.c \

@@ -225,6 +225,10 @@ static void print_human(json_object *root)
 	}
 	if (!json_object_object_get_ex(root, "peers", &peers))
 		return;
+	if (geti(root, "figures_at"))
+		field("figures", "read from the data plane %" PRId64 " s ago", now - geti(root, "figures_at"));
+	else
+		field("figures", "handshakes and transfer as of the last sweep");
 	n = json_object_array_length(peers);
 	for (i = 0; i < n; ++i) {
 		p = json_object_array_get_idx(peers, i);
