@@ -416,12 +416,16 @@ static const struct subcmd subcmds[] = {
 	{ "del", do_del, COMMON | O_PUBKEY, O_REGISTRY | O_PUBKEY,
 	  "del --registry URL [--token-file F] --public-key KEY [--json]" },
 	{ "config", peer_config,
-	  O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT | O_WEBSOCKET,
+	  O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT | O_WEBSOCKET |
+		  O_FORCE | O_QR | O_MTU | O_DNS | O_KEEPALIVE,
 	  O_REGISTRY | O_GWKEY,
 	  "config --registry URL [--token-file F] --gateway-public-key KEY --endpoint HOST:PORT\n"
-	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]] [--output FILE]\n"
+	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]]\n"
+	  "          [--output FILE [--force]] [--qr] [--mtu N] [--dns ADDR[,ADDR...]] [--keepalive SECS]\n"
 	  "          [--websocket ws[s]://RELAY[:PORT][/PATH]]  (Endpoint: the local jitwg tunnel,\n"
-	  "                                 --endpoint or 127.0.0.1:51820)" },
+	  "                                 --endpoint or 127.0.0.1:51820)\n"
+	  "          --private-key FILE: a missing FILE is created with a new key; an existing one\n"
+	  "          is reused, and so is its registered address (refresh a lost config)" },
 };
 
 static void usage(FILE *f)
@@ -452,6 +456,11 @@ int cmd_peer(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "websocket", required_argument, NULL, 'W' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "qr", no_argument, NULL, 'Q' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "dns", required_argument, NULL, 'D' },
+		{ "keepalive", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -467,7 +476,8 @@ int cmd_peer(int argc, char **argv)
 		{ 'G', O_GWKEY, "--gateway-public-key" }, { 'E', O_ENDPOINT, "--endpoint" },
 		{ 'P', O_PRIVKEY, "--private-key" }, { 'R', O_ROUTE, "--route" },
 		{ 'o', O_OUTPUT, "--output" }, { 'l', O_LIMIT, "--limit" },
-		{ 'W', O_WEBSOCKET, "--websocket" },
+		{ 'W', O_WEBSOCKET, "--websocket" }, { 'f', O_FORCE, "--force" },
+		{ 'Q', O_QR, "--qr" }, { 'M', O_MTU, "--mtu" }, { 'D', O_DNS, "--dns" },
 	};
 	struct opts o = { 0 };
 	char *end;
@@ -522,6 +532,16 @@ int cmd_peer(int argc, char **argv)
 		case 'R': o.route = optarg; break;
 		case 'o': o.output = optarg; break;
 		case 'W': o.websocket = optarg; break;
+		case 'f': o.force = true; break;
+		case 'Q': o.qr = true; break;
+		case 'D': o.dns = optarg; break;
+		case 'M':
+			o.mtu = strtol(optarg, &end, 10);
+			if (*end || !*optarg || o.mtu < 576 || o.mtu > 9000) {
+				peer_fail("--mtu wants 576..9000 bytes");
+				return 2;
+			}
+			break;
 		case 'l':
 			o.limit = optarg;
 			if (strtol(optarg, &end, 10) < 1 || strtol(optarg, &end, 10) > 1000 || *end) {
@@ -532,7 +552,7 @@ int cmd_peer(int argc, char **argv)
 		case 'p':
 			o.keepalive = strtol(optarg, &end, 10);
 			if (*end || !*optarg || o.keepalive < 0 || o.keepalive > 65535) {
-				peer_fail("--persistent-keepalive wants 0..65535 seconds");
+				peer_fail("--persistent-keepalive (--keepalive) wants 0..65535 seconds");
 				return 2;
 			}
 			break;

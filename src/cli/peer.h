@@ -34,6 +34,10 @@ enum opt_bit {
 	O_OUTPUT = 1 << 12,
 	O_LIMIT = 1 << 13,
 	O_WEBSOCKET = 1 << 14,
+	O_FORCE = 1 << 15,
+	O_QR = 1 << 16,
+	O_MTU = 1 << 17,
+	O_DNS = 1 << 18,
 };
 
 struct opts {
@@ -41,8 +45,9 @@ struct opts {
 	const char *registry, *token_file, *public_key, *allowed_ips, *gateway, *expires;
 	const char *gw_key, *endpoint, *private_key, *route, *output, *limit;
 	const char *websocket; /* config: reach the gateway through jitwg tunnel */
-	long keepalive;
-	bool json;
+	const char *dns;       /* config: DNS = ... */
+	long keepalive, mtu;
+	bool json, force, qr;
 };
 
 /* "jitwg peer SUBCOMMAND: <message>" on stderr. */
