@@ -110,4 +110,19 @@ expect 1 "warning: $T/client.key: the key file is readable by other users" \
 	"$TL_BIN/jitwg" peer config --registry http://127.0.0.1:9 --private-key "$T/client.key" \
 	--gateway-public-key $k --endpoint 192.0.2.1:51820
 tl_log "0644 token (registry, jitwgd) and 0644 private key warned about; 0.0.0.0 without a token warned, loopback not"
+
+# 7. --backend auto without access to wireguard-go's root-only socket names
+# the packaged drop-in (it used to say the kernel has no WireGuard).
+if command -v wireguard-go >/dev/null && command -v setpriv >/dev/null; then
+	IF=$(tl_ifname m)
+	tl_wg_go "$ns" "$IF"
+	for backend in auto userspace; do
+		expect 1 "permission denied on the UAPI socket /var/run/wireguard/$IF.sock" \
+			ip netns exec "$ns" setpriv --reuid 65534 --regid 65534 --clear-groups \
+			"$TL_BIN/jitwgd" --interface "$IF" --backend $backend --registry http://127.0.0.1:9 \
+			--status-socket '' --cache "$T/nobody.db"
+		grep -qF "/usr/share/doc/jitwgd/examples/jitwgd-userspace.conf" "$T/err" || tl_fail "drop-in not named: $(cat "$T/err")"
+	done
+	tl_log "--backend auto/userspace, socket not ours: the userspace drop-in is named"
+fi
 tl_log "PASS"
