@@ -169,7 +169,8 @@ int main(int argc, char **argv)
 	if (!ctx.has_token && !listen_is_loopback(listen))
 		log_warn("listening on %s without --token-file: anyone who reaches this address can add, "
 			 "change and delete peers; give --token-file FILE or listen on 127.0.0.1", listen);
-	log_info("listening on %s port %u (%s store%s%s)", listen, port, store_backend_name(ctx.store),
+	log_info("jitwg-registry " JITWG_VERSION " listening on %s port %u (%s store%s%s)", listen, port,
+		 store_backend_name(ctx.store),
 		 ctx.has_token ? ", token auth" : "", ctx.has_pool ? ", address pool" : "");
 
 	for (;;) {

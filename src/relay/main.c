@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	log_info("relay: listening (%s), forwarding to WireGuard, hook %s, %u threads",
+	log_info("relay: jitwg-relay " JITWG_VERSION " listening (%s), forwarding to WireGuard, hook %s, %u threads",
 		 cfg->tls_cert ? "wss" : "ws", cfg->hook_path ? cfg->hook_path : "off", cfg->threads);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
