@@ -4,9 +4,9 @@
  *
  * main() parses the configuration, builds the stages (start()), takes
  * signals (wait_signals()) and stops the stages in one documented order
- * (stop()). The packet's path, one file per stage:
- *   ingest/capture.c -> admit-stage.c -> identify.c -> lookup.c (replay
- *   guard, cache, registry) -> install.c (+ evict) ; docs/ARCHITECTURE.md.
+ * (stop()). The packet's path, one folder per stage:
+ *   ingest/ -> admit/ -> identify/ -> lookup/ (replay guard, cache,
+ *   registry) -> install/ (+ evict); core/ is the frame; docs/ARCHITECTURE.md.
  */
 #include <errno.h>
 #include <fcntl.h>
