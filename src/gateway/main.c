@@ -487,8 +487,8 @@ static int ready(struct daemon *d, uint64_t t0)
 {
 	const char *why = NULL;
 
-	log_info("jitwgd " JITWG_VERSION " ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-		 "idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
+	log_info("jitwgd " JITWG_VERSION " ready in %.1f ms: interface %s (%s), public key %s, port %u, "
+		 "%zu peers adopted, idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
 		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
 		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
 		 d->admit_set ? ", admission set " : "", d->admit_set ? d->cfg.admit_set : "",

@@ -24,6 +24,8 @@
 # jitwg-relay is built and checked only when src/relay/ exists; otherwise that
 # part is reported and the test exits 77 (SKIP) after checking the rest.
 source "$(dirname "$0")/../lib.sh"
+# shellcheck source=container.bash
+source "$(dirname "$0")/container.bash"
 
 for t in dpkg-buildpackage lintian systemd-analyze systemd-nspawn promtool; do
 	command -v "$t" >/dev/null || { echo "$t not installed (scripts/deps.sh)"; exit 77; }
@@ -58,16 +60,12 @@ purge_all() {
 	JITWG_PURGE_DATABASE=yes dpkg --purge "${PKGS[@]}" >"$TL_TMP/purge.log" 2>&1
 }
 # Also on failure: purge what was installed, then tl_cleanup (with this exit
-# status). The container's root is a bind mount of / made inside its own mount
-# namespace; should it ever be visible here, never rm -rf through it.
+# status).
 on_exit() {
 	local rc=$?
 	set +e
 	purge_all
-	if [ -d "$TL_TMP/root" ] && ! rmdir "$TL_TMP/root"; then
-		tl_log "$TL_TMP/root is not empty: leaving $TL_TMP in place"
-		TL_TMP=""
-	fi
+	ct_release_root
 	(exit "$rc")
 	tl_cleanup
 }
@@ -142,30 +140,14 @@ tl_log "installed: units verified and enabled, binaries answer --version $VERSIO
 
 # 4. a kernel-only host: this OS booted in a container
 [ ! -e /run/wireguard ] || tl_log "(the host has /run/wireguard; the container does not)"
-mkdir -p "$TL_TMP/root" "$TL_TMP/out"
+ct_prepare "jitwg package check"
 # The control unit: the shipped one plus the old line. It must not share the
 # state and runtime directories or restart: its every failure would remove
 # /run/jitwg under the real unit's feet.
 sed 's|^ReadWritePaths=.*||; s|^\[Service\]|[Service]\nReadWritePaths=/run/wireguard|;
      s|^Restart=.*|Restart=no|; /^RuntimeDirectory/d; /^StateDirectory/d' \
-	/lib/systemd/system/jitwgd.service >"$TL_TMP/jitwgd-rwpaths.service"
-cat >"$TL_TMP/check.target" <<'UNIT'
-[Unit]
-Description=jitwg package check
-Requires=basic.target jitwg-check.service
-After=basic.target jitwg-check.service
-AllowIsolate=yes
-UNIT
-cat >"$TL_TMP/check.service" <<'UNIT'
-[Unit]
-Description=jitwg package check (runs the checks, then powers off)
-After=basic.target
-[Service]
-Type=oneshot
-ExecStart=/bin/bash /jitwg-check/check.sh
-ExecStopPost=/bin/systemctl poweroff --no-block
-UNIT
-cat >"$TL_TMP/check.sh" <<'SCRIPT'
+	/lib/systemd/system/jitwgd.service >"$TL_TMP/in/jitwgd-rwpaths.service"
+cat >"$TL_TMP/in/check.sh" <<'SCRIPT'
 #!/bin/bash
 # Runs inside the container; writes KEY=VALUE lines to /jitwg-out/result.
 exec >/jitwg-out/check.log 2>&1
@@ -234,7 +216,10 @@ systemctl reload jitwgd.service
 sleep 0.5
 echo "after_reload=$(systemctl is-active jitwgd.service)" >>$r
 journalctl -b -u jitwgd.service -o cat --no-pager >/jitwg-out/jitwgd.journal
-# An upgrade (the same packages again) restarts the running daemon.
+# An upgrade (the same packages again) restarts the running daemon. A
+# policy-rc.d that forbids service actions (build and container images ship
+# one) would keep dpkg from it: this container's copy of / is ours to change.
+rm -f /usr/sbin/policy-rc.d
 pid=$(systemctl show -p MainPID --value jitwgd.service)
 dpkg -i /jitwg-debs/*.deb >/jitwg-out/upgrade.log 2>&1
 for i in $(seq 50); do [ "$(systemctl is-active jitwgd.service)" = active ] && break; sleep 0.1; done
@@ -247,22 +232,10 @@ echo "purge_kept_db=$([ -f /var/lib/jitwg-registry/registry.db ] && echo yes || 
 echo "purge_said=$(grep -c 'kept the registry.s database' /jitwg-out/purge-registry.log)" >>$r
 echo "done=1" >>$r
 SCRIPT
-cp "$TL_TMP/jitwgd-rwpaths.service" "$TL_TMP/check.target" "$TL_TMP/check.service" "$TL_TMP/check.sh" "$TL_TMP/out/" 2>/dev/null
-mkdir -p "$TL_TMP/in" && mv "$TL_TMP/out/"* "$TL_TMP/in/"
-# --capability=CAP_IPC_LOCK: without it nspawn's own seccomp filter refuses
-# mlock(2) to everyone in the container (root included), which jitwgd needs
-# for its key page; a real host has no such filter.
 start=$(date +%s)
-timeout --kill-after=5 120 unshare -m sh -c '
-	mount --bind / "$1/root" && exec systemd-nspawn -q -D "$1/root" --volatile=overlay \
-		-M "jt$$" --register=no --keep-unit --link-journal=no --private-network \
-		--capability=CAP_IPC_LOCK \
-		--bind-ro="$1/in:/jitwg-check" --bind="$1/out:/jitwg-out" --bind-ro="$1/deb:/jitwg-debs" \
-		--bind-ro="$1/in/check.target:/etc/systemd/system/jitwg-check.target" \
-		--bind-ro="$1/in/check.service:/etc/systemd/system/jitwg-check.service" \
-		-b systemd.unit=jitwg-check.target' sh "$TL_TMP" </dev/null >"$TL_TMP/nspawn.log" 2>&1 || true
+ct_boot 180
 tl_log "container booted, checked and powered off in $(( $(date +%s) - start )) s"
-res() { sed -n "s/^$1=//p" "$TL_TMP/out/result" 2>/dev/null | tail -n 1; }
+res() { ct_result "$@"; }
 show_container() { tail -n 30 "$TL_TMP/nspawn.log"; cat "$TL_TMP/out/check.log" "$TL_TMP/out/result" 2>/dev/null | tail -n 60; }
 [ "$(res done)" = 1 ] || { show_container; tl_fail "the container checks did not finish"; }
 [ "$(res run_wireguard)" = no ] || tl_fail "the container has /run/wireguard: not a kernel-only host"

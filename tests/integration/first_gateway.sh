@@ -13,6 +13,8 @@
 # otherwise (kernel-WireGuard alternatives, "not yet in this version") are
 # counted and listed, not run.
 source "$(dirname "$0")/../lib.sh"
+# shellcheck source=container.bash
+source "$(dirname "$0")/container.bash"
 
 for t in dpkg-buildpackage systemd-nspawn wireguard-go wg-quick sqlite3 nft openssl curl; do
 	command -v "$t" >/dev/null || { echo "$t not installed (scripts/deps.sh)"; exit 77; }
@@ -29,7 +31,9 @@ tl_init
 DOC=$TL_ROOT/docs/FIRST-GATEWAY.md
 
 # 1. The blocks, in order: NN-ACTOR.sh for those run, a list of the others.
-mkdir -p "$TL_TMP/in/blocks" "$TL_TMP/out" "$TL_TMP/root"
+ct_prepare "jitwg walkthrough check"
+trap 'rc=$?; set +e; ct_release_root; (exit $rc); tl_cleanup' EXIT
+mkdir -p "$TL_TMP/in/blocks"
 awk -v dir="$TL_TMP/in/blocks" -v skipped="$TL_TMP/skipped.txt" '
 	/^```sh$/ { inb = 1; first = 1; n++; body = ""; next }
 	inb && /^```$/ {
@@ -75,8 +79,11 @@ netns bob gb 192.168.61
 ip -n bob route add 192.168.60.0/24 via 192.168.61.1
 # bob's network drops UDP to the gateway: only the relay's wss:// gets through
 ip netns exec bob nft -f - <<'NFT'
-table inet block { chain out { type filter hook output priority 0; ip daddr 192.168.60.1 udp dport 51820 counter drop; } }
+table inet block { chain out { type filter hook output priority 0; ip daddr 192.168.60.1 udp dport 51820 drop; } }
 NFT
+# Service actions from maintainer scripts run as on a real host (images ship
+# a policy-rc.d that forbids them; this container's copy of / is ours).
+rm -f /usr/sbin/policy-rc.d
 cp /jitwg-debs/*.deb /root/
 for f in /jitwg-check/blocks/*.sh; do
 	b=$(basename "$f" .sh)
@@ -95,63 +102,24 @@ for f in /jitwg-check/blocks/*.sh; do
 	fi
 	echo "ok=$b" >>$r
 done
-echo "bob_udp_dropped=$(ip netns exec bob nft list ruleset | grep -o 'packets [0-9]*' | head -n 1)" >>$r
 echo "done=1" >>$r
 SCRIPT
-cat >"$TL_TMP/in/check.target" <<'UNIT'
-[Unit]
-Description=jitwg walkthrough check
-Requires=basic.target jitwg-check.service
-After=basic.target jitwg-check.service
-AllowIsolate=yes
-UNIT
-cat >"$TL_TMP/in/check.service" <<'UNIT'
-[Unit]
-Description=jitwg walkthrough check (runs the blocks, then powers off)
-After=basic.target
-[Service]
-Type=oneshot
-TimeoutStartSec=600
-ExecStart=/bin/bash /jitwg-check/check.sh
-ExecStopPost=/bin/systemctl poweroff --no-block
-UNIT
-# The container's root is a bind mount of / inside its own mount namespace;
-# should it ever be visible here, never rm -rf through it.
-on_exit() {
-	local rc=$?
-	set +e
-	if [ -d "$TL_TMP/root" ] && ! rmdir "$TL_TMP/root"; then
-		tl_log "$TL_TMP/root is not empty: leaving $TL_TMP in place"
-		TL_TMP=""
-	fi
-	(exit "$rc")
-	tl_cleanup
-}
-trap on_exit EXIT
 start=$(date +%s)
-timeout --kill-after=5 400 unshare -m sh -c '
-	mount --bind / "$1/root" && exec systemd-nspawn -q -D "$1/root" --volatile=overlay \
-		-M "jf$$" --register=no --keep-unit --link-journal=no --private-network \
-		--capability=CAP_IPC_LOCK \
-		--bind-ro="$1/in:/jitwg-check" --bind="$1/out:/jitwg-out" --bind-ro="$1/deb:/jitwg-debs" \
-		--bind-ro="$1/in/check.target:/etc/systemd/system/jitwg-check.target" \
-		--bind-ro="$1/in/check.service:/etc/systemd/system/jitwg-check.service" \
-		-b systemd.unit=jitwg-check.target' sh "$TL_TMP" </dev/null >"$TL_TMP/nspawn.log" 2>&1 || true
+ct_boot 400
 tl_log "container booted, walked through and powered off in $(( $(date +%s) - start )) s"
 
 # 4. Every block ran and exited 0.
-res() { sed -n "s/^$1=//p" "$TL_TMP/out/result" 2>/dev/null | tail -n 1; }
-failed=$(res failed)
+failed=$(ct_result failed)
 if [ -n "$failed" ]; then
 	echo "---- block $failed:"; cat "$TL_TMP/in/blocks/$failed.sh"
 	echo "---- its output:"; tail -n 40 "$TL_TMP/out/$failed.log"
 	echo "---- the daemons:"; tail -n 40 "$TL_TMP/out/journal.log"
 	tl_fail "block $failed of $DOC failed"
 fi
-[ "$(res done)" = 1 ] || { tail -n 30 "$TL_TMP/nspawn.log"; tail -n 30 "$TL_TMP/out/check.log"; tl_fail "the walkthrough did not finish"; }
+[ "$(ct_result done)" = 1 ] || { tail -n 30 "$TL_TMP/nspawn.log"; tail -n 30 "$TL_TMP/out/check.log"; tl_fail "the walkthrough did not finish"; }
 ok=$(grep -c '^ok=' "$TL_TMP/out/result")
 [ "$ok" = "$ran" ] || tl_fail "$ok of $ran blocks ran"
 grep -q "bytes from 10.8.0.1" "$TL_TMP/out/"*-alice.log || tl_fail "alice's ping got no answer"
 grep -q "bytes from 10.8.0.1" "$TL_TMP/out/"*-bob.log || tl_fail "bob's ping got no answer"
-tl_log "all $ran blocks ran as written: alice pinged over UDP, bob over wss:// (bob's UDP to the gateway dropped: $(res bob_udp_dropped))"
+tl_log "all $ran blocks ran as written: alice pinged over UDP, bob (UDP to the gateway dropped) over wss://"
 tl_log PASS
