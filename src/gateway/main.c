@@ -302,8 +302,9 @@ static int start(struct daemon *d)
 		return -1;
 	}
 	d->backend = dataplane_backend_name(d->dp);
-	/* `jitwg status` reads handshakes and transfer through a handle of its own */
-	status_board_set_live(d->board, dataplane_open(cfg->interface, cfg->backend, NULL));
+	/* `jitwg status` and GET /status read handshakes and transfer through a handle of their own */
+	if (d->status || d->httpd)
+		status_board_set_live(d->board, dataplane_open(cfg->interface, cfg->backend, NULL));
 	d->resp = load_responder(d->dp, &d->port, pub, &why);
 	if (!d->resp) {
 		log_err("interface %s: %s (%s)", cfg->interface, why, strerror(errno));
