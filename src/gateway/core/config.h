@@ -57,11 +57,25 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 void config_free(struct config *cfg);
 
 /*
- * Compares a reloaded config with the running one: copies the reloadable
- * fields into *run and returns how many restart-only fields differ (naming
- * the first in err). Never fails.
+ * Compares a reloaded config with the running one: copies the options the
+ * option table marks reloadable into *run (a string is moved: *fresh loses
+ * it) and returns how many restart-only options differ (naming the first in
+ * err). Never fails; *fresh is still the caller's to config_free().
  */
-int config_apply_reload(struct config *run, const struct config *fresh, char err[CONFIG_ERR_MAX]);
+int config_apply_reload(struct config *run, struct config *fresh, char err[CONFIG_ERR_MAX]);
+
+struct installer_config;
+struct admit_config;
+
+/*
+ * Copies the options that configure the install stage (timeouts, grace,
+ * revalidation, initiation, confirmation) into *ic, or the admission
+ * buckets (rate, burst, threshold) into *ac; the option table names each
+ * one's field there. Other fields are left as they are. At start and after
+ * each reload.
+ */
+void config_fill_installer(const struct config *cfg, struct installer_config *ic);
+void config_fill_admit(const struct config *cfg, struct admit_config *ac);
 
 /*
  * Reads a bearer token file: one line, surrounding whitespace trimmed, no
