@@ -33,6 +33,7 @@
 #include "gateway/install/install.h"
 #include "gateway/lookup/lookup.h"
 #include "gateway/lookup/prefetch.h"
+#include "gateway/lookup/regcheck.h"
 #include "gateway/core/metrics.h"
 #include "gateway/install/nftset.h"
 #include "gateway/install/status.h"
@@ -59,6 +60,7 @@ struct daemon {
 	struct installer *ins;
 	struct lookup *lk;
 	struct prefetch *pf;         /* the feed follower; NULL with --no-follow */
+	struct regcheck *regcheck;   /* the start-up check of the registry; never fatal */
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
@@ -302,6 +304,9 @@ static int start_dataplane(struct daemon *d)
 		return -1;
 	}
 	d->backend = dataplane_backend_name(d->dp);
+	/* `jitwg status` and GET /status read handshakes and transfer through a handle of their own */
+	if (d->status || d->httpd)
+		status_board_set_live(d->board, dataplane_open(cfg->interface, cfg->backend, NULL));
 	d->resp = load_responder(d->dp, &d->port, pub, &why);
 	if (!d->resp) {
 		log_err("interface %s: %s (%s)", cfg->interface, why, strerror(errno));
@@ -356,8 +361,14 @@ static int start_lookup(struct daemon *d)
 		.replayed = to_install_replayed,
 	};
 
+	struct regcheck_config rcc = {
+		.registry_url = cfg->registry_url, .token = d->token, .gateway = cfg->gateway,
+		.timeout_ms = cfg->registry_timeout_ms, .metrics = d->m,
+	};
+
 	if (strcmp(cfg->cache_path, ":memory:"))
 		ensure_parent_dir(cfg->cache_path);
+	d->regcheck = regcheck_start(&rcc);
 	d->lk = lookup_new(&lc, to_install, to_install_gone, d, &why);
 	if (!d->lk) {
 		log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
@@ -520,6 +531,7 @@ static void stop(struct daemon *d)
 	prefetch_free(d->pf); /* the feed follower feeds the install stage too */
 	d->pf = NULL;
 	installer_stop(d->ins);
+	regcheck_free(d->regcheck);
 	status_server_free(d->status);
 	httpd_free(d->httpd);
 	admit_stage_free(d->admit);
@@ -542,8 +554,8 @@ static int ready(struct daemon *d, uint64_t t0)
 {
 	const char *why = NULL;
 
-	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-		 "idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
+	log_info("jitwgd " JITWG_VERSION " ready in %.1f ms: interface %s (%s), public key %s, port %u, "
+		 "%zu peers adopted, idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
 		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
 		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
 		 d->admit_set ? ", admission set " : "", d->admit_set ? d->cfg.admit_set : "",

@@ -359,6 +359,7 @@ struct http_server *http_server_start(const char *listen, unsigned int threads, 
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	errno = 0;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -368,7 +369,8 @@ struct http_server *http_server_start(const char *listen, unsigned int threads, 
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
 				MHD_OPTION_END);
 	if (!h->d) {
-		err = EADDRNOTAVAIL;
+		/* libmicrohttpd leaves bind(2)'s errno in place (EADDRINUSE, EACCES, ...) */
+		err = errno ? errno : EADDRNOTAVAIL;
 		goto fail;
 	}
 	store_set_notify(ctx->store, on_commit, &h->fw);

@@ -284,6 +284,8 @@ static void test_install_initiates(void **state)
 	assert_int_equal(fake.sets[0].persistent_keepalive, 0);
 	assert_int_equal(fake.sets[1].persistent_keepalive, 25);
 	pthread_mutex_unlock(&fake.mu);
+	/* the gauge is set after the install's counter, at the end of the batch */
+	WAIT_FOR(atomic_load(&m.peers_installed) == 1, 2000);
 	assert_int_equal(atomic_load(&m.peers_installed), 1);
 	installer_free(ins);
 	pthread_mutex_lock(&rj.mu);

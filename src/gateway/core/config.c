@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "common/log.h"
+#include "common/secretfile.h"
 #include "gateway/admit/admit.h"
 #include "gateway/install/install.h"
 #include "gateway/install/nftset.h"
@@ -279,16 +281,8 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, con
 			return fail(err, "%s--backend: '%s' is not auto, kernel or userspace", where, val);
 		return 0;
 	case OPT_LOGLEVEL:
-		if (!strcmp(val, "error"))
-			*(enum log_level *)field = LOG_LVL_ERR;
-		else if (!strcmp(val, "warn"))
-			*(enum log_level *)field = LOG_LVL_WARN;
-		else if (!strcmp(val, "info"))
-			*(enum log_level *)field = LOG_LVL_INFO;
-		else if (!strcmp(val, "debug"))
-			*(enum log_level *)field = LOG_LVL_DEBUG;
-		else
-			return fail(err, "%s--log-level: '%s' is not error, warn, info or debug", where, val);
+		if (log_level_parse(val, field))
+			return fail(err, "%s--log-level: '%s' is not " LOG_LEVEL_NAMES, where, val);
 		return 0;
 	default:
 		return 0;
@@ -648,6 +642,8 @@ char *config_read_token(const char *path, char err[CONFIG_ERR_MAX])
 		snprintf(err, CONFIG_ERR_MAX, "--token-file %s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (secret_fd_exposed(fd))
+		log_warn("--token-file %s " SECRET_EXPOSED_HINT, path);
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	close(fd);

@@ -119,6 +119,9 @@ static void render_lookup(struct promtext *b, const struct metrics *m)
 		 METRICS_CACHE_MAX);
 	labelled(b, "jitwg_registry_requests_total", "Registry requests, by outcome.", "status", reg_names,
 		 m->registry_requests, METRICS_REG_MAX);
+	gauge(b, "jitwg_registry_check_ok",
+	      "1 if the last check of the registry (reachable, token accepted, API v1) passed.",
+	      &m->registry_check_ok);
 	labelled(b, "jitwg_prefetch_requests_total",
 		 "Change-feed pages asked of the registry (prefetch), by outcome.", "status", pf_status,
 		 m->prefetch_requests, METRICS_PREFETCH_MAX);

@@ -91,6 +91,7 @@ struct metrics {
 	atomic_int_fast64_t peers_stale;
 	atomic_int_fast64_t admit_engaged;             /* 1 while the per-source buckets are enforced */
 	atomic_int_fast64_t admit_set_elements;        /* endpoints in the admission set's mirror */
+	atomic_int_fast64_t registry_check_ok;         /* 1 if the last start-up check passed (regcheck.h) */
 	/* jitwg_install_seconds histogram, microseconds accumulated */
 	atomic_uint_fast64_t install_bucket[METRICS_INSTALL_BUCKETS];
 	atomic_uint_fast64_t install_count;
