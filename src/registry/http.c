@@ -184,7 +184,8 @@ static enum MHD_Result metrics_answer(struct http_server *h, const struct req_st
 	}
 	/* Counted before rendering, so this scrape sees itself. */
 	reg_metrics_observe(&h->metrics, st->route, 200, now_ns() - st->start_ns);
-	text = reg_metrics_render(&h->metrics, h->ctx->store, atomic_load(&h->in_flight));
+	text = reg_metrics_render(&h->metrics, h->ctx->store, atomic_load(&h->in_flight),
+				  (long)feedwait_count(&h->fw));
 	if (!text) {
 		api_error(&r, 503, "out of memory", NULL);
 		return send_response(conn, &r);
