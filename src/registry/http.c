@@ -443,9 +443,10 @@ void http_server_drain_free(struct http_server *h, unsigned int timeout_ms)
 	atomic_store(&h->stop, true);
 	if (h->has_watcher)
 		pthread_join(h->watcher, NULL);
-	store_set_notify(h->ctx->store, NULL, NULL);
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	/* after the workers, the last writers that could notify, are gone */
+	store_set_notify(h->ctx->store, NULL, NULL);
 	feedwait_uninit(&h->fw);
 	free(h);
 }
