@@ -191,6 +191,7 @@ CLI_SRCS := \
 	src/cli/identify.c \
 	src/cli/peer.c \
 	src/cli/peer-edit.c \
+	src/cli/token.c \
 	src/cli/peer-config.c \
 	src/cli/regapi.c \
 	src/cli/status.c \

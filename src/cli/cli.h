@@ -9,6 +9,7 @@
  */
 int cmd_identify(int argc, char **argv);
 int cmd_peer(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_loadgen(int argc, char **argv);

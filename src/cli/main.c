@@ -12,6 +12,7 @@ static const struct {
 } subcommands[] = {
 	{ "identify", cmd_identify, "Name the sender of WireGuard handshake initiations" },
 	{ "peer", cmd_peer, "Add, get, list, delete peers in the registry; make a client config" },
+	{ "token", cmd_token, "Create, list, revoke the registry's scoped tokens" },
 	{ "status", cmd_status, "Show what a running jitwgd sees" },
 	{ "bench", cmd_bench, "Run built-in benchmarks" },
 	{ "loadgen", cmd_loadgen, "Simulate many WireGuard clients against a gateway" },

@@ -476,6 +476,25 @@ static void usage(FILE *f)
 	fprintf(f, "\n--registry and --token-file default to $JITWG_REGISTRY and $JITWG_TOKEN_FILE.\n");
 }
 
+/* Each option's bit in opts.seen and its name for errors. */
+static const struct {
+	int c;
+	unsigned int bit;
+	const char *name;
+} bits[] = {
+	{ 'r', O_REGISTRY, "--registry" }, { 't', O_TOKEN, "--token-file" },
+	{ 'k', O_PUBKEY, "--public-key" }, { 'a', O_ALLOWED, "--allowed-ips" },
+	{ 'g', O_GATEWAY, "--gateway" }, { 'e', O_EXPIRES, "--expires" },
+	{ 'p', O_KEEPALIVE, "--persistent-keepalive" }, { 'j', O_JSON, "--json" },
+	{ 'G', O_GWKEY, "--gateway-public-key" }, { 'E', O_ENDPOINT, "--endpoint" },
+	{ 'P', O_PRIVKEY, "--private-key" }, { 'R', O_ROUTE, "--route" },
+	{ 'o', O_OUTPUT, "--output" }, { 'l', O_LIMIT, "--limit" },
+	{ 'W', O_WEBSOCKET, "--websocket" }, { 'N', O_NEWKEY, "--new-public-key" },
+	{ 'n', O_NAME, "--name" }, { 'O', O_OWNER, "--owner" },
+	{ 'f', O_FORCE, "--force" }, { 'Q', O_QR, "--qr" },
+	{ 'M', O_MTU, "--mtu" }, { 'D', O_DNS, "--dns" },
+};
+
 int cmd_peer(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -504,23 +523,6 @@ int cmd_peer(int argc, char **argv)
 		{ "keepalive", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
-	};
-	static const struct {
-		int c;
-		unsigned int bit;
-		const char *name;
-	} bits[] = {
-		{ 'r', O_REGISTRY, "--registry" }, { 't', O_TOKEN, "--token-file" },
-		{ 'k', O_PUBKEY, "--public-key" }, { 'a', O_ALLOWED, "--allowed-ips" },
-		{ 'g', O_GATEWAY, "--gateway" }, { 'e', O_EXPIRES, "--expires" },
-		{ 'p', O_KEEPALIVE, "--persistent-keepalive" }, { 'j', O_JSON, "--json" },
-		{ 'G', O_GWKEY, "--gateway-public-key" }, { 'E', O_ENDPOINT, "--endpoint" },
-		{ 'P', O_PRIVKEY, "--private-key" }, { 'R', O_ROUTE, "--route" },
-		{ 'o', O_OUTPUT, "--output" }, { 'l', O_LIMIT, "--limit" },
-		{ 'W', O_WEBSOCKET, "--websocket" }, { 'N', O_NEWKEY, "--new-public-key" },
-		{ 'n', O_NAME, "--name" }, { 'O', O_OWNER, "--owner" },
-		{ 'W', O_WEBSOCKET, "--websocket" }, { 'f', O_FORCE, "--force" },
-		{ 'Q', O_QR, "--qr" }, { 'M', O_MTU, "--mtu" }, { 'D', O_DNS, "--dns" },
 	};
 	struct opts o = { 0 };
 	char *end;

@@ -184,6 +184,8 @@ bool api_admit(const struct api_ctx *ctx, const struct api_request *req, struct 
 	int ret;
 
 	memset(caller, 0, sizeof(*caller));
+	resp->www_authenticate = false;
+	resp->hold_s = 0;
 	if (!strcmp(req->path, "/healthz"))
 		return false;
 	ret = authenticate(ctx, req->authorization, &caller->tok);

@@ -184,7 +184,8 @@ static enum MHD_Result metrics_answer(struct http_server *h, const struct req_st
 	}
 	/* Counted before rendering, so this scrape sees itself. */
 	reg_metrics_observe(&h->metrics, st->route, 200, now_ns() - st->start_ns);
-	text = reg_metrics_render(&h->metrics, h->ctx->store, atomic_load(&h->in_flight));
+	text = reg_metrics_render(&h->metrics, h->ctx->store, atomic_load(&h->in_flight),
+				  (long)feedwait_count(&h->fw));
 	if (!text) {
 		api_error(&r, 503, "out of memory", NULL);
 		return send_response(conn, &r);
@@ -407,9 +408,10 @@ void http_server_drain_free(struct http_server *h, unsigned int timeout_ms)
 	atomic_store(&h->stop, true);
 	if (h->has_watcher)
 		pthread_join(h->watcher, NULL);
-	store_set_notify(h->ctx->store, NULL, NULL);
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	/* after the workers, the last writers that could notify, are gone */
+	store_set_notify(h->ctx->store, NULL, NULL);
 	feedwait_uninit(&h->fw);
 	free(h);
 }

@@ -61,7 +61,7 @@ void reg_metrics_observe(struct reg_metrics *m, enum reg_route route, int status
 	inc(&m->latency_count[route], 1);
 }
 
-char *reg_metrics_render(const struct reg_metrics *m, const struct store *s, long in_flight)
+char *reg_metrics_render(const struct reg_metrics *m, const struct store *s, long in_flight, long feed_waiters)
 {
 	struct promtext b;
 	struct store_stats st = { 0 };
@@ -93,6 +93,9 @@ char *reg_metrics_render(const struct reg_metrics *m, const struct store *s, lon
 	promtext_family(&b, "jitwg_registry_http_requests_in_flight", "gauge",
 			"HTTP requests received and not yet completed.");
 	promtext_put(&b, "jitwg_registry_http_requests_in_flight %ld\n", in_flight);
+	promtext_family(&b, "jitwg_registry_feed_waiters", "gauge",
+			"Long polls of the change feed held now (suspended connections; also counted in flight).");
+	promtext_put(&b, "jitwg_registry_feed_waiters %ld\n", feed_waiters);
 
 	if (s)
 		store_stats(s, &st);

@@ -48,9 +48,9 @@ enum reg_route reg_route_of(const char *path);
 void reg_metrics_observe(struct reg_metrics *m, enum reg_route route, int status, uint64_t elapsed_ns);
 
 /*
- * The Prometheus text of m, the store's figures (s may be NULL) and the
- * requests in flight. Returns malloc'd text or NULL + errno (ENOMEM).
+ * The Prometheus text of m, the store's figures (s may be NULL), the
+ * requests in flight and the long polls held. Returns malloc'd text or NULL + errno (ENOMEM).
  */
-char *reg_metrics_render(const struct reg_metrics *m, const struct store *s, long in_flight);
+char *reg_metrics_render(const struct reg_metrics *m, const struct store *s, long in_flight, long feed_waiters);
 
 #endif

@@ -6,6 +6,7 @@
  * columns; every length is checked before a byte is copied.
  */
 #include "registry/store.h"
+#include "registry/store_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static struct store_val v_int(int64_t i)
+struct store_val store_v_int(int64_t i)
 {
 	return (struct store_val){ .type = STORE_INT, .i = i };
 }
@@ -26,28 +27,29 @@ static struct store_val v_blob(const void *p, size_t len)
 	return (struct store_val){ .type = STORE_BLOB, .p = p, .len = len };
 }
 
-/* Text, or SQL NULL for a NULL pointer. */
-static struct store_val v_text(const char *s)
+struct store_val store_v_text(const char *s)
 {
 	return s ? (struct store_val){ .type = STORE_TEXT, .p = s, .len = strlen(s) } : (struct store_val){ 0 };
 }
 
-static int64_t col_int(const struct store_val *v)
+int64_t store_col_int(const struct store_val *v)
 {
 	return v->type == STORE_INT ? v->i : 0;
 }
 
-/* A text or NULL column into a NUL-terminated buffer of max bytes: 0 (*has set), -EIO too long. */
-static int col_label(const struct store_val *v, bool *has, char *out, size_t max)
+int store_col_text(const struct store_val *v, char *out, size_t max, bool *has)
 {
-	*has = false;
+	out[0] = '\0';
+	if (has)
+		*has = false;
 	if (v->type == STORE_NULL)
 		return 0;
 	if (v->type != STORE_TEXT || v->len >= max)
 		return -EIO;
 	memcpy(out, v->p, v->len);
 	out[v->len] = '\0';
-	*has = true;
+	if (has)
+		*has = true;
 	return 0;
 }
 
@@ -61,9 +63,9 @@ static int cols_to_record(const struct store_val *c, struct peer_record *r)
 	if (c[0].type != STORE_BLOB || c[0].len != WG_KEY_LEN)
 		return -EIO;
 	memcpy(r->public_key, c[0].p, WG_KEY_LEN);
-	if (col_label(&c[1], &r->has_gateway, r->gateway, sizeof(r->gateway)) ||
-	    col_label(&c[7], &r->has_name, r->name, sizeof(r->name)) ||
-	    col_label(&c[8], &r->has_owner, r->owner, sizeof(r->owner)))
+	if (store_col_text(&c[1], r->gateway, sizeof(r->gateway), &r->has_gateway) ||
+	    store_col_text(&c[7], r->name, sizeof(r->name), &r->has_name) ||
+	    store_col_text(&c[8], r->owner, sizeof(r->owner), &r->has_owner))
 		return -EIO;
 	if (c[2].type != STORE_NULL) {
 		if (c[2].type != STORE_BLOB || c[2].len != WG_KEY_LEN)
@@ -71,9 +73,9 @@ static int cols_to_record(const struct store_val *c, struct peer_record *r)
 		memcpy(r->preshared_key, c[2].p, WG_KEY_LEN);
 		r->has_preshared_key = true;
 	}
-	r->persistent_keepalive = (uint16_t)col_int(&c[3]);
-	r->expires_at = col_int(&c[4]);
-	r->created_at = col_int(&c[5]);
+	r->persistent_keepalive = (uint16_t)store_col_int(&c[3]);
+	r->expires_at = store_col_int(&c[4]);
+	r->created_at = store_col_int(&c[5]);
 	if (c[6].type != STORE_TEXT && c[6].type != STORE_NULL)
 		return -EIO;
 	ips = strndup(c[6].p ? c[6].p : "", c[6].len);
@@ -118,16 +120,16 @@ int store_db_insert(const struct store_backend *be, struct store_conn *c, const 
 	{
 		struct store_val p[] = {
 			v_blob(r->public_key, WG_KEY_LEN),
-			v_text(r->has_gateway ? r->gateway : NULL),
+			store_v_text(r->has_gateway ? r->gateway : NULL),
 			r->has_preshared_key ? v_blob(r->preshared_key, WG_KEY_LEN) : (struct store_val){ 0 },
-			v_int(r->persistent_keepalive),
-			v_int(r->expires_at),
-			v_int(r->created_at),
-			v_text(ips),
-			v_text(r->has_name ? r->name : NULL),
-			v_text(r->has_owner ? r->owner : NULL),
+			store_v_int(r->persistent_keepalive),
+			store_v_int(r->expires_at),
+			store_v_int(r->created_at),
+			store_v_text(ips),
+			store_v_text(r->has_name ? r->name : NULL),
+			store_v_text(r->has_owner ? r->owner : NULL),
 		};
-		struct store_val chg[] = { p[0], p[1], v_int(r->created_at) };
+		struct store_val chg[] = { p[0], p[1], store_v_int(r->created_at) };
 
 		ret = be->exec(c, SQ_INS_PEER, p, COUNT(p), NULL, NULL, NULL);
 		if (!ret)
@@ -137,8 +139,8 @@ int store_db_insert(const struct store_backend *be, struct store_conn *c, const 
 	for (i = 0; !ret && i < r->n_allowed_ips; ++i) {
 		size_t n = pool_addr_len(r->allowed_ips[i].family);
 		struct store_val p[] = {
-			v_int(r->allowed_ips[i].family == AF_INET ? 4 : 6), v_blob(lo, n), v_blob(hi, n),
-			v_blob(r->public_key, WG_KEY_LEN), v_int(r->expires_at),
+			store_v_int(r->allowed_ips[i].family == AF_INET ? 4 : 6), v_blob(lo, n), v_blob(hi, n),
+			v_blob(r->public_key, WG_KEY_LEN), store_v_int(r->expires_at),
 		};
 
 		pool_cidr_bounds(&r->allowed_ips[i], lo, hi);
@@ -150,7 +152,7 @@ int store_db_insert(const struct store_backend *be, struct store_conn *c, const 
 int store_db_remove(const struct store_backend *be, struct store_conn *c, const uint8_t key[static WG_KEY_LEN],
 		    int64_t now)
 {
-	struct store_val p[] = { v_blob(key, WG_KEY_LEN), v_int(now) };
+	struct store_val p[] = { v_blob(key, WG_KEY_LEN), store_v_int(now) };
 	long n = 0;
 	int ret;
 
@@ -189,7 +191,7 @@ static int range_row(void *arg, const struct store_val *c, int n)
 	memcpy(r->lo, c[0].p, len);
 	memcpy(r->hi, c[1].p, len);
 	memcpy(r->key, c[2].p, WG_KEY_LEN);
-	r->expires_at = col_int(&c[3]);
+	r->expires_at = store_col_int(&c[3]);
 	rr->got++;
 	return 0;
 }
@@ -197,7 +199,7 @@ static int range_row(void *arg, const struct store_val *c, int n)
 int store_db_floor(const struct store_backend *be, struct store_conn *c, uint16_t family,
 		   const uint8_t addr[static 16], struct store_range *out)
 {
-	struct store_val p[] = { v_int(family == AF_INET ? 4 : 6), v_blob(addr, pool_addr_len(family)) };
+	struct store_val p[] = { store_v_int(family == AF_INET ? 4 : 6), v_blob(addr, pool_addr_len(family)) };
 	struct range_rows rr = { family, out, 1, 0 };
 	int ret;
 
@@ -209,8 +211,8 @@ int store_db_floor(const struct store_backend *be, struct store_conn *c, uint16_
 long store_db_ranges_from(const struct store_backend *be, struct store_conn *c, uint16_t family,
 			  const uint8_t addr[static 16], struct store_range *out, size_t max)
 {
-	struct store_val p[] = { v_int(family == AF_INET ? 4 : 6), v_blob(addr, pool_addr_len(family)),
-				 v_int((int64_t)max) };
+	struct store_val p[] = { store_v_int(family == AF_INET ? 4 : 6), v_blob(addr, pool_addr_len(family)),
+				 store_v_int((int64_t)max) };
 	struct range_rows rr = { family, out, max, 0 };
 	int ret = be->exec(c, SQ_FROM, p, COUNT(p), range_row, &rr, NULL);
 
@@ -241,8 +243,8 @@ int store_db_list(const struct store_backend *be, struct store_conn *c, const ui
 		  const char *owner, int64_t now, size_t limit, struct peer_record **out, size_t *n)
 {
 	/* The empty blob sorts before every key. */
-	struct store_val p[] = { v_blob(after ? (const void *)after : "", after ? WG_KEY_LEN : 0), v_int(now),
-				 v_text(gateway), v_int((int64_t)limit), v_text(owner) };
+	struct store_val p[] = { v_blob(after ? (const void *)after : "", after ? WG_KEY_LEN : 0), store_v_int(now),
+				 store_v_text(gateway), store_v_int((int64_t)limit), store_v_text(owner) };
 	struct record_rows rr = { calloc(limit ? limit : 1, sizeof(struct peer_record)), limit, 0 };
 	size_t i;
 	int ret;
@@ -273,7 +275,7 @@ static int meta_row(void *arg, const struct store_val *c, int n)
 
 int store_db_meta_get(const struct store_backend *be, struct store_conn *c, const char *name, uint8_t val[static 16])
 {
-	struct store_val p[] = { v_text(name) };
+	struct store_val p[] = { store_v_text(name) };
 	int ret = be->exec(c, SQ_META_GET, p, COUNT(p), meta_row, val, NULL);
 
 	return ret == 1 ? 0 : ret ? ret : -ENOENT;
@@ -282,14 +284,14 @@ int store_db_meta_get(const struct store_backend *be, struct store_conn *c, cons
 int store_db_meta_set(const struct store_backend *be, struct store_conn *c, const char *name,
 		      const uint8_t val[static 16])
 {
-	struct store_val p[] = { v_text(name), v_blob(val, 16) };
+	struct store_val p[] = { store_v_text(name), v_blob(val, 16) };
 
 	return be->exec(c, SQ_META_SET, p, COUNT(p), NULL, NULL, NULL);
 }
 
 static int int_row(void *arg, const struct store_val *c, int n)
 {
-	*(int64_t *)arg = n ? col_int(&c[0]) : 0;
+	*(int64_t *)arg = n ? store_col_int(&c[0]) : 0;
 	return 0;
 }
 
@@ -304,7 +306,7 @@ static int scalar(const struct store_backend *be, struct store_conn *c, int id, 
 /* Tombstones older than STORE_TOMBSTONE_TTL go; the floor rises to the newest of them. */
 static int prune_tombstones(const struct store_backend *be, struct store_conn *c, int64_t now)
 {
-	struct store_val p[] = { v_int(now - STORE_TOMBSTONE_TTL) };
+	struct store_val p[] = { store_v_int(now - STORE_TOMBSTONE_TTL) };
 	uint8_t val[16];
 	int64_t top;
 	int ret;
@@ -321,7 +323,7 @@ static int prune_tombstones(const struct store_backend *be, struct store_conn *c
 
 long store_db_purge(const struct store_backend *be, struct store_conn *c, int64_t now)
 {
-	struct store_val p[] = { v_int(now) };
+	struct store_val p[] = { store_v_int(now) };
 	long n = 0;
 	int ret;
 
@@ -354,7 +356,7 @@ static int change_row(void *arg, const struct store_val *c, int n)
 		return -EIO;
 	ch = &cr->out[cr->got];
 	memset(ch, 0, sizeof(*ch));
-	ch->seq = col_int(&c[PEER_NCOLS]);
+	ch->seq = store_col_int(&c[PEER_NCOLS]);
 	if (c[0].type != STORE_NULL) {
 		ret = cols_to_record(c, &ch->rec);
 		if (ret) {
@@ -378,7 +380,7 @@ static int change_row(void *arg, const struct store_val *c, int n)
 int store_db_changes(const struct store_backend *be, struct store_conn *c, const char *gateway, int64_t since,
 		     int64_t now, size_t limit, struct store_change **out, size_t *n)
 {
-	struct store_val p[] = { v_int(since), v_text(gateway), v_int((int64_t)limit) };
+	struct store_val p[] = { store_v_int(since), store_v_text(gateway), store_v_int((int64_t)limit) };
 	struct change_rows cr = { calloc(limit ? limit : 1, sizeof(struct store_change)), limit, 0, now };
 	int ret;
 

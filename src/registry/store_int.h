@@ -61,6 +61,13 @@ int store_check_free(const struct store_backend *be, struct store_conn *c, const
 int store_audit_add(const struct store_backend *be, struct store_conn *c, int64_t now, const struct store_who *who,
 		    const char *action, const char *target, const char *detail);
 
+/* Statement parameters (text: NULL is SQL NULL) and result columns (store_db.c). */
+struct store_val store_v_int(int64_t i);
+struct store_val store_v_text(const char *s);
+int64_t store_col_int(const struct store_val *v);
+/* A text or NULL column into out (max bytes with the NUL; *has when not NULL): 0, or -EIO when too long. */
+int store_col_text(const struct store_val *v, char *out, size_t max, bool *has);
+
 /* The base64 of a key, for audit targets. */
 void store_key_text(char out[static WG_KEY_B64_LEN + 1], const uint8_t key[static WG_KEY_LEN]);
 

@@ -16,36 +16,14 @@
 
 #include "common/log.h"
 
-static struct store_val v_int(int64_t i)
+/* A read on a pooled connection: exec of one catalogue statement. */
+static int read_rows(struct store *s, int id, const struct store_val *p, int n, store_row_fn row, void *arg)
 {
-	return (struct store_val){ .type = STORE_INT, .i = i };
-}
+	struct slot *sl = store_slot_acquire(s);
+	int ret = s->be->exec(sl->c, id, p, n, row, arg, NULL);
 
-static struct store_val v_text(const char *s)
-{
-	return s ? (struct store_val){ .type = STORE_TEXT, .p = s, .len = strlen(s) } : (struct store_val){ 0 };
-}
-
-/* A text/NULL column into out (max bytes with the NUL): -EIO when too long or not text. */
-static int col_text(const struct store_val *v, char *out, size_t max, bool *has)
-{
-	out[0] = '\0';
-	if (has)
-		*has = false;
-	if (v->type == STORE_NULL)
-		return 0;
-	if (v->type != STORE_TEXT || v->len >= max)
-		return -EIO;
-	memcpy(out, v->p, v->len);
-	out[v->len] = '\0';
-	if (has)
-		*has = true;
-	return 0;
-}
-
-static int64_t col_int(const struct store_val *v)
-{
-	return v->type == STORE_INT ? v->i : 0;
+	store_slot_release(s, sl, ret);
+	return ret;
 }
 
 const char *store_scope_name(enum store_scope scope)
@@ -84,23 +62,23 @@ static int token_row(void *arg, const struct store_val *c, int n)
 		return 0;
 	t = &tr->out[tr->got];
 	memset(t, 0, sizeof(*t));
-	if (n < 9 || col_text(&c[1], scope, sizeof(scope), NULL) || store_scope_parse(scope, &t->scope) ||
-	    col_text(&c[2], t->gateway, sizeof(t->gateway), &t->has_gateway) ||
-	    col_text(&c[8], t->comment, sizeof(t->comment), NULL))
+	if (n < 9 || store_col_text(&c[1], scope, sizeof(scope), NULL) || store_scope_parse(scope, &t->scope) ||
+	    store_col_text(&c[2], t->gateway, sizeof(t->gateway), &t->has_gateway) ||
+	    store_col_text(&c[8], t->comment, sizeof(t->comment), NULL))
 		return -EIO;
-	t->id = col_int(&c[0]);
-	t->max_peers = col_int(&c[3]);
-	t->used = col_int(&c[4]);
-	t->expires_at = col_int(&c[5]);
-	t->created_at = col_int(&c[6]);
-	t->revoked_at = col_int(&c[7]);
+	t->id = store_col_int(&c[0]);
+	t->max_peers = store_col_int(&c[3]);
+	t->used = store_col_int(&c[4]);
+	t->expires_at = store_col_int(&c[5]);
+	t->created_at = store_col_int(&c[6]);
+	t->revoked_at = store_col_int(&c[7]);
 	tr->got++;
 	return 0;
 }
 
 static int id_row(void *arg, const struct store_val *c, int n)
 {
-	*(int64_t *)arg = n ? col_int(&c[0]) : 0;
+	*(int64_t *)arg = n ? store_col_int(&c[0]) : 0;
 	return 0;
 }
 
@@ -109,12 +87,12 @@ int store_token_create(struct store *s, const uint8_t hash[static STORE_TOKEN_HA
 {
 	struct store_val p[] = {
 		{ .type = STORE_BLOB, .p = hash, .len = STORE_TOKEN_HASH_LEN },
-		v_text(store_scope_name(t->scope)),
-		v_text(t->has_gateway ? t->gateway : NULL),
-		v_int(t->max_peers),
-		v_int(t->expires_at),
-		v_int(now),
-		v_text(t->comment[0] ? t->comment : NULL),
+		store_v_text(store_scope_name(t->scope)),
+		store_v_text(t->has_gateway ? t->gateway : NULL),
+		store_v_int(t->max_peers),
+		store_v_int(t->expires_at),
+		store_v_int(now),
+		store_v_text(t->comment[0] ? t->comment : NULL),
 	};
 	char target[32], detail[96];
 	struct slot *sl;
@@ -142,27 +120,22 @@ int store_token_find(struct store *s, const uint8_t hash[static STORE_TOKEN_HASH
 {
 	struct store_val p[] = { { .type = STORE_BLOB, .p = hash, .len = STORE_TOKEN_HASH_LEN } };
 	struct token_rows tr = { out, 1, 0 };
-	struct slot *sl = store_slot_acquire(s);
-	int ret = s->be->exec(sl->c, SQ_TOK_BY_HASH, p, 1, token_row, &tr, NULL);
+	int ret = read_rows(s, SQ_TOK_BY_HASH, p, 1, token_row, &tr);
 
-	store_slot_release(s, sl, ret);
 	return ret ? ret : tr.got ? 0 : -ENOENT;
 }
 
 int store_token_list(struct store *s, int64_t after, size_t limit, struct store_token **out, size_t *n)
 {
-	struct store_val p[] = { v_int(after), v_int((int64_t)limit) };
+	struct store_val p[] = { store_v_int(after), store_v_int((int64_t)limit) };
 	struct token_rows tr = { calloc(limit ? limit : 1, sizeof(struct store_token)), limit, 0 };
-	struct slot *sl;
 	int ret;
 
 	*out = NULL;
 	*n = 0;
 	if (!tr.out)
 		return -ENOMEM;
-	sl = store_slot_acquire(s);
-	ret = s->be->exec(sl->c, SQ_TOK_LIST, p, 2, token_row, &tr, NULL);
-	store_slot_release(s, sl, ret);
+	ret = read_rows(s, SQ_TOK_LIST, p, 2, token_row, &tr);
 	if (ret) {
 		free(tr.out);
 		return ret;
@@ -174,7 +147,7 @@ int store_token_list(struct store *s, int64_t after, size_t limit, struct store_
 
 int store_token_revoke(struct store *s, int64_t id, int64_t now, const struct store_who *who)
 {
-	struct store_val p[] = { v_int(id), v_int(now) };
+	struct store_val p[] = { store_v_int(id), store_v_int(now) };
 	char target[32];
 	struct slot *sl;
 	long n = 0;
@@ -195,11 +168,9 @@ int store_token_revoke(struct store *s, int64_t id, int64_t now, const struct st
 
 int store_token_any(struct store *s, bool *any)
 {
-	struct slot *sl = store_slot_acquire(s);
 	int64_t n = 0;
-	int ret = s->be->exec(sl->c, SQ_TOK_ANY, NULL, 0, id_row, &n, NULL);
+	int ret = read_rows(s, SQ_TOK_ANY, NULL, 0, id_row, &n);
 
-	store_slot_release(s, sl, ret);
 	*any = n > 0;
 	return ret;
 }
@@ -208,7 +179,7 @@ int store_audit_add(const struct store_backend *be, struct store_conn *c, int64_
 		    const char *action, const char *target, const char *detail)
 {
 	int64_t token = who ? who->token_id : 0;
-	struct store_val p[] = { v_int(now), v_int(token), v_text(action), v_text(target), v_text(detail) };
+	struct store_val p[] = { store_v_int(now), store_v_int(token), store_v_text(action), store_v_text(target), store_v_text(detail) };
 	int ret = be->exec(c, SQ_AUDIT_INS, p, 5, NULL, NULL, NULL);
 
 	/* Logged before the commit: a line whose change then fails is followed by the store's error. */
@@ -233,30 +204,27 @@ static int audit_row(void *arg, const struct store_val *c, int n)
 		return 0;
 	a = &ar->out[ar->got];
 	memset(a, 0, sizeof(*a));
-	if (n < 6 || col_text(&c[3], a->action, sizeof(a->action), NULL) ||
-	    col_text(&c[4], a->target, sizeof(a->target), NULL) || col_text(&c[5], a->detail, sizeof(a->detail), NULL))
+	if (n < 6 || store_col_text(&c[3], a->action, sizeof(a->action), NULL) ||
+	    store_col_text(&c[4], a->target, sizeof(a->target), NULL) || store_col_text(&c[5], a->detail, sizeof(a->detail), NULL))
 		return -EIO;
-	a->id = col_int(&c[0]);
-	a->at = col_int(&c[1]);
-	a->token_id = col_int(&c[2]);
+	a->id = store_col_int(&c[0]);
+	a->at = store_col_int(&c[1]);
+	a->token_id = store_col_int(&c[2]);
 	ar->got++;
 	return 0;
 }
 
 int store_audit_list(struct store *s, int64_t since, size_t limit, struct store_audit **out, size_t *n)
 {
-	struct store_val p[] = { v_int(since), v_int((int64_t)limit) };
+	struct store_val p[] = { store_v_int(since), store_v_int((int64_t)limit) };
 	struct audit_rows ar = { calloc(limit ? limit : 1, sizeof(struct store_audit)), limit, 0 };
-	struct slot *sl;
 	int ret;
 
 	*out = NULL;
 	*n = 0;
 	if (!ar.out)
 		return -ENOMEM;
-	sl = store_slot_acquire(s);
-	ret = s->be->exec(sl->c, SQ_AUDIT_LIST, p, 2, audit_row, &ar, NULL);
-	store_slot_release(s, sl, ret);
+	ret = read_rows(s, SQ_AUDIT_LIST, p, 2, audit_row, &ar);
 	if (ret) {
 		free(ar.out);
 		return ret;

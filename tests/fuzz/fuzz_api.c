@@ -11,15 +11,22 @@
  * with a key, no more than the limit, next_since never before since, and with
  * gateway=NAME no put of a peer bound to another gateway. The store lives
  * across inputs, so creates and deletes of earlier inputs feed later walks.
+ * Also PATCH /v1/peers/{key} and POST .../rotate (a 200 is a record the
+ * shared parser accepts), /v1/tokens and /v1/audit, and scopes: the legacy
+ * token is "t" (admin); tokens that inputs create are real, so later inputs
+ * may use them (a 403 always names field "token"; a 409 overlap names its
+ * holder). A long poll's hold_s is set only on an empty 200 feed page.
  */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "registry/api.h"
+#include "wire/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -126,9 +133,48 @@ static void check_feed(struct json_object *o, const char *qs)
 	}
 }
 
+/* The legacy admin token "t", as --token-file would load it. */
+static void legacy_token(void)
+{
+	char path[] = "/tmp/fuzz_api_token.XXXXXX";
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, "t\n", 2) != 2 || api_token_load(&ctx, path))
+		abort();
+	close(fd);
+	unlink(path);
+}
+
+/* Invariants of the scoped, edit, token and long-poll answers. */
+static void check_more(const struct api_request *req, const struct api_response *resp, struct json_object *o)
+{
+	const char *f = json_str(o, "field");
+	struct peer_record r;
+	const char *text, *field;
+
+	if (resp->hold_s && (resp->status != 200 || resp->hold_s > 60))
+		abort();
+	if (resp->status == 403 && (!f || strcmp(f, "token")))
+		abort();
+	if (resp->status == 409 && f && !strcmp(f, "allowed_ips") && strstr(json_str(o, "error"), "overlap") &&
+	    !json_str(o, "holder"))
+		abort();
+	if (resp->status == 201 && !strcmp(req->path, "/v1/tokens")) {
+		text = json_str(o, "token");
+		if (!text || strncmp(text, "jitwg_", 6))
+			abort();
+	}
+	if (resp->status == 200 && (!strcmp(req->method, "PATCH") || strstr(req->path, "/rotate"))) {
+		text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (peer_record_from_json(&r, text, strlen(text), &field))
+			abort();
+		peer_record_clear(&r);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int ok[] = { 200, 201, 204, 400, 401, 404, 405, 409, 410, 413, 500, 503 };
+	static const int ok[] = { 200, 201, 204, 400, 401, 403, 404, 405, 409, 410, 413, 500, 503 };
 	struct api_request req = { 0 };
 	struct api_response resp;
 	char *buf, *line1, *auth = NULL, *body = NULL, *sp, *qm;
@@ -140,6 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ctx.store || pool_parse(&ctx.pool, "10.0.0.0/28,fd00::/124", &why))
 			abort();
 		ctx.has_pool = true;
+		legacy_token();
 	}
 	buf = malloc(size + 1);
 	memcpy(buf, data, size);
@@ -180,6 +227,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (resp.status == 200 && !strcmp(req.method, "GET") && !strcmp(req.path, "/v1/peers") && qm &&
 		    query(qm, "since"))
 			check_feed(o, qm);
+		check_more(&req, &resp, o);
 		json_object_put(o);
 	}
 	free(resp.body);

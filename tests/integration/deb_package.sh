@@ -15,8 +15,10 @@
 #     the defect the shipped unit no longer has; then, as a userspace host
 #     (wireguard-go, the packaged drop-in), jitwgd.service reaches READY
 #     under its whole sandbox, serves /metrics and `jitwg status`, reloads;
-#     the shipped examples work as shipped: each daemon reads its own token,
-#     jitwgd's registry check passes, the pool hands out 10.8.0.2; start
+#     the shipped examples work as shipped: each daemon reads its own token
+#     (jitwgd a gateway token from `jitwg-registry token create`, 0640
+#     root:jitwgd), jitwgd's registry check passes, the pool hands out
+#     10.8.0.2 to an enroll token; start
 #     lines name the version; an upgrade restarts jitwgd; purging the
 #     registry keeps its database and says so;
 #  5. purge them (JITWG_PURGE_DATABASE=yes): no file, directory, unit link
@@ -154,14 +156,19 @@ exec >/jitwg-out/check.log 2>&1
 set -x
 r=/jitwg-out/result
 echo "run_wireguard=$([ -e /run/wireguard ] && echo yes || echo no)" >>$r
-# The packaged examples as shipped, each daemon with its own token (CONTRACTS: 0640, own group).
+# The packaged examples as shipped, each daemon with its own token
+# (docs/OPERATIONS.md "Tokens on a packaged host"): the registry's admin
+# token, then, once the registry has made its database, jitwgd's gateway token.
 cp /etc/jitwg/registry.env.example /etc/jitwg/registry.env
 (umask 027; head -c 32 /dev/urandom | base64 >/etc/jitwg/registry.token)
 chgrp jitwg-registry /etc/jitwg/registry.token
-install -m 0640 -g jitwgd /etc/jitwg/registry.token /etc/jitwg/gateway.token
 auth="Authorization: Bearer $(cat /etc/jitwg/registry.token)"
 systemctl start jitwg-registry.service
 for i in $(seq 50); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
+jitwg-registry token create --db /var/lib/jitwg-registry/registry.db --scope gateway \
+	--output /etc/jitwg/gateway.token --group jitwgd
+echo "gateway_token=$(stat -c '%a %U:%G' /etc/jitwg/gateway.token)" >>$r
+echo "db_owner=$(stat -c '%U' /var/lib/jitwg-registry/registry.db*| sort -u | tr '\n' ' ')" >>$r
 echo "registry_active=$(systemctl is-active jitwg-registry.service)" >>$r
 echo "registry_healthz=$(curl -sf http://127.0.0.1:8080/healthz)" >>$r
 echo "registry_user=$(ps -o user= -p "$(systemctl show -p MainPID --value jitwg-registry.service)")" >>$r
@@ -208,8 +215,10 @@ echo "wg_key=$(wg show wg0 public-key)" >>$r
 for i in $(seq 50); do grep -q '^jitwg_registry_check_ok 1' /jitwg-out/jitwgd.metrics && break; sleep 0.1; curl -sf http://127.0.0.1:9586/metrics >/jitwg-out/jitwgd.metrics; done
 echo "registry_check=$(sed -n 's/^jitwg_registry_check_ok //p' /jitwg-out/jitwgd.metrics)" >>$r
 echo "jitwgd_version_logged=$(journalctl -b -u jitwgd.service -o cat --no-pager | grep -cF "$(jitwgd --version) ready")" >>$r
-# The registry's pool as shipped: the first client gets 10.8.0.2 (10.8.0.1 is the gateway's).
-jitwg peer config --registry http://127.0.0.1:8080 --token-file /etc/jitwg/registry.token \
+# The registry's pool as shipped, to a user's enroll token: the first client
+# gets 10.8.0.2 (10.8.0.1 is the gateway's).
+jitwg-registry token create --db /var/lib/jitwg-registry/registry.db --scope enroll --output /run/enroll.token
+jitwg peer config --registry http://127.0.0.1:8080 --token-file /run/enroll.token \
 	--gateway-public-key "$(wg show wg0 public-key)" --endpoint 192.0.2.1:51820 >/jitwg-out/client.conf
 echo "client_address=$(sed -n 's/^Address = //p' /jitwg-out/client.conf)" >>$r
 systemctl reload jitwgd.service
@@ -259,12 +268,14 @@ fi
 [ "$(res jitwgd_promtool)" = ok ] || tl_fail "promtool check metrics failed on the packaged jitwgd"
 [ -n "$(res wg_key)" ] && [ "$(res status_key)" = "$(res wg_key)" ] || tl_fail "jitwg status under the unit: key '$(res status_key)', wg says '$(res wg_key)'"
 [ "$(res after_reload)" = active ] || tl_fail "jitwgd.service not active after systemctl reload"
+[ "$(res gateway_token)" = "640 root:jitwgd" ] || tl_fail "gateway.token from token create: '$(res gateway_token)', want 640 root:jitwgd"
+[ "$(res db_owner)" = "jitwg-registry " ] || tl_fail "token create as root left registry.db* owned by '$(res db_owner)'"
 [ "$(res registry_check)" = 1 ] || { cat "$TL_TMP/out/jitwgd.journal"; tl_fail "jitwgd's registry check with the packaged token layout: '$(res registry_check)'"; }
 [ "$(res jitwgd_version_logged)" -ge 1 ] && [ "$(res registry_version_logged)" -ge 1 ] || tl_fail "a start line without the version"
 case $(res client_address) in "10.8.0.2/32, fd00:8::2/128") ;; *) tl_fail "packaged pool: client got '$(res client_address)', want 10.8.0.2/32, fd00:8::2/128";; esac
 [ "$(res upgrade_restarted)" = yes ] && [ "$(res after_upgrade)" = active ] || { cat "$TL_TMP/out/upgrade.log"; tl_fail "upgrade: restarted '$(res upgrade_restarted)', then '$(res after_upgrade)'"; }
 [ "$(res purge_kept_db)" = yes ] && [ "$(res purge_said)" = 1 ] || { cat "$TL_TMP/out/purge-registry.log"; tl_fail "purge of jitwg-registry: kept db '$(res purge_kept_db)', said so '$(res purge_said)'"; }
-tl_log "packaged examples: each daemon reads its own token, registry check ok, pool gives $(res client_address); versions logged; upgrade restarts jitwgd; purge keeps the registry's database and says so"
+tl_log "packaged examples: each daemon reads its own token (gateway.token $(res gateway_token), gateway scope), registry check ok, pool gives $(res client_address); versions logged; upgrade restarts jitwgd; purge keeps the registry's database and says so"
 tl_log "userspace host: jitwgd.service READY as jitwgd under the full sandbox, metrics promtool-clean, jitwg status and reload work"
 tl_log "kernel-only host: registry unit active as jitwg-registry; jitwgd unit ran jitwgd (exit $s: $(grep -i wg0 "$TL_TMP/out/jitwgd.journal" | head -n 1)); old ReadWritePaths unit: 226/NAMESPACE"
 

@@ -10,8 +10,10 @@
 # are "copied" by being there). alice reaches the gateway over UDP; bob's
 # namespace drops UDP to it, so his ping goes through the relay. The data
 # plane is wireguard-go (this kernel has no WireGuard). Blocks marked
-# otherwise (kernel-WireGuard alternatives, "not yet in this version") are
-# counted and listed, not run.
+# otherwise (kernel-WireGuard alternatives) are counted and listed, not run.
+# Each actor uses the token the walkthrough gives it: jitwgd a gateway token,
+# alice and bob enroll tokens, the operator the admin token; alice's second
+# ping is after her key's rotation, bob's last one after his revocation.
 source "$(dirname "$0")/../lib.sh"
 # shellcheck source=container.bash
 source "$(dirname "$0")/container.bash"
@@ -121,5 +123,9 @@ ok=$(grep -c '^ok=' "$TL_TMP/out/result")
 [ "$ok" = "$ran" ] || tl_fail "$ok of $ran blocks ran"
 grep -q "bytes from 10.8.0.1" "$TL_TMP/out/"*-alice.log || tl_fail "alice's ping got no answer"
 grep -q "bytes from 10.8.0.1" "$TL_TMP/out/"*-bob.log || tl_fail "bob's ping got no answer"
-tl_log "all $ran blocks ran as written: alice pinged over UDP, bob (UDP to the gateway dropped) over wss://"
+[ "$(grep -l "bytes from 10.8.0.1" "$TL_TMP/out/"*-alice.log | wc -l)" -ge 2 ] || tl_fail "alice's ping after her key's rotation got no answer"
+last_bob=$(find "$TL_TMP/out" -name '*-bob.log' | sort | tail -n 1)
+grep -q "bob is cut off" "$last_bob" && ! grep -q "bytes from 10.8.0.1" "$last_bob" \
+	|| { cat "$last_bob"; tl_fail "bob still got answers after his revocation"; }
+tl_log "all $ran blocks ran as written: alice pinged over UDP (before and after her key's rotation), bob (UDP to the gateway dropped) over wss:// until revoked"
 tl_log PASS

@@ -14,6 +14,7 @@
 #include "wire/record.h"
 
 static const char *K1 = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
+#define PK "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 static const char *K2 = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
 
 static int parse(struct peer_record *r, const char *json, const char **field)
@@ -186,6 +187,64 @@ static void test_equal(void **state)
 	assert_false(peer_gateway_valid("gw/1"));
 }
 
+/* name and owner round-trip, are validated, and count in equality. */
+static void test_name_owner(void **state)
+{
+	struct peer_record r, r2;
+	const char *field;
+	char *text;
+
+	(void)state;
+	assert_int_equal(parse(&r, "{\"public_key\":\"" PK "\",\"name\":\"lap-1.x\",\"owner\":\"a_b@example.com\"}",
+			       &field), 0);
+	assert_true(r.has_name && r.has_owner);
+	assert_string_equal(r.name, "lap-1.x");
+	assert_string_equal(r.owner, "a_b@example.com");
+	text = peer_record_to_json(&r);
+	assert_non_null(text);
+	assert_int_equal(parse(&r2, text, &field), 0);
+	assert_true(peer_record_equal(&r, &r2));
+	r2.owner[0] = 'z';
+	assert_false(peer_record_equal(&r, &r2));
+	free(text);
+	peer_record_clear(&r);
+	peer_record_clear(&r2);
+	assert_int_equal(parse(&r, "{\"public_key\":\"" PK "\",\"name\":\"has space\"}", &field), -EINVAL);
+	assert_string_equal(field, "name");
+	assert_int_equal(parse(&r, "{\"public_key\":\"" PK "\",\"owner\":\"\"}", &field), -EINVAL);
+	assert_string_equal(field, "owner");
+	assert_int_equal(parse(&r, "{\"public_key\":\"" PK "\",\"owner\":1}", &field), -EINVAL);
+	assert_true(peer_label_valid("a@b"));
+	assert_false(peer_label_valid("a/b"));
+}
+
+/* Partial bodies: only the allowed members, which ones were given (also as null), no key needed. */
+static void test_fields(void **state)
+{
+	static const char patch[] = "{\"expires_at\":null,\"allowed_ips\":[\"10.0.0.1/32\"]}";
+	struct peer_record r;
+	unsigned int present;
+	const char *field;
+
+	(void)state;
+	assert_int_equal(peer_record_fields_from_json(&r, patch, strlen(patch), PEER_F_EXPIRES_AT | PEER_F_ALLOWED_IPS,
+						      &present, &field), 0);
+	assert_int_equal(present, PEER_F_EXPIRES_AT | PEER_F_ALLOWED_IPS);
+	assert_int_equal(r.n_allowed_ips, 1);
+	assert_int_equal(r.expires_at, 0);
+	peer_record_clear(&r);
+	assert_int_equal(peer_record_fields_from_json(&r, patch, strlen(patch), PEER_F_EXPIRES_AT, &present, &field),
+			 -EINVAL);
+	assert_string_equal(field, "allowed_ips");
+	assert_int_equal(peer_record_fields_from_json(&r, "{}", 2, PEER_F_ALL, &present, &field), 0);
+	assert_int_equal(present, 0);
+	assert_int_equal(peer_record_fields_from_json(&r, "{\"colour\":1}", 12, PEER_F_ALL, &present, &field), -EINVAL);
+	assert_string_equal(field, "colour");
+	/* the full parser still requires the key */
+	assert_int_equal(parse(&r, "{\"name\":\"x\"}", &field), -EINVAL);
+	assert_string_equal(field, "public_key");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +253,8 @@ int main(void)
 		cmocka_unit_test(test_nulls_are_absent),
 		cmocka_unit_test(test_strict),
 		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_name_owner),
+		cmocka_unit_test(test_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,6 +50,7 @@ static void test_render(void **state)
 		"jitwg_registry_http_request_duration_seconds_count{route=\"/v1/peers/{key}\"} 3\n",
 		"jitwg_registry_http_request_duration_seconds_sum{route=\"/v1/peers/{key}\"} 0.301000\n",
 		"jitwg_registry_http_requests_in_flight 2\n",
+		"jitwg_registry_feed_waiters 1\n",
 		"jitwg_registry_store_errors_total 0\n",
 		"jitwg_registry_store_connections 3\n",
 		"jitwg_registry_store_connections_in_use 0\n",
@@ -66,7 +67,7 @@ static void test_render(void **state)
 	reg_metrics_observe(m, REG_ROUTE_PEER, 200, 500000);
 	reg_metrics_observe(m, REG_ROUTE_PEER, 404, 300000000);   /* 300 ms */
 	reg_metrics_observe(m, REG_ROUTE_OTHER, 999, 1000);       /* out of range: 500 */
-	text = reg_metrics_render(m, s, 2);
+	text = reg_metrics_render(m, s, 2, 1);
 	assert_non_null(text);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); ++i) {
 		if (!strstr(text, want[i]))

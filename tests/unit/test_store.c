@@ -20,6 +20,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "common/log.h"
 #include "registry/pool.h"
 #include "registry/store.h"
 
@@ -419,6 +420,179 @@ static void test_change_feed(void **state)
 	assert_string_equal(got, "");
 }
 
+static int64_t head(struct store *s)
+{
+	struct store_change *ch = NULL;
+	int64_t since = 0;
+	size_t n;
+
+	for (;;) {
+		assert_int_equal(store_peer_changes(s, NULL, since, 100, 1000, &ch, &n), 0);
+		if (n)
+			since = ch[n - 1].seq;
+		store_changes_free(ch, n);
+		if (n < 1000)
+			return since;
+	}
+}
+
+/* PATCH and rotation: overlap against others, freed addresses, the feed's put and delete+put. */
+static void test_update_rotate(void **state)
+{
+	struct store *s = *state;
+	struct peer_record patch, out;
+	struct store_change *ch;
+	uint8_t k1[WG_KEY_LEN], k2[WG_KEY_LEN], k4[WG_KEY_LEN], conflict[WG_KEY_LEN];
+	int64_t h;
+	size_t n;
+	char *text;
+
+	assert_int_equal(create(s, 201, "10.5.0.1/32", NULL, 100, NULL, 0), 0);
+	assert_int_equal(create(s, 202, "10.5.0.2/32", NULL, 100, NULL, 0), 0);
+	mkkey(k1, 201);
+	mkkey(k2, 202);
+	mkkey(k4, 204);
+	h = head(s);
+	mkrec(&patch, 0, "10.5.0.2/32");
+	assert_int_equal(store_peer_update(s, k1, &patch, PEER_F_ALLOWED_IPS, 100, NULL, &out, conflict), -EADDRINUSE);
+	assert_memory_equal(conflict, k2, WG_KEY_LEN);
+	peer_record_clear(&patch);
+	mkrec(&patch, 0, "10.5.0.3/32");
+	strcpy(patch.name, "laptop");
+	patch.has_name = true;
+	assert_int_equal(store_peer_update(s, k1, &patch, PEER_F_ALLOWED_IPS | PEER_F_NAME, 100, NULL, &out, NULL), 0);
+	assert_string_equal(out.name, "laptop");
+	assert_int_equal(cidr_list_format(out.allowed_ips, out.n_allowed_ips, &text), 0);
+	assert_string_equal(text, "10.5.0.3/32");
+	free(text);
+	peer_record_clear(&out);
+	assert_int_equal(store_peer_update(s, k4, &patch, PEER_F_NAME, 100, NULL, &out, NULL), -ENOENT);
+	peer_record_clear(&patch);
+	assert_int_equal(create(s, 203, "10.5.0.1/32", NULL, 100, NULL, 0), 0); /* freed by the update */
+	assert_int_equal(store_peer_changes(s, NULL, h, 100, 100, &ch, &n), 0);
+	assert_int_equal(n, 2); /* the update is one put, then peer 3 */
+	assert_false(ch[0].deleted);
+	assert_memory_equal(ch[0].rec.public_key, k1, WG_KEY_LEN);
+	assert_string_equal(ch[0].rec.name, "laptop");
+	store_changes_free(ch, n);
+
+	h = head(s);
+	assert_int_equal(store_peer_rotate(s, k1, k4, NULL, 100, NULL, &out), 0);
+	assert_memory_equal(out.public_key, k4, WG_KEY_LEN);
+	assert_string_equal(out.name, "laptop");
+	peer_record_clear(&out);
+	assert_int_equal(store_peer_get(s, k1, 100, &out), -ENOENT);
+	assert_int_equal(store_peer_changes(s, NULL, h, 100, 100, &ch, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(ch[0].deleted);
+	assert_memory_equal(ch[0].rec.public_key, k1, WG_KEY_LEN);
+	assert_false(ch[1].deleted);
+	assert_memory_equal(ch[1].rec.public_key, k4, WG_KEY_LEN);
+	assert_int_equal(ch[1].seq, ch[0].seq + 1);
+	store_changes_free(ch, n);
+	assert_int_equal(store_peer_rotate(s, k4, k2, NULL, 100, NULL, &out), -EEXIST);
+	assert_int_equal(store_peer_rotate(s, k1, k2, NULL, 100, NULL, &out), -ENOENT);
+	assert_int_equal(create(s, 205, "10.5.0.3/32", NULL, 100, NULL, 0), -EADDRINUSE); /* k4 holds it */
+}
+
+static void test_tokens_audit(void **state)
+{
+	struct store *s = *state;
+	struct store_token t = { .scope = STORE_SCOPE_ENROLL, .max_peers = 1 }, got, *list;
+	struct store_audit *a;
+	struct store_who who;
+	struct peer_record r;
+	uint8_t hash[STORE_TOKEN_HASH_LEN];
+	bool created, any;
+	size_t n, i, creates = 0;
+
+	assert_int_equal(store_token_any(s, &any), 0);
+	assert_false(any);
+	memset(hash, 0x42, sizeof(hash));
+	strcpy(t.comment, "for alice");
+	assert_int_equal(store_token_create(s, hash, &t, 100, NULL), 0);
+	assert_true(t.id > 0);
+	assert_int_equal(store_token_any(s, &any), 0);
+	assert_true(any);
+	assert_int_equal(store_token_find(s, hash, &got), 0);
+	assert_int_equal(got.id, t.id);
+	assert_int_equal(got.scope, STORE_SCOPE_ENROLL);
+	assert_string_equal(got.comment, "for alice");
+	hash[0] ^= 1;
+	assert_int_equal(store_token_find(s, hash, &got), -ENOENT);
+
+	who = (struct store_who){ .token_id = t.id, .enroll = true };
+	mkrec(&r, 207, "10.6.0.1/32");
+	assert_int_equal(store_peer_create(s, &r, NULL, 100, &who, &created, NULL), 0);
+	peer_record_clear(&r);
+	mkrec(&r, 208, "10.6.0.2/32");
+	assert_int_equal(store_peer_create(s, &r, NULL, 100, &who, &created, NULL), -EDQUOT);
+	peer_record_clear(&r);
+	mkrec(&r, 207, "10.6.0.1/32"); /* an enroll token never gets an existing record back */
+	assert_int_equal(store_peer_create(s, &r, NULL, 100, &who, &created, NULL), -EEXIST);
+	peer_record_clear(&r);
+	assert_int_equal(store_token_list(s, 0, 10, &list, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(list[0].used, 1);
+	free(list);
+	assert_int_equal(store_token_revoke(s, t.id, 200, NULL), 0);
+	assert_int_equal(store_token_revoke(s, t.id, 200, NULL), -ENOENT);
+	hash[0] ^= 1;
+	assert_int_equal(store_token_find(s, hash, &got), 0);
+	assert_int_equal(got.revoked_at, 200);
+
+	assert_int_equal(store_audit_list(s, 0, 100, &a, &n), 0);
+	for (i = 0; i < n; ++i)
+		creates += !strcmp(a[i].action, "create") && a[i].token_id == t.id;
+	assert_int_equal(creates, 1);
+	assert_string_equal(a[n - 1].action, "token-revoke");
+	free(a);
+}
+
+/* A database from before name, owner, tokens and audit opens and keeps its peers. */
+static void test_migrate_sqlite(void **state)
+{
+	struct peer_record r, patch, out;
+	struct store *s;
+	uint8_t k[WG_KEY_LEN];
+	sqlite3 *db;
+	char p[128];
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/old.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE TABLE peers (key BLOB PRIMARY KEY NOT NULL, gateway TEXT, psk BLOB, keepalive INTEGER NOT NULL,"
+		" expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, ips TEXT NOT NULL) WITHOUT ROWID;"
+		"CREATE TABLE ranges (fam INTEGER NOT NULL, lo BLOB NOT NULL, hi BLOB NOT NULL, key BLOB NOT NULL,"
+		" expires_at INTEGER NOT NULL, PRIMARY KEY (fam, lo)) WITHOUT ROWID;"
+		"CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID;"
+		"INSERT INTO peers VALUES (x'1111111111111111111111111111111111111111111111111111111111111111', 'gw',"
+		" NULL, 25, 0, 50, '10.9.0.2/32');"
+		"INSERT INTO ranges VALUES (4, x'0a090002', x'0a090002',"
+		" x'1111111111111111111111111111111111111111111111111111111111111111', 0);",
+		NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	s = store_open(p, 1);
+	assert_non_null(s);
+	memset(k, 0x11, sizeof(k));
+	assert_int_equal(store_peer_get(s, k, 100, &r), 0);
+	assert_string_equal(r.gateway, "gw");
+	assert_false(r.has_name || r.has_owner);
+	peer_record_clear(&r);
+	assert_int_equal(create(s, 9, "10.9.0.2/32", NULL, 100, NULL, 0), -EADDRINUSE);
+	memset(&patch, 0, sizeof(patch));
+	strcpy(patch.owner, "alice");
+	patch.has_owner = true;
+	assert_int_equal(store_peer_update(s, k, &patch, PEER_F_OWNER, 100, NULL, &out, NULL), 0);
+	assert_string_equal(out.owner, "alice");
+	peer_record_clear(&out);
+	store_free(s);
+	s = store_open(p, 1); /* and opens again once migrated */
+	assert_non_null(s);
+	store_free(s);
+}
+
 /* JITWG_TEST_PG=URL (an empty database; registry_pg.sh sets it): the feed test on PostgreSQL. */
 static int setup_pg(void **state)
 {
@@ -436,6 +610,8 @@ int main(void)
 {
 	const struct CMUnitTest pg_tests[] = {
 		cmocka_unit_test_setup_teardown(test_change_feed, setup_pg, teardown_pg),
+		cmocka_unit_test_setup_teardown(test_update_rotate, setup_pg, teardown_pg),
+		cmocka_unit_test_setup_teardown(test_tokens_audit, setup_pg, teardown_pg),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pool),
@@ -446,8 +622,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expired_in_the_way, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocate_orphan_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_feed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_update_rotate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens_audit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_sqlite, setup, teardown),
 	};
 
+	log_set_level(LOG_LVL_WARN); /* one audit line per change is for operators, not this output */
 	if (getenv("JITWG_TEST_PG"))
 		return cmocka_run_group_tests(pg_tests, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
