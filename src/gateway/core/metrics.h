@@ -66,7 +66,7 @@ struct metrics {
 	atomic_uint_fast64_t reinjected;               /* client's initiation handed back (install/reinject.h) */
 	atomic_uint_fast64_t reinject_failed;          /* could not be sent, or expired waiting */
 	atomic_uint_fast64_t reinject_held;            /* held back by pacing, sent later */
-	atomic_uint_fast64_t reinject_unanswered;      /* copy not consumed (cookie): initiated (followup.c) */
+	atomic_uint_fast64_t reinject_unanswered;      /* copy not consumed (cookie): initiated (reinject-run.c) */
 	atomic_uint_fast64_t reinject_unfollowed;      /* follow-up table full: left to the client's retry */
 	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install/confirm.c) */
 	atomic_uint_fast64_t confirm_repaired;
