@@ -160,6 +160,11 @@ int peer_parse_pubkey(const char *s, uint8_t key[static WG_KEY_LEN], const char 
 		peer_fail("%s: not a WireGuard public key (44 characters of base64)", opt);
 		return -EINVAL;
 	}
+	if (key_is_low_order(key)) {
+		peer_fail("%s: %s is a key of small order (all zero or alike): no handshake can "
+			  "complete with it; use the output of `wg pubkey`", opt, s);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -183,8 +188,10 @@ int peer_parse_cidrs(const char *list, struct cidr **out, size_t *n, const char 
 	for (part = strtok_r(dup, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
 		while (*part == ' ')
 			++part;
-		if (cidr_parse(&(*out)[*n], part)) {
-			peer_fail("%s: '%s' is not a CIDR prefix (host bits must be zero)", opt, part);
+		const char *why;
+
+		if (cidr_parse_why(&(*out)[*n], part, &why)) {
+			peer_fail("%s: '%s': %s", opt, part, why);
 			goto out;
 		}
 		(*n)++;
@@ -447,12 +454,16 @@ static const struct subcmd subcmds[] = {
 	  "update --registry URL [--token-file F] --public-key KEY [--allowed-ips CIDR[,CIDR...]]\n"
 	  "          [--expires RFC3339|never] [--persistent-keepalive SECS] [--name NAME] [--owner OWNER] [--json]" },
 	{ "config", peer_config,
-	  O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT | O_WEBSOCKET,
+	  O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT | O_WEBSOCKET |
+		  O_FORCE | O_QR | O_MTU | O_DNS | O_KEEPALIVE,
 	  O_REGISTRY | O_GWKEY,
 	  "config --registry URL [--token-file F] --gateway-public-key KEY --endpoint HOST:PORT\n"
-	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]] [--output FILE]\n"
+	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]]\n"
+	  "          [--output FILE [--force]] [--qr] [--mtu N] [--dns ADDR[,ADDR...]] [--keepalive SECS]\n"
 	  "          [--websocket ws[s]://RELAY[:PORT][/PATH]]  (Endpoint: the local jitwg tunnel,\n"
-	  "                                 --endpoint or 127.0.0.1:51820)" },
+	  "                                 --endpoint or 127.0.0.1:51820)\n"
+	  "          --private-key FILE: a missing FILE is created with a new key; an existing one\n"
+	  "          is reused, and so is its registered address (refresh a lost config)" },
 };
 
 static void usage(FILE *f)
@@ -480,6 +491,8 @@ static const struct {
 	{ 'o', O_OUTPUT, "--output" }, { 'l', O_LIMIT, "--limit" },
 	{ 'W', O_WEBSOCKET, "--websocket" }, { 'N', O_NEWKEY, "--new-public-key" },
 	{ 'n', O_NAME, "--name" }, { 'O', O_OWNER, "--owner" },
+	{ 'f', O_FORCE, "--force" }, { 'Q', O_QR, "--qr" },
+	{ 'M', O_MTU, "--mtu" }, { 'D', O_DNS, "--dns" },
 };
 
 int cmd_peer(int argc, char **argv)
@@ -503,6 +516,11 @@ int cmd_peer(int argc, char **argv)
 		{ "new-public-key", required_argument, NULL, 'N' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "owner", required_argument, NULL, 'O' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "qr", no_argument, NULL, 'Q' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "dns", required_argument, NULL, 'D' },
+		{ "keepalive", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -562,6 +580,16 @@ int cmd_peer(int argc, char **argv)
 		case 'N': o.new_public_key = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'O': o.owner = optarg; break;
+		case 'f': o.force = true; break;
+		case 'Q': o.qr = true; break;
+		case 'D': o.dns = optarg; break;
+		case 'M':
+			o.mtu = strtol(optarg, &end, 10);
+			if (*end || !*optarg || o.mtu < 576 || o.mtu > 9000) {
+				peer_fail("--mtu wants 576..9000 bytes");
+				return 2;
+			}
+			break;
 		case 'l':
 			o.limit = optarg;
 			if (strtol(optarg, &end, 10) < 1 || strtol(optarg, &end, 10) > 1000 || *end) {
@@ -572,7 +600,7 @@ int cmd_peer(int argc, char **argv)
 		case 'p':
 			o.keepalive = strtol(optarg, &end, 10);
 			if (*end || !*optarg || o.keepalive < 0 || o.keepalive > 65535) {
-				peer_fail("--persistent-keepalive wants 0..65535 seconds");
+				peer_fail("--persistent-keepalive (--keepalive) wants 0..65535 seconds");
 				return 2;
 			}
 			break;

@@ -37,6 +37,10 @@ enum opt_bit {
 	O_NEWKEY = 1 << 15,
 	O_NAME = 1 << 16,
 	O_OWNER = 1 << 17,
+	O_FORCE = 1 << 18,
+	O_QR = 1 << 19,
+	O_MTU = 1 << 20,
+	O_DNS = 1 << 21,
 };
 
 struct opts {
@@ -45,8 +49,9 @@ struct opts {
 	const char *gw_key, *endpoint, *private_key, *route, *output, *limit;
 	const char *websocket; /* config: reach the gateway through jitwg tunnel */
 	const char *new_public_key, *name, *owner; /* rotate, update, add, list */
-	long keepalive;
-	bool json;
+	const char *dns;       /* config: DNS = ... */
+	long keepalive, mtu;
+	bool json, force, qr;
 };
 
 /* "jitwg peer SUBCOMMAND: <message>" on stderr. */

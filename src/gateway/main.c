@@ -4,9 +4,9 @@
  *
  * main() parses the configuration, builds the stages (start()), takes
  * signals (wait_signals()) and stops the stages in one documented order
- * (stop()). The packet's path, one file per stage:
- *   ingest/capture.c -> admit-stage.c -> identify.c -> lookup.c (replay
- *   guard, cache, registry) -> install.c (+ evict) ; docs/ARCHITECTURE.md.
+ * (stop()). The packet's path, one folder per stage:
+ *   ingest/ -> admit/ -> identify/ -> lookup/ (replay guard, cache,
+ *   registry) -> install/ (+ evict); core/ is the frame; docs/ARCHITECTURE.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +33,7 @@
 #include "gateway/install/install.h"
 #include "gateway/lookup/lookup.h"
 #include "gateway/lookup/prefetch.h"
+#include "gateway/lookup/regcheck.h"
 #include "gateway/core/metrics.h"
 #include "gateway/install/nftset.h"
 #include "gateway/install/status.h"
@@ -58,7 +59,8 @@ struct daemon {
 	struct capture *cap;
 	struct installer *ins;
 	struct lookup *lk;
-	struct prefetch *pf;         /* NULL unless --prefetch */
+	struct prefetch *pf;         /* the feed follower; NULL with --no-follow */
+	struct regcheck *regcheck;   /* the start-up check of the registry; never fatal */
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
@@ -196,32 +198,24 @@ static void to_install_replayed(void *ctx, const struct lookup_event *ev)
 	install_replayed_cb(((struct daemon *)ctx)->ins, ev);
 }
 
+static int to_install_update(void *ctx, const struct peer_record *rec)
+{
+	return installer_update(ctx, rec);
+}
+
 static void fill_installer_config(struct installer_config *ic, const struct config *cfg, struct metrics *m)
 {
 	memset(ic, 0, sizeof(*ic));
+	config_fill_installer(cfg, ic);
 	ic->ifname = cfg->interface;
-	ic->idle_timeout = cfg->idle_timeout;
-	ic->grace = cfg->grace;
-	ic->revalidate = cfg->revalidate;
-	ic->no_initiate = cfg->no_initiate;
-	ic->initiate_delay_ms = cfg->initiate_delay_ms;
-	ic->confirm_ms = cfg->confirm_ms;
 	ic->metrics = m;
-}
-
-static void fill_admit_config(struct admit_config *ac, const struct config *cfg)
-{
-	memset(ac, 0, sizeof(*ac));
-	ac->rate = cfg->admit_rate;
-	ac->burst = cfg->admit_burst;
-	ac->threshold = cfg->admit_threshold;
 }
 
 static void reload(struct daemon *d, int argc, char **argv)
 {
 	struct config fresh, *run = &d->cfg;
 	struct installer_config ic;
-	struct admit_config ac;
+	struct admit_config ac = { 0 };
 	char err[CONFIG_ERR_MAX];
 	int ret;
 
@@ -237,7 +231,7 @@ static void reload(struct daemon *d, int argc, char **argv)
 	log_set_level(run->log_level);
 	fill_installer_config(&ic, run, d->m);
 	installer_reconfigure(d->ins, &ic);
-	fill_admit_config(&ac, run);
+	config_fill_admit(run, &ac);
 	admit_stage_reconfigure(d->admit, &ac);
 	log_info("reloaded %s: idle-timeout %us, grace %us, %s, admit %u/s burst %u above %u/s",
 		 run->config_file ? run->config_file : "(command line)", run->idle_timeout, run->grace,
@@ -249,22 +243,15 @@ out:
 }
 
 /*
- * Start-up, in an order that fails before it leaves anything behind:
- * everything that can be checked or bound without touching the disk or the
- * data plane first (token, metrics port, status socket: a second daemon on
- * the interface stops here), then the data plane read-only (key, port) and
- * the capture sockets, then the cache file (flock()ed: a second daemon
- * without a status socket stops here), then the install stage (whose first
- * sweep adopts the peers already installed), then the stages back to front
- * so each exists before anything feeds it, the capture source last.
+ * What can be checked or bound without touching the disk or the data plane:
+ * the token, the metrics port and the status socket (a second daemon on the
+ * interface stops here).
  */
-static int start(struct daemon *d)
+static int start_windows(struct daemon *d)
 {
 	struct config *cfg = &d->cfg;
 	char err[CONFIG_ERR_MAX];
 	const char *why = NULL;
-	struct status_info info;
-	uint8_t pub[WG_KEY_LEN];
 
 	if (cfg->token_file && !(d->token = config_read_token(cfg->token_file, err))) {
 		log_err("%s", err);
@@ -294,12 +281,32 @@ static int start(struct daemon *d)
 			log_warn("%s (%s: %s); `jitwg status` will not work", why, cfg->status_socket,
 				 strerror(errno));
 	}
+	return 0;
+}
+
+/*
+ * The data plane, read-only: the interface's key and port (published on the
+ * status board), then the capture socket on that port and the admission
+ * set's handle (checked now, written only from the install stage's first
+ * sweep, a flush and rebuild).
+ */
+static int start_dataplane(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	char err[CONFIG_ERR_MAX];
+	const char *why = NULL;
+	struct status_info info;
+	uint8_t pub[WG_KEY_LEN];
+
 	d->dp = dataplane_open(cfg->interface, cfg->backend, &why);
 	if (!d->dp) {
 		log_err("interface %s: %s", cfg->interface, why ? why : strerror(errno));
 		return -1;
 	}
 	d->backend = dataplane_backend_name(d->dp);
+	/* `jitwg status` and GET /status read handshakes and transfer through a handle of their own */
+	if (d->status || d->httpd)
+		status_board_set_live(d->board, dataplane_open(cfg->interface, cfg->backend, NULL));
 	d->resp = load_responder(d->dp, &d->port, pub, &why);
 	if (!d->resp) {
 		log_err("interface %s: %s (%s)", cfg->interface, why, strerror(errno));
@@ -322,7 +329,6 @@ static int start(struct daemon *d)
 			errno == EPERM ? " (needs CAP_NET_RAW)" : "");
 		return -1;
 	}
-	/* Checked now, written only from the install stage's first sweep (a flush and rebuild). */
 	if (cfg->admit_set) {
 		struct nftset_spec spec;
 		if (nftset_spec_parse(cfg->admit_set, &spec, err) ||
@@ -331,98 +337,146 @@ static int start(struct daemon *d)
 			return -1;
 		}
 	}
-	{
-		struct lookup_config lc = {
-			.cache_path = cfg->cache_path,
-			.registry_url = cfg->registry_url,
-			.token = d->token,
-			.gateway = cfg->gateway,
-			.positive_ttl = cfg->positive_ttl,
-			.negative_ttl = cfg->negative_ttl,
-			.fetch_window = cfg->fetch_window,
-			.stale_max = cfg->stale_max,
-			.timeout_ms = cfg->registry_timeout_ms,
-			.max_inflight = cfg->registry_concurrency,
-			.budget = cfg->registry_budget,
-			.metrics = d->m,
-			.replayed = to_install_replayed,
-		};
-		why = NULL;
-		if (strcmp(cfg->cache_path, ":memory:"))
-			ensure_parent_dir(cfg->cache_path);
-		d->lk = lookup_new(&lc, to_install, to_install_gone, d, &why);
-		if (!d->lk) {
-			log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
-				strerror(errno));
-			return -1;
-		}
-	}
-	{
-		struct installer_config ic;
-		struct notice_inbox reval = { .send = lookup_notify, .ctx = d->lk };
+	return 0;
+}
 
-		fill_installer_config(&ic, cfg, d->m);
-		ic.status = d->board;
-		ic.admit = d->admit_set;
-		d->ins = installer_new(d->dp, &ic);
-		if (!d->ins) {
-			log_err("install stage: %s", strerror(errno));
-			return -1;
-		}
-		d->dp = NULL; /* the install stage owns it now */
-		installer_set_revalidate(d->ins, &reval);
+/* The cache file (flock()ed: a second daemon without a status socket stops here) and the registry client. */
+static int start_lookup(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	const char *why = NULL;
+	struct lookup_config lc = {
+		.cache_path = cfg->cache_path,
+		.registry_url = cfg->registry_url,
+		.token = d->token,
+		.gateway = cfg->gateway,
+		.positive_ttl = cfg->positive_ttl,
+		.negative_ttl = cfg->negative_ttl,
+		.fetch_window = cfg->fetch_window,
+		.stale_max = cfg->stale_max,
+		.timeout_ms = cfg->registry_timeout_ms,
+		.max_inflight = cfg->registry_concurrency,
+		.budget = cfg->registry_budget,
+		.metrics = d->m,
+		.replayed = to_install_replayed,
+	};
+
+	struct regcheck_config rcc = {
+		.registry_url = cfg->registry_url, .token = d->token, .gateway = cfg->gateway,
+		.timeout_ms = cfg->registry_timeout_ms, .metrics = d->m,
+	};
+
+	if (strcmp(cfg->cache_path, ":memory:"))
+		ensure_parent_dir(cfg->cache_path);
+	d->regcheck = regcheck_start(&rcc);
+	d->lk = lookup_new(&lc, to_install, to_install_gone, d, &why);
+	if (!d->lk) {
+		log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+			strerror(errno));
+		return -1;
 	}
-	if (cfg->prefetch) {
-		struct prefetch_config pc = {
-			.cache_path = cfg->cache_path,
-			.registry_url = cfg->registry_url,
-			.token = d->token,
-			.gateway = cfg->gateway,
-			.interval_ms = cfg->prefetch * 1000,
-			.positive_ttl = cfg->positive_ttl,
-			.metrics = d->m,
-		};
-		why = NULL;
-		d->pf = prefetch_new(&pc, &why);
-		if (!d->pf) {
-			log_err("prefetch (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
-				strerror(errno));
-			return -1;
-		}
+	return 0;
+}
+
+/* The install stage, whose first sweep adopts the peers already installed; it takes the data plane. */
+static int start_install(struct daemon *d)
+{
+	struct installer_config ic;
+	struct notice_inbox reval = { .send = lookup_notify, .ctx = d->lk };
+
+	fill_installer_config(&ic, &d->cfg, d->m);
+	ic.status = d->board;
+	ic.admit = d->admit_set;
+	d->ins = installer_new(d->dp, &ic);
+	if (!d->ins) {
+		log_err("install stage: %s", strerror(errno));
+		return -1;
 	}
-	{
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		struct identify_config ic = {
-			.threads = cfg->workers ? cfg->workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
-			.responder = d->resp,
-			.lookup = d->lk,
-			.replays = { .send = installer_notify, .ctx = d->ins },
-			.metrics = d->m,
-		};
-		d->identify = identify_new(&ic);
-		if (!d->identify) {
-			log_err("identify stage: %s", strerror(errno));
-			return -1;
-		}
+	d->dp = NULL; /* the install stage owns it now */
+	installer_set_revalidate(d->ins, &reval);
+	return 0;
+}
+
+/*
+ * The change-feed follower beside the lookup stage (on unless --no-follow;
+ * --prefetch also stores every record), writing the same cache file and
+ * feeding deletions and updates to the install stage, which must exist.
+ */
+static int start_prefetch(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	const char *why = NULL;
+	struct prefetch_config pc = {
+		.cache_path = cfg->cache_path,
+		.registry_url = cfg->registry_url,
+		.token = d->token,
+		.gateway = cfg->gateway,
+		.store_all = cfg->prefetch > 0,
+		.wait_s = cfg->feed_wait,
+		.interval_ms = cfg->prefetch ? cfg->prefetch * 1000 : 1000,
+		.positive_ttl = cfg->positive_ttl,
+		.metrics = d->m,
+		.revoke = { .send = installer_notify, .ctx = d->ins },
+		.update = to_install_update,
+		.update_ctx = d->ins,
+	};
+
+	if (cfg->no_follow)
+		return 0;
+	if (!strcmp(cfg->cache_path, ":memory:")) {
+		log_warn("feed: not followed with an in-memory cache; deletions reach installed peers only "
+			 "through --revalidate");
+		return 0;
 	}
-	{
-		struct admit_stage_config ac = { .identify = d->identify, .metrics = d->m };
-		fill_admit_config(&ac.buckets, cfg);
-		d->admit = admit_stage_new(&ac);
-		if (!d->admit) {
-			log_err("admit stage: %s", strerror(errno));
-			return -1;
-		}
+	d->pf = prefetch_new(&pc, &why);
+	if (!d->pf) {
+		log_err("feed (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+			strerror(errno));
+		return -1;
 	}
-	{
-		struct ingest_capture_config cc = {
-			.src = d->cap, .admit = d->admit, .metrics = d->m, .fatal = on_fatal, .fatal_ctx = d,
-		};
-		d->capture_src = ingest_capture_start(&cc);
-		if (!d->capture_src) {
-			log_err("capture thread: %s", strerror(errno));
-			return -1;
-		}
+	return 0;
+}
+
+/* The identify workers (feeding lookup, replays to install), then the admit stage that feeds them. */
+static int start_identify_admit(struct daemon *d)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct identify_config ic = {
+		.threads = d->cfg.workers ? d->cfg.workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
+		.responder = d->resp,
+		.lookup = d->lk,
+		.replays = { .send = installer_notify, .ctx = d->ins },
+		.metrics = d->m,
+	};
+	struct admit_stage_config ac = { .metrics = d->m };
+
+	d->identify = identify_new(&ic);
+	if (!d->identify) {
+		log_err("identify stage: %s", strerror(errno));
+		return -1;
+	}
+	ac.identify = d->identify;
+	config_fill_admit(&d->cfg, &ac.buckets);
+	d->admit = admit_stage_new(&ac);
+	if (!d->admit) {
+		log_err("admit stage: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The sources, last: the capture thread, then the relay's hook socket (--hook). */
+static int start_sources(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	struct ingest_capture_config cc = {
+		.src = d->cap, .admit = d->admit, .metrics = d->m, .fatal = on_fatal, .fatal_ctx = d,
+	};
+
+	d->capture_src = ingest_capture_start(&cc);
+	if (!d->capture_src) {
+		log_err("capture thread: %s", strerror(errno));
+		return -1;
 	}
 	if (cfg->hook_path) {
 		struct ingest_hook_config hc = { .path = cfg->hook_path, .admit = d->admit, .metrics = d->m };
@@ -437,12 +491,32 @@ static int start(struct daemon *d)
 }
 
 /*
+ * Start-up, in an order that fails before it leaves anything behind:
+ * everything that can be checked or bound without touching the disk or the
+ * data plane first (token, metrics port, status socket: a second daemon on
+ * the interface stops here), then the data plane read-only (key, port) and
+ * the capture sockets, then the cache file (flock()ed: a second daemon
+ * without a status socket stops here), then the install stage (whose first
+ * sweep adopts the peers already installed), then the stages back to front
+ * so each exists before anything feeds it, the capture source last.
+ * Each phase logs its own failure; stop() frees whatever was built.
+ */
+static int start(struct daemon *d)
+{
+	if (start_windows(d) || start_dataplane(d) || start_lookup(d) || start_install(d) ||
+	    start_prefetch(d) || start_identify_admit(d) || start_sources(d))
+		return -1;
+	return 0;
+}
+
+/*
  * Shutdown, the one place its order is written: stop the sources first,
  * then each stage in packet order, each draining what reached it into the
  * next one: admit -> identify -> lookup (its in-flight registry requests
  * finish and may still queue installs) -> install (its last revalidation
  * notices are refused by the stopped lookup, harmlessly: every stage is
- * only freed once all are stopped), and the registry prefetch beside them.
+ * only freed once all are stopped); the feed follower, which also feeds the
+ * install stage, stops before it.
  * Then the windows (HTTP, status socket)
  * and the objects.
  */
@@ -453,8 +527,10 @@ static void stop(struct daemon *d)
 	admit_stage_stop(d->admit);
 	identify_stop(d->identify);
 	lookup_stop(d->lk);
+	prefetch_free(d->pf); /* the feed follower feeds the install stage too */
+	d->pf = NULL;
 	installer_stop(d->ins);
-	prefetch_free(d->pf);
+	regcheck_free(d->regcheck);
 	status_server_free(d->status);
 	httpd_free(d->httpd);
 	admit_stage_free(d->admit);
@@ -477,8 +553,8 @@ static int ready(struct daemon *d, uint64_t t0)
 {
 	const char *why = NULL;
 
-	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-		 "idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
+	log_info("jitwgd " JITWG_VERSION " ready in %.1f ms: interface %s (%s), public key %s, port %u, "
+		 "%zu peers adopted, idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
 		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
 		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
 		 d->admit_set ? ", admission set " : "", d->admit_set ? d->cfg.admit_set : "",

@@ -20,7 +20,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "common/addrport.h"
 #include "common/log.h"
+#include "common/secretfile.h"
 #include "registry/api.h"
 #include "registry/http.h"
 #include "registry/store.h"
@@ -48,6 +53,36 @@ static void usage(FILE *f)
 		"  -v, --verbose debug logging\n"
 		"  --help, --version\n",
 		DEFAULT_THREADS);
+}
+
+/* True when ADDR:PORT names a loopback address (localhost, 127.0.0.0/8, ::1). */
+static bool listen_is_loopback(const char *listen)
+{
+	struct sockaddr_storage ss;
+
+	if (!strncmp(listen, "localhost:", 10))
+		return true;
+	if (addrport_parse(listen, &ss))
+		return false;
+	if (ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+}
+
+/* Why the HTTP server could not start, in the operator's terms; 2 for bad usage. */
+static int listen_failed(const char *listen, int err)
+{
+	if (err == EINVAL) {
+		fprintf(stderr, "jitwg-registry: --listen %s: expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080\n",
+			listen);
+		return 2;
+	}
+	log_err("cannot listen on %s: %s", listen,
+		err == EADDRINUSE    ? "the port is already in use (another jitwg-registry? `ss -ltnp` names it)"
+		: err == EADDRNOTAVAIL ? "the address is not on this host"
+		: err == EACCES	       ? "ports below 1024 need CAP_NET_BIND_SERVICE"
+				       : strerror(err));
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -103,6 +138,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strchr(listen, ':'))
+		return listen_failed(listen, EINVAL);
 	if (pool) {
 		if (pool_parse(&ctx.pool, pool, &why)) {
 			fprintf(stderr, "jitwg-registry: --pool %s: %s\n", pool, why);
@@ -117,6 +154,8 @@ int main(int argc, char **argv)
 				ret == -EINVAL ? "want one non-empty line" : strerror(-ret));
 			return 2;
 		}
+		if (secret_path_exposed(token_file))
+			log_warn("--token-file %s " SECRET_EXPOSED_HINT, token_file);
 	}
 
 	/* Before any thread exists, so that every thread inherits the mask. */
@@ -134,10 +173,14 @@ int main(int argc, char **argv)
 	}
 	h = http_server_start(listen, (unsigned int)threads, &ctx, &port);
 	if (!h) {
-		log_err("cannot listen on %s: %s", listen, strerror(errno));
+		status = listen_failed(listen, errno);
 		goto out;
 	}
-	log_info("listening on %s port %u (%s store%s%s)", listen, port, store_backend_name(ctx.store),
+	if (!ctx.has_token && !listen_is_loopback(listen))
+		log_warn("listening on %s without --token-file: anyone who reaches this address can add, "
+			 "change and delete peers; give --token-file FILE or listen on 127.0.0.1", listen);
+	log_info("jitwg-registry " JITWG_VERSION " listening on %s port %u (%s store%s%s)", listen, port,
+		 store_backend_name(ctx.store),
 		 ctx.has_token ? ", token auth" : "", ctx.has_pool ? ", address pool" : "");
 
 	for (;;) {

@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"  --handshake-timeout SEC    TLS handshake + upgrade deadline (default %d)\n"
 		"  --trust-proxy CIDR         believe X-Forwarded-For from these peers (repeatable)\n"
 		"  --bind-range CIDR          UDP source addresses, inside 127.0.0.0/8 (default 127.1.0.0/16)\n"
-		"  --log-level err|warn|info|debug\n"
+		"  --log-level error|warn|info|debug\n"
 		"  --version\n",
 		RELAY_DEFAULT_MAX_CONNS, RELAY_DEFAULT_HANDSHAKE_MS / 1000);
 }
@@ -151,13 +151,14 @@ int main(int argc, char **argv)
 			cfg->bind_count = 1u << (32 - c.prefix);
 			break;
 		}
-		case 'L':
-			if (!strcmp(optarg, "err")) log_set_level(LOG_LVL_ERR);
-			else if (!strcmp(optarg, "warn")) log_set_level(LOG_LVL_WARN);
-			else if (!strcmp(optarg, "info")) log_set_level(LOG_LVL_INFO);
-			else if (!strcmp(optarg, "debug")) log_set_level(LOG_LVL_DEBUG);
-			else return die("--log-level", optarg, "expected err, warn, info or debug");
+		case 'L': {
+			enum log_level lvl;
+
+			if (log_level_parse(optarg, &lvl))
+				return die("--log-level", optarg, "expected " LOG_LEVEL_NAMES);
+			log_set_level(lvl);
 			break;
+		}
 		case 'V':
 			printf("jitwg-relay %s\n", JITWG_VERSION);
 			return 0;
@@ -202,7 +203,7 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	log_info("relay: listening (%s), forwarding to WireGuard, hook %s, %u threads",
+	log_info("relay: jitwg-relay " JITWG_VERSION " listening (%s), forwarding to WireGuard, hook %s, %u threads",
 		 cfg->tls_cert ? "wss" : "ws", cfg->hook_path ? cfg->hook_path : "off", cfg->threads);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

@@ -203,6 +203,14 @@ one_line
 grep -q 403 <<<"$ERR" || tl_fail "a used enroll token: $ERR"
 run_expect 1 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/enroll.token"
 grep -q 403 <<<"$ERR" || tl_fail "enroll token lists: $ERR"
+# a user refreshing a lost config with the same key and an enroll token gets the same record, also once it is used up
+"$REG" token create --db "$TL_TMP/reg.db" --scope enroll --output "$TL_TMP/enroll2.token" 2>/dev/null || tl_fail "enroll token 2"
+run_expect 0 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll2.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820 --private-key "$TL_TMP/enroll2.key"
+e1=$OUT
+run_expect 0 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll2.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820 --private-key "$TL_TMP/enroll2.key"
+[ "$OUT" = "$e1" ] || tl_fail "enroll refresh changed the config"
 run_expect 1 "${P[@]}" del --registry "$URL" --token-file "$TL_TMP/enroll.token" --public-key "$U2"
 grep -q 403 <<<"$ERR" || tl_fail "enroll token deletes: $ERR"
 
@@ -228,6 +236,56 @@ run_expect 1 "${T[@]}" create --registry "$URL" --scope admin --gateway gw1
 grep -q 'field gateway' <<<"$ERR" || tl_fail "bad token create: $ERR"
 run_expect 1 "${T[@]}" list --registry "$URL" --token-file "$TL_TMP/enroll.token"
 grep -q 40 <<<"$ERR" || tl_fail "token list with an enroll token: $ERR"
+
+# --output never overwrites without --force, and --force keeps the file's mode
+cp "$CONF" "$TL_TMP/before.conf"
+run_expect 1 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--output "$CONF"
+grep -qF "$CONF exists: give --force to overwrite it" <<<"$ERR" || tl_fail "existing output: $ERR"
+cmp -s "$CONF" "$TL_TMP/before.conf" || tl_fail "a refused --output changed the file"
+printf 'keep me\n' >"$TL_TMP/other.conf"
+chmod 640 "$TL_TMP/other.conf"
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/client.key" --output "$TL_TMP/other.conf" --force
+[ "$(stat -c %a "$TL_TMP/other.conf")" = 640 ] || tl_fail "--force changed the mode to $(stat -c %a "$TL_TMP/other.conf")"
+grep -q "^PrivateKey = " "$TL_TMP/other.conf" && ! grep -q "keep me" "$TL_TMP/other.conf" || tl_fail "--force did not overwrite"
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:1 --force
+grep -qF -- "--force applies to --output FILE only" <<<"$ERR" || tl_fail "--force alone: $ERR"
+
+# refresh: a missing --private-key FILE is created (0600); the next run reuses
+# the key, and the registry answers the same record (200), so the same address
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/new.key" --output "$TL_TMP/r1.conf"
+[ "$(stat -c %a "$TL_TMP/new.key")" = 600 ] || tl_fail "new key file mode $(stat -c %a "$TL_TMP/new.key")"
+grep -qx "PrivateKey = $(cat "$TL_TMP/new.key")" "$TL_TMP/r1.conf" || tl_fail "created key not in the config"
+run_expect 0 "${P[@]}" list --registry "$URL" --json
+n1=$(jq '.peers | length' <<<"$OUT")
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/new.key" --output "$TL_TMP/r2.conf"
+cmp -s "$TL_TMP/r1.conf" "$TL_TMP/r2.conf" || tl_fail "refresh changed the config: $(diff "$TL_TMP/r1.conf" "$TL_TMP/r2.conf")"
+run_expect 0 "${P[@]}" list --registry "$URL" --json
+[ "$(jq '.peers | length' <<<"$OUT")" = "$n1" ] || tl_fail "refresh registered another peer"
+
+# MTU, DNS, keepalive; --websocket writes an MTU that fits one TCP segment
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/new.key" --mtu 1280 --dns 10.66.0.1,fd66::1 --keepalive 25
+grep -qx "MTU = 1280" <<<"$OUT" && grep -qx "DNS = 10.66.0.1,fd66::1" <<<"$OUT" &&
+	grep -qx "PersistentKeepalive = 25" <<<"$OUT" || tl_fail "MTU/DNS/keepalive: $OUT"
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --websocket wss://relay.test/ \
+	--private-key "$TL_TMP/new.key"
+grep -qx "MTU = 1344" <<<"$OUT" || tl_fail "--websocket MTU: $OUT"
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:1 --dns $'1.1.1.1\nPostUp = x'
+grep -qF -- "--dns: want ADDR[,ADDR...]" <<<"$ERR" || tl_fail "bad --dns: $ERR"
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:1 --mtu 70000
+grep -qF -- "--mtu wants 576..9000" <<<"$ERR" || tl_fail "bad --mtu: $ERR"
+
+# --qr draws the config as qrencode -t ansiutf8 does (the same text, the same code)
+if command -v qrencode >/dev/null; then
+	run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+		--private-key "$TL_TMP/new.key" --output "$TL_TMP/qr.conf" --qr
+	[ "$OUT" = "$(qrencode -t ansiutf8 <"$TL_TMP/qr.conf")" ] || tl_fail "--qr differs from qrencode -t ansiutf8"
+	tl_log "--qr: $(wc -l <<<"$OUT") lines, the same as qrencode's"
+fi
 
 # wg-quick brings the generated config up (wireguard-go: this kernel has no WireGuard)
 if command -v wireguard-go >/dev/null; then
