@@ -476,6 +476,34 @@ static void usage(FILE *f)
 	fprintf(f, "\n--registry and --token-file default to $JITWG_REGISTRY and $JITWG_TOKEN_FILE.\n");
 }
 
+static const struct option lopts[] = {
+	{ "registry", required_argument, NULL, 'r' },
+	{ "token-file", required_argument, NULL, 't' },
+	{ "public-key", required_argument, NULL, 'k' },
+	{ "allowed-ips", required_argument, NULL, 'a' },
+	{ "gateway", required_argument, NULL, 'g' },
+	{ "expires", required_argument, NULL, 'e' },
+	{ "persistent-keepalive", required_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "gateway-public-key", required_argument, NULL, 'G' },
+	{ "endpoint", required_argument, NULL, 'E' },
+	{ "private-key", required_argument, NULL, 'P' },
+	{ "route", required_argument, NULL, 'R' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "limit", required_argument, NULL, 'l' },
+	{ "websocket", required_argument, NULL, 'W' },
+	{ "new-public-key", required_argument, NULL, 'N' },
+	{ "name", required_argument, NULL, 'n' },
+	{ "owner", required_argument, NULL, 'O' },
+	{ "force", no_argument, NULL, 'f' },
+	{ "qr", no_argument, NULL, 'Q' },
+	{ "mtu", required_argument, NULL, 'M' },
+	{ "dns", required_argument, NULL, 'D' },
+	{ "keepalive", required_argument, NULL, 'p' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
 /* Each option's bit in opts.seen and its name for errors. */
 static const struct {
 	int c;
@@ -497,33 +525,6 @@ static const struct {
 
 int cmd_peer(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "registry", required_argument, NULL, 'r' },
-		{ "token-file", required_argument, NULL, 't' },
-		{ "public-key", required_argument, NULL, 'k' },
-		{ "allowed-ips", required_argument, NULL, 'a' },
-		{ "gateway", required_argument, NULL, 'g' },
-		{ "expires", required_argument, NULL, 'e' },
-		{ "persistent-keepalive", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "gateway-public-key", required_argument, NULL, 'G' },
-		{ "endpoint", required_argument, NULL, 'E' },
-		{ "private-key", required_argument, NULL, 'P' },
-		{ "route", required_argument, NULL, 'R' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "websocket", required_argument, NULL, 'W' },
-		{ "new-public-key", required_argument, NULL, 'N' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "owner", required_argument, NULL, 'O' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "qr", no_argument, NULL, 'Q' },
-		{ "mtu", required_argument, NULL, 'M' },
-		{ "dns", required_argument, NULL, 'D' },
-		{ "keepalive", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct opts o = { 0 };
 	char *end;
 	size_t i;

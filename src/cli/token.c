@@ -26,8 +26,8 @@ struct topts {
 };
 
 static const char *const usages[] = {
-	"create --registry URL [--token-file F] --scope admin|gateway|enroll [--gateway NAME]\n"
-	"          [--max-peers N] [--expires RFC3339] [--comment TEXT] [--json]",
+	("create --registry URL [--token-file F] --scope admin|gateway|enroll [--gateway NAME]\n"
+	 "          [--max-peers N] [--expires RFC3339] [--comment TEXT] [--json]"),
 	"list --registry URL [--token-file F] [--json]",
 	"revoke --registry URL [--token-file F] --id ID",
 };

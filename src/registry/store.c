@@ -296,6 +296,22 @@ out:
 	return ret;
 }
 
+/* Whether the enroll token of who created key (its audit row says so): 1, 0 or -errno. */
+static int created_by(const struct store_backend *be, struct store_conn *c, const uint8_t key[static WG_KEY_LEN],
+		      const struct store_who *who)
+{
+	char kt[WG_KEY_B64_LEN + 1];
+	struct store_val p[2];
+	int64_t n = 0;
+	int ret;
+
+	store_key_text(kt, key);
+	p[0] = store_v_text(kt);
+	p[1] = store_v_int(who->token_id);
+	ret = be->exec(c, SQ_AUDIT_CREATED_BY, p, 2, store_int_row, &n, NULL);
+	return ret ? ret : n > 0;
+}
+
 /* A creation counted against an enroll token: -EDQUOT when it has none left. */
 static int use_token(const struct store_backend *be, struct store_conn *c, const struct store_who *who)
 {
@@ -342,11 +358,12 @@ int store_peer_create(struct store *s, struct peer_record *r, const struct pool 
 		/* A retried allocation request matches the peer it created. */
 		struct peer_record cmp = *r;
 
-		/* an enroll token learns nothing of a peer it may not have created */
-		if (who->enroll) {
-			ret = -EEXIST;
+		/* an enroll token learns nothing of a peer it did not create */
+		if (who->enroll && (ret = created_by(be, sl->c, r->public_key, who)) <= 0) {
+			ret = ret ? ret : -EEXIST;
 			goto out;
 		}
+		ret = 0;
 		if (alloc) {
 			cmp.allowed_ips = old.allowed_ips;
 			cmp.n_allowed_ips = old.n_allowed_ips;

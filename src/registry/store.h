@@ -186,7 +186,8 @@ const char *store_backend_name(const struct store *s);
  * (overlaps another peer; *conflict gets its key when not NULL), -ENOSPC
  * (pool exhausted), -EINVAL (no allowed IPs and no pool), -EDQUOT (an
  * enroll who has no creations left), -EIO. For an enroll who an existing
- * key is -EEXIST, never an echo of its record. Expired peers in the way are
+ * key is -EEXIST, never an echo of its record, unless that token created it
+ * (its audit row): then the retry is answered like an admin's. Expired peers in the way are
  * deleted first. Thread-safe.
  */
 int store_peer_create(struct store *s, struct peer_record *r, const struct pool *pool, int64_t now,

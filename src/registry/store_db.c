@@ -289,7 +289,7 @@ int store_db_meta_set(const struct store_backend *be, struct store_conn *c, cons
 	return be->exec(c, SQ_META_SET, p, COUNT(p), NULL, NULL, NULL);
 }
 
-static int int_row(void *arg, const struct store_val *c, int n)
+int store_int_row(void *arg, const struct store_val *c, int n)
 {
 	*(int64_t *)arg = n ? store_col_int(&c[0]) : 0;
 	return 0;
@@ -300,7 +300,7 @@ static int scalar(const struct store_backend *be, struct store_conn *c, int id, 
 		  int64_t *out)
 {
 	*out = 0;
-	return be->exec(c, id, p, n, int_row, out, NULL);
+	return be->exec(c, id, p, n, store_int_row, out, NULL);
 }
 
 /* Tombstones older than STORE_TOMBSTONE_TTL go; the floor rises to the newest of them. */

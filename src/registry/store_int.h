@@ -68,6 +68,9 @@ int64_t store_col_int(const struct store_val *v);
 /* A text or NULL column into out (max bytes with the NUL; *has when not NULL): 0, or -EIO when too long. */
 int store_col_text(const struct store_val *v, char *out, size_t max, bool *has);
 
+/* A store_row_fn that reads the first column as an integer into *(int64_t *)arg. */
+int store_int_row(void *arg, const struct store_val *c, int n);
+
 /* The base64 of a key, for audit targets. */
 void store_key_text(char out[static WG_KEY_B64_LEN + 1], const uint8_t key[static WG_KEY_LEN]);
 

@@ -61,7 +61,8 @@ static const char schema[] =
 	" created_at bigint NOT NULL, revoked_at bigint NOT NULL, comment text);"
 	"CREATE TABLE IF NOT EXISTS audit ("
 	" id bigserial PRIMARY KEY, at bigint NOT NULL, token_id bigint NOT NULL,"
-	" action text NOT NULL, target text, detail text);";
+	" action text NOT NULL, target text, detail text);"
+	"CREATE INDEX IF NOT EXISTS audit_target ON audit (target);";
 
 struct store_conn {
 	PGconn *pg;

@@ -57,4 +57,7 @@ const struct store_sql_text store_sql[SQ_COUNT] = {
 			   NULL, 5 },
 	[SQ_AUDIT_LIST] = { "SELECT id, at, token_id, action, target, detail FROM audit WHERE id > $1 "
 			    "ORDER BY id LIMIT $2", NULL, 2 },
+	/* Whether token $2 created peer $1 (an enroll token's retry gets its own record back). */
+	[SQ_AUDIT_CREATED_BY] = { "SELECT count(*) FROM audit WHERE target = $1 AND action = 'create' AND token_id = $2",
+				  NULL, 2 },
 };

@@ -42,6 +42,7 @@ enum store_stmt {
 	SQ_TOK_ANY,
 	SQ_AUDIT_INS,
 	SQ_AUDIT_LIST,
+	SQ_AUDIT_CREATED_BY,
 	SQ_COUNT
 };
 

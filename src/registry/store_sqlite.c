@@ -42,7 +42,8 @@ static const char schema[] =
 	" created_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, comment TEXT);"
 	"CREATE TABLE IF NOT EXISTS audit ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, token_id INTEGER NOT NULL,"
-	" action TEXT NOT NULL, target TEXT, detail TEXT);";
+	" action TEXT NOT NULL, target TEXT, detail TEXT);"
+	"CREATE INDEX IF NOT EXISTS audit_target ON audit (target);";
 
 /* Columns added after the first release: added in place, so an old database keeps its peers. */
 static const char *const migrations[][2] = {

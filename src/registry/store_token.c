@@ -76,12 +76,6 @@ static int token_row(void *arg, const struct store_val *c, int n)
 	return 0;
 }
 
-static int id_row(void *arg, const struct store_val *c, int n)
-{
-	*(int64_t *)arg = n ? store_col_int(&c[0]) : 0;
-	return 0;
-}
-
 int store_token_create(struct store *s, const uint8_t hash[static STORE_TOKEN_HASH_LEN], struct store_token *t,
 		       int64_t now, const struct store_who *who)
 {
@@ -102,7 +96,7 @@ int store_token_create(struct store *s, const uint8_t hash[static STORE_TOKEN_HA
 	if (ret)
 		return ret;
 	t->id = 0;
-	ret = s->be->exec(sl->c, SQ_TOK_INS, p, 7, id_row, &t->id, NULL);
+	ret = s->be->exec(sl->c, SQ_TOK_INS, p, 7, store_int_row, &t->id, NULL);
 	if (!ret && t->id <= 0)
 		ret = -EIO;
 	if (!ret) {
@@ -169,7 +163,7 @@ int store_token_revoke(struct store *s, int64_t id, int64_t now, const struct st
 int store_token_any(struct store *s, bool *any)
 {
 	int64_t n = 0;
-	int ret = read_rows(s, SQ_TOK_ANY, NULL, 0, id_row, &n);
+	int ret = read_rows(s, SQ_TOK_ANY, NULL, 0, store_int_row, &n);
 
 	*any = n > 0;
 	return ret;

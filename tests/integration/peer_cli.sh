@@ -203,8 +203,39 @@ one_line
 grep -q 403 <<<"$ERR" || tl_fail "a used enroll token: $ERR"
 run_expect 1 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/enroll.token"
 grep -q 403 <<<"$ERR" || tl_fail "enroll token lists: $ERR"
+# a user refreshing a lost config with the same key and an enroll token gets the same record, also once it is used up
+"$REG" token create --db "$TL_TMP/reg.db" --scope enroll --output "$TL_TMP/enroll2.token" 2>/dev/null || tl_fail "enroll token 2"
+run_expect 0 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll2.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820 --private-key "$TL_TMP/enroll2.key"
+e1=$OUT
+run_expect 0 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll2.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820 --private-key "$TL_TMP/enroll2.key"
+[ "$OUT" = "$e1" ] || tl_fail "enroll refresh changed the config"
 run_expect 1 "${P[@]}" del --registry "$URL" --token-file "$TL_TMP/enroll.token" --public-key "$U2"
 grep -q 403 <<<"$ERR" || tl_fail "enroll token deletes: $ERR"
+
+# ---- jitwg token: the same through the API (admin token) ----------------------------
+T=("$JITWG" token)
+run_expect 0 "${T[@]}" create --registry "$URL" --scope gateway --gateway gw1 --comment "via api"
+TOK=$OUT
+[[ $TOK == jitwg_* ]] || tl_fail "token create: $OUT"
+run_expect 0 "${T[@]}" list --registry "$URL"
+grep -q 'gateway  gw1' <<<"$OUT" && grep -q 'via api' <<<"$OUT" || tl_fail "token list: $OUT"
+grep -q jitwg_ <<<"$OUT" && tl_fail "token list shows a secret"
+echo "$TOK" >"$TL_TMP/gw.token"
+run_expect 0 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/gw.token" --gateway gw1
+id=$(awk '/via api/ { print $1 }' <<<"$("${T[@]}" list --registry "$URL")")
+run_expect 0 "${T[@]}" revoke --registry "$URL" --id "$id"
+run_expect 1 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/gw.token" --gateway gw1
+grep -q 401 <<<"$ERR" || tl_fail "revoked token: $ERR"
+run_expect 1 "${T[@]}" revoke --registry "$URL" --id "$id"
+one_line
+run_expect 2 "${T[@]}" create --registry "$URL"
+run_expect 2 "${T[@]}" revoke --registry "$URL" --id x
+run_expect 1 "${T[@]}" create --registry "$URL" --scope admin --gateway gw1
+grep -q 'field gateway' <<<"$ERR" || tl_fail "bad token create: $ERR"
+run_expect 1 "${T[@]}" list --registry "$URL" --token-file "$TL_TMP/enroll.token"
+grep -q 40 <<<"$ERR" || tl_fail "token list with an enroll token: $ERR"
 
 # --output never overwrites without --force, and --force keeps the file's mode
 cp "$CONF" "$TL_TMP/before.conf"
@@ -255,29 +286,6 @@ if command -v qrencode >/dev/null; then
 	[ "$OUT" = "$(qrencode -t ansiutf8 <"$TL_TMP/qr.conf")" ] || tl_fail "--qr differs from qrencode -t ansiutf8"
 	tl_log "--qr: $(wc -l <<<"$OUT") lines, the same as qrencode's"
 fi
-
-# ---- jitwg token: the same through the API (admin token) ----------------------------
-T=("$JITWG" token)
-run_expect 0 "${T[@]}" create --registry "$URL" --scope gateway --gateway gw1 --comment "via api"
-TOK=$OUT
-[[ $TOK == jitwg_* ]] || tl_fail "token create: $OUT"
-run_expect 0 "${T[@]}" list --registry "$URL"
-grep -q 'gateway  gw1' <<<"$OUT" && grep -q 'via api' <<<"$OUT" || tl_fail "token list: $OUT"
-grep -q jitwg_ <<<"$OUT" && tl_fail "token list shows a secret"
-echo "$TOK" >"$TL_TMP/gw.token"
-run_expect 0 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/gw.token" --gateway gw1
-id=$(awk '/via api/ { print $1 }' <<<"$("${T[@]}" list --registry "$URL")")
-run_expect 0 "${T[@]}" revoke --registry "$URL" --id "$id"
-run_expect 1 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/gw.token" --gateway gw1
-grep -q 401 <<<"$ERR" || tl_fail "revoked token: $ERR"
-run_expect 1 "${T[@]}" revoke --registry "$URL" --id "$id"
-one_line
-run_expect 2 "${T[@]}" create --registry "$URL"
-run_expect 2 "${T[@]}" revoke --registry "$URL" --id x
-run_expect 1 "${T[@]}" create --registry "$URL" --scope admin --gateway gw1
-grep -q 'field gateway' <<<"$ERR" || tl_fail "bad token create: $ERR"
-run_expect 1 "${T[@]}" list --registry "$URL" --token-file "$TL_TMP/enroll.token"
-grep -q 40 <<<"$ERR" || tl_fail "token list with an enroll token: $ERR"
 
 # wg-quick brings the generated config up (wireguard-go: this kernel has no WireGuard)
 if command -v wireguard-go >/dev/null; then

@@ -492,7 +492,9 @@ scope "$ENR" GET /v1/pool 200 "" enroll
 scope "$ENR" POST /v1/peers 403 "{\"public_key\":\"$E1\",\"allowed_ips\":[\"192.168.91.1/32\"]}" enroll
 scope "$ENR" POST /v1/peers 201 "{\"public_key\":\"$E1\",\"name\":\"phone\"}" enroll
 jq -e '.allowed_ips | length == 2' <<<"$BODY" >/dev/null || tl_fail "enroll got pool addresses: $BODY"
-scope "$ENR" POST /v1/peers 409 "{\"public_key\":\"$E1\"}" enroll
+scope "$ENR" POST /v1/peers 200 "{\"public_key\":\"$E1\",\"name\":\"phone\"}" enroll-own-retry
+scope "$ENR" POST /v1/peers 409 "{\"public_key\":\"$E1\"}" enroll-own-but-different
+scope "$ENR" POST /v1/peers 409 "{\"public_key\":\"$Q\"}" enroll-another
 scope "$ENR" GET /v1/peers 403 "" enroll
 scope "$ENR" GET "/v1/peers/$(urlkey "$E1")" 403 "" enroll
 scope "$ENR" GET "/v1/peers?since=0" 403 "" enroll

@@ -528,7 +528,14 @@ static void test_tokens_audit(void **state)
 	mkrec(&r, 208, "10.6.0.2/32");
 	assert_int_equal(store_peer_create(s, &r, NULL, 100, &who, &created, NULL), -EDQUOT);
 	peer_record_clear(&r);
-	mkrec(&r, 207, "10.6.0.1/32"); /* an enroll token never gets an existing record back */
+	mkrec(&r, 207, "10.6.0.1/32"); /* the token's own peer: a retry is answered, even used up */
+	assert_int_equal(store_peer_create(s, &r, NULL, 100, &who, &created, NULL), 0);
+	assert_false(created);
+	peer_record_clear(&r);
+	mkrec(&r, 209, "10.6.0.9/32"); /* never another's record */
+	assert_int_equal(store_peer_create(s, &r, NULL, 100, NULL, &created, NULL), 0);
+	peer_record_clear(&r);
+	mkrec(&r, 209, "10.6.0.9/32");
 	assert_int_equal(store_peer_create(s, &r, NULL, 100, &who, &created, NULL), -EEXIST);
 	peer_record_clear(&r);
 	assert_int_equal(store_token_list(s, 0, 10, &list, &n), 0);
