@@ -671,6 +671,23 @@ static const struct stage_ops install_ops = {
 	.tick = install_tick,
 };
 
+/*
+ * Frees what installer_new() builds besides the stage, and ins itself; the
+ * data plane stays the caller's (installer_new() takes it only on success).
+ */
+static void release(struct installer *ins)
+{
+	free(ins->followups);
+	reinject_pacer_free(ins->pacer);
+	reinject_free(ins->rj);
+	install_confirm_free(ins->confirm);
+	evict_plan_clear(&ins->plan);
+	peertab_free(ins->tab);
+	pthread_mutex_destroy(&ins->cfg_mu);
+	pthread_mutex_destroy(&ins->guard_mu);
+	free(ins);
+}
+
 struct installer *installer_new(struct dataplane *dp, const struct installer_config *cfg)
 {
 	struct installer *ins = calloc(1, sizeof(*ins));
@@ -735,15 +752,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	}
 	return ins;
 fail:
-	free(ins->followups);
-	reinject_pacer_free(ins->pacer);
-	reinject_free(ins->rj);
-	install_confirm_free(ins->confirm);
-	evict_plan_clear(&ins->plan);
-	peertab_free(ins->tab);
-	pthread_mutex_destroy(&ins->cfg_mu);
-	pthread_mutex_destroy(&ins->guard_mu);
-	free(ins);
+	release(ins);
 	errno = e;
 	return NULL;
 }
@@ -759,14 +768,6 @@ void installer_free(struct installer *ins)
 	if (!ins)
 		return;
 	stage_free(ins->st);
-	free(ins->followups);
-	reinject_pacer_free(ins->pacer);
-	reinject_free(ins->rj);
-	install_confirm_free(ins->confirm);
-	evict_plan_clear(&ins->plan);
-	peertab_free(ins->tab);
 	dataplane_free(ins->dp);
-	pthread_mutex_destroy(&ins->cfg_mu);
-	pthread_mutex_destroy(&ins->guard_mu);
-	free(ins);
+	release(ins);
 }
