@@ -257,7 +257,27 @@ static void print_human(json_object *root)
 	}
 }
 
-/* The single socket in the default directory, or NULL. */
+/*
+ * False for what shares the directory but is no status socket: jitwgd's
+ * hook (a datagram socket: a stream connect gets EPROTOTYPE), plain files.
+ */
+static bool is_status_socket(const char *dir, const char *name)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, n, e;
+
+	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true; /* cannot tell: let the real attempt say why */
+	e = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? errno : 0;
+	close(fd);
+	return e != EPROTOTYPE && e != ENOTSOCK && e != ENOENT;
+}
+
+/* The single status socket in the default directory, or NULL. */
 static char *only_socket(const char **why)
 {
 	DIR *d = opendir(default_dir);
@@ -270,7 +290,7 @@ static char *only_socket(const char **why)
 		return NULL;
 	while ((e = readdir(d))) {
 		size_t l = strlen(e->d_name);
-		if (l < 6 || strcmp(e->d_name + l - 5, ".sock"))
+		if (l < 6 || strcmp(e->d_name + l - 5, ".sock") || !is_status_socket(default_dir, e->d_name))
 			continue;
 		if (++count == 1 && asprintf(&found, "%s/%s", default_dir, e->d_name) < 0)
 			found = NULL;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "gateway/ingest/hook.h"
 #include "gateway/install/nftset.h"
 
 const char config_usage[] =
@@ -51,6 +52,11 @@ const char config_usage[] =
 	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
 	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
 	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
+	"  --hook-peer-group NAME    the hook socket's group; only root, jitwgd's user and processes\n"
+	"                            whose real or effective group is this may send (default: jitwgd's)\n"
+	"  --hook-peer-user NAME     also accept hand-offs from this user\n"
+	"  --hook-endpoints CIDR[,CIDR]  endpoints a hand-off may name: the relay's bind range\n"
+	"                            (127.0.0.0/8,::1/128)\n"
 	"  --admit-set FAMILY:TABLE:PREFIX  keep the installed peers' endpoints in the\n"
 	"                            nftables sets PREFIX4/PREFIX6 (e.g. inet:jitwg:admit), which\n"
 	"                            the ruleset /usr/share/jitwg/jitwg.nft uses to drop other\n"
@@ -91,6 +97,9 @@ static const struct opt opts[] = {
 	{ "registry-budget", OPT_UINT, O(registry_budget), 0, 1000000, false },
 	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
 	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
+	{ "hook-peer-user", OPT_STR, O(hook_peer_user), 0, 0, false },
+	{ "hook-peer-group", OPT_STR, O(hook_peer_group), 0, 0, false },
+	{ "hook-endpoints", OPT_STR, O(hook_endpoints), 0, 0, false },
 	{ "admit-set", OPT_STR, O(admit_set), 0, 0, false },
 	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
 	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
@@ -442,6 +451,15 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		ret = fail(err, "--hook: expected a socket path shorter than 108 bytes");
 		goto out;
 	}
+	if (cfg->hook_endpoints) {
+		struct cidr eps[INGEST_HOOK_MAX_ENDPOINTS];
+		size_t n;
+		if (ingest_hook_endpoints_parse(cfg->hook_endpoints, eps, &n) < 0) {
+			ret = fail(err, "--hook-endpoints: '%s' is not a list of 1..%d CIDR prefixes",
+				   cfg->hook_endpoints, INGEST_HOOK_MAX_ENDPOINTS);
+			goto out;
+		}
+	}
 	if (cfg->admit_set) {
 		struct nftset_spec spec;
 		if ((ret = nftset_spec_parse(cfg->admit_set, &spec, err)))
@@ -491,6 +509,9 @@ void config_free(struct config *cfg)
 	free(cfg->status_socket);
 	free(cfg->config_file);
 	free(cfg->hook_path);
+	free(cfg->hook_peer_user);
+	free(cfg->hook_peer_group);
+	free(cfg->hook_endpoints);
 	free(cfg->admit_set);
 	memset(cfg, 0, sizeof(*cfg));
 }
