@@ -69,6 +69,7 @@ COMMON_SRCS := \
 	src/common/log.c \
 	src/common/unixsock.c \
 	src/common/wipebuf.c \
+	src/common/buf.c \
 	src/common/clock.c \
 	src/common/rfc3339.c \
 	src/common/promtext.c \
@@ -166,6 +167,9 @@ RELAY_SRCS := \
 	src/relay/loop.c \
 	src/relay/tls.c \
 	src/relay/hook-send.c \
+	src/relay/source.c \
+	src/relay/io.c \
+	src/relay/frames.c \
 	src/relay/metrics.c
 
 CLI_SRCS := \
