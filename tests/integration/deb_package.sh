@@ -237,9 +237,9 @@ grep -q "jitwgd" "$TL_TMP/out/jitwgd.journal" && grep -qi "wg0" "$TL_TMP/out/jit
 [ "$(res rwpaths_status)" = 226 ] || tl_fail "control unit with ReadWritePaths=/run/wireguard: status '$(res rwpaths_status)', want 226"
 if [ "$relay" = 1 ]; then
 	[ "$(res relay_active)" = active ] || { show_container; tl_fail "jitwg-relay.service is not active"; }
-	[ "$(res relay_user)" = jitwgd ] || tl_fail "relay runs as '$(res relay_user)'"
+	[ "$(res relay_user)" = jitwg-relay ] || tl_fail "relay runs as '$(res relay_user)'"
 	[ "$(res relay_promtool)" = ok ] || tl_fail "promtool check metrics failed on the packaged relay"
-	tl_log "relay unit active as jitwgd, /metrics promtool-clean"
+	tl_log "relay unit active as jitwg-relay, /metrics promtool-clean"
 fi
 [ "$(res userspace_active)" = active ] || { show_container; cat "$TL_TMP/out/jitwgd.journal"; tl_fail "jitwgd.service with wireguard-go and the drop-in is not active"; }
 [ "$(res userspace_user)" = jitwgd ] || tl_fail "jitwgd runs as '$(res userspace_user)'"
