@@ -158,7 +158,8 @@ REGISTRY_SRCS := \
 WS_SRCS := \
 	src/ws/upgrade.c \
 	src/ws/codec.c \
-	src/ws/stream.c
+	src/ws/stream.c \
+	src/ws/url.c
 
 # jitwg-relay: the server side.
 RELAY_SRCS := \
