@@ -68,7 +68,6 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/unixsock.c \
-	src/common/wipebuf.c \
 	src/common/buf.c \
 	src/common/clock.c \
 	src/common/rfc3339.c \

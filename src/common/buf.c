@@ -61,6 +61,19 @@ static int reserve(struct buf *b, size_t n)
 	return 0;
 }
 
+int buf_reserve(struct buf *b, size_t n, uint8_t **tail)
+{
+	int ret = reserve(b, n);
+
+	*tail = ret == 0 && b->p ? b->p + b->len : NULL;
+	return ret;
+}
+
+void buf_added(struct buf *b, size_t n)
+{
+	b->len += n; /* at most what buf_reserve() made room for */
+}
+
 int buf_put(struct buf *b, const void *src, size_t n)
 {
 	int ret;

@@ -48,6 +48,14 @@ int buf_put(struct buf *b, const void *src, size_t n);
  */
 int buf_put_str(struct buf *b, const void *src, size_t n);
 
+/*
+ * For reading straight into the buffer: makes room for n more bytes at the
+ * end and returns where they go in *tail; buf_added() then counts the ones
+ * actually written. Same returns as buf_put().
+ */
+int buf_reserve(struct buf *b, size_t n, uint8_t **tail);
+void buf_added(struct buf *b, size_t n);
+
 /* Drops n bytes (at most buf_len) from the front; an emptied buffer frees its block. */
 void buf_consume(struct buf *b, size_t n);
 
