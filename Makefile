@@ -88,7 +88,8 @@ CRYPTO_SRCS := \
 	src/crypto/hmac.c \
 	src/crypto/x25519.c \
 	src/crypto/aead.c \
-	src/crypto/siphash.c
+	src/crypto/siphash.c \
+	src/crypto/keyedtab.c
 
 NOISE_SRCS := \
 	src/noise/initiation.c \

@@ -263,7 +263,8 @@ static void free_workload(struct workload *w)
 	free(w->first);
 }
 
-static int bench_identify(int argc, char **argv)
+/* --threads and --seconds into *threads, *seconds. Returns -1 to run, else the exit status (help, usage). */
+static int identify_args(int argc, char **argv, unsigned *threads, double *seconds)
 {
 	static const struct option opts[] = {
 		{ "threads", required_argument, NULL, 't' },
@@ -271,26 +272,22 @@ static int bench_identify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tally t[3][2];
-	struct workload w;
-	unsigned threads = 2, nth[2];
-	double seconds = 2, rate[3][2], cpu_rate[3];
-	char cpu[128], *end;
-	int c, m, s, slices, ret;
+	char *end;
+	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "t:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			threads = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || threads < 1 || threads > MAX_THREADS) {
+			*threads = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || *threads < 1 || *threads > MAX_THREADS) {
 				fprintf(stderr, "jitwg bench identify: --threads must be 1..%d\n", MAX_THREADS);
 				return 2;
 			}
 			break;
 		case 's':
-			seconds = strtod(optarg, &end);
-			if (*end || !(seconds >= 0.1 && seconds <= 3600)) {
+			*seconds = strtod(optarg, &end);
+			if (*end || !(*seconds >= 0.1 && *seconds <= 3600)) {
 				fprintf(stderr, "jitwg bench identify: --seconds must be 0.1..3600\n");
 				return 2;
 			}
@@ -305,43 +302,42 @@ static int bench_identify(int argc, char **argv)
 			return 2;
 		}
 	}
-	cpu_name(cpu, sizeof(cpu));
-	printf("jitwg bench identify: %s, %ld CPUs online, %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
-	       OpenSSL_version(OPENSSL_VERSION));
-	printf("preparing %d initiations per workload...\n", MESSAGES);
-	fflush(stdout);
-	ret = make_workload(&w, MESSAGES);
-	if (ret) {
-		fprintf(stderr, "jitwg bench identify: cannot prepare the workload: %s\n", strerror(-ret));
-		free_workload(&w);
-		return 1;
-	}
-	memset(t, 0, sizeof(t));
-	nth[0] = 1;
-	nth[1] = threads;
-	/* Interleave the slices so drift in the machine's load hits every
-	 * measurement alike. */
-	slices = (int)(seconds / SLICE_SECONDS);
+	return -1;
+}
+
+/*
+ * Measures every mode on 1 thread and (threads > 1) on threads, into
+ * t[mode][0 or 1]. The slices are interleaved so drift in the machine's
+ * load hits every measurement alike. Returns 0 or -errno.
+ */
+static int identify_measure(const struct workload *w, unsigned threads, double seconds, struct tally t[3][2])
+{
+	unsigned nth[2] = { 1, threads };
+	int slices = (int)(seconds / SLICE_SECONDS), s, n, m, ret;
+
+	memset(t, 0, 3 * sizeof(t[0]));
 	if (slices < 2)
 		slices = 2;
-	for (s = 0; s < slices; ++s) {
-		for (int n = 0; n < (threads > 1 ? 2 : 1); ++n) {
-			for (m = 0; m < 3; ++m) {
-				ret = run_slice(&w, (enum mode)m, nth[n], seconds / slices, &t[m][n]);
-				if (ret) {
-					fprintf(stderr, "jitwg bench identify: %s\n", strerror(-ret));
-					free_workload(&w);
-					return 1;
-				}
-			}
-		}
-	}
-	/*
-	 * Two views. Per core: operations per CPU-second of the measuring
-	 * thread, which time spent descheduled by other load does not dilute;
-	 * the 1-thread ratios come from these. Wall clock: what N threads
-	 * really deliver together, for the scaling figure.
-	 */
+	for (s = 0; s < slices; ++s)
+		for (n = 0; n < (threads > 1 ? 2 : 1); ++n)
+			for (m = 0; m < 3; ++m)
+				if ((ret = run_slice(w, (enum mode)m, nth[n], seconds / slices, &t[m][n])))
+					return ret;
+	return 0;
+}
+
+/*
+ * Two views. Per core: operations per CPU-second of the measuring thread,
+ * which time spent descheduled by other load does not dilute; the 1-thread
+ * ratios come from these. Wall clock: what N threads really deliver
+ * together, for the scaling figure.
+ */
+static void identify_report(struct tally t[3][2], unsigned threads)
+{
+	double rate[3][2], cpu_rate[3];
+	char load[128];
+	int m;
+
 	printf("\n%-28s %16s %16s", "", "1 thread", "1 thread");
 	if (threads > 1)
 		printf(" %13u threads %8s", threads, "scaling");
@@ -365,11 +361,10 @@ static int bench_identify(int argc, char **argv)
 	       cpu_rate[MODE_RETURNING] / cpu_rate[MODE_X25519], rate[MODE_RETURNING][0] / rate[MODE_X25519][0]);
 	printf("first-time / x25519  %.3f  (per CPU-second; wall clock %.3f)  target >= 0.45\n",
 	       cpu_rate[MODE_FIRST] / cpu_rate[MODE_X25519], rate[MODE_FIRST][0] / rate[MODE_X25519][0]);
-	if (threads > 1)
+	if (threads > 1) {
 		printf("%u threads / 1 thread (wall clock): returning %.2fx, first-time %.2fx, raw x25519 %.2fx"
 		       " (target >= 1.8x with 2)\n", threads, rate[MODE_RETURNING][1] / rate[MODE_RETURNING][0],
 		       rate[MODE_FIRST][1] / rate[MODE_FIRST][0], rate[MODE_X25519][1] / rate[MODE_X25519][0]);
-	if (threads > 1) {
 		/* Wall-clock scaling needs idle cores; work per CPU-second on N
 		 * threads against 1 shows whether the threads slow each other
 		 * (locks, shared cache lines) independently of other load. */
@@ -382,17 +377,48 @@ static int bench_identify(int argc, char **argv)
 		       (t[MODE_RETURNING][1].cpu + t[MODE_FIRST][1].cpu + t[MODE_X25519][1].cpu) /
 			       (t[MODE_RETURNING][1].seconds + t[MODE_FIRST][1].seconds + t[MODE_X25519][1].seconds));
 	}
-	printf("load average at the end: %s\n", loadavg(cpu, sizeof(cpu)));
+	printf("load average at the end: %s\n", loadavg(load, sizeof(load)));
+}
+
+static int bench_identify(int argc, char **argv)
+{
+	struct tally t[3][2];
+	struct workload w;
+	unsigned threads = 2;
+	double seconds = 2;
+	char cpu[128];
+	int m, ret;
+
+	ret = identify_args(argc, argv, &threads, &seconds);
+	if (ret >= 0)
+		return ret;
+	cpu_name(cpu, sizeof(cpu));
+	printf("jitwg bench identify: %s, %ld CPUs online, %s\n", cpu, sysconf(_SC_NPROCESSORS_ONLN),
+	       OpenSSL_version(OPENSSL_VERSION));
+	printf("preparing %d initiations per workload...\n", MESSAGES);
+	fflush(stdout);
+	ret = make_workload(&w, MESSAGES);
+	if (ret) {
+		fprintf(stderr, "jitwg bench identify: cannot prepare the workload: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = identify_measure(&w, threads, seconds, t);
+	if (ret) {
+		fprintf(stderr, "jitwg bench identify: %s\n", strerror(-ret));
+		goto out;
+	}
+	identify_report(t, threads);
 	for (m = 0; m < 3; ++m) {
 		if (t[m][0].bad || t[m][1].bad) {
 			fprintf(stderr, "jitwg bench identify: %s: %llu operations failed\n", mode_names[m],
 				(unsigned long long)(t[m][0].bad + t[m][1].bad));
-			free_workload(&w);
-			return 1;
+			ret = -EIO;
+			goto out;
 		}
 	}
+out:
 	free_workload(&w);
-	return 0;
+	return ret ? 1 : 0;
 }
 
 /* ---- primitives: the measurements behind the choices in src/crypto ------ */
@@ -415,52 +441,76 @@ static int bench_identify(int argc, char **argv)
 	} while (0)
 #define TIME_LOOP(label, iters, body) TIME_LOOP_PER(label, iters, 1, body)
 
-static int bench_primitives(int argc, char **argv)
+/* What the primitive measurements share: inputs, and OpenSSL objects fetched once. */
+struct prims {
+	uint8_t in[148], key[32], priv[32], pub[64][32];
+	EVP_MD *md;
+	EVP_MD_CTX *mdctx;
+	EVP_MAC *hmac, *b2mac;
+	EVP_MAC_CTX *macctx, *b2macctx;
+	EVP_CIPHER *chacha;
+	EVP_CIPHER_CTX *cctx;
+	struct aead_ctx *aead;
+	struct x25519_key *xk;
+	struct x25519_ctx *xc;
+};
+
+static void prims_free(struct prims *p)
 {
-	uint8_t in[148], out[32], key[32], priv[32], pub[64][32], ct[64], pt[48];
-	EVP_MD *md = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
-	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	EVP_MD_CTX *mdctx = EVP_MD_CTX_new();
-	EVP_MAC_CTX *macctx = hmac ? EVP_MAC_CTX_new(hmac) : NULL;
-	OSSL_PARAM params[2], b2params[2];
-	EVP_MAC *b2mac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
-	EVP_MAC_CTX *b2macctx = b2mac ? EVP_MAC_CTX_new(b2mac) : NULL;
-	EVP_CIPHER *chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
-	EVP_CIPHER_CTX *cctx = EVP_CIPHER_CTX_new();
-	struct blake2s_state mac1_pre;
-	uint8_t nonce[12] = { 0 };
-	size_t b2size = 16;
-	struct aead_ctx *aead = aead_ctx_new();
-	struct x25519_key *xk = NULL;
-	struct x25519_ctx *xc = NULL;
-	EVP_PKEY_CTX *dctx = NULL;
-	unsigned int mdlen;
-	size_t outlen, sizes[] = { 32, 64, 116 };
-	long n = 200000;
-	char label[96];
-	int ret = 1, i;
+	x25519_ctx_free(p->xc);
+	x25519_key_free(p->xk);
+	aead_ctx_free(p->aead);
+	EVP_CIPHER_CTX_free(p->cctx);
+	EVP_CIPHER_free(p->chacha);
+	EVP_MAC_CTX_free(p->b2macctx);
+	EVP_MAC_free(p->b2mac);
+	EVP_MAC_CTX_free(p->macctx);
+	EVP_MAC_free(p->hmac);
+	EVP_MD_CTX_free(p->mdctx);
+	EVP_MD_free(p->md);
+	explicit_bzero(p, sizeof(*p));
+}
 
-	if (!md || !hmac || !mdctx || !macctx || !aead || !b2macctx || !chacha || !cctx ||
-	    EVP_CipherInit_ex2(cctx, chacha, NULL, NULL, 0, NULL) != 1 || x25519_generate(priv) ||
-	    !(xk = x25519_key_new(priv)) || !(xc = x25519_ctx_new(xk))) {
-		fprintf(stderr, "jitwg bench primitives: OpenSSL set-up failed\n");
-		goto out;
-	}
+/* Fetches and keys everything; returns 0 or -EIO (then prims_free() what was made). */
+static int prims_init(struct prims *p)
+{
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	p->md = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
+	p->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	p->mdctx = EVP_MD_CTX_new();
+	p->macctx = p->hmac ? EVP_MAC_CTX_new(p->hmac) : NULL;
+	p->b2mac = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
+	p->b2macctx = p->b2mac ? EVP_MAC_CTX_new(p->b2mac) : NULL;
+	p->chacha = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	p->cctx = EVP_CIPHER_CTX_new();
+	p->aead = aead_ctx_new();
+	if (!p->md || !p->hmac || !p->mdctx || !p->macctx || !p->aead || !p->b2macctx || !p->chacha ||
+	    !p->cctx || EVP_CipherInit_ex2(p->cctx, p->chacha, NULL, NULL, 0, NULL) != 1 ||
+	    x25519_generate(p->priv) || !(p->xk = x25519_key_new(p->priv)) || !(p->xc = x25519_ctx_new(p->xk)))
+		return -EIO;
 	for (i = 0; i < 64; ++i) {
-		uint8_t p[32];
+		uint8_t priv[32];
+		int bad = x25519_generate(priv) || x25519_public_from_private(p->pub[i], priv);
 
-		if (x25519_generate(p) || x25519_public_from_private(pub[i], p))
-			goto out;
+		explicit_bzero(priv, sizeof(priv));
+		if (bad)
+			return -EIO;
 	}
-	memset(in, 0x5a, sizeof(in));
-	memset(key, 0x33, sizeof(key));
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "BLAKE2S-256", 0);
-	params[1] = OSSL_PARAM_construct_end();
-	b2params[0] = OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &b2size);
-	b2params[1] = OSSL_PARAM_construct_end();
-	blake2s_init_key(&mac1_pre, 16, key, 32);
-	blake2s_flush_pending(&mac1_pre);
-	printf("jitwg bench primitives (%s), nanoseconds per call:\n", OpenSSL_version(OPENSSL_VERSION));
+	memset(p->in, 0x5a, sizeof(p->in));
+	memset(p->key, 0x33, sizeof(p->key));
+	return 0;
+}
+
+static void bench_hashes(struct prims *p, long n)
+{
+	static const size_t sizes[] = { 32, 64, 116 };
+	uint8_t out[32];
+	unsigned int mdlen;
+	char label[96];
+	int i;
+
 	printf("BLAKE2s-256 compression functions (1 KiB = 16 blocks, per block):\n");
 	for (i = BLAKE2S_IMPL_GENERIC; i <= BLAKE2S_IMPL_AVX512VL; ++i) {
 		static const char *names[] = { "", "generic C", "SSSE3", "AVX-512VL (256-bit registers)" };
@@ -477,106 +527,137 @@ static int bench_primitives(int argc, char **argv)
 	printf("BLAKE2s-256, whole hashes:\n");
 	for (i = 0; i < 3; ++i) {
 		snprintf(label, sizeof(label), "hand-written, %zu bytes", sizes[i]);
-		TIME_LOOP(label, n, blake2s(out, 32, in, sizes[i], NULL, 0));
+		TIME_LOOP(label, n, blake2s(out, 32, p->in, sizes[i], NULL, 0));
 		snprintf(label, sizeof(label), "EVP (fetched once, context reused), %zu bytes", sizes[i]);
 		TIME_LOOP(label, n, {
-			EVP_DigestInit_ex2(mdctx, md, NULL);
-			EVP_DigestUpdate(mdctx, in, sizes[i]);
-			EVP_DigestFinal_ex(mdctx, out, &mdlen);
+			EVP_DigestInit_ex2(p->mdctx, p->md, NULL);
+			EVP_DigestUpdate(p->mdctx, p->in, sizes[i]);
+			EVP_DigestFinal_ex(p->mdctx, out, &mdlen);
 		});
 		snprintf(label, sizeof(label), "EVP_Digest one-shot, %zu bytes", sizes[i]);
-		TIME_LOOP(label, n, EVP_Digest(in, sizes[i], out, &mdlen, md, NULL));
+		TIME_LOOP(label, n, EVP_Digest(p->in, sizes[i], out, &mdlen, p->md, NULL));
 	}
+}
+
+static void bench_macs(struct prims *p, long n)
+{
+	OSSL_PARAM params[2], b2params[2];
+	struct blake2s_state mac1_pre;
+	size_t outlen, b2size = 16;
+	uint8_t out[32];
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "BLAKE2S-256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	b2params[0] = OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &b2size);
+	b2params[1] = OSSL_PARAM_construct_end();
+	blake2s_init_key(&mac1_pre, 16, p->key, 32);
+	blake2s_flush_pending(&mac1_pre);
 	printf("HMAC-BLAKE2s, 32-byte key and message (one KDF step):\n");
-	TIME_LOOP("hand-written", n, hmac_blake2s(out, key, 32, in, 32));
+	TIME_LOOP("hand-written", n, hmac_blake2s(out, p->key, 32, p->in, 32));
 	TIME_LOOP("EVP_MAC HMAC (fetched once, context reused)", n / 4, {
-		EVP_MAC_init(macctx, key, 32, params);
-		EVP_MAC_update(macctx, in, 32);
-		EVP_MAC_final(macctx, out, &outlen, 32);
+		EVP_MAC_init(p->macctx, p->key, 32, params);
+		EVP_MAC_update(p->macctx, p->in, 32);
+		EVP_MAC_final(p->macctx, out, &outlen, 32);
 	});
 	printf("KDF with 2 outputs (es/ss step: 3 HMACs, one key reused):\n");
-	TIME_LOOP("hand-written", n, kdf(out, key, NULL, key, in, 32));
+	TIME_LOOP("hand-written", n, kdf(out, p->key, NULL, p->key, p->in, 32));
 	TIME_LOOP("EVP_MAC HMAC x3 (fetched once, context reused)", n / 4, {
 		for (int h_ = 0; h_ < 3; ++h_) {
-			EVP_MAC_init(macctx, key, 32, params);
-			EVP_MAC_update(macctx, in, 32);
-			EVP_MAC_final(macctx, out, &outlen, 32);
+			EVP_MAC_init(p->macctx, p->key, 32, params);
+			EVP_MAC_update(p->macctx, p->in, 32);
+			EVP_MAC_final(p->macctx, out, &outlen, 32);
 		}
 	});
 	printf("mac1: keyed BLAKE2s-128 over 116 bytes:\n");
 	TIME_LOOP("hand-written, key block precomputed", n, {
 		struct blake2s_state st_ = mac1_pre;
 
-		blake2s_update(&st_, in, 116);
+		blake2s_update(&st_, p->in, 116);
 		blake2s_final(&st_, out);
 	});
 	TIME_LOOP("EVP_MAC BLAKE2SMAC (fetched once, context reused)", n / 4, {
-		EVP_MAC_init(b2macctx, key, 32, b2params);
-		EVP_MAC_update(b2macctx, in, 116);
-		EVP_MAC_final(b2macctx, out, &outlen, 16);
+		EVP_MAC_init(p->b2macctx, p->key, 32, b2params);
+		EVP_MAC_update(p->b2macctx, p->in, 116);
+		EVP_MAC_final(p->b2macctx, out, &outlen, 16);
 	});
+}
+
+static void bench_aead(struct prims *p, long n)
+{
+	uint8_t ct[64], pt[48], nonce[12] = { 0 };
+
 	printf("ChaCha20-Poly1305, open 32 bytes + 16-byte tag, 32 bytes AD:\n");
-	aead_encrypt(aead, ct, in, 32, 0, in, 32, key);
-	TIME_LOOP("hand-written", n, aead_decrypt(aead, pt, ct, 48, 0, in, 32, key));
+	aead_encrypt(p->aead, ct, p->in, 32, 0, p->in, 32, p->key);
+	TIME_LOOP("hand-written", n, aead_decrypt(p->aead, pt, ct, 48, 0, p->in, 32, p->key));
 	TIME_LOOP("EVP (fetched once, context re-keyed)", n / 4, {
 		int n_;
 
-		EVP_CipherInit_ex2(cctx, NULL, key, nonce, 0, NULL);
-		EVP_CIPHER_CTX_ctrl(cctx, EVP_CTRL_AEAD_SET_TAG, 16, ct + 32);
-		EVP_CipherUpdate(cctx, NULL, &n_, in, 32);
-		EVP_CipherUpdate(cctx, pt, &n_, ct, 32);
-		EVP_CipherFinal_ex(cctx, pt + 32, &n_);
+		EVP_CipherInit_ex2(p->cctx, NULL, p->key, nonce, 0, NULL);
+		EVP_CIPHER_CTX_ctrl(p->cctx, EVP_CTRL_AEAD_SET_TAG, 16, ct + 32);
+		EVP_CipherUpdate(p->cctx, NULL, &n_, p->in, 32);
+		EVP_CipherUpdate(p->cctx, pt, &n_, ct, 32);
+		EVP_CipherFinal_ex(p->cctx, pt + 32, &n_);
 	});
+}
+
+/* Returns 0 or -EIO when OpenSSL cannot set up the comparison. */
+static int bench_x25519(struct prims *p, long n)
+{
+	EVP_PKEY *sk = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, p->priv, 32);
+	EVP_PKEY_CTX *dctx = sk ? EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL) : NULL;
+	uint8_t out[32];
+	int ret = -EIO;
+
 	printf("X25519 with a fixed private key, varying peer keys:\n");
-	n = 4000;
 	TIME_LOOP("reused context and peer object (src/crypto/x25519.c)", n,
-		  x25519_ctx_derive(xc, out, pub[it_ & 63]));
-	{
-		EVP_PKEY *sk = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, 32);
+		  x25519_ctx_derive(p->xc, out, p->pub[it_ & 63]));
+	if (!dctx || EVP_PKEY_derive_init(dctx) != 1)
+		goto out;
+	TIME_LOOP("reused context, new peer EVP_PKEY per call", n, {
+		EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, p->pub[it_ & 63], 32);
+		size_t l = 32;
 
-		if (!sk)
-			goto out;
-		dctx = EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL);
-		if (!dctx || EVP_PKEY_derive_init(dctx) != 1) {
-			EVP_PKEY_free(sk);
-			goto out;
-		}
-		TIME_LOOP("reused context, new peer EVP_PKEY per call", n, {
-			EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pub[it_ & 63], 32);
-			size_t l = 32;
+		EVP_PKEY_derive_set_peer(dctx, pk);
+		EVP_PKEY_derive(dctx, out, &l);
+		EVP_PKEY_free(pk);
+	});
+	TIME_LOOP("new context and peer EVP_PKEY per call", n, {
+		EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, p->pub[it_ & 63], 32);
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL);
+		size_t l = 32;
 
-			EVP_PKEY_derive_set_peer(dctx, pk);
-			EVP_PKEY_derive(dctx, out, &l);
-			EVP_PKEY_free(pk);
-		});
-		TIME_LOOP("new context and peer EVP_PKEY per call", n, {
-			EVP_PKEY *pk = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, pub[it_ & 63], 32);
-			EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, sk, NULL);
-			size_t l = 32;
-
-			EVP_PKEY_derive_init(c);
-			EVP_PKEY_derive_set_peer(c, pk);
-			EVP_PKEY_derive(c, out, &l);
-			EVP_PKEY_CTX_free(c);
-			EVP_PKEY_free(pk);
-		});
-		EVP_PKEY_free(sk);
-	}
+		EVP_PKEY_derive_init(c);
+		EVP_PKEY_derive_set_peer(c, pk);
+		EVP_PKEY_derive(c, out, &l);
+		EVP_PKEY_CTX_free(c);
+		EVP_PKEY_free(pk);
+	});
 	ret = 0;
 out:
-	explicit_bzero(priv, sizeof(priv));
 	EVP_PKEY_CTX_free(dctx);
-	x25519_ctx_free(xc);
-	x25519_key_free(xk);
-	aead_ctx_free(aead);
-	EVP_CIPHER_CTX_free(cctx);
-	EVP_CIPHER_free(chacha);
-	EVP_MAC_CTX_free(b2macctx);
-	EVP_MAC_free(b2mac);
-	EVP_MAC_CTX_free(macctx);
-	EVP_MAC_free(hmac);
-	EVP_MD_CTX_free(mdctx);
-	EVP_MD_free(md);
+	EVP_PKEY_free(sk);
+	return ret;
+}
+
+static int bench_primitives(int argc, char **argv)
+{
+	struct prims p;
+	long n = 200000;
+	int ret = 1;
+
+	if (prims_init(&p)) {
+		fprintf(stderr, "jitwg bench primitives: OpenSSL set-up failed\n");
+		goto out;
+	}
+	printf("jitwg bench primitives (%s), nanoseconds per call:\n", OpenSSL_version(OPENSSL_VERSION));
+	bench_hashes(&p, n);
+	bench_macs(&p, n);
+	bench_aead(&p, n);
+	if (bench_x25519(&p, 4000))
+		goto out;
+	ret = 0;
+out:
+	prims_free(&p);
 	return ret;
 }
 

@@ -8,13 +8,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/addrport.h"
 #include "wire/keyfile.h"
 #include "loadgen/loadgen.h"
 #include "wire/keys.h"
@@ -73,40 +73,6 @@ static void usage(FILE *f)
 		"  --flood-keys N              random-key pool (default 4096)\n"
 		"  --flood-packet HEXFILE      the initiation to replay (default: made from the first key)\n"
 		"  --trace FILE                every datagram and ephemeral key as hex (tests only)\n");
-}
-
-static int parse_endpoint(struct loadgen_config *cfg, const char *s)
-{
-	char host[256];
-	const char *port;
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST }, *ai = NULL;
-	size_t hl;
-
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-
-		if (!e || e[1] != ':')
-			return -EINVAL;
-		hl = (size_t)(e - s - 1);
-		port = e + 2;
-		s++;
-	} else {
-		port = strrchr(s, ':');
-		if (!port)
-			return -EINVAL;
-		hl = (size_t)(port - s);
-		port++;
-	}
-	if (hl >= sizeof(host) || !*port)
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	if (getaddrinfo(host, port, &hints, &ai) || !ai)
-		return -EINVAL;
-	memcpy(&cfg->endpoint, ai->ai_addr, ai->ai_addrlen);
-	cfg->endpoint_len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
 }
 
 /* "KEY [ADDR]" per line; blank lines and '#' comments skipped. */
@@ -256,179 +222,217 @@ static void report(const struct loadgen_config *cfg, const struct loadgen_stats 
 	fflush(stdout);
 }
 
-int cmd_loadgen(int argc, char **argv)
-{
-	enum { O_ENDPOINT = 256, O_SPK, O_KEYS, O_CLIENTS, O_RATE, O_THREADS, O_ROLE, O_PSK, O_SRC, O_PORT,
-	       O_HOLD, O_KA, O_RETURN, O_PING, O_TUN, O_PINGTO, O_ATTEMPT, O_REKEY, O_PROGRESS, O_FLOOD,
-	       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START, O_SHARED, O_DATA };
-	static const struct option opts[] = {
-		{ "endpoint", required_argument, NULL, O_ENDPOINT },
-		{ "server-public-key", required_argument, NULL, O_SPK },
-		{ "keys", required_argument, NULL, O_KEYS },
-		{ "clients", required_argument, NULL, O_CLIENTS },
-		{ "rate", required_argument, NULL, O_RATE },
-		{ "threads", required_argument, NULL, O_THREADS },
-		{ "role", required_argument, NULL, O_ROLE },
-		{ "psk", required_argument, NULL, O_PSK },
-		{ "source-prefix", required_argument, NULL, O_SRC },
-		{ "base-port", required_argument, NULL, O_PORT },
-		{ "hold", required_argument, NULL, O_HOLD },
-		{ "keepalive", required_argument, NULL, O_KA },
-		{ "return", required_argument, NULL, O_RETURN },
-		{ "ping", required_argument, NULL, O_PING },
-		{ "tunnel-prefix", required_argument, NULL, O_TUN },
-		{ "ping-timeout", required_argument, NULL, O_PINGTO },
-		{ "attempt-time", required_argument, NULL, O_ATTEMPT },
-		{ "rekey-timeout", required_argument, NULL, O_REKEY },
-		{ "progress", required_argument, NULL, O_PROGRESS },
-		{ "flood", required_argument, NULL, O_FLOOD },
-		{ "flood-rate", required_argument, NULL, O_FRATE },
-		{ "flood-duration", required_argument, NULL, O_FDUR },
-		{ "flood-prefix", required_argument, NULL, O_FPREFIX },
-		{ "flood-keys", required_argument, NULL, O_FKEYS },
-		{ "flood-packet", required_argument, NULL, O_FPACKET },
-		{ "trace", required_argument, NULL, O_TRACE },
-		{ "start-after", required_argument, NULL, O_START },
-		{ "shared-ports", no_argument, NULL, O_SHARED },
-		{ "data", no_argument, NULL, O_DATA },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+enum { O_ENDPOINT = 256, O_SPK, O_KEYS, O_CLIENTS, O_RATE, O_THREADS, O_ROLE, O_PSK, O_SRC, O_PORT,
+       O_HOLD, O_KA, O_RETURN, O_PING, O_TUN, O_PINGTO, O_ATTEMPT, O_REKEY, O_PROGRESS, O_FLOOD,
+       O_FRATE, O_FDUR, O_FPREFIX, O_FKEYS, O_FPACKET, O_TRACE, O_START, O_SHARED, O_DATA };
+static const struct option long_opts[] = {
+	{ "endpoint", required_argument, NULL, O_ENDPOINT },
+	{ "server-public-key", required_argument, NULL, O_SPK },
+	{ "keys", required_argument, NULL, O_KEYS },
+	{ "clients", required_argument, NULL, O_CLIENTS },
+	{ "rate", required_argument, NULL, O_RATE },
+	{ "threads", required_argument, NULL, O_THREADS },
+	{ "role", required_argument, NULL, O_ROLE },
+	{ "psk", required_argument, NULL, O_PSK },
+	{ "source-prefix", required_argument, NULL, O_SRC },
+	{ "base-port", required_argument, NULL, O_PORT },
+	{ "hold", required_argument, NULL, O_HOLD },
+	{ "keepalive", required_argument, NULL, O_KA },
+	{ "return", required_argument, NULL, O_RETURN },
+	{ "ping", required_argument, NULL, O_PING },
+	{ "tunnel-prefix", required_argument, NULL, O_TUN },
+	{ "ping-timeout", required_argument, NULL, O_PINGTO },
+	{ "attempt-time", required_argument, NULL, O_ATTEMPT },
+	{ "rekey-timeout", required_argument, NULL, O_REKEY },
+	{ "progress", required_argument, NULL, O_PROGRESS },
+	{ "flood", required_argument, NULL, O_FLOOD },
+	{ "flood-rate", required_argument, NULL, O_FRATE },
+	{ "flood-duration", required_argument, NULL, O_FDUR },
+	{ "flood-prefix", required_argument, NULL, O_FPREFIX },
+	{ "flood-keys", required_argument, NULL, O_FKEYS },
+	{ "flood-packet", required_argument, NULL, O_FPACKET },
+	{ "trace", required_argument, NULL, O_TRACE },
+	{ "start-after", required_argument, NULL, O_START },
+	{ "shared-ports", no_argument, NULL, O_SHARED },
+	{ "data", no_argument, NULL, O_DATA },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What the command line gives beyond struct loadgen_config. */
+struct args {
 	struct loadgen_config cfg;
-	struct loadgen_stats st;
-	const char *err = NULL, *keys_path = NULL;
-	char why[600] = "";
-	bool have_ep = false, have_spk = false, clients_set = false;
+	const char *keys_path;
+	bool have_ep, have_spk, clients_set;
+};
+
+/* Applies option c with value s (NULL for flags); false when s is not valid for it. */
+static bool set_option(struct args *a, int c, const char *s)
+{
 	double v;
-	int c, li, ret, rc = 2;
+	bool ok = true;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.rate = 1000;
-	cfg.threads = 1;
-	cfg.attempt_s = 90;
-	cfg.rekey_timeout_s = 5;
-	cfg.ping_timeout_s = 5;
-	cfg.progress_s = 5;
-	cfg.flood_s = 10;
-	cfg.flood_keys = 4096;
+	switch (c) {
+	case O_ENDPOINT: ok = a->have_ep = addrport_resolve(s, 0, &a->cfg.endpoint, &a->cfg.endpoint_len) == 0; break;
+	case O_SPK: ok = a->have_spk = key_from_base64(a->cfg.server_public, s) == 0; break;
+	case O_KEYS: a->keys_path = s; break;
+	case O_CLIENTS:
+		ok = parse_double(s, &v, 0) && v == (size_t)v && v <= 10000000;
+		a->cfg.clients = (size_t)v;
+		a->clients_set = true;
+		break;
+	case O_RATE: ok = parse_double(s, &a->cfg.rate, 0); break;
+	case O_THREADS: ok = parse_double(s, &v, 1) && v == (unsigned)v && v <= 256; a->cfg.threads = (unsigned)v; break;
+	case O_ROLE:
+		if (!strcmp(s, "both"))
+			a->cfg.role = LOADGEN_ROLE_BOTH;
+		else if (!strcmp(s, "initiator"))
+			a->cfg.role = LOADGEN_ROLE_INITIATOR;
+		else if (!strcmp(s, "responder"))
+			a->cfg.role = LOADGEN_ROLE_RESPONDER;
+		else
+			ok = false;
+		break;
+	case O_PSK: ok = a->cfg.has_psk = key_from_base64(a->cfg.psk, s) == 0; break;
+	case O_SRC: ok = cidr_parse(&a->cfg.source_prefix, s) == 0; break;
+	case O_PORT: ok = parse_double(s, &v, 1) && v == (unsigned)v && v < 65536; a->cfg.base_port = (unsigned)v; break;
+	case O_HOLD: ok = parse_double(s, &a->cfg.hold_s, 0); break;
+	case O_KA: ok = parse_double(s, &a->cfg.keepalive_s, 0); break;
+	case O_RETURN: ok = parse_double(s, &a->cfg.return_s, 0); break;
+	case O_PING: ok = inet_pton(AF_INET, s, &a->cfg.ping) == 1 && a->cfg.ping.s_addr; break;
+	case O_TUN: ok = cidr_parse(&a->cfg.tunnel_prefix, s) == 0 && a->cfg.tunnel_prefix.family == AF_INET; break;
+	case O_PINGTO: ok = parse_double(s, &a->cfg.ping_timeout_s, 0.001); break;
+	case O_ATTEMPT: ok = parse_double(s, &a->cfg.attempt_s, 0.001); break;
+	case O_REKEY: ok = parse_double(s, &a->cfg.rekey_timeout_s, 0.001); break;
+	case O_PROGRESS: ok = parse_double(s, &a->cfg.progress_s, 0); break;
+	case O_FLOOD:
+		if (!strcmp(s, "junk"))
+			a->cfg.flood = LOADGEN_FLOOD_JUNK;
+		else if (!strcmp(s, "keys"))
+			a->cfg.flood = LOADGEN_FLOOD_KEYS;
+		else if (!strcmp(s, "spoofed"))
+			a->cfg.flood = LOADGEN_FLOOD_SPOOFED;
+		else if (!strcmp(s, "replay"))
+			a->cfg.flood = LOADGEN_FLOOD_REPLAY;
+		else
+			ok = false;
+		break;
+	case O_FRATE: ok = parse_double(s, &a->cfg.flood_rate, 0); break;
+	case O_FDUR: ok = parse_double(s, &a->cfg.flood_s, 0); break;
+	case O_FPREFIX: ok = cidr_parse(&a->cfg.flood_prefix, s) == 0; break;
+	case O_FKEYS: ok = parse_double(s, &v, 1) && v == (size_t)v && v <= 10000000; a->cfg.flood_keys = (size_t)v; break;
+	case O_FPACKET: ok = a->cfg.has_flood_packet = read_hex_packet(a->cfg.flood_packet, s) == 0; break;
+	case O_TRACE: a->cfg.trace_path = s; break;
+	case O_START: ok = parse_double(s, &a->cfg.start_after_s, 0); break;
+	case O_SHARED: a->cfg.shared_ports = true; break;
+	case O_DATA: a->cfg.periodic_data = true; break;
+	}
+	return ok;
+}
+
+/* The options' combinations, once all are read; prints the reason and returns false on a usage error. */
+static bool args_check(struct args *a)
+{
+	struct loadgen_config *cfg = &a->cfg;
+	char why[600] = "";
+
+	if (a->keys_path && read_keys(cfg, a->keys_path, why, sizeof(why))) {
+		fprintf(stderr, "jitwg loadgen: %s\n", why);
+		return false;
+	}
+	if (!a->clients_set)
+		cfg->clients = cfg->nkeys ? cfg->nkeys : 1;
+	if (!cfg->clients && cfg->flood == LOADGEN_FLOOD_NONE) {
+		fprintf(stderr, "jitwg loadgen: --clients 0 only makes sense with --flood\n");
+		return false;
+	}
+	if (cfg->source_prefix.family && cfg->source_prefix.family != cfg->endpoint.ss_family) {
+		fprintf(stderr, "jitwg loadgen: --source-prefix and --endpoint are of different families\n");
+		return false;
+	}
+	if (cfg->base_port && cfg->base_port + cfg->clients > 65536 && !cfg->source_prefix.family) {
+		fprintf(stderr, "jitwg loadgen: --base-port %u leaves no port for %zu clients\n", cfg->base_port,
+			cfg->clients);
+		return false;
+	}
+	if ((cfg->flood == LOADGEN_FLOOD_SPOOFED && !cfg->flood_prefix.family) ||
+	    (cfg->flood_prefix.family && cfg->flood_prefix.family != cfg->endpoint.ss_family)) {
+		fprintf(stderr, "jitwg loadgen: --flood spoofed needs --flood-prefix of the endpoint's family\n");
+		return false;
+	}
+	return true;
+}
+
+/* Reads argv into *a. Returns 0 to run, 1 after --help, -1 on a usage error (reported). */
+static int args_parse(struct args *a, int argc, char **argv)
+{
+	int c, li;
+
+	memset(a, 0, sizeof(*a));
+	a->cfg.rate = 1000;
+	a->cfg.threads = 1;
+	a->cfg.attempt_s = 90;
+	a->cfg.rekey_timeout_s = 5;
+	a->cfg.ping_timeout_s = 5;
+	a->cfg.progress_s = 5;
+	a->cfg.flood_s = 10;
+	a->cfg.flood_keys = 4096;
 	opterr = 0;
-	while ((li = -1, c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
-		const char *a = optarg;
-		bool ok = true;
-
-		switch (c) {
-		case O_ENDPOINT: ok = have_ep = parse_endpoint(&cfg, a) == 0; break;
-		case O_SPK: ok = have_spk = key_from_base64(cfg.server_public, a) == 0; break;
-		case O_KEYS: keys_path = a; break;
-		case O_CLIENTS:
-			ok = parse_double(a, &v, 0) && v == (size_t)v && v <= 10000000;
-			cfg.clients = (size_t)v;
-			clients_set = true;
-			break;
-		case O_RATE: ok = parse_double(a, &cfg.rate, 0); break;
-		case O_THREADS: ok = parse_double(a, &v, 1) && v == (unsigned)v && v <= 256; cfg.threads = (unsigned)v; break;
-		case O_ROLE:
-			if (!strcmp(a, "both"))
-				cfg.role = LOADGEN_ROLE_BOTH;
-			else if (!strcmp(a, "initiator"))
-				cfg.role = LOADGEN_ROLE_INITIATOR;
-			else if (!strcmp(a, "responder"))
-				cfg.role = LOADGEN_ROLE_RESPONDER;
-			else
-				ok = false;
-			break;
-		case O_PSK: ok = cfg.has_psk = key_from_base64(cfg.psk, a) == 0; break;
-		case O_SRC: ok = cidr_parse(&cfg.source_prefix, a) == 0; break;
-		case O_PORT: ok = parse_double(a, &v, 1) && v == (unsigned)v && v < 65536; cfg.base_port = (unsigned)v; break;
-		case O_HOLD: ok = parse_double(a, &cfg.hold_s, 0); break;
-		case O_KA: ok = parse_double(a, &cfg.keepalive_s, 0); break;
-		case O_RETURN: ok = parse_double(a, &cfg.return_s, 0); break;
-		case O_PING: ok = inet_pton(AF_INET, a, &cfg.ping) == 1 && cfg.ping.s_addr; break;
-		case O_TUN: ok = cidr_parse(&cfg.tunnel_prefix, a) == 0 && cfg.tunnel_prefix.family == AF_INET; break;
-		case O_PINGTO: ok = parse_double(a, &cfg.ping_timeout_s, 0.001); break;
-		case O_ATTEMPT: ok = parse_double(a, &cfg.attempt_s, 0.001); break;
-		case O_REKEY: ok = parse_double(a, &cfg.rekey_timeout_s, 0.001); break;
-		case O_PROGRESS: ok = parse_double(a, &cfg.progress_s, 0); break;
-		case O_FLOOD:
-			if (!strcmp(a, "junk"))
-				cfg.flood = LOADGEN_FLOOD_JUNK;
-			else if (!strcmp(a, "keys"))
-				cfg.flood = LOADGEN_FLOOD_KEYS;
-			else if (!strcmp(a, "spoofed"))
-				cfg.flood = LOADGEN_FLOOD_SPOOFED;
-			else if (!strcmp(a, "replay"))
-				cfg.flood = LOADGEN_FLOOD_REPLAY;
-			else
-				ok = false;
-			break;
-		case O_FRATE: ok = parse_double(a, &cfg.flood_rate, 0); break;
-		case O_FDUR: ok = parse_double(a, &cfg.flood_s, 0); break;
-		case O_FPREFIX: ok = cidr_parse(&cfg.flood_prefix, a) == 0; break;
-		case O_FKEYS: ok = parse_double(a, &v, 1) && v == (size_t)v && v <= 10000000; cfg.flood_keys = (size_t)v; break;
-		case O_FPACKET: ok = cfg.has_flood_packet = read_hex_packet(cfg.flood_packet, a) == 0; break;
-		case O_TRACE: cfg.trace_path = a; break;
-		case O_START: ok = parse_double(a, &cfg.start_after_s, 0); break;
-		case O_SHARED: cfg.shared_ports = true; break;
-		case O_DATA: cfg.periodic_data = true; break;
-		case 'h': usage(stdout); rc = 0; goto out;
-		default:
+	while ((li = -1, c = getopt_long(argc, argv, "h", long_opts, &li)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 1;
+		}
+		if (c < O_ENDPOINT) {
 			fprintf(stderr, "jitwg loadgen: unknown option '%s'\n", argv[optind - 1]);
 			usage(stderr);
-			goto out;
+			return -1;
 		}
-		if (!ok) {
-			fprintf(stderr, "jitwg loadgen: invalid value '%s' for --%s\n", a,
-				li >= 0 ? opts[li].name : "?");
-			goto out;
+		if (!set_option(a, c, optarg)) {
+			fprintf(stderr, "jitwg loadgen: invalid value '%s' for --%s\n", optarg,
+				li >= 0 ? long_opts[li].name : "?");
+			return -1;
 		}
 	}
-	if (optind != argc || !have_ep || !have_spk) {
+	if (optind != argc || !a->have_ep || !a->have_spk) {
 		fprintf(stderr, "jitwg loadgen: %s\n", optind != argc ? "unexpected argument"
 				: "--endpoint and --server-public-key are required");
 		usage(stderr);
+		return -1;
+	}
+	return args_check(a) ? 0 : -1;
+}
+
+int cmd_loadgen(int argc, char **argv)
+{
+	struct args a;
+	struct loadgen_config *cfg = &a.cfg;
+	struct loadgen_stats st;
+	const char *err = NULL;
+	int ret, rc = 2;
+
+	ret = args_parse(&a, argc, argv);
+	if (ret) {
+		rc = ret > 0 ? 0 : 2;
 		goto out;
 	}
-	if (keys_path && read_keys(&cfg, keys_path, why, sizeof(why))) {
-		fprintf(stderr, "jitwg loadgen: %s\n", why);
-		goto out;
-	}
-	if (!clients_set)
-		cfg.clients = cfg.nkeys ? cfg.nkeys : 1;
-	if (!cfg.clients && cfg.flood == LOADGEN_FLOOD_NONE) {
-		fprintf(stderr, "jitwg loadgen: --clients 0 only makes sense with --flood\n");
-		goto out;
-	}
-	if (cfg.source_prefix.family && cfg.source_prefix.family != cfg.endpoint.ss_family) {
-		fprintf(stderr, "jitwg loadgen: --source-prefix and --endpoint are of different families\n");
-		goto out;
-	}
-	if (cfg.base_port && cfg.base_port + cfg.clients > 65536 && !cfg.source_prefix.family) {
-		fprintf(stderr, "jitwg loadgen: --base-port %u leaves no port for %zu clients\n", cfg.base_port,
-			cfg.clients);
-		goto out;
-	}
-	if ((cfg.flood == LOADGEN_FLOOD_SPOOFED && !cfg.flood_prefix.family) ||
-	    (cfg.flood_prefix.family && cfg.flood_prefix.family != cfg.endpoint.ss_family)) {
-		fprintf(stderr, "jitwg loadgen: --flood spoofed needs --flood-prefix of the endpoint's family\n");
-		goto out;
-	}
-	cfg.flood_started = on_flood_started;
+	cfg->flood_started = on_flood_started;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	ret = loadgen_run(&cfg, &st, on_progress, NULL, &stop_flag, &err);
+	ret = loadgen_run(cfg, &st, on_progress, NULL, &stop_flag, &err);
 	if (ret) {
 		fprintf(stderr, "jitwg loadgen: %s: %s\n", err ? err : "cannot run", strerror(-ret));
 		rc = 1;
 		goto out;
 	}
-	report(&cfg, &st);
-	rc = st.failed || st.ok < cfg.clients ? 1 : 0;
+	report(cfg, &st);
+	rc = st.failed || st.ok < cfg->clients ? 1 : 0;
 	loadgen_stats_free(&st);
 out:
-	if (cfg.keys)
-		explicit_bzero(cfg.keys, cfg.nkeys * WG_KEY_LEN);
-	free(cfg.keys);
-	free(cfg.tunnel_addrs);
-	explicit_bzero(&cfg, sizeof(cfg));
+	if (cfg->keys)
+		explicit_bzero(cfg->keys, cfg->nkeys * WG_KEY_LEN);
+	free(cfg->keys);
+	free(cfg->tunnel_addrs);
+	explicit_bzero(&a, sizeof(a));
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "cli/peer.h"
+#include "common/addrport.h"
 #include "wire/keyfile.h"
 #include "crypto/x25519.h"
 
@@ -58,33 +59,23 @@ static bool websocket_url_valid(const char *s)
 	return true;
 }
 
+/*
+ * HOST:PORT or [IPv6]:PORT (addrport.h) for wg-quick's Endpoint. The value is
+ * pasted into a wg-quick file: a newline would let it add lines (PostUp =
+ * ...), so only host-name characters pass, and in brackets an address with
+ * maybe a %zone.
+ */
 static bool endpoint_valid(const char *s)
 {
-	const char *colon = strrchr(s, ':');
+	char host[ADDRPORT_HOST_MAX];
+	uint16_t port;
+	bool br;
 	size_t i;
 
-	if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5 || atoi(colon + 1) > 65535 ||
-	    atoi(colon + 1) < 1)
+	if (addrport_split(s, host, &port, 0, &br))
 		return false;
-	for (i = 1; colon[i]; ++i)
-		if (colon[i] < '0' || colon[i] > '9')
-			return false;
-	if (s[0] == '[') {
-		if (colon[-1] != ']' || colon - s < 3)
-			return false;
-		/* an address, maybe with a %zone: nothing that could end the line or start a comment */
-		for (i = 1; s + i < colon - 1; ++i)
-			if (!isalnum((unsigned char)s[i]) && !strchr(":.%-_", s[i]))
-				return false;
-		return true;
-	}
-	/*
-	 * A host name or IPv4 address; an IPv6 address needs brackets, as wg(8)
-	 * wants. The value is pasted into a wg-quick file: a newline would let it
-	 * add lines (PostUp = ...), so only host-name characters pass.
-	 */
-	for (i = 0; s + i < colon; ++i)
-		if (!isalnum((unsigned char)s[i]) && !strchr(".-_", s[i]))
+	for (i = 0; host[i]; ++i)
+		if (!isalnum((unsigned char)host[i]) && !strchr(br ? ":.%-_" : ".-_", host[i]))
 			return false;
 	return true;
 }

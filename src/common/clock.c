@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "common/clock.h"
 
+#include <string.h>
+
 enum { NSEC_PER_SEC = 1000000000, NSEC_PER_MSEC = 1000000 };
 
 struct timespec clock_timespec(clockid_t id)
@@ -57,4 +59,18 @@ struct timespec clock_deadline_ms(clockid_t id, uint64_t ms)
 
 	timespec_add_ms(&ts, ms);
 	return ts;
+}
+
+uint64_t clock_earliest(const void *base, size_t n, size_t stride, size_t off)
+{
+	const unsigned char *p = base;
+	uint64_t due = UINT64_MAX, t;
+	size_t i;
+
+	for (i = 0; i < n; ++i) {
+		memcpy(&t, p + i * stride + off, sizeof(t));
+		if (t < due)
+			due = t;
+	}
+	return due;
 }

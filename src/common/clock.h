@@ -2,6 +2,7 @@
 #ifndef JITWG_COMMON_CLOCK_H
 #define JITWG_COMMON_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -30,5 +31,12 @@ void timespec_add_ms(struct timespec *ts, uint64_t ms);
 
 /* now(id) + ms: an absolute deadline on clock id. */
 struct timespec clock_deadline_ms(clockid_t id, uint64_t ms);
+
+/*
+ * The earliest due time in an array: the smallest uint64_t at byte offset
+ * off of each of the n elements of size stride at base (e.g. a struct's
+ * due_ms: offsetof(struct x, due_ms)). UINT64_MAX when n is 0. Pure.
+ */
+uint64_t clock_earliest(const void *base, size_t n, size_t stride, size_t off);
 
 #endif

@@ -4,9 +4,9 @@
  *
  * main() parses the configuration, builds the stages (start()), takes
  * signals (wait_signals()) and stops the stages in one documented order
- * (stop()). The packet's path, one file per stage:
- *   ingest/capture.c -> admit-stage.c -> identify.c -> lookup.c (replay
- *   guard, cache, registry) -> install.c (+ evict) ; docs/ARCHITECTURE.md.
+ * (stop()). The packet's path, one folder per stage:
+ *   ingest/ -> admit/ -> identify/ -> lookup/ (replay guard, cache,
+ *   registry) -> install/ (+ evict); core/ is the frame; docs/ARCHITECTURE.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -249,22 +249,15 @@ out:
 }
 
 /*
- * Start-up, in an order that fails before it leaves anything behind:
- * everything that can be checked or bound without touching the disk or the
- * data plane first (token, metrics port, status socket: a second daemon on
- * the interface stops here), then the data plane read-only (key, port) and
- * the capture sockets, then the cache file (flock()ed: a second daemon
- * without a status socket stops here), then the install stage (whose first
- * sweep adopts the peers already installed), then the stages back to front
- * so each exists before anything feeds it, the capture source last.
+ * What can be checked or bound without touching the disk or the data plane:
+ * the token, the metrics port and the status socket (a second daemon on the
+ * interface stops here).
  */
-static int start(struct daemon *d)
+static int start_windows(struct daemon *d)
 {
 	struct config *cfg = &d->cfg;
 	char err[CONFIG_ERR_MAX];
 	const char *why = NULL;
-	struct status_info info;
-	uint8_t pub[WG_KEY_LEN];
 
 	if (cfg->token_file && !(d->token = config_read_token(cfg->token_file, err))) {
 		log_err("%s", err);
@@ -294,6 +287,23 @@ static int start(struct daemon *d)
 			log_warn("%s (%s: %s); `jitwg status` will not work", why, cfg->status_socket,
 				 strerror(errno));
 	}
+	return 0;
+}
+
+/*
+ * The data plane, read-only: the interface's key and port (published on the
+ * status board), then the capture socket on that port and the admission
+ * set's handle (checked now, written only from the install stage's first
+ * sweep, a flush and rebuild).
+ */
+static int start_dataplane(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	char err[CONFIG_ERR_MAX];
+	const char *why = NULL;
+	struct status_info info;
+	uint8_t pub[WG_KEY_LEN];
+
 	d->dp = dataplane_open(cfg->interface, cfg->backend, &why);
 	if (!d->dp) {
 		log_err("interface %s: %s", cfg->interface, why ? why : strerror(errno));
@@ -322,7 +332,6 @@ static int start(struct daemon *d)
 			errno == EPERM ? " (needs CAP_NET_RAW)" : "");
 		return -1;
 	}
-	/* Checked now, written only from the install stage's first sweep (a flush and rebuild). */
 	if (cfg->admit_set) {
 		struct nftset_spec spec;
 		if (nftset_spec_parse(cfg->admit_set, &spec, err) ||
@@ -331,98 +340,126 @@ static int start(struct daemon *d)
 			return -1;
 		}
 	}
-	{
-		struct lookup_config lc = {
-			.cache_path = cfg->cache_path,
-			.registry_url = cfg->registry_url,
-			.token = d->token,
-			.gateway = cfg->gateway,
-			.positive_ttl = cfg->positive_ttl,
-			.negative_ttl = cfg->negative_ttl,
-			.fetch_window = cfg->fetch_window,
-			.stale_max = cfg->stale_max,
-			.timeout_ms = cfg->registry_timeout_ms,
-			.max_inflight = cfg->registry_concurrency,
-			.budget = cfg->registry_budget,
-			.metrics = d->m,
-			.replayed = to_install_replayed,
-		};
-		why = NULL;
-		if (strcmp(cfg->cache_path, ":memory:"))
-			ensure_parent_dir(cfg->cache_path);
-		d->lk = lookup_new(&lc, to_install, to_install_gone, d, &why);
-		if (!d->lk) {
-			log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
-				strerror(errno));
-			return -1;
-		}
-	}
-	{
-		struct installer_config ic;
-		struct notice_inbox reval = { .send = lookup_notify, .ctx = d->lk };
+	return 0;
+}
 
-		fill_installer_config(&ic, cfg, d->m);
-		ic.status = d->board;
-		ic.admit = d->admit_set;
-		d->ins = installer_new(d->dp, &ic);
-		if (!d->ins) {
-			log_err("install stage: %s", strerror(errno));
-			return -1;
-		}
-		d->dp = NULL; /* the install stage owns it now */
-		installer_set_revalidate(d->ins, &reval);
+/* The cache file (flock()ed: a second daemon without a status socket stops here) and the registry client. */
+static int start_lookup(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	const char *why = NULL;
+	struct lookup_config lc = {
+		.cache_path = cfg->cache_path,
+		.registry_url = cfg->registry_url,
+		.token = d->token,
+		.gateway = cfg->gateway,
+		.positive_ttl = cfg->positive_ttl,
+		.negative_ttl = cfg->negative_ttl,
+		.fetch_window = cfg->fetch_window,
+		.stale_max = cfg->stale_max,
+		.timeout_ms = cfg->registry_timeout_ms,
+		.max_inflight = cfg->registry_concurrency,
+		.budget = cfg->registry_budget,
+		.metrics = d->m,
+		.replayed = to_install_replayed,
+	};
+
+	if (strcmp(cfg->cache_path, ":memory:"))
+		ensure_parent_dir(cfg->cache_path);
+	d->lk = lookup_new(&lc, to_install, to_install_gone, d, &why);
+	if (!d->lk) {
+		log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+			strerror(errno));
+		return -1;
 	}
-	if (cfg->prefetch) {
-		struct prefetch_config pc = {
-			.cache_path = cfg->cache_path,
-			.registry_url = cfg->registry_url,
-			.token = d->token,
-			.gateway = cfg->gateway,
-			.interval_ms = cfg->prefetch * 1000,
-			.positive_ttl = cfg->positive_ttl,
-			.metrics = d->m,
-		};
-		why = NULL;
-		d->pf = prefetch_new(&pc, &why);
-		if (!d->pf) {
-			log_err("prefetch (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
-				strerror(errno));
-			return -1;
-		}
+	return 0;
+}
+
+/* The install stage, whose first sweep adopts the peers already installed; it takes the data plane. */
+static int start_install(struct daemon *d)
+{
+	struct installer_config ic;
+	struct notice_inbox reval = { .send = lookup_notify, .ctx = d->lk };
+
+	fill_installer_config(&ic, &d->cfg, d->m);
+	ic.status = d->board;
+	ic.admit = d->admit_set;
+	d->ins = installer_new(d->dp, &ic);
+	if (!d->ins) {
+		log_err("install stage: %s", strerror(errno));
+		return -1;
 	}
-	{
-		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		struct identify_config ic = {
-			.threads = cfg->workers ? cfg->workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
-			.responder = d->resp,
-			.lookup = d->lk,
-			.replays = { .send = installer_notify, .ctx = d->ins },
-			.metrics = d->m,
-		};
-		d->identify = identify_new(&ic);
-		if (!d->identify) {
-			log_err("identify stage: %s", strerror(errno));
-			return -1;
-		}
+	d->dp = NULL; /* the install stage owns it now */
+	installer_set_revalidate(d->ins, &reval);
+	return 0;
+}
+
+/* The change-feed poller beside the lookup stage (--prefetch), writing the same cache file. */
+static int start_prefetch(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	const char *why = NULL;
+	struct prefetch_config pc = {
+		.cache_path = cfg->cache_path,
+		.registry_url = cfg->registry_url,
+		.token = d->token,
+		.gateway = cfg->gateway,
+		.interval_ms = cfg->prefetch * 1000,
+		.positive_ttl = cfg->positive_ttl,
+		.metrics = d->m,
+	};
+
+	if (!cfg->prefetch)
+		return 0;
+	d->pf = prefetch_new(&pc, &why);
+	if (!d->pf) {
+		log_err("prefetch (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+			strerror(errno));
+		return -1;
 	}
-	{
-		struct admit_stage_config ac = { .identify = d->identify, .metrics = d->m };
-		fill_admit_config(&ac.buckets, cfg);
-		d->admit = admit_stage_new(&ac);
-		if (!d->admit) {
-			log_err("admit stage: %s", strerror(errno));
-			return -1;
-		}
+	return 0;
+}
+
+/* The identify workers (feeding lookup, replays to install), then the admit stage that feeds them. */
+static int start_identify_admit(struct daemon *d)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct identify_config ic = {
+		.threads = d->cfg.workers ? d->cfg.workers : (unsigned int)(ncpu < 1 ? 1 : ncpu > 8 ? 8 : ncpu),
+		.responder = d->resp,
+		.lookup = d->lk,
+		.replays = { .send = installer_notify, .ctx = d->ins },
+		.metrics = d->m,
+	};
+	struct admit_stage_config ac = { .metrics = d->m };
+
+	d->identify = identify_new(&ic);
+	if (!d->identify) {
+		log_err("identify stage: %s", strerror(errno));
+		return -1;
 	}
-	{
-		struct ingest_capture_config cc = {
-			.src = d->cap, .admit = d->admit, .metrics = d->m, .fatal = on_fatal, .fatal_ctx = d,
-		};
-		d->capture_src = ingest_capture_start(&cc);
-		if (!d->capture_src) {
-			log_err("capture thread: %s", strerror(errno));
-			return -1;
-		}
+	ac.identify = d->identify;
+	fill_admit_config(&ac.buckets, &d->cfg);
+	d->admit = admit_stage_new(&ac);
+	if (!d->admit) {
+		log_err("admit stage: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The sources, last: the capture thread, then the relay's hook socket (--hook). */
+static int start_sources(struct daemon *d)
+{
+	struct config *cfg = &d->cfg;
+	struct ingest_capture_config cc = {
+		.src = d->cap, .admit = d->admit, .metrics = d->m, .fatal = on_fatal, .fatal_ctx = d,
+	};
+
+	d->capture_src = ingest_capture_start(&cc);
+	if (!d->capture_src) {
+		log_err("capture thread: %s", strerror(errno));
+		return -1;
 	}
 	if (cfg->hook_path) {
 		struct ingest_hook_config hc = { .path = cfg->hook_path, .peer_user = cfg->hook_peer_user,
@@ -438,6 +475,25 @@ static int start(struct daemon *d)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Start-up, in an order that fails before it leaves anything behind:
+ * everything that can be checked or bound without touching the disk or the
+ * data plane first (token, metrics port, status socket: a second daemon on
+ * the interface stops here), then the data plane read-only (key, port) and
+ * the capture sockets, then the cache file (flock()ed: a second daemon
+ * without a status socket stops here), then the install stage (whose first
+ * sweep adopts the peers already installed), then the stages back to front
+ * so each exists before anything feeds it, the capture source last.
+ * Each phase logs its own failure; stop() frees whatever was built.
+ */
+static int start(struct daemon *d)
+{
+	if (start_windows(d) || start_dataplane(d) || start_lookup(d) || start_install(d) ||
+	    start_prefetch(d) || start_identify_admit(d) || start_sources(d))
+		return -1;
 	return 0;
 }
 

@@ -409,17 +409,123 @@ static int open_shared(struct lg_run *run, struct lg_thread *t, const char **err
 	return 0;
 }
 
+/* Each thread's epoll set, its clients (keys, sockets or shared slots) and its share of the rate. */
+static int setup_threads(struct lg_run *run, const char **err)
+{
+	const struct loadgen_config *cfg = run->cfg;
+	unsigned i, nth = run->nthreads;
+	size_t k;
+	int ret;
+
+	for (i = 0; i < nth; ++i) {
+		struct lg_thread *t = &run->threads[i];
+		size_t n = thread_clients(run, i, NULL);
+
+		t->run = run;
+		t->index = i;
+		t->epfd = -1;
+		if (RAND_bytes((uint8_t *)&t->rng, sizeof(t->rng)) != 1 || !t->rng)
+			t->rng = 0x9e3779b97f4a7c15ULL + i;
+		t->clients = calloc(n ? n : 1, sizeof(*t->clients));
+		t->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (!t->clients || t->epfd < 0)
+			return -ENOMEM;
+		if (run->shared && (ret = open_shared(run, t, err)))
+			return ret;
+		for (k = 0; k < n; ++k) {
+			t->clients[k].fd = -1;
+			if ((ret = client_init(run, t, &t->clients[k], thread_clients(run, i, &k), err)))
+				return ret;
+			t->nclients++;
+		}
+		t->active = n;
+		t->rate = cfg->rate > 0 ? cfg->rate / nth : 0;
+	}
+	return 0;
+}
+
+/* Joins the first started loop threads, calling fn every progress_s seconds meanwhile (if set). */
+static void join_threads(struct lg_run *run, unsigned started, struct lg_flood *flood, loadgen_progress_fn fn,
+			 void *arg)
+{
+	const struct loadgen_config *cfg = run->cfg;
+	int64_t next_progress = run->t0 + (int64_t)(cfg->progress_s * 1e9);
+	unsigned i;
+
+	for (i = 0; i < started; ++i) {
+		while (fn && cfg->progress_s > 0 && pthread_tryjoin_np(run->threads[i].tid, NULL) == EBUSY) {
+			struct timespec ts = { 0, 50000000 };
+
+			nanosleep(&ts, NULL);
+			if (lg_now_ns() >= next_progress) {
+				progress(run, run->nthreads, flood, fn, arg);
+				next_progress += (int64_t)(cfg->progress_s * 1e9);
+			}
+		}
+		if (!fn || cfg->progress_s <= 0)
+			pthread_join(run->threads[i].tid, NULL);
+	}
+}
+
+/* Merges the threads' figures into stats; returns the first thread's error (ret if already set). */
+static int collect(struct lg_run *run, struct loadgen_stats *stats, double cpu0, int ret, const char **err)
+{
+	struct rusage ru;
+	unsigned i;
+
+	stats->elapsed_s = (lg_now_ns() - run->t0) / 1e9;
+	for (i = 0; i < run->nthreads; ++i) {
+		merge(stats, &run->threads[i].st);
+		if (run->threads[i].err && !ret) {
+			ret = run->threads[i].err;
+			*err = "a loop thread failed";
+		}
+	}
+	if (stats->nconnect) /* a flood-only run has none, and connect_us may be NULL */
+		qsort(stats->connect_us, stats->nconnect, sizeof(uint32_t), cmp_u32);
+	stats->cpu_s = cpu_now() - cpu0;
+	if (!getrusage(RUSAGE_SELF, &ru))
+		stats->max_rss_kib = ru.ru_maxrss;
+	return ret;
+}
+
+/* Closes and wipes what setup_threads() made, also half-made; the keys go with the clients. */
+static void free_threads(struct lg_run *run, unsigned nth)
+{
+	unsigned i;
+	size_t k;
+
+	for (i = 0; run->threads && i < nth; ++i) {
+		struct lg_thread *t = &run->threads[i];
+
+		for (k = 0; k < t->nclients; ++k) {
+			if (t->clients[k].fd >= 0)
+				close(t->clients[k].fd);
+			noise_local_wipe(&t->clients[k].local);
+		}
+		if (t->clients)
+			explicit_bzero(t->clients, t->nclients * sizeof(*t->clients));
+		free(t->clients);
+		free(t->heap);
+		for (k = 0; k < t->nshared; ++k)
+			close(t->shared_fds[k]);
+		free(t->shared_fds);
+		free(t->st.connect_us);
+		if (t->epfd >= 0)
+			close(t->epfd);
+	}
+	free(run->threads);
+	run->threads = NULL;
+}
+
 int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, loadgen_progress_fn fn,
 		void *arg, volatile int *stop, const char **err)
 {
 	struct lg_run run;
 	struct lg_flood flood = { .run = &run };
-	struct rusage ru;
 	pthread_t flood_tid;
 	bool flood_started = false;
 	unsigned nth = cfg->threads ? cfg->threads : 1, i, started = 0;
-	size_t k;
-	int64_t next_progress;
 	double cpu0 = 0;
 	int ret = 0;
 
@@ -445,34 +551,8 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 	}
 	run.t0 = lg_now_ns();
 	run.nthreads = nth;
-	if ((ret = plan_sharing(&run, err)))
+	if ((ret = plan_sharing(&run, err)) || (ret = setup_threads(&run, err)))
 		goto out;
-	for (i = 0; i < nth; ++i) {
-		struct lg_thread *t = &run.threads[i];
-		size_t n = thread_clients(&run, i, NULL);
-
-		t->run = &run;
-		t->index = i;
-		t->epfd = -1;
-		if (RAND_bytes((uint8_t *)&t->rng, sizeof(t->rng)) != 1 || !t->rng)
-			t->rng = 0x9e3779b97f4a7c15ULL + i;
-		t->clients = calloc(n ? n : 1, sizeof(*t->clients));
-		t->epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (!t->clients || t->epfd < 0) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (run.shared && (ret = open_shared(&run, t, err)))
-			goto out;
-		for (k = 0; k < n; ++k) {
-			t->clients[k].fd = -1;
-			if ((ret = client_init(&run, t, &t->clients[k], thread_clients(&run, i, &k), err)))
-				goto out;
-			t->nclients++;
-		}
-		t->active = n;
-		t->rate = cfg->rate > 0 ? cfg->rate / nth : 0;
-	}
 	stats->setup_s = (lg_now_ns() - run.t0) / 1e9;
 	cpu0 = cpu_now();
 	run.t0 = lg_now_ns();
@@ -489,20 +569,7 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 		}
 		started++;
 	}
-	next_progress = run.t0 + (int64_t)(cfg->progress_s * 1e9);
-	for (i = 0; i < started; ++i) {
-		while (fn && cfg->progress_s > 0 && pthread_tryjoin_np(run.threads[i].tid, NULL) == EBUSY) {
-			struct timespec ts = { 0, 50000000 };
-
-			nanosleep(&ts, NULL);
-			if (lg_now_ns() >= next_progress) {
-				progress(&run, nth, flood_started ? &flood : NULL, fn, arg);
-				next_progress += (int64_t)(cfg->progress_s * 1e9);
-			}
-		}
-		if (!fn || cfg->progress_s <= 0)
-			pthread_join(run.threads[i].tid, NULL);
-	}
+	join_threads(&run, started, flood_started ? &flood : NULL, fn, arg);
 	if (flood_started) {
 		pthread_join(flood_tid, NULL);
 		flood_started = false;
@@ -513,44 +580,13 @@ int loadgen_run(const struct loadgen_config *cfg, struct loadgen_stats *stats, l
 			*err = "the flood could not run (raw sockets need root)";
 		}
 	}
-	stats->elapsed_s = (lg_now_ns() - run.t0) / 1e9;
-	for (i = 0; i < nth; ++i) {
-		merge(stats, &run.threads[i].st);
-		if (run.threads[i].err && !ret) {
-			ret = run.threads[i].err;
-			*err = "a loop thread failed";
-		}
-	}
-	if (stats->nconnect) /* a flood-only run has none, and connect_us may be NULL */
-		qsort(stats->connect_us, stats->nconnect, sizeof(uint32_t), cmp_u32);
-	stats->cpu_s = cpu_now() - cpu0;
-	if (!getrusage(RUSAGE_SELF, &ru))
-		stats->max_rss_kib = ru.ru_maxrss;
+	ret = collect(&run, stats, cpu0, ret, err);
 out:
 	if (flood_started) {
 		*stop = 1;
 		pthread_join(flood_tid, NULL);
 	}
-	for (i = 0; run.threads && i < nth; ++i) {
-		struct lg_thread *t = &run.threads[i];
-
-		for (k = 0; k < t->nclients; ++k) {
-			if (t->clients[k].fd >= 0)
-				close(t->clients[k].fd);
-			noise_local_wipe(&t->clients[k].local);
-		}
-		if (t->clients)
-			explicit_bzero(t->clients, t->nclients * sizeof(*t->clients));
-		free(t->clients);
-		free(t->heap);
-		for (k = 0; k < t->nshared; ++k)
-			close(t->shared_fds[k]);
-		free(t->shared_fds);
-		free(t->st.connect_us);
-		if (t->epfd >= 0)
-			close(t->epfd);
-	}
-	free(run.threads);
+	free_threads(&run, nth);
 	if (run.trace)
 		fclose(run.trace);
 	pthread_mutex_destroy(&run.trace_lock);

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "crypto/siphash.h"
+#include "crypto/keyedtab.h"
 #include "noise/noise.h"
 
 struct x25519_ctx;
@@ -28,13 +28,9 @@ void noise_mix_hash(uint8_t h[static 32], const uint8_t *in, size_t len);
  * one responder key (bound_pub). sscache.c owns the table; initiation.c
  * binds the contexts.
  */
-struct sscache_entry;
-
 struct noise_sscache {
-	struct sscache_entry *entries;
-	size_t nsets;           /* power of two */
+	struct keyedtab tab;    /* struct sscache_entry (sscache.c) */
 	uint32_t clock;         /* LRU stamp source */
-	struct siphash_key hash_key; /* sets cannot be aimed at */
 	uint64_t hits, misses, inserts;
 	bool bound;
 	uint8_t bound_pub[32];

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * The per-thread ss cache: a set-associative table (WAYS entries per set,
- * least recently used evicted) keyed by the initiator's static public key.
- * Sets are chosen with SipHash-2-4 under a random per-cache key: initiator
- * keys are chosen by whoever sends, and an unkeyed index would let someone
- * with a handful of generated keys keep evicting one victim's entry. The
- * cached values are secrets (anyone holding ss and a captured initiation
- * learns its timestamp), so they are wiped on eviction, flush and free.
+ * The per-thread ss cache: a keyed set-associative table (crypto/keyedtab.h,
+ * WAYS entries per set, least recently used evicted) from the initiator's
+ * static public key to ss. Initiator keys are chosen by whoever sends: the
+ * keyed index keeps someone with a handful of generated keys from evicting
+ * one victim's entry. The cached values are secrets (anyone holding ss and a
+ * captured initiation learns its timestamp), so they are wiped on eviction
+ * (overwritten), flush and free.
  */
 #include "noise/internal.h"
 
@@ -15,44 +15,32 @@
 #include <string.h>
 
 #include "crypto/aead.h"
-#include "crypto/siphash.h"
 #include "crypto/x25519.h"
-#include "wire/keys.h"
 
 enum { WAYS = 8, MAX_CAPACITY = 1 << 24 };
 
 struct sscache_entry {
-	uint8_t pub[32];
+	uint8_t pub[32];         /* first: the table's key */
 	uint8_t ss[32];
 	uint32_t stamp;
-	uint32_t used;
 };
 
 struct noise_sscache *noise_sscache_new(size_t capacity)
 {
 	struct noise_sscache *c;
-	size_t nsets = 1;
+	int ret;
 
 	if (capacity == 0 || capacity > MAX_CAPACITY) {
 		errno = EINVAL;
 		return NULL;
 	}
-	while (nsets * WAYS < capacity)
-		nsets <<= 1;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->nsets = nsets;
-	c->entries = calloc(nsets * WAYS, sizeof(*c->entries));
-	if (!c->entries) {
+	ret = keyedtab_init(&c->tab, capacity, WAYS, sizeof(struct sscache_entry), 32);
+	if (ret) {
 		free(c);
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (siphash_key_random(&c->hash_key) < 0) {
-		free(c->entries);
-		free(c);
-		errno = EIO;
+		errno = -ret;
 		return NULL;
 	}
 	return c;
@@ -62,8 +50,7 @@ void noise_sscache_free(struct noise_sscache *c)
 {
 	if (!c)
 		return;
-	explicit_bzero(c->entries, c->nsets * WAYS * sizeof(*c->entries));
-	free(c->entries);
+	keyedtab_uninit(&c->tab);
 	x25519_ctx_free(c->dh);
 	aead_ctx_free(c->aead);
 	explicit_bzero(c, sizeof(*c));
@@ -81,59 +68,39 @@ void noise_sscache_stats(const struct noise_sscache *c, uint64_t *hits, uint64_t
 		*inserts = c->inserts;
 }
 
-static struct sscache_entry *set_of(struct noise_sscache *c, const uint8_t pub[static 32])
-{
-	return c->entries + (siphash24(&c->hash_key, pub, 32) & (c->nsets - 1)) * WAYS;
-}
-
 bool sscache_lookup(struct noise_sscache *c, const uint8_t pub[static 32], uint8_t ss[static 32])
 {
-	struct sscache_entry *set = set_of(c, pub);
-	int i;
+	struct sscache_entry *e = keyedtab_find(&c->tab, keyedtab_set(&c->tab, pub), pub);
 
-	for (i = 0; i < WAYS; ++i) {
-		if (set[i].used && key_equal(set[i].pub, pub)) {
-			memcpy(ss, set[i].ss, 32);
-			set[i].stamp = ++c->clock;
-			++c->hits;
-			return true;
-		}
+	if (!e) {
+		++c->misses;
+		return false;
 	}
-	++c->misses;
-	return false;
+	memcpy(ss, e->ss, 32);
+	e->stamp = ++c->clock;
+	++c->hits;
+	return true;
+}
+
+/* Oldest first; the unsigned difference stays right across the stamp's wrap. */
+static uint64_t lru_rank(const void *entry, void *clock)
+{
+	return UINT32_MAX - (*(const uint32_t *)clock - ((const struct sscache_entry *)entry)->stamp);
 }
 
 void sscache_insert(struct noise_sscache *c, const uint8_t pub[static 32], const uint8_t ss[static 32])
 {
-	struct sscache_entry *set = set_of(c, pub), *victim = NULL;
-	uint32_t age, oldest = 0;
-	int i;
+	size_t set = keyedtab_set(&c->tab, pub);
+	struct sscache_entry *e = keyedtab_find(&c->tab, set, pub);
 
-	for (i = 0; i < WAYS; ++i) {
-		if (set[i].used && key_equal(set[i].pub, pub)) {
-			victim = &set[i];
-			break;
-		}
-		if (!set[i].used) {
-			if (!victim || victim->used)
-				victim = &set[i];
-			continue;
-		}
-		/* Unsigned difference stays right across the stamp's wrap. */
-		age = c->clock - set[i].stamp;
-		if (!victim || (victim->used && age >= oldest)) {
-			victim = &set[i];
-			oldest = age;
-		}
-	}
-	memcpy(victim->pub, pub, 32);
-	memcpy(victim->ss, ss, 32);
-	victim->stamp = ++c->clock;
-	victim->used = 1;
+	if (!e)
+		e = keyedtab_claim(&c->tab, set, pub, lru_rank, &c->clock, NULL);
+	memcpy(e->ss, ss, 32);
+	e->stamp = ++c->clock;
 	++c->inserts;
 }
 
 void sscache_flush(struct noise_sscache *c)
 {
-	explicit_bzero(c->entries, c->nsets * WAYS * sizeof(*c->entries));
+	keyedtab_wipe(&c->tab);
 }

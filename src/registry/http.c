@@ -10,7 +10,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 
 #include <microhttpd.h>
 
+#include "common/addrport.h"
 #include "common/log.h"
 #include "common/buf.h"
 #include "common/mhdreply.h"
@@ -207,44 +207,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&h->in_flight, 1);
 }
 
-/* "host:port" or "[v6]:port" into a socket address. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[256], *colon;
-	const char *port;
-	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
-	size_t n;
-
-	if (listen[0] == '[') {
-		const char *end = strchr(listen, ']');
-
-		if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof(host))
-			return -EINVAL;
-		n = (size_t)(end - listen - 1);
-		memcpy(host, listen + 1, n);
-		host[n] = '\0';
-		port = end + 2;
-		hints.ai_family = AF_INET6;
-	} else {
-		if (strlen(listen) >= sizeof(host))
-			return -EINVAL;
-		strcpy(host, listen);
-		colon = strrchr(host, ':');
-		if (!colon || strchr(host, ':') != colon)
-			return -EINVAL;
-		*colon = '\0';
-		port = listen + (colon - host) + 1;
-	}
-	if (!*port || strspn(port, "0123456789") != strlen(port) || strlen(port) > 5 || atoi(port) > 65535)
-		return -EINVAL;
-	if (getaddrinfo(*host ? host : NULL, port, &hints, &ai) || !ai)
-		return -EINVAL;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
 struct http_server *http_server_start(const char *listen, unsigned int threads, const struct api_ctx *ctx,
 				      uint16_t *port)
 {
@@ -258,7 +220,8 @@ struct http_server *http_server_start(const char *listen, unsigned int threads, 
 	if (!h)
 		goto fail;
 	h->ctx = ctx;
-	if (parse_listen(listen, &ss, &len)) {
+	/* HOST:PORT, [V6]:PORT or :PORT; port 0 binds an ephemeral port (returned in *port). */
+	if (addrport_resolve(listen, ADDRPORT_EMPTY_HOST | ADDRPORT_PORT0 | ADDRPORT_RESOLVE, &ss, &len)) {
 		err = EINVAL;
 		goto fail;
 	}

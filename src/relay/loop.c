@@ -379,7 +379,9 @@ int relay_start(struct relay *r)
 {
 	int err = 0;
 
-	r->sources = relay_sources_new(r->cfg.max_per_source, r->cfg.max_conns / 4);
+	/* at most one entry per connection the relay holds (see admit()) */
+	r->sources = relay_sources_new(r->cfg.max_per_source,
+				       r->cfg.max_per_source ? r->cfg.max_conns + r->cfg.max_conns / 8 + 16 : 0);
 	if (!r->sources)
 		return -ENOMEM;
 	r->loops = calloc(r->cfg.threads, sizeof(*r->loops));

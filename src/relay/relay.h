@@ -130,10 +130,11 @@ uint32_t relay_next_bind_addr(struct relay *r);
 
 /*
  * Connections per source (source.c): an IPv4 address, or an IPv6 /64. A
- * keyed table (SipHash over the prefix, random key) under one mutex, taken
- * once per accept and once per close. max 0: no limit (get always true).
+ * keyed table (crypto/keyedtab: SipHash over the prefix, random key) sized
+ * for most sources at once, under one mutex taken once per accept and once
+ * per close. max 0: no limit (get always true). NULL with errno on failure.
  */
-struct relay_sources *relay_sources_new(unsigned max, size_t buckets);
+struct relay_sources *relay_sources_new(unsigned max, size_t most);
 void relay_sources_free(struct relay_sources *t);
 /* Counts one more connection from sa; false (nothing counted) at the limit. */
 bool relay_source_get(struct relay_sources *t, const struct sockaddr *sa);

@@ -2,8 +2,9 @@
 /*
  * Connections per source, so that one host (or one IPv6 /64, what one
  * client is usually given) cannot take all of --max-connections: the
- * relay's --max-per-source. Entries exist only while their count is above
- * zero, so the table never holds more entries than connections.
+ * relay's --max-per-source, in the project's keyed table (crypto/keyedtab).
+ * An entry exists only while its count is above zero, so the table never
+ * holds more entries than connections.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,40 +12,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crypto/siphash.h"
+#include "crypto/keyedtab.h"
 #include "relay/relay.h"
 
+enum { SOURCE_KEY_LEN = 17, SOURCE_WAYS = 8 };
+
 struct source {
-	struct source *next;
-	uint8_t key[17]; /* family, then the address (IPv6: its /64) */
+	uint8_t key[SOURCE_KEY_LEN]; /* family, then the address (IPv6: its /64) */
 	unsigned count;
 };
 
 struct relay_sources {
 	pthread_mutex_t mu;
-	struct siphash_key sk;
+	struct keyedtab tab;
 	unsigned max;
-	size_t mask;
-	struct source **bucket;
 };
 
-struct relay_sources *relay_sources_new(unsigned max, size_t buckets)
+struct relay_sources *relay_sources_new(unsigned max, size_t most)
 {
 	struct relay_sources *t = calloc(1, sizeof(*t));
-	size_t n = 64;
+	int e;
 
 	if (!t)
 		return NULL;
-	while (n < buckets && n < ((size_t)1 << 24))
-		n *= 2;
-	t->bucket = calloc(n, sizeof(*t->bucket));
-	if (!t->bucket || siphash_key_random(&t->sk) < 0) {
-		free(t->bucket);
+	/* four times the connections that can hold an entry: a set is then
+	 * rarely full, and a full one refuses (never forgets a count) */
+	e = keyedtab_init(&t->tab, most * 4 + 64, SOURCE_WAYS, sizeof(struct source), SOURCE_KEY_LEN);
+	if (e < 0) {
 		free(t);
-		errno = ENOMEM;
+		errno = -e;
 		return NULL;
 	}
-	t->mask = n - 1;
 	t->max = max;
 	pthread_mutex_init(&t->mu, NULL);
 	return t;
@@ -54,20 +52,14 @@ void relay_sources_free(struct relay_sources *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i <= t->mask; ++i)
-		while (t->bucket[i]) {
-			struct source *s = t->bucket[i];
-			t->bucket[i] = s->next;
-			free(s);
-		}
+	keyedtab_uninit(&t->tab);
 	pthread_mutex_destroy(&t->mu);
-	free(t->bucket);
 	free(t);
 }
 
-static void key_of(uint8_t key[17], const struct sockaddr *sa)
+static void key_of(uint8_t key[SOURCE_KEY_LEN], const struct sockaddr *sa)
 {
-	memset(key, 0, 17);
+	memset(key, 0, SOURCE_KEY_LEN);
 	key[0] = (uint8_t)sa->sa_family;
 	if (sa->sa_family == AF_INET)
 		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
@@ -75,36 +67,27 @@ static void key_of(uint8_t key[17], const struct sockaddr *sa)
 		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 8);
 }
 
-/* The entry's link, or the NULL link where it would go. Under t->mu. */
-static struct source **find(struct relay_sources *t, const uint8_t key[17])
-{
-	struct source **pp = &t->bucket[siphash24(&t->sk, key, 17) & t->mask];
-
-	while (*pp && memcmp((*pp)->key, key, 17) != 0)
-		pp = &(*pp)->next;
-	return pp;
-}
-
 bool relay_source_get(struct relay_sources *t, const struct sockaddr *sa)
 {
-	uint8_t key[17];
-	struct source **pp;
+	uint8_t key[SOURCE_KEY_LEN];
+	struct source *s;
+	size_t set;
 	bool ok = true;
 
 	if (!t || !t->max)
 		return true;
 	key_of(key, sa);
 	pthread_mutex_lock(&t->mu);
-	pp = find(t, key);
-	if (*pp) {
-		ok = (*pp)->count < t->max;
+	set = keyedtab_set(&t->tab, key);
+	s = keyedtab_find(&t->tab, set, key);
+	if (s) {
+		ok = s->count < t->max;
 		if (ok)
-			(*pp)->count++;
-	} else if ((*pp = calloc(1, sizeof(**pp)))) {
-		memcpy((*pp)->key, key, 17);
-		(*pp)->count = 1;
+			s->count++;
+	} else if ((s = keyedtab_claim(&t->tab, set, key, NULL, NULL, NULL))) {
+		s->count = 1;
 	} else {
-		ok = false; /* out of memory: refuse rather than not count */
+		ok = false; /* a full set: refuse rather than not count */
 	}
 	pthread_mutex_unlock(&t->mu);
 	return ok;
@@ -112,19 +95,16 @@ bool relay_source_get(struct relay_sources *t, const struct sockaddr *sa)
 
 void relay_source_put(struct relay_sources *t, const struct sockaddr *sa)
 {
-	uint8_t key[17];
-	struct source **pp;
+	uint8_t key[SOURCE_KEY_LEN];
+	struct source *s;
 
 	if (!t || !t->max)
 		return;
 	key_of(key, sa);
 	pthread_mutex_lock(&t->mu);
-	pp = find(t, key);
-	if (*pp && --(*pp)->count == 0) {
-		struct source *s = *pp;
-		*pp = s->next;
-		free(s);
-	}
+	s = keyedtab_find(&t->tab, keyedtab_set(&t->tab, key), key);
+	if (s && --s->count == 0)
+		keyedtab_release(&t->tab, s);
 	pthread_mutex_unlock(&t->mu);
 }
 

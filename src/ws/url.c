@@ -2,14 +2,18 @@
 #include "ws/url.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "common/addrport.h"
 
 int ws_url_parse(struct ws_url *u, const char *s)
 {
-	const char *h, *he, *p, *path;
-	size_t hl;
+	char authority[ADDRPORT_HOST_MAX + 8];
+	const char *h, *path;
+	uint16_t port;
+	size_t i;
 
 	memset(u, 0, sizeof(*u));
 	if (!strncmp(s, "wss://", 6)) {
@@ -23,41 +27,17 @@ int ws_url_parse(struct ws_url *u, const char *s)
 	path = strchr(h, '/');
 	if (!path)
 		path = h + strlen(h);
-	if (*h == '[') {
-		he = memchr(h, ']', (size_t)(path - h));
-		if (!he)
-			return -EINVAL;
-		p = he + 1 < path && he[1] == ':' ? he + 2 : NULL;
-		if (!p && he + 1 != path)
-			return -EINVAL;
-		hl = (size_t)(he - h - 1);
-		++h;
-	} else {
-		const char *c = memchr(h, ':', (size_t)(path - h));
-		he = c ? c : path;
-		p = c ? c + 1 : NULL;
-		hl = (size_t)(he - h);
-	}
-	if (hl == 0 || hl >= sizeof(u->host))
+	if ((size_t)(path - h) >= sizeof(authority))
 		return -EINVAL;
-	memcpy(u->host, h, hl);
-	for (size_t i = 0; i < hl; ++i)
+	memcpy(authority, h, (size_t)(path - h));
+	authority[path - h] = '\0';
+	if (addrport_split(authority, u->host, &port, ADDRPORT_PORT_OPTIONAL, NULL))
+		return -EINVAL;
+	for (i = 0; u->host[i]; ++i)
 		if (!((u->host[i] >= 'a' && u->host[i] <= 'z') || (u->host[i] >= 'A' && u->host[i] <= 'Z') ||
 		      (u->host[i] >= '0' && u->host[i] <= '9') || strchr(".-:%_", u->host[i])))
 			return -EINVAL;
-	if (p) {
-		size_t pl = (size_t)(path - p);
-		unsigned long port;
-		char *end;
-		if (pl == 0 || pl > 5)
-			return -EINVAL;
-		memcpy(u->port, p, pl);
-		port = strtoul(u->port, &end, 10);
-		if (*end || port == 0 || port > 65535 || u->port[0] == '+' || u->port[0] == '-')
-			return -EINVAL;
-	} else {
-		strcpy(u->port, u->tls ? "443" : "80");
-	}
+	snprintf(u->port, sizeof(u->port), "%u", port ? port : u->tls ? 443u : 80u);
 	if (strlen(*path ? path : "/") >= sizeof(u->path))
 		return -EINVAL;
 	strcpy(u->path, *path ? path : "/");

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
-#include "crypto/siphash.h"
+#include "crypto/keyedtab.h"
 
 enum {
 	WAYS = 8,                /* entries per set */
@@ -17,8 +17,7 @@ enum {
 };
 
 struct entry {
-	uint8_t addr[16];        /* IPv4 as ::ffff:a.b.c.d, IPv6 truncated to /64 */
-	bool used;
+	uint8_t addr[16];        /* first: the table's key; IPv4 as ::ffff:a.b.c.d, IPv6 truncated to /64 */
 	uint64_t last_ns;        /* last refill time */
 	uint64_t debt_ns;        /* how far the bucket is below full, in refill time */
 };
@@ -27,9 +26,7 @@ struct admit {
 	struct admit_config cfg;
 	uint64_t cost_ns;        /* refill time of one token */
 	uint64_t depth_ns;       /* refill time of a full bucket */
-	struct entry *table;     /* nsets * WAYS */
-	size_t set_mask;         /* nsets - 1 */
-	struct siphash_key key;
+	struct keyedtab tab;     /* struct entry, WAYS per set; sources are attacker-chosen */
 	/* gateway-wide rate estimate over two 1 s windows */
 	uint64_t win_start_ns, win_cur, win_prev;
 	uint64_t engaged_until_ns;
@@ -49,6 +46,7 @@ struct admit *admit_new(const struct admit_config *cfg)
 {
 	struct admit *a = calloc(1, sizeof(*a));
 	size_t n = 16384;
+	int ret;
 
 	if (!a)
 		return NULL;
@@ -59,21 +57,10 @@ struct admit *admit_new(const struct admit_config *cfg)
 			n <<= 1;
 	}
 	a->cfg.table_size = n;
-	a->table = calloc(n, sizeof(*a->table));
-	if (!a->table) {
+	ret = keyedtab_init(&a->tab, n, WAYS, sizeof(struct entry), sizeof(((struct entry *)0)->addr));
+	if (ret) {
 		free(a);
-		errno = ENOMEM;
-		return NULL;
-	}
-	a->set_mask = n / WAYS - 1;
-	/*
-	 * Sources are attacker-chosen: without the key, addresses could be
-	 * picked to land in one set (and the old multiplicative hash left the
-	 * last IPv4 octet out of the low bits, so one /24 shared a few runs).
-	 */
-	if (siphash_key_random(&a->key) < 0) {
-		admit_free(a);
-		errno = EIO;
+		errno = -ret;
 		return NULL;
 	}
 	return a;
@@ -83,7 +70,7 @@ void admit_free(struct admit *a)
 {
 	if (!a)
 		return;
-	free(a->table);
+	keyedtab_uninit(&a->tab);
 	free(a);
 }
 
@@ -145,6 +132,11 @@ static uint64_t debt_at(const struct entry *e, uint64_t now_ns)
 	return refill >= e->debt_ns ? 0 : e->debt_ns - refill;
 }
 
+static uint64_t debt_rank(const void *entry, void *now_ns)
+{
+	return debt_at(entry, *(const uint64_t *)now_ns);
+}
+
 /*
  * The source's entry: its own, a free one in its set, or the one in its set
  * with the least debt left. A taken-over entry keeps that debt: a fully
@@ -155,27 +147,16 @@ static uint64_t debt_at(const struct entry *e, uint64_t now_ns)
  */
 static struct entry *entry_for(struct admit *a, const uint8_t key[16], uint64_t now_ns)
 {
-	struct entry *set = &a->table[(siphash24(&a->key, key, 16) & a->set_mask) * WAYS];
-	struct entry *victim = NULL;
-	uint64_t least = UINT64_MAX, d;
-	size_t i;
+	size_t set = keyedtab_set(&a->tab, key);
+	struct entry *e = keyedtab_find(&a->tab, set, key);
+	bool evicted;
 
-	for (i = 0; i < WAYS; ++i) {
-		struct entry *c = &set[i];
-
-		if (c->used && !memcmp(c->addr, key, 16))
-			return c;
-		d = c->used ? debt_at(c, now_ns) : 0;
-		if (d < least) {
-			least = d;
-			victim = c;
-		}
-	}
-	memcpy(victim->addr, key, 16);
-	victim->used = true;
-	victim->last_ns = now_ns;
-	victim->debt_ns = least;
-	return victim;
+	if (e)
+		return e;
+	e = keyedtab_claim(&a->tab, set, key, debt_rank, &now_ns, &evicted);
+	e->debt_ns = evicted ? debt_at(e, now_ns) : 0;
+	e->last_ns = now_ns;
+	return e;
 }
 
 bool admit_check(struct admit *a, const struct sockaddr *src, uint64_t now_ns, bool loaded)

@@ -69,53 +69,117 @@ const char config_usage[] =
 
 enum opt_type { OPT_STR, OPT_UINT, OPT_BOOL, OPT_BACKEND, OPT_LOGLEVEL, OPT_CONFIG, OPT_HELP, OPT_VERSION };
 
+/*
+ * One row per option: where its value lives in struct config (off, by
+ * type), its range and default (OPT_UINT; the enums default to their
+ * first row of values below), and whether a SIGHUP reload may change it.
+ * Parsing, defaults, config_free() and reloads all walk this table, so a
+ * new option is its struct config field, one row here and its usage line.
+ */
 struct opt {
 	const char *name;
 	enum opt_type type;
 	size_t off;
 	unsigned int min, max;
+	unsigned int dflt;           /* OPT_UINT: value when not given; UINT_MAX = derived later */
 	bool reloadable;
+	bool empty_ok;               /* OPT_STR: "" is a meaningful value (status-socket: none) */
 };
 
-#define O(field) offsetof(struct config, field)
+#define ROW(n, t, field) .name = (n), .type = (t), .off = offsetof(struct config, field)
+#define RANGE(lo, hi) .min = (lo), .max = (hi)
 static const struct opt opts[] = {
-	{ "interface", OPT_STR, O(interface), 0, 0, false },
-	{ "registry", OPT_STR, O(registry_url), 0, 0, false },
-	{ "token-file", OPT_STR, O(token_file), 0, 0, false },
-	{ "gateway", OPT_STR, O(gateway), 0, 0, false },
-	{ "cache", OPT_STR, O(cache_path), 0, 0, false },
-	{ "metrics", OPT_STR, O(metrics_addr), 0, 0, false },
-	{ "status-socket", OPT_STR, O(status_socket), 0, 0, false },
-	{ "backend", OPT_BACKEND, O(backend), 0, 0, false },
-	{ "workers", OPT_UINT, O(workers), 1, 64, false },
-	{ "cache-ttl", OPT_UINT, O(positive_ttl), 1, 30 * 86400, false },
-	{ "negative-ttl", OPT_UINT, O(negative_ttl), 1, 86400, false },
-	{ "fetch-window", OPT_UINT, O(fetch_window), 1, 3600, false },
-	{ "stale-max", OPT_UINT, O(stale_max), 1, 365 * 86400, false },
-	{ "registry-timeout-ms", OPT_UINT, O(registry_timeout_ms), 50, 60000, false },
-	{ "registry-concurrency", OPT_UINT, O(registry_concurrency), 1, 1024, false },
-	{ "registry-budget", OPT_UINT, O(registry_budget), 0, 1000000, false },
-	{ "prefetch", OPT_UINT, O(prefetch), 0, 3600, false },
-	{ "hook", OPT_STR, O(hook_path), 0, 0, false },
-	{ "hook-peer-user", OPT_STR, O(hook_peer_user), 0, 0, false },
-	{ "hook-peer-group", OPT_STR, O(hook_peer_group), 0, 0, false },
-	{ "hook-endpoints", OPT_STR, O(hook_endpoints), 0, 0, false },
-	{ "admit-set", OPT_STR, O(admit_set), 0, 0, false },
-	{ "log-level", OPT_LOGLEVEL, O(log_level), 0, 0, true },
-	{ "idle-timeout", OPT_UINT, O(idle_timeout), 1, 30 * 86400, true },
-	{ "grace", OPT_UINT, O(grace), 0, 86400, true },
-	{ "revalidate", OPT_UINT, O(revalidate), 1, 30 * 86400, true },
-	{ "no-initiate", OPT_BOOL, O(no_initiate), 0, 0, true },
-	{ "initiate-delay-ms", OPT_UINT, O(initiate_delay_ms), 0, 1000, true },
-	{ "confirm-ms", OPT_UINT, O(confirm_ms), 0, 10000, false },
-	{ "admit-rate", OPT_UINT, O(admit_rate), 1, 1000000, true },
-	{ "admit-burst", OPT_UINT, O(admit_burst), 1, 1000000, true },
-	{ "admit-threshold", OPT_UINT, O(admit_threshold), 0, 100000000, true },
-	{ "config", OPT_CONFIG, O(config_file), 0, 0, false },
-	{ "help", OPT_HELP, 0, 0, 0, false },
-	{ "version", OPT_VERSION, 0, 0, 0, false },
+	{ ROW("interface", OPT_STR, interface) },
+	{ ROW("registry", OPT_STR, registry_url) },
+	{ ROW("token-file", OPT_STR, token_file) },
+	{ ROW("gateway", OPT_STR, gateway) },
+	{ ROW("cache", OPT_STR, cache_path) },
+	{ ROW("metrics", OPT_STR, metrics_addr) },
+	{ ROW("status-socket", OPT_STR, status_socket), .empty_ok = true },
+	{ ROW("backend", OPT_BACKEND, backend) },
+	{ ROW("workers", OPT_UINT, workers), RANGE(1, 64) },
+	{ ROW("cache-ttl", OPT_UINT, positive_ttl), RANGE(1, 30 * 86400) },
+	{ ROW("negative-ttl", OPT_UINT, negative_ttl), RANGE(1, 86400) },
+	{ ROW("fetch-window", OPT_UINT, fetch_window), RANGE(1, 3600) },
+	{ ROW("stale-max", OPT_UINT, stale_max), RANGE(1, 365 * 86400) },
+	{ ROW("registry-timeout-ms", OPT_UINT, registry_timeout_ms), RANGE(50, 60000) },
+	{ ROW("registry-concurrency", OPT_UINT, registry_concurrency), RANGE(1, 1024) },
+	{ ROW("registry-budget", OPT_UINT, registry_budget), RANGE(0, 1000000), .dflt = 100 },
+	{ ROW("prefetch", OPT_UINT, prefetch), RANGE(0, 3600) },
+	{ ROW("hook", OPT_STR, hook_path) },
+	{ ROW("hook-peer-user", OPT_STR, hook_peer_user) },
+	{ ROW("hook-peer-group", OPT_STR, hook_peer_group) },
+	{ ROW("hook-endpoints", OPT_STR, hook_endpoints) },
+	{ ROW("admit-set", OPT_STR, admit_set) },
+	{ ROW("log-level", OPT_LOGLEVEL, log_level), .reloadable = true },
+	{ ROW("idle-timeout", OPT_UINT, idle_timeout), RANGE(1, 30 * 86400), .dflt = 600, .reloadable = true },
+	{ ROW("grace", OPT_UINT, grace), RANGE(0, 86400), .dflt = UINT_MAX, .reloadable = true },
+	{ ROW("revalidate", OPT_UINT, revalidate), RANGE(1, 30 * 86400), .dflt = 300, .reloadable = true },
+	{ ROW("no-initiate", OPT_BOOL, no_initiate), .reloadable = true },
+	{ ROW("initiate-delay-ms", OPT_UINT, initiate_delay_ms), RANGE(0, 1000), .reloadable = true },
+	{ ROW("confirm-ms", OPT_UINT, confirm_ms), RANGE(0, 10000), .dflt = 40 },
+	{ ROW("admit-rate", OPT_UINT, admit_rate), RANGE(1, 1000000), .dflt = 20, .reloadable = true },
+	{ ROW("admit-burst", OPT_UINT, admit_burst), RANGE(1, 1000000), .dflt = 5, .reloadable = true },
+	{ ROW("admit-threshold", OPT_UINT, admit_threshold), RANGE(0, 100000000), .dflt = 500, .reloadable = true },
+	{ ROW("config", OPT_CONFIG, config_file) },
+	{ .name = "help", .type = OPT_HELP },
+	{ .name = "version", .type = OPT_VERSION },
 };
-#undef O
+#undef RANGE
+#undef ROW
+
+enum { NOPTS = sizeof(opts) / sizeof(opts[0]) };
+
+/* Bytes of the field an option stores into; 0 for the actions (help, version). */
+static size_t opt_size(const struct opt *o)
+{
+	switch (o->type) {
+	case OPT_STR:
+	case OPT_CONFIG:
+		return sizeof(char *);
+	case OPT_UINT:
+		return sizeof(unsigned int);
+	case OPT_BOOL:
+		return sizeof(bool);
+	case OPT_BACKEND:
+		return sizeof(enum dp_backend);
+	case OPT_LOGLEVEL:
+		return sizeof(enum log_level);
+	default:
+		return 0;
+	}
+}
+
+static void *opt_field(struct config *cfg, const struct opt *o)
+{
+	return (char *)cfg + o->off;
+}
+
+static const void *opt_cfield(const struct config *cfg, const struct opt *o)
+{
+	return (const char *)cfg + o->off;
+}
+
+static bool is_string(const struct opt *o)
+{
+	return o->type == OPT_STR || o->type == OPT_CONFIG;
+}
+
+/* Zero, then each row's default: DP_BACKEND_AUTO, LOG_LVL_INFO, the OPT_UINT .dflt. */
+static void set_defaults(struct config *cfg)
+{
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < NOPTS; ++i) {
+		if (opts[i].type == OPT_UINT)
+			*(unsigned int *)opt_field(cfg, &opts[i]) = opts[i].dflt;
+		else if (opts[i].type == OPT_BACKEND)
+			*(enum dp_backend *)opt_field(cfg, &opts[i]) = DP_BACKEND_AUTO;
+		else if (opts[i].type == OPT_LOGLEVEL)
+			*(enum log_level *)opt_field(cfg, &opts[i]) = LOG_LVL_INFO;
+	}
+}
 
 __attribute__((format(printf, 2, 3)))
 static int fail(char err[CONFIG_ERR_MAX], const char *fmt, ...)
@@ -132,7 +196,7 @@ static const struct opt *find_opt(const char *name, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); ++i)
+	for (i = 0; i < NOPTS; ++i)
 		if (strlen(opts[i].name) == len && !strncmp(opts[i].name, name, len))
 			return &opts[i];
 	return NULL;
@@ -147,7 +211,7 @@ static bool takes_value(const struct opt *o)
 static int set_opt(struct config *cfg, const struct opt *o, const char *val, const char *where,
 		   char err[CONFIG_ERR_MAX])
 {
-	void *field = (char *)cfg + o->off;
+	void *field = opt_field(cfg, o);
 	unsigned long v;
 	char *end;
 
@@ -155,8 +219,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, con
 	case OPT_STR:
 	case OPT_CONFIG: {
 		char *s;
-		/* Empty is meaningful only for the status socket ("none"). */
-		if (!*val && strcmp(o->name, "status-socket"))
+		if (!*val && !o->empty_ok)
 			return fail(err, "%s--%s: empty value", where, o->name);
 		s = strdup(val);
 		if (!s)
@@ -290,7 +353,7 @@ static int load_file(struct config *cfg, const char *path, char err[CONFIG_ERR_M
 			ret = fail(err, "%s'config' cannot be nested", where);
 			goto out;
 		}
-		if (takes_value(o) && !*val && strcmp(o->name, "status-socket")) {
+		if (takes_value(o) && !*val && !o->empty_ok) {
 			ret = fail(err, "%s'%s' needs a value", where, o->name);
 			goto out;
 		}
@@ -377,19 +440,8 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 	const char *val;
 	int i, ret = 0;
 
-	memset(cfg, 0, sizeof(*cfg));
+	set_defaults(cfg);
 	err[0] = '\0';
-	cfg->backend = DP_BACKEND_AUTO;
-	cfg->log_level = LOG_LVL_INFO;
-	cfg->idle_timeout = 600;
-	cfg->grace = UINT_MAX;
-	cfg->revalidate = 300;
-	cfg->admit_rate = 20;
-	cfg->admit_burst = 5;
-	cfg->admit_threshold = 500;
-	cfg->registry_budget = 100;
-	cfg->initiate_delay_ms = 0;
-	cfg->confirm_ms = 40;
 
 	/* First pass: --help, --version and --config, so the file sits under the command line. */
 	for (i = 1; i < argc; ++i) {
@@ -498,75 +550,55 @@ out:
 
 void config_free(struct config *cfg)
 {
+	size_t i;
+
 	if (!cfg)
 		return;
-	free(cfg->interface);
-	free(cfg->registry_url);
-	free(cfg->token_file);
-	free(cfg->gateway);
-	free(cfg->cache_path);
-	free(cfg->metrics_addr);
-	free(cfg->status_socket);
-	free(cfg->config_file);
-	free(cfg->hook_path);
-	free(cfg->hook_peer_user);
-	free(cfg->hook_peer_group);
-	free(cfg->hook_endpoints);
-	free(cfg->admit_set);
+	for (i = 0; i < NOPTS; ++i)
+		if (is_string(&opts[i]))
+			free(*(char **)opt_field(cfg, &opts[i]));
 	memset(cfg, 0, sizeof(*cfg));
 }
 
-static bool str_differs(const char *a, const char *b)
+static bool opt_differs(const struct opt *o, const struct config *a, const struct config *b)
 {
-	if (!a || !b)
-		return a != b;
-	return strcmp(a, b) != 0;
+	const void *fa = opt_cfield(a, o), *fb = opt_cfield(b, o);
+	const char *sa, *sb;
+
+	if (!is_string(o))
+		return memcmp(fa, fb, opt_size(o)) != 0;
+	sa = *(char *const *)fa;
+	sb = *(char *const *)fb;
+	if (!sa || !sb)
+		return sa != sb;
+	return strcmp(sa, sb) != 0;
 }
 
-int config_apply_reload(struct config *run, const struct config *fresh, char err[CONFIG_ERR_MAX])
+int config_apply_reload(struct config *run, struct config *fresh, char err[CONFIG_ERR_MAX])
 {
 	size_t i;
 	int differ = 0;
 
 	err[0] = '\0';
-	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); ++i) {
+	for (i = 0; i < NOPTS; ++i) {
 		const struct opt *o = &opts[i];
-		const char *a = (const char *)run + o->off, *b = (const char *)fresh + o->off;
-		bool same;
 
 		if (o->type == OPT_HELP || o->type == OPT_VERSION || o->type == OPT_CONFIG)
 			continue;
-		switch (o->type) {
-		case OPT_STR:
-			same = !str_differs(*(char *const *)a, *(char *const *)b);
-			break;
-		case OPT_UINT:
-			same = *(const unsigned int *)a == *(const unsigned int *)b;
-			break;
-		case OPT_BOOL:
-			same = *(const bool *)a == *(const bool *)b;
-			break;
-		case OPT_BACKEND:
-			same = *(const enum dp_backend *)a == *(const enum dp_backend *)b;
-			break;
-		default:
-			same = *(const enum log_level *)a == *(const enum log_level *)b;
-			break;
-		}
-		if (same || o->reloadable)
+		if (!opt_differs(o, run, fresh))
 			continue;
-		if (!differ++)
-			snprintf(err, CONFIG_ERR_MAX, "%s", o->name);
+		if (!o->reloadable) {
+			if (!differ++)
+				snprintf(err, CONFIG_ERR_MAX, "%s", o->name);
+			continue;
+		}
+		/* A string moves: the running one is freed, fresh's slot emptied. */
+		if (is_string(o))
+			free(*(char **)opt_field(run, o));
+		memcpy(opt_field(run, o), opt_cfield(fresh, o), opt_size(o));
+		if (is_string(o))
+			*(char **)opt_field(fresh, o) = NULL;
 	}
-	run->log_level = fresh->log_level;
-	run->idle_timeout = fresh->idle_timeout;
-	run->grace = fresh->grace;
-	run->revalidate = fresh->revalidate;
-	run->no_initiate = fresh->no_initiate;
-	run->initiate_delay_ms = fresh->initiate_delay_ms;
-	run->admit_rate = fresh->admit_rate;
-	run->admit_burst = fresh->admit_burst;
-	run->admit_threshold = fresh->admit_threshold;
 	return differ;
 }
 

@@ -60,11 +60,12 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 void config_free(struct config *cfg);
 
 /*
- * Compares a reloaded config with the running one: copies the reloadable
- * fields into *run and returns how many restart-only fields differ (naming
- * the first in err). Never fails.
+ * Compares a reloaded config with the running one: copies the options the
+ * option table marks reloadable into *run (a string is moved: *fresh loses
+ * it) and returns how many restart-only options differ (naming the first in
+ * err). Never fails; *fresh is still the caller's to config_free().
  */
-int config_apply_reload(struct config *run, const struct config *fresh, char err[CONFIG_ERR_MAX]);
+int config_apply_reload(struct config *run, struct config *fresh, char err[CONFIG_ERR_MAX]);
 
 /*
  * Reads a bearer token file: one line, surrounding whitespace trimmed, no

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -62,54 +61,29 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 	return mhd_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", strdup("not found\n"));
 }
 
-/* A host name (e.g. localhost): its first address, IPv4 or IPv6. */
-static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, const char **errmsg)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
-	struct addrinfo *res = NULL;
-
-	if (getaddrinfo(host, NULL, &hints, &res) || !res) {
-		*errmsg = "--metrics: host name does not resolve (use ADDR:PORT, [ADDR6]:PORT or HOST:PORT)";
-		return -EINVAL;
-	}
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	if (ss->ss_family == AF_INET6)
-		((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-	else
-		((struct sockaddr_in *)ss)->sin_port = htons(port);
-	freeaddrinfo(res);
-	return 0;
-}
-
-/* ADDR:PORT, [ADDR6]:PORT, :PORT (addrport.h), or HOST:PORT resolved here. */
+/* ADDR:PORT, [ADDR6]:PORT, :PORT or HOST:PORT (addrport.h), with --metrics' reason on failure. */
 static int parse_addr(const char *s, struct sockaddr_storage *ss, const char **errmsg)
 {
-	const char *colon = strrchr(s, ':');
-	char host[256], *end;
-	unsigned long port;
-	size_t hl;
+	socklen_t len;
+	int ret = addrport_resolve(s, ADDRPORT_EMPTY_HOST | ADDRPORT_RESOLVE, ss, &len);
 
-	if (addrport_parse(s, ss) == 0)
-		return 0;
-	*errmsg = "--metrics: expected ADDR:PORT, [ADDR6]:PORT, :PORT or HOST:PORT";
-	if (!colon || colon == s)
-		return -EINVAL;
-	port = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || port == 0 || port > 65535) {
+	switch (ret) {
+	case 0:
+		break;
+	case -ERANGE:
 		*errmsg = "--metrics: bad port";
-		return -EINVAL;
-	}
-	hl = (size_t)(colon - s);
-	if (hl >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (host[0] == '[' || strchr(host, ':')) {
+		break;
+	case -EAFNOSUPPORT:
 		*errmsg = "--metrics: bad IPv6 address (write [ADDR]:PORT)";
-		return -EINVAL;
+		break;
+	case -EADDRNOTAVAIL:
+		*errmsg = "--metrics: host name does not resolve (use ADDR:PORT, [ADDR6]:PORT or HOST:PORT)";
+		break;
+	default:
+		*errmsg = "--metrics: expected ADDR:PORT, [ADDR6]:PORT, :PORT or HOST:PORT";
+		break;
 	}
-	return resolve(host, (uint16_t)port, ss, errmsg);
+	return ret ? -EINVAL : 0;
 }
 
 struct httpd *httpd_new(const char *addr_port, const struct metrics *m, struct status_board *board,

@@ -8,10 +8,10 @@
  * after that point knows which source a packet came from, except for
  * metrics and logs.
  *
- * Sources today:
+ * Sources:
  *   INGEST_CAPTURE  the AF_PACKET capture (ingest/capture.c): a copy of the
  *                   UDP datagram the data plane also receives;
- *   INGEST_RELAY    the WebSocket relay (issue 9): the client's initiation,
+ *   INGEST_RELAY    the WebSocket relay (jitwg-relay): the client's initiation,
  *                   carried over TCP and forwarded to the data plane from a
  *                   loopback UDP socket.
  *

@@ -164,12 +164,8 @@ void install_confirm_forget(struct install_confirm *c, const uint8_t key[static 
 
 uint64_t install_confirm_due(const struct install_confirm *c)
 {
-	uint64_t due = UINT64_MAX;
-	size_t i;
+	uint64_t due = clock_earliest(c->w, c->n, sizeof(c->w[0]), offsetof(struct watch, deadline_ms));
 
-	for (i = 0; i < c->n; ++i)
-		if (c->w[i].deadline_ms < due)
-			due = c->w[i].deadline_ms;
 	if (due != UINT64_MAX && due < c->next_check_ms)
 		due = c->next_check_ms;
 	return due;

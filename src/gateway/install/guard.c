@@ -96,13 +96,7 @@ static void schedule_guard(struct installer *ins, const uint8_t key[WG_KEY_LEN],
 
 uint64_t installer_guards_next(const struct installer *ins)
 {
-	uint64_t next = UINT64_MAX;
-	size_t i;
-
-	for (i = 0; i < ins->n_guards; ++i)
-		if (ins->guards[i].due_ms < next)
-			next = ins->guards[i].due_ms;
-	return next;
+	return clock_earliest(ins->guards, ins->n_guards, sizeof(ins->guards[0]), offsetof(struct guard, due_ms));
 }
 
 void installer_guards_run(struct installer *ins, uint64_t now)
