@@ -164,7 +164,7 @@ static int read_reply(int fd, int64_t *deadline,
 			goto out;
 		}
 		buf_added(&b, (size_t)r);
-		for (;;) {
+		while (buf_len(&b) > scanned) {
 			const char *p = (const char *)buf_data(&b);
 			const char *nl = memchr(p + scanned, '\n', buf_len(&b) - scanned);
 

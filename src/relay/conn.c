@@ -179,12 +179,12 @@ static int charge_source(struct conn *c)
 	return 0;
 }
 
-/* Reads the upgrade head. 1: complete; 0: wait for more; -1: c ended. */
+/* Reads what there is of the upgrade head. 0, or -EPIPE when c ended (freed). */
 static int http_read(struct conn *c)
 {
 	if (!c->http && !(c->http = malloc(WS_UPGRADE_MAX))) {
 		conn_free(c);
-		return -1;
+		return -EPIPE;
 	}
 	for (;;) {
 		ssize_t got;
@@ -198,9 +198,9 @@ static int http_read(struct conn *c)
 	}
 	if (c->rd == RD_EOF || c->rd == RD_ERR) {
 		conn_free(c);
-		return -1;
+		return -EPIPE;
 	}
-	return 1;
+	return 0;
 }
 
 /* The upgrade succeeded: the UDP socket, the codec, the 101. 0 or -errno (c ended). */
@@ -390,8 +390,8 @@ void conn_on_stall(struct conn *c)
 	conn_ws_fail(c, WS_CLOSE_POLICY);
 }
 
-/* 1: go on; 0: c was refused (fd closed, counted). */
-static int admit(struct relay_loop *L, int fd, const struct sockaddr_storage *peer, bool *over_limit)
+/* True: go on; false: refused (fd closed, counted). */
+static bool admit(struct relay_loop *L, int fd, const struct sockaddr_storage *peer, bool *over_limit)
 {
 	struct relay *r = L->r;
 	int64_t now_conns;
@@ -410,11 +410,11 @@ static int admit(struct relay_loop *L, int fd, const struct sockaddr_storage *pe
 		goto refuse;
 	}
 	*over_limit = (uint64_t)now_conns > r->cfg.max_conns;
-	return 1;
+	return true;
 refuse:
 	atomic_fetch_sub(&r->m.connections, 1);
 	close(fd);
-	return 0;
+	return false;
 }
 
 static void set_sockopts(int fd)

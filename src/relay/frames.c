@@ -144,8 +144,8 @@ static int on_data(struct conn *c, const struct ws_chunk *ch)
 	return 0;
 }
 
-/* Returns 1 to go on, 0 when the connection ended or is ending. */
-static int on_control(struct conn *c, const struct ws_chunk *ch)
+/* True to go on; false when the connection ended or is ending. */
+static bool on_control(struct conn *c, const struct ws_chunk *ch)
 {
 	uint16_t code;
 
@@ -159,21 +159,21 @@ static int on_control(struct conn *c, const struct ws_chunk *ch)
 		c->pong_due = true;
 		c->pong_len = (uint8_t)ch->len;
 		memcpy(c->pong, ch->data, ch->len);
-		return 1;
+		return true;
 	case WS_OP_PONG:
-		return 1;
+		return true;
 	default: /* CLOSE: answer with the same code, then end */
 		if (ws_close_payload_parse(ch->data, ch->len, &code) < 0) {
 			conn_ws_fail(c, WS_CLOSE_PROTOCOL);
-			return 0;
+			return false;
 		}
 		if (conn_send_frame(c, WS_OP_CLOSE, (uint8_t[]){ (uint8_t)(code >> 8), (uint8_t)code },
 				    code == WS_CLOSE_NO_STATUS ? 0 : 2, NULL, 0, RELAY_MAX_OUTBUF) < 0) {
 			conn_free(c);
-			return 0;
+			return false;
 		}
 		conn_start_closing(c, C_CLOSING);
-		return 0;
+		return false;
 	}
 }
 

@@ -1,26 +1,19 @@
 #!/usr/bin/python3
 # Hostile clients against jitwg-relay, one case per row of the relay's
-# attack table (docs/OPERATIONS.md "Hostile clients"): each prints
-# "ok CASE ..." or raises. Stdlib only; frames built by rawws.py's helpers.
+# attack table (docs/OPERATIONS.md, "The relay under hostile clients"):
+# each prints "ok CASE ..." or raises. Stdlib only; frames from wslib.py.
 #   hostile.py HOST PORT CASE [ARG...]
-import os, select, socket, struct, sys, time
+import base64, os, select, socket, struct, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import wslib
+from wslib import Reader
+
 HOST, PORT, CASE = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ARGS = sys.argv[4:]
 MAGIC = b'\x2f\xac\xed\x77'
 
-import base64
 def frame(op, payload, fin=True):
-    n = len(payload)
-    b0 = (0x80 if fin else 0) | op
-    if n < 126:
-        hdr = struct.pack('!BB', b0, 0x80 | n)
-    elif n < 65536:
-        hdr = struct.pack('!BBH', b0, 0x80 | 126, n)
-    else:
-        hdr = struct.pack('!BBQ', b0, 0x80 | 127, n)
-    k = b'\0\0\0\0'          # a zero mask: the payload goes as it is
-    return hdr + k + payload
+    return wslib.frame(op, payload, mask='zero', fin=fin)
 
 def connect(src=None, timeout=5):
     s = socket.socket(socket.AF_INET6 if ':' in HOST else socket.AF_INET, socket.SOCK_STREAM)
@@ -49,32 +42,12 @@ def opened(src=None):
     assert line.startswith('HTTP/1.1 101'), line
     return s, rest
 
-class Reader:
-    def __init__(self, s, rest=b''):
-        self.s, self.buf = s, rest
-    def need(self, n):
-        while len(self.buf) < n:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError('connection closed')
-            self.buf += d
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-    def frame(self):
-        b0, b1 = self.need(2)
-        n = b1 & 0x7f
-        if n == 126:
-            n = struct.unpack('!H', self.need(2))[0]
-        elif n == 127:
-            n = struct.unpack('!Q', self.need(8))[0]
-        return b0 & 0x0f, self.need(n)
-
 def close_code(r, deadline, answer_pings=False):
     """Reads until a close frame (its code) or EOF (None); pings seen counted."""
     pings = 0
     r.s.settimeout(max(0.1, deadline - time.monotonic()))
     while True:
-        op, p = r.frame()
+        op, _, p = r.frame()
         if op == 9:
             pings += 1
             if answer_pings:
@@ -106,7 +79,7 @@ if CASE == 'idle':
         rd, _, _ = select.select(list(silent) + [alive], [], [], 0.5)
         for s in rd:
             r = ra if s is alive else silent[s]
-            op, p = r.frame()
+            op, _, p = r.frame()
             if s is alive:
                 assert op == 9, 'answering client got opcode %d' % op
                 alive_pings += 1
@@ -119,7 +92,7 @@ if CASE == 'idle':
     alive.sendall(frame(2, b'\x04still'))
     alive.settimeout(5)
     while True:
-        op, p = ra.frame()
+        op, _, p = ra.frame()
         if op == 9:
             alive.sendall(frame(10, p))
             continue
@@ -208,7 +181,7 @@ elif CASE == 'empty-burst':
     s.sendall(frame(2, b'') * n + frame(9, b'after the burst'))
     r = Reader(s, rest)
     s.settimeout(10)
-    op, p = r.frame()
+    op, _, p = r.frame()
     assert op == 10 and p == b'after the burst', (op, p)
     print('ok empty-burst: pong after %d empty frames in %.2fs' % (n, time.monotonic() - t0))
 elif CASE == 'hold':
