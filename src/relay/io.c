@@ -92,12 +92,13 @@ bool conn_output_full(const struct conn *c)
 
 void conn_arm(struct conn *c)
 {
-	uint32_t want = EPOLLRDHUP;
+	uint32_t want = 0;
 
 	if (c->dead)
 		return;
+	/* paused: not even EPOLLRDHUP, which would fire (level-triggered) until we read */
 	if (!(c->state == C_OPEN && conn_output_full(c)))
-		want |= EPOLLIN;
+		want |= EPOLLIN | EPOLLRDHUP;
 	if (buf_len(&c->out) || c->tls_io_wants_write)
 		want |= EPOLLOUT;
 	if (want != c->ev)
