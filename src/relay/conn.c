@@ -42,7 +42,7 @@ void conn_start_closing(struct conn *c, uint8_t state)
 	c->state = state;
 	loop_timer_clear(c, true);
 	loop_more_del(c);
-	loop_timer_set(c->L, c, &c->L->linger);
+	loop_timer_set(c, &c->L->linger);
 	if (conn_flush(c) < 0)
 		conn_free(c);
 	else
@@ -266,7 +266,7 @@ static void http(struct conn *c)
 	if (open_ws(c, &req, hl) < 0)
 		return;
 	c->state = C_OPEN;
-	loop_timer_set(c->L, c, &c->L->idle);
+	loop_timer_set(c, &c->L->idle);
 	INC(c, upgrades);
 	atomic_fetch_add_explicit(&M(c)->open, 1, memory_order_relaxed);
 	conn_frames(c);
@@ -375,7 +375,7 @@ void conn_on_idle(struct conn *c)
 		conn_free(c);
 		return;
 	}
-	loop_timer_set(c->L, c, &c->L->idle);
+	loop_timer_set(c, &c->L->idle);
 }
 
 void conn_on_partial_timeout(struct conn *c)
@@ -479,7 +479,7 @@ void conn_accept(struct relay_loop *L, int fd, struct sockaddr_storage *peer)
 		conn_free(c);
 		return;
 	}
-	loop_timer_set(L, c, &L->handshake);
+	loop_timer_set(c, &L->handshake);
 	process(c);
 }
 

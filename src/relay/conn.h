@@ -93,7 +93,7 @@ struct relay_loop {
 	struct conn *all;
 	struct conn *dead;           /* ended in this batch; freed after it */
 	struct conn *more;           /* bytes may wait in wslay or OpenSSL: serve again */
-	struct conn *more_done;      /* this round's share of it, while it is served */
+	struct conn *round;          /* the part of it being served now */
 	struct tlist handshake, idle, linger, partial, stall;
 	uint8_t *scratch;           /* frames are encoded here first */
 	size_t scratch_len;
@@ -159,7 +159,7 @@ ssize_t conn_codec_wr(void *arg, const uint8_t *buf, size_t len);
 bool conn_partial(const struct conn *c);
 
 /* loop.c */
-void loop_timer_set(struct relay_loop *L, struct conn *c, struct tlist *t);
+void loop_timer_set(struct conn *c, struct tlist *t);
 void loop_timer_clear(struct conn *c, bool aux);
 int loop_arm(struct conn *c, uint32_t events);
 /* Puts c on the "more to read" list (served after this batch); idempotent. */

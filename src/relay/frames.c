@@ -195,11 +195,11 @@ static void after_frames(struct conn *c, bool got)
 
 	if (got) {
 		c->idle_ticks = 0;
-		loop_timer_set(L, c, &L->idle);
+		loop_timer_set(c, &L->idle);
 	}
 	if (conn_partial(c)) {
 		if (!c->aux.list)
-			loop_timer_set(L, c, &L->partial);
+			loop_timer_set(c, &L->partial);
 	} else if (c->aux.list == &L->partial) {
 		loop_timer_clear(c, true);
 	}

@@ -114,7 +114,7 @@ static void resume(struct conn *c)
 		return;
 	loop_timer_clear(c, true);
 	if (conn_partial(c))
-		loop_timer_set(L, c, &L->partial);
+		loop_timer_set(c, &L->partial);
 	loop_more_add(c);
 }
 
@@ -154,7 +154,7 @@ int conn_emit(struct conn *c, const uint8_t *p, size_t len, size_t limit)
 		return ret;
 	/* reading pauses now, so a partial record's deadline gives way to this one */
 	if (c->state == C_OPEN && conn_output_full(c) && c->aux.list != &c->L->stall)
-		loop_timer_set(c->L, c, &c->L->stall);
+		loop_timer_set(c, &c->L->stall);
 	conn_arm(c);
 	return 0;
 }

@@ -60,11 +60,10 @@ static struct conn *conn_of(struct tnode *n, bool aux)
 	return (struct conn *)(void *)((char *)n - (aux ? offsetof(struct conn, aux) : offsetof(struct conn, life)));
 }
 
-void loop_timer_set(struct relay_loop *L, struct conn *c, struct tlist *t)
+void loop_timer_set(struct conn *c, struct tlist *t)
 {
 	struct tnode *n = node_of(c, t->aux);
 
-	(void)L;
 	loop_timer_clear(c, t->aux);
 	n->deadline = relay_now_ms() + t->ms;
 	n->list = t;
@@ -112,12 +111,16 @@ void loop_more_add(struct conn *c)
 
 void loop_more_del(struct conn *c)
 {
+	struct relay_loop *L = c->L;
+
 	if (!c->in_more)
 		return;
 	if (c->mprev)
 		c->mprev->mnext = c->mnext;
-	else if (c->L->more == c)
-		c->L->more = c->mnext;
+	else if (L->more == c)
+		L->more = c->mnext;
+	else if (L->round == c)
+		L->round = c->mnext;
 	if (c->mnext)
 		c->mnext->mprev = c->mprev;
 	c->mprev = c->mnext = NULL;
@@ -125,24 +128,20 @@ void loop_more_del(struct conn *c)
 }
 
 /*
- * Serves each connection on the "more to read" list once; those that still
- * have more put themselves back, for the next round, after the next epoll
- * batch, so a flooding connection gets one budget per round like the rest.
+ * Serves each connection on the "more to read" list once: the list becomes
+ * this round's, and those that still have more put themselves on the next
+ * one, served after the next epoll batch, so a flooding connection gets one
+ * budget per round like the rest. A connection that ends meanwhile leaves
+ * either list through loop_more_del().
  */
 static void serve_more(struct relay_loop *L)
 {
 	struct conn *c;
 
-	while ((c = L->more) && c->in_more) {
+	L->round = L->more;
+	L->more = NULL;
+	while ((c = L->round)) {
 		loop_more_del(c);
-		c->in_more = true; /* marks "served this round" until the round ends */
-		c->mnext = L->more_done;
-		L->more_done = c;
-	}
-	while ((c = L->more_done)) {
-		L->more_done = c->mnext;
-		c->mnext = NULL;
-		c->in_more = false;
 		if (!c->dead)
 			conn_on_more(c);
 	}
