@@ -41,6 +41,7 @@ USERS=(jitwgd jitwg-registry)
 relay=0
 if [ -f "$TL_ROOT/src/relay/main.c" ]; then
 	relay=1
+	USERS+=(jitwg-relay)   # its group jitwg-hook is in the footprint below
 	PKGS+=(jitwg-relay)
 	BINS+=(/usr/sbin/jitwg-relay)
 	UNITS+=(jitwg-relay.service)
@@ -75,7 +76,7 @@ footprint() {
 	find / -xdev \( -path /proc -o -path /sys -o -path /tmp -o -path /work -o -path "$TL_ROOT" \
 		-o -path /var/tmp -o -path /root -o -path /var/cache/man \) -prune -o -iname '*jitwg*' -print 2>/dev/null | sort
 	local u
-	for u in "${USERS[@]}"; do getent passwd "$u" >/dev/null && echo "user $u"; getent group "$u" >/dev/null && echo "group $u"; done
+	for u in "${USERS[@]}" jitwg-hook; do getent passwd "$u" >/dev/null && echo "user $u"; getent group "$u" >/dev/null && echo "group $u"; done
 	return 0
 }
 footprint >"$TL_TMP/before.txt"
