@@ -191,14 +191,71 @@ elif CASE == 'hold':
     print('holding %d' % n, flush=True)
     sys.stdin.read()
     print('ok hold')
-elif CASE == 'tcp-hold':
-    # N bare TCP connections (no request), held until stdin closes; those
-    # the relay refuses or cannot accept do not matter here
+elif CASE == 'hold-spread':
+    # N upgraded WebSockets, each from its own source address (127.2.x.y),
+    # held (answering pings) until stdin closes: legitimate idle clients
+    n = int(ARGS[0])
+    held = []
+    for i in range(n):
+        s, rest = opened('127.2.%d.%d' % (i // 250, i % 250 + 1))
+        held.append(s)
+    print('holding %d' % n, flush=True)
+    poll, by_fd = select.poll(), {s.fileno(): s for s in held}  # poll: more than FD_SETSIZE
+    for fd in by_fd:
+        poll.register(fd, select.POLLIN)
+    poll.register(sys.stdin.fileno(), select.POLLIN)
+    while True:
+        ready = [fd for fd, _ in poll.poll(1000)]
+        if sys.stdin.fileno() in ready:
+            break
+        for fd in ready:
+            if by_fd[fd].recv(4096):  # the relay's pings: answer them (empty pong)
+                by_fd[fd].sendall(frame(10, b''))
+    print('ok hold-spread')
+elif CASE == 'connect-spread':
+    # N new upgrades, one per fresh source address (127.3.x.y): how many get in
+    n, ok = int(ARGS[0]), 0
+    for i in range(n):
+        try:
+            s, _ = opened('127.3.%d.%d' % (i // 250, i % 250 + 1))
+            ok += 1
+            s.close()
+        except (AssertionError, OSError):
+            pass
+    print('connect-spread %d of %d' % (ok, n))
+elif CASE == 'slowloris-hold':
+    # N connections from one source that send half an upgrade head and stall
     n = int(ARGS[0])
     held = []
     for _ in range(n):
         try:
-            held.append(connect(timeout=1))
+            s = connect('127.9.0.2', timeout=2)
+            s.sendall(b'GET / HTTP/1.1\r\nHost: rel')
+            held.append(s)
+        except OSError:
+            pass
+    print('holding %d' % len(held), flush=True)
+    sys.stdin.read()
+elif CASE == 'reconnect-loop':
+    # upgrades and drops, over and over, from one source, until stdin closes
+    n = 0
+    while not select.select([sys.stdin], [], [], 0)[0]:
+        try:
+            s = connect('127.9.0.3', timeout=2)
+            upgrade(s)
+            s.close()
+            n += 1
+        except OSError:
+            time.sleep(0.01)
+    print('reconnected %d' % n)
+elif CASE == 'tcp-hold':
+    # N bare TCP connections (no request; from SRC when given), held until
+    # stdin closes; those the relay refuses or cannot accept do not matter here
+    n, src = int(ARGS[0]), (ARGS[1] if len(ARGS) > 1 else None)
+    held = []
+    for _ in range(n):
+        try:
+            held.append(connect(src, timeout=1))
         except OSError:
             break
     print('holding %d' % len(held), flush=True)
