@@ -14,14 +14,14 @@ PREFIX  ?= /usr/local
 # The release, printed by every binary's --version; debian/changelog carries
 # the same number (tests/integration/deb_package.sh checks they agree).
 VERSION := 0.1.0
-PKGS    := libcrypto libmnl libnftnl sqlite3 libcurl libmicrohttpd json-c libpq libssl
+PKGS    := libcrypto libmnl libnftnl sqlite3 libcurl libmicrohttpd json-c libpq libssl libqrencode
 
 # ---- dependency check: a missing -dev package is named, not a link error ----
 # pkg-config name -> the Debian package that ships its .pc file (scripts/deps.sh
 # installs them all). cmocka is needed only for the unit tests.
 PKG_DEB := libcrypto=libssl-dev libmnl=libmnl-dev libnftnl=libnftnl-dev sqlite3=libsqlite3-dev \
 	libcurl=libcurl4-openssl-dev libmicrohttpd=libmicrohttpd-dev json-c=libjson-c-dev \
-	libpq=libpq-dev cmocka=libcmocka-dev libssl=libssl-dev
+	libpq=libpq-dev cmocka=libcmocka-dev libssl=libssl-dev libqrencode=libqrencode-dev
 PKG_NEED := $(PKGS) $(if $(filter unit test fuzz fuzz-bins,$(MAKECMDGOALS)),cmocka)
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
 ifeq ($(shell command -v pkg-config),)
@@ -73,7 +73,8 @@ COMMON_SRCS := \
 	src/common/rfc3339.c \
 	src/common/promtext.c \
 	src/common/addrport.c \
-	src/common/mhdreply.c
+	src/common/mhdreply.c \
+	src/common/secretfile.c
 
 WIRE_SRCS := \
 	src/wire/keys.c \
@@ -121,6 +122,7 @@ GATEWAY_SRCS := \
 	src/gateway/lookup/replay.c \
 	src/gateway/lookup/cache.c \
 	src/gateway/lookup/regclient.c \
+	src/gateway/lookup/regcheck.c \
 	src/gateway/lookup/prefetch.c \
 	src/gateway/lookup/lookup.c \
 	src/gateway/install/peertab.c \
@@ -129,7 +131,11 @@ GATEWAY_SRCS := \
 	src/gateway/install/confirm.c \
 	src/gateway/install/evict-run.c \
 	src/gateway/install/guard.c \
+	src/gateway/install/owner.c \
+	src/gateway/install/expiry.c \
+	src/gateway/install/update.c \
 	src/gateway/install/status.c \
+	src/gateway/install/status-live.c \
 	src/gateway/install/nftset.c \
 	src/gateway/core/config.c \
 	src/gateway/core/stage.c \
@@ -147,11 +153,19 @@ DATAPLANE_SRCS := \
 REGISTRY_SRCS := \
 	src/registry/pool.c \
 	src/registry/store.c \
+	src/registry/store_sql.c \
+	src/registry/store_db.c \
+	src/registry/store_edit.c \
+	src/registry/store_token.c \
 	src/registry/store_sqlite.c \
 	src/registry/store_pg.c \
 	src/registry/api.c \
+	src/registry/api_edit.c \
+	src/registry/api_token.c \
+	src/registry/feedwait.c \
 	src/registry/http.c \
-	src/registry/metrics.c
+	src/registry/metrics.c \
+	src/registry/tokencli.c
 
 # The WebSocket protocol that jitwg-relay and `jitwg tunnel` share: the
 # HTTP upgrade, the frame codec (wslay), the stream framing of datagrams.
@@ -177,6 +191,7 @@ CLI_SRCS := \
 	src/cli/main.c \
 	src/cli/identify.c \
 	src/cli/peer.c \
+	src/cli/peer-edit.c \
 	src/cli/peer-config.c \
 	src/cli/regapi.c \
 	src/cli/status.c \

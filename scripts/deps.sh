@@ -10,6 +10,7 @@ PKGS=(
 	libssl-dev libmnl-dev libsqlite3-dev libcurl4-openssl-dev
 	libmicrohttpd-dev libjson-c-dev libpq-dev libcmocka-dev
 	libnftnl-dev nftables # jitwgd --admit-set (libnftnl) and its ruleset (nft -f)
+	libqrencode-dev qrencode # jitwg peer config --qr; qrencode(1) is the tests' reference rendering
 	# real WireGuard and namespaces
 	wireguard-go wireguard-tools iproute2 iputils-ping tcpdump kmod
 	python3 # scripts/gen-initiations.sh: the independent reader of its captures

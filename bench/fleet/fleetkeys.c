@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 			return 1;
 		tunnel_ip(i, &ip);
 		snprintf(r.gateway, sizeof(r.gateway), "gw-%lu", i % g);
-		if (be->insert(c, &r)) {
+		if (store_db_insert(be, c, &r)) {
 			fprintf(stderr, "fleetkeys: insert %lu failed (already registered?)\n", i);
 			return 1;
 		}

@@ -22,6 +22,10 @@
 #   5. scale.sh    the registry at 1,000,000 peers on PostgreSQL with two
 #                  registries: prefetch walk per gateway, GETs per gateway with
 #                  and without prefetch, GET latency meanwhile       228 s
+#   6. revoke.sh   1,000 deletions' propagation to three gateways (added
+#                  later: about 4 minutes alone at load 13-23, most of it
+#                  connecting 1,000 clients to each gateway and 50 s of
+#                  deletions at 20/s)
 # Total: about 14 minutes (13 min 40 s + the build) in those runs. With step 2 as
 # it is now (three instances, two reboots per size): 763 s + 12 s of build in a
 # whole run from a fresh clone at commit 76c68c1 on a quieter machine (load
@@ -44,32 +48,34 @@ step() {
 	echo "== $* ($(($(date +%s) - START)) s so far, load average $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$RUNLOG" >&2
 }
 # One run writes the whole of docs/fleet: what an earlier run left there goes first.
-rm -rf "$DOCS/run" "$DOCS/reboot" "$DOCS/prefetch" "$DOCS/scale" "$DOCS/model.txt"
+rm -rf "$DOCS/run" "$DOCS/reboot" "$DOCS/prefetch" "$DOCS/scale" "$DOCS/model.txt" "$DOCS/revoke.txt"
 {
 	echo "bench/fleet/run.sh, started $(date -u +%FT%TZ) at commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)," \
 		"wireguard-go $(dpkg-query -W -f '${Version}' wireguard-go 2>/dev/null), postgresql $(dpkg-query -W -f '${Version}' postgresql 2>/dev/null)"
 } >"$RUNLOG"
 
-step "1/5 fleet run (push vs JIT)"
+step "1/6 fleet run (push vs JIT)"
 G=${G:-3} HOUR=${HOUR:-6} DAYS=${DAYS:-2} IDLE=${IDLE:-3} REGULARS=${REGULARS:-300} ZIPF=${ZIPF:-30} \
 	EPH=${EPH:-150} REBOOT_AT=${REBOOT_AT:-30} OUT="$DOCS/run" bash "$ROOT/bench/fleet/fleet.sh"
 gnuplot -e "data='$DOCS/run/samples.tsv'; out='$DOCS/fleet-chart.png'; G=${G:-3}; \
 	title='jitwg fleet: ${G:-3} gateways, one PostgreSQL registry (2 processes), 1 simulated hour = ${HOUR:-6} s'" \
 	"$ROOT/bench/fleet/chart.gp"
 
-step "2/5 reboot recovery"
+step "2/6 reboot recovery"
 SIZES=${SIZES:-"10000 50000 65000"}
 SIZES=$SIZES ACTIVE=${ACTIVE:-1000} REBOOTS=${REBOOTS:-2} REPS=${REPS:-3} OUT="$DOCS/reboot" bash "$ROOT/bench/fleet/reboot.sh"
 gnuplot -e "dir='$DOCS/reboot'; sizes='$SIZES'; reboots=${REBOOTS:-2}; out='$DOCS/reboot-recovery.png'" "$ROOT/bench/fleet/reboot.gp"
 
-step "3/5 prefetch and negative cache"
+step "3/6 prefetch and negative cache"
 OUT="$DOCS/prefetch" bash "$ROOT/bench/fleet/prefetch.sh"
 
-step "4/5 model"
+step "4/6 model"
 bash "$ROOT/bench/fleet/model.sh" "$DOCS" | tee "$DOCS/model.txt"
-step "5/5 registry at fleet scale"
+step "5/6 registry at fleet scale"
 PEERS=${PEERS:-1000000} OUT="$DOCS/scale" bash "$ROOT/bench/fleet/scale.sh"
+step "6/6 revocation propagation"
+N=${REVOKE_N:-1000} RATE=${REVOKE_RATE:-20} OUT="$DOCS" bash "$ROOT/bench/fleet/revoke.sh"
 # the bulky per-run logs stay out of docs/: keep the tables and curves
 rm -f "$DOCS"/reboot/reboot-*.out
 step "done in $(($(date +%s) - START)) s; results in $DOCS"

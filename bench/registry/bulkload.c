@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 		bench_key(i, r.public_key);
 		a = htonl(0x0a000002u + (uint32_t)i);
 		memcpy(ip.addr, &a, 4);
-		if (be->insert(c, &r)) {
+		if (store_db_insert(be, c, &r)) {
 			fprintf(stderr, "bulkload: insert %lu failed (database not empty?)\n", i);
 			return 1;
 		}

@@ -263,6 +263,8 @@ int cmd_identify(int argc, char **argv)
 		fprintf(stderr, "jitwg identify: %s: %s\n", key_path, why);
 		goto out;
 	}
+	if (why)
+		fprintf(stderr, "jitwg identify: warning: %s: %s\n", key_path, why);
 	id.r = noise_responder_new(key);
 	if (!id.r) {
 		fprintf(stderr, "jitwg identify: cannot use the private key: %s\n", strerror(errno));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * jitwg peer add|get|list|del|config: the registry from an operator's and a
- * user's side. Records are parsed with the same peer_record_from_json()
+ * jitwg peer add|get|list|del|rotate|update|config: the registry from an
+ * operator's and a user's side. Records are parsed with the same peer_record_from_json()
  * jitwgd uses, so what this prints is what a gateway would install.
  *
  * Exit status: 0 success, 1 the registry refused or could not be reached
@@ -92,6 +92,10 @@ static void print_record(const struct peer_record *r)
 		printf("%s%s", i ? ", " : "", c);
 	}
 	printf("%s\n  gateway: %s\n", r->n_allowed_ips ? "" : "(none)", r->has_gateway ? r->gateway : "(any)");
+	if (r->has_name)
+		printf("  name: %s\n", r->name);
+	if (r->has_owner)
+		printf("  owner: %s\n", r->owner);
 	if (r->has_preshared_key)
 		printf("  preshared key: (set)\n");
 	if (r->persistent_keepalive)
@@ -127,7 +131,7 @@ int peer_show_record(const struct opts *o, const char *body, struct peer_record 
 	return 0;
 }
 
-static char *key_path(const uint8_t key[static WG_KEY_LEN])
+char *peer_key_path(const uint8_t key[static WG_KEY_LEN])
 {
 	char u[WG_KEY_B64URL_LEN + 1], *p = NULL;
 
@@ -137,10 +141,28 @@ static char *key_path(const uint8_t key[static WG_KEY_LEN])
 	return p;
 }
 
+int peer_parse_label(const char *s, const char *opt, bool *has, char out[static PEER_LABEL_MAX])
+{
+	if (!s)
+		return 0;
+	if (!peer_label_valid(s)) {
+		peer_fail("%s: want 1-63 of A-Z a-z 0-9 . _ - @", opt);
+		return -EINVAL;
+	}
+	strcpy(out, s);
+	*has = true;
+	return 0;
+}
+
 int peer_parse_pubkey(const char *s, uint8_t key[static WG_KEY_LEN], const char *opt)
 {
 	if (key_from_base64(key, s) && key_from_base64url(key, s)) {
 		peer_fail("%s: not a WireGuard public key (44 characters of base64)", opt);
+		return -EINVAL;
+	}
+	if (key_is_low_order(key)) {
+		peer_fail("%s: %s is a key of small order (all zero or alike): no handshake can "
+			  "complete with it; use the output of `wg pubkey`", opt, s);
 		return -EINVAL;
 	}
 	return 0;
@@ -166,8 +188,10 @@ int peer_parse_cidrs(const char *list, struct cidr **out, size_t *n, const char 
 	for (part = strtok_r(dup, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
 		while (*part == ' ')
 			++part;
-		if (cidr_parse(&(*out)[*n], part)) {
-			peer_fail("%s: '%s' is not a CIDR prefix (host bits must be zero)", opt, part);
+		const char *why;
+
+		if (cidr_parse_why(&(*out)[*n], part, &why)) {
+			peer_fail("%s: '%s': %s", opt, part, why);
 			goto out;
 		}
 		(*n)++;
@@ -213,6 +237,9 @@ static int do_add(struct opts *o)
 	}
 	if (o->seen & O_KEEPALIVE)
 		r.persistent_keepalive = (uint16_t)o->keepalive;
+	if (peer_parse_label(o->name, "--name", &r.has_name, r.name) ||
+	    peer_parse_label(o->owner, "--owner", &r.has_owner, r.owner))
+		goto out;
 	body = peer_record_to_json(&r);
 	ret = 1;
 	if (!body) {
@@ -251,7 +278,7 @@ static int get_or_del(struct opts *o, bool del)
 	if (peer_parse_pubkey(o->public_key, key, "--public-key"))
 		goto out;
 	ret = 1;
-	path = key_path(key);
+	path = peer_key_path(key);
 	reg = path ? peer_connect_registry(o) : NULL;
 	if (!reg)
 		goto out;
@@ -264,6 +291,9 @@ static int get_or_del(struct opts *o, bool del)
 		else
 			printf("deleted\n");
 		ret = 0;
+	} else if (del && st == 404) {
+		peer_fail("no peer with this public key: nothing was deleted");
+		ret = 1;
 	} else if (!del && st == 200) {
 		ret = peer_show_record(o, resp, NULL);
 	} else {
@@ -299,7 +329,12 @@ static void print_list_line(const struct peer_record *r)
 	}
 	if (r->expires_at)
 		rfc3339_format(ts, r->expires_at);
-	printf("%s  gateway=%s  expires=%s\n", r->n_allowed_ips ? "" : "-", r->has_gateway ? r->gateway : "any", ts);
+	printf("%s  gateway=%s  expires=%s", r->n_allowed_ips ? "" : "-", r->has_gateway ? r->gateway : "any", ts);
+	if (r->has_name)
+		printf("  name=%s", r->name);
+	if (r->has_owner)
+		printf("  owner=%s", r->owner);
+	putchar('\n');
 }
 
 /* Walks every page; prints one line per peer, or one JSON document. */
@@ -314,8 +349,9 @@ static int do_list(struct opts *o)
 
 	if (!reg)
 		return 1;
-	if (o->gateway && !peer_gateway_valid(o->gateway)) {
-		peer_fail("--gateway: want 1-63 of A-Z a-z 0-9 . _ -");
+	if ((o->gateway && !peer_gateway_valid(o->gateway)) || (o->owner && !peer_label_valid(o->owner))) {
+		peer_fail(o->owner && !peer_label_valid(o->owner) ? "--owner: want 1-63 of A-Z a-z 0-9 . _ - @"
+								    : "--gateway: want 1-63 of A-Z a-z 0-9 . _ -");
 		regapi_free(reg);
 		return 2;
 	}
@@ -324,9 +360,10 @@ static int do_list(struct opts *o)
 	for (pages = 0; pages < LIST_PAGES_MAX; ++pages) {
 		free(path);
 		path = NULL;
-		if (asprintf(&path, "/v1/peers?limit=%s%s%s%s%s", o->limit ? o->limit : "1000",
+		/* '@' in an owner is legal in a query string as it is */
+		if (asprintf(&path, "/v1/peers?limit=%s%s%s%s%s%s%s", o->limit ? o->limit : "1000",
 			     cursor ? "&cursor=" : "", cursor ? cursor : "", o->gateway ? "&gateway=" : "",
-			     o->gateway ? o->gateway : "") < 0) {
+			     o->gateway ? o->gateway : "", o->owner ? "&owner=" : "", o->owner ? o->owner : "") < 0) {
 			path = NULL;
 			goto out;
 		}
@@ -399,22 +436,34 @@ out:
 
 #define COMMON (O_REGISTRY | O_TOKEN | O_JSON)
 static const struct subcmd subcmds[] = {
-	{ "add", do_add, COMMON | O_PUBKEY | O_ALLOWED | O_GATEWAY | O_EXPIRES | O_KEEPALIVE, O_REGISTRY | O_PUBKEY,
+	{ "add", do_add, COMMON | O_PUBKEY | O_ALLOWED | O_GATEWAY | O_EXPIRES | O_KEEPALIVE | O_NAME | O_OWNER,
+	  O_REGISTRY | O_PUBKEY,
 	  "add --registry URL [--token-file F] --public-key KEY [--allowed-ips CIDR[,CIDR...]]\n"
-	  "          [--gateway NAME] [--expires RFC3339] [--persistent-keepalive SECS] [--json]" },
+	  "          [--gateway NAME] [--expires RFC3339] [--persistent-keepalive SECS]\n"
+	  "          [--name NAME] [--owner OWNER] [--json]" },
 	{ "get", do_get, COMMON | O_PUBKEY, O_REGISTRY | O_PUBKEY,
 	  "get --registry URL [--token-file F] --public-key KEY [--json]" },
-	{ "list", do_list, COMMON | O_GATEWAY | O_LIMIT, O_REGISTRY,
-	  "list --registry URL [--token-file F] [--gateway NAME] [--limit PAGE_SIZE] [--json]" },
+	{ "list", do_list, COMMON | O_GATEWAY | O_LIMIT | O_OWNER, O_REGISTRY,
+	  "list --registry URL [--token-file F] [--gateway NAME] [--owner OWNER] [--limit PAGE_SIZE] [--json]" },
 	{ "del", do_del, COMMON | O_PUBKEY, O_REGISTRY | O_PUBKEY,
 	  "del --registry URL [--token-file F] --public-key KEY [--json]" },
+	{ "rotate", peer_rotate, COMMON | O_PUBKEY | O_NEWKEY, O_REGISTRY | O_PUBKEY | O_NEWKEY,
+	  "rotate --registry URL [--token-file F] --public-key OLD --new-public-key NEW [--json]" },
+	{ "update", peer_update, COMMON | O_PUBKEY | O_ALLOWED | O_EXPIRES | O_KEEPALIVE | O_NAME | O_OWNER,
+	  O_REGISTRY | O_PUBKEY,
+	  "update --registry URL [--token-file F] --public-key KEY [--allowed-ips CIDR[,CIDR...]]\n"
+	  "          [--expires RFC3339|never] [--persistent-keepalive SECS] [--name NAME] [--owner OWNER] [--json]" },
 	{ "config", peer_config,
-	  O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT | O_WEBSOCKET,
+	  O_REGISTRY | O_TOKEN | O_GWKEY | O_ENDPOINT | O_PRIVKEY | O_GATEWAY | O_ROUTE | O_OUTPUT | O_WEBSOCKET |
+		  O_FORCE | O_QR | O_MTU | O_DNS | O_KEEPALIVE,
 	  O_REGISTRY | O_GWKEY,
 	  "config --registry URL [--token-file F] --gateway-public-key KEY --endpoint HOST:PORT\n"
-	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]] [--output FILE]\n"
+	  "          [--private-key FILE] [--gateway NAME] [--route CIDR[,CIDR...]]\n"
+	  "          [--output FILE [--force]] [--qr] [--mtu N] [--dns ADDR[,ADDR...]] [--keepalive SECS]\n"
 	  "          [--websocket ws[s]://RELAY[:PORT][/PATH]]  (Endpoint: the local jitwg tunnel,\n"
-	  "                                 --endpoint or 127.0.0.1:51820)" },
+	  "                                 --endpoint or 127.0.0.1:51820)\n"
+	  "          --private-key FILE: a missing FILE is created with a new key; an existing one\n"
+	  "          is reused, and so is its registered address (refresh a lost config)" },
 };
 
 static void usage(FILE *f)
@@ -445,6 +494,14 @@ int cmd_peer(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "websocket", required_argument, NULL, 'W' },
+		{ "new-public-key", required_argument, NULL, 'N' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "owner", required_argument, NULL, 'O' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "qr", no_argument, NULL, 'Q' },
+		{ "mtu", required_argument, NULL, 'M' },
+		{ "dns", required_argument, NULL, 'D' },
+		{ "keepalive", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -460,7 +517,10 @@ int cmd_peer(int argc, char **argv)
 		{ 'G', O_GWKEY, "--gateway-public-key" }, { 'E', O_ENDPOINT, "--endpoint" },
 		{ 'P', O_PRIVKEY, "--private-key" }, { 'R', O_ROUTE, "--route" },
 		{ 'o', O_OUTPUT, "--output" }, { 'l', O_LIMIT, "--limit" },
-		{ 'W', O_WEBSOCKET, "--websocket" },
+		{ 'W', O_WEBSOCKET, "--websocket" }, { 'N', O_NEWKEY, "--new-public-key" },
+		{ 'n', O_NAME, "--name" }, { 'O', O_OWNER, "--owner" },
+		{ 'W', O_WEBSOCKET, "--websocket" }, { 'f', O_FORCE, "--force" },
+		{ 'Q', O_QR, "--qr" }, { 'M', O_MTU, "--mtu" }, { 'D', O_DNS, "--dns" },
 	};
 	struct opts o = { 0 };
 	char *end;
@@ -515,6 +575,19 @@ int cmd_peer(int argc, char **argv)
 		case 'R': o.route = optarg; break;
 		case 'o': o.output = optarg; break;
 		case 'W': o.websocket = optarg; break;
+		case 'N': o.new_public_key = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 'O': o.owner = optarg; break;
+		case 'f': o.force = true; break;
+		case 'Q': o.qr = true; break;
+		case 'D': o.dns = optarg; break;
+		case 'M':
+			o.mtu = strtol(optarg, &end, 10);
+			if (*end || !*optarg || o.mtu < 576 || o.mtu > 9000) {
+				peer_fail("--mtu wants 576..9000 bytes");
+				return 2;
+			}
+			break;
 		case 'l':
 			o.limit = optarg;
 			if (strtol(optarg, &end, 10) < 1 || strtol(optarg, &end, 10) > 1000 || *end) {
@@ -525,7 +598,7 @@ int cmd_peer(int argc, char **argv)
 		case 'p':
 			o.keepalive = strtol(optarg, &end, 10);
 			if (*end || !*optarg || o.keepalive < 0 || o.keepalive > 65535) {
-				peer_fail("--persistent-keepalive wants 0..65535 seconds");
+				peer_fail("--persistent-keepalive (--keepalive) wants 0..65535 seconds");
 				return 2;
 			}
 			break;

@@ -3,9 +3,9 @@
 #define JITWG_CLI_PEER_H
 
 /*
- * What jitwg peer's two files share: peer.c (add, get, list, del, the option
- * parser and the dispatch) and peer-config.c (config: a wg-quick file for a
- * new client). Every helper below prints its own one-line error through
+ * What jitwg peer's files share: peer.c (add, get, list, del, the option
+ * parser and the dispatch), peer-edit.c (rotate, update) and peer-config.c
+ * (config: a wg-quick file for a new client). Every helper below prints its own one-line error through
  * peer_fail(); callers only choose the exit status.
  */
 
@@ -34,6 +34,13 @@ enum opt_bit {
 	O_OUTPUT = 1 << 12,
 	O_LIMIT = 1 << 13,
 	O_WEBSOCKET = 1 << 14,
+	O_NEWKEY = 1 << 15,
+	O_NAME = 1 << 16,
+	O_OWNER = 1 << 17,
+	O_FORCE = 1 << 18,
+	O_QR = 1 << 19,
+	O_MTU = 1 << 20,
+	O_DNS = 1 << 21,
 };
 
 struct opts {
@@ -41,8 +48,10 @@ struct opts {
 	const char *registry, *token_file, *public_key, *allowed_ips, *gateway, *expires;
 	const char *gw_key, *endpoint, *private_key, *route, *output, *limit;
 	const char *websocket; /* config: reach the gateway through jitwg tunnel */
-	long keepalive;
-	bool json;
+	const char *new_public_key, *name, *owner; /* rotate, update, add, list */
+	const char *dns;       /* config: DNS = ... */
+	long keepalive, mtu;
+	bool json, force, qr;
 };
 
 /* "jitwg peer SUBCOMMAND: <message>" on stderr. */
@@ -67,6 +76,9 @@ int peer_registry_error(long status, const char *body);
  */
 int peer_show_record(const struct opts *o, const char *body, struct peer_record *keep);
 
+/* A --name or --owner value (NULL: not given) into out; -EINVAL after printing opt's error. */
+int peer_parse_label(const char *s, const char *opt, bool *has, char out[static PEER_LABEL_MAX]);
+
 /* A public key in base64 or base64url; -EINVAL after printing opt's error. */
 int peer_parse_pubkey(const char *s, uint8_t key[static WG_KEY_LEN], const char *opt);
 
@@ -75,5 +87,12 @@ int peer_parse_cidrs(const char *list, struct cidr **out, size_t *n, const char 
 
 /* jitwg peer config (peer-config.c): exit status 0, 1 or 2. */
 int peer_config(struct opts *o);
+
+/* jitwg peer rotate and update (peer-edit.c): exit status 0, 1 or 2. */
+int peer_rotate(struct opts *o);
+int peer_update(struct opts *o);
+
+/* "/v1/peers/<base64url key>" (caller frees), or NULL when out of memory. */
+char *peer_key_path(const uint8_t key[static WG_KEY_LEN]);
 
 #endif

@@ -225,6 +225,10 @@ static void print_human(json_object *root)
 	}
 	if (!json_object_object_get_ex(root, "peers", &peers))
 		return;
+	if (geti(root, "figures_at"))
+		field("figures", "read from the data plane %" PRId64 " s ago", now - geti(root, "figures_at"));
+	else
+		field("figures", "handshakes and transfer as of the last sweep");
 	n = json_object_array_length(peers);
 	for (i = 0; i < n; ++i) {
 		p = json_object_array_get_idx(peers, i);
@@ -258,23 +262,23 @@ static void print_human(json_object *root)
 }
 
 /*
- * False for what shares the directory but is no status socket: jitwgd's
- * hook (a datagram socket: a stream connect gets EPROTOTYPE), plain files.
+ * False for a datagram socket (jitwgd's --hook socket shares the directory):
+ * a stream connect to it fails with EPROTOTYPE before anyone sees it.
  */
-static bool is_status_socket(const char *dir, const char *name)
+static bool status_socket(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd, n, e;
+	int fd, ret;
 
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path))
+	if (strlen(path) >= sizeof(sun.sun_path))
 		return false;
+	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return true; /* cannot tell: let the real attempt say why */
-	e = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? errno : 0;
+		return true;
+	ret = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
 	close(fd);
-	return e != EPROTOTYPE && e != ENOTSOCK && e != ENOENT;
+	return ret == 0 || errno != EPROTOTYPE;
 }
 
 /* The single status socket in the default directory, or NULL. */
@@ -290,10 +294,17 @@ static char *only_socket(const char **why)
 		return NULL;
 	while ((e = readdir(d))) {
 		size_t l = strlen(e->d_name);
-		if (l < 6 || strcmp(e->d_name + l - 5, ".sock") || !is_status_socket(default_dir, e->d_name))
+		char *path;
+
+		if (l < 6 || strcmp(e->d_name + l - 5, ".sock"))
 			continue;
-		if (++count == 1 && asprintf(&found, "%s/%s", default_dir, e->d_name) < 0)
-			found = NULL;
+		if (asprintf(&path, "%s/%s", default_dir, e->d_name) < 0)
+			continue;
+		if (!status_socket(path) || ++count > 1) {
+			free(path);
+			continue;
+		}
+		found = path;
 	}
 	closedir(d);
 	if (count > 1) {

@@ -3,6 +3,7 @@
 
 #include "common/clock.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +38,23 @@ static const char *level_name(enum log_level level)
 	case LOG_LVL_INFO:  return "info";
 	default:            return "debug";
 	}
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	static const struct { const char *name; enum log_level level; } names[] = {
+		{ "error", LOG_LVL_ERR }, { "err", LOG_LVL_ERR },	  { "warn", LOG_LVL_WARN },
+		{ "warning", LOG_LVL_WARN }, { "info", LOG_LVL_INFO }, { "debug", LOG_LVL_DEBUG },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); ++i) {
+		if (!strcmp(s, names[i].name)) {
+			*out = names[i].level;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 static void vlog(enum log_level level, const char *fmt, va_list ap)

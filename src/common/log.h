@@ -24,6 +24,13 @@ void log_set_level(enum log_level level);
 void log_set_ident(const char *ident);
 enum log_level log_get_level(void);
 
+/*
+ * The --log-level spelling every binary takes: error (or err), warn (or
+ * warning), info, debug. Returns 0 or -EINVAL (*out untouched). Pure.
+ */
+int log_level_parse(const char *s, enum log_level *out);
+#define LOG_LEVEL_NAMES "error, warn, info or debug"
+
 /* Thread-safe: one write(2) per line so lines from threads never interleave. */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

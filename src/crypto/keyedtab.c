@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Sets above this many entries would outgrow any user's bound (2^28). */
+/* The largest table a user may ask for: the replay guard allows up to 2^28 keys. */
 enum { MAX_ENTRIES = 1 << 28 };
 
 int keyedtab_init(struct keyedtab *t, size_t min_entries, size_t ways, size_t entry_size, size_t key_len)

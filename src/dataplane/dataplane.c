@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "dataplane/dataplane.h"
 
@@ -16,7 +17,7 @@ struct dataplane {
 	void *state;
 };
 
-static __thread char errbuf[160];
+static __thread char errbuf[320];
 
 static const char *say(const char *fmt, const char *ifname, int err)
 {
@@ -30,9 +31,31 @@ static bool no_kernel_support(int err)
 	return err == EPROTONOSUPPORT || err == ENOENT || err == EAFNOSUPPORT;
 }
 
+/*
+ * wireguard-go's UAPI sockets are root's, mode 0700 (and a host may make
+ * /var/run/wireguard itself 0700, hiding the socket from stat): a daemon
+ * without CAP_DAC_OVERRIDE cannot connect. The packaged fix is named.
+ */
+#define USERSPACE_DROPIN                                                                                  \
+	"wireguard-go's socket is root's only: give jitwgd CAP_DAC_OVERRIDE (under systemd, "                \
+	"the drop-in /usr/share/doc/jitwgd/examples/jitwgd-userspace.conf in /etc/systemd/system/jitwgd.service.d/)"
+
+/* True when the UAPI socket's directory refuses this process a look (EACCES). */
+static bool uapi_denied(const char *ifname)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", ifname);
+	return stat(path, &st) < 0 && errno == EACCES;
+}
+
 static const char *explain(enum dp_backend asked, const struct dataplane_ops *ops,
 			   const char *ifname, int err)
 {
+	if (err == EACCES || (asked == DP_BACKEND_AUTO && uapi_denied(ifname)))
+		return say("permission denied on the UAPI socket /var/run/wireguard/%s.sock: " USERSPACE_DROPIN
+			   " (%s)", ifname, EACCES);
 	if (ops == &dataplane_uapi_ops) {
 		if (err == ENOENT)
 			return say("no UAPI socket /var/run/wireguard/%s.sock (%s)", ifname, err);

@@ -33,6 +33,7 @@
 #include "gateway/install/install.h"
 #include "gateway/lookup/lookup.h"
 #include "gateway/lookup/prefetch.h"
+#include "gateway/lookup/regcheck.h"
 #include "gateway/core/metrics.h"
 #include "gateway/install/nftset.h"
 #include "gateway/install/status.h"
@@ -58,7 +59,8 @@ struct daemon {
 	struct capture *cap;
 	struct installer *ins;
 	struct lookup *lk;
-	struct prefetch *pf;         /* NULL unless --prefetch */
+	struct prefetch *pf;         /* the feed follower; NULL with --no-follow */
+	struct regcheck *regcheck;   /* the start-up check of the registry; never fatal */
 	struct identify *identify;
 	struct admit_stage *admit;
 	struct ingest_capture *capture_src;
@@ -196,32 +198,24 @@ static void to_install_replayed(void *ctx, const struct lookup_event *ev)
 	install_replayed_cb(((struct daemon *)ctx)->ins, ev);
 }
 
+static int to_install_update(void *ctx, const struct peer_record *rec)
+{
+	return installer_update(ctx, rec);
+}
+
 static void fill_installer_config(struct installer_config *ic, const struct config *cfg, struct metrics *m)
 {
 	memset(ic, 0, sizeof(*ic));
+	config_fill_installer(cfg, ic);
 	ic->ifname = cfg->interface;
-	ic->idle_timeout = cfg->idle_timeout;
-	ic->grace = cfg->grace;
-	ic->revalidate = cfg->revalidate;
-	ic->no_initiate = cfg->no_initiate;
-	ic->initiate_delay_ms = cfg->initiate_delay_ms;
-	ic->confirm_ms = cfg->confirm_ms;
 	ic->metrics = m;
-}
-
-static void fill_admit_config(struct admit_config *ac, const struct config *cfg)
-{
-	memset(ac, 0, sizeof(*ac));
-	ac->rate = cfg->admit_rate;
-	ac->burst = cfg->admit_burst;
-	ac->threshold = cfg->admit_threshold;
 }
 
 static void reload(struct daemon *d, int argc, char **argv)
 {
 	struct config fresh, *run = &d->cfg;
 	struct installer_config ic;
-	struct admit_config ac;
+	struct admit_config ac = { 0 };
 	char err[CONFIG_ERR_MAX];
 	int ret;
 
@@ -237,7 +231,7 @@ static void reload(struct daemon *d, int argc, char **argv)
 	log_set_level(run->log_level);
 	fill_installer_config(&ic, run, d->m);
 	installer_reconfigure(d->ins, &ic);
-	fill_admit_config(&ac, run);
+	config_fill_admit(run, &ac);
 	admit_stage_reconfigure(d->admit, &ac);
 	log_info("reloaded %s: idle-timeout %us, grace %us, %s, admit %u/s burst %u above %u/s",
 		 run->config_file ? run->config_file : "(command line)", run->idle_timeout, run->grace,
@@ -310,6 +304,9 @@ static int start_dataplane(struct daemon *d)
 		return -1;
 	}
 	d->backend = dataplane_backend_name(d->dp);
+	/* `jitwg status` and GET /status read handshakes and transfer through a handle of their own */
+	if (d->status || d->httpd)
+		status_board_set_live(d->board, dataplane_open(cfg->interface, cfg->backend, NULL));
 	d->resp = load_responder(d->dp, &d->port, pub, &why);
 	if (!d->resp) {
 		log_err("interface %s: %s (%s)", cfg->interface, why, strerror(errno));
@@ -364,8 +361,14 @@ static int start_lookup(struct daemon *d)
 		.replayed = to_install_replayed,
 	};
 
+	struct regcheck_config rcc = {
+		.registry_url = cfg->registry_url, .token = d->token, .gateway = cfg->gateway,
+		.timeout_ms = cfg->registry_timeout_ms, .metrics = d->m,
+	};
+
 	if (strcmp(cfg->cache_path, ":memory:"))
 		ensure_parent_dir(cfg->cache_path);
+	d->regcheck = regcheck_start(&rcc);
 	d->lk = lookup_new(&lc, to_install, to_install_gone, d, &why);
 	if (!d->lk) {
 		log_err("lookup (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
@@ -394,7 +397,11 @@ static int start_install(struct daemon *d)
 	return 0;
 }
 
-/* The change-feed poller beside the lookup stage (--prefetch), writing the same cache file. */
+/*
+ * The change-feed follower beside the lookup stage (on unless --no-follow;
+ * --prefetch also stores every record), writing the same cache file and
+ * feeding deletions and updates to the install stage, which must exist.
+ */
 static int start_prefetch(struct daemon *d)
 {
 	struct config *cfg = &d->cfg;
@@ -404,16 +411,26 @@ static int start_prefetch(struct daemon *d)
 		.registry_url = cfg->registry_url,
 		.token = d->token,
 		.gateway = cfg->gateway,
-		.interval_ms = cfg->prefetch * 1000,
+		.store_all = cfg->prefetch > 0,
+		.wait_s = cfg->feed_wait,
+		.interval_ms = cfg->prefetch ? cfg->prefetch * 1000 : 1000,
 		.positive_ttl = cfg->positive_ttl,
 		.metrics = d->m,
+		.revoke = { .send = installer_notify, .ctx = d->ins },
+		.update = to_install_update,
+		.update_ctx = d->ins,
 	};
 
-	if (!cfg->prefetch)
+	if (cfg->no_follow)
 		return 0;
+	if (!strcmp(cfg->cache_path, ":memory:")) {
+		log_warn("feed: not followed with an in-memory cache; deletions reach installed peers only "
+			 "through --revalidate");
+		return 0;
+	}
 	d->pf = prefetch_new(&pc, &why);
 	if (!d->pf) {
-		log_err("prefetch (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
+		log_err("feed (cache %s): %s (%s)", cfg->cache_path, why ? why : "cannot start",
 			strerror(errno));
 		return -1;
 	}
@@ -439,7 +456,7 @@ static int start_identify_admit(struct daemon *d)
 		return -1;
 	}
 	ac.identify = d->identify;
-	fill_admit_config(&ac.buckets, &d->cfg);
+	config_fill_admit(&d->cfg, &ac.buckets);
 	d->admit = admit_stage_new(&ac);
 	if (!d->admit) {
 		log_err("admit stage: %s", strerror(errno));
@@ -503,7 +520,8 @@ static int start(struct daemon *d)
  * next one: admit -> identify -> lookup (its in-flight registry requests
  * finish and may still queue installs) -> install (its last revalidation
  * notices are refused by the stopped lookup, harmlessly: every stage is
- * only freed once all are stopped), and the registry prefetch beside them.
+ * only freed once all are stopped); the feed follower, which also feeds the
+ * install stage, stops before it.
  * Then the windows (HTTP, status socket)
  * and the objects.
  */
@@ -514,8 +532,10 @@ static void stop(struct daemon *d)
 	admit_stage_stop(d->admit);
 	identify_stop(d->identify);
 	lookup_stop(d->lk);
+	prefetch_free(d->pf); /* the feed follower feeds the install stage too */
+	d->pf = NULL;
 	installer_stop(d->ins);
-	prefetch_free(d->pf);
+	regcheck_free(d->regcheck);
 	status_server_free(d->status);
 	httpd_free(d->httpd);
 	admit_stage_free(d->admit);
@@ -538,8 +558,8 @@ static int ready(struct daemon *d, uint64_t t0)
 {
 	const char *why = NULL;
 
-	log_info("ready in %.1f ms: interface %s (%s), public key %s, port %u, %zu peers adopted, "
-		 "idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
+	log_info("jitwgd " JITWG_VERSION " ready in %.1f ms: interface %s (%s), public key %s, port %u, "
+		 "%zu peers adopted, idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
 		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
 		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
 		 d->admit_set ? ", admission set " : "", d->admit_set ? d->cfg.admit_set : "",

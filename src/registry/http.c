@@ -5,6 +5,12 @@
  * chunks, the last (upload size 0) runs the API. Bodies are capped at
  * API_BODY_MAX; a declared Content-Length above it is refused before any of
  * the body is read.
+ *
+ * A long poll of the change feed (api_response.hold_s) suspends its
+ * connection in the waiter set (feedwait.h); a commit in this process
+ * (store_set_notify), a change another process committed (the watcher
+ * thread on store_watch) or the deadline resumes it, and the handler then
+ * runs the API again. A suspended connection holds no thread.
  */
 #include "registry/http.h"
 
@@ -18,22 +24,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
 #include <microhttpd.h>
 
 #include "common/addrport.h"
 #include "common/log.h"
 #include "common/buf.h"
 #include "common/mhdreply.h"
+#include "registry/feedwait.h"
 #include "registry/metrics.h"
+
+enum {
+	WATCH_MS = 250, /* the watcher's tick: other processes' changes and waiter deadlines */
+	PARK_TRIES = 4, /* wakes that race one request's query before it answers what it has */
+};
 
 struct http_server {
 	struct MHD_Daemon *d;
 	const struct api_ctx *ctx;
 	atomic_int in_flight;
 	struct reg_metrics metrics;
+	struct feedwait fw;
+	pthread_t watcher;
+	bool has_watcher;
+	atomic_bool stop;
 };
 
 struct req_state {
+	struct feedwait_entry wait; /* first: a parked request's state */
 	struct buf body;   /* may carry a preshared key: wiped; API_BODY_MAX + NUL */
 	bool too_big;
 	bool answered; /* a response went out before the body: discard the rest */
@@ -47,6 +66,43 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ms(void)
+{
+	return now_ns() / 1000000ULL;
+}
+
+static void conn_suspend(void *conn)
+{
+	MHD_suspend_connection(conn);
+}
+
+static void conn_resume(void *conn)
+{
+	MHD_resume_connection(conn);
+}
+
+static void on_commit(void *arg)
+{
+	feedwait_wake(arg);
+}
+
+/* Wakes waiters for changes other processes commit, and at their deadlines. */
+static void *watch_main(void *arg)
+{
+	struct http_server *h = arg;
+	int ret;
+
+	while (!atomic_load(&h->stop)) {
+		ret = store_watch(h->ctx->store, WATCH_MS);
+		if (ret > 0)
+			feedwait_wake(&h->fw);
+		else if (ret < 0)
+			log_ratelimited_debug("feed watcher: store error %d", ret);
+		feedwait_expire(&h->fw, now_ms());
+	}
+	return NULL;
 }
 
 /* Bodies can carry a preshared key (requests and responses): wipe before freeing. */
@@ -128,6 +184,43 @@ static enum MHD_Result metrics_answer(struct http_server *h, const struct req_st
 	return mhd_reply(conn, MHD_HTTP_OK, MHD_REPLY_PROMETHEUS, text);
 }
 
+/*
+ * Runs the API; parks a long poll that found nothing (until a wake or its
+ * deadline) instead of answering. A parked request's latency is counted
+ * from its last resume, not from its arrival.
+ */
+static enum MHD_Result run_api(struct http_server *h, struct req_state *st, struct MHD_Connection *conn,
+			       const struct api_request *req)
+{
+	struct api_response resp;
+	uint64_t gen;
+	int i, ret;
+
+	for (i = 0;; ++i) {
+		gen = feedwait_generation(&h->fw);
+		api_handle(h->ctx, req, &resp);
+		if (!resp.hold_s || i == PARK_TRIES)
+			break;
+		if (!st->wait.wait_s) {
+			st->wait.wait_s = resp.hold_s;
+			st->wait.deadline_ms = now_ms() + 1000ULL * resp.hold_s;
+		}
+		if (now_ms() >= st->wait.deadline_ms)
+			break;
+		st->wait.conn = conn;
+		ret = feedwait_park(&h->fw, &st->wait, gen);
+		if (ret && ret != -EAGAIN)
+			break;
+		wipe_free(resp.body);
+		if (!ret)
+			return MHD_YES;
+	}
+	if (st->wait.wait_s)
+		st->start_ns = now_ns();
+	log_ratelimited_debug("%s %s -> %d", req->method, req->path, resp.status);
+	return answer(h, st, conn, &resp);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **con_cls)
@@ -137,6 +230,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct api_request req;
 	struct api_response resp;
 	const char *cl;
+
+	if (st && st->wait.parked) /* cannot happen: MHD calls back only after a resume */
+		return MHD_NO;
 
 	if (!st) {
 		st = calloc(1, sizeof(*st));
@@ -148,10 +244,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		st->route = reg_route_of(url);
 		atomic_fetch_add(&h->in_flight, 1);
 		/* Auth first: an unauthenticated client gets 401, never 413, and no body is buffered. */
-		if (api_refuse_unauthorized(h->ctx, url,
-					    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-									MHD_HTTP_HEADER_AUTHORIZATION),
-					    &resp)) {
+		req = (struct api_request){
+			.method = method,
+			.path = url,
+			.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								     MHD_HTTP_HEADER_AUTHORIZATION),
+			.query = query_arg,
+			.query_arg = conn,
+		};
+		if (api_refuse_unauthorized(h->ctx, &req, &resp)) {
 			st->answered = true;
 			return answer(h, st, conn, &resp);
 		}
@@ -189,9 +290,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.body_len = buf_len(&st->body);
 	req.query = query_arg;
 	req.query_arg = conn;
-	api_handle(h->ctx, &req, &resp);
-	log_ratelimited_debug("%s %s -> %d", method, url, resp.status);
-	return answer(h, st, conn, &resp);
+	return run_api(h, st, conn, &req);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -214,12 +313,17 @@ struct http_server *http_server_start(const char *listen, unsigned int threads, 
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
 	socklen_t len;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
 	int err = ENOMEM;
 
 	if (!h)
 		goto fail;
 	h->ctx = ctx;
+	if (feedwait_init(&h->fw, conn_suspend, conn_resume)) {
+		free(h);
+		h = NULL;
+		goto fail;
+	}
 	/* HOST:PORT, [V6]:PORT or :PORT; port 0 binds an ephemeral port (returned in *port). */
 	if (addrport_resolve(listen, ADDRPORT_EMPTY_HOST | ADDRPORT_PORT0 | ADDRPORT_RESOLVE, &ss, &len)) {
 		err = EINVAL;
@@ -227,6 +331,7 @@ struct http_server *http_server_start(const char *listen, unsigned int threads, 
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	errno = 0;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -236,14 +341,20 @@ struct http_server *http_server_start(const char *listen, unsigned int threads, 
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
 				MHD_OPTION_END);
 	if (!h->d) {
-		err = EADDRNOTAVAIL;
+		/* libmicrohttpd leaves bind(2)'s errno in place (EADDRINUSE, EACCES, ...) */
+		err = errno ? errno : EADDRNOTAVAIL;
 		goto fail;
 	}
+	store_set_notify(ctx->store, on_commit, &h->fw);
+	err = pthread_create(&h->watcher, NULL, watch_main, h);
+	if (err)
+		goto fail;
+	h->has_watcher = true;
 	info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	*port = info ? info->port : 0;
 	return h;
 fail:
-	free(h);
+	http_server_drain_free(h, 0);
 	errno = err;
 	return NULL;
 }
@@ -255,13 +366,22 @@ void http_server_drain_free(struct http_server *h, unsigned int timeout_ms)
 
 	if (!h)
 		return;
-	MHD_quiesce_daemon(h->d);
+	if (h->d)
+		MHD_quiesce_daemon(h->d);
+	/* Parked long polls answer now (an empty page), so that they drain too. */
+	feedwait_close(&h->fw);
 	while (atomic_load(&h->in_flight) > 0 && waited < timeout_ms) {
 		nanosleep(&ts, NULL);
 		waited += 10;
 	}
 	if (atomic_load(&h->in_flight) > 0)
 		log_warn("stopping with %d requests still in flight", atomic_load(&h->in_flight));
-	MHD_stop_daemon(h->d);
+	atomic_store(&h->stop, true);
+	if (h->has_watcher)
+		pthread_join(h->watcher, NULL);
+	store_set_notify(h->ctx->store, NULL, NULL);
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	feedwait_uninit(&h->fw);
 	free(h);
 }

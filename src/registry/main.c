@@ -4,10 +4,12 @@
  *
  *   jitwg-registry --listen ADDR:PORT --db PATH|postgres://... \
  *                  [--token-file F] [--pool CIDR[,CIDR6]] [--threads N] [-v]
+ *   jitwg-registry token create|list|revoke --db DB ...   (tokencli.c)
  *
  * Signals are blocked in every thread and taken synchronously here, so the
  * HTTP workers never run a handler; SIGTERM/SIGINT drain in-flight requests
- * and exit 0. Expired peers are purged on a timer between signals.
+ * and exit 0. Between signals, every second, peers whose expiry is due are
+ * deleted (a tombstone in the feed), and once a minute old tombstones go.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,14 +20,21 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "common/addrport.h"
 #include "common/log.h"
+#include "common/secretfile.h"
 #include "registry/api.h"
 #include "registry/http.h"
 #include "registry/store.h"
+#include "registry/tokencli.h"
 
 enum {
 	DEFAULT_THREADS = 4,
-	PURGE_INTERVAL_S = 60,
+	EXPIRE_TICK_S = 1,     /* expiry's tombstones reach the feed within a second */
+	PURGE_INTERVAL_S = 60, /* old tombstones go at least this often */
 	DRAIN_TIMEOUT_MS = 10000,
 };
 
@@ -34,6 +43,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: jitwg-registry --listen ADDR:PORT --db PATH|postgres://URL\n"
 		"                      [--token-file FILE] [--pool CIDR[,CIDR6]] [--threads N] [-v]\n"
+		"       jitwg-registry token create|list|revoke --db DB ...  (token --help)\n"
 		"\n"
 		"  --listen      address to serve HTTP on: 127.0.0.1:8080, [::1]:8080 (port 0 picks one)\n"
 		"  --db          SQLite database file (created, WAL mode) or a PostgreSQL URL\n"
@@ -43,6 +53,36 @@ static void usage(FILE *f)
 		"  -v, --verbose debug logging\n"
 		"  --help, --version\n",
 		DEFAULT_THREADS);
+}
+
+/* True when ADDR:PORT names a loopback address (localhost, 127.0.0.0/8, ::1). */
+static bool listen_is_loopback(const char *listen)
+{
+	struct sockaddr_storage ss;
+
+	if (!strncmp(listen, "localhost:", 10))
+		return true;
+	if (addrport_parse(listen, &ss))
+		return false;
+	if (ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+	return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+}
+
+/* Why the HTTP server could not start, in the operator's terms; 2 for bad usage. */
+static int listen_failed(const char *listen, int err)
+{
+	if (err == EINVAL) {
+		fprintf(stderr, "jitwg-registry: --listen %s: expected ADDR:PORT, e.g. 127.0.0.1:8080 or [::1]:8080\n",
+			listen);
+		return 2;
+	}
+	log_err("cannot listen on %s: %s", listen,
+		err == EADDRINUSE    ? "the port is already in use (another jitwg-registry? `ss -ltnp` names it)"
+		: err == EADDRNOTAVAIL ? "the address is not on this host"
+		: err == EACCES	       ? "ports below 1024 need CAP_NET_BIND_SERVICE"
+				       : strerror(err));
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -61,7 +101,8 @@ int main(int argc, char **argv)
 	const char *listen = NULL, *db = NULL, *token_file = NULL, *pool = NULL, *why;
 	struct api_ctx ctx = { 0 };
 	struct http_server *h = NULL;
-	struct timespec ts = { PURGE_INTERVAL_S, 0 };
+	struct timespec ts = { EXPIRE_TICK_S, 0 };
+	time_t last_purge = 0, now;
 	unsigned long threads = DEFAULT_THREADS;
 	sigset_t sigs;
 	uint16_t port = 0;
@@ -70,6 +111,10 @@ int main(int argc, char **argv)
 	long purged;
 
 	log_set_ident("jitwg-registry");
+	if (argc > 1 && !strcmp(argv[1], "token")) {
+		log_set_level(LOG_LVL_WARN); /* the audit line would repeat what the command prints */
+		return registry_token_main(argc - 1, argv + 1);
+	}
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': listen = optarg; break;
@@ -93,6 +138,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strchr(listen, ':'))
+		return listen_failed(listen, EINVAL);
 	if (pool) {
 		if (pool_parse(&ctx.pool, pool, &why)) {
 			fprintf(stderr, "jitwg-registry: --pool %s: %s\n", pool, why);
@@ -107,6 +154,8 @@ int main(int argc, char **argv)
 				ret == -EINVAL ? "want one non-empty line" : strerror(-ret));
 			return 2;
 		}
+		if (secret_path_exposed(token_file))
+			log_warn("--token-file %s " SECRET_EXPOSED_HINT, token_file);
 	}
 
 	/* Before any thread exists, so that every thread inherits the mask. */
@@ -124,10 +173,14 @@ int main(int argc, char **argv)
 	}
 	h = http_server_start(listen, (unsigned int)threads, &ctx, &port);
 	if (!h) {
-		log_err("cannot listen on %s: %s", listen, strerror(errno));
+		status = listen_failed(listen, errno);
 		goto out;
 	}
-	log_info("listening on %s port %u (%s store%s%s)", listen, port, store_backend_name(ctx.store),
+	if (!ctx.has_token && !listen_is_loopback(listen))
+		log_warn("listening on %s without --token-file: anyone who reaches this address can add, "
+			 "change and delete peers; give --token-file FILE or listen on 127.0.0.1", listen);
+	log_info("jitwg-registry " JITWG_VERSION " listening on %s port %u (%s store%s%s)", listen, port,
+		 store_backend_name(ctx.store),
 		 ctx.has_token ? ", token auth" : "", ctx.has_pool ? ", address pool" : "");
 
 	for (;;) {
@@ -135,9 +188,15 @@ int main(int argc, char **argv)
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
 		if (sig < 0 && errno == EAGAIN) {
-			purged = store_purge(ctx.store, time(NULL));
+			now = time(NULL);
+			if (now - last_purge >= PURGE_INTERVAL_S) {
+				last_purge = now;
+				purged = store_purge(ctx.store, now);
+			} else {
+				purged = store_expire(ctx.store, now);
+			}
 			if (purged > 0)
-				log_info("purged %ld expired peers", purged);
+				log_info("expired %ld peers", purged);
 		}
 	}
 	log_info("draining");

@@ -12,6 +12,7 @@
  * can never pick the same address.
  */
 #include "registry/store.h"
+#include "registry/store_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,71 +23,15 @@
 
 #include "common/log.h"
 
-struct slot {
-	pthread_mutex_t mu;
-	struct store_conn *c;
-};
-
-struct store {
-	const struct store_backend *be;
-	pthread_mutex_t write_lock;
-	unsigned int n;
-	struct slot *slots;
-	atomic_uint next;
-	/* for /metrics (store_stats) */
-	atomic_uint in_use;
-	atomic_uint_fast64_t waits, errors;
-};
-
 enum { SCAN_BATCH = 256 };
 
-int store_record_from_row(struct peer_record *r, const struct store_peer_row *row)
-{
-	memset(r, 0, sizeof(*r));
-	if (row->key_len != WG_KEY_LEN)
-		return -EIO;
-	memcpy(r->public_key, row->key, WG_KEY_LEN);
-	if (row->gateway) {
-		if (row->gateway_len >= PEER_GATEWAY_MAX)
-			return -EIO;
-		memcpy(r->gateway, row->gateway, row->gateway_len);
-		r->has_gateway = true;
-	}
-	if (row->has_psk) {
-		if (row->psk_len != WG_KEY_LEN)
-			return -EIO;
-		memcpy(r->preshared_key, row->psk, WG_KEY_LEN);
-		r->has_preshared_key = true;
-	}
-	r->persistent_keepalive = (uint16_t)row->keepalive;
-	r->expires_at = row->expires_at;
-	r->created_at = row->created_at;
-	return cidr_list_parse(row->ips, &r->allowed_ips, &r->n_allowed_ips);
-}
-
-int store_range_from_row(struct store_range *out, uint16_t family, const void *lo, size_t lo_len,
-			 const void *hi, size_t hi_len, const void *key, size_t key_len, int64_t expires_at)
-{
-	size_t n = pool_addr_len(family);
-
-	memset(out, 0, sizeof(*out));
-	if (lo_len != n || hi_len != n || key_len != WG_KEY_LEN)
-		return -EIO;
-	out->family = family;
-	memcpy(out->lo, lo, n);
-	memcpy(out->hi, hi, n);
-	memcpy(out->key, key, WG_KEY_LEN);
-	out->expires_at = expires_at;
-	return 0;
-}
-
-static bool expired(int64_t expires_at, int64_t now)
+bool store_expired(int64_t expires_at, int64_t now)
 {
 	return expires_at && expires_at <= now;
 }
 
 /* A connection for this request: any idle one, else wait for ours. */
-static struct slot *acquire(struct store *s)
+struct slot *store_slot_acquire(struct store *s)
 {
 	unsigned int start = atomic_fetch_add(&s->next, 1), i;
 	struct slot *sl;
@@ -105,7 +50,7 @@ got:
 }
 
 /* Gives the connection back; ret is the operation's result (-EIO counts as a store error). */
-static void release(struct store *s, struct slot *sl, long ret)
+void store_slot_release(struct store *s, struct slot *sl, long ret)
 {
 	if (ret == -EIO)
 		atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
@@ -136,6 +81,9 @@ struct store *store_open(const char *db, unsigned int conns)
 	else
 		s->be = &store_sqlite_backend;
 	pthread_mutex_init(&s->write_lock, NULL);
+	s->db = strdup(db);
+	if (!s->db)
+		goto fail;
 	s->slots = calloc(conns ? conns : 1, sizeof(*s->slots));
 	if (!s->slots)
 		goto fail;
@@ -161,6 +109,9 @@ void store_free(struct store *s)
 
 	if (!s)
 		return;
+	if (s->watch)
+		s->be->disconnect(s->watch);
+	free((char *)s->db);
 	for (i = 0; i < s->n; ++i) {
 		s->be->disconnect(s->slots[i].c);
 		pthread_mutex_destroy(&s->slots[i].mu);
@@ -168,6 +119,28 @@ void store_free(struct store *s)
 	free(s->slots);
 	pthread_mutex_destroy(&s->write_lock);
 	free(s);
+}
+
+void store_set_notify(struct store *s, void (*fn)(void *arg), void *arg)
+{
+	s->notify = fn;
+	s->notify_arg = arg;
+}
+
+static void notify(struct store *s)
+{
+	if (s->notify)
+		s->notify(s->notify_arg);
+}
+
+int store_watch(struct store *s, int timeout_ms)
+{
+	if (!s->watch) {
+		s->watch = s->be->connect(s->db);
+		if (!s->watch)
+			return -EIO;
+	}
+	return s->be->watch(s->watch, &s->head, timeout_ms);
 }
 
 const char *store_backend_name(const struct store *s)
@@ -179,7 +152,7 @@ const char *store_backend_name(const struct store *s)
  * 0 when no live peer holds any address of ip; -EADDRINUSE (owner in
  * conflict) otherwise. Expired owners in the way are removed.
  */
-static int check_free(const struct store_backend *be, struct store_conn *c, const struct cidr *ip, int64_t now,
+int store_check_free(const struct store_backend *be, struct store_conn *c, const struct cidr *ip, int64_t now,
 		      uint8_t conflict[WG_KEY_LEN])
 {
 	size_t n = pool_addr_len(ip->family);
@@ -195,14 +168,14 @@ static int check_free(const struct store_backend *be, struct store_conn *c, cons
 	 * (a row with no peer) could come back, and that is a broken database.
 	 */
 	for (;;) {
-		ret = be->floor(c, ip->family, hi, &r);
+		ret = store_db_floor(be, c, ip->family, hi, &r);
 		if (ret == -ENOENT)
 			return 0;
 		if (ret)
 			return ret;
 		if (memcmp(r.hi, lo, n) < 0)
 			return 0;
-		if (!expired(r.expires_at, now)) {
+		if (!store_expired(r.expires_at, now)) {
 			if (conflict)
 				memcpy(conflict, r.key, WG_KEY_LEN);
 			return -EADDRINUSE;
@@ -211,7 +184,7 @@ static int check_free(const struct store_backend *be, struct store_conn *c, cons
 			log_err("store: a range of a removed peer is still there");
 			return -EIO;
 		}
-		ret = be->remove(c, r.key);
+		ret = store_db_remove(be, c, r.key, now);
 		if (ret && ret != -ENOENT)
 			return ret;
 		memcpy(last, r.key, WG_KEY_LEN);
@@ -261,20 +234,20 @@ static int allocate(const struct store_backend *be, struct store_conn *c, const 
 	int ret;
 
 	pool_bounds(pool, fam, first, last);
-	ret = be->meta_get(c, cursor_name[fam], cur);
+	ret = store_db_meta_get(be, c, cursor_name[fam], cur);
 	if (ret == -ENOENT || (!ret && (memcmp(cur, first, n) < 0 || memcmp(cur, last, n) > 0)))
 		memcpy(cur, first, 16);
 	else if (ret)
 		return ret;
 	memcpy(start, cur, 16);
 	for (;;) {
-		ret = be->floor(c, family, cur, &r);
+		ret = store_db_floor(be, c, family, cur, &r);
 		if (ret == -ENOENT || (!ret && memcmp(r.hi, cur, n) < 0))
 			break;
 		if (ret)
 			goto out;
-		if (expired(r.expires_at, now)) {
-			ret = be->remove(c, r.key);
+		if (store_expired(r.expires_at, now)) {
+			ret = store_db_remove(be, c, r.key, now);
 			if (ret == -ENOENT) {
 				/* a range without its peer would come back from floor() forever */
 				log_err("store: an allocated range has no peer; the database is damaged");
@@ -295,13 +268,13 @@ static int allocate(const struct store_backend *be, struct store_conn *c, const 
 		}
 		/* Ranges starting exactly at cur are taken; the first gap ends the walk. */
 		for (ret = 0; !ret;) {
-			got = be->ranges_from(c, family, cur, batch, SCAN_BATCH);
+			got = store_db_ranges_from(be, c, family, cur, batch, SCAN_BATCH);
 			if (got < 0) {
 				ret = (int)got;
 				goto out;
 			}
 			for (i = 0; i < got && !ret; ++i) {
-				if (memcmp(batch[i].lo, cur, n) || expired(batch[i].expires_at, now))
+				if (memcmp(batch[i].lo, cur, n) || store_expired(batch[i].expires_at, now))
 					break;
 				ret = step_past(cur, batch[i].hi, n, first, last, start, &wrapped);
 				if (ret < 0)
@@ -317,15 +290,30 @@ static int allocate(const struct store_backend *be, struct store_conn *c, const 
 	out->prefix = (uint8_t)(n * 8);
 	memcpy(out->addr, cur, n);
 	pool_addr_inc(cur, n);
-	ret = be->meta_set(c, cursor_name[fam], cur);
+	ret = store_db_meta_set(be, c, cursor_name[fam], cur);
 out:
 	free(batch);
 	return ret;
 }
 
-int store_peer_create(struct store *s, struct peer_record *r, const struct pool *pool, int64_t now,
-		      bool *created, uint8_t conflict[WG_KEY_LEN])
+/* A creation counted against an enroll token: -EDQUOT when it has none left. */
+static int use_token(const struct store_backend *be, struct store_conn *c, const struct store_who *who)
 {
+	struct store_val p[] = { { .type = STORE_INT, .i = who->token_id } };
+	long n = 0;
+	int ret;
+
+	if (!who->enroll)
+		return 0;
+	ret = be->exec(c, SQ_TOK_USE, p, 1, NULL, NULL, &n);
+	return ret ? ret : n ? 0 : -EDQUOT;
+}
+
+int store_peer_create(struct store *s, struct peer_record *r, const struct pool *pool, int64_t now,
+		      const struct store_who *who, bool *created, uint8_t conflict[WG_KEY_LEN])
+{
+	static const struct store_who nobody = { 0 };
+	char kt[WG_KEY_B64_LEN + 1];
 	const struct store_backend *be = s->be;
 	struct peer_record old = { 0 };
 	bool alloc = r->n_allowed_ips == 0, in_txn = false;
@@ -335,23 +323,30 @@ int store_peer_create(struct store *s, struct peer_record *r, const struct pool 
 	int fam, ret;
 
 	*created = false;
+	if (!who)
+		who = &nobody;
 	if (alloc && !pool)
 		return -EINVAL;
 	pthread_mutex_lock(&s->write_lock);
-	sl = acquire(s);
+	sl = store_slot_acquire(s);
 	ret = be->begin(sl->c);
 	if (ret)
 		goto out;
 	in_txn = true;
-	ret = be->get(sl->c, r->public_key, &old);
-	if (!ret && expired(old.expires_at, now)) {
-		ret = be->remove(sl->c, r->public_key);
+	ret = store_db_get(be, sl->c, r->public_key, &old);
+	if (!ret && store_expired(old.expires_at, now)) {
+		ret = store_db_remove(be, sl->c, r->public_key, now);
 		if (ret)
 			goto out;
 	} else if (!ret) {
 		/* A retried allocation request matches the peer it created. */
 		struct peer_record cmp = *r;
 
+		/* an enroll token learns nothing of a peer it may not have created */
+		if (who->enroll) {
+			ret = -EEXIST;
+			goto out;
+		}
 		if (alloc) {
 			cmp.allowed_ips = old.allowed_ips;
 			cmp.n_allowed_ips = old.n_allowed_ips;
@@ -386,13 +381,19 @@ int store_peer_create(struct store *s, struct peer_record *r, const struct pool 
 		ips = NULL;
 	} else {
 		for (i = 0; i < r->n_allowed_ips; ++i) {
-			ret = check_free(be, sl->c, &r->allowed_ips[i], now, conflict);
+			ret = store_check_free(be, sl->c, &r->allowed_ips[i], now, conflict);
 			if (ret)
 				goto out;
 		}
 	}
 	r->created_at = now;
-	ret = be->insert(sl->c, r);
+	ret = use_token(be, sl->c, who);
+	if (!ret)
+		ret = store_db_insert(be, sl->c, r);
+	if (!ret) {
+		store_key_text(kt, r->public_key);
+		ret = store_audit_add(be, sl->c, now, who, "create", kt, NULL);
+	}
 	if (ret)
 		goto out;
 	ret = be->commit(sl->c);
@@ -413,8 +414,10 @@ out:
 		r->n_allowed_ips = 0;
 	}
 	if (sl)
-		release(s, sl, ret);
+		store_slot_release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
+	if (!ret && *created)
+		notify(s);
 	free(ips);
 	peer_record_clear(&old);
 	return ret;
@@ -422,71 +425,70 @@ out:
 
 int store_peer_get(struct store *s, const uint8_t key[static WG_KEY_LEN], int64_t now, struct peer_record *out)
 {
-	struct slot *sl = acquire(s);
-	int ret = s->be->get(sl->c, key, out);
+	struct slot *sl = store_slot_acquire(s);
+	int ret = store_db_get(s->be, sl->c, key, out);
 
-	release(s, sl, ret);
-	if (!ret && expired(out->expires_at, now)) {
+	store_slot_release(s, sl, ret);
+	if (!ret && store_expired(out->expires_at, now)) {
 		peer_record_clear(out);
 		ret = -ENOENT;
 	}
 	return ret;
 }
 
-int store_peer_delete(struct store *s, const uint8_t key[static WG_KEY_LEN])
+int store_peer_delete(struct store *s, const uint8_t key[static WG_KEY_LEN], int64_t now,
+		      const struct store_who *who)
 {
+	char kt[WG_KEY_B64_LEN + 1];
 	struct slot *sl;
 	int ret;
 
-	pthread_mutex_lock(&s->write_lock);
-	sl = acquire(s);
-	ret = s->be->begin(sl->c);
+	ret = store_write_begin(s, &sl);
+	if (ret)
+		return ret;
+	ret = store_db_remove(s->be, sl->c, key, now);
 	if (!ret) {
-		ret = s->be->remove(sl->c, key);
-		if (ret)
-			s->be->rollback(sl->c);
-		else
-			ret = s->be->commit(sl->c);
+		store_key_text(kt, key);
+		ret = store_audit_add(s->be, sl->c, now, who, "delete", kt, NULL);
 	}
-	release(s, sl, ret);
-	pthread_mutex_unlock(&s->write_lock);
-	return ret;
+	return store_write_end(s, sl, ret, true);
 }
 
-int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, int64_t now, size_t limit,
+int store_peer_list(struct store *s, const uint8_t *after, const char *gateway, const char *owner, int64_t now,
+		    size_t limit,
 		    struct peer_record **out, size_t *n)
 {
-	struct slot *sl = acquire(s);
-	int ret = s->be->list(sl->c, after, gateway, now, limit, out, n);
+	struct slot *sl = store_slot_acquire(s);
+	int ret = store_db_list(s->be, sl->c, after, gateway, owner, now, limit, out, n);
 
-	release(s, sl, ret);
+	store_slot_release(s, sl, ret);
 	return ret;
 }
 
 int store_peer_changes(struct store *s, const char *gateway, int64_t since, int64_t now, size_t limit,
 		       struct store_change **out, size_t *n)
 {
-	struct slot *sl = acquire(s);
+	struct slot *sl = store_slot_acquire(s);
 	uint8_t val[16];
 	int64_t floor = 0;
 	int ret;
 
 	*out = NULL;
 	*n = 0;
-	ret = s->be->changes(sl->c, gateway, since, now, limit, out, n);
+	ret = store_db_changes(s->be, sl->c, gateway, since, now, limit, out, n);
 	/*
 	 * The floor is read after the page: pruning deletes tombstones and
 	 * raises the floor in one transaction, so a page that may miss one
 	 * always sees the raised floor here.
 	 */
 	if (!ret) {
-		ret = s->be->meta_get(sl->c, STORE_FEED_FLOOR, val);
+		ret = store_db_meta_get(s->be, sl->c, STORE_FEED_FLOOR, val);
 		if (!ret)
 			floor = store_floor_decode(val);
 		else if (ret == -ENOENT)
 			ret = 0;
 	}
-	release(s, sl, ret);
+	store_slot_release(s, sl, ret);
 	if (!ret && since > 0 && since < floor)
 		ret = -ESTALE;
 	if (ret) {
@@ -531,22 +533,61 @@ int64_t store_floor_decode(const uint8_t val[static 16])
 long store_purge(struct store *s, int64_t now)
 {
 	struct slot *sl;
-	long ret;
-	int r;
+	long n;
+	int ret;
+
+	ret = store_write_begin(s, &sl);
+	if (ret)
+		return ret;
+	n = store_db_purge(s->be, sl->c, now);
+	ret = store_write_end(s, sl, n < 0 ? (int)n : 0, n > 0);
+	return ret ? ret : n;
+}
+
+int store_write_begin(struct store *s, struct slot **out)
+{
+	struct slot *sl;
+	int ret;
 
 	pthread_mutex_lock(&s->write_lock);
-	sl = acquire(s);
-	r = s->be->begin(sl->c);
-	if (r) {
-		ret = r;
-	} else {
-		ret = s->be->purge(sl->c, now);
-		if (ret < 0)
-			s->be->rollback(sl->c);
-		else if ((r = s->be->commit(sl->c)))
-			ret = r;
+	sl = store_slot_acquire(s);
+	ret = s->be->begin(sl->c);
+	if (ret) {
+		store_slot_release(s, sl, ret);
+		pthread_mutex_unlock(&s->write_lock);
+		return ret;
 	}
-	release(s, sl, ret);
+	*out = sl;
+	return 0;
+}
+
+int store_write_end(struct store *s, struct slot *sl, int ret, bool changed)
+{
+	if (ret)
+		s->be->rollback(sl->c);
+	else
+		ret = s->be->commit(sl->c);
+	store_slot_release(s, sl, ret);
 	pthread_mutex_unlock(&s->write_lock);
+	if (!ret && changed)
+		notify(s);
 	return ret;
+}
+
+/* Expired peers go (leaving tombstones) as soon as the first one is due: a read, then a purge when due. */
+long store_expire(struct store *s, int64_t now)
+{
+	struct slot *sl = store_slot_acquire(s);
+	int64_t next = 0;
+	int ret = store_db_next_expiry(s->be, sl->c, &next);
+
+	store_slot_release(s, sl, ret);
+	if (ret)
+		return ret;
+	return next && next <= now ? store_purge(s, now) : 0;
+}
+
+void store_key_text(char out[static WG_KEY_B64_LEN + 1], const uint8_t key[static WG_KEY_LEN])
+{
+	key_to_base64(out, key);
 }

@@ -47,7 +47,7 @@ static void usage(FILE *f)
 		"                             0 = no limit)\n"
 		"  --trust-proxy CIDR         believe X-Forwarded-For from these peers (repeatable)\n"
 		"  --bind-range CIDR          UDP source addresses, inside 127.0.0.0/8 (default 127.1.0.0/16)\n"
-		"  --log-level err|warn|info|debug\n"
+		"  --log-level error|warn|info|debug\n"
 		"  --version\n",
 		RELAY_DEFAULT_MAX_CONNS, RELAY_DEFAULT_HANDSHAKE_MS / 1000, RELAY_DEFAULT_IDLE_MS / 1000,
 		RELAY_DEFAULT_PER_SOURCE);
@@ -90,11 +90,11 @@ static int parse_bind_range(struct relay_config *cfg, const char *arg)
 
 static int parse_log_level(const char *arg)
 {
-	if (!strcmp(arg, "err")) log_set_level(LOG_LVL_ERR);
-	else if (!strcmp(arg, "warn")) log_set_level(LOG_LVL_WARN);
-	else if (!strcmp(arg, "info")) log_set_level(LOG_LVL_INFO);
-	else if (!strcmp(arg, "debug")) log_set_level(LOG_LVL_DEBUG);
-	else return die("--log-level", arg, "expected err, warn, info or debug");
+	enum log_level lvl;
+
+	if (log_level_parse(arg, &lvl))
+		return die("--log-level", arg, "expected " LOG_LEVEL_NAMES);
+	log_set_level(lvl);
 	return 0;
 }
 
@@ -277,7 +277,8 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
-	log_info("relay: listening (%s), forwarding to WireGuard, hook %s, %u threads, idle timeout %u s, "
+	log_info("relay: jitwg-relay " JITWG_VERSION " listening (%s), forwarding to WireGuard, hook %s, "
+		 "%u threads, idle timeout %u s, "
 		 "%u per source", cfg->tls_cert ? "wss" : "ws", cfg->hook_path ? cfg->hook_path : "off",
 		 cfg->threads, cfg->idle_ms / 1000, cfg->max_per_source);
 	serve(&r, &set);

@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "common/secretfile.h"
 #include "relay/relay.h"
 
 static void log_ssl(const char *what)
@@ -40,12 +41,19 @@ static SSL_CTX *load(const char *cert, const char *key)
 	SSL_CTX_set_num_tickets(ctx, 0);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		log_ssl(cert);
+		/* the usual cause: --tls-cert and --tls-key given the other way round */
+		if (SSL_CTX_use_PrivateKey_file(ctx, cert, SSL_FILETYPE_PEM) == 1)
+			log_err("relay: --tls-cert %s is a private key, not a certificate: are --tls-cert and "
+				"--tls-key swapped?", cert);
+		ERR_clear_error();
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
 		log_ssl(key);
 		goto fail;
 	}
+	if (secret_path_exposed(key))
+		log_warn("relay: --tls-key %s " SECRET_EXPOSED_HINT, key);
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		log_ssl("certificate and key do not match");
 		goto fail;

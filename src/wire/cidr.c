@@ -29,19 +29,22 @@ static bool host_bits_zero(const uint8_t *addr, size_t len, unsigned int prefix)
 	return true;
 }
 
-int cidr_parse(struct cidr *out, const char *s)
+int cidr_parse_why(struct cidr *out, const char *s, const char **why)
 {
 	char buf[INET6_ADDRSTRLEN + 8];
 	char *slash, *end;
 	unsigned long prefix;
+	const char *reason = "not an IPv4 or IPv6 address";
 	size_t n;
 
 	memset(out, 0, sizeof(*out));
 	if (!s)
-		return -EINVAL;
+		goto err;
 	n = strlen(s);
-	if (n == 0 || n >= sizeof(buf))
-		return -EINVAL;
+	if (n == 0 || n >= sizeof(buf)) {
+		reason = n ? "too long for an address/prefix" : "empty";
+		goto err;
+	}
 	memcpy(buf, s, n + 1);
 	slash = strchr(buf, '/');
 	if (slash)
@@ -55,19 +58,36 @@ int cidr_parse(struct cidr *out, const char *s)
 	prefix = addr_len(out->family) * 8;
 	if (slash) {
 		/* digits only: strtoul would accept "+8", " 8" and "0x8" */
+		reason = "the prefix length after '/' must be a decimal number";
 		if (slash[1] < '0' || slash[1] > '9' || strlen(slash + 1) > 3)
 			goto err;
 		prefix = strtoul(slash + 1, &end, 10);
-		if (*end || prefix > addr_len(out->family) * 8)
+		if (*end)
 			goto err;
+		if (prefix > addr_len(out->family) * 8) {
+			reason = out->family == AF_INET ? "the prefix length is over 32 (IPv4)"
+							: "the prefix length is over 128 (IPv6)";
+			goto err;
+		}
 	}
 	out->prefix = (uint8_t)prefix;
-	if (!host_bits_zero(out->addr, addr_len(out->family), out->prefix))
+	if (!host_bits_zero(out->addr, addr_len(out->family), out->prefix)) {
+		reason = "host bits must be zero (the address past the prefix length)";
 		goto err;
+	}
+	if (why)
+		*why = NULL;
 	return 0;
 err:
 	memset(out, 0, sizeof(*out));
+	if (why)
+		*why = reason;
 	return -EINVAL;
+}
+
+int cidr_parse(struct cidr *out, const char *s)
+{
+	return cidr_parse_why(out, s, NULL);
 }
 
 void cidr_format(char out[static CIDR_STR_MAX], const struct cidr *c)

@@ -21,6 +21,12 @@ enum { CIDR_STR_MAX = 44 }; /* "ffff:...:ffff/128" plus NUL */
  * "10.0.0.1/24" is -EINVAL. Returns 0 or -EINVAL.
  */
 int cidr_parse(struct cidr *out, const char *s);
+/*
+ * cidr_parse() that also says why a string is refused: *why is a static
+ * English reason ("not an IPv4 or IPv6 address", "the prefix length is over
+ * 32 (IPv4)", "host bits must be zero ...") on -EINVAL, NULL on success.
+ */
+int cidr_parse_why(struct cidr *out, const char *s, const char **why);
 /* Formats in canonical inet_ntop form with "/n". */
 void cidr_format(char out[static CIDR_STR_MAX], const struct cidr *c);
 /* True when the two prefixes share any address. */

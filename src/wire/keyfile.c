@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "wire/keyfile.h"
 
+#include "common/secretfile.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@ int keyfile_read(uint8_t key[static WG_KEY_LEN], const char *path, const char **
 	/* Room for the key, a newline and enough extra to notice a longer file. */
 	char buf[WG_KEY_B64_LEN + 64];
 	const char *why = "not a base64 WireGuard key";
+	bool exposed = false;
 	size_t len = 0, start = 0, end;
 	ssize_t n;
 	int fd, ret;
@@ -23,6 +26,7 @@ int keyfile_read(uint8_t key[static WG_KEY_LEN], const char *path, const char **
 		why = strerror(errno);
 		goto out;
 	}
+	exposed = secret_fd_exposed(fd);
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
@@ -50,7 +54,9 @@ int keyfile_read(uint8_t key[static WG_KEY_LEN], const char *path, const char **
 	ret = key_from_base64(key, buf + start);
 out:
 	explicit_bzero(buf, sizeof(buf));
+	if (!ret && exposed)
+		why = "the key file " SECRET_EXPOSED_HINT;
 	if (errmsg)
-		*errmsg = ret ? why : NULL;
+		*errmsg = ret || exposed ? why : NULL;
 	return ret;
 }

@@ -10,7 +10,9 @@
  * optional trailing newline (surrounding whitespace is tolerated, nothing
  * else). Returns 0, -errno from open/read, or -EINVAL for a malformed key.
  * The read buffer is wiped; on error *key is zeroed. When errmsg is not NULL
- * it receives a short human reason ("no such file", "not a base64 key", ...).
+ * it receives a short human reason ("no such file", "not a base64 key", ...)
+ * on error; on success NULL, or a warning to show when other users may read
+ * the file (common/secretfile.h).
  */
 int keyfile_read(uint8_t key[static WG_KEY_LEN], const char *path, const char **errmsg);
 

@@ -28,6 +28,11 @@ int key_from_base64url(uint8_t key[static WG_KEY_LEN], const char *in);
 bool key_equal(const uint8_t a[static WG_KEY_LEN], const uint8_t b[static WG_KEY_LEN]);
 /* Constant-time test for the all-zero key. */
 bool key_is_zero(const uint8_t key[static WG_KEY_LEN]);
+/*
+ * True for a public key of small order (the all-zero key among them): no
+ * handshake can ever complete with it, so it is refused where it is typed.
+ */
+bool key_is_low_order(const uint8_t key[static WG_KEY_LEN]);
 
 /* Constant-time comparison of two buffers of the same length. */
 bool ct_equal(const void *a, const void *b, size_t len);

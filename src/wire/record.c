@@ -47,19 +47,32 @@ int peer_record_copy(struct peer_record *dst, const struct peer_record *src)
 	return 0;
 }
 
+/* 1 to max-1 characters, each alphanumeric or in extra. */
+static bool charset_valid(const char *s, size_t max, const char *extra)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n >= max)
+		return false;
+	for (i = 0; i < n; ++i)
+		if (!isalnum((unsigned char)s[i]) && !strchr(extra, s[i]))
+			return false;
+	return true;
+}
+
 bool peer_gateway_valid(const char *name)
 {
-	size_t i, n = strlen(name);
+	return charset_valid(name, PEER_GATEWAY_MAX, "._-");
+}
 
-	if (n == 0 || n >= PEER_GATEWAY_MAX)
-		return false;
-	for (i = 0; i < n; ++i) {
-		unsigned char c = (unsigned char)name[i];
+bool peer_label_valid(const char *label)
+{
+	return charset_valid(label, PEER_LABEL_MAX, "._-@");
+}
 
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-')
-			return false;
-	}
-	return true;
+static bool label_equal(bool ha, const char *a, bool hb, const char *b)
+{
+	return ha == hb && (!ha || !strcmp(a, b));
 }
 
 static bool ips_contain(const struct peer_record *r, const struct cidr *c)
@@ -84,7 +97,9 @@ bool peer_record_equal(const struct peer_record *a, const struct peer_record *b)
 	for (i = 0; i < a->n_allowed_ips; ++i)
 		if (!ips_contain(b, &a->allowed_ips[i]))
 			return false;
-	if (a->has_gateway != b->has_gateway || (a->has_gateway && strcmp(a->gateway, b->gateway)))
+	if (!label_equal(a->has_gateway, a->gateway, b->has_gateway, b->gateway) ||
+	    !label_equal(a->has_name, a->name, b->has_name, b->name) ||
+	    !label_equal(a->has_owner, a->owner, b->has_owner, b->owner))
 		return false;
 	if (a->has_preshared_key != b->has_preshared_key)
 		return false;
@@ -145,7 +160,42 @@ static int parse_allowed_ips(struct peer_record *r, struct json_object *v)
 	return 0;
 }
 
-static int parse_field(struct peer_record *r, const char *k, struct json_object *v, bool *have_key)
+/* A name or owner: null leaves it unset. */
+static int parse_label(bool *has, char out[static PEER_LABEL_MAX], struct json_object *v)
+{
+	const char *s;
+
+	if (json_object_is_type(v, json_type_null))
+		return 0;
+	s = plain_string(v);
+	if (!s || !peer_label_valid(s))
+		return -EINVAL;
+	memcpy(out, s, strlen(s) + 1);
+	*has = true;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	unsigned int bit;
+} field_bits[] = {
+	{ "public_key", PEER_F_PUBLIC_KEY }, { "allowed_ips", PEER_F_ALLOWED_IPS },
+	{ "gateway", PEER_F_GATEWAY }, { "preshared_key", PEER_F_PRESHARED_KEY },
+	{ "persistent_keepalive", PEER_F_KEEPALIVE }, { "expires_at", PEER_F_EXPIRES_AT },
+	{ "created_at", PEER_F_CREATED_AT }, { "name", PEER_F_NAME }, { "owner", PEER_F_OWNER },
+};
+
+static unsigned int field_bit(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(field_bits) / sizeof(field_bits[0]); ++i)
+		if (!strcmp(k, field_bits[i].name))
+			return field_bits[i].bit;
+	return 0;
+}
+
+static int parse_field(struct peer_record *r, const char *k, struct json_object *v)
 {
 	bool null = json_object_is_type(v, json_type_null);
 	const char *s;
@@ -155,7 +205,10 @@ static int parse_field(struct peer_record *r, const char *k, struct json_object 
 		s = plain_string(v);
 		if (!s || key_from_base64(r->public_key, s) || key_is_zero(r->public_key))
 			return -EINVAL;
-		*have_key = true;
+	} else if (!strcmp(k, "name")) {
+		return parse_label(&r->has_name, r->name, v);
+	} else if (!strcmp(k, "owner")) {
+		return parse_label(&r->has_owner, r->owner, v);
 	} else if (!strcmp(k, "allowed_ips")) {
 		return null ? 0 : parse_allowed_ips(r, v);
 	} else if (!strcmp(k, "gateway")) {
@@ -261,14 +314,30 @@ static size_t members_written(const char *s, size_t n)
 
 int peer_record_from_json(struct peer_record *out, const char *json, size_t len, const char **field)
 {
+	unsigned int present;
+	int ret = peer_record_fields_from_json(out, json, len, PEER_F_ALL, &present, field);
+
+	if (!ret && !(present & PEER_F_PUBLIC_KEY)) {
+		peer_record_clear(out);
+		if (field)
+			*field = "public_key";
+		ret = -EINVAL;
+	}
+	return ret;
+}
+
+int peer_record_fields_from_json(struct peer_record *out, const char *json, size_t len, unsigned int allowed,
+				 unsigned int *present, const char **field)
+{
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL, *psk;
 	const char *bad = "body";
-	bool have_key = false;
+	unsigned int bit;
 	size_t end;
 	int ret = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
+	*present = 0;
 	if (len > INT_MAX || single_quoted(json, len))
 		goto out;
 	tok = json_tokener_new_ex(JSON_DEPTH);
@@ -287,7 +356,9 @@ int peer_record_from_json(struct peer_record *out, const char *json, size_t len,
 		goto out; /* a repeated member name */
 	{
 		json_object_object_foreach(obj, k, v) {
-			ret = parse_field(out, k, v, &have_key);
+			bit = field_bit(k);
+			ret = (bit & allowed) ? parse_field(out, k, v) : -ENOENT;
+			*present |= bit;
 			if (ret) {
 				/* k belongs to obj, which is freed below: name a copy */
 				bad = name_unknown(k);
@@ -295,11 +366,6 @@ int peer_record_from_json(struct peer_record *out, const char *json, size_t len,
 				goto out;
 			}
 		}
-	}
-	if (!have_key) {
-		bad = "public_key";
-		ret = -EINVAL;
-		goto out;
 	}
 	ret = 0;
 out:
@@ -358,6 +424,10 @@ struct json_object *peer_record_to_json_object(const struct peer_record *r)
 		goto out;
 	ips = NULL;
 	if (r->has_gateway && add_string(o, "gateway", r->gateway))
+		goto out;
+	if (r->has_name && add_string(o, "name", r->name))
+		goto out;
+	if (r->has_owner && add_string(o, "owner", r->owner))
 		goto out;
 	if (r->has_preshared_key) {
 		key_to_base64(key, r->preshared_key);

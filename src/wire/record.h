@@ -15,7 +15,21 @@
 #include "wire/cidr.h"
 #include "wire/keys.h"
 
-enum { PEER_GATEWAY_MAX = 64 };
+enum { PEER_GATEWAY_MAX = 64, PEER_LABEL_MAX = 64 };
+
+/* The fields of a record, as bits: what a partial body may carry (PATCH, rotate). */
+enum peer_field {
+	PEER_F_PUBLIC_KEY = 1 << 0,
+	PEER_F_ALLOWED_IPS = 1 << 1,
+	PEER_F_GATEWAY = 1 << 2,
+	PEER_F_PRESHARED_KEY = 1 << 3,
+	PEER_F_KEEPALIVE = 1 << 4,
+	PEER_F_EXPIRES_AT = 1 << 5,
+	PEER_F_CREATED_AT = 1 << 6,
+	PEER_F_NAME = 1 << 7,
+	PEER_F_OWNER = 1 << 8,
+	PEER_F_ALL = (1 << 9) - 1,
+};
 
 struct peer_record {
 	uint8_t public_key[WG_KEY_LEN];
@@ -28,6 +42,10 @@ struct peer_record {
 	uint16_t persistent_keepalive;     /* seconds, 0 = off */
 	int64_t expires_at;                /* unix seconds, 0 = never */
 	int64_t created_at;                /* unix seconds, set by the registry */
+	bool has_name;
+	char name[PEER_LABEL_MAX];         /* a label for people: peer_label_valid() */
+	bool has_owner;
+	char owner[PEER_LABEL_MAX];        /* who the peer belongs to: peer_label_valid() */
 };
 
 /* Frees allowed_ips, wipes keys, zeroes the struct. NULL is a no-op. */
@@ -42,6 +60,16 @@ int peer_record_copy(struct peer_record *dst, const struct peer_record *src);
  * on error *out is cleared.
  */
 int peer_record_from_json(struct peer_record *out, const char *json, size_t len, const char **field);
+
+/*
+ * Parses a partial record: only the members whose bits are in allowed may
+ * appear (others are -EINVAL naming them); *present gets the bits of the
+ * members given, also as null (a PATCH's "expires_at": null clears).
+ * public_key is not required. Same strictness and errors as
+ * peer_record_from_json().
+ */
+int peer_record_fields_from_json(struct peer_record *out, const char *json, size_t len, unsigned int allowed,
+				 unsigned int *present, const char **field);
 
 /*
  * Serialises to the JSON object of docs/API.md. Returns a malloc'd
@@ -60,12 +88,14 @@ struct json_object *peer_record_to_json_object(const struct peer_record *r);
 
 /*
  * True when two records describe the same peer configuration: key, allowed IPs
- * (as a set), gateway, preshared key, keepalive and expiry. created_at is not
+ * (as a set), gateway, preshared key, keepalive, expiry, name and owner. created_at is not
  * compared. Constant time in the preshared key.
  */
 bool peer_record_equal(const struct peer_record *a, const struct peer_record *b);
 
 /* True for a valid gateway name: 1-63 of [A-Za-z0-9._-]. */
 bool peer_gateway_valid(const char *name);
+/* True for a valid name or owner: 1-63 of [A-Za-z0-9._-@]. */
+bool peer_label_valid(const char *label);
 
 #endif

@@ -15,10 +15,17 @@
 #     the defect the shipped unit no longer has; then, as a userspace host
 #     (wireguard-go, the packaged drop-in), jitwgd.service reaches READY
 #     under its whole sandbox, serves /metrics and `jitwg status`, reloads;
-#  5. purge them: no file, directory, unit link or user of theirs is left.
+#     the shipped examples work as shipped: each daemon reads its own token,
+#     jitwgd's registry check passes, the pool hands out 10.8.0.2; start
+#     lines name the version; an upgrade restarts jitwgd; purging the
+#     registry keeps its database and says so;
+#  5. purge them (JITWG_PURGE_DATABASE=yes): no file, directory, unit link
+#     or user of theirs is left.
 # jitwg-relay is built and checked only when src/relay/ exists; otherwise that
 # part is reported and the test exits 77 (SKIP) after checking the rest.
 source "$(dirname "$0")/../lib.sh"
+# shellcheck source=container.bash
+source "$(dirname "$0")/container.bash"
 
 for t in dpkg-buildpackage lintian systemd-analyze systemd-nspawn promtool; do
 	command -v "$t" >/dev/null || { echo "$t not installed (scripts/deps.sh)"; exit 77; }
@@ -51,19 +58,15 @@ installed=0
 purge_all() {
 	[ "$installed" = 1 ] || return 0
 	installed=0
-	dpkg --purge "${PKGS[@]}" >"$TL_TMP/purge.log" 2>&1
+	JITWG_PURGE_DATABASE=yes dpkg --purge "${PKGS[@]}" >"$TL_TMP/purge.log" 2>&1
 }
 # Also on failure: purge what was installed, then tl_cleanup (with this exit
-# status). The container's root is a bind mount of / made inside its own mount
-# namespace; should it ever be visible here, never rm -rf through it.
+# status).
 on_exit() {
 	local rc=$?
 	set +e
 	purge_all
-	if [ -d "$TL_TMP/root" ] && ! rmdir "$TL_TMP/root"; then
-		tl_log "$TL_TMP/root is not empty: leaving $TL_TMP in place"
-		TL_TMP=""
-	fi
+	ct_release_root
 	(exit "$rc")
 	tl_cleanup
 }
@@ -123,49 +126,50 @@ for m in "${mans[@]}"; do
 	[ -n "$f" ] || tl_fail "man page $m not installed"
 	zcat "$f" | mandoc -T lint -W warning >/dev/null || tl_fail "installed $m is not lint-clean"
 done
+# Every document a unit names is installed.
+for u in "${UNITS[@]}" jitwg-tunnel@.service; do
+	for d in $(sed -n 's/^Documentation=//p' "/lib/systemd/system/$u"); do
+		case $d in
+		man:*) m=${d#man:}; n=${m%(*}; sec=${m#*(}; sec=${sec%)}
+			[ -n "$(find /usr/share/man -name "$n.$sec.gz" | head -n 1)" ] || tl_fail "$u names $d, not installed" ;;
+		file://*) [ -f "${d#file://}" ] || tl_fail "$u names $d, not installed" ;;
+		*) tl_fail "$u: Documentation=$d is neither man: nor file:" ;;
+		esac
+	done
+done
 tl_log "installed: units verified and enabled, binaries answer --version $VERSION and --help"
 
 # 4. a kernel-only host: this OS booted in a container
 [ ! -e /run/wireguard ] || tl_log "(the host has /run/wireguard; the container does not)"
-mkdir -p "$TL_TMP/root" "$TL_TMP/out"
+ct_prepare "jitwg package check"
 # The control unit: the shipped one plus the old line. It must not share the
 # state and runtime directories or restart: its every failure would remove
 # /run/jitwg under the real unit's feet.
 sed 's|^ReadWritePaths=.*||; s|^\[Service\]|[Service]\nReadWritePaths=/run/wireguard|;
      s|^Restart=.*|Restart=no|; /^RuntimeDirectory/d; /^StateDirectory/d' \
-	/lib/systemd/system/jitwgd.service >"$TL_TMP/jitwgd-rwpaths.service"
-cat >"$TL_TMP/check.target" <<'UNIT'
-[Unit]
-Description=jitwg package check
-Requires=basic.target jitwg-check.service
-After=basic.target jitwg-check.service
-AllowIsolate=yes
-UNIT
-cat >"$TL_TMP/check.service" <<'UNIT'
-[Unit]
-Description=jitwg package check (runs the checks, then powers off)
-After=basic.target
-[Service]
-Type=oneshot
-ExecStart=/bin/bash /jitwg-check/check.sh
-ExecStopPost=/bin/systemctl poweroff --no-block
-UNIT
-cat >"$TL_TMP/check.sh" <<'SCRIPT'
+	/lib/systemd/system/jitwgd.service >"$TL_TMP/in/jitwgd-rwpaths.service"
+cat >"$TL_TMP/in/check.sh" <<'SCRIPT'
 #!/bin/bash
 # Runs inside the container; writes KEY=VALUE lines to /jitwg-out/result.
 exec >/jitwg-out/check.log 2>&1
 set -x
 r=/jitwg-out/result
 echo "run_wireguard=$([ -e /run/wireguard ] && echo yes || echo no)" >>$r
-printf 'LISTEN=127.0.0.1:8080\nDB=/var/lib/jitwg-registry/registry.db\nOPTIONS=--threads 2\n' >/etc/jitwg/registry.env
+# The packaged examples as shipped, each daemon with its own token (CONTRACTS: 0640, own group).
+cp /etc/jitwg/registry.env.example /etc/jitwg/registry.env
+(umask 027; head -c 32 /dev/urandom | base64 >/etc/jitwg/registry.token)
+chgrp jitwg-registry /etc/jitwg/registry.token
+install -m 0640 -g jitwgd /etc/jitwg/registry.token /etc/jitwg/gateway.token
+auth="Authorization: Bearer $(cat /etc/jitwg/registry.token)"
 systemctl start jitwg-registry.service
 for i in $(seq 50); do curl -sf http://127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
 echo "registry_active=$(systemctl is-active jitwg-registry.service)" >>$r
 echo "registry_healthz=$(curl -sf http://127.0.0.1:8080/healthz)" >>$r
 echo "registry_user=$(ps -o user= -p "$(systemctl show -p MainPID --value jitwg-registry.service)")" >>$r
-curl -sf http://127.0.0.1:8080/metrics >/jitwg-out/registry.metrics
+curl -sf -H "$auth" http://127.0.0.1:8080/metrics >/jitwg-out/registry.metrics
+echo "registry_version_logged=$(journalctl -b -u jitwg-registry.service -o cat --no-pager | grep -cF "$(jitwg-registry --version) listening")" >>$r
 echo "registry_promtool=$(promtool check metrics </jitwg-out/registry.metrics >/dev/null 2>&1 && echo ok || echo bad)" >>$r
-sed 's|^registry = .*|registry = http://127.0.0.1:8080|' /etc/jitwg/jitwgd.conf.example >/etc/jitwg/jitwgd.conf
+cp /etc/jitwg/jitwgd.conf.example /etc/jitwg/jitwgd.conf
 systemctl start jitwgd.service
 sleep 1
 echo "jitwgd_status=$(systemctl show -p ExecMainStatus --value jitwgd.service)" >>$r
@@ -202,28 +206,37 @@ curl -sf http://127.0.0.1:9586/metrics >/jitwg-out/jitwgd.metrics
 echo "jitwgd_promtool=$(promtool check metrics </jitwg-out/jitwgd.metrics >/dev/null 2>&1 && echo ok || echo bad)" >>$r
 echo "status_key=$(jitwg status --interface wg0 --json | jq -r .public_key)" >>$r
 echo "wg_key=$(wg show wg0 public-key)" >>$r
+for i in $(seq 50); do grep -q '^jitwg_registry_check_ok 1' /jitwg-out/jitwgd.metrics && break; sleep 0.1; curl -sf http://127.0.0.1:9586/metrics >/jitwg-out/jitwgd.metrics; done
+echo "registry_check=$(sed -n 's/^jitwg_registry_check_ok //p' /jitwg-out/jitwgd.metrics)" >>$r
+echo "jitwgd_version_logged=$(journalctl -b -u jitwgd.service -o cat --no-pager | grep -cF "$(jitwgd --version) ready")" >>$r
+# The registry's pool as shipped: the first client gets 10.8.0.2 (10.8.0.1 is the gateway's).
+jitwg peer config --registry http://127.0.0.1:8080 --token-file /etc/jitwg/registry.token \
+	--gateway-public-key "$(wg show wg0 public-key)" --endpoint 192.0.2.1:51820 >/jitwg-out/client.conf
+echo "client_address=$(sed -n 's/^Address = //p' /jitwg-out/client.conf)" >>$r
 systemctl reload jitwgd.service
 sleep 0.5
 echo "after_reload=$(systemctl is-active jitwgd.service)" >>$r
 journalctl -b -u jitwgd.service -o cat --no-pager >/jitwg-out/jitwgd.journal
+# An upgrade (the same packages again) restarts the running daemon. A
+# policy-rc.d that forbids service actions (build and container images ship
+# one) would keep dpkg from it: this container's copy of / is ours to change.
+rm -f /usr/sbin/policy-rc.d
+pid=$(systemctl show -p MainPID --value jitwgd.service)
+dpkg -i /jitwg-debs/*.deb >/jitwg-out/upgrade.log 2>&1
+for i in $(seq 50); do [ "$(systemctl is-active jitwgd.service)" = active ] && break; sleep 0.1; done
+echo "upgrade_restarted=$([ "$(systemctl show -p MainPID --value jitwgd.service)" != "$pid" ] && echo yes || echo no)" >>$r
+echo "after_upgrade=$(systemctl is-active jitwgd.service)" >>$r
+# Purge keeps the registry's database unless asked, and says so.
+systemctl stop jitwg-registry.service
+dpkg --purge jitwg-registry >/jitwg-out/purge-registry.log 2>&1
+echo "purge_kept_db=$([ -f /var/lib/jitwg-registry/registry.db ] && echo yes || echo no)" >>$r
+echo "purge_said=$(grep -c 'kept the registry.s database' /jitwg-out/purge-registry.log)" >>$r
 echo "done=1" >>$r
 SCRIPT
-cp "$TL_TMP/jitwgd-rwpaths.service" "$TL_TMP/check.target" "$TL_TMP/check.service" "$TL_TMP/check.sh" "$TL_TMP/out/" 2>/dev/null
-mkdir -p "$TL_TMP/in" && mv "$TL_TMP/out/"* "$TL_TMP/in/"
-# --capability=CAP_IPC_LOCK: without it nspawn's own seccomp filter refuses
-# mlock(2) to everyone in the container (root included), which jitwgd needs
-# for its key page; a real host has no such filter.
 start=$(date +%s)
-timeout --kill-after=5 120 unshare -m sh -c '
-	mount --bind / "$1/root" && exec systemd-nspawn -q -D "$1/root" --volatile=overlay \
-		-M "jt$$" --register=no --keep-unit --link-journal=no --private-network \
-		--capability=CAP_IPC_LOCK \
-		--bind-ro="$1/in:/jitwg-check" --bind="$1/out:/jitwg-out" \
-		--bind-ro="$1/in/check.target:/etc/systemd/system/jitwg-check.target" \
-		--bind-ro="$1/in/check.service:/etc/systemd/system/jitwg-check.service" \
-		-b systemd.unit=jitwg-check.target' sh "$TL_TMP" </dev/null >"$TL_TMP/nspawn.log" 2>&1 || true
+ct_boot 180
 tl_log "container booted, checked and powered off in $(( $(date +%s) - start )) s"
-res() { sed -n "s/^$1=//p" "$TL_TMP/out/result" 2>/dev/null | tail -n 1; }
+res() { ct_result "$@"; }
 show_container() { tail -n 30 "$TL_TMP/nspawn.log"; cat "$TL_TMP/out/check.log" "$TL_TMP/out/result" 2>/dev/null | tail -n 60; }
 [ "$(res done)" = 1 ] || { show_container; tl_fail "the container checks did not finish"; }
 [ "$(res run_wireguard)" = no ] || tl_fail "the container has /run/wireguard: not a kernel-only host"
@@ -247,6 +260,12 @@ fi
 [ "$(res jitwgd_promtool)" = ok ] || tl_fail "promtool check metrics failed on the packaged jitwgd"
 [ -n "$(res wg_key)" ] && [ "$(res status_key)" = "$(res wg_key)" ] || tl_fail "jitwg status under the unit: key '$(res status_key)', wg says '$(res wg_key)'"
 [ "$(res after_reload)" = active ] || tl_fail "jitwgd.service not active after systemctl reload"
+[ "$(res registry_check)" = 1 ] || { cat "$TL_TMP/out/jitwgd.journal"; tl_fail "jitwgd's registry check with the packaged token layout: '$(res registry_check)'"; }
+[ "$(res jitwgd_version_logged)" -ge 1 ] && [ "$(res registry_version_logged)" -ge 1 ] || tl_fail "a start line without the version"
+case $(res client_address) in "10.8.0.2/32, fd00:8::2/128") ;; *) tl_fail "packaged pool: client got '$(res client_address)', want 10.8.0.2/32, fd00:8::2/128";; esac
+[ "$(res upgrade_restarted)" = yes ] && [ "$(res after_upgrade)" = active ] || { cat "$TL_TMP/out/upgrade.log"; tl_fail "upgrade: restarted '$(res upgrade_restarted)', then '$(res after_upgrade)'"; }
+[ "$(res purge_kept_db)" = yes ] && [ "$(res purge_said)" = 1 ] || { cat "$TL_TMP/out/purge-registry.log"; tl_fail "purge of jitwg-registry: kept db '$(res purge_kept_db)', said so '$(res purge_said)'"; }
+tl_log "packaged examples: each daemon reads its own token, registry check ok, pool gives $(res client_address); versions logged; upgrade restarts jitwgd; purge keeps the registry's database and says so"
 tl_log "userspace host: jitwgd.service READY as jitwgd under the full sandbox, metrics promtool-clean, jitwg status and reload work"
 tl_log "kernel-only host: registry unit active as jitwg-registry; jitwgd unit ran jitwgd (exit $s: $(grep -i wg0 "$TL_TMP/out/jitwgd.journal" | head -n 1)); old ReadWritePaths unit: 226/NAMESPACE"
 

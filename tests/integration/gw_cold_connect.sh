@@ -50,6 +50,22 @@ tl_log "retrying client: $((after - before)) registry request, cache hits $(gw_m
 # jitwg status sees the same.
 out=$("$TL_BIN/jitwg" status --socket "$STATUS" 2>&1) || tl_fail "jitwg status failed: $out"
 grep -qF "${CLIENT_PUB[1]}" <<<"$out" || tl_fail "jitwg status does not list client 1"
+# Its handshake and transfer figures are the data plane's of the moment, not
+# the last sweep's (every 150 s here): they move between two requests 1.1 s
+# apart (one dump a second at most).
+peer_fig() {
+	"$TL_BIN/jitwg" status --socket "$STATUS" --json |
+		jq -r --arg k "${CLIENT_PUB[1]}" '.figures_at as $t | .peers[] | select(.public_key == $k) |
+			"\($t) \(.latest_handshake) \(.rx_bytes)"'
+}
+read -r at1 hs1 rx1 < <(peer_fig)
+[ "$at1" != null ] && [ "$hs1" -gt 0 ] && [ "$rx1" -gt 0 ] || tl_fail "status figures not live: at $at1 handshake $hs1 rx $rx1"
+gw_ping 1 v4 && gw_ping 1 v4 || tl_fail "client 1 ping"
+sleep 1.1
+read -r at2 hs2 rx2 < <(peer_fig)
+[ "$rx2" -gt "$rx1" ] || tl_fail "rx_bytes did not move between two status requests ($rx1 -> $rx2)"
+"$TL_BIN/jitwg" status --socket "$STATUS" | grep -q "figures: read from the data plane" || tl_fail "status does not say its figures are live"
+tl_log "jitwg status live: handshake $hs1, rx $rx1 -> $rx2 bytes, figures_at $at1 -> $at2"
 gw_jitwgd_stop
 grep -q "installed peer" "$TL_TMP/jitwgd.log" || tl_fail "no install log line"
 msg="PASS"

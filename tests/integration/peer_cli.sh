@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `jitwg peer add|get|list|del|config` against a real jitwg-registry
-# (SQLite): human and --json output, one-line errors with a non-zero exit,
-# paging through list, and a config from `peer config` that wg-quick accepts
-# (`wg-quick strip`, then `wg-quick up` with wireguard-go in a namespace).
+# `jitwg peer add|get|list|del|update|rotate|config` against a real
+# jitwg-registry (SQLite): human and --json output, one-line errors with a
+# non-zero exit (also del of an unknown key), paging through list, --owner,
+# a config from `peer config` that wg-quick accepts (`wg-quick strip`, then
+# `wg-quick up` with wireguard-go in a namespace), and config with an enroll
+# token.
 source "$(dirname "$0")/../lib.sh"
 tl_init
 command -v jq >/dev/null && command -v wg >/dev/null || { echo "needs jq and wg"; exit 77; }
@@ -151,6 +153,108 @@ run_expect 1 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --
 one_line
 run_expect 0 "${P[@]}" list --registry "$URL" --json
 [ "$(jq '.peers | length' <<<"$OUT")" = "$before" ] || tl_fail "config registered a peer it could not write"
+
+# ---- update, rotate, owner; del of an unknown key exits 1 ------------------------------
+U=$(wg genkey | wg pubkey) U2=$(wg genkey | wg pubkey)
+run_expect 0 "${P[@]}" add --registry "$URL" --public-key "$U" --allowed-ips 192.168.95.1/32 --name phone --owner carol
+grep -q "owner: carol" <<<"$OUT" && grep -q "name: phone" <<<"$OUT" || tl_fail "add --name --owner: $OUT"
+run_expect 0 "${P[@]}" list --registry "$URL" --owner carol --json
+[ "$(jq -r '[.peers[].public_key] | join(" ")' <<<"$OUT")" = "$U" ] || tl_fail "list --owner: $OUT"
+run_expect 2 "${P[@]}" list --registry "$URL" --owner 'no spaces'
+run_expect 0 "${P[@]}" update --registry "$URL" --public-key "$U" --allowed-ips 192.168.95.2/32 \
+	--expires 2041-01-01T00:00:00Z --name phone2 --persistent-keepalive 10
+grep -q '^updated' <<<"$OUT" && grep -q "allowed ips: 192.168.95.2/32" <<<"$OUT" && grep -q "name: phone2" <<<"$OUT" ||
+	tl_fail "update: $OUT"
+run_expect 0 "${P[@]}" update --registry "$URL" --public-key "$U" --expires never --json
+[ "$(jq -c '[.expires_at, .owner, .persistent_keepalive]' <<<"$OUT")" = '[null,"carol",10]' ] || tl_fail "update --expires never: $OUT"
+run_expect 2 "${P[@]}" update --registry "$URL" --public-key "$U"
+one_line
+run_expect 2 "${P[@]}" update --registry "$URL" --public-key "$U" --expires soon
+run_expect 1 "${P[@]}" update --registry "$URL" --public-key "$(wg genkey | wg pubkey)" --name x
+one_line
+grep -q 404 <<<"$ERR" || tl_fail "update unknown: $ERR"
+run_expect 1 "${P[@]}" update --registry "$URL" --public-key "$U" --allowed-ips 10.66.0.2/32
+grep -q 409 <<<"$ERR" || tl_fail "update overlap: $ERR"
+run_expect 0 "${P[@]}" rotate --registry "$URL" --public-key "$U" --new-public-key "$U2"
+grep -q '^rotated' <<<"$OUT" && grep -qF "peer $U2" <<<"$OUT" || tl_fail "rotate: $OUT"
+run_expect 1 "${P[@]}" get --registry "$URL" --public-key "$U"
+run_expect 0 "${P[@]}" get --registry "$URL" --public-key "$U2" --json
+[ "$(jq -c '[.allowed_ips, .owner, .name]' <<<"$OUT")" = '[["192.168.95.2/32"],"carol","phone2"]' ] || tl_fail "rotated record: $OUT"
+run_expect 1 "${P[@]}" rotate --registry "$URL" --public-key "$U" --new-public-key "$(wg genkey | wg pubkey)"
+one_line
+grep -q 404 <<<"$ERR" || tl_fail "rotate unknown: $ERR"
+run_expect 2 "${P[@]}" rotate --registry "$URL" --public-key "$U2" --new-public-key "$U2"
+run_expect 2 "${P[@]}" rotate --registry "$URL" --public-key "$U2"
+run_expect 1 "${P[@]}" del --registry "$URL" --public-key "$U"
+one_line
+grep -q 'nothing was deleted' <<<"$ERR" || tl_fail "del unknown: $ERR"
+grep -q deleted <<<"$OUT" && tl_fail "del of an unknown key printed deleted"
+
+# ---- config with an enroll token (what a user is given) ---------------------------------
+"$REG" token create --db "$TL_TMP/reg.db" --scope enroll --output "$TL_TMP/enroll.token" 2>/dev/null ||
+	tl_fail "enroll token"
+run_expect 0 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820
+grep -q '^Address = 10\.66\.0\.[0-9]*/32, fd66::[0-9a-f]*/128$' <<<"$OUT" || tl_fail "enroll config: $OUT"
+grep -qx "AllowedIPs = 10.66.0.0/24, fd66::/64" <<<"$OUT" || tl_fail "enroll config reads the pool: $OUT"
+run_expect 1 "${P[@]}" config --registry "$URL" --token-file "$TL_TMP/enroll.token" --gateway-public-key "$GWPUB" \
+	--endpoint 127.0.0.1:51820
+one_line
+grep -q 403 <<<"$ERR" || tl_fail "a used enroll token: $ERR"
+run_expect 1 "${P[@]}" list --registry "$URL" --token-file "$TL_TMP/enroll.token"
+grep -q 403 <<<"$ERR" || tl_fail "enroll token lists: $ERR"
+run_expect 1 "${P[@]}" del --registry "$URL" --token-file "$TL_TMP/enroll.token" --public-key "$U2"
+grep -q 403 <<<"$ERR" || tl_fail "enroll token deletes: $ERR"
+
+# --output never overwrites without --force, and --force keeps the file's mode
+cp "$CONF" "$TL_TMP/before.conf"
+run_expect 1 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--output "$CONF"
+grep -qF "$CONF exists: give --force to overwrite it" <<<"$ERR" || tl_fail "existing output: $ERR"
+cmp -s "$CONF" "$TL_TMP/before.conf" || tl_fail "a refused --output changed the file"
+printf 'keep me\n' >"$TL_TMP/other.conf"
+chmod 640 "$TL_TMP/other.conf"
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/client.key" --output "$TL_TMP/other.conf" --force
+[ "$(stat -c %a "$TL_TMP/other.conf")" = 640 ] || tl_fail "--force changed the mode to $(stat -c %a "$TL_TMP/other.conf")"
+grep -q "^PrivateKey = " "$TL_TMP/other.conf" && ! grep -q "keep me" "$TL_TMP/other.conf" || tl_fail "--force did not overwrite"
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:1 --force
+grep -qF -- "--force applies to --output FILE only" <<<"$ERR" || tl_fail "--force alone: $ERR"
+
+# refresh: a missing --private-key FILE is created (0600); the next run reuses
+# the key, and the registry answers the same record (200), so the same address
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/new.key" --output "$TL_TMP/r1.conf"
+[ "$(stat -c %a "$TL_TMP/new.key")" = 600 ] || tl_fail "new key file mode $(stat -c %a "$TL_TMP/new.key")"
+grep -qx "PrivateKey = $(cat "$TL_TMP/new.key")" "$TL_TMP/r1.conf" || tl_fail "created key not in the config"
+run_expect 0 "${P[@]}" list --registry "$URL" --json
+n1=$(jq '.peers | length' <<<"$OUT")
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/new.key" --output "$TL_TMP/r2.conf"
+cmp -s "$TL_TMP/r1.conf" "$TL_TMP/r2.conf" || tl_fail "refresh changed the config: $(diff "$TL_TMP/r1.conf" "$TL_TMP/r2.conf")"
+run_expect 0 "${P[@]}" list --registry "$URL" --json
+[ "$(jq '.peers | length' <<<"$OUT")" = "$n1" ] || tl_fail "refresh registered another peer"
+
+# MTU, DNS, keepalive; --websocket writes an MTU that fits one TCP segment
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+	--private-key "$TL_TMP/new.key" --mtu 1280 --dns 10.66.0.1,fd66::1 --keepalive 25
+grep -qx "MTU = 1280" <<<"$OUT" && grep -qx "DNS = 10.66.0.1,fd66::1" <<<"$OUT" &&
+	grep -qx "PersistentKeepalive = 25" <<<"$OUT" || tl_fail "MTU/DNS/keepalive: $OUT"
+run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --websocket wss://relay.test/ \
+	--private-key "$TL_TMP/new.key"
+grep -qx "MTU = 1344" <<<"$OUT" || tl_fail "--websocket MTU: $OUT"
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:1 --dns $'1.1.1.1\nPostUp = x'
+grep -qF -- "--dns: want ADDR[,ADDR...]" <<<"$ERR" || tl_fail "bad --dns: $ERR"
+run_expect 2 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:1 --mtu 70000
+grep -qF -- "--mtu wants 576..9000" <<<"$ERR" || tl_fail "bad --mtu: $ERR"
+
+# --qr draws the config as qrencode -t ansiutf8 does (the same text, the same code)
+if command -v qrencode >/dev/null; then
+	run_expect 0 "${P[@]}" config --registry "$URL" --gateway-public-key "$GWPUB" --endpoint 127.0.0.1:51820 \
+		--private-key "$TL_TMP/new.key" --output "$TL_TMP/qr.conf" --qr
+	[ "$OUT" = "$(qrencode -t ansiutf8 <"$TL_TMP/qr.conf")" ] || tl_fail "--qr differs from qrencode -t ansiutf8"
+	tl_log "--qr: $(wc -l <<<"$OUT") lines, the same as qrencode's"
+fi
 
 # wg-quick brings the generated config up (wireguard-go: this kernel has no WireGuard)
 if command -v wireguard-go >/dev/null; then

@@ -2,8 +2,9 @@
 # Real-kernel end-to-end test of jitwgd --backend kernel: boots Debian's cloud
 # kernel under TCG and runs tests/kernel/guest/gateway.sh there with the real
 # jitwg-registry. Cases: cold connect (IPv4, IPv6) with role inversion, 40 of
-# 300 registered clients connecting (exactly 40 peers in the kernel), replay,
-# restart adoption, eviction and re-install.
+# 300 registered clients connecting (exactly 40 peers in the kernel), a
+# deletion revoking a connected client (the change feed), replay, restart
+# adoption, eviction and re-install.
 #
 # The registry's database is filled here on the host (300 POSTs to a
 # jitwg-registry in a namespace of ours) and shipped in the initramfs: the
@@ -50,6 +51,6 @@ root=$TL_TMP/root
 kg_rootfs "$root" "$KG_GUEST_DIR/gateway.sh" "$files"/*
 kg_boot "$root" "$TL_TMP/console.log" "${KG_TIMEOUT:-300}" || true
 kg_report "$TL_TMP/console.log" cold_gateway cold_connect_v4 cold_connect_v6 endpoint_v6_source \
-	initiations_sent forty_connect forty_exact forty_gauge replay_setup replay_unseen_endpoint_kept replay_moves_no_endpoint \
+	initiations_sent forty_connect forty_exact forty_gauge delete_revokes delete_stays_revoked replay_setup replay_unseen_endpoint_kept replay_moves_no_endpoint \
 	replay_counted replay_installs_nothing fresh_initiation_installs stop_sigterm stop_keeps_peers \
 	auto_picks_kernel restart_adopts restart_tunnels_kept evict_idle evict_metrics reinstall_after_evict

@@ -47,6 +47,29 @@ static void test_reject(void **state)
 	assert_int_equal(cidr_parse(&c, NULL), -EINVAL);
 }
 
+/* Each way to get a prefix wrong has its own reason. */
+static void test_why(void **state)
+{
+	static const struct { const char *in, *why; } t[] = {
+		{ "10.8.0.300/32", "not an IPv4 or IPv6 address" },
+		{ "fd00:8::zz/128", "not an IPv4 or IPv6 address" },
+		{ "10.9.0.0/33", "the prefix length is over 32 (IPv4)" },
+		{ "fd00::/129", "the prefix length is over 128 (IPv6)" },
+		{ "10.0.0.0/x", "the prefix length after '/' must be a decimal number" },
+		{ "10.0.0.1/24", "host bits must be zero (the address past the prefix length)" },
+	};
+	const char *why = "unset";
+	struct cidr c;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); ++i) {
+		assert_int_equal(cidr_parse_why(&c, t[i].in, &why), -EINVAL);
+		assert_string_equal(why, t[i].why);
+	}
+	assert_int_equal(cidr_parse_why(&c, "10.8.0.0/24", &why), 0);
+	assert_null(why);
+}
+
 static bool overlap(const char *a, const char *b)
 {
 	struct cidr x, y;
@@ -120,6 +143,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_reject),
+		cmocka_unit_test(test_why),
 		cmocka_unit_test(test_overlap),
 		cmocka_unit_test(test_equal),
 		cmocka_unit_test(test_list),

@@ -2,8 +2,8 @@
 /*
  * The install stage against a fake data plane (fake_dataplane.h): installs
  * in the initiator role, the endpoint guard after a replay, eviction,
- * removal of peers the registry reports gone, revalidation notices, and the
- * status document. Runs as a plain user: no interface, no root.
+ * removal of peers the registry reports gone, feed updates, expiry at the
+ * second, address ownership, revalidation notices, and the status document. Runs as a plain user: no interface, no root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -257,6 +257,272 @@ static void test_gone_removes(void **state)
 	installer_free(ins);
 }
 
+/* A record for key with one IPv4 /32 at 10.0.x.y (ip = x << 8 | y) and the given expiry. */
+static void record_for(struct peer_record *rec, struct cidr *c, unsigned int key, unsigned int ip,
+		       uint16_t keepalive, int64_t expires_at)
+{
+	memset(rec, 0, sizeof(*rec));
+	memset(c, 0, sizeof(*c));
+	mkkey(rec->public_key, key);
+	c->family = AF_INET;
+	c->prefix = 32;
+	c->addr[0] = 10;
+	c->addr[2] = (uint8_t)(ip >> 8);
+	c->addr[3] = (uint8_t)ip;
+	rec->allowed_ips = c;
+	rec->n_allowed_ips = 1;
+	rec->persistent_keepalive = keepalive;
+	rec->expires_at = expires_at;
+}
+
+static void submit_rec(struct installer *ins, const struct peer_record *rec, bool owner_checked)
+{
+	struct lookup_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	memcpy(ev.key, rec->public_key, WG_KEY_LEN);
+	ev.src.sin.sin_family = AF_INET;
+	ev.src.sin.sin_addr.s_addr = htonl(0xc0000299);
+	ev.src.sin.sin_port = htons(40099);
+	ev.first_seen = clock_timespec(CLOCK_MONOTONIC);
+	ev.owner_checked = owner_checked;
+	assert_int_equal(installer_submit(ins, &ev, rec), 0);
+}
+
+/*
+ * A feed update: changed allowed IPs replace the list; an update that only
+ * changes the keepalive never rewrites the allowed IPs; the same record
+ * again writes nothing; a key not installed is ignored (never created).
+ */
+static void test_update_applies_changes(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 300, .no_initiate = true };
+	struct installer *ins = start(&cfg);
+	struct peer_record rec;
+	struct cidr c;
+	size_t before;
+
+	record_for(&rec, &c, 50, 50, 0, 0);
+	submit_rec(ins, &rec, false);
+	WAIT_FOR(metrics_get(&m.installs) == 1, 2000);
+	record_for(&rec, &c, 50, 51, 0, 0);            /* new address */
+	assert_int_equal(installer_update(ins, &rec), 0);
+	record_for(&rec, &c, 50, 51, 25, 0);           /* keepalive only */
+	assert_int_equal(installer_update(ins, &rec), 0);
+	assert_int_equal(installer_update(ins, &rec), 0); /* unchanged */
+	record_for(&rec, &c, 51, 60, 0, 0);            /* not installed */
+	assert_int_equal(installer_update(ins, &rec), 0);
+	WAIT_FOR(metrics_get(&m.feed_updates) == 2, 2000);
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.feed_updates), 2);
+	pthread_mutex_lock(&fake.mu);
+	before = fake.n_sets;
+	assert_int_equal(before, 3); /* install, allowed IPs, keepalive */
+	assert_true(fake.sets[1].flags & DP_PEER_REPLACE_ALLOWEDIPS);
+	assert_true(fake.sets[1].flags & DP_PEER_UPDATE_QUIET);
+	assert_false(fake.sets[1].flags & DP_PEER_HAS_ENDPOINT);
+	assert_false(fake.sets[2].flags & DP_PEER_REPLACE_ALLOWEDIPS);
+	assert_true(fake.sets[2].flags & DP_PEER_HAS_KEEPALIVE);
+	assert_int_equal(fake.sets[2].persistent_keepalive, 25);
+	assert_int_equal(fake.n, 1);
+	pthread_mutex_unlock(&fake.mu);
+	installer_free(ins);
+}
+
+/*
+ * expires_at at the second: an installed peer goes at its time (not at the
+ * next sweep, 150 s away); a record already expired is never installed;
+ * an update to an expired time removes the peer.
+ */
+static void test_expiry_removes_at_time(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 300, .no_initiate = true };
+	struct installer *ins = start(&cfg);
+	int64_t now = time(NULL);
+	struct peer_record rec;
+	struct cidr c;
+	uint8_t k[WG_KEY_LEN];
+
+	record_for(&rec, &c, 60, 60, 0, now + 2);
+	submit_rec(ins, &rec, false);
+	record_for(&rec, &c, 61, 61, 0, now - 1);      /* expired in the cache: never installed */
+	submit_rec(ins, &rec, false);
+	record_for(&rec, &c, 62, 62, 0, 0);
+	submit_rec(ins, &rec, false);
+	WAIT_FOR(metrics_get(&m.installs) == 2, 2000);
+	assert_int_equal(metrics_get(&m.installs), 2);
+	record_for(&rec, &c, 62, 62, 0, now - 1);      /* an update into the past */
+	assert_int_equal(installer_update(ins, &rec), 0);
+	WAIT_FOR(metrics_get(&m.expired) == 2, 4000);
+	assert_true(clock_real_ms() / 1000 >= now + 2); /* time() is the coarse clock: it may lag */
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.expired), 2);
+	mkkey(k, 60);
+	pthread_mutex_lock(&fake.mu);
+	assert_int_equal(fake.n, 0);
+	assert_null(fake_find(&fake, k));
+	pthread_mutex_unlock(&fake.mu);
+	installer_free(ins);
+}
+
+struct conflicts {
+	pthread_mutex_t mu;
+	unsigned int n;
+	struct notice last;
+};
+
+static size_t conflict_send(void *ctx, const struct notice *n, size_t count)
+{
+	struct conflicts *c = ctx;
+
+	pthread_mutex_lock(&c->mu);
+	for (size_t i = 0; i < count; ++i) {
+		if (n[i].type == NOTICE_CONFLICT) {
+			c->n++;
+			c->last = n[i];
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return count;
+}
+
+/*
+ * Address ownership: a record overlapping an installed peer (10.0.0.70/32
+ * inside the holder's 10.0.0.64/26... here the same /32) is not installed;
+ * the lookup is asked (NOTICE_CONFLICT naming both keys and the claimant's
+ * endpoint). The owner-checked install that comes back takes the address
+ * and the holder is removed.
+ */
+static void test_owner_asks_then_takes_over(void **state)
+{
+	struct installer_config cfg = { .idle_timeout = 600, .grace = 30, .revalidate = 300, .no_initiate = true };
+	struct installer *ins = start(&cfg);
+	struct conflicts box = { 0 };
+	struct notice_inbox to = { .send = conflict_send, .ctx = &box };
+	struct peer_record rec;
+	struct cidr c;
+	uint8_t k70[WG_KEY_LEN], k71[WG_KEY_LEN];
+	unsigned int n;
+
+	pthread_mutex_init(&box.mu, NULL);
+	installer_set_revalidate(ins, &to);
+	mkkey(k70, 70);
+	mkkey(k71, 71);
+	record_for(&rec, &c, 70, 70, 0, 0);
+	submit_rec(ins, &rec, false);
+	WAIT_FOR(metrics_get(&m.installs) == 1, 2000);
+	record_for(&rec, &c, 71, 70, 0, 0);            /* the rotated key, same address */
+	submit_rec(ins, &rec, false);
+	WAIT_FOR(({ pthread_mutex_lock(&box.mu); n = box.n; pthread_mutex_unlock(&box.mu); n == 1; }), 2000);
+	assert_int_equal(box.n, 1);
+	assert_memory_equal(box.last.key, k71, WG_KEY_LEN);
+	assert_memory_equal(box.last.other, k70, WG_KEY_LEN);
+	assert_int_equal(ntohs(box.last.src.sin.sin_port), 40099);
+	assert_int_equal(metrics_get(&m.installs), 1);
+	submit_rec(ins, &rec, true);                   /* the registry's answer */
+	installer_stop(ins);
+	assert_int_equal(metrics_get(&m.installs), 2);
+	assert_int_equal(metrics_get(&m.address_lost), 1);
+	pthread_mutex_lock(&fake.mu);
+	assert_null(fake_find(&fake, k70));
+	assert_non_null(fake_find(&fake, k71));
+	pthread_mutex_unlock(&fake.mu);
+	installer_free(ins);
+}
+
+/* Prefix overlap and set equality, both families. */
+static void test_ips_overlap(void **state)
+{
+	struct dp_allowedip a[2] = { { .family = AF_INET, .cidr = 24 }, { .family = AF_INET6, .cidr = 64 } };
+	struct dp_allowedip b[2] = { { .family = AF_INET, .cidr = 32 }, { .family = AF_INET6, .cidr = 128 } };
+
+	inet_pton(AF_INET, "10.1.2.0", &a[0].ip4);
+	inet_pton(AF_INET6, "fd00:1::", &a[1].ip6);
+	inet_pton(AF_INET, "10.1.2.77", &b[0].ip4);
+	inet_pton(AF_INET6, "fd00:2::1", &b[1].ip6);
+	assert_true(peertab_ips_overlap(a, 2, b, 2));         /* 10.1.2.77 in 10.1.2.0/24 */
+	assert_true(peertab_ips_overlap(&b[0], 1, &a[0], 1));
+	assert_false(peertab_ips_overlap(&a[1], 1, &b[1], 1)); /* different /64 */
+	assert_false(peertab_ips_overlap(&a[0], 1, &b[1], 1)); /* families */
+	inet_pton(AF_INET, "10.1.3.1", &b[0].ip4);
+	assert_false(peertab_ips_overlap(&a[0], 1, &b[0], 1));
+	b[0].cidr = 23;                                           /* 10.1.2.0/23 contains 10.1.2.0/24 */
+	assert_true(peertab_ips_overlap(&a[0], 1, &b[0], 1));
+	a[1].cidr = 0;                                            /* ::/0 holds everything v6 */
+	assert_true(peertab_ips_overlap(&a[1], 1, &b[1], 1));
+	assert_true(peertab_ips_same(a, 2, a, 2));
+	{
+		struct dp_allowedip r[2] = { a[1], a[0] };
+		assert_true(peertab_ips_same(a, 2, r, 2));     /* order does not matter */
+		r[1].cidr = 25;
+		assert_false(peertab_ips_same(a, 2, r, 2));
+		assert_false(peertab_ips_same(a, 2, r, 1));
+	}
+}
+
+static struct dp_allowedip ip4(const char *a, uint8_t cidr)
+{
+	struct dp_allowedip r = { .family = AF_INET, .cidr = cidr };
+
+	inet_pton(AF_INET, a, &r.ip4);
+	return r;
+}
+
+/*
+ * The address index behind peertab_holder: host prefixes by probe, a wide
+ * prefix on either side, the index following set_allowed_ips and del, the
+ * asking key never its own holder.
+ */
+static void test_peertab_holder(void **state)
+{
+	struct peertab *t = peertab_new();
+	uint8_t k1[WG_KEY_LEN], k2[WG_KEY_LEN], k3[WG_KEY_LEN];
+	struct dp_allowedip a = ip4("10.9.0.1", 32), b = ip4("10.9.0.2", 32), net = ip4("10.9.1.0", 24);
+	struct dp_allowedip q = ip4("10.9.1.77", 32), wideq = ip4("10.9.0.0", 16);
+	struct peer_state *p1, *p2, *p3;
+	unsigned int i;
+
+	assert_non_null(t);
+	mkkey(k1, 1);
+	mkkey(k2, 2);
+	mkkey(k3, 3);
+	p1 = peertab_get(t, k1, NULL);
+	p2 = peertab_get(t, k2, NULL);
+	assert_int_equal(peertab_set_allowed_ips(p1, &a, 1), 0);
+	assert_int_equal(peertab_set_allowed_ips(p2, &net, 1), 0);
+	assert_ptr_equal(peertab_holder(t, k3, &a, 1), p1);
+	assert_null(peertab_holder(t, k1, &a, 1));          /* itself */
+	assert_null(peertab_holder(t, k3, &b, 1));
+	assert_ptr_equal(peertab_holder(t, k3, &q, 1), p2);  /* inside a wide prefix */
+	assert_non_null(peertab_holder(t, k3, &wideq, 1));   /* a wide query */
+	assert_int_equal(peertab_set_allowed_ips(p1, &b, 1), 0); /* moved: the old address is free */
+	assert_null(peertab_holder(t, k3, &a, 1));
+	assert_ptr_equal(peertab_holder(t, k3, &b, 1), p1);
+	peertab_del(t, k2);
+	assert_null(peertab_holder(t, k3, &q, 1));
+	/* many peers: the index grows and still finds each */
+	for (i = 10; i < 3000; ++i) {
+		uint8_t k[WG_KEY_LEN];
+		struct dp_allowedip h = { .family = AF_INET, .cidr = 32 };
+		uint32_t v = htonl(0x0a400000 + i);
+
+		memcpy(&h.ip4, &v, 4);
+		mkkey(k, i);
+		p3 = peertab_get(t, k, NULL);
+		assert_int_equal(peertab_set_allowed_ips(p3, &h, 1), 0);
+	}
+	for (i = 10; i < 3000; i += 97) {
+		struct dp_allowedip h = { .family = AF_INET, .cidr = 32 };
+		uint32_t v = htonl(0x0a400000 + i);
+
+		memcpy(&h.ip4, &v, 4);
+		p3 = peertab_holder(t, k3, &h, 1);
+		assert_non_null(p3);
+		assert_int_equal(p3->key[0] | p3->key[1] << 8, i);
+	}
+	peertab_free(t);
+}
+
 struct inbox {
 	pthread_mutex_t mu;
 	unsigned int calls;
@@ -377,6 +643,11 @@ int main(void)
 		cmocka_unit_test_setup(test_guard_flood_keeps_room, setup),
 		cmocka_unit_test_setup(test_evict_idle, setup),
 		cmocka_unit_test_setup(test_gone_removes, setup),
+		cmocka_unit_test_setup(test_update_applies_changes, setup),
+		cmocka_unit_test_setup(test_expiry_removes_at_time, setup),
+		cmocka_unit_test_setup(test_owner_asks_then_takes_over, setup),
+		cmocka_unit_test(test_ips_overlap),
+		cmocka_unit_test(test_peertab_holder),
 		cmocka_unit_test_setup(test_revalidate_batches, setup),
 		cmocka_unit_test_setup(test_status_board, setup),
 	};

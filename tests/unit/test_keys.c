@@ -13,6 +13,7 @@
 
 #include "wire/keyfile.h"
 #include "wire/keys.h"
+#include "crypto/x25519.h"
 
 /* A key and its spellings, computed with `wg pubkey` / base64 -w0. */
 static const char *b64 = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
@@ -114,6 +115,42 @@ static void test_hex(void **state)
 	assert_int_equal(hex_decode(out, sizeof(out), "0011223344", 10), -EMSGSIZE);
 }
 
+/*
+ * The low-order table checked against X25519 itself: with a random private
+ * key, a low-order point gives an all-zero secret (x25519() refuses it), a
+ * generated public key does not; bit 255 does not matter.
+ */
+static void test_low_order(void **state)
+{
+	static const char *low[] = {
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"4Ot6fDtBuK4WVuP68Z/EatoJjeucMrH9hmIFFl9JuAA=",
+		"X5yVvKNQjCSx0LFVnIPvWwREXMRYHI6G2CJO3dCfEVc=",
+		"7P///////////////////////////////////////38=",
+		"7f///////////////////////////////////////38=",
+		"7v///////////////////////////////////////38=",
+		"7v////////////////////////////////////////8=",
+	};
+	uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN], out[WG_KEY_LEN];
+	size_t i;
+
+	assert_int_equal(x25519_generate(priv), 0);
+	for (i = 0; i < sizeof(low) / sizeof(low[0]); ++i) {
+		assert_int_equal(key_from_base64(pub, low[i]), 0);
+		assert_true(key_is_low_order(pub));
+		assert_int_not_equal(x25519(out, priv, pub), 0);
+	}
+	for (i = 0; i < 32; ++i) {
+		assert_int_equal(x25519_generate(out), 0);
+		assert_int_equal(x25519_public_from_private(pub, out), 0);
+		assert_false(key_is_low_order(pub));
+		assert_int_equal(x25519(out, priv, pub), 0);
+	}
+	assert_int_equal(key_from_base64(pub, b64), 0);
+	assert_false(key_is_low_order(pub));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_keyfile),
 		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_low_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

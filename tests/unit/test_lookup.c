@@ -1092,6 +1092,125 @@ static void test_revalidate(void **state)
 	lookup_free(l);
 }
 
+/* NOTICE_CONFLICT: key 52 claims the installed key 50's address. */
+static size_t conflict(struct lookup *l, unsigned int claimant, unsigned int holder, uint16_t port)
+{
+	struct notice n = { .type = NOTICE_CONFLICT };
+
+	mkkey(n.key, claimant);
+	mkkey(n.other, holder);
+	n.src.sin.sin_family = AF_INET;
+	n.src.sin.sin_port = htons(port);
+	n.src.sin.sin_addr.s_addr = htonl(0xc0000201);
+	return lookup_notify(l, &n, 1);
+}
+
+/*
+ * Address ownership, the lookup's half: both keys are fresh in the cache,
+ * yet the registry is asked about the holder first and then the claimant;
+ * a holder the registry no longer has is reported gone, and the claimant
+ * is installed owner-checked from the claimant's endpoint. With the holder
+ * still known the claimant is installed all the same (the latest answer
+ * wins); with the registry failing nothing is installed, not even from the
+ * cache.
+ */
+static void test_conflict_asks_registry(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct lookup *l;
+
+	standin_add(50, true, 0);
+	standin_add(52, true, 0);
+	base_config(&cfg, reg.url);
+	l = start(&cfg);
+	mkevent(&ev, 50, 5000, 45000);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	mkevent(&ev, 52, 5200, 45200);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	flush(l);
+	assert_int_equal(installs(), 2);
+	assert_false(sink.last_ev.owner_checked);
+
+	/* holder still known: both asked despite fresh rows, claimant installed owner-checked */
+	assert_int_equal(conflict(l, 52, 50, 45201), 1);
+	flush(l);
+	assert_int_equal(standin_hits(50), 2);
+	assert_int_equal(standin_hits(52), 2);
+	assert_int_equal(installs(), 3);
+	assert_true(sink.last_ev.owner_checked);
+	assert_int_equal(ntohs(sink.last_ev.src.sin.sin_port), 45201);
+	assert_int_equal(gones(), 0);
+
+	/* holder deleted: gone first, then the claimant */
+	pthread_mutex_lock(&reg.mu);
+	free(reg.keys[0].json);
+	reg.keys[0].json = NULL;
+	pthread_mutex_unlock(&reg.mu);
+	advance(6);
+	assert_int_equal(conflict(l, 52, 50, 45202), 1);
+	flush(l);
+	assert_int_equal(gones(), 1);
+	assert_int_equal(standin_hits(52), 3);
+	assert_int_equal(installs(), 4);
+	assert_true(sink.last_ev.owner_checked);
+
+	/* registry down: no install from the cache on this path */
+	standin_stop();
+	advance(6);
+	assert_int_equal(conflict(l, 52, 50, 45203), 1);
+	flush(l);
+	assert_int_equal(installs(), 4);
+	lookup_free(l);
+}
+
+/*
+ * The feed follower deletes a key while the lookup's request for it is in
+ * flight: the answer (a record, read before the delete) must neither
+ * replace the negative row nor install; the key is reported gone.
+ */
+static void test_feed_delete_beats_answer(void **state)
+{
+	struct lookup_config cfg;
+	struct lookup_event ev;
+	struct cache_entry e;
+	struct cache *follower;
+	struct lookup *l;
+	const char *why = NULL;
+	uint8_t key[WG_KEY_LEN];
+	unsigned int i;
+
+	standin_add(80, true, 0);
+	pthread_mutex_lock(&reg.mu);
+	reg.keys[0].hold = true;
+	pthread_mutex_unlock(&reg.mu);
+	base_config(&cfg, reg.url);
+	cfg.cache_path = dbpath;
+	cfg.timeout_ms = 20000;
+	l = start(&cfg);
+	mkevent(&ev, 80, 8000, 40080);
+	assert_int_equal(lookup_submit(l, &ev), 0);
+	for (i = 0; i < 4000 && standin_hits(80) < 1; ++i)
+		usleep(5000);
+	assert_int_equal(standin_hits(80), 1);
+	follower = cache_open_companion(dbpath, &why);
+	assert_non_null(follower);
+	mkkey(key, 80);
+	assert_int_equal(cache_peer_put_negative(follower, key, atomic_load(&test_now)), 0);
+	pthread_mutex_lock(&reg.mu);
+	reg.keys[0].hold = false;
+	pthread_cond_broadcast(&reg.cv);
+	pthread_mutex_unlock(&reg.mu);
+	flush(l);
+	assert_int_equal(installs(), 0);
+	assert_int_equal(gones(), 1);
+	assert_int_equal(cache_peer_get(follower, key, &e), 0);
+	assert_int_equal(e.state, CACHE_NEGATIVE);
+	cache_entry_clear(&e);
+	cache_close(follower);
+	lookup_free(l);
+}
+
 static unsigned int standin_total(void)
 {
 	unsigned int n;
@@ -1457,6 +1576,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_token_gateway_and_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revalidate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_conflict_asks_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feed_delete_beats_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_budget, setup, teardown),
 	};

@@ -69,7 +69,7 @@ static int create(struct store *s, unsigned int i, const char *ips, const struct
 	int ret;
 
 	mkrec(&r, i, ips);
-	ret = store_peer_create(s, &r, p, now, &created, NULL);
+	ret = store_peer_create(s, &r, p, now, NULL, &created, NULL);
 	if (!ret && got) {
 		assert_int_equal(cidr_list_format(r.allowed_ips, r.n_allowed_ips, &text), 0);
 		snprintf(got, gotlen, "%s%s", created ? "" : "=", text);
@@ -114,7 +114,7 @@ static void test_overlap(void **state)
 	assert_int_equal(create(s, 3, "10.1.255.255/32", NULL, 100, NULL, 0), -EADDRINUSE);
 
 	mkrec(&r, 4, "10.1.2.0/24");
-	assert_int_equal(store_peer_create(s, &r, NULL, 100, &created, conflict), -EADDRINUSE);
+	assert_int_equal(store_peer_create(s, &r, NULL, 100, NULL, &created, conflict), -EADDRINUSE);
 	mkkey(k1, 1);
 	assert_memory_equal(conflict, k1, WG_KEY_LEN);
 	peer_record_clear(&r);
@@ -123,8 +123,8 @@ static void test_overlap(void **state)
 	assert_int_equal(create(s, 1, "fd01::/48,10.1.0.0/16", NULL, 100, NULL, 0), 0);
 	assert_int_equal(create(s, 1, "10.1.0.0/16", NULL, 100, NULL, 0), -EEXIST);
 	/* after delete the space is free */
-	assert_int_equal(store_peer_delete(s, k1), 0);
-	assert_int_equal(store_peer_delete(s, k1), -ENOENT);
+	assert_int_equal(store_peer_delete(s, k1, 100, NULL), 0);
+	assert_int_equal(store_peer_delete(s, k1, 100, NULL), -ENOENT);
 	assert_int_equal(create(s, 3, "10.1.255.255/32", NULL, 100, NULL, 0), 0);
 }
 
@@ -161,7 +161,7 @@ static void test_allocate(void **state)
 
 		mkrec(&r, 105, "");
 		r.expires_at = 150;
-		assert_int_equal(store_peer_create(s, &r, &p, 100, &created, NULL), 0);
+		assert_int_equal(store_peer_create(s, &r, &p, 100, NULL, &created, NULL), 0);
 		assert_true(created);
 		peer_record_clear(&r);
 	}
@@ -175,7 +175,7 @@ static void test_allocate(void **state)
 		uint8_t k[WG_KEY_LEN];
 
 		mkkey(k, 103);
-		assert_int_equal(store_peer_delete(s, k), 0);
+		assert_int_equal(store_peer_delete(s, k, 100, NULL), 0);
 	}
 	assert_int_equal(create(s, 110, "", &p, 200, got, sizeof(got)), 0);
 	assert_string_equal(got, "192.168.7.3/32");
@@ -212,7 +212,7 @@ static void test_allocate_dense(void **state)
 		uint8_t k[WG_KEY_LEN];
 
 		mkkey(k, 301); /* frees 10.50.0.202 - 10.50.1.145 */
-		assert_int_equal(store_peer_delete(s, k), 0);
+		assert_int_equal(store_peer_delete(s, k, 100, NULL), 0);
 	}
 	assert_int_equal(create(s, 313, "", &p, 100, got, sizeof(got)), 0);
 	assert_string_equal(got, "10.50.0.202/32");
@@ -239,7 +239,7 @@ static void test_expiry_and_list(void **state)
 			r.has_gateway = true;
 			strcpy(r.gateway, i % 2 ? "odd" : "even");
 		}
-		assert_int_equal(store_peer_create(s, &r, NULL, 500, &created, NULL), 0);
+		assert_int_equal(store_peer_create(s, &r, NULL, 500, NULL, &created, NULL), 0);
 		peer_record_clear(&r);
 	}
 	mkkey(k, 200);
@@ -249,7 +249,7 @@ static void test_expiry_and_list(void **state)
 
 	/* pages of 7, keyset cursor: each live peer once */
 	for (;;) {
-		assert_int_equal(store_peer_list(s, total ? after : NULL, NULL, 2000, 7, &recs, &n), 0);
+		assert_int_equal(store_peer_list(s, total ? after : NULL, NULL, NULL, 2000, 7, &recs, &n), 0);
 		for (i = 0; i < n; ++i) {
 			unsigned int id = (unsigned int)recs[i].public_key[0] << 8 | recs[i].public_key[1];
 
@@ -267,7 +267,7 @@ static void test_expiry_and_list(void **state)
 		assert_int_equal(seen[i], i % 10 == 0 ? 0 : 1);
 
 	/* gateway filter: bound to "odd" or to none */
-	assert_int_equal(store_peer_list(s, NULL, "odd", 2000, 1000, &recs, &n), 0);
+	assert_int_equal(store_peer_list(s, NULL, "odd", NULL, 2000, 1000, &recs, &n), 0);
 	for (i = 0; i < n; ++i) {
 		assert_true(!recs[i].has_gateway || !strcmp(recs[i].gateway, "odd"));
 		peer_record_clear(&recs[i]);
@@ -293,7 +293,7 @@ static void test_expired_in_the_way(void **state)
 		r.allowed_ips->addr[3] = (uint8_t)i;
 		r.n_allowed_ips = 1;
 		r.expires_at = 1000;
-		assert_int_equal(store_peer_create(s, &r, NULL, 500, &created, NULL), 0);
+		assert_int_equal(store_peer_create(s, &r, NULL, 500, NULL, &created, NULL), 0);
 		peer_record_clear(&r);
 	}
 	assert_int_equal(create(s, 1, "10.77.0.0/24", NULL, 2000, NULL, 0), 0);
@@ -331,7 +331,7 @@ static void feed_add(struct store *s, unsigned int i, const char *ip, const char
 		strcpy(r.gateway, gw);
 	}
 	r.expires_at = expires;
-	assert_int_equal(store_peer_create(s, &r, NULL, 500, &created, NULL), 0);
+	assert_int_equal(store_peer_create(s, &r, NULL, 500, NULL, &created, NULL), 0);
 	assert_true(created);
 	peer_record_clear(&r);
 }
@@ -386,9 +386,9 @@ static void test_change_feed(void **state)
 
 	/* a delete is a tombstone; an unbound peer re-created on gw-a leaves gw-b a tombstone */
 	mkkey(k, 1);
-	assert_int_equal(store_peer_delete(s, k), 0);
+	assert_int_equal(store_peer_delete(s, k, 100, NULL), 0);
 	mkkey(k, 3);
-	assert_int_equal(store_peer_delete(s, k), 0);
+	assert_int_equal(store_peer_delete(s, k, 100, NULL), 0);
 	feed_add(s, 3, "10.1.0.3", "gw-a", 0);
 	feed_read(s, "gw-a", &a, 500, got, sizeof(got));
 	assert_string_equal(got, "-1 -3 +3");

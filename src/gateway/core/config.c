@@ -13,7 +13,11 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "common/log.h"
+#include "common/secretfile.h"
+#include "gateway/admit/admit.h"
 #include "gateway/ingest/hook.h"
+#include "gateway/install/install.h"
 #include "gateway/install/nftset.h"
 
 const char config_usage[] =
@@ -47,8 +51,13 @@ const char config_usage[] =
 	"  --registry-timeout-ms MS  per registry request (2000)\n"
 	"  --registry-concurrency N  registry requests in flight (16)\n"
 "  --registry-budget N       registry requests/s (burst N) for never-seen keys (100; 0 = unlimited)\n"
-	"  --prefetch SECONDS        keep the cache warm from the registry's change feed, polling\n"
-	"                            this often once caught up (0 = off, the default; needs --cache FILE)\n"
+	"  --prefetch SECONDS        also keep every record of the change feed in the cache, so\n"
+	"                            first handshakes need no registry request; without long poll\n"
+	"                            the feed is polled this often (0 = off, the default)\n"
+	"  --feed-wait SECONDS       long-poll wait on the registry's change feed, which jitwgd\n"
+	"                            follows to apply deletions and updates (25; 0 = poll every s)\n"
+	"  --no-follow               do not follow the change feed: deletions then reach installed\n"
+	"                            peers only through --revalidate (not recommended)\n"
 	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
 	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
 	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
@@ -69,11 +78,15 @@ const char config_usage[] =
 
 enum opt_type { OPT_STR, OPT_UINT, OPT_BOOL, OPT_BACKEND, OPT_LOGLEVEL, OPT_CONFIG, OPT_HELP, OPT_VERSION };
 
+/* Which stage's config an option also feeds (config_fill_installer(), config_fill_admit()). */
+enum opt_stage { TO_NONE, TO_INSTALL, TO_ADMIT };
+
 /*
  * One row per option: where its value lives in struct config (off, by
  * type), its range and default (OPT_UINT; the enums default to their
- * first row of values below), and whether a SIGHUP reload may change it.
- * Parsing, defaults, config_free() and reloads all walk this table, so a
+ * first row of values below), whether a SIGHUP reload may change it, and
+ * the field of a stage's config it is copied to. Parsing, defaults,
+ * config_free(), reloads and the stage configs all walk this table, so a
  * new option is its struct config field, one row here and its usage line.
  */
 struct opt {
@@ -84,10 +97,19 @@ struct opt {
 	unsigned int dflt;           /* OPT_UINT: value when not given; UINT_MAX = derived later */
 	bool reloadable;
 	bool empty_ok;               /* OPT_STR: "" is a meaningful value (status-socket: none) */
+	enum opt_stage stage;
+	size_t stage_off;            /* the same-typed field in struct installer_config / admit_config */
 };
 
 #define ROW(n, t, field) .name = (n), .type = (t), .off = offsetof(struct config, field)
 #define RANGE(lo, hi) .min = (lo), .max = (hi)
+#define LIVE .reloadable = true
+/* The stage's field must have the config field's size (a negative array size stops the build). */
+#define FEEDS(st, stype, sfield, cfield)                                                              \
+	.stage = (st), .stage_off = offsetof(stype, sfield) +                                          \
+		0 * sizeof(char[sizeof(((stype *)0)->sfield) == sizeof(((struct config *)0)->cfield) ? 1 : -1])
+#define INSTALL(f) FEEDS(TO_INSTALL, struct installer_config, f, f)
+#define ADMIT(sf, cf) FEEDS(TO_ADMIT, struct admit_config, sf, cf)
 static const struct opt opts[] = {
 	{ ROW("interface", OPT_STR, interface) },
 	{ ROW("registry", OPT_STR, registry_url) },
@@ -106,25 +128,32 @@ static const struct opt opts[] = {
 	{ ROW("registry-concurrency", OPT_UINT, registry_concurrency), RANGE(1, 1024) },
 	{ ROW("registry-budget", OPT_UINT, registry_budget), RANGE(0, 1000000), .dflt = 100 },
 	{ ROW("prefetch", OPT_UINT, prefetch), RANGE(0, 3600) },
+	{ ROW("feed-wait", OPT_UINT, feed_wait), RANGE(0, 60), .dflt = 25 },
+	{ ROW("no-follow", OPT_BOOL, no_follow) },
 	{ ROW("hook", OPT_STR, hook_path) },
 	{ ROW("hook-peer-user", OPT_STR, hook_peer_user) },
 	{ ROW("hook-peer-group", OPT_STR, hook_peer_group) },
 	{ ROW("hook-endpoints", OPT_STR, hook_endpoints) },
 	{ ROW("admit-set", OPT_STR, admit_set) },
-	{ ROW("log-level", OPT_LOGLEVEL, log_level), .reloadable = true },
-	{ ROW("idle-timeout", OPT_UINT, idle_timeout), RANGE(1, 30 * 86400), .dflt = 600, .reloadable = true },
-	{ ROW("grace", OPT_UINT, grace), RANGE(0, 86400), .dflt = UINT_MAX, .reloadable = true },
-	{ ROW("revalidate", OPT_UINT, revalidate), RANGE(1, 30 * 86400), .dflt = 300, .reloadable = true },
-	{ ROW("no-initiate", OPT_BOOL, no_initiate), .reloadable = true },
-	{ ROW("initiate-delay-ms", OPT_UINT, initiate_delay_ms), RANGE(0, 1000), .reloadable = true },
-	{ ROW("confirm-ms", OPT_UINT, confirm_ms), RANGE(0, 10000), .dflt = 40 },
-	{ ROW("admit-rate", OPT_UINT, admit_rate), RANGE(1, 1000000), .dflt = 20, .reloadable = true },
-	{ ROW("admit-burst", OPT_UINT, admit_burst), RANGE(1, 1000000), .dflt = 5, .reloadable = true },
-	{ ROW("admit-threshold", OPT_UINT, admit_threshold), RANGE(0, 100000000), .dflt = 500, .reloadable = true },
+	{ ROW("log-level", OPT_LOGLEVEL, log_level), LIVE },
+	{ ROW("idle-timeout", OPT_UINT, idle_timeout), RANGE(1, 30 * 86400), .dflt = 600, LIVE, INSTALL(idle_timeout) },
+	{ ROW("grace", OPT_UINT, grace), RANGE(0, 86400), .dflt = UINT_MAX, LIVE, INSTALL(grace) },
+	{ ROW("revalidate", OPT_UINT, revalidate), RANGE(1, 30 * 86400), .dflt = 300, LIVE, INSTALL(revalidate) },
+	{ ROW("no-initiate", OPT_BOOL, no_initiate), LIVE, INSTALL(no_initiate) },
+	{ ROW("initiate-delay-ms", OPT_UINT, initiate_delay_ms), RANGE(0, 1000), LIVE, INSTALL(initiate_delay_ms) },
+	{ ROW("confirm-ms", OPT_UINT, confirm_ms), RANGE(0, 10000), .dflt = 40, INSTALL(confirm_ms) },
+	{ ROW("admit-rate", OPT_UINT, admit_rate), RANGE(1, 1000000), .dflt = 20, LIVE, ADMIT(rate, admit_rate) },
+	{ ROW("admit-burst", OPT_UINT, admit_burst), RANGE(1, 1000000), .dflt = 5, LIVE, ADMIT(burst, admit_burst) },
+	{ ROW("admit-threshold", OPT_UINT, admit_threshold), RANGE(0, 100000000), .dflt = 500, LIVE,
+	  ADMIT(threshold, admit_threshold) },
 	{ ROW("config", OPT_CONFIG, config_file) },
 	{ .name = "help", .type = OPT_HELP },
 	{ .name = "version", .type = OPT_VERSION },
 };
+#undef ADMIT
+#undef INSTALL
+#undef FEEDS
+#undef LIVE
 #undef RANGE
 #undef ROW
 
@@ -258,16 +287,8 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, con
 			return fail(err, "%s--backend: '%s' is not auto, kernel or userspace", where, val);
 		return 0;
 	case OPT_LOGLEVEL:
-		if (!strcmp(val, "error"))
-			*(enum log_level *)field = LOG_LVL_ERR;
-		else if (!strcmp(val, "warn"))
-			*(enum log_level *)field = LOG_LVL_WARN;
-		else if (!strcmp(val, "info"))
-			*(enum log_level *)field = LOG_LVL_INFO;
-		else if (!strcmp(val, "debug"))
-			*(enum log_level *)field = LOG_LVL_DEBUG;
-		else
-			return fail(err, "%s--log-level: '%s' is not error, warn, info or debug", where, val);
+		if (log_level_parse(val, field))
+			return fail(err, "%s--log-level: '%s' is not " LOG_LEVEL_NAMES, where, val);
 		return 0;
 	default:
 		return 0;
@@ -602,6 +623,26 @@ int config_apply_reload(struct config *run, struct config *fresh, char err[CONFI
 	return differ;
 }
 
+/* Copies each option that feeds stage from cfg into out (a struct installer_config or admit_config). */
+static void fill_stage(const struct config *cfg, enum opt_stage stage, void *out)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; ++i)
+		if (opts[i].stage == stage)
+			memcpy((char *)out + opts[i].stage_off, opt_cfield(cfg, &opts[i]), opt_size(&opts[i]));
+}
+
+void config_fill_installer(const struct config *cfg, struct installer_config *ic)
+{
+	fill_stage(cfg, TO_INSTALL, ic);
+}
+
+void config_fill_admit(const struct config *cfg, struct admit_config *ac)
+{
+	fill_stage(cfg, TO_ADMIT, ac);
+}
+
 char *config_read_token(const char *path, char err[CONFIG_ERR_MAX])
 {
 	char buf[4097], *p, *e, *tok = NULL;
@@ -615,6 +656,8 @@ char *config_read_token(const char *path, char err[CONFIG_ERR_MAX])
 		snprintf(err, CONFIG_ERR_MAX, "--token-file %s: %s", path, strerror(errno));
 		goto out;
 	}
+	if (secret_fd_exposed(fd))
+		log_warn("--token-file %s " SECRET_EXPOSED_HINT, path);
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;
 	close(fd);

@@ -36,7 +36,9 @@ struct config {
 	unsigned int positive_ttl, negative_ttl, fetch_window, stale_max;
 	unsigned int registry_timeout_ms, registry_concurrency;
 	unsigned int registry_budget; /* registry requests/s for never-seen keys, burst the same (100; 0 = unlimited) */
-	unsigned int prefetch;       /* seconds between change-feed polls once caught up; 0 = off */
+	unsigned int prefetch;       /* keep every feed record; seconds between plain polls; 0 = off */
+	unsigned int feed_wait;      /* long-poll wait on the change feed (25; 0 = poll every second) */
+	bool no_follow;              /* no feed follower (and no prefetch) */
 	/* reloadable on SIGHUP */
 	enum log_level log_level;
 	unsigned int idle_timeout;   /* seconds (600) */
@@ -66,6 +68,19 @@ void config_free(struct config *cfg);
  * err). Never fails; *fresh is still the caller's to config_free().
  */
 int config_apply_reload(struct config *run, struct config *fresh, char err[CONFIG_ERR_MAX]);
+
+struct installer_config;
+struct admit_config;
+
+/*
+ * Copies the options that configure the install stage (timeouts, grace,
+ * revalidation, initiation, confirmation) into *ic, or the admission
+ * buckets (rate, burst, threshold) into *ac; the option table names each
+ * one's field there. Other fields are left as they are. At start and after
+ * each reload.
+ */
+void config_fill_installer(const struct config *cfg, struct installer_config *ic);
+void config_fill_admit(const struct config *cfg, struct admit_config *ac);
 
 /*
  * Reads a bearer token file: one line, surrounding whitespace trimmed, no

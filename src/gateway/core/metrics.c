@@ -124,6 +124,9 @@ static void render_lookup(struct promtext *b, const struct metrics *m)
 		 METRICS_CACHE_MAX);
 	labelled(b, "jitwg_registry_requests_total", "Registry requests, by outcome.", "status", reg_names,
 		 m->registry_requests, METRICS_REG_MAX);
+	gauge(b, "jitwg_registry_check_ok",
+	      "1 if the last check of the registry (reachable, token accepted, API v1) passed.",
+	      &m->registry_check_ok);
 	labelled(b, "jitwg_prefetch_requests_total",
 		 "Change-feed pages asked of the registry (prefetch), by outcome.", "status", pf_status,
 		 m->prefetch_requests, METRICS_PREFETCH_MAX);
@@ -171,6 +174,14 @@ static void render_install(struct promtext *b, const struct metrics *m)
 	counter(b, "jitwg_registry_gone_total",
 		"Installed peers removed because the registry reports them deleted or expired.",
 		&m->registry_gone);
+	counter(b, "jitwg_expired_total", "Installed peers removed at their expiry time by jitwgd's own timer.",
+		&m->expired);
+	counter(b, "jitwg_address_lost_total",
+		"Installed peers removed because the registry gave their allowed IPs to another key.",
+		&m->address_lost);
+	counter(b, "jitwg_feed_updates_total",
+		"Change-feed records applied to installed peers (allowed IPs, keepalive or expiry changed).",
+		&m->feed_updates);
 }
 
 static void render_install_histogram(struct promtext *b, const struct metrics *m)

@@ -69,6 +69,9 @@ struct metrics {
 	atomic_uint_fast64_t confirm_repaired;
 	atomic_uint_fast64_t confirm_given_up;
 	atomic_uint_fast64_t registry_gone;            /* peers removed because the registry dropped them */
+	atomic_uint_fast64_t expired;                  /* peers removed at their expires_at (install/expiry.c) */
+	atomic_uint_fast64_t address_lost;             /* peers removed: their addresses went to another key */
+	atomic_uint_fast64_t feed_updates;             /* feed records applied to installed peers (install/update.c) */
 	atomic_uint_fast64_t endpoint_restores;        /* endpoint put back after a replay moved it */
 	atomic_uint_fast64_t admit_queue_dropped;      /* ingest_submit() found the admit queue full */
 	atomic_uint_fast64_t admit_duplicate;          /* replayed ephemeral (ephemeral.h) */
@@ -85,6 +88,7 @@ struct metrics {
 	atomic_int_fast64_t peers_stale;
 	atomic_int_fast64_t admit_engaged;             /* 1 while the per-source buckets are enforced */
 	atomic_int_fast64_t admit_set_elements;        /* endpoints in the admission set's mirror */
+	atomic_int_fast64_t registry_check_ok;         /* 1 if the last start-up check passed (regcheck.h) */
 	/* jitwg_install_seconds histogram, microseconds accumulated */
 	atomic_uint_fast64_t install_bucket[METRICS_INSTALL_BUCKETS];
 	atomic_uint_fast64_t install_count;

@@ -12,8 +12,13 @@
  *                       again about an installed key. Sent in batches into
  *                       the lookup queue's lower half only (initiations keep
  *                       the rest); what does not fit is sent next round.
- *   NOTICE_GONE         lookup -> install: the registry says the key is
- *                       deleted or expired; remove it if installed.
+ *   NOTICE_GONE         lookup, feed follower -> install: the registry says
+ *                       the key is deleted or expired; remove it if installed.
+ *   NOTICE_CONFLICT     install -> lookup: key's record claims addresses
+ *                       that the installed peer other holds. Ask the
+ *                       registry afresh about other, then about key, and
+ *                       install key only after both answers (address
+ *                       ownership, install/owner.c). src is key's endpoint.
  *   NOTICE_REPLAY_SEEN  replay guard (identify, lookup) -> install: an
  *                       authenticated initiation for key from src was a
  *                       replay; the data plane may have moved the peer's
@@ -29,12 +34,14 @@ enum notice_type {
 	NOTICE_REVALIDATE = 1,
 	NOTICE_GONE,
 	NOTICE_REPLAY_SEEN,
+	NOTICE_CONFLICT,
 };
 
 struct notice {
 	enum notice_type type;
 	uint8_t key[WG_KEY_LEN];
-	union ingest_addr src;       /* NOTICE_REPLAY_SEEN only */
+	union ingest_addr src;       /* NOTICE_REPLAY_SEEN, NOTICE_CONFLICT */
+	uint8_t other[WG_KEY_LEN];   /* NOTICE_CONFLICT: the installed holder */
 };
 
 /*

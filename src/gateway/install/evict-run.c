@@ -3,8 +3,8 @@
  * Eviction as the install stage runs it (evict.c is the policy): the sweep
  * that merges the data plane's listing into the peer table and plans the
  * removals, the removals in small batches between queued work, removal of
- * peers the registry reports gone, and the revalidation notices to the
- * lookup stage. Stage thread only.
+ * peers the registry reports gone (or that expired, or lost their
+ * addresses), and the revalidation notices to the lookup stage. Stage thread only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,8 +15,13 @@
 #include "common/log.h"
 #include "gateway/install/internal.h"
 
-void installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN])
+void installer_remove(struct installer *ins, const uint8_t key[WG_KEY_LEN], enum removal_reason why)
 {
+	static const char *const what[] = {
+		[REMOVE_GONE] = "deleted or expired in the registry",
+		[REMOVE_EXPIRED] = "its expiry time passed",
+		[REMOVE_LOST] = "the registry gave its addresses to another key",
+	};
 	char k[WG_KEY_B64_LEN + 1];
 	int ret;
 
@@ -25,16 +30,17 @@ void installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN])
 	installer_key_str(k, key);
 	ret = dataplane_remove_peers(ins->dp, (const uint8_t (*)[WG_KEY_LEN])key, 1);
 	if (ret) {
-		log_warn("removing %s (gone from the registry) failed: %s", k, strerror(-ret));
+		log_warn("removing %s (%s) failed: %s", k, what[why], strerror(-ret));
 		return;
 	}
 	installer_admit_drop(ins, peertab_find(ins->tab, key));
 	peertab_del(ins->tab, key);
 	installer_admit_commit(ins);
 	metrics_inc(&ins->m->evictions);
-	metrics_inc(&ins->m->registry_gone);
+	metrics_inc(why == REMOVE_GONE ? &ins->m->registry_gone
+		    : why == REMOVE_EXPIRED ? &ins->m->expired : &ins->m->address_lost);
 	installer_update_gauges(ins);
-	log_info("removed peer %s: deleted or expired in the registry", k);
+	log_info("removed peer %s: %s", k, what[why]);
 }
 
 static void policy(struct installer *ins, struct evict_policy *pol)

@@ -58,31 +58,20 @@ static void item_clear(struct install_item *it)
 
 /* ---- the queue's producers (any thread) ----------------------------------------- */
 
-int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+/* Fills the item's record fields (not the endpoint) from rec. 0 or -ENOMEM (nothing to free then). */
+static int item_from_record(struct install_item *it, const struct peer_record *rec)
 {
-	struct install_item it;
 	size_t i;
-	int ret;
 
-	memset(&it, 0, sizeof(it));
-	it.kind = ITEM_INSTALL;
-	memcpy(it.key, rec->public_key, WG_KEY_LEN);
-	/* The endpoint is the initiation's source: the one fact an attacker can't
-	 * choose for someone else's key, since ev passed noise + replay guard. */
-	if (ev->src.sa.sa_family == AF_INET)
-		it.endpoint.addr4 = ev->src.sin;
-	else if (ev->src.sa.sa_family == AF_INET6)
-		it.endpoint.addr6 = ev->src.sin6;
-	it.first_seen = ev->first_seen;
-	it.source = ev->source;
+	memcpy(it->key, rec->public_key, WG_KEY_LEN);
 	if (rec->n_allowed_ips) {
-		it.allowed_ips = calloc(rec->n_allowed_ips, sizeof(*it.allowed_ips));
-		if (!it.allowed_ips)
+		it->allowed_ips = calloc(rec->n_allowed_ips, sizeof(*it->allowed_ips));
+		if (!it->allowed_ips)
 			return -ENOMEM;
 	}
 	for (i = 0; i < rec->n_allowed_ips; ++i) {
 		const struct cidr *c = &rec->allowed_ips[i];
-		struct dp_allowedip *a = &it.allowed_ips[it.n_allowed_ips];
+		struct dp_allowedip *a = &it->allowed_ips[it->n_allowed_ips];
 		a->family = c->family;
 		a->cidr = c->prefix;
 		if (c->family == AF_INET)
@@ -91,17 +80,53 @@ int installer_submit(struct installer *ins, const struct lookup_event *ev, const
 			memcpy(&a->ip6, c->addr, 16);
 		else
 			continue;
-		it.n_allowed_ips++;
+		it->n_allowed_ips++;
 	}
-	it.has_psk = rec->has_preshared_key;
-	if (it.has_psk)
-		memcpy(it.psk, rec->preshared_key, WG_KEY_LEN);
-	it.keepalive = rec->persistent_keepalive;
+	it->has_psk = rec->has_preshared_key;
+	if (it->has_psk)
+		memcpy(it->psk, rec->preshared_key, WG_KEY_LEN);
+	it->keepalive = rec->persistent_keepalive;
+	it->expires_at = rec->expires_at;
+	return 0;
+}
+
+/* Queues a record as an install (ev: the initiation) or, with ev NULL, as a feed update. */
+static int queue_record(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	struct install_item it;
+	int ret;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = ev ? ITEM_INSTALL : ITEM_UPDATE;
+	ret = item_from_record(&it, rec);
+	if (ret)
+		return ret;
+	if (ev) {
+		/* The endpoint is the initiation's source: the one fact an attacker can't
+		 * choose for someone else's key, since ev passed noise + replay guard. */
+		if (ev->src.sa.sa_family == AF_INET)
+			it.endpoint.addr4 = ev->src.sin;
+		else if (ev->src.sa.sa_family == AF_INET6)
+			it.endpoint.addr6 = ev->src.sin6;
+		it.first_seen = ev->first_seen;
+		it.source = ev->source;
+		it.owner_checked = ev->owner_checked;
+	}
 	ret = stage_push_if(ins->st, &it, 0, true, NULL, NULL);
 	if (ret)
 		free(it.allowed_ips);
 	explicit_bzero(&it, sizeof(it));
 	return ret;
+}
+
+int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec)
+{
+	return queue_record(ins, ev, rec);
+}
+
+int installer_update(struct installer *ins, const struct peer_record *rec)
+{
+	return queue_record(ins, NULL, rec);
 }
 
 static int guard_check(void *arg, void *slot)
@@ -321,6 +346,8 @@ static void landed(struct installer *ins, const struct install_item *it, bool in
 		p->trusted = it->endpoint;
 		installer_admit_follow(ins, p);
 		p->keepalive = it->keepalive;
+		p->expires_at = it->expires_at;
+		installer_expiry_note(ins, it->expires_at);
 		p->sweep_mark = ins->gen;
 		(void)peertab_set_allowed_ips(p, it->allowed_ips, it->n_allowed_ips);
 	}
@@ -370,9 +397,31 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 	for (i = 0; i < n; ++i) {
 		struct install_item *it = &its[i];
 		struct peer_state *p = peertab_find(ins->tab, it->key);
-		bool live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
+		bool live;
 		bool roamed = ins->admit && p && p->admitted.addr.sa_family &&
 			      !dataplane_endpoint_equal(&p->admitted, &it->endpoint);
+		struct peer_state *holder;
+
+		/* Queued before it expired (or served from the cache at the second): never installed. */
+		if (it->expires_at && it->expires_at <= now) {
+			installer_remove(ins, it->key, REMOVE_EXPIRED);
+			continue;
+		}
+		/*
+		 * Address ownership (owner.c): another installed peer holds some of
+		 * these addresses. Unless the registry was just asked about both,
+		 * ask it first; the client's retry finds the answer. Once asked, its
+		 * answer wins and the holder goes.
+		 */
+		if (it->owner_checked) {
+			installer_remove_holders(ins, it->key, it->allowed_ips, it->n_allowed_ips);
+		} else if ((holder = installer_holder(ins, it->key, it->allowed_ips, it->n_allowed_ips))) {
+			if (!installer_ask_owner(ins, it, holder))
+				log_ratelimited_debug("address check: lookup queue busy, the client's retry asks again");
+			continue;
+		}
+		p = peertab_find(ins->tab, it->key); /* a removal above may have been this key */
+		live = p && p->last_handshake && now - p->last_handshake < SESSION_LIVE_SEC;
 
 		/*
 		 * An installed peer seen from an endpoint not in the admission set:
@@ -456,8 +505,10 @@ static void install_handle(void *ctx, void *tls, void *items, size_t n)
 				item_clear(&its[i]);
 			continue;
 		}
-		if (its[i].notice.type == NOTICE_GONE)
-			installer_forget(ins, its[i].notice.key);
+		if (its[i].kind == ITEM_UPDATE)
+			installer_apply_update(ins, &its[i]);
+		else if (its[i].notice.type == NOTICE_GONE)
+			installer_remove(ins, its[i].notice.key, REMOVE_GONE);
 		else if (its[i].notice.type == NOTICE_REPLAY_SEEN)
 			installer_guard_notice(ins, &its[i].notice);
 		item_clear(&its[i]);
@@ -501,6 +552,8 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	}
 	if (ins->n_guards && installer_guards_next(ins) <= now)
 		installer_guards_run(ins, now);
+	if (installer_expiry_due_ms(ins, clock_real_ms()) == 0)
+		installer_expiry_run(ins, clock_real_ms());
 	if (ins->confirm && install_confirm_due(ins->confirm) <= now)
 		confirm_run(ins);
 	pthread_mutex_lock(&ins->cfg_mu);
@@ -534,6 +587,12 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	if (ins->confirm)
 		next = min_u64(next, install_confirm_due(ins->confirm));
 	now = clock_mono_ms();
+	{
+		int64_t exp = installer_expiry_due_ms(ins, clock_real_ms());
+
+		if (exp >= 0)
+			next = min_u64(next, now + (uint64_t)exp);
+	}
 	return next <= now ? 0 : next - now > 60000 ? 60000 : (int)(next - now);
 }
 

@@ -75,6 +75,14 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 int installer_submit(struct installer *ins, const struct lookup_event *ev, const struct peer_record *rec);
 
 /*
+ * Queues a record from the registry's change feed for a key that may be
+ * installed: an installed peer gets what changed (allowed IPs, keepalive,
+ * expiry; never a new endpoint), a key not installed is ignored. Same
+ * returns as installer_submit(); the feed follower retries on -EAGAIN.
+ */
+int installer_update(struct installer *ins, const struct peer_record *rec);
+
+/*
  * The install stage's notice inbox (notice_inbox.send): queues NOTICE_GONE
  * and NOTICE_REPLAY_SEEN. Returns how many were queued (a replay notice for
  * a key that has one queued already counts as queued).

@@ -43,13 +43,24 @@ struct guard {
 	unsigned int round;
 };
 
-enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE };
+enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE, ITEM_UPDATE };
 
-/* One queue item; allowed_ips is owned by the item (freed by whoever drops or handles it). */
+/* Why an installed peer is removed outside eviction (installer_remove). */
+enum removal_reason {
+	REMOVE_GONE = 1,  /* deleted or expired in the registry (feed, revalidation) */
+	REMOVE_EXPIRED,   /* its expires_at passed (the local timer) */
+	REMOVE_LOST,      /* the registry gave its addresses to another key */
+};
+
+/*
+ * One queue item; allowed_ips is owned by the item (freed by whoever drops
+ * or handles it). ITEM_UPDATE carries a record from the change feed for a
+ * key that may be installed: no endpoint, never creates a peer.
+ */
 struct install_item {
 	enum item_kind kind;
 	struct notice notice;        /* ITEM_NOTICE */
-	/* ITEM_INSTALL */
+	/* ITEM_INSTALL, ITEM_UPDATE */
 	uint8_t key[WG_KEY_LEN];
 	union dp_endpoint endpoint;
 	struct timespec first_seen;
@@ -59,6 +70,8 @@ struct install_item {
 	bool has_psk;
 	uint8_t psk[WG_KEY_LEN];
 	uint16_t keepalive;
+	int64_t expires_at;          /* unix seconds, 0 = never */
+	bool owner_checked;          /* the registry was asked about its addresses' holder */
 };
 
 struct installer {
@@ -88,6 +101,7 @@ struct installer {
 	size_t n_guards;
 	struct install_confirm *confirm; /* NULL with --confirm-ms 0 */
 	struct nftset *admit;        /* NULL without --admit-set */
+	int64_t next_expiry;         /* unix s: no installed peer expires before it; 0 = none */
 	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */
 };
 
@@ -111,7 +125,34 @@ void installer_admit_commit(struct installer *ins);
 void installer_sweep(struct installer *ins);
 void installer_remove_batch(struct installer *ins);
 void installer_revalidate(struct installer *ins);
-void installer_forget(struct installer *ins, const uint8_t key[WG_KEY_LEN]);
+/* Removes key from the data plane and the table if installed (logged, counted by reason). */
+void installer_remove(struct installer *ins, const uint8_t key[WG_KEY_LEN], enum removal_reason why);
+
+/*
+ * owner.c, stage thread only: address ownership. holder: an installed peer
+ * other than key whose allowed IPs overlap ips, or NULL (peertab_holder:
+ * a hash probe per host address). remove_holders: removes every such peer
+ * (REMOVE_LOST), returns how many.
+ */
+struct peer_state *installer_holder(struct installer *ins, const uint8_t key[WG_KEY_LEN],
+				    const struct dp_allowedip *ips, size_t n);
+size_t installer_remove_holders(struct installer *ins, const uint8_t key[WG_KEY_LEN],
+				const struct dp_allowedip *ips, size_t n);
+/* Sends NOTICE_CONFLICT for it (held by holder) to the lookup; false when it was not taken. */
+bool installer_ask_owner(struct installer *ins, const struct install_item *it, const struct peer_state *holder);
+
+/*
+ * expiry.c, stage thread only: expires_at at the second. note: a peer
+ * with that expiry is (re)installed. run: removes every installed peer
+ * whose expiry has passed at now (unix ms) and finds the next one; a scan
+ * of the table, only when the earliest noted expiry is due. due_ms: ms
+ * from now until then, or -1 when nothing expires.
+ */
+void installer_expiry_note(struct installer *ins, int64_t expires_at);
+void installer_expiry_run(struct installer *ins, int64_t now_ms);
+int64_t installer_expiry_due_ms(const struct installer *ins, int64_t now_ms);
+/* ITEM_UPDATE (update.c): applies a feed record to an installed peer. */
+void installer_apply_update(struct installer *ins, const struct install_item *it);
 
 /*
  * guard.c: installer_guard_admit() runs under the stage's lock when a replay

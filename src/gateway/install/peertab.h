@@ -32,9 +32,14 @@ struct peer_state {
 	struct dp_allowedip *allowed_ips; /* as installed or last listed; owned (peertab_set_allowed_ips) */
 	size_t n_allowed_ips;
 	uint16_t keepalive;          /* persistent keepalive, seconds */
+	int64_t expires_at;          /* the record's, unix seconds; 0 = never (or adopted) */
 	bool adopted;
 	uint32_t sweep_mark;         /* sweep generation that last saw it in the data plane */
 	struct peer_state *next;
+	/* the address index (peertab.c only) */
+	struct peertab *tab;
+	struct peer_state *wide_next, *wide_prev; /* on the wide list: holds a non-host prefix */
+	bool wide;
 };
 
 struct peertab;
@@ -51,8 +56,20 @@ struct peer_state *peertab_get(struct peertab *t, const uint8_t key[WG_KEY_LEN],
 void peertab_del(struct peertab *t, const uint8_t key[WG_KEY_LEN]);
 size_t peertab_count(const struct peertab *t);
 
-/* Replaces p's allowed IPs with a copy of ips. Returns 0 or -ENOMEM (p unchanged). */
+/* Replaces p's allowed IPs with a copy of ips (and its index entries). Returns 0 or -ENOMEM (p unchanged). */
 int peertab_set_allowed_ips(struct peer_state *p, const struct dp_allowedip *ips, size_t n);
+
+/*
+ * A peer other than key whose allowed IPs overlap ips (same family, equal
+ * leading min(prefix lengths) bits), or NULL. A probe per host prefix in
+ * ips plus a look at the wide list; a wide prefix in ips (or an index that
+ * ran out of memory) scans the table.
+ */
+struct peer_state *peertab_holder(struct peertab *t, const uint8_t key[WG_KEY_LEN],
+				  const struct dp_allowedip *ips, size_t n);
+/* Two lists share an address / hold the same prefixes in any order. Pure. */
+bool peertab_ips_overlap(const struct dp_allowedip *a, size_t na, const struct dp_allowedip *b, size_t nb);
+bool peertab_ips_same(const struct dp_allowedip *a, size_t na, const struct dp_allowedip *b, size_t nb);
 
 /*
  * Visits every entry; fn may not add or delete. Stops early when fn returns

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/gcra.h"
 #include "gateway/install/internal.h"
+#include "gateway/install/status-live.h"
 
 struct status_board {
 	struct metrics *m;
@@ -27,6 +28,7 @@ struct status_board {
 	unsigned int idle_timeout;
 	bool initiate;
 	char *peers;                 /* last published JSON array */
+	struct status_live *live;    /* NULL: the sweep's figures only */
 	/* readers' token bucket, in ns of debt */
 	struct gcra rate;
 };
@@ -49,6 +51,7 @@ void status_board_free(struct status_board *b)
 	if (!b)
 		return;
 	free(b->peers);
+	status_live_free(b->live);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
 }
@@ -58,6 +61,16 @@ void status_board_set_info(struct status_board *b, const struct status_info *inf
 	pthread_mutex_lock(&b->mu);
 	b->info = *info;
 	b->has_info = true;
+	pthread_mutex_unlock(&b->mu);
+}
+
+void status_board_set_live(struct status_board *b, struct dataplane *dp)
+{
+	struct status_live *l = status_live_new(dp);
+
+	pthread_mutex_lock(&b->mu);
+	status_live_free(b->live);
+	b->live = l;
 	pthread_mutex_unlock(&b->mu);
 }
 
@@ -116,8 +129,10 @@ static json_object *counters(const struct metrics *m)
 
 int status_board_get(struct status_board *b, char **json)
 {
-	char k[WG_KEY_B64_LEN + 1], *peers = NULL;
+	char k[WG_KEY_B64_LEN + 1], *peers = NULL, *live = NULL;
 	json_object *root = NULL;
+	struct status_live *l;
+	int64_t live_at = 0;
 	const char *head;
 	size_t hl;
 	int ret;
@@ -144,10 +159,17 @@ int status_board_get(struct status_board *b, char **json)
 		json_object_object_add(root, "idle_timeout", json_object_new_int64(b->idle_timeout));
 		json_object_object_add(root, "initiate", json_object_new_boolean(b->initiate));
 	}
+	l = b->live; /* set once at start-up, freed only with the board */
 	pthread_mutex_unlock(&b->mu);
 	ret = -ENOMEM;
 	if (!peers || !root)
 		goto out;
+	if (l && (live = status_live_patch(l, peers, &live_at))) {
+		free(peers);
+		peers = live;
+	}
+	/* when the handshake and transfer figures were read: now-ish, or the last sweep */
+	json_object_object_add(root, "figures_at", live_at ? json_object_new_int64(live_at) : NULL);
 	json_object_object_add(root, "now", json_object_new_int64(time(NULL)));
 	json_object_object_add(root, "counters", counters(b->m));
 	/* Splice the published array in as "peers": it is already JSON. */

@@ -8,8 +8,11 @@
  * table (which the sweeps refresh from the data plane's listing) at most
  * every 100 ms after a change and publishes it here; readers get the last
  * published list plus the interface facts read at start-up and the counters
- * of the moment. A reader never waits on the data plane, never queues work
- * for it, and no private key is involved. Readers are rate-limited
+ * of the moment. A reader never waits on the install stage or queues work
+ * for it, and no private key is involved; with a live handle
+ * (status_board_set_live) the latest handshake and transfer figures come
+ * from a dump of the data plane's own, at most one a second (status-live.h),
+ * "figures_at" giving its time (null: the sweep's figures). Readers are rate-limited
  * (a token bucket shared by both windows): past it they get -EAGAIN and
  * jitwg_status_limited_total counts them.
  *
@@ -37,6 +40,12 @@ void status_board_free(struct status_board *b);
 
 /* Start-up: the interface's facts; until then the board answers -ENODATA. */
 void status_board_set_info(struct status_board *b, const struct status_info *info);
+/*
+ * Start-up: a data-plane handle of the board's own (it takes ownership;
+ * NULL keeps the sweep's figures) for live handshake and transfer figures.
+ */
+struct dataplane;
+void status_board_set_live(struct status_board *b, struct dataplane *dp);
 /* The install stage's settings, shown in the document. */
 void status_board_set_config(struct status_board *b, unsigned int idle_timeout, bool initiate);
 /* The install stage: a new JSON array of peers (takes ownership of peers_json). */

@@ -40,12 +40,13 @@ enum {
 	DEFAULT_RETENTION = 30 * 24 * 3600,
 };
 
-enum qtype { Q_SUBMIT, Q_REVALIDATE };
+enum qtype { Q_SUBMIT, Q_REVALIDATE, Q_CONFLICT };
 
 struct qitem {
 	enum qtype type;
 	bool unverified;              /* replay mark must be compared with the store */
-	struct lookup_event ev;       /* for Q_REVALIDATE only ev.key is set */
+	struct lookup_event ev;       /* for Q_REVALIDATE only ev.key is set; Q_CONFLICT: key, src */
+	uint8_t holder[WG_KEY_LEN];   /* Q_CONFLICT: the installed peer holding ev's addresses */
 };
 
 /* A key with a registry request outstanding. */
@@ -54,7 +55,12 @@ struct pending {
 	uint8_t key[WG_KEY_LEN];
 	bool want_install;            /* an initiation (not only a revalidation) waits */
 	bool spent;                   /* took a budget token (budget_refund on a record) */
+	bool owner_checked;           /* asked after the holder of its addresses (Q_CONFLICT) */
+	int64_t asked_at;             /* ms: when the request started (feed_deleted_since) */
 	struct lookup_event ev;       /* the newest such initiation */
+	/* This key holds addresses claimed by then_ev's key: ask about that key next. */
+	bool has_then;
+	struct lookup_event then_ev;
 };
 
 struct lookup {
@@ -211,6 +217,7 @@ static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const s
 	}
 	memcpy(p->key, key, WG_KEY_LEN);
 	p->spent = spent;
+	p->asked_at = now;
 	if (ev) {
 		p->want_install = true;
 		p->ev = *ev;
@@ -232,6 +239,50 @@ static void install(struct lookup *l, const struct lookup_event *ev, const struc
 {
 	cache_replay_put(l->cache, ev->key, ev->tai64n, now);
 	l->install(l->ctx, ev, rec);
+}
+
+/*
+ * Address ownership, the lookup's half (NOTICE_CONFLICT from install/owner.c):
+ * ev's key claims addresses the installed holder has. Ask the registry
+ * about the holder, bypassing the cache, and only then about ev's key
+ * (then_ev, in on_fetched): a holder that is gone is removed before the
+ * claimant's install, which arrives owner-checked and takes the addresses.
+ * One claim per holder at a time; a second one waits for the client's retry.
+ * Nothing is installed from the cache or a stale record on this path.
+ */
+static void process_conflict(struct lookup *l, const struct qitem *it, int64_t now)
+{
+	struct pending *p = pend_find(l, it->holder);
+
+	if (atomic_load(&l->stopping))
+		return;
+	if (!p) {
+		if (fetch(l, it->holder, NULL, false, now) < 0)
+			return;
+		p = pend_find(l, it->holder);
+	}
+	if (!p || p->has_then)
+		return;
+	p->has_then = true;
+	p->then_ev = it->ev;
+	clock_gettime(CLOCK_MONOTONIC, &p->then_ev.first_seen);
+}
+
+/* The holder has answered (not failed): now the claimant, fresh and owner-checked. */
+static void conflict_next(struct lookup *l, const struct lookup_event *ev, int64_t now)
+{
+	struct pending *p = pend_find(l, ev->key);
+
+	if (!p) {
+		if (fetch(l, ev->key, ev, false, now) < 0)
+			return;
+		p = pend_find(l, ev->key);
+		if (!p)
+			return;
+	}
+	p->want_install = true;
+	p->owner_checked = true;
+	p->ev = *ev;
 }
 
 static void install_stale(struct lookup *l, const struct lookup_event *ev, const struct cache_entry *e, int64_t now)
@@ -356,6 +407,23 @@ out:
 	cache_entry_clear(&e);
 }
 
+/*
+ * The feed follower deleted key (a negative row written at or after since)
+ * while a request for it was in flight: its answer may predate the delete
+ * and must not bring the record back into the cache or the data plane.
+ */
+static bool feed_deleted_since(struct lookup *l, const uint8_t key[WG_KEY_LEN], int64_t since)
+{
+	struct cache_entry e;
+	bool deleted;
+
+	if (cache_peer_get(l->cache, key, &e) < 0)
+		return false;
+	deleted = e.state == CACHE_NEGATIVE && e.fetched_at >= since;
+	cache_entry_clear(&e);
+	return deleted;
+}
+
 /* A registry answer, from regclient_poll() on this thread. */
 static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_status st,
 		       const struct peer_record *rec)
@@ -365,22 +433,30 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 	int64_t now = now_ms(l);
 	struct cache_entry e;
 
+	if (st == REGCLIENT_OK && p && feed_deleted_since(l, key, p->asked_at)) {
+		l->gone(l->ctx, key);
+		st = REGCLIENT_NOT_FOUND; /* the feed's delete is newer: nothing to install */
+		goto done;
+	}
 	switch (st) {
 	case REGCLIENT_OK:
 		if (p && p->spent)
 			budget_refund(l);
 		cache_peer_put(l->cache, rec, now);
-		if (record_expired(rec, now))
+		if (record_expired(rec, now)) {
 			l->gone(l->ctx, key); /* never installed */
-		else if (p && p->want_install)
+		} else if (p && p->want_install) {
+			p->ev.owner_checked = p->owner_checked;
 			install(l, &p->ev, rec, now);
+		}
 		break;
 	case REGCLIENT_NOT_FOUND:
 		cache_peer_put_negative(l->cache, key, now);
 		l->gone(l->ctx, key);
 		break;
 	case REGCLIENT_FAILED:
-		if (!p || !p->want_install)
+		/* An owner check never installs from the cache: the claim waits for the client's retry. */
+		if (!p || !p->want_install || p->owner_checked)
 			break;
 		if (cache_peer_get(l->cache, key, &e) < 0)
 			memset(&e, 0, sizeof(e));
@@ -389,6 +465,9 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 		cache_entry_clear(&e);
 		break;
 	}
+done:
+	if (p && p->has_then && st != REGCLIENT_FAILED)
+		conflict_next(l, &p->then_ev, now);
 	free(p);
 }
 
@@ -421,6 +500,8 @@ static void lookup_handle(void *ctx, void *tls, void *items, size_t n)
 	for (i = 0; i < n; ++i) {
 		if (batch[i].type == Q_SUBMIT)
 			process_submit(l, &batch[i], now);
+		else if (batch[i].type == Q_CONFLICT)
+			process_conflict(l, &batch[i], now);
 		else
 			process_revalidate(l, batch[i].ev.key, now);
 	}
@@ -659,11 +740,18 @@ size_t lookup_notify(void *ctx, const struct notice *n, size_t count)
 	size_t i;
 
 	for (i = 0; i < count; ++i) {
-		if (n[i].type != NOTICE_REVALIDATE)
+		if (n[i].type != NOTICE_REVALIDATE && n[i].type != NOTICE_CONFLICT)
 			break;
+		memset(&it, 0, sizeof(it));
+		it.type = n[i].type == NOTICE_CONFLICT ? Q_CONFLICT : Q_REVALIDATE;
 		memcpy(it.ev.key, n[i].key, WG_KEY_LEN);
+		if (it.type == Q_CONFLICT) {
+			memcpy(it.holder, n[i].other, WG_KEY_LEN);
+			memcpy(&it.ev.src, &n[i].src, sizeof(it.ev.src));
+			it.ev.source = INGEST_CAPTURE;
+		}
 		atomic_fetch_add(&l->submitted, 1);
-		/* Revalidation may only fill half the queue: initiations must always find room. */
+		/* Notices may only fill half the queue: initiations must always find room. */
 		if (stage_push_if(l->st, &it, l->cfg.queue_len / 2, false, NULL, NULL)) {
 			atomic_fetch_sub(&l->submitted, 1);
 			break;

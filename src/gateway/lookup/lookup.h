@@ -91,6 +91,12 @@ struct lookup_event {
 	} src;                         /* where the initiation came from */
 	struct timespec first_seen;    /* CLOCK_MONOTONIC at capture */
 	enum ingest_source source;     /* which ingest source it came through */
+	/*
+	 * Set by the lookup only: the registry was just asked afresh about the
+	 * holder of this record's addresses and then about the key itself
+	 * (NOTICE_CONFLICT), so the install takes the addresses over.
+	 */
+	bool owner_checked;
 };
 
 /*
@@ -140,9 +146,10 @@ int lookup_submit(struct lookup *l, const struct lookup_event *ev);
 
 /*
  * The lookup stage's notice inbox (notice.h, notice_inbox.send; ctx is the
- * struct lookup): queues NOTICE_REVALIDATE for each key, in order, into
- * the lower half of the queue only, and stops at the first that does not
- * fit. Returns how many were queued. Never blocks.
+ * struct lookup): queues NOTICE_REVALIDATE and NOTICE_CONFLICT for each
+ * key, in order, into the lower half of the queue only, and stops at the
+ * first that does not fit (or has another type). Returns how many were
+ * queued. Never blocks.
  */
 size_t lookup_notify(void *ctx, const struct notice *n, size_t count);
 

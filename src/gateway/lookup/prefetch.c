@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * The prefetch thread (contract in prefetch.h): poll the registry's change
- * feed, apply each page to the cache in one transaction together with the
- * cursor that follows it, and re-stamp the cache's records while caught up.
+ * The feed follower's thread (contract in prefetch.h): long-poll the
+ * registry's change feed, apply each page to the cache in one transaction
+ * together with the cursor that follows it, hand deletes and updates of
+ * cached keys to the install stage, and (prefetch) re-stamp the cache's
+ * records while caught up.
  *
  * A page is parsed and checked whole before anything is written, so a bad
  * page changes nothing; a cache write that fails leaves the cursor where it
- * was, and the page is applied again (puts and negatives are idempotent).
+ * was, and the page is applied again (puts and negatives are idempotent,
+ * and so are the removals and updates handed on).
  */
 #include "gateway/lookup/prefetch.h"
 
@@ -22,6 +25,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "gateway/lookup/cache.h"
 #include "wire/keys.h"
@@ -31,7 +35,13 @@ enum {
 	BODY_MAX = 16 << 20,        /* 1000 records with 256 allowed IPs each fit */
 	REFRESH_BATCH = 2000,       /* rows per refresh statement: short write locks */
 	BACKOFF_MIN_MS = 250,
-	BACKOFF_MAX_MS = 30000,
+	/*
+	 * Low on purpose: after an outage a deletion waits for the next try,
+	 * so the cap is part of the revocation bound (docs/OPERATIONS.md).
+	 * One small request per gateway every 5 s is cheap for a registry.
+	 */
+	BACKOFF_MAX_MS = 5000,
+	HANDOFF_RETRY_MS = 10,      /* install queue full: the feed is lossless, so wait */
 };
 
 struct prefetch {
@@ -50,11 +60,13 @@ struct prefetch {
 	bool walking;               /* a walk from 0 is under way */
 	int64_t walk_start, last_refresh;
 	unsigned int failures;
+	unsigned int wait_s;        /* long-poll wait asked for; 0 once the registry refused it */
 };
 
 /* One validated change of a page. */
 struct change {
 	bool deleted;
+	bool handoff;               /* a put for a key the cache held: the install stage gets it */
 	struct peer_record rec;     /* only public_key when deleted */
 };
 
@@ -92,6 +104,21 @@ static bool nap(struct prefetch *p, unsigned int ms)
 	return stop;
 }
 
+/*
+ * libcurl calls this at least once a second during a transfer: a long poll
+ * parked in the registry ends within a second of prefetch_free().
+ */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct prefetch *p = arg;
+	bool stop;
+
+	pthread_mutex_lock(&p->mu);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->mu);
+	return stop;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
 	struct body *b = arg;
@@ -114,18 +141,25 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 static int fetch(struct prefetch *p, struct body *b)
 {
 	char url[2048];
+	char wait[24] = "";
 	long status = 0;
 	CURLcode rc;
 
-	if (snprintf(url, sizeof(url), "%s/v1/peers?since=%lld&limit=%u%s%s", p->base, (long long)p->since,
-		     p->cfg.page, p->gateway ? "&gateway=" : "", p->gateway ? p->gateway : "") >= (int)sizeof(url))
+	/* The registry waits only when nothing follows since: a walk is answered at once. */
+	if (p->wait_s)
+		snprintf(wait, sizeof(wait), "&wait=%u", p->wait_s);
+	if (snprintf(url, sizeof(url), "%s/v1/peers?since=%lld&limit=%u%s%s%s", p->base, (long long)p->since,
+		     p->cfg.page, wait, p->gateway ? "&gateway=" : "", p->gateway ? p->gateway : "") >= (int)sizeof(url))
 		return -ENAMETOOLONG;
 	curl_easy_setopt(p->easy, CURLOPT_URL, url);
+	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, (long)p->cfg.timeout_ms + (*wait ? (long)p->wait_s * 1000 : 0));
 	curl_easy_setopt(p->easy, CURLOPT_WRITEDATA, b);
 	rc = curl_easy_perform(p->easy);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return -ECANCELED;
 	if (rc != CURLE_OK) {
 		if (!p->failures)
-			log_warn("prefetch: registry: %s", curl_easy_strerror(rc));
+			log_warn("feed: registry: %s", curl_easy_strerror(rc));
 		return -EIO;
 	}
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -232,10 +266,33 @@ out:
 	return ret;
 }
 
-/* Applies a page and its cursor in one transaction; the cursor only moves if every write succeeded. */
-static int apply(struct prefetch *p, const struct change *ch, size_t n, int64_t next, int64_t now)
+/*
+ * Whether a put is kept: with prefetch every record, else only keys the
+ * cache has a row for: a positive one (the keys this gateway has installed
+ * or served lately; an installed peer always came through the cache), whose
+ * puts also go to the install stage, so a cached record never stays older
+ * than an installed one; or a negative one (a key re-created after its
+ * deletion must not wait out negative_ttl). A row that cannot be read keeps
+ * the put and hands it on: a lost update is worse than an extra write.
+ */
+static bool wanted(struct prefetch *p, struct change *ch)
 {
-	size_t i, puts = 0;
+	struct cache_entry e;
+	bool negative;
+	int ret;
+
+	memset(&e, 0, sizeof(e));
+	ret = cache_peer_get(p->cache, ch->rec.public_key, &e);
+	ch->handoff = ret == 0 ? e.state == CACHE_POSITIVE : ret != -ENOENT;
+	negative = ret == 0 && e.state == CACHE_NEGATIVE;
+	cache_entry_clear(&e);
+	return ch->handoff || negative || p->cfg.store_all;
+}
+
+/* Applies a page and its cursor in one transaction; the cursor only moves if every write succeeded. */
+static int apply(struct prefetch *p, struct change *ch, size_t n, int64_t next, int64_t now)
+{
+	size_t i, puts = 0, dels = 0;
 	int ret;
 
 	ret = cache_begin(p->cache);
@@ -244,7 +301,8 @@ static int apply(struct prefetch *p, const struct change *ch, size_t n, int64_t 
 	for (i = 0; i < n && !ret; ++i) {
 		if (ch[i].deleted) {
 			ret = cache_peer_put_negative(p->cache, ch[i].rec.public_key, now);
-		} else {
+			dels++;
+		} else if (wanted(p, &ch[i])) {
 			ret = cache_peer_put(p->cache, &ch[i].rec, now);
 			puts++;
 		}
@@ -255,9 +313,39 @@ static int apply(struct prefetch *p, const struct change *ch, size_t n, int64_t 
 		ret = -EIO;
 	if (!ret && p->cfg.metrics) {
 		metrics_add(&p->cfg.metrics->prefetch_changes[METRICS_PREFETCH_PUT], puts);
-		metrics_add(&p->cfg.metrics->prefetch_changes[METRICS_PREFETCH_DELETE], n - puts);
+		metrics_add(&p->cfg.metrics->prefetch_changes[METRICS_PREFETCH_DELETE], dels);
 	}
 	return ret;
+}
+
+/*
+ * Hands the page's deletes and kept puts to the install stage, after the
+ * cache is written (a handshake racing with this finds the negative row).
+ * In feed order, waiting while its queue is full. False when stopping.
+ */
+static bool hand_off(struct prefetch *p, const struct change *ch, size_t n)
+{
+	struct notice gone = { .type = NOTICE_GONE };
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; ++i) {
+		for (;;) {
+			if (ch[i].deleted && p->cfg.revoke.send) {
+				memcpy(gone.key, ch[i].rec.public_key, WG_KEY_LEN);
+				ret = p->cfg.revoke.send(p->cfg.revoke.ctx, &gone, 1) == 1 ? 0 : -EAGAIN;
+			} else if (!ch[i].deleted && ch[i].handoff && p->cfg.update) {
+				ret = p->cfg.update(p->cfg.update_ctx, &ch[i].rec);
+			} else {
+				ret = 0;
+			}
+			if (ret != -EAGAIN && ret != -ENOMEM)
+				break;
+			if (nap(p, HANDOFF_RETRY_MS))
+				return false;
+		}
+	}
+	return true;
 }
 
 /* Caught up at now: finish a walk from 0, re-stamp records that are getting old. */
@@ -271,10 +359,10 @@ static void caught_up(struct prefetch *p, int64_t now)
 		/* every live record in scope was written during the walk: older rows are gone from the registry */
 		r = cache_prune(p->cache, 0, p->walk_start, 0);
 		if (r > 0)
-			log_info("prefetch: full walk done; dropped %ld records the registry no longer has", r);
+			log_info("feed: full walk done; dropped %ld records the registry no longer has", r);
 		p->walking = false;
 	}
-	if (now - p->last_refresh >= ttl / 4) {
+	if (p->cfg.store_all && now - p->last_refresh >= ttl / 4) {
 		for (i = 0; i < 100000; ++i) {
 			r = cache_peer_refresh(p->cache, now, now - ttl / 2, REFRESH_BATCH);
 			if (r < REFRESH_BATCH)
@@ -292,20 +380,28 @@ static void count(struct prefetch *p, enum metrics_prefetch_status s)
 		metrics_inc(&p->cfg.metrics->prefetch_requests[s]);
 }
 
+/* A 400 naming the wait parameter: a registry from before the long poll. */
+static bool wait_refused(const struct body *b)
+{
+	return b->buf && strstr(b->buf, "\"field\"") && strstr(b->buf, "\"wait\"");
+}
+
 static void *run(void *arg)
 {
 	struct prefetch *p = arg;
 	struct body b = { 0 };
 	struct change *ch;
 	int64_t next, now;
+	uint64_t started;
 	unsigned int pause;
 	size_t n;
-	bool more;
+	bool more, idle;
 	int st;
 
 	if (cache_feed_get(p->cache, p->scope, &p->since))
 		p->since = 0;
-	log_info("prefetch: following the registry's change feed from cursor %lld", (long long)p->since);
+	log_info("feed: following the registry's change feed from cursor %lld (%s)", (long long)p->since,
+		 p->cfg.store_all ? "prefetch: every record" : "cached keys");
 	for (;;) {
 		if (!p->since && !p->walking) {
 			p->walking = true;
@@ -314,34 +410,57 @@ static void *run(void *arg)
 		free(b.buf);
 		b.buf = NULL;
 		b.len = 0;
+		started = clock_mono_ms();
 		st = fetch(p, &b);
 		now = now_ms();
+		if (st == -ECANCELED)
+			break; /* stopping */
 		if (st == 410) {
-			log_warn("prefetch: cursor %lld is older than the registry's tombstones; walking again from 0",
+			log_warn("feed: cursor %lld is older than the registry's tombstones; walking again from 0",
 				 (long long)p->since);
 			p->since = 0;
 			p->walking = false;
 			continue;
 		}
+		if (st == 400 && p->wait_s && wait_refused(&b)) {
+			log_warn("feed: the registry does not take wait=; polling every %u ms instead",
+				 p->cfg.interval_ms);
+			p->wait_s = 0;
+			continue;
+		}
 		if (st == 200 && !parse_page(p, &b, &ch, &n, &next, &more)) {
 			/* nothing new: no write, so the lookup thread never waits for an idle poll */
-			st = n || next != p->since ? apply(p, ch, n, next, now) : 0;
+			idle = !n && next == p->since;
+			st = idle ? 0 : apply(p, ch, n, next, now);
+			if (!st && !hand_off(p, ch, n)) {
+				changes_free(ch, n);
+				break;
+			}
 			changes_free(ch, n);
 			if (!st) {
 				count(p, METRICS_PREFETCH_OK);
 				if (p->failures)
-					log_info("prefetch: registry answering again");
+					log_info("feed: registry answering again");
 				p->failures = 0;
 				p->since = next;
 				if (more)
 					continue;
 				caught_up(p, now);
-				if (nap(p, p->cfg.interval_ms))
+				/*
+				 * A long poll returns when something changed or its wait
+				 * ran out: ask again at once. An answer with nothing new
+				 * that came sooner than the interval is a registry without
+				 * the long poll: it is asked at most every interval.
+				 */
+				pause = (unsigned int)(clock_mono_ms() - started);
+				if (!idle || pause >= p->cfg.interval_ms)
+					continue;
+				if (nap(p, p->cfg.interval_ms - pause))
 					break;
 				continue;
 			}
 		} else if (st >= 0 && !p->failures) {
-			log_warn("prefetch: registry answered %d or an invalid page", st);
+			log_warn("feed: registry answered %d or an invalid page", st);
 		}
 		count(p, METRICS_PREFETCH_FAILED);
 		pause = BACKOFF_MIN_MS << (p->failures < 7 ? p->failures : 7);
@@ -398,8 +517,9 @@ struct prefetch *prefetch_new(const struct prefetch_config *cfg, const char **er
 		p->cfg.timeout_ms = 10000;
 	if (!p->cfg.page || p->cfg.page > 1000)
 		p->cfg.page = 1000;
+	p->wait_s = p->cfg.wait_s > 60 ? 60 : p->cfg.wait_s;
 	if (!cfg->registry_url || !*cfg->registry_url) {
-		why = "prefetch needs a registry URL";
+		why = "the feed follower needs a registry URL";
 		err = EINVAL;
 		goto fail;
 	}
@@ -442,16 +562,19 @@ struct prefetch *prefetch_new(const struct prefetch_config *cfg, const char **er
 	curl_easy_setopt(p->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(p->easy, CURLOPT_HTTPGET, 1L);
 	curl_easy_setopt(p->easy, CURLOPT_HTTPHEADER, p->headers);
-	curl_easy_setopt(p->easy, CURLOPT_USERAGENT, "jitwgd-prefetch");
+	curl_easy_setopt(p->easy, CURLOPT_USERAGENT, "jitwgd-feed");
 	curl_easy_setopt(p->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, (long)p->cfg.timeout_ms);
 	curl_easy_setopt(p->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)p->cfg.timeout_ms);
 	curl_easy_setopt(p->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(p->easy, CURLOPT_MAXFILESIZE, (long)BODY_MAX);
+	curl_easy_setopt(p->easy, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(p->easy, CURLOPT_XFERINFODATA, p);
+	curl_easy_setopt(p->easy, CURLOPT_NOPROGRESS, 0L);
 	err = pthread_create(&p->thread, NULL, run, p);
 	if (err) {
-		why = "cannot start the prefetch thread";
+		why = "cannot start the feed thread";
 		goto fail;
 	}
 	p->started = true;

@@ -158,6 +158,26 @@ fi
 wait_metric 5 jitwg_peers_installed -eq 40 && result forty_gauge pass ||
 	result forty_gauge fail "gauge $(metric jitwg_peers_installed)"
 
+# ---- deletion revokes: the change feed, default options -------------------------
+# Client 3 is connected; deleted in the registry it leaves the kernel within
+# seconds, and its retries (a fresh handshake, forced) do not bring it back.
+D=3
+DPUB=$(cat /tmp/c$D.pub)
+d_gone() { ! kernel_peers | grep -qxF "$DPUB"; }
+t0=$(now_ms)
+nsx gw jitwg peer del --registry "http://$REG" --public-key "$DPUB" >/dev/null 2>&1
+if wait_until 5 d_gone; then
+	result delete_revokes pass "$(($(now_ms) - t0)) ms"
+else
+	result delete_revokes fail "still installed 5 s after the delete"
+fi
+client_reset $D
+if ping_c $D x 3 || ping_c $D x 3 || ! d_gone; then
+	result delete_stays_revoked fail "reply or re-install after the delete"
+else
+	result delete_stays_revoked pass "$(metric jitwg_registry_gone_total) revoked"
+fi
+
 # ---- replay -------------------------------------------------------------------
 # R (client 41) is registered. M1 is a valid initiation from R, seen once
 # from R's address A, which installs R. M2, newer, also from A, is consumed
