@@ -6,7 +6,7 @@
 # endpoint outside --hook-endpoints is dropped and counted; root's hand-off
 # with a loopback endpoint still counts. A second jitwgd naming the same
 # hook path refuses to start and leaves the first one's socket in place.
-# Budget: about 10 s.
+# Budget: about 5 s.
 source "$(dirname "$0")/gw_common.bash"
 command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
 PY=/usr/bin/python3

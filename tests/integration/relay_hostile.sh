@@ -5,7 +5,7 @@
 # an accept back-off, epoll in its metrics server and v4-mapped clients as
 # IPv4. The forged-hook row is tests/integration/gw_hook_checks.sh; the
 # flood's effect on other clients' latency is a ratio, so it is in
-# bench/relay, not here. Budget: about 45 s.
+# bench/relay, not here. Budget: about 15-20 s.
 . "$(dirname "$0")/../lib.sh"
 tl_init
 
