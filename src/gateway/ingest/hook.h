@@ -13,9 +13,11 @@
  * initiates to it), so every datagram is checked twice before it counts:
  *  - the sender, from the credentials the kernel attaches (SO_PASSCRED;
  *    the gid is the sender's real or effective gid, never a supplementary
- *    one): root, jitwgd's own user, cfg.peer_user, or the socket file's
- *    group (cfg.peer_group when given, which the socket is then chgrp'd to,
- *    else the group it was created with). Otherwise: hook_sender_refused.
+ *    one): root, jitwgd's own user, cfg.peer_user, or cfg.peer_group (else
+ *    the group the socket file was created with). Otherwise:
+ *    hook_sender_refused. Who may connect at all is the file's business
+ *    (0660, jitwgd's group): the relay needs that group as a supplementary
+ *    one, which does not make it a sender.
  *  - the endpoint: inside cfg.endpoints (the relay's bind range; default
  *    loopback). Otherwise: hook_endpoint_refused.
  * The socket file is mode 0660. One hook socket per interface: PATH.lock is
@@ -36,7 +38,7 @@ enum { INGEST_HOOK_MAX_ENDPOINTS = 16 };
 struct ingest_hook_config {
 	const char *path;           /* not owned */
 	const char *peer_user;      /* also accept this user; NULL: none */
-	const char *peer_group;     /* the socket's group and the senders'; NULL: jitwgd's */
+	const char *peer_group;     /* the senders' group; NULL: the socket file's */
 	const char *endpoints;      /* "CIDR[,CIDR]"; NULL: INGEST_HOOK_DEFAULT_ENDPOINTS */
 	struct admit_stage *admit;  /* not owned */
 	struct metrics *metrics;    /* not owned */
