@@ -68,7 +68,7 @@ endif
 COMMON_SRCS := \
 	src/common/log.c \
 	src/common/unixsock.c \
-	src/common/wipebuf.c \
+	src/common/buf.c \
 	src/common/clock.c \
 	src/common/rfc3339.c \
 	src/common/promtext.c \
@@ -175,7 +175,8 @@ REGISTRY_SRCS := \
 WS_SRCS := \
 	src/ws/upgrade.c \
 	src/ws/codec.c \
-	src/ws/stream.c
+	src/ws/stream.c \
+	src/ws/url.c
 
 # jitwg-relay: the server side.
 RELAY_SRCS := \
@@ -184,6 +185,9 @@ RELAY_SRCS := \
 	src/relay/loop.c \
 	src/relay/tls.c \
 	src/relay/hook-send.c \
+	src/relay/source.c \
+	src/relay/io.c \
+	src/relay/frames.c \
 	src/relay/metrics.c
 
 CLI_SRCS := \

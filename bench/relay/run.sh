@@ -131,7 +131,8 @@ idle() { # LABEL ARGS...
 	local label=$1 port=$2 pid base after held; shift 2
 	# two descriptors per connection: IDLE is bounded by the hard RLIMIT_NOFILE / 2
 	tl_bg ip netns exec "$GW" "$TL_BIN/jitwg-relay" --listen "$GW_V4:$port" \
-		--forward "127.0.0.1:$GW_PORT" --max-connections $((IDLE + 100)) --handshake-timeout 120 "$@" \
+		--forward "127.0.0.1:$GW_PORT" --max-connections $((IDLE + 100)) --handshake-timeout 120 \
+		--max-per-source 0 --idle-timeout 3600 "$@" \
 		2>>"$TL_TMP/relay-idle.log"
 	sleep 0.5
 	pid=$(for p in $(ip netns pids "$GW"); do tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--listen $GW_V4:$port" && echo "$p"; done; true)

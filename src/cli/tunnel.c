@@ -33,27 +33,22 @@
 
 #include "cli/cli.h"
 #include "common/addrport.h"
+#include "common/buf.h"
 #include "ws/stream.h"
 #include "ws/codec.h"
 #include "ws/upgrade.h"
+#include "ws/url.h"
 
 enum {
 	TUN_MAX_OUT = 1 << 20,    /* queued toward the relay; beyond: drop datagrams */
+	TUN_FRAME_OVERHEAD = WS_HEADER_MAX + 4, /* header, and a record's length */
 	TUN_IO_TIMEOUT_MS = 10000, /* connect, TLS and upgrade */
 	TUN_BACKOFF_MIN_MS = 250,
 	TUN_BACKOFF_MAX_MS = 30000,
 };
 
-struct url {
-	bool tls;
-	char host[256];
-	char port[6];
-	char path[1024];
-	char hostport[300]; /* the Host header */
-};
-
 struct tun {
-	struct url url;
+	struct ws_url url;
 	SSL_CTX *ctx;
 	int ufd, fd;
 	SSL *ssl;
@@ -61,16 +56,15 @@ struct tun {
 	bool stream, eof, dead, have_peer, quiet;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	uint8_t *pre;              /* bytes after the 101 head, for the codec first */
-	size_t pre_len, pre_off;
-	uint8_t *out;
-	size_t out_len, out_off;
+	struct buf pre;            /* bytes after the 101 head, for the codec first */
+	struct buf out;            /* whole frames toward the relay, not yet sent */
 	struct stream rx;          /* server-to-client records (stream framing) */
-	uint8_t *msg;              /* a fragmented binary message */
-	size_t msg_len;
+	struct buf msg;            /* a fragmented binary message */
 	uint64_t last_tx_ms;
 	unsigned keepalive_ms;
 	uint64_t up, down, dropped;
+	bool permanent;            /* the last failure will not go away by retrying */
+	char why[512];             /* what the last failure was, for the log */
 };
 
 static volatile sig_atomic_t stopping;
@@ -83,45 +77,6 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* ws[s]://host[:port][/path]; host may be [v6] (addrport.h). Returns 0 or -EINVAL. */
-static int parse_url(struct url *u, const char *s)
-{
-	char authority[ADDRPORT_HOST_MAX + 8];
-	const char *h, *path;
-	uint16_t port;
-	size_t i;
-
-	memset(u, 0, sizeof(*u));
-	if (!strncmp(s, "wss://", 6)) {
-		u->tls = true;
-		h = s + 6;
-	} else if (!strncmp(s, "ws://", 5)) {
-		h = s + 5;
-	} else {
-		return -EINVAL;
-	}
-	path = strchr(h, '/');
-	if (!path)
-		path = h + strlen(h);
-	if ((size_t)(path - h) >= sizeof(authority))
-		return -EINVAL;
-	memcpy(authority, h, (size_t)(path - h));
-	authority[path - h] = '\0';
-	if (addrport_split(authority, u->host, &port, ADDRPORT_PORT_OPTIONAL, NULL))
-		return -EINVAL;
-	for (i = 0; u->host[i]; ++i)
-		if (!((u->host[i] >= 'a' && u->host[i] <= 'z') || (u->host[i] >= 'A' && u->host[i] <= 'Z') ||
-		      (u->host[i] >= '0' && u->host[i] <= '9') || strchr(".-:%_", u->host[i])))
-			return -EINVAL;
-	snprintf(u->port, sizeof(u->port), "%u", port ? port : u->tls ? 443u : 80u);
-	if (strlen(*path ? path : "/") >= sizeof(u->path))
-		return -EINVAL;
-	strcpy(u->path, *path ? path : "/");
-	snprintf(u->hostport, sizeof(u->hostport), strchr(u->host, ':') ? "[%s]:%s" : "%s:%s", u->host,
-		 u->port);
-	return 0;
 }
 
 /* ---- the WebSocket connection ---- */
@@ -151,54 +106,60 @@ static ssize_t tls_or_plain_read(struct tun *t, uint8_t *buf, size_t len)
 static ssize_t codec_rd(void *arg, uint8_t *buf, size_t len)
 {
 	struct tun *t = arg;
+	size_t take = buf_len(&t->pre) < len ? buf_len(&t->pre) : len;
 
-	if (t->pre_off < t->pre_len) {
-		size_t take = t->pre_len - t->pre_off < len ? t->pre_len - t->pre_off : len;
-		memcpy(buf, t->pre + t->pre_off, take);
-		t->pre_off += take;
+	if (take) {
+		memcpy(buf, buf_data(&t->pre), take);
+		buf_consume(&t->pre, take);
 		return (ssize_t)take;
 	}
 	return tls_or_plain_read(t, buf, len);
 }
 
+/* Frames are only encoded after room_for() said yes, so this never cuts one. */
 static ssize_t codec_wr(void *arg, const uint8_t *buf, size_t len)
 {
 	struct tun *t = arg;
 
-	if (t->out_off && t->out_off == t->out_len)
-		t->out_off = t->out_len = 0;
-	if (t->out_len + len > TUN_MAX_OUT + 64) {
-		if (t->out_off) {
-			memmove(t->out, t->out + t->out_off, t->out_len - t->out_off);
-			t->out_len -= t->out_off;
-			t->out_off = 0;
-		}
-		if (t->out_len + len > TUN_MAX_OUT + 64)
-			return -1;
-	}
-	memcpy(t->out + t->out_len, buf, len);
-	t->out_len += len;
-	return (ssize_t)len;
+	return buf_put(&t->out, buf, len) == 0 ? (ssize_t)len : -1;
+}
+
+/* True when a frame with payload len fits in the output queue whole. */
+static bool room_for(const struct tun *t, size_t len)
+{
+	return buf_room(&t->out) >= len + TUN_FRAME_OVERHEAD;
+}
+
+/*
+ * Encodes one frame into the output queue, whole or not at all: a frame
+ * cut in the middle would corrupt the stream for good. -ENOBUFS when the
+ * queue has no room for it (nothing queued); -EIO when encoding failed.
+ */
+static int send_frame(struct tun *t, uint8_t op, const void *a, size_t alen, const void *b, size_t blen)
+{
+	if (!room_for(t, alen + blen))
+		return -ENOBUFS;
+	return ws_codec_send(t->ws, op, a, alen, b, blen);
 }
 
 static int flush_out(struct tun *t)
 {
-	while (t->out_off < t->out_len) {
-		size_t n = t->out_len - t->out_off;
+	while (buf_len(&t->out)) {
+		size_t n = buf_len(&t->out);
 		ssize_t w;
 		if (t->ssl) {
-			int r = SSL_write(t->ssl, t->out + t->out_off, (int)(n > INT32_MAX ? INT32_MAX : n)), e;
+			int r = SSL_write(t->ssl, buf_data(&t->out), (int)(n > INT32_MAX ? INT32_MAX : n)), e;
 			if (r <= 0) {
 				e = SSL_get_error(t->ssl, r);
 				return e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? 0 : -EIO;
 			}
 			w = r;
 		} else {
-			w = send(t->fd, t->out + t->out_off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			w = send(t->fd, buf_data(&t->out), n, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (w < 0)
 				return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 		}
-		t->out_off += (size_t)w;
+		buf_consume(&t->out, (size_t)w);
 	}
 	return 0;
 }
@@ -215,13 +176,9 @@ static void disconnect(struct tun *t)
 	ws_codec_free(t->ws);
 	t->ws = NULL;
 	stream_uninit(&t->rx);
-	free(t->pre);
-	t->pre = NULL;
-	t->pre_len = t->pre_off = 0;
-	free(t->msg);
-	t->msg = NULL;
-	t->msg_len = 0;
-	t->out_len = t->out_off = 0;
+	buf_free(&t->pre);
+	buf_free(&t->msg);
+	buf_free(&t->out);
 	t->eof = t->dead = false;
 }
 
@@ -243,10 +200,13 @@ static int wait_fd(int fd, short ev, uint64_t deadline)
 static int tcp_connect(struct tun *t, uint64_t deadline)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai, *a;
-	int ret = -EHOSTUNREACH, one = 1;
+	int ret = -EHOSTUNREACH, one = 1, g;
 
-	if (getaddrinfo(t->url.host, t->url.port, &hints, &ai) != 0)
-		return -ENOENT;
+	if ((g = getaddrinfo(t->url.host, t->url.port, &hints, &ai)) != 0) {
+		snprintf(t->why, sizeof(t->why), "cannot resolve %s: %s", t->url.host,
+			 g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+		return -EHOSTUNREACH;
+	}
 	for (a = ai; a; a = a->ai_next) {
 		int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err = 0;
 		socklen_t el = sizeof(err);
@@ -272,6 +232,22 @@ static int tcp_connect(struct tun *t, uint64_t deadline)
 	return ret;
 }
 
+/* Says why the handshake failed; a certificate that did not verify gets the remedy. */
+static void tls_why(struct tun *t)
+{
+	long v = SSL_get_verify_result(t->ssl);
+	unsigned long err = ERR_get_error();
+
+	if (v != X509_V_OK)
+		snprintf(t->why, sizeof(t->why),
+			 "TLS: the relay's certificate did not verify (%s): for a private CA give "
+			 "--ca FILE (its certificate, PEM)", X509_verify_cert_error_string(v));
+	else
+		snprintf(t->why, sizeof(t->why), "TLS: %s",
+			 err ? ERR_reason_error_string(err) ?: "handshake failed" : "handshake failed");
+	ERR_clear_error();
+}
+
 static int tls_handshake(struct tun *t, uint64_t deadline)
 {
 	t->ssl = SSL_new(t->ctx);
@@ -295,11 +271,7 @@ static int tls_handshake(struct tun *t, uint64_t deadline)
 		else if (e == SSL_ERROR_WANT_WRITE)
 			w = wait_fd(t->fd, POLLOUT, deadline);
 		else {
-			unsigned long err = ERR_get_error();
-			if (!t->quiet)
-				fprintf(stderr, "jitwg tunnel: TLS: %s\n",
-					err ? ERR_reason_error_string(err) : "handshake failed");
-			ERR_clear_error();
+			tls_why(t);
 			return -EPROTO;
 		}
 		if (w < 0)
@@ -311,22 +283,21 @@ static int tls_handshake(struct tun *t, uint64_t deadline)
 static int upgrade(struct tun *t, uint64_t deadline)
 {
 	char req[2048], key[WS_KEY_LEN + 1], resp[WS_UPGRADE_MAX];
-	size_t got = 0, sent = 0;
+	size_t got = 0;
 	int n, status, ret;
 
 	n = ws_upgrade_request(req, sizeof(req), t->url.hostport, t->url.path, key);
 	if (n < 0)
 		return n;
-	t->out_off = t->out_len = 0;
-	while (sent < (size_t)n) {
-		memcpy(t->out, req + sent, (size_t)n - sent);
-		t->out_len = (size_t)n - sent;
-		t->out_off = 0;
+	buf_free(&t->out);
+	if ((ret = buf_put(&t->out, req, (size_t)n)) < 0)
+		return ret;
+	for (;;) {
 		if ((ret = flush_out(t)) < 0)
 			return ret;
-		sent += t->out_off;
-		t->out_len = t->out_off = 0;
-		if (sent < (size_t)n && (ret = wait_fd(t->fd, POLLOUT, deadline)) < 0)
+		if (!buf_len(&t->out))
+			break;
+		if ((ret = wait_fd(t->fd, POLLOUT, deadline)) < 0)
 			return ret;
 	}
 	for (;;) {
@@ -337,8 +308,10 @@ static int upgrade(struct tun *t, uint64_t deadline)
 			if (n > 0)
 				break;
 			if (n < 0) {
-				if (!t->quiet)
-					fprintf(stderr, "jitwg tunnel: relay refused the upgrade (HTTP %d)\n", status);
+				/* a 4xx other than 408/429 says this request will never work */
+				t->permanent = status >= 400 && status < 500 && status != 408 && status != 429;
+				snprintf(t->why, sizeof(t->why), "the relay refused the upgrade (HTTP %d)%s",
+					 status, status == 404 ? ": check the URL's path" : "");
 				return -EPROTO;
 			}
 			continue;
@@ -348,14 +321,7 @@ static int upgrade(struct tun *t, uint64_t deadline)
 		if ((ret = wait_fd(t->fd, POLLIN, deadline)) < 0)
 			return ret;
 	}
-	if ((size_t)n < got) {
-		t->pre = malloc(got - (size_t)n);
-		if (!t->pre)
-			return -ENOMEM;
-		memcpy(t->pre, resp + n, got - (size_t)n);
-		t->pre_len = got - (size_t)n;
-	}
-	return 0;
+	return buf_put(&t->pre, resp + n, got - (size_t)n);
 }
 
 static int establish(struct tun *t)
@@ -377,7 +343,7 @@ static int establish(struct tun *t)
 	t->rx.magic_ok = true;
 	if (t->stream) {
 		static const uint8_t magic[4] = { 0x2f, 0xac, 0xed, 0x77 };
-		ret = ws_codec_send(t->ws, WS_OP_TEXT, magic, 4, NULL, 0);
+		ret = send_frame(t, WS_OP_TEXT, magic, 4, NULL, 0);
 		if (ret < 0)
 			return ret;
 	}
@@ -398,6 +364,43 @@ static int to_peer(void *arg, const uint8_t *p, size_t len)
 	return 0;
 }
 
+static void send_close(struct tun *t, uint16_t code)
+{
+	uint8_t p[2] = { (uint8_t)(code >> 8), (uint8_t)code };
+
+	send_frame(t, WS_OP_CLOSE, p, 2, NULL, 0); /* best effort: we are ending anyway */
+}
+
+/* One data chunk from the relay. Returns 0, or -EPROTO (the link is unusable). */
+static int relay_data(struct tun *t, const struct ws_chunk *ch)
+{
+	int r;
+
+	if (t->stream)
+		return stream_feed(&t->rx, ch->data, ch->len, to_peer, t) < 0 ? -EPROTO : 0;
+	if (!buf_len(&t->msg) && ch->frame_start && ch->frame_end && ch->fin && ch->opcode != WS_OP_CONT)
+		return to_peer(t, ch->data, ch->len);
+	if ((r = buf_put(&t->msg, ch->data, ch->len)) < 0)
+		return -EPROTO;
+	if (ch->fin && ch->frame_end) {
+		to_peer(t, buf_data(&t->msg), buf_len(&t->msg));
+		buf_free(&t->msg);
+	}
+	return 0;
+}
+
+/* True when the codec has nothing more to give now: its source is dry. */
+static bool relay_dry(struct tun *t)
+{
+	struct pollfd p = { .fd = t->fd, .events = POLLIN };
+
+	if (buf_len(&t->pre) || t->eof)
+		return false;
+	if (t->ssl && SSL_pending(t->ssl) > 0)
+		return false;
+	return poll(&p, 1, 0) <= 0;
+}
+
 static void from_relay(struct tun *t)
 {
 	for (int budget = 0; budget < 4096 && !t->dead; ++budget) {
@@ -405,55 +408,34 @@ static void from_relay(struct tun *t)
 		int r = ws_codec_recv(t->ws, &ch);
 
 		if (r < 0) {
-			ws_codec_send_close(t->ws, ws_codec_close_code(t->ws));
+			send_close(t, ws_codec_close_code(t->ws));
 			t->dead = true;
 			break;
 		}
 		if (r == 0) {
 			if (t->eof)
 				t->dead = true;
-			if (t->pre_off >= t->pre_len && !t->eof) {
-				/* distinguish "header incomplete" from "socket dry" */
-				if (!t->ssl || SSL_pending(t->ssl) == 0) {
-					struct pollfd p = { .fd = t->fd, .events = POLLIN };
-					if (poll(&p, 1, 0) <= 0)
-						break;
-				}
-			}
+			else if (relay_dry(t)) /* not merely a header still incomplete */
+				break;
 			continue;
 		}
 		switch (ch.opcode) {
 		case WS_OP_PING:
-			ws_codec_send(t->ws, WS_OP_PONG, ch.data, ch.len, NULL, 0);
+			/* no room for the pong: the relay is not reading; it will close us */
+			if (send_frame(t, WS_OP_PONG, ch.data, ch.len, NULL, 0) == -EIO)
+				t->dead = true;
 			continue;
 		case WS_OP_PONG:
 			continue;
 		case WS_OP_CLOSE:
-			ws_codec_send_close(t->ws, WS_CLOSE_NORMAL);
+			send_close(t, WS_CLOSE_NORMAL);
 			t->dead = true;
 			continue;
 		default:
 			break;
 		}
-		if (t->stream) {
-			if (stream_feed(&t->rx, ch.data, ch.len, to_peer, t) < 0)
-				t->dead = true;
-			continue;
-		}
-		if (!t->msg && ch.frame_start && ch.frame_end && ch.fin && ch.opcode != WS_OP_CONT) {
-			to_peer(t, ch.data, ch.len);
-			continue;
-		}
-		if (t->msg_len + ch.len > 65535 || (!t->msg && !(t->msg = malloc(65535)))) {
+		if (relay_data(t, &ch) < 0)
 			t->dead = true;
-			continue;
-		}
-		memcpy(t->msg + t->msg_len, ch.data, ch.len);
-		t->msg_len += ch.len;
-		if (ch.fin && ch.frame_end) {
-			to_peer(t, t->msg, t->msg_len);
-			t->msg_len = 0;
-		}
 	}
 	if (flush_out(t) < 0)
 		t->dead = true;
@@ -473,15 +455,19 @@ static void from_wireguard(struct tun *t, uint8_t *buf)
 		memcpy(&t->peer, &src, sl);
 		t->peer_len = sl;
 		t->have_peer = true;
-		if (n == 0 || !t->ws || t->out_len - t->out_off > TUN_MAX_OUT - 65600) {
+		if (n == 0 || !t->ws) {
 			t->dropped++;
 			continue;
 		}
 		if (t->stream) {
 			stream_record_header(hdr, (uint32_t)n);
-			r = ws_codec_send(t->ws, WS_OP_TEXT, hdr, 4, buf, (size_t)n);
+			r = send_frame(t, WS_OP_TEXT, hdr, 4, buf, (size_t)n);
 		} else {
-			r = ws_codec_send(t->ws, WS_OP_BINARY, buf, (size_t)n, NULL, 0);
+			r = send_frame(t, WS_OP_BINARY, buf, (size_t)n, NULL, 0);
+		}
+		if (r == -ENOBUFS) { /* the relay is slow: drop this datagram whole */
+			t->dropped++;
+			continue;
 		}
 		if (r < 0) {
 			t->dead = true;
@@ -497,16 +483,17 @@ static void from_wireguard(struct tun *t, uint8_t *buf)
 static void keepalive(struct tun *t)
 {
 	static const uint8_t zero[4];
+	int r;
 
 	if (!t->ws || now_ms() - t->last_tx_ms < t->keepalive_ms)
 		return;
 	/* stream framing: a zero-length record; binary: a ping (never an empty message) */
 	if (t->stream)
-		ws_codec_send(t->ws, WS_OP_TEXT, zero, 4, NULL, 0);
+		r = send_frame(t, WS_OP_TEXT, zero, 4, NULL, 0);
 	else
-		ws_codec_send(t->ws, WS_OP_PING, NULL, 0, NULL, 0);
+		r = send_frame(t, WS_OP_PING, NULL, 0, NULL, 0);
 	t->last_tx_ms = now_ms();
-	if (flush_out(t) < 0)
+	if (r == -EIO || flush_out(t) < 0)
 		t->dead = true;
 }
 
@@ -523,7 +510,14 @@ static void usage(FILE *f)
 		"  --quiet                no connection messages\n");
 }
 
-int cmd_tunnel(int argc, char **argv)
+struct tun_opts {
+	const char *url, *listen, *ca;
+	bool insecure;
+	struct sockaddr_storage listen_ss;
+};
+
+/* Returns 0, 2 (usage error, said) or -1 (--help: exit 0). */
+static int parse_args(struct tun *t, struct tun_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "url", required_argument, NULL, 'u' },
@@ -536,27 +530,22 @@ int cmd_tunnel(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct tun t = { .fd = -1, .ufd = -1 };
+	const char *url = NULL, *listen_s = "127.0.0.1:51820";
 	struct sockaddr_storage listen_ss;
-	const char *url = NULL, *listen_s = "127.0.0.1:51820", *ca = NULL;
-	bool insecure = false;
 	long ka = -1;
-	unsigned backoff = TUN_BACKOFF_MIN_MS;
-	uint64_t next_try = 0, up_since = 0;
-	uint8_t *buf = NULL;
-	int opt, ret = 1;
+	int opt;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'u': url = optarg; break;
 		case 'l': listen_s = optarg; break;
-		case 'c': ca = optarg; break;
-		case 'k': insecure = true; break;
-		case 'q': t.quiet = true; break;
+		case 'c': o->ca = optarg; break;
+		case 'k': o->insecure = true; break;
+		case 'q': t->quiet = true; break;
 		case 'f':
 			if (!strcmp(optarg, "stream"))
-				t.stream = true;
+				t->stream = true;
 			else if (strcmp(optarg, "binary")) {
 				fprintf(stderr, "jitwg tunnel: --framing: expected binary or stream\n");
 				return 2;
@@ -571,7 +560,7 @@ int cmd_tunnel(int argc, char **argv)
 			}
 			break;
 		}
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -580,7 +569,7 @@ int cmd_tunnel(int argc, char **argv)
 					      : "jitwg tunnel: --url is required\n", argv[optind]);
 		return 2;
 	}
-	if (parse_url(&t.url, url) < 0) {
+	if (ws_url_parse(&t->url, url) < 0) {
 		fprintf(stderr, "jitwg tunnel: --url: '%s' is not ws[s]://HOST[:PORT][/PATH]\n", url);
 		return 2;
 	}
@@ -588,103 +577,157 @@ int cmd_tunnel(int argc, char **argv)
 		fprintf(stderr, "jitwg tunnel: --listen: '%s' is not ADDR:PORT\n", listen_s);
 		return 2;
 	}
-	if (!t.url.tls && (ca || insecure)) {
+	if (!t->url.tls && (o->ca || o->insecure)) {
 		fprintf(stderr, "jitwg tunnel: --ca and --insecure only apply to wss://\n");
 		return 2;
 	}
-	t.keepalive_ms = (unsigned)(ka > 0 ? ka : t.stream ? 1 : 15) * 1000u;
-	if (t.url.tls) {
-		t.ctx = SSL_CTX_new(TLS_client_method());
-		if (!t.ctx)
-			goto out;
-		SSL_CTX_set_min_proto_version(t.ctx, TLS1_2_VERSION);
-		SSL_CTX_set_mode(t.ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-		if (insecure) {
-			SSL_CTX_set_verify(t.ctx, SSL_VERIFY_NONE, NULL);
+	t->keepalive_ms = (unsigned)(ka > 0 ? ka : t->stream ? 1 : 15) * 1000u;
+	o->url = url;
+	o->listen = listen_s;
+	o->listen_ss = listen_ss;
+	return 0;
+}
+
+/* The client TLS context. Returns 0, 2 (--ca unusable, said) or 1. */
+static int tls_setup(struct tun *t, const struct tun_opts *o)
+{
+	t->ctx = SSL_CTX_new(TLS_client_method());
+	if (!t->ctx)
+		return 1;
+	SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (o->insecure) {
+		SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+		return 0;
+	}
+	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	if (o->ca ? SSL_CTX_load_verify_locations(t->ctx, o->ca, NULL) != 1
+		  : SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
+		fprintf(stderr, "jitwg tunnel: --ca %s: cannot load\n", o->ca ? o->ca : "(system)");
+		return 2;
+	}
+	return 0;
+}
+
+struct tun_retry {
+	unsigned backoff;
+	uint64_t next_try, up_since;
+};
+
+static void retry_later(struct tun_retry *rt)
+{
+	rt->next_try = now_ms() + rt->backoff;
+	rt->backoff = rt->backoff * 2 > TUN_BACKOFF_MAX_MS ? TUN_BACKOFF_MAX_MS : rt->backoff * 2;
+}
+
+/* Connects when due. Returns 0, or -EPERM when retrying cannot help (said). */
+static int maybe_connect(struct tun *t, const struct tun_opts *o, struct tun_retry *rt)
+{
+	int r;
+
+	if (t->ws || now_ms() < rt->next_try)
+		return 0;
+	t->why[0] = '\0';
+	t->permanent = false;
+	r = establish(t);
+	if (r < 0) {
+		if (t->permanent) {
+			fprintf(stderr, "jitwg tunnel: %s: %s; not retrying\n", o->url, t->why);
+			disconnect(t);
+			return -EPERM;
+		}
+		if (!t->quiet)
+			fprintf(stderr, "jitwg tunnel: %s: %s; retrying in %u ms\n", o->url,
+				t->why[0] ? t->why : strerror(-r), rt->backoff);
+		disconnect(t);
+		retry_later(rt);
+		return 0;
+	}
+	if (!t->quiet)
+		fprintf(stderr, "jitwg tunnel: connected to %s (%s framing)\n", o->url,
+			t->stream ? "stream" : "binary");
+	rt->up_since = now_ms();
+	if (buf_len(&t->pre))
+		from_relay(t);
+	return 0;
+}
+
+/* Forwards until a signal. Returns 0, or 1 when the relay refused for good. */
+static int run(struct tun *t, const struct tun_opts *o, uint8_t *buf)
+{
+	struct tun_retry rt = { .backoff = TUN_BACKOFF_MIN_MS };
+
+	while (!stopping) {
+		struct pollfd p[2] = { { .fd = t->ufd, .events = POLLIN }, { .fd = -1 } };
+		uint64_t now;
+		int timeout;
+
+		if (maybe_connect(t, o, &rt) < 0)
+			return 1;
+		now = now_ms();
+		if (t->ws) {
+			p[1].fd = t->fd;
+			p[1].events = POLLIN | (buf_len(&t->out) ? POLLOUT : 0);
+			timeout = (int)t->keepalive_ms;
 		} else {
-			SSL_CTX_set_verify(t.ctx, SSL_VERIFY_PEER, NULL);
-			if (ca ? SSL_CTX_load_verify_locations(t.ctx, ca, NULL) != 1
-			       : SSL_CTX_set_default_verify_paths(t.ctx) != 1) {
-				fprintf(stderr, "jitwg tunnel: --ca %s: cannot load\n", ca ? ca : "(system)");
-				ret = 2;
-				goto out;
-			}
+			timeout = (int)(rt.next_try > now ? rt.next_try - now : 0);
+		}
+		if (poll(p, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN)
+			from_wireguard(t, buf);
+		if (t->ws && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			from_relay(t);
+		if (t->ws && (p[1].revents & POLLOUT) && flush_out(t) < 0)
+			t->dead = true;
+		if (t->ws)
+			keepalive(t);
+		if (t->ws && t->dead) {
+			flush_out(t);
+			disconnect(t);
+			/* a link that stayed up a while starts the backoff over */
+			if (now_ms() - rt.up_since > 10000)
+				rt.backoff = TUN_BACKOFF_MIN_MS;
+			if (!t->quiet)
+				fprintf(stderr, "jitwg tunnel: disconnected; reconnecting in %u ms\n", rt.backoff);
+			retry_later(&rt);
 		}
 	}
-	t.out = malloc(TUN_MAX_OUT + 128);
+	if (t->ws) {
+		send_close(t, WS_CLOSE_GOING_AWAY);
+		flush_out(t);
+	}
+	return 0;
+}
+
+int cmd_tunnel(int argc, char **argv)
+{
+	struct tun t = { .fd = -1, .ufd = -1, .out = BUF_INIT(TUN_MAX_OUT, false),
+			 .pre = BUF_INIT(WS_UPGRADE_MAX, false), .msg = BUF_INIT(65535, false) };
+	struct tun_opts o = { 0 };
+	uint8_t *buf = NULL;
+	int ret;
+
+	if ((ret = parse_args(&t, &o, argc, argv)) != 0)
+		return ret < 0 ? 0 : ret;
+	if (t.url.tls && (ret = tls_setup(&t, &o)) != 0)
+		goto out;
+	ret = 1;
 	buf = malloc(65536);
-	t.ufd = socket(listen_ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!t.out || !buf || t.ufd < 0 ||
-	    bind(t.ufd, (struct sockaddr *)&listen_ss, addrport_len(&listen_ss)) < 0) {
-		fprintf(stderr, "jitwg tunnel: --listen %s: %s\n", listen_s, strerror(errno));
+	t.ufd = socket(o.listen_ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (!buf || t.ufd < 0 || bind(t.ufd, (struct sockaddr *)&o.listen_ss, addrport_len(&o.listen_ss)) < 0) {
+		fprintf(stderr, "jitwg tunnel: --listen %s: %s\n", o.listen, strerror(errno));
 		goto out;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	while (!stopping) {
-		struct pollfd p[2] = { { .fd = t.ufd, .events = POLLIN }, { .fd = -1 } };
-		uint64_t now = now_ms();
-		int timeout;
-
-		if (!t.ws && now >= next_try) {
-			int r = establish(&t);
-			if (r < 0) {
-				if (!t.quiet)
-					fprintf(stderr, "jitwg tunnel: %s: %s; retrying in %u ms\n", url,
-						strerror(-r), backoff);
-				disconnect(&t);
-				next_try = now_ms() + backoff;
-				backoff = backoff * 2 > TUN_BACKOFF_MAX_MS ? TUN_BACKOFF_MAX_MS : backoff * 2;
-				continue;
-			}
-			if (!t.quiet)
-				fprintf(stderr, "jitwg tunnel: connected to %s (%s framing)\n", url,
-					t.stream ? "stream" : "binary");
-			up_since = now_ms();
-			if (t.pre_len)
-				from_relay(&t);
-		}
-		if (t.ws) {
-			p[1].fd = t.fd;
-			p[1].events = POLLIN | (t.out_off < t.out_len ? POLLOUT : 0);
-			timeout = (int)t.keepalive_ms;
-		} else {
-			timeout = (int)(next_try > now ? next_try - now : 0);
-		}
-		if (poll(p, 2, timeout) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents & POLLIN)
-			from_wireguard(&t, buf);
-		if (t.ws && (p[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			from_relay(&t);
-		if (t.ws && (p[1].revents & POLLOUT) && flush_out(&t) < 0)
-			t.dead = true;
-		if (t.ws)
-			keepalive(&t);
-		if (t.ws && t.dead) {
-			flush_out(&t);
-			disconnect(&t);
-			/* a link that stayed up a while starts the backoff over */
-			if (now_ms() - up_since > 10000)
-				backoff = TUN_BACKOFF_MIN_MS;
-			if (!t.quiet)
-				fprintf(stderr, "jitwg tunnel: disconnected; reconnecting in %u ms\n", backoff);
-			next_try = now_ms() + backoff;
-			backoff = backoff * 2 > TUN_BACKOFF_MAX_MS ? TUN_BACKOFF_MAX_MS : backoff * 2;
-		}
-	}
-	if (t.ws) {
-		ws_codec_send_close(t.ws, WS_CLOSE_GOING_AWAY);
-		flush_out(&t);
-	}
-	ret = 0;
+	ret = run(&t, &o, buf);
 out:
 	disconnect(&t);
 	if (t.ufd >= 0)
 		close(t.ufd);
 	SSL_CTX_free(t.ctx);
-	free(t.out);
 	free(buf);
 	return ret;
 }

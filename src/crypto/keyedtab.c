@@ -105,3 +105,11 @@ void *keyedtab_claim(struct keyedtab *t, size_t set, const void *key,
 	memcpy(e, key, t->key_len);
 	return e;
 }
+
+void keyedtab_release(struct keyedtab *t, void *entry)
+{
+	size_t i = (size_t)((unsigned char *)entry - t->slots) / t->entry_size;
+
+	explicit_bzero(entry, t->entry_size);
+	t->used[i] = false;
+}

@@ -62,4 +62,7 @@ void *keyedtab_find(const struct keyedtab *t, size_t set, const void *key);
 void *keyedtab_claim(struct keyedtab *t, size_t set, const void *key,
 		     uint64_t (*rank)(const void *entry, void *ctx), void *ctx, bool *evicted);
 
+/* Wipes entry (one keyedtab_find() or keyedtab_claim() returned) and frees its way. */
+void keyedtab_release(struct keyedtab *t, void *entry);
+
 #endif

@@ -454,12 +454,12 @@ out:
 
 /* ---- set formatter -------------------------------------------------------- */
 
-static int append_str(struct wipebuf *b, const char *s)
+static int append_str(struct buf *b, const char *s)
 {
-	return wipebuf_append(b, s, strlen(s));
+	return buf_put_str(b, s, strlen(s));
 }
 
-static int append_key(struct wipebuf *b, const char *name, const uint8_t key[static WG_KEY_LEN])
+static int append_key(struct buf *b, const char *name, const uint8_t key[static WG_KEY_LEN])
 {
 	char line[32 + 2 * WG_KEY_LEN + 2];
 	char hex[2 * WG_KEY_LEN + 1];
@@ -473,7 +473,7 @@ static int append_key(struct wipebuf *b, const char *name, const uint8_t key[sta
 	return ret;
 }
 
-static int append_allowedip(struct wipebuf *b, const struct dp_allowedip *a)
+static int append_allowedip(struct buf *b, const struct dp_allowedip *a)
 {
 	char addr[INET6_ADDRSTRLEN], line[INET6_ADDRSTRLEN + 32];
 
@@ -487,7 +487,7 @@ static int append_allowedip(struct wipebuf *b, const struct dp_allowedip *a)
 	return append_str(b, line);
 }
 
-int uapi_format_peer(struct wipebuf *b, const struct dp_peer *p)
+int uapi_format_peer(struct buf *b, const struct dp_peer *p)
 {
 	char ep[UAPI_ENDPOINT_STR_MAX], line[128];
 	int ret;
@@ -520,7 +520,7 @@ int uapi_format_peer(struct wipebuf *b, const struct dp_peer *p)
 	return ret;
 }
 
-int uapi_format_remove(struct wipebuf *b, const uint8_t key[static WG_KEY_LEN])
+int uapi_format_remove(struct buf *b, const uint8_t key[static WG_KEY_LEN])
 {
 	int ret = append_key(b, "public_key", key);
 

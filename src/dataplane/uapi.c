@@ -128,22 +128,24 @@ static int write_all(int fd, const char *p, size_t len, int64_t *deadline)
 /*
  * Reads a reply up to the empty line that ends it, handing each line to
  * fn. Linear in the reply's size: lines are cut in place with memchr and
- * the unfinished tail moves to the front once per read. The buffer may
- * hold the private key in hex, so it is wiped.
+ * the unfinished tail stays in the bounded buffer, which compacts it to the
+ * front before it grows. The buffer may hold the private key in hex, so it
+ * wipes what it lets go of.
  */
 static int read_reply(int fd, int64_t *deadline,
 		      int (*fn)(void *ctx, const char *line, size_t len), void *ctx)
 {
-	size_t cap = UAPI_READ_CHUNK, have = 0, start, i;
-	char *buf = malloc(cap);
+	struct buf b = BUF_INIT(UAPI_READ_CHUNK, true);
+	size_t scanned = 0; /* bytes of buf_data(&b) already searched for '\n' */
 	bool end = false;
+	uint8_t *tail;
 	ssize_t r;
 	int ret = 0;
 
-	if (!buf)
-		return -ENOMEM;
 	while (!end) {
-		r = recv(fd, buf + have, cap - have, MSG_DONTWAIT);
+		if ((ret = buf_reserve(&b, UAPI_READ_CHUNK - buf_len(&b), &tail)) < 0)
+			goto out;
+		r = recv(fd, tail, UAPI_READ_CHUNK - buf_len(&b), MSG_DONTWAIT);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -161,40 +163,34 @@ static int read_reply(int fd, int64_t *deadline,
 			ret = -EPROTO; /* closed before the reply ended */
 			goto out;
 		}
-		i = have;
-		have += (size_t)r;
-		start = 0;
-		for (;;) {
-			char *nl = memchr(buf + i, '\n', have - i);
+		buf_added(&b, (size_t)r);
+		while (buf_len(&b) > scanned) {
+			const char *p = (const char *)buf_data(&b);
+			const char *nl = memchr(p + scanned, '\n', buf_len(&b) - scanned);
 
 			if (!nl)
 				break;
-			if (nl == buf + start) {
+			if (nl == p) {
 				end = true;
+				/* Nothing may follow the empty line: we sent one request. */
+				if (buf_len(&b) != 1)
+					ret = -EPROTO;
 				break;
 			}
-			ret = fn(ctx, buf + start, (size_t)(nl - buf - start));
+			ret = fn(ctx, p, (size_t)(nl - p));
 			if (ret < 0)
 				goto out;
-			start = i = (size_t)(nl - buf) + 1;
+			buf_consume(&b, (size_t)(nl - p) + 1);
+			scanned = 0;
 		}
-		if (end) {
-			/* Nothing may follow the empty line: we sent one request. */
-			if (start + 1 != have)
-				ret = -EPROTO;
-			break;
-		}
-		if (have - start > UAPI_LINE_MAX) {
+		scanned = buf_len(&b);
+		if (!end && buf_len(&b) > UAPI_LINE_MAX) {
 			ret = -EPROTO;
 			goto out;
 		}
-		memmove(buf, buf + start, have - start);
-		explicit_bzero(buf + (have - start), start);
-		have -= start;
 	}
 out:
-	explicit_bzero(buf, cap);
-	free(buf);
+	buf_free(&b);
 	return ret;
 }
 
@@ -251,7 +247,7 @@ static int set_line(void *ctx, const char *line, size_t len)
 }
 
 /* Sends one "set=1" transaction (b holds its body) and decodes errno=N. */
-static int do_set(struct uapi_state *s, struct wipebuf *b)
+static int do_set(struct uapi_state *s, struct buf *b)
 {
 	int64_t deadline = (int64_t)clock_mono_ms() + UAPI_TIMEOUT_MS;
 	struct set_reply rep = { 0 };
@@ -262,7 +258,7 @@ static int do_set(struct uapi_state *s, struct wipebuf *b)
 		return fd;
 	wret = write_all(fd, "set=1\n", 6, &deadline);
 	if (!wret)
-		wret = write_all(fd, b->p, b->len, &deadline);
+		wret = write_all(fd, (const char *)buf_data(b), buf_len(b), &deadline);
 	if (!wret)
 		wret = write_all(fd, "\n", 1, &deadline);
 	/*
@@ -286,7 +282,7 @@ static int do_set(struct uapi_state *s, struct wipebuf *b)
  * Counts one more peer formatted into b; at UAPI_SET_BATCH peers sends them
  * and empties b, so no set=1 transaction grows without bound.
  */
-static int batch_added(struct uapi_state *s, struct wipebuf *b, size_t *in_batch)
+static int batch_added(struct uapi_state *s, struct buf *b, size_t *in_batch)
 {
 	int ret;
 
@@ -295,7 +291,7 @@ static int batch_added(struct uapi_state *s, struct wipebuf *b, size_t *in_batch
 	ret = do_set(s, b);
 	if (ret < 0)
 		return ret;
-	wipebuf_free(b);
+	buf_free(b);
 	*in_batch = 0;
 	return 0;
 }
@@ -392,7 +388,7 @@ out:
 static int uapi_set_peers(void *state, const struct dp_peer *peers, size_t n)
 {
 	struct uapi_state *s = state;
-	struct wipebuf b = { 0 };
+	struct buf b = BUF_INIT(UAPI_SET_MAX, true); /* preshared keys */
 	bool *missing = NULL;
 	size_t i, n_missing = 0, in_batch = 0;
 	bool any_update_only = false;
@@ -423,14 +419,14 @@ static int uapi_set_peers(void *state, const struct dp_peer *peers, size_t n)
 	if (!ret && n_missing)
 		ret = -ENOENT;
 out:
-	wipebuf_free(&b);
+	buf_free(&b);
 	free(missing);
 	return ret;
 }
 
 static int uapi_remove_peers(void *state, const uint8_t (*keys)[WG_KEY_LEN], size_t n)
 {
-	struct wipebuf b = { 0 };
+	struct buf b = BUF_INIT(UAPI_SET_MAX, true);
 	size_t i, in_batch = 0;
 	int ret = 0;
 
@@ -445,7 +441,7 @@ static int uapi_remove_peers(void *state, const uint8_t (*keys)[WG_KEY_LEN], siz
 	if (in_batch)
 		ret = do_set(state, &b);
 out:
-	wipebuf_free(&b);
+	buf_free(&b);
 	return ret;
 }
 

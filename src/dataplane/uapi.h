@@ -11,12 +11,14 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "common/wipebuf.h"
+#include "common/buf.h"
 #include "dataplane/dataplane.h"
 
 enum {
 	UAPI_LINE_MAX = 512,      /* longest line we accept in a get reply */
 	UAPI_MAX_ALLOWEDIPS = 1U << 20, /* per peer; far above any real config */
+	/* one set=1 body (a batch of peers); formatting past it is -ENOBUFS */
+	UAPI_SET_MAX = 1U << 28,
 };
 
 /*
@@ -54,8 +56,8 @@ void uapi_get_uninit(struct uapi_get *g);
  * Appends one peer's change, honouring p->flags, or its removal. Returns 0,
  * -EINVAL (unsupported address family, keepalive out of range) or -ENOMEM.
  */
-int uapi_format_peer(struct wipebuf *b, const struct dp_peer *p);
-int uapi_format_remove(struct wipebuf *b, const uint8_t key[static WG_KEY_LEN]);
+int uapi_format_peer(struct buf *b, const struct dp_peer *p);
+int uapi_format_remove(struct buf *b, const uint8_t key[static WG_KEY_LEN]);
 
 /*
  * Endpoint spelling: "a.b.c.d:port" or "[v6]:port" with an optional

@@ -480,11 +480,16 @@ static int start_sources(struct daemon *d)
 		return -1;
 	}
 	if (cfg->hook_path) {
-		struct ingest_hook_config hc = { .path = cfg->hook_path, .admit = d->admit, .metrics = d->m };
+		struct ingest_hook_config hc = { .path = cfg->hook_path, .peer_user = cfg->hook_peer_user,
+						 .peer_group = cfg->hook_peer_group,
+						 .endpoints = cfg->hook_endpoints, .admit = d->admit,
+						 .metrics = d->m };
+		const char *why;
 		ensure_parent_dir(cfg->hook_path);
-		d->hook_src = ingest_hook_start(&hc);
+		d->hook_src = ingest_hook_start(&hc, &why);
 		if (!d->hook_src) {
-			log_err("hook %s: %s", cfg->hook_path, strerror(errno));
+			log_err("hook %s: %s%s%s", cfg->hook_path, why ? why : "", why ? ": " : "",
+				strerror(errno));
 			return -1;
 		}
 	}

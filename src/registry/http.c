@@ -30,6 +30,7 @@
 
 #include "common/addrport.h"
 #include "common/log.h"
+#include "common/buf.h"
 #include "common/mhdreply.h"
 #include "registry/feedwait.h"
 #include "registry/metrics.h"
@@ -52,8 +53,7 @@ struct http_server {
 
 struct req_state {
 	struct feedwait_entry wait; /* first: a parked request's state */
-	char *body;
-	size_t len, cap;
+	struct buf body;   /* may carry a preshared key: wiped; API_BODY_MAX + NUL */
 	bool too_big;
 	bool answered; /* a response went out before the body: discard the rest */
 	enum reg_route route;
@@ -114,14 +114,6 @@ static void wipe_free(void *p)
 	free(p);
 }
 
-static void body_free(struct req_state *st)
-{
-	if (st->body)
-		explicit_bzero(st->body, st->cap);
-	free(st->body);
-	st->body = NULL;
-	st->len = st->cap = 0;
-}
 
 static const char *query_arg(void *arg, const char *name)
 {
@@ -247,6 +239,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		st = calloc(1, sizeof(*st));
 		if (!st)
 			return MHD_NO;
+		buf_init(&st->body, API_BODY_MAX + 1, true);
 		*con_cls = st;
 		st->start_ns = now_ns();
 		st->route = reg_route_of(url);
@@ -279,34 +272,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
-		if (st->too_big || st->len + n > API_BODY_MAX) {
-			st->too_big = true;
-			body_free(st);
-			return MHD_YES;
-		}
-		if (st->len + n + 1 > st->cap) {
-			/* doubling, and not realloc: that would leave an unwiped copy behind */
-			size_t cap = st->cap ? st->cap : 1024, len = st->len;
-			char *p;
+		int r = st->too_big ? -ENOBUFS : buf_put_str(&st->body, upload_data, n);
 
-			while (cap < st->len + n + 1)
-				cap *= 2;
-			if (cap > API_BODY_MAX + 1)
-				cap = API_BODY_MAX + 1;
-			p = malloc(cap);
-			if (!p)
-				return MHD_NO;
-			if (st->body)
-				memcpy(p, st->body, st->len);
-			body_free(st);
-			st->body = p;
-			st->len = len;
-			st->cap = cap;
+		if (r == -ENOBUFS) {
+			st->too_big = true;
+			buf_free(&st->body);
 		}
-		memcpy(st->body + st->len, upload_data, n);
-		st->len += n;
-		st->body[st->len] = '\0';
-		return MHD_YES;
+		return r == -ENOMEM ? MHD_NO : MHD_YES;
 	}
 	if (st->too_big)
 		return too_large(h, st, conn);
@@ -315,8 +287,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	req.method = method;
 	req.path = url;
 	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	req.body = st->body;
-	req.body_len = st->len;
+	req.body = (const char *)buf_data(&st->body);
+	req.body_len = buf_len(&st->body);
 	req.query = query_arg;
 	req.query_arg = conn;
 	return run_api(h, st, conn, &req);
@@ -329,7 +301,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (!st)
 		return;
-	body_free(st);
+	buf_free(&st->body);
 	free(st);
 	*con_cls = NULL;
 	atomic_fetch_sub(&h->in_flight, 1);

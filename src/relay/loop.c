@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ void relay_config_defaults(struct relay_config *cfg)
 	cfg->max_conns = RELAY_DEFAULT_MAX_CONNS;
 	cfg->threads = 2;
 	cfg->handshake_ms = RELAY_DEFAULT_HANDSHAKE_MS;
+	cfg->idle_ms = RELAY_DEFAULT_IDLE_MS;
+	cfg->max_per_source = RELAY_DEFAULT_PER_SOURCE;
 	cfg->bind_base = 0x7f010000u; /* 127.1.0.0/16 */
 	cfg->bind_count = 1u << 16;
 }
@@ -47,36 +50,101 @@ uint32_t relay_next_bind_addr(struct relay *r)
 	return htonl(a);
 }
 
-void loop_timer_set(struct relay_loop *L, struct conn *c, struct tlist *t)
+static struct tnode *node_of(struct conn *c, bool aux)
 {
-	loop_timer_clear(c);
-	c->deadline = relay_now_ms() + t->ms;
-	c->timer = t;
-	c->tprev = t->tail;
-	c->tnext = NULL;
-	if (t->tail)
-		t->tail->tnext = c;
-	else
-		t->head = c;
-	t->tail = c;
+	return aux ? &c->aux : &c->life;
 }
 
-void loop_timer_clear(struct conn *c)
+static struct conn *conn_of(struct tnode *n, bool aux)
 {
-	struct tlist *t = c->timer;
+	return (struct conn *)(void *)((char *)n - (aux ? offsetof(struct conn, aux) : offsetof(struct conn, life)));
+}
+
+void loop_timer_set(struct conn *c, struct tlist *t)
+{
+	struct tnode *n = node_of(c, t->aux);
+
+	loop_timer_clear(c, t->aux);
+	n->deadline = relay_now_ms() + t->ms;
+	n->list = t;
+	n->prev = t->tail;
+	n->next = NULL;
+	if (t->tail)
+		t->tail->next = n;
+	else
+		t->head = n;
+	t->tail = n;
+}
+
+void loop_timer_clear(struct conn *c, bool aux)
+{
+	struct tnode *n = node_of(c, aux);
+	struct tlist *t = n->list;
 
 	if (!t)
 		return;
-	if (c->tprev)
-		c->tprev->tnext = c->tnext;
+	if (n->prev)
+		n->prev->next = n->next;
 	else
-		t->head = c->tnext;
-	if (c->tnext)
-		c->tnext->tprev = c->tprev;
+		t->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
 	else
-		t->tail = c->tprev;
-	c->timer = NULL;
-	c->tprev = c->tnext = NULL;
+		t->tail = n->prev;
+	n->list = NULL;
+	n->prev = n->next = NULL;
+}
+
+void loop_more_add(struct conn *c)
+{
+	struct relay_loop *L = c->L;
+
+	if (c->in_more || c->dead)
+		return;
+	c->in_more = true;
+	c->mprev = NULL;
+	c->mnext = L->more;
+	if (L->more)
+		L->more->mprev = c;
+	L->more = c;
+}
+
+void loop_more_del(struct conn *c)
+{
+	struct relay_loop *L = c->L;
+
+	if (!c->in_more)
+		return;
+	if (c->mprev)
+		c->mprev->mnext = c->mnext;
+	else if (L->more == c)
+		L->more = c->mnext;
+	else if (L->round == c)
+		L->round = c->mnext;
+	if (c->mnext)
+		c->mnext->mprev = c->mprev;
+	c->mprev = c->mnext = NULL;
+	c->in_more = false;
+}
+
+/*
+ * Serves each connection on the "more to read" list once: the list becomes
+ * this round's, and those that still have more put themselves on the next
+ * one, served after the next epoll batch, so a flooding connection gets one
+ * budget per round like the rest. A connection that ends meanwhile leaves
+ * either list through loop_more_del().
+ */
+static void serve_more(struct relay_loop *L)
+{
+	struct conn *c;
+
+	L->round = L->more;
+	L->more = NULL;
+	while ((c = L->round)) {
+		loop_more_del(c);
+		if (!c->dead)
+			conn_on_more(c);
+	}
 }
 
 int loop_arm(struct conn *c, uint32_t events)
@@ -90,15 +158,25 @@ int loop_arm(struct conn *c, uint32_t events)
 	return 0;
 }
 
-/* Milliseconds until the earliest deadline, or -1. */
+static uint64_t earliest(const struct tlist *t, uint64_t d)
+{
+	return t->head && t->head->deadline < d ? t->head->deadline : d;
+}
+
+/* Milliseconds until the earliest deadline, or -1; 0 while connections have more to read. */
 static int next_timeout(struct relay_loop *L, uint64_t now)
 {
 	uint64_t d = UINT64_MAX;
 
-	if (L->handshake.head)
-		d = L->handshake.head->deadline;
-	if (L->linger.head && L->linger.head->deadline < d)
-		d = L->linger.head->deadline;
+	if (L->more)
+		return 0;
+	d = earliest(&L->handshake, d);
+	d = earliest(&L->idle, d);
+	d = earliest(&L->linger, d);
+	d = earliest(&L->partial, d);
+	d = earliest(&L->stall, d);
+	if (L->accept_paused && L->accept_resume < d)
+		d = L->accept_resume;
 	if (d == UINT64_MAX)
 		return -1;
 	return d <= now ? 0 : (int)(d - now > 60000 ? 60000 : d - now);
@@ -106,8 +184,38 @@ static int next_timeout(struct relay_loop *L, uint64_t now)
 
 static void expire(struct tlist *t, uint64_t now)
 {
-	for (int i = 0; i < 1024 && t->head && t->head->deadline <= now; ++i)
-		conn_on_timeout(t->head); /* removes it from t, or moves it to linger */
+	for (int i = 0; i < 1024 && t->head && t->head->deadline <= now; ++i) {
+		struct conn *c = conn_of(t->head, t->aux);
+		loop_timer_clear(c, t->aux);
+		t->fire(c);
+	}
+}
+
+static void listener_arm(struct relay_loop *L, bool on)
+{
+	epoll_ctl(L->epfd, EPOLL_CTL_MOD, L->lfd,
+		  &(struct epoll_event){ .events = on ? EPOLLIN : 0, .data.u64 = EV_LISTEN });
+}
+
+/*
+ * Out of descriptors: the listener stays readable, so accepting again at
+ * once would spin. Disarm it for a back-off (100 ms doubling to 3.2 s while
+ * it keeps failing), with one log line per minute at most.
+ */
+static void accept_pause(struct relay_loop *L, int err, uint64_t now)
+{
+	L->accept_backoff = L->accept_backoff ? L->accept_backoff * 2 : 100;
+	if (L->accept_backoff > 3200)
+		L->accept_backoff = 3200;
+	L->accept_paused = true;
+	L->accept_resume = now + L->accept_backoff;
+	listener_arm(L, false);
+	atomic_fetch_add_explicit(&L->r->m.accept_paused, 1, memory_order_relaxed);
+	if (!L->accept_logged || now - L->accept_logged >= 60000) {
+		L->accept_logged = now;
+		log_warn("relay: accept: %s: pausing accepts (raise LimitNOFILE / ulimit -n, or lower "
+			 "--max-connections)", strerror(err));
+	}
 }
 
 static void accept_some(struct relay_loop *L)
@@ -118,12 +226,21 @@ static void accept_some(struct relay_loop *L)
 		int fd = accept4(L->lfd, (struct sockaddr *)&peer, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_ratelimited_debug("relay: accept: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(L, errno, relay_now_ms());
 			return;
 		}
+		L->accept_backoff = 0;
 		conn_accept(L, fd, &peer);
 	}
+}
+
+static void accept_maybe_resume(struct relay_loop *L, uint64_t now)
+{
+	if (!L->accept_paused || now < L->accept_resume)
+		return;
+	L->accept_paused = false;
+	listener_arm(L, true);
 }
 
 static void *loop_main(void *arg)
@@ -163,9 +280,14 @@ static void *loop_main(void *arg)
 			else
 				conn_on_tcp(c, evs[i].events);
 		}
+		serve_more(L);
 		now = relay_now_ms();
 		expire(&L->handshake, now);
+		expire(&L->idle, now);
+		expire(&L->partial, now);
+		expire(&L->stall, now);
 		expire(&L->linger, now);
+		accept_maybe_resume(L, now);
 		conn_reap(L);
 	}
 out:
@@ -218,8 +340,11 @@ static struct relay_loop *loop_new(struct relay *r, int *err)
 	}
 	L->r = r;
 	L->lfd = L->stopfd = L->hookfd = -1;
-	L->handshake.ms = r->cfg.handshake_ms;
-	L->linger.ms = RELAY_LINGER_MS;
+	L->handshake = (struct tlist){ .ms = r->cfg.handshake_ms, .fire = conn_on_handshake_timeout };
+	L->idle = (struct tlist){ .ms = r->cfg.idle_ms / 3, .fire = conn_on_idle };
+	L->linger = (struct tlist){ .ms = RELAY_LINGER_MS, .fire = conn_on_linger_timeout };
+	L->partial = (struct tlist){ .ms = r->cfg.handshake_ms, .fire = conn_on_partial_timeout, .aux = true };
+	L->stall = (struct tlist){ .ms = r->cfg.handshake_ms, .fire = conn_on_stall, .aux = true };
 	L->epfd = epoll_create1(EPOLL_CLOEXEC);
 	L->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	L->scratch = malloc(RELAY_MAX_FRAME + 64);
@@ -253,6 +378,11 @@ int relay_start(struct relay *r)
 {
 	int err = 0;
 
+	/* at most one entry per connection the relay holds (see admit()) */
+	r->sources = relay_sources_new(r->cfg.max_per_source,
+				       r->cfg.max_per_source ? r->cfg.max_conns + r->cfg.max_conns / 8 + 16 : 0);
+	if (!r->sources)
+		return -ENOMEM;
 	r->loops = calloc(r->cfg.threads, sizeof(*r->loops));
 	if (!r->loops)
 		return -ENOMEM;
@@ -272,8 +402,11 @@ int relay_start(struct relay *r)
 
 void relay_stop(struct relay *r)
 {
-	if (!r->loops)
+	if (!r->loops) {
+		relay_sources_free(r->sources);
+		r->sources = NULL;
 		return;
+	}
 	for (unsigned i = 0; i < r->cfg.threads; ++i) {
 		struct relay_loop *L = r->loops[i];
 		if (L && L->running) {
@@ -287,4 +420,6 @@ void relay_stop(struct relay *r)
 		loop_free(r->loops[i]);
 	free(r->loops);
 	r->loops = NULL;
+	relay_sources_free(r->sources);
+	r->sources = NULL;
 }

@@ -54,11 +54,17 @@ char *relay_metrics_render(const struct relay *r)
 	C("to_client_bytes_total", "Bytes sent to WebSocket clients.", m->to_client_bytes);
 	C("to_client_dropped_total", "Datagrams toward a client dropped (output queue full, or before the client spoke).", m->to_client_dropped);
 	C("keepalives_total", "Zero-length keepalive records absorbed.", m->keepalives);
-	C("pings_total", "WebSocket pings answered.", m->pings);
+	C("pings_total", "WebSocket pings received.", m->pings);
 	C("udp_bind_failed_total", "Upgrades refused because no UDP socket could be bound.", m->udp_bind_failed);
 	C("hook_sent_total", "Initiations handed to jitwgd through the hook.", m->hook_sent);
 	C("hook_dropped_total", "Hand-offs dropped (jitwgd absent, slow or full).", m->hook_dropped);
 	C("xff_used_total", "Upgrades whose client address came from a trusted X-Forwarded-For.", m->xff_used);
+	C("idle_timeouts_total", "WebSockets closed after --idle-timeout without a frame from the client.", m->idle_timeouts);
+	C("partial_timeouts_total", "WebSockets closed (1008) with a record or message unfinished past --handshake-timeout.", m->partial_timeouts);
+	C("slow_readers_total", "WebSockets closed (1008) whose client left its output unread past --handshake-timeout.", m->slow_readers);
+	C("rejected_source_total", "Connections refused over --max-per-source.", m->rejected_source);
+	C("accept_paused_total", "Times accepting paused because descriptors (or memory) ran out.", m->accept_paused);
+	C("pongs_coalesced_total", "Pings answered by a later ping's pong (one pong per wake-up).", m->pongs_coalesced);
 #undef C
 #undef G
 	return promtext_finish(&b);
@@ -81,7 +87,8 @@ static mhd_result handle(void *cls, struct MHD_Connection *conn, const char *url
 void *relay_metrics_serve(struct relay *r)
 {
 	struct sockaddr_storage ss;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* epoll, not select(): the process holds more than FD_SETSIZE descriptors under load */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	struct MHD_Daemon *d;
 
 	if (addrport_parse(r->cfg.metrics, &ss) < 0) {

@@ -13,22 +13,9 @@
 
 bool relay_proxy_trusted(const struct relay_config *cfg, const struct sockaddr *sa)
 {
-	for (unsigned i = 0; i < cfg->ntrusted; ++i) {
-		const struct cidr *t = &cfg->trusted[i];
-		const uint8_t *a;
-		unsigned bits = t->prefix, n;
-
-		if (sa->sa_family != t->family)
-			continue;
-		a = sa->sa_family == AF_INET ? (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr
-					     : (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		n = bits / 8;
-		if (memcmp(a, t->addr, n) != 0)
-			continue;
-		if (bits % 8 && ((a[n] ^ t->addr[n]) & (uint8_t)(0xff << (8 - bits % 8))))
-			continue;
-		return true;
-	}
+	for (unsigned i = 0; i < cfg->ntrusted; ++i)
+		if (cidr_contains(&cfg->trusted[i], sa))
+			return true;
 	return false;
 }
 

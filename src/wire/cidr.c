@@ -2,6 +2,7 @@
 #include "wire/cidr.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,20 @@ bool cidr_equal(const struct cidr *a, const struct cidr *b)
 {
 	return a->family == b->family && a->prefix == b->prefix &&
 	       !memcmp(a->addr, b->addr, addr_len(a->family));
+}
+
+bool cidr_contains(const struct cidr *c, const struct sockaddr *sa)
+{
+	struct cidr host = { .family = sa->sa_family };
+
+	if (sa->sa_family == AF_INET)
+		memcpy(host.addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else if (sa->sa_family == AF_INET6)
+		memcpy(host.addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	else
+		return false;
+	host.prefix = (uint8_t)(addr_len(host.family) * 8);
+	return cidr_overlap(c, &host);
 }
 
 int cidr_list_parse(const char *text, struct cidr **out, size_t *n)

@@ -34,6 +34,10 @@ bool cidr_overlap(const struct cidr *a, const struct cidr *b);
 /* True when a and b are the same prefix. */
 bool cidr_equal(const struct cidr *a, const struct cidr *b);
 
+struct sockaddr;
+/* True when sa (AF_INET or AF_INET6; any other family: false) lies in c. */
+bool cidr_contains(const struct cidr *c, const struct sockaddr *sa);
+
 /*
  * The comma-separated list form ("10.0.0.1/32,fd00::1/128") that the
  * registry's store and jitwgd's cache keep in one text column. Parse takes

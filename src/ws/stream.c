@@ -20,7 +20,7 @@ void stream_record_header(uint8_t out[static 4], uint32_t len)
 
 void stream_uninit(struct stream *s)
 {
-	free(s->rec);
+	buf_free(&s->rec);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -65,22 +65,20 @@ int stream_feed(struct stream *s, const uint8_t *p, size_t n, stream_record_fn f
 					return ret;
 				continue;
 			}
-			s->rec = malloc(s->rec_len);
-			if (!s->rec)
-				return -ENOMEM;
+			s->rec.max = s->rec_len;
 		}
 		/* a split record: copy until complete */
 		{
 			size_t want = s->rec_len - s->rec_got, take = want < n ? want : n;
-			memcpy(s->rec + s->rec_got, p, take);
+			if ((ret = buf_put(&s->rec, p, take)) < 0)
+				return ret == -ENOBUFS ? -EMSGSIZE : ret;
 			s->rec_got += (uint32_t)take;
 			p += take;
 			n -= take;
 			if (s->rec_got < s->rec_len)
 				break;
-			ret = fn(arg, s->rec, s->rec_len);
-			free(s->rec);
-			s->rec = NULL;
+			ret = fn(arg, buf_data(&s->rec), s->rec_len);
+			buf_free(&s->rec);
 			s->hdr_len = 0;
 			if (ret)
 				return ret;

@@ -6,13 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
+
 /*
  * The stream framing's client-to-server byte stream, read across WebSocket
  * frame boundaries: the 4-byte big-endian magic 0x2FACED77, then records of
  * a 4-byte big-endian length and that many bytes. A zero length is a
  * keepalive. Pure: no I/O. A record that arrives whole inside one chunk is
  * handed out in place; only a record split across chunks is copied, into a
- * buffer the size of that record, freed once it is complete.
+ * bounded buffer that grows as its bytes arrive (a client announcing 64 KiB
+ * and sending one byte pins a few hundred bytes, not 64 KiB), freed once the
+ * record is complete.
  */
 
 enum {
@@ -29,8 +33,14 @@ struct stream {
 	bool magic_ok;
 	uint32_t rec_len; /* length of the record being gathered */
 	uint32_t rec_got;
-	uint8_t *rec;     /* NULL unless a record is split */
+	struct buf rec;   /* a split record's bytes so far; empty otherwise */
 };
+
+/* True while a record (or the magic) has started and is not complete. */
+static inline bool stream_partial(const struct stream *s)
+{
+	return s->hdr_len != 0;
+}
 
 /* s must start zeroed ({ 0 }). */
 void stream_uninit(struct stream *s);

@@ -50,6 +50,7 @@ USERS=(jitwgd jitwg-registry)
 relay=0
 if [ -f "$TL_ROOT/src/relay/main.c" ]; then
 	relay=1
+	USERS+=(jitwg-relay)   # its group jitwg-hook is in the footprint below
 	PKGS+=(jitwg-relay)
 	BINS+=(/usr/sbin/jitwg-relay)
 	UNITS+=(jitwg-relay.service)
@@ -80,7 +81,7 @@ footprint() {
 	find / -xdev \( -path /proc -o -path /sys -o -path /tmp -o -path /work -o -path "$TL_ROOT" \
 		-o -path /var/tmp -o -path /root -o -path /var/cache/man \) -prune -o -iname '*jitwg*' -print 2>/dev/null | sort
 	local u
-	for u in "${USERS[@]}"; do getent passwd "$u" >/dev/null && echo "user $u"; getent group "$u" >/dev/null && echo "group $u"; done
+	for u in "${USERS[@]}" jitwg-hook; do getent passwd "$u" >/dev/null && echo "user $u"; getent group "$u" >/dev/null && echo "group $u"; done
 	return 0
 }
 footprint >"$TL_TMP/before.txt"
@@ -259,9 +260,9 @@ grep -q "jitwgd" "$TL_TMP/out/jitwgd.journal" && grep -qi "wg0" "$TL_TMP/out/jit
 [ "$(res rwpaths_status)" = 226 ] || tl_fail "control unit with ReadWritePaths=/run/wireguard: status '$(res rwpaths_status)', want 226"
 if [ "$relay" = 1 ]; then
 	[ "$(res relay_active)" = active ] || { show_container; tl_fail "jitwg-relay.service is not active"; }
-	[ "$(res relay_user)" = jitwgd ] || tl_fail "relay runs as '$(res relay_user)'"
+	[ "$(res relay_user)" = jitwg-relay ] || tl_fail "relay runs as '$(res relay_user)'"
 	[ "$(res relay_promtool)" = ok ] || tl_fail "promtool check metrics failed on the packaged relay"
-	tl_log "relay unit active as jitwgd, /metrics promtool-clean"
+	tl_log "relay unit active as jitwg-relay, /metrics promtool-clean"
 fi
 [ "$(res userspace_active)" = active ] || { show_container; cat "$TL_TMP/out/jitwgd.journal"; tl_fail "jitwgd.service with wireguard-go and the drop-in is not active"; }
 [ "$(res userspace_user)" = jitwgd ] || tl_fail "jitwgd runs as '$(res userspace_user)'"

@@ -108,6 +108,18 @@ kill -HUP "$TLS_PID"
 sleep 0.3
 in_ns timeout 10 $PY "$H/py_binary.py" wss://127.0.0.1:8443/ "$TL_TMP/cert.pem" || tl_fail "TLS after reload"
 
+tl_log "jitwg tunnel: failures that say what to do"
+tun() { in_ns timeout 5 "$TL_BIN/jitwg" tunnel --listen 127.0.0.1:51999 "$@" 2>"$TL_TMP/tun.err"; }
+rc=0; tun --url ws://127.0.0.1:8080/elsewhere || rc=$?
+[ $rc -eq 1 ] && grep -q 'HTTP 404.*not retrying' "$TL_TMP/tun.err" || {
+	cat "$TL_TMP/tun.err" >&2; tl_fail "tunnel: a 404 is retried (exit $rc)"; }
+rc=0; tun --url wss://127.0.0.1:8443/ || rc=$?
+[ $rc -eq 124 ] && grep -q 'did not verify.*--ca' "$TL_TMP/tun.err" || {
+	cat "$TL_TMP/tun.err" >&2; tl_fail "tunnel: a certificate failure does not suggest --ca"; }
+rc=0; tun --url ws://relay.invalid/ || rc=$?
+grep -q 'cannot resolve relay.invalid' "$TL_TMP/tun.err" || {
+	cat "$TL_TMP/tun.err" >&2; tl_fail "tunnel: a DNS failure does not say so"; }
+
 [ "$(metric keepalives_total)" -ge 1 ] || tl_fail "keepalives not counted"
 [ "$(metric protocol_errors_total)" -ge 4 ] || tl_fail "protocol errors not counted"
 [ "$(metric too_big_total)" -ge 2 ] || tl_fail "1009 closes not counted"

@@ -4,6 +4,8 @@
 # oversized control frames, wrong magic... Each case prints "ok CASE" or
 # raises. Usage: rawws.py HOST PORT CASE [--tls]
 import base64, os, socket, ssl, struct, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wslib import frame, Reader
 
 HOST, PORT, CASE = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 TLS = '--tls' in sys.argv
@@ -34,42 +36,6 @@ def upgrade(s, path='/', extra=''):
                'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n' % (path, key, extra)).encode())
     head, rest = read_head(s)
     return head, rest
-
-def frame(op, payload, mask=True, fin=True, rsv=0):
-    b0 = (0x80 if fin else 0) | (rsv << 4) | op
-    n = len(payload)
-    if n < 126:
-        hdr = struct.pack('!BB', b0, (0x80 if mask else 0) | n)
-    elif n < 65536:
-        hdr = struct.pack('!BBH', b0, (0x80 if mask else 0) | 126, n)
-    else:
-        hdr = struct.pack('!BBQ', b0, (0x80 if mask else 0) | 127, n)
-    if not mask:
-        return hdr + payload
-    k = os.urandom(4)
-    return hdr + k + bytes(b ^ k[i % 4] for i, b in enumerate(payload))
-
-class Reader:
-    def __init__(self, s, rest=b''):
-        self.s, self.buf = s, rest
-    def need(self, n):
-        while len(self.buf) < n:
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError('connection closed')
-            self.buf += d
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-    def frame(self):
-        b0, b1 = self.need(2)
-        if b1 & 0x80:
-            raise AssertionError('server frame is masked')
-        n = b1 & 0x7f
-        if n == 126:
-            n = struct.unpack('!H', self.need(2))[0]
-        elif n == 127:
-            n = struct.unpack('!Q', self.need(8))[0]
-        return b0 & 0x0f, bool(b0 & 0x80), self.need(n)
 
 def expect_close(r, code):
     op, fin, p = r.frame()

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* crypto/keyedtab: sizing, find, claim (free first, then the lowest rank), wipe. */
+/* crypto/keyedtab: sizing, find, claim (free first, then the lowest rank), release, wipe. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,11 +74,44 @@ static void test_claim(void **state)
 	keyedtab_uninit(&t);
 }
 
+/* A released entry's way is free again: a full set takes a new key without a rank. */
+static void test_release(void **state)
+{
+	struct keyedtab t;
+	uint8_t key[8], keys[4][8];
+	struct item *e;
+	size_t set, n, filled = 0;
+
+	assert_int_equal(keyedtab_init(&t, 16, 4, sizeof(struct item), 8), 0);
+	key_of(key, 0);
+	set = keyedtab_set(&t, key);
+	for (n = 0; filled < 5 && n < 100000; ++n) {
+		key_of(key, n);
+		if (keyedtab_set(&t, key) != set)
+			continue;
+		if (filled == 4) {
+			assert_null(keyedtab_claim(&t, set, key, NULL, NULL, NULL));
+			keyedtab_release(&t, keyedtab_find(&t, set, keys[1]));
+			assert_null(keyedtab_find(&t, set, keys[1]));
+		}
+		e = keyedtab_claim(&t, set, key, NULL, NULL, NULL);
+		assert_non_null(e);
+		if (filled < 4)
+			memcpy(keys[filled], key, 8);
+		filled++;
+	}
+	assert_int_equal(filled, 5);
+	assert_non_null(keyedtab_find(&t, set, keys[0]));
+	assert_non_null(keyedtab_find(&t, set, key));
+	keyedtab_uninit(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizing),
 		cmocka_unit_test(test_claim),
+		cmocka_unit_test(test_release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -354,7 +354,7 @@ static void test_format(void **state)
 		{ .family = AF_INET, .cidr = 24 },
 		{ .family = AF_INET6, .cidr = 64 },
 	};
-	struct wipebuf b = { 0 };
+	struct buf b = BUF_INIT(UAPI_SET_MAX, true);
 	struct dp_peer p;
 	char want[1024];
 
@@ -376,28 +376,28 @@ static void test_format(void **state)
 		 "endpoint=[2001:db8::9]:51820\npersistent_keepalive_interval=25\n"
 		 "replace_allowed_ips=true\nallowed_ip=10.1.2.0/24\nallowed_ip=fd00:1::/64\n",
 		 k1, 0);
-	assert_string_equal(b.p, want);
+	assert_string_equal((const char *)buf_data(&b), want);
 	assert_int_equal(uapi_format_remove(&b, p.public_key), 0);
-	assert_non_null(strstr(b.p, "remove=true\n"));
-	wipebuf_free(&b);
+	assert_non_null(strstr((const char *)buf_data(&b), "remove=true\n"));
+	buf_free(&b);
 
 	/* Only what the flags name. */
 	p.flags = 0;
 	p.n_allowed_ips = 0;
 	assert_int_equal(uapi_format_peer(&b, &p), 0);
 	snprintf(want, sizeof(want), "public_key=%s\n", k1);
-	assert_string_equal(b.p, want);
-	wipebuf_free(&b);
+	assert_string_equal((const char *)buf_data(&b), want);
+	buf_free(&b);
 
 	p.flags = DP_PEER_HAS_ENDPOINT;
 	p.endpoint.addr.sa_family = AF_UNIX;
 	assert_int_equal(uapi_format_peer(&b, &p), -EINVAL);
-	wipebuf_free(&b);
+	buf_free(&b);
 	a[0].cidr = 33;
 	p.flags = 0;
 	p.n_allowed_ips = 1;
 	assert_int_equal(uapi_format_peer(&b, &p), -EINVAL);
-	wipebuf_free(&b);
+	buf_free(&b);
 }
 
 /* ---- a scripted fake daemon ------------------------------------------------ */

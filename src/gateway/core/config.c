@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/secretfile.h"
 #include "gateway/admit/admit.h"
+#include "gateway/ingest/hook.h"
 #include "gateway/install/install.h"
 #include "gateway/install/nftset.h"
 
@@ -62,6 +63,11 @@ const char config_usage[] =
 	"  --hook PATH               receive initiations from jitwg-relay on this unix datagram\n"
 	"                            socket (e.g. /run/jitwg/hook.sock); initiations from\n"
 	"                            127.0.0.0/8 are then no longer captured (they come this way)\n"
+	"  --hook-peer-group NAME    only root, jitwgd's user and processes whose real or effective\n"
+	"                            group is NAME may send (default: the hook socket's group)\n"
+	"  --hook-peer-user NAME     also accept hand-offs from this user\n"
+	"  --hook-endpoints CIDR[,CIDR]  endpoints a hand-off may name: the relay's bind range\n"
+	"                            (127.0.0.0/8,::1/128)\n"
 	"  --admit-set FAMILY:TABLE:PREFIX  keep the installed peers' endpoints in the\n"
 	"                            nftables sets PREFIX4/PREFIX6 (e.g. inet:jitwg:admit), which\n"
 	"                            the ruleset /usr/share/jitwg/jitwg.nft uses to drop other\n"
@@ -127,6 +133,9 @@ static const struct opt opts[] = {
 	{ ROW("feed-wait", OPT_UINT, feed_wait), RANGE(0, 60), .dflt = 25 },
 	{ ROW("no-follow", OPT_BOOL, no_follow) },
 	{ ROW("hook", OPT_STR, hook_path) },
+	{ ROW("hook-peer-user", OPT_STR, hook_peer_user) },
+	{ ROW("hook-peer-group", OPT_STR, hook_peer_group) },
+	{ ROW("hook-endpoints", OPT_STR, hook_endpoints) },
 	{ ROW("admit-set", OPT_STR, admit_set) },
 	{ ROW("log-level", OPT_LOGLEVEL, log_level), LIVE },
 	{ ROW("idle-timeout", OPT_UINT, idle_timeout), RANGE(1, 30 * 86400), .dflt = 600, LIVE, INSTALL(idle_timeout) },
@@ -517,6 +526,15 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 	if (cfg->hook_path && (!cfg->hook_path[0] || strlen(cfg->hook_path) >= 108)) {
 		ret = fail(err, "--hook: expected a socket path shorter than 108 bytes");
 		goto out;
+	}
+	if (cfg->hook_endpoints) {
+		struct cidr eps[INGEST_HOOK_MAX_ENDPOINTS];
+		size_t n;
+		if (ingest_hook_endpoints_parse(cfg->hook_endpoints, eps, &n) < 0) {
+			ret = fail(err, "--hook-endpoints: '%s' is not a list of 1..%d CIDR prefixes",
+				   cfg->hook_endpoints, INGEST_HOOK_MAX_ENDPOINTS);
+			goto out;
+		}
 	}
 	if (cfg->admit_set) {
 		struct nftset_spec spec;

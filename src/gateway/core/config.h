@@ -27,6 +27,9 @@ struct config {
 	char *status_socket;         /* unix socket for `jitwg status`; "" = none */
 	char *config_file;
 	char *hook_path;             /* jitwg-relay's hand-offs (wire/hook.h); NULL = none */
+	char *hook_peer_user;        /* also accepted as hook sender; NULL = none */
+	char *hook_peer_group;       /* the hook senders' group; NULL = the socket's */
+	char *hook_endpoints;        /* relay endpoints believed, CIDR list; NULL = loopback */
 	char *admit_set;             /* nftables admission set FAMILY:TABLE:PREFIX (nftset.h); NULL = none */
 	enum dp_backend backend;
 	unsigned int workers;        /* identify threads (0 = one per CPU, at most 8) */

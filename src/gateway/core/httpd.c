@@ -127,7 +127,8 @@ fail:
 
 int httpd_start(struct httpd *h, const char **errmsg)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* epoll, not select(): the process holds more than FD_SETSIZE descriptors under load */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 
 	if (h->ipv6)
 		flags |= MHD_USE_IPv6;

@@ -73,6 +73,11 @@ static void render_ingest(struct promtext *b, const struct metrics *m)
 		"Initiations handed over by jitwg-relay through the hook socket.", &m->hook_received);
 	counter(b, "jitwg_hook_malformed_total",
 		"Hook datagrams refused (wrong length, magic, family or message type).", &m->hook_malformed);
+	counter(b, "jitwg_hook_sender_refused_total",
+		"Hook datagrams from a process that is not root, jitwgd, or the hook's peer user or group.",
+		&m->hook_sender_refused);
+	counter(b, "jitwg_hook_endpoint_refused_total",
+		"Hook datagrams naming an endpoint outside --hook-endpoints.", &m->hook_endpoint_refused);
 	counter(b, "jitwg_capture_kernel_drops_total",
 		"Packets the kernel dropped before the capture socket read them.",
 		&m->capture_kernel_drops);

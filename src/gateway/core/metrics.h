@@ -49,6 +49,8 @@ struct metrics {
 	atomic_uint_fast64_t capture_malformed;
 	atomic_uint_fast64_t hook_received;            /* relay hand-offs decoded (ingest/hook.c) */
 	atomic_uint_fast64_t hook_malformed;
+	atomic_uint_fast64_t hook_sender_refused;      /* not root, jitwgd, or the hook's user/group */
+	atomic_uint_fast64_t hook_endpoint_refused;    /* endpoint outside --hook-endpoints */
 	atomic_uint_fast64_t capture_kernel_drops;
 	atomic_uint_fast64_t admit_dropped;
 	atomic_uint_fast64_t handshakes[NOISE_BAD_TIMESTAMP + 1]; /* by verdict */

@@ -27,14 +27,14 @@
 
 #include "common/log.h"
 #include "common/clock.h"
-#include "common/wipebuf.h"
+#include "common/buf.h"
 
 struct xfer {
 	struct xfer *next;       /* waiting FIFO or running list */
 	struct regclient *rc;
 	CURL *easy;
 	uint8_t key[WG_KEY_LEN];
-	struct wipebuf body;
+	struct buf body;             /* may hold a preshared key: wiped; max cfg.max_body + NUL */
 	bool too_big;
 	bool probe;
 };
@@ -187,7 +187,7 @@ static void xfer_free(struct xfer *x)
 			curl_multi_remove_handle(x->rc->multi, x->easy);
 		curl_easy_cleanup(x->easy);
 	}
-	wipebuf_free(&x->body);
+	buf_free(&x->body);
 	free(x);
 }
 
@@ -219,14 +219,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	struct xfer *x = userdata;
 	size_t n = size * nmemb;
 
-	if (x->body.len + n > x->rc->cfg.max_body) {
+	int r = buf_put_str(&x->body, data, n);
+
+	if (r == -ENOBUFS)
 		x->too_big = true;
-		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-	}
-	/* The body may hold a preshared key: a buffer that wipes what it drops. */
-	if (wipebuf_append(&x->body, data, n))
-		return 0;
-	return n;
+	return r == 0 ? n : 0; /* 0 aborts the transfer with CURLE_WRITE_ERROR */
 }
 
 bool regclient_backing_off(struct regclient *rc)
@@ -325,6 +322,7 @@ int regclient_fetch(struct regclient *rc, const uint8_t key[static WG_KEY_LEN])
 	if (!x)
 		return -ENOMEM;
 	x->rc = rc;
+	buf_init(&x->body, rc->cfg.max_body + 1, true);
 	memcpy(x->key, key, WG_KEY_LEN);
 	if (rc->n_running < rc->cfg.max_inflight) {
 		ret = start(rc, x);
@@ -383,7 +381,7 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 	 * anything else (a typo in the base URL, a proxy) is a registry error:
 	 * stale-if-error applies.
 	 */
-	if (code == 404 && registry_error_body(x->body.p, x->body.len)) {
+	if (code == 404 && registry_error_body((const char *)buf_data(&x->body), buf_len(&x->body))) {
 		count(rc, METRICS_REG_NOT_FOUND);
 		st = REGCLIENT_NOT_FOUND;
 		goto out;
@@ -401,7 +399,8 @@ static void finish(struct regclient *rc, struct xfer *x, CURLcode result)
 		log_ratelimited_debug("registry: %s", why);
 		goto out;
 	}
-	if (!x->body.p || peer_record_from_json(&rec, x->body.p, x->body.len, &field) < 0) {
+	if (!buf_len(&x->body) ||
+	    peer_record_from_json(&rec, (const char *)buf_data(&x->body), buf_len(&x->body), &field) < 0) {
 		count(rc, METRICS_REG_TRANSPORT);
 		log_ratelimited_debug("registry: bad record in 200 response (field %s)",
 				      field ? field : "body");
