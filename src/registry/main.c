@@ -85,6 +85,37 @@ static int listen_failed(const char *listen, int err)
 	return 1;
 }
 
+/*
+ * The main thread's work while the HTTP threads serve: every EXPIRE_TICK_S
+ * second delete the peers whose expiry has come (a tombstone each, so the
+ * gateways following the feed drop them), every PURGE_INTERVAL_S also the
+ * old tombstones. Returns on SIGTERM or SIGINT (blocked in sigs).
+ */
+static void housekeep_until_signal(struct store *store, const sigset_t *sigs)
+{
+	struct timespec ts = { EXPIRE_TICK_S, 0 };
+	time_t last_purge = 0, now;
+	long purged;
+	int sig;
+
+	for (;;) {
+		sig = sigtimedwait(sigs, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT)
+			return;
+		if (sig < 0 && errno == EAGAIN) {
+			now = time(NULL);
+			if (now - last_purge >= PURGE_INTERVAL_S) {
+				last_purge = now;
+				purged = store_purge(store, now);
+			} else {
+				purged = store_expire(store, now);
+			}
+			if (purged > 0)
+				log_info("expired %ld peers", purged);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -101,14 +132,11 @@ int main(int argc, char **argv)
 	const char *listen = NULL, *db = NULL, *token_file = NULL, *pool = NULL, *why;
 	struct api_ctx ctx = { 0 };
 	struct http_server *h = NULL;
-	struct timespec ts = { EXPIRE_TICK_S, 0 };
-	time_t last_purge = 0, now;
 	unsigned long threads = DEFAULT_THREADS;
 	sigset_t sigs;
 	uint16_t port = 0;
 	char *end;
-	int c, sig, ret, status = 1;
-	long purged;
+	int c, ret, status = 1;
 
 	log_set_ident("jitwg-registry");
 	if (argc > 1 && !strcmp(argv[1], "token")) {
@@ -183,22 +211,7 @@ int main(int argc, char **argv)
 		 store_backend_name(ctx.store),
 		 ctx.has_token ? ", token auth" : "", ctx.has_pool ? ", address pool" : "");
 
-	for (;;) {
-		sig = sigtimedwait(&sigs, NULL, &ts);
-		if (sig == SIGTERM || sig == SIGINT)
-			break;
-		if (sig < 0 && errno == EAGAIN) {
-			now = time(NULL);
-			if (now - last_purge >= PURGE_INTERVAL_S) {
-				last_purge = now;
-				purged = store_purge(ctx.store, now);
-			} else {
-				purged = store_expire(ctx.store, now);
-			}
-			if (purged > 0)
-				log_info("expired %ld peers", purged);
-		}
-	}
+	housekeep_until_signal(ctx.store, &sigs);
 	log_info("draining");
 	http_server_drain_free(h, DRAIN_TIMEOUT_MS);
 	h = NULL;
