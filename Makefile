@@ -322,10 +322,14 @@ unit: $(KTOOL_BINS)
 test: all unit
 	$(Q)tests/run.sh
 
-bench: all $(BIN)/cacheflood
+bench: all $(BIN)/cacheflood $(BIN)/fleetkeys
 
-# ---- PIPELINE-BENCH: bench/cacheflood (the lookup stage under unknown-key floods)
+# ---- BENCH-TOOLS: bench/cacheflood (the lookup stage under unknown-key floods)
+# and bench/fleet/fleetkeys (the fleet's deterministic population, also the
+# registry of bench/kernel/scale.sh)
 $(BIN)/cacheflood: bench/cacheflood/cacheflood.c $(ALL_LIBS)
+$(BIN)/fleetkeys: bench/fleet/fleetkeys.c $(ALL_LIBS)
+$(BIN)/cacheflood $(BIN)/fleetkeys:
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS) $(LDLIBS)

@@ -55,14 +55,10 @@ fl_start() {
 	fl_setup "$1"
 }
 
-# fl_build_tools -> builds bench/fleet/fleetkeys.c into $TL_TMP (needs the static libraries).
+# fl_build_tools -> builds bench/fleet/fleetkeys.c (make's bench tools; needs the static libraries).
 fl_build_tools() {
-	local b=$TL_ROOT/build
-	FLEETKEYS=$TL_TMP/fleetkeys
-	cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -I"$TL_ROOT/src" -o "$FLEETKEYS" \
-		"$TL_ROOT/bench/fleet/fleetkeys.c" "$b/libregistry.a" "$b/libwire.a" "$b/libjcrypto.a" \
-		"$b/libcommon.a" $(pkg-config --libs sqlite3 libpq json-c libcrypto) -lpthread ||
-		tl_fail "cannot build fleetkeys"
+	FLEETKEYS=$TL_ROOT/build/bin/fleetkeys
+	make -s -C "$TL_ROOT" build/bin/fleetkeys >/dev/null || tl_fail "cannot build fleetkeys"
 }
 
 # fl_netns NAME / fl_ifname TAG -> tl_netns / tl_ifname with this bench's prefix: netns

@@ -164,7 +164,7 @@ static bool parse_double(const char *s, double *out, double min)
 static void on_progress(const struct loadgen_progress *p, void *arg)
 {
 	(void)arg;
-	fprintf(stderr, "progress: %.0f s: started %llu, ok %llu, failed %llu, in flight %llu, retries %llu",
+	fprintf(stderr, "progress: %.2f s: started %llu, ok %llu, failed %llu, in flight %llu, retries %llu",
 		p->t, (unsigned long long)p->started, (unsigned long long)p->ok,
 		(unsigned long long)p->failed, (unsigned long long)p->inflight,
 		(unsigned long long)p->retries);

@@ -20,7 +20,8 @@
  * The gen-* commands make deterministic peers: peer i's key carries i in its
  * last four bytes and its allowed IPs are unique /32s and /128s, so a dump
  * can be checked peer by peer without keeping the expected set around.
- * gen-add and gen-remove print "peers=N seconds=S rate=R" for benchmarks.
+ * gen-add and gen-remove print "peers=N seconds=S rate=R" and the per-call
+ * (per-batch) latency "call_ms_p50=.. call_ms_p99=.. call_ms_max=.." for benchmarks.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -314,6 +315,29 @@ static int cmd_remove(void *st, int argc, char **argv)
 	return ret ? fail("remove", ret) : 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * The gen-* summary: "peers=N seconds=S rate=R", then the per-call latency
+ * (one call is one batch: with batch 1, one peer added or removed into a
+ * table of whatever size) as p50/p99/max in ms. Sorts calls in place.
+ */
+static void print_summary(uint32_t n, double seconds, double *calls, size_t ncalls)
+{
+	printf("peers=%u seconds=%.3f rate=%.0f", n, seconds, seconds > 0 ? n / seconds : 0);
+	if (ncalls) {
+		qsort(calls, ncalls, sizeof(*calls), cmp_double);
+		printf(" call_ms_p50=%.3f call_ms_p99=%.3f call_ms_max=%.3f", calls[(ncalls - 1) / 2] * 1e3,
+		       calls[(ncalls * 99 + 99) / 100 - 1] * 1e3, calls[ncalls - 1] * 1e3);
+	}
+	printf("\n");
+}
+
 static int cmd_gen_add(void *st, int argc, char **argv)
 {
 	uint32_t n = strtoul(argv[3], NULL, 10);
@@ -323,15 +347,21 @@ static int cmd_gen_add(void *st, int argc, char **argv)
 	uint32_t start = strtoul(opt(argc, argv, 4, "start", "0"), NULL, 10);
 	struct dp_peer *peers;
 	struct dp_allowedip *aips;
-	double t0;
+	double t0, t, *calls;
+	size_t ncalls = 0;
 	int ret = 0;
 
 	if (!batch)
 		batch = 1;
 	peers = calloc(batch, sizeof(*peers));
 	aips = calloc((size_t)batch * (k ? k : 1), sizeof(*aips));
-	if (!peers || !aips)
+	calls = calloc(n / batch + 1, sizeof(*calls));
+	if (!peers || !aips || !calls) {
+		free(peers);
+		free(aips);
+		free(calls);
 		return fail("gen-add", -ENOMEM);
+	}
 	t0 = now();
 	for (uint32_t i = 0; i < n && !ret; i += batch) {
 		uint32_t m = n - i < batch ? n - i : batch;
@@ -348,15 +378,15 @@ static int cmd_gen_add(void *st, int argc, char **argv)
 				gen_aip(&p->allowed_ips[j], idx, j, k);
 			p->flags = DP_PEER_REPLACE_ALLOWEDIPS;
 		}
+		t = now();
 		ret = ops->set_peers(st, peers, m);
+		calls[ncalls++] = now() - t;
 	}
-	if (!ret) {
-		double dt = now() - t0;
-
-		printf("peers=%u seconds=%.3f rate=%.0f\n", n, dt, dt > 0 ? n / dt : 0);
-	}
+	if (!ret)
+		print_summary(n, now() - t0, calls, ncalls);
 	free(peers);
 	free(aips);
+	free(calls);
 	return ret ? fail("gen-add", ret) : 0;
 }
 
@@ -367,28 +397,33 @@ static int cmd_gen_remove(void *st, int argc, char **argv)
 	uint32_t batch = strtoul(opt(argc, argv, 4, "batch", "1000"), NULL, 10);
 	uint32_t start = strtoul(opt(argc, argv, 4, "start", "0"), NULL, 10);
 	uint8_t (*keys)[WG_KEY_LEN];
-	double t0;
+	double t0, t, *calls;
+	size_t ncalls = 0;
 	int ret = 0;
 
 	if (!batch)
 		batch = 1;
 	keys = calloc(batch, WG_KEY_LEN);
-	if (!keys)
+	calls = calloc(n / batch + 1, sizeof(*calls));
+	if (!keys || !calls) {
+		free(keys);
+		free(calls);
 		return fail("gen-remove", -ENOMEM);
+	}
 	t0 = now();
 	for (uint32_t i = 0; i < n && !ret; i += batch) {
 		uint32_t m = n - i < batch ? n - i : batch;
 
 		for (uint32_t b = 0; b < m; b++)
 			gen_key(keys[b], seed, start + i + b);
+		t = now();
 		ret = ops->remove_peers(st, (const uint8_t (*)[WG_KEY_LEN])keys, m);
+		calls[ncalls++] = now() - t;
 	}
-	if (!ret) {
-		double dt = now() - t0;
-
-		printf("peers=%u seconds=%.3f rate=%.0f\n", n, dt, dt > 0 ? n / dt : 0);
-	}
+	if (!ret)
+		print_summary(n, now() - t0, calls, ncalls);
 	free(keys);
+	free(calls);
 	return ret ? fail("gen-remove", ret) : 0;
 }
 
