@@ -21,6 +21,8 @@ set title "reboot until 99 % of active clients are back"
 set xlabel "registered peers"
 set ylabel "seconds"
 set logscale y
+set xrange [70000:800000]
+set yrange [0.1:5000]
 plot tsv using 1:3 skip 1 with linespoints lw 2 title "push: reboot to 99 %", \
      tsv using 1:2 skip 1 with linespoints dt 2 title "push: reload of all peers", \
      tsv using 1:5 skip 1 with linespoints lw 2 title "JIT (default): reboot to 99 %", \
@@ -29,12 +31,15 @@ plot tsv using 1:3 skip 1 with linespoints lw 2 title "push: reboot to 99 %", \
 
 set title "kernel slab held after the reboot"
 set ylabel "MiB"
+set yrange [1:3000]
 plot tsv using 1:7 skip 1 with linespoints lw 2 title "push", \
      tsv using 1:8 skip 1 with linespoints lw 2 title "JIT"
 
 set title "other operations against the kernel's table (p50)"
 set xlabel "peers in the kernel"
 set ylabel "ms"
+set xrange [300:1000000]
+set yrange [0.01:100000]
 plot tsv using 1:9 skip 1 with linespoints lw 2 title "wg show dump (push tables)", \
      tsv using (active):10 skip 1 with points pt 7 ps 1.5 title "wg show dump (JIT table)", \
      tsv using 1:11 skip 1 with linespoints title "add one peer (push)", \

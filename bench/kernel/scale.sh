@@ -79,7 +79,7 @@ root=$TL_TMP/root
 {
 	echo "# bench/kernel/scale.sh SIZES=\"$SIZES\" ACTIVE=$ACTIVE REBOOTS=$REBOOTS DUMPS=$DUMPS MODES=\"$MODES\""
 	echo "# $(git -C "$ROOT" rev-parse --short HEAD) on $(uname -n), $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "HOST x25519 $("$TL_BIN/jitwg" bench identify --threads 1 --seconds 3 2>&1 | awk '/^x25519/ { print "per_cpu_s=" $5 " wall=" $6 }' | tr -d /s)"
+	echo "HOST x25519 $("$TL_BIN/jitwg" bench identify --threads 1 --seconds 3 2>&1 | awk '/^x25519/ { print "per_cpu_s=" $5 " wall=" $6 }' | sed 's|/s||g')"
 } >"$OUT.head"
 first=1
 : >"$OUT.body"
