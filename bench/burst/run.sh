@@ -5,9 +5,9 @@
 # same clients on a wireguard-go that has all of them pre-installed.
 #
 # One gateway namespace holds three wireguard-go interfaces with one private
-# key: "jit" (port 51820, jitwgd --reinject: the client's own initiation is
-# handed back to the data plane), "inv" (port 51822, a second jitwgd with
-# default options, role inversion: the data plane initiates) and "pre" (port 51821, every
+# key: "jit" (port 51820, jitwgd with default options: the client's own
+# initiation is handed back to the data plane), "inv" (port 51822, a second
+# jitwgd with --reinject=false, role inversion: the data plane initiates) and "pre" (port 51821, every
 # peer installed with `wg addconf`, no jitwgd). One registry (SQLite), one
 # cache per jitwgd, filled by a warm-up. Each run "reboots" both JIT
 # gateways (wireguard-go restarted empty, jitwgd restarted on its cache) and
@@ -112,7 +112,7 @@ PY
 ip netns exec "$GW" wg addconf "$PRE_IF" "$TL_TMP/pre.conf"
 
 for m in $MODES; do
-	if [ "$m" = inv ]; then jitwgd_up inv; else jitwgd_up jit --reinject; fi
+	if [ "$m" = inv ]; then jitwgd_up inv --reinject=false; else jitwgd_up jit; fi
 done
 # lg MODE RATE OUTFILE -> one loadgen against that gateway
 lg() {
@@ -152,7 +152,7 @@ for rate in $RATES; do
 		set -- "pre:$rate:$TL_TMP/r-pre"
 		for m in $MODES; do
 			wg_up "$m"
-			if [ "$m" = inv ]; then jitwgd_up inv; else jitwgd_up jit --reinject; fi
+			if [ "$m" = inv ]; then jitwgd_up inv --reinject=false; else jitwgd_up jit; fi
 			set -- "$@" "$m:$rate:$TL_TMP/r-$m"
 		done
 		sleep 1

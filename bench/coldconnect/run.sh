@@ -5,21 +5,23 @@
 #
 #   preinstalled  the peer is in the gateway before the client sends (a
 #                 classic static gateway; jitwgd not running)
-#   jit           jitwgd with its defaults: installs on the first initiation,
-#                 initiator role, install confirmation repairs crossed
-#                 handshakes (cold cache: every client costs a registry fetch)
-#   jitown        jitwgd --reinject: the client's own initiation is handed
-#                 back to the data plane after the install (one handshake)
-#   jitnorepair   jitwgd --confirm-ms 0: no repair, so a data plane that
-#                 consumes the client's first initiation late crosses
-#                 handshakes and the connect waits for the 5 s retry
-#   jitsettle     an earlier default: --confirm-ms 0 --initiate-delay-ms 2
+#   jit           jitwgd with its defaults: installs on the first initiation
+#                 and hands the client's own initiation back to the data
+#                 plane (one handshake; cold cache: every client costs a
+#                 registry fetch)
+#   jitinv        jitwgd --reinject=false, role inversion: the data plane
+#                 initiates, install confirmation repairs crossed handshakes
+#   jitnorepair   role inversion with --confirm-ms 0: no repair, so a data
+#                 plane that consumes the client's first initiation late
+#                 crosses handshakes and the connect waits for the 5 s retry
+#   jitsettle     role inversion, an earlier default: --confirm-ms 0
+#                 --initiate-delay-ms 2
 #   jitwarm       jitwgd restarted on the jit run's cache, peers removed: a
 #                 warm cache, as for clients returning after eviction
 #   noinit        jitwgd with --no-initiate: installed, but the tunnel waits
 #                 for the client's own retry (wireguard-go: 5 s)
 #
-# ROUNDS rounds (default 1) of preinstalled, jit and jitown, in turn, so they
+# ROUNDS rounds (default 1) of preinstalled, jit and jitinv, in turn, so they
 # are measured side by side under the same load: N * ROUNDS cold connects
 # each (500 cold connects: 24 clients, 21 rounds). jitnorepair and jitsettle
 # run REPAIR_ROUNDS rounds (default ROUNDS), jitwarm and noinit one.
@@ -104,7 +106,7 @@ round_jit() {
 	gw_jitwgd_stop
 }
 
-for m in preinstalled jit jitown jitnorepair jitsettle jitwarm noinit; do : >"$TL_TMP/$m"; done
+for m in preinstalled jit jitinv jitnorepair jitsettle jitwarm noinit; do : >"$TL_TMP/$m"; done
 # CAPTURE=1: tcpdump on the gateway's link; slow connects' packets are printed at the end.
 if [ "${CAPTURE:-0}" = 1 ]; then
 	tl_bg ip netns exec "$GW" tcpdump -n -i "vg$$" -U -s 128 -w "$TL_TMP/all.pcap" "udp port $GW_PORT" 2>/dev/null
@@ -113,13 +115,13 @@ fi
 REPAIRED=0
 for r in $(seq 1 "$ROUNDS"); do
 	round_preinstalled
+	round_jit jitinv "$r" --reinject=false
 	round_jit jit "$r"
-	round_jit jitown "$r" --reinject
 done
 JIT_REPAIRED=$REPAIRED
 for r in $(seq 1 "$REPAIR_ROUNDS"); do
-	round_jit jitnorepair "$r" --confirm-ms 0
-	round_jit jitsettle "$r" --confirm-ms 0 --initiate-delay-ms 2
+	round_jit jitnorepair "$r" --reinject=false --confirm-ms 0
+	round_jit jitsettle "$r" --reinject=false --confirm-ms 0 --initiate-delay-ms 2
 done
 
 # ---- jitwarm: peers gone, the cache still knows them (returning clients) ----
@@ -142,7 +144,7 @@ wait "${pids[@]}"
 gw_jitwgd_stop
 
 printf '\n%-13s %9s %9s %9s %9s %5s %5s %5s\n' mode "p50 ms" "p99 ms" "min ms" "max ms" n ">1s" fails
-for m in preinstalled jit jitown jitnorepair jitsettle jitwarm noinit; do
+for m in preinstalled jit jitinv jitnorepair jitsettle jitwarm noinit; do
 	read -r p50 p99 mn mx cnt fl < <(stats "$TL_TMP/$m")
 	slow=$(awk '$1 > 1000' "$TL_TMP/$m" | wc -l)
 	printf '%-13s %9s %9s %9s %9s %5s %5s %5s\n' "$m" "$p50" "$p99" "$mn" "$mx" "$cnt" "$slow" "$fl"
@@ -155,14 +157,14 @@ if [ "${CAPTURE:-0}" = 1 ] && [ -s "$TL_TMP/stalled" ]; then
 	python3 "$ROOT/bench/coldconnect/pcap-show.py" "$TL_TMP/all.pcap" "$TL_TMP/stalled" "$GW_PORT"
 fi
 echo
-echo "jit: $JIT_REPAIRED install(s) repaired by install confirmation over $((N * ROUNDS)) connects (jitown initiates nothing, so none)"
+echo "jitinv: $JIT_REPAIRED install(s) repaired by install confirmation over $((N * ROUNDS)) connects (jit initiates nothing, so none)"
 echo "jitwarm: jitwgd's own share, first captured initiation to peer installed: mean $JIT_INSTALL ms"
 # shellcheck disable=SC2154
-awk -v pre="$P50_preinstalled" -v jit="$P50_jit" -v own="$P50_jitown" -v slowown="$SLOW_jitown" -v js="$P50_jitsettle" -v noi="$P50_noinit" \
+awk -v pre="$P50_preinstalled" -v jit="$P50_jit" -v inv="$P50_jitinv" -v slowinv="$SLOW_jitinv" -v js="$P50_jitsettle" -v noi="$P50_noinit" \
 	-v slow="$SLOW_jit" -v n="$((N * ROUNDS))" 'BEGIN {
 	printf "\njit p50 / preinstalled p50       = %.2fx  (target <= 2x)  %s\n", jit / pre, ((jit / pre) <= 2) ? "MET" : "MISSED"
 	printf "jit connects over 1 s            = %d of %d  (target 0)  %s\n", slow, n, slow == 0 ? "MET" : "MISSED"
-	printf "jitown p50 / preinstalled p50    = %.2fx, over 1 s %d of %d  (--reinject)\n", own / pre, slowown, n
+	printf "jitinv p50 / preinstalled p50    = %.2fx, over 1 s %d of %d  (--reinject=false)\n", inv / pre, slowinv, n
 	printf "jitsettle p50 / preinstalled p50 = %.2fx  (an earlier default)\n", js / pre
 	printf "noinit p50 / jit p50             = %.0fx  (target >= 100x) %s\n", noi / jit, ((noi / jit) >= 100) ? "MET" : "MISSED"
 }'

@@ -142,8 +142,8 @@ jit_stop
 # is the time until 99 % are back, from loadgen's start; p50/p99 are
 # loadgen's per-client connect times, from each client's first initiation.
 for mode in $MODES; do
-	args=
-	[ "$mode" = reinject ] && args=--reinject
+	args=--reinject
+	[ "$mode" = inv ] && args=--reinject=false
 	r=1
 	while [ $r -le "$REBOOTS" ]; do
 		wg_fresh

@@ -25,8 +25,8 @@ set xrange [70000:800000]
 set yrange [0.1:5000]
 plot tsv using 1:3 skip 1 with linespoints lw 2 title "push: reboot to 99 %", \
      tsv using 1:2 skip 1 with linespoints dt 2 title "push: reload of all peers", \
-     tsv using 1:5 skip 1 with linespoints lw 2 title "JIT (default): reboot to 99 %", \
-     tsv using 1:6 skip 1 with linespoints title "JIT --reinject: reboot to 99 %", \
+     tsv using 1:6 skip 1 with linespoints lw 2 title "JIT (re-injection, the default): reboot to 99 %", \
+     tsv using 1:5 skip 1 with linespoints title "JIT --reinject=false (role inversion): reboot to 99 %", \
      tsv using 1:($4/1000) skip 1 with linespoints dt 2 title "JIT: jitwgd ready"
 
 set title "kernel slab held after the reboot"

@@ -7,8 +7,9 @@
 #     time, the time until 99 % of the clients are back, slab and MemAvailable;
 #   - JIT: jitwgd in front of a registry of the same N (SQLite, in the guest):
 #     time to ready, the fresh gateway's walk of the change feed, then REBOOTS
-#     reboots per mode in MODES (jit: the default, role inversion; reinject:
-#     --reinject) with the ACTIVE clients coming back at once; slab;
+#     reboots per mode in MODES (inv: --reinject=false, role inversion;
+#     reinject: the client's own initiation handed back, the default since
+#     the run below) with the ACTIVE clients coming back at once; slab;
 #   - what each table does to other operations: `wg show dump`, one peer
 #     added and one removed, an installed client's handshake (p50/p99/max);
 #   - first boot only: the kernel's install cost (keyed and key-less, batch
@@ -20,13 +21,48 @@
 # ACTIVE. Registries and push configs are cached in build/kernel/scale/.
 #
 #   SIZES ["100000 250000 550000"]  ACTIVE [1000]  REBOOTS [2]  DUMPS [5]
-#   MODES ["jit reinject"]  bench/kernel/scale.sh [OUT]
+#   MODES ["inv reinject"]  bench/kernel/scale.sh [OUT]
+#   bench/kernel/scale.sh --tsv RESULT      (the TSV of an earlier run, to stdout)
 #
 # Writes OUT (default bench/kernel/results/scale-STAMP.txt: the BENCH lines
 # of every boot, its header saying how long the whole run took) and
 # OUT.tsv (one row per N, for bench/kernel/scale.gp).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+# tsv RESULT -> one row per N for the chart (medians over reboots; of two, the
+# lower): the reboot as the clients see it (back99: until 99 % are back, the
+# clients starting with the gateway), the reload and ready times, the
+# per-operation costs on each table. JIT's slab is the default's (reinject).
+tsv() {
+	local f=$1 n
+	# kv N LINE KEY -> the median of KEY over the lines "BENCH n=N LINE..."
+	kv() { grep "^BENCH n=$1 $2" "$f" | sed -n "s/.* $3=\\([0-9.][0-9.]*\\).*/\\1/p" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'; }
+	# per X D -> X / D, "nan" when X is
+	per() { awk -v x="$1" -v d="$2" 'BEGIN { if (x == "nan") print x; else print x / d }'; }
+	printf 'n\tpush_reload_s\tpush_back99_s\tjit_ready_ms\tinv_back99_s\treinject_back99_s\tpush_slab_mb\tjit_slab_mb'
+	printf '\tpush_dump_ms\tjit_dump_ms\tpush_add_ms\tjit_add_ms\tpush_remove_ms\tjit_remove_ms\tpush_hs_p50_ms\tjit_hs_p50_ms\tjit_feed_walk_s\n'
+	for n in $(sed -n 's/^BENCH n=\([0-9]*\) done$/\1/p' "$f"); do
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$n" \
+			"$(per "$(kv "$n" push_reload ms)" 1000)" \
+			"$(per "$(kv "$n" push_reboot back99_ms)" 1000)" \
+			"$(kv "$n" jit_ready daemon_ready_ms)" \
+			"$(per "$(kv "$n" 'jit_reboot mode=inv ' back99_ms)" 1000)" \
+			"$(per "$(kv "$n" 'jit_reboot mode=reinject ' back99_ms)" 1000)" \
+			"$(per "$(kv "$n" push_memory slab_delta_kb)" 1024)" \
+			"$(per "$(kv "$n" 'jit_reboot mode=reinject ' slab_delta_kb)" 1024)"
+		printf '\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+			"$(kv "$n" ops_push dump_ms_p50)" "$(kv "$n" ops_jit dump_ms_p50)" \
+			"$(kv "$n" ops_push add_ms_p50)" "$(kv "$n" ops_jit add_ms_p50)" \
+			"$(kv "$n" ops_push remove_ms_p50)" "$(kv "$n" ops_jit remove_ms_p50)" \
+			"$(kv "$n" ops_push hs_p50_ms)" "$(kv "$n" ops_jit hs_p50_ms)" \
+			"$(per "$(kv "$n" jit_ready feed_walk_ms)" 1000)"
+	done
+}
+if [ "${1:-}" = --tsv ]; then # bench/kernel/scale.sh --tsv RESULT: the TSV again, to stdout
+	tsv "$2"
+	exit 0
+fi
+
 source "$ROOT/tests/lib.sh"
 source "$ROOT/tests/kernel/lib.bash"
 TL_NAME=bench-kernel-scale
@@ -34,7 +70,7 @@ tl_init
 kg_require
 START=$(date +%s)
 SIZES=${SIZES:-"100000 250000 550000"}
-ACTIVE=${ACTIVE:-1000} REBOOTS=${REBOOTS:-2} DUMPS=${DUMPS:-5} MODES=${MODES:-"jit reinject"}
+ACTIVE=${ACTIVE:-1000} REBOOTS=${REBOOTS:-2} DUMPS=${DUMPS:-5} MODES=${MODES:-"inv reinject"}
 mkdir -p "$ROOT/bench/kernel/results"
 OUT=${1:-$ROOT/bench/kernel/results/scale-$(date -u +%Y%m%dT%H%M%SZ).txt}
 make -s -C "$ROOT" all kernel-tools build/bin/fleetkeys >/dev/null || tl_fail "build failed"
@@ -114,30 +150,5 @@ done
 } >"$OUT"
 rm -f "$OUT.head" "$OUT.body"
 
-# One row per N for the chart (medians over reboots): the reboot as the
-# clients see it (back99: until 99 % are back, the clients starting with the
-# gateway), the reload and ready times, the per-operation costs on each table.
-kv() { grep "^BENCH n=$1 $2" "$OUT" | sed -n "s/.* $3=\\([0-9.][0-9.]*\\).*/\\1/p" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "nan" }'; }
-# per X D -> X / D, "nan" when X is
-per() { awk -v x="$1" -v d="$2" 'BEGIN { if (x == "nan") print x; else print x / d }'; }
-{
-	printf 'n\tpush_reload_s\tpush_back99_s\tjit_ready_ms\tjit_back99_s\treinject_back99_s\tpush_slab_mb\tjit_slab_mb'
-	printf '\tpush_dump_ms\tjit_dump_ms\tpush_add_ms\tjit_add_ms\tpush_remove_ms\tjit_remove_ms\tpush_hs_p50_ms\tjit_hs_p50_ms\tjit_feed_walk_s\n'
-	for n in $SIZES; do
-		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$n" \
-			"$(per "$(kv "$n" push_reload ms)" 1000)" \
-			"$(per "$(kv "$n" push_reboot back99_ms)" 1000)" \
-			"$(kv "$n" jit_ready daemon_ready_ms)" \
-			"$(per "$(kv "$n" 'jit_reboot mode=jit ' back99_ms)" 1000)" \
-			"$(per "$(kv "$n" 'jit_reboot mode=reinject ' back99_ms)" 1000)" \
-			"$(per "$(kv "$n" push_memory slab_delta_kb)" 1024)" \
-			"$(per "$(kv "$n" 'jit_reboot mode=jit ' slab_delta_kb)" 1024)"
-		printf '\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-			"$(kv "$n" ops_push dump_ms_p50)" "$(kv "$n" ops_jit dump_ms_p50)" \
-			"$(kv "$n" ops_push add_ms_p50)" "$(kv "$n" ops_jit add_ms_p50)" \
-			"$(kv "$n" ops_push remove_ms_p50)" "$(kv "$n" ops_jit remove_ms_p50)" \
-			"$(kv "$n" ops_push hs_p50_ms)" "$(kv "$n" ops_jit hs_p50_ms)" \
-			"$(per "$(kv "$n" jit_ready feed_walk_ms)" 1000)"
-	done
-} >"$OUT.tsv"
+tsv "$OUT" >"$OUT.tsv"
 tl_log "results: $OUT and $OUT.tsv"

@@ -73,6 +73,14 @@ struct daemon {
 };
 
 /* systemd readiness protocol: one datagram to $NOTIFY_SOCKET; no-op without it. */
+/* How a new peer's client gets its first answer, for the log lines. */
+static const char *answer_mode(const struct config *cfg)
+{
+	if (cfg->no_initiate)
+		return "no-initiate";
+	return cfg->reinject ? "re-inject" : "role inversion";
+}
+
 static void sd_notify_msg(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
@@ -235,7 +243,7 @@ static void reload(struct daemon *d, int argc, char **argv)
 	admit_stage_reconfigure(d->admit, &ac);
 	log_info("reloaded %s: idle-timeout %us, grace %us, %s, admit %u/s burst %u above %u/s",
 		 run->config_file ? run->config_file : "(command line)", run->idle_timeout, run->grace,
-		 run->no_initiate ? "no-initiate" : "initiate", run->admit_rate, run->admit_burst,
+		 answer_mode(run), run->admit_rate, run->admit_burst,
 		 run->admit_threshold);
 	config_free(&fresh);
 out:
@@ -562,7 +570,7 @@ static int ready(struct daemon *d, uint64_t t0)
 	log_info("jitwgd " JITWG_VERSION " ready in %.1f ms: interface %s (%s), public key %s, port %u, "
 		 "%zu peers adopted, idle-timeout %us, %s%s%s%s%s", (double)(clock_mono_ns() - t0) / 1e6, d->cfg.interface,
 		 d->backend, d->pubs, d->port, (size_t)atomic_load(&d->m->peers_installed),
-		 d->cfg.idle_timeout, d->cfg.no_initiate ? "no-initiate" : "initiator role",
+		 d->cfg.idle_timeout, answer_mode(&d->cfg),
 		 d->admit_set ? ", admission set " : "", d->admit_set ? d->cfg.admit_set : "",
 		 d->cfg.metrics_addr ? ", metrics on " : "", d->cfg.metrics_addr ? d->cfg.metrics_addr : "");
 	if (d->httpd && httpd_start(d->httpd, &why)) {

@@ -53,7 +53,7 @@ char *relay_metrics_render(const struct relay *r)
 	C("to_client_datagrams_total", "Datagrams sent to WebSocket clients.", m->to_client_datagrams);
 	C("to_client_bytes_total", "Bytes sent to WebSocket clients.", m->to_client_bytes);
 	C("to_client_dropped_total", "Datagrams toward a client dropped (output queue full, or before the client spoke).", m->to_client_dropped);
-	C("keepalives_total", "Zero-length keepalive records absorbed.", m->keepalives);
+	C("keepalives_total", "Zero-length keepalive records absorbed (a run of them back to back in one read counts once).", m->keepalives);
 	C("pings_total", "WebSocket pings received.", m->pings);
 	C("udp_bind_failed_total", "Upgrades refused because no UDP socket could be bound.", m->udp_bind_failed);
 	C("hook_sent_total", "Initiations handed to jitwgd through the hook.", m->hook_sent);

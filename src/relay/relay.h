@@ -44,9 +44,12 @@ enum {
 	 * Per connection per wake-up: at most this many frame pieces (wslay
 	 * hands out at most 4 KiB each), so one flooding client cannot hold
 	 * its loop for long; a connection that had more goes on the loop's
-	 * "more to read" list and is served again after the others.
+	 * "more to read" list and is served again after the others. 16 let a
+	 * keepalive flood add about 1 ms to every other client's echo on this
+	 * project's machine; 4 about 0.3 ms (docs/PERFORMANCE.md, the relay
+	 * under hostile clients).
 	 */
-	RELAY_WAKE_BUDGET = 16,
+	RELAY_WAKE_BUDGET = 4,
 };
 
 struct relay_config {

@@ -24,7 +24,10 @@ enum {
 	STREAM_RECORD_MAX = 65535,
 };
 
-/* Called once per complete record, keepalives (len 0) included. Non-zero stops. */
+/*
+ * Called once per complete record, and once per run of keepalives (len 0)
+ * that arrive back to back in one chunk. Non-zero stops.
+ */
 typedef int (*stream_record_fn)(void *arg, const uint8_t *rec, size_t len);
 
 struct stream {

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The data plane answers the client's own first initiation: with
-# --reinject, a cold client over IPv4 and one over IPv6 each connect with one
+# The data plane answers the client's own first initiation (the default):
+# a cold client over IPv4 and one over IPv6 each connect with one
 # initiation (no retry), and the gateway sends no initiation of its own:
 # jitwgd installs the peer and hands the captured initiation back to the
 # data plane (install/reinject.c). The copy is not captured again (no
-# replay rejected). Then a client with the default options, role inversion,
+# replay rejected). Then a client with --reinject=false, role inversion,
 # where the gateway does initiate and nothing is re-injected.
 source "$(dirname "$0")/gw_common.bash"
 
@@ -16,7 +16,7 @@ gw_register 1
 gw_register 2
 tl_bg ip netns exec "$GW" tcpdump -n -i "vg$$" -U -w "$TL_TMP/wg.pcap" "udp port $GW_PORT" 2>/dev/null
 sleep 1 # tcpdump attaches its filter
-gw_jitwgd_start --idle-timeout 600 --reinject
+gw_jitwgd_start --idle-timeout 600
 
 # initiations FROM -> how many 148-byte datagrams (type 1) left FROM ("gw" or "cl")
 count_init() {
@@ -45,13 +45,13 @@ for n in 1 2; do
 	[ "${hs:-0}" -gt 0 ] || tl_fail "client $n has no handshake"
 done
 
-# The default: the data plane initiates instead (and nothing is re-injected).
+# --reinject=false: the data plane initiates instead (and nothing is re-injected).
 gw_jitwgd_stop
 gw_client 3 v4
 gw_register 3
-gw_jitwgd_start --idle-timeout 600
+gw_jitwgd_start --idle-timeout 600 --reinject=false
 tl_wait_until 4 gw_ping 3 v4 || tl_fail "client 3 did not connect with role inversion"
 gw_wait_metric 5 jitwg_initiations_sent_total -ge 1 || tl_fail "no initiation with role inversion"
-[ "$(gw_metric jitwg_install_reinjected_total)" = 0 ] || tl_fail "re-injected without --reinject"
+[ "$(gw_metric jitwg_install_reinjected_total)" = 0 ] || tl_fail "re-injected with --reinject=false"
 gw_jitwgd_stop
 tl_log "PASS"

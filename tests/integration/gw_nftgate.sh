@@ -17,6 +17,9 @@
 #  - after idle eviction the element is gone and the client reconnects;
 #  - with the ruleset deleted, failed writes are counted and jitwgd carries
 #    on; after the ruleset is loaded again, SIGHUP refills the sets.
+# Steps 2-8 run role inversion (--reinject=false), which the roaming step's
+# counts rely on; step 9 connects a client with the default, re-injection,
+# whose copy passes the rule.
 TL_NS_PREFIX=ng-
 source "$(dirname "$0")/gw_common.bash"
 command -v nft >/dev/null || { echo "nft not installed (scripts/deps.sh: nftables)"; exit 77; }
@@ -63,7 +66,7 @@ ng_has admit4 "192.0.2.1 . 9" || tl_fail "a failed start changed the set"
 [ ! -e "$TL_TMP/bad.db" ] && [ ! -e "$TL_TMP/bad.sock" ] || tl_fail "a failed start left its cache or socket"
 
 # 2. Start: the set is rebuilt from the data plane (empty here).
-gw_jitwgd_start --admit-set inet:jitwg:admit --idle-timeout 8
+gw_jitwgd_start --admit-set inet:jitwg:admit --idle-timeout 8 --reinject=false
 grep -q "admission set inet:jitwg:admit" "$TL_TMP/jitwgd.log" || tl_fail "ready line does not name the set"
 ng_lacks admit4 "192.0.2.1" || tl_fail "start-up did not flush the set"
 
@@ -164,6 +167,20 @@ kill -HUP "$JITWGD_PID"
 tl_wait_until 10 ng_has admit4 "$CL_V4 . $NEWP" || { ng_set admit4 >&2; tl_fail "SIGHUP did not refill the set"; }
 kill -0 "$JITWGD_PID" || tl_fail "jitwgd died"
 tl_log "ruleset removed: $(gw_metric jitwg_admit_set_errors_total) write(s) failed and counted; reloaded + SIGHUP: set refilled"
-msg="PASS: set elements $(gw_metric jitwg_admit_set_elements), writes $(gw_metric jitwg_admit_set_writes_total), rule dropped $(ng_counter dropped), admitted $(ng_counter admitted)"
+msg="set elements $(gw_metric jitwg_admit_set_elements), writes $(gw_metric jitwg_admit_set_writes_total), rule dropped $(ng_counter dropped), admitted $(ng_counter admitted)"
 gw_jitwgd_stop
-tl_log "$msg"
+
+# 9. The default, re-injection: the rule drops a new client's first
+# initiation, jitwgd installs the peer, writes its endpoint into the set and
+# then re-injects the initiation, which passes the rule (counted admitted)
+# and which the data plane answers: no initiation of the data plane's own.
+gw_jitwgd_start --admit-set inet:jitwg:admit --idle-timeout 600
+gw_client 3 v4
+gw_register 3
+a0=$(ng_counter admitted)
+tl_wait_until 6 gw_ping 3 v4 || tl_fail "client 3 did not connect through the filter with re-injection"
+gw_wait_metric 5 jitwg_install_reinjected_total -eq 1 || tl_fail "want 1 re-injection"
+[ "$(gw_metric jitwg_initiations_sent_total)" = 0 ] || tl_fail "the data plane was made to initiate"
+[ "$(ng_counter admitted)" -gt "$a0" ] || tl_fail "the re-injected copy was not admitted by the rule"
+gw_jitwgd_stop
+tl_log "PASS: $msg; re-injection through the filter: connected, copy admitted"

@@ -4,13 +4,13 @@
 # its own WebSocket (tests/relay/multitunnel.py, one process) into
 # jitwg-relay, the hook and jitwgd with the real registry and a wireguard-go
 # gateway. Every client must complete a handshake and get a ping through:
-# 0 pings lost. jitwgd runs with --reinject (the client's initiation,
+# 0 pings lost. jitwgd re-injects (the default: the client's initiation,
 # handed over by the hook, goes back to the data plane from the relay's
 # socket for that client once the peer is installed) and the clients' role
-# is `both`; they retransmit after 1 s. With the default options (role
-# inversion; RELAY_MANY_JITWGD_ARGS= empty) the gateway's initiations
+# is `both`; they retransmit after 1 s. With role inversion
+# (RELAY_MANY_JITWGD_ARGS=--reinject=false) the gateway's initiations
 # crossed those retransmits in 1 of 8 runs and 7 first pings were lost
-# (docs/PERFORMANCE.md "Bursts"), so the test pins --reinject; other
+# (docs/PERFORMANCE.md "Bursts"), so the test names --reinject; other
 # options through RELAY_MANY_JITWGD_ARGS;
 # RELAY_MANY_ROLE sets the clients' role. The harness's one UDP socket has a
 # 16 MiB receive buffer: with the default it dropped datagrams itself.

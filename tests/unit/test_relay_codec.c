@@ -287,6 +287,27 @@ static void test_stream_splits(void **state)
 	}
 }
 
+/* Keepalives back to back in one chunk: one call per run, then the records after them. */
+static void test_stream_keepalive_run(void **state)
+{
+	static uint8_t s[4 + 4 * 1001 + 6];
+	struct stream st = { 0 };
+	struct recs r = { 0 };
+
+	(void)state;
+	memcpy(s, "\x2f\xac\xed\x77", 4);
+	memcpy(s + 4 + 4 * 1001, "\0\0\0\x02" "hi", 6); /* 1,001 keepalives, then "hi" */
+	assert_int_equal(stream_feed(&st, s, 4 + 4 * 1000 + 2, on_rec, &r), 0); /* cut inside the last one */
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.bytes, 0);
+	assert_int_equal(stream_feed(&st, s + 4 + 4 * 1000 + 2, sizeof(s) - (4 + 4 * 1000 + 2), on_rec, &r), 0);
+	assert_int_equal(r.n, 3); /* the cut keepalive, then "hi" */
+	assert_int_equal(r.last_len, 2);
+	assert_memory_equal(r.last, "hi", 2);
+	assert_false(stream_partial(&st));
+	stream_uninit(&st);
+}
+
 static void test_stream_errors(void **state)
 {
 	struct stream st = { 0 };
@@ -394,7 +415,8 @@ int main(void)
 		cmocka_unit_test(test_upgrade_request), cmocka_unit_test(test_upgrade_reject),
 		cmocka_unit_test(test_upgrade_client),  cmocka_unit_test(test_codec_roundtrip),
 		cmocka_unit_test(test_codec_violations), cmocka_unit_test(test_close_payload),
-		cmocka_unit_test(test_stream_splits),   cmocka_unit_test(test_stream_errors),
+		cmocka_unit_test(test_stream_splits),   cmocka_unit_test(test_stream_keepalive_run),
+		cmocka_unit_test(test_stream_errors),
 		cmocka_unit_test(test_hook),            cmocka_unit_test(test_addrport),
 		cmocka_unit_test(test_xff),
 	};

@@ -37,8 +37,8 @@ const char config_usage[] =
 	"  --grace SECONDS           never evict a peer installed less than this ago (min(30, idle))\n"
 	"  --revalidate SECONDS      re-ask the registry about installed peers this often (300)\n"
 	"  --no-initiate             leave a new peer's first answer to the client's retry (5 s)\n"
-	"  --reinject                answer a new peer's client by handing the data plane the\n"
-	"                            client's own initiation instead of making it initiate\n"
+	"  --reinject=false          role inversion: the data plane initiates to a new peer's client\n"
+	"                            (default: it is handed the client's own initiation to answer)\n"
 	"  --initiate-delay-ms MS    initiate no sooner than MS after the client's initiation (0)\n"
 	"  --confirm-ms MS           repair an initiated install with no handshake MS later (40; 0 = off)\n"
 	"  --backend auto|kernel|userspace   data plane (auto)\n"
@@ -96,7 +96,7 @@ struct opt {
 	enum opt_type type;
 	size_t off;
 	unsigned int min, max;
-	unsigned int dflt;           /* OPT_UINT: value when not given; UINT_MAX = derived later */
+	unsigned int dflt;           /* OPT_UINT: value when not given, UINT_MAX = derived later; OPT_BOOL: 1 = true */
 	bool reloadable;
 	bool empty_ok;               /* OPT_STR: "" is a meaningful value (status-socket: none) */
 	enum opt_stage stage;
@@ -142,7 +142,7 @@ static const struct opt opts[] = {
 	{ ROW("grace", OPT_UINT, grace), RANGE(0, 86400), .dflt = UINT_MAX, LIVE, INSTALL(grace) },
 	{ ROW("revalidate", OPT_UINT, revalidate), RANGE(1, 30 * 86400), .dflt = 300, LIVE, INSTALL(revalidate) },
 	{ ROW("no-initiate", OPT_BOOL, no_initiate), LIVE, INSTALL(no_initiate) },
-	{ ROW("reinject", OPT_BOOL, reinject), LIVE, INSTALL(reinject) },
+	{ ROW("reinject", OPT_BOOL, reinject), .dflt = 1, LIVE, INSTALL(reinject) },
 	{ ROW("initiate-delay-ms", OPT_UINT, initiate_delay_ms), RANGE(0, 1000), LIVE, INSTALL(initiate_delay_ms) },
 	{ ROW("confirm-ms", OPT_UINT, confirm_ms), RANGE(0, 10000), .dflt = 40, INSTALL(confirm_ms) },
 	{ ROW("admit-rate", OPT_UINT, admit_rate), RANGE(1, 1000000), .dflt = 20, LIVE, ADMIT(rate, admit_rate) },
@@ -197,7 +197,7 @@ static bool is_string(const struct opt *o)
 	return o->type == OPT_STR || o->type == OPT_CONFIG;
 }
 
-/* Zero, then each row's default: DP_BACKEND_AUTO, LOG_LVL_INFO, the OPT_UINT .dflt. */
+/* Zero, then each row's default: DP_BACKEND_AUTO, LOG_LVL_INFO, the OPT_UINT and OPT_BOOL .dflt. */
 static void set_defaults(struct config *cfg)
 {
 	size_t i;
@@ -206,6 +206,8 @@ static void set_defaults(struct config *cfg)
 	for (i = 0; i < NOPTS; ++i) {
 		if (opts[i].type == OPT_UINT)
 			*(unsigned int *)opt_field(cfg, &opts[i]) = opts[i].dflt;
+		else if (opts[i].type == OPT_BOOL)
+			*(bool *)opt_field(cfg, &opts[i]) = opts[i].dflt != 0;
 		else if (opts[i].type == OPT_BACKEND)
 			*(enum dp_backend *)opt_field(cfg, &opts[i]) = DP_BACKEND_AUTO;
 		else if (opts[i].type == OPT_LOGLEVEL)
@@ -543,8 +545,8 @@ int config_load(struct config *cfg, int argc, char **argv, char err[CONFIG_ERR_M
 		/*
 		 * The filter drops every initiation from an endpoint no peer is
 		 * installed on, so the data plane never sees a client's first one:
-		 * only jitwgd's answer (the data plane's own initiation, or with
-		 * --reinject the re-injected copy) connects.
+		 * only jitwgd's answer (the re-injected copy, or with
+		 * --reinject=false the data plane's own initiation) connects.
 		 */
 		if (cfg->no_initiate) {
 			ret = fail(err, "--admit-set needs jitwgd to answer first initiations: the filter keeps "

@@ -94,7 +94,7 @@ while [ $n -le 40 ]; do
 	n=$((n + 1))
 done
 
-if ! start_jitwgd --idle-timeout 600; then
+if ! start_jitwgd --idle-timeout 600 --reinject=false; then
 	result jitwgd_start fail "$(tail -n 5 /tmp/jitwgd.log | tr '\n' ' ')"
 	exit 1
 fi
@@ -102,7 +102,7 @@ echo "INFO $(grep -m 1 -i 'kernel' /tmp/jitwgd.log)"
 [ "$(kernel_count)" = 0 ] && [ "$(metric jitwg_peers_installed)" = 0 ] && result cold_gateway pass ||
 	result cold_gateway fail "$(kernel_count) peers"
 
-# ---- cold connect with role inversion -----------------------------------------
+# ---- cold connect with role inversion (--reinject=false) ----------------------
 # Without inversion the first handshake can only complete on the client's
 # retry, 5 s after its first initiation; with it, well before.
 t0=$(now_ms)
@@ -272,7 +272,7 @@ else
 	result reinstall_after_evict fail
 fi
 
-# ---- --reinject: kernel WireGuard answers the client's own initiation -------------
+# ---- re-injection (the default): kernel WireGuard answers the client's own initiation
 # Clients 1 (IPv4) and 2 (IPv6) come back to a gateway without their peers:
 # jitwgd re-injects each captured initiation, the kernel answers it and the
 # gateway initiates nothing (the counters are the new process's).
@@ -280,7 +280,7 @@ stop_jitwgd
 nsx gw $WG set wg0 peer "$(cat /tmp/c1.pub)" remove peer "$(cat /tmp/c2.pub)" remove
 client_reset 1
 client_reset 2 v6
-start_jitwgd --idle-timeout 600 --reinject
+start_jitwgd --idle-timeout 600
 if wait_until 5 ping_c 1 && wait_until 5 ping_c 2 v6; then
 	result reinject_connect pass
 else

@@ -45,7 +45,8 @@ ping1() { nsx cl ping -c 1 -W 2 -I wc1 10.77.0.1; }
 client_peer
 
 # Cold connect: the rule drops the first initiation, jitwgd (capture) installs
-# the peer and the kernel initiates; under TCG that takes about a second.
+# the peer and re-injects the initiation, whose copy passes the rule (its
+# endpoint is in the set by then); under TCG that takes about a second.
 t0=$(now_ms)
 if wait_until 15 ping1; then
 	result nft_cold_connect pass "$(($(now_ms) - t0)) ms"
