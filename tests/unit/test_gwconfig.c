@@ -46,6 +46,7 @@ static void test_minimal(void **state)
 	assert_int_equal(c.idle_timeout, 600);
 	assert_int_equal(c.grace, 30);
 	assert_false(c.no_initiate);
+	assert_true(c.reinject); /* a default-true bool row */
 	assert_int_equal(c.initiate_delay_ms, 0); /* install confirmation repairs crossed handshakes */
 	assert_int_equal(c.confirm_ms, 40);
 	assert_int_equal(c.backend, DP_BACKEND_AUTO);
@@ -59,10 +60,11 @@ static void test_all_contract_options(void **state)
 	struct config c;
 	char err[CONFIG_ERR_MAX];
 
-	assert_int_equal(load(&c, err, 16, "--interface", "wg1", "--registry", "https://r.example:8443",
+	assert_int_equal(load(&c, err, 17, "--interface", "wg1", "--registry", "https://r.example:8443",
 			      "--token-file", "/etc/t", "--gateway", "fra1", "--cache", "/tmp/c.db",
 			      "--metrics", "127.0.0.1:9100", "--idle-timeout=5", "--no-initiate",
-			      "--backend", "userspace"), 0);
+			      "--backend", "userspace", "--reinject=false"), 0);
+	assert_false(c.reinject);
 	assert_string_equal(c.gateway, "fra1");
 	assert_int_equal(c.idle_timeout, 5);
 	assert_int_equal(c.grace, 5); /* capped at the idle timeout */
@@ -109,13 +111,14 @@ static void test_file_and_override(void **state)
 	struct config c;
 	char err[CONFIG_ERR_MAX];
 	char *path = write_file("# jitwgd\ninterface = wg7\nregistry http://10.0.0.1:8080\n"
-				"idle-timeout = 120  # two minutes\nno-initiate\n--gateway=\"ams\"\n");
+				"idle-timeout = 120  # two minutes\nno-initiate\n--gateway=\"ams\"\nreinject = no\n");
 
 	assert_int_equal(load(&c, err, 4, "--config", path, "--idle-timeout", "60"), 0);
 	assert_string_equal(c.interface, "wg7");
 	assert_string_equal(c.registry_url, "http://10.0.0.1:8080");
 	assert_int_equal(c.idle_timeout, 60); /* command line wins */
 	assert_true(c.no_initiate);
+	assert_false(c.reinject);
 	assert_string_equal(c.gateway, "ams");
 	config_free(&c);
 	unlink(path);
