@@ -72,7 +72,6 @@ struct daemon {
 	const char *backend;
 };
 
-/* systemd readiness protocol: one datagram to $NOTIFY_SOCKET; no-op without it. */
 /* How a new peer's client gets its first answer, for the log lines. */
 static const char *answer_mode(const struct config *cfg)
 {
@@ -81,6 +80,7 @@ static const char *answer_mode(const struct config *cfg)
 	return cfg->reinject ? "re-inject" : "role inversion";
 }
 
+/* systemd readiness protocol: one datagram to $NOTIFY_SOCKET; no-op without it. */
 static void sd_notify_msg(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");

@@ -26,8 +26,9 @@ gw_wait_metric 3 jitwg_replay_rejected_total -ge 1 || tl_fail "replay not reject
 sleep 1.7 # past the installer's last re-check
 [ "$(gw_endpoint 1)" = "$ep" ] || tl_fail "endpoint moved to $(gw_endpoint 1)"
 [ "$(gw_metric jitwg_installs_total)" = "$installs" ] || tl_fail "replay caused an install"
-# WireGuard itself only knows timestamps of initiations it consumed, and in
-# the initiator role it consumed none of this client's: the data plane may
+# WireGuard itself only knows timestamps of initiations it consumed: with
+# re-injection (the default) it consumed the client's first one and refuses
+# the replay; with role inversion it consumed none of this client's, may
 # move the endpoint for a moment, and jitwgd puts it back (counted).
 tl_log "replay while installed: rejected, endpoint unchanged (restores: $(gw_metric jitwg_endpoint_restores_total))"
 
