@@ -25,7 +25,7 @@
 # (each jitwgd's counters after reboot R) and OUT/reload.tsv (round, N, reload
 # s, RSS KiB, load).
 #
-#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REBOOTS [2]  REPS [3]  OUT (required)
+#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REBOOTS [2]  REPS [3]  JITWGD_ARGS []  OUT (required)
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3} REBOOTS=${REBOOTS:-2}
@@ -34,7 +34,9 @@ fl_start 1
 # --registry-budget 0: the warm-up connects ACTIVE never-seen clients at once, which the flood
 # budget (--registry-budget, default 100) would partly hold back to their 5 s retries. The reboot
 # itself is of cached keys, which the budget never holds back.
-FL_JITWGD_ARGS=(--idle-timeout 600 --grace 30 --registry-timeout-ms 2000 --registry-concurrency 64 --registry-budget 0)
+# JITWGD_ARGS: more options for both jitwgds (e.g. --reinject=false, to measure role inversion).
+FL_JITWGD_ARGS=(--idle-timeout 600 --grace 30 --registry-timeout-ms 2000 --registry-concurrency 64 --registry-budget 0
+	${JITWGD_ARGS:-})
 fl_jitwgd_start 0
 fl_jitwgd_start f0
 printf 'registered\tactive\tpush_reload_s\tjit_restart_s\tjit_p50_ms\tjit_p99_ms\tjit_max_ms\tjit_failed\tpush_p50_ms\tpush_p99_ms\tpush_max_ms\tpush_failed\tload1' >"$OUT/reboot.tsv"

@@ -33,8 +33,12 @@ enum {
 	STATUS_COST_SHARE = 20,  /* ... and at most 1/20 of the thread's time (status_interval_ms) */
 	/*
 	 * Re-injection pacing (reinject.h): at most 16 copies at once, then
-	 * one per 250 us (4,000/s, twice the fastest reboot burst measured);
-	 * a copy older than REKEY_TIMEOUT is moot (the client retransmits).
+	 * one per ms (1,000/s). At 4,000/s the copies of 1,000 clients back at
+	 * once pushed wireguard-go over its under-load mark (cookie replies, a
+	 * lost 5 s round each) in every fleet reboot behind the admission
+	 * filter; at 1,000/s in none, and a 2,000/s burst still connects in
+	 * about 1.1 s (docs/PERFORMANCE.md "Bursts"). A copy older than
+	 * REKEY_TIMEOUT is moot (the client retransmits).
 	 */
 	REINJECT_WAITING = 8192,
 	REINJECT_BURST = 16,
@@ -42,7 +46,7 @@ enum {
 	FOLLOWUP_MS = 250,       /* after the copy went out */
 	FOLLOWUP_LIST_FACTOR = 10,
 };
-#define REINJECT_PERIOD_NS 250000ULL
+#define REINJECT_PERIOD_NS 1000000ULL
 #define REINJECT_MAX_AGE_NS 5000000000ULL
 
 /*
