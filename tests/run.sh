@@ -52,7 +52,10 @@ for s in "${SECTIONS[@]}"; do
 			corpus=()
 			[ -d "tests/fuzz/corpus/$n" ] && corpus=("tests/fuzz/corpus/$n")
 			work=$(mktemp -d "$LOGDIR/corpus.XXXX")
+			# libFuzzer's own exit code for a crash is 77, which run_suite
+			# reads as SKIP: a finding must be a failure.
 			run_suite "fuzz/$n (${FUZZ_SECONDS}s)" "$f" -max_total_time="$FUZZ_SECONDS" \
+				-error_exitcode=1 -timeout_exitcode=1 \
 				-print_final_stats=1 -artifact_prefix="$work/" "$work" "${corpus[@]}"
 		done ;;
 	integration|kernel)
