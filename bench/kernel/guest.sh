@@ -8,9 +8,6 @@
 F=/files
 SIZES=$(cat $F/sizes)          # e.g. "10000 100000"
 SINGLE=${SINGLE:-2000}         # peers for the one-at-a-time runs
-bench() { echo "BENCH $*"; }
-meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
-settle() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
 
 mk_ns gw
 mk_ns cl

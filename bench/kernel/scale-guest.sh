@@ -18,13 +18,6 @@
 
 F=/files
 read -r N ACTIVE REBOOTS DUMPS FIRST MODES <$F/params
-bench() { echo "BENCH $*"; }
-meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
-settle() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	sleep 1
-}
 count() { nsx gw nltool wg0 count; }
 # lgfield FILE -> "ok=.. failed=.. p50_ms=.. p99_ms=.. max_ms=.. retries=.. cookies=.." from loadgen's summary
 lgfield() {

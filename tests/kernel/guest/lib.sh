@@ -80,3 +80,14 @@ has_hs() {
 now_ms() {
 	awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime
 }
+
+# For the benchmarks (bench/kernel/*guest.sh): bench KEY VALUE... prints a
+# "BENCH" line for the host; meminfo FIELD -> its kB in /proc/meminfo;
+# settle drops the page cache so memory deltas start from the same place.
+bench() { echo "BENCH $*"; }
+meminfo() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+settle() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	sleep 1
+}
