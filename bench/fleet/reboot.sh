@@ -25,10 +25,18 @@
 # (each jitwgd's counters after reboot R) and OUT/reload.tsv (round, N, reload
 # s, RSS KiB, load).
 #
-#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REBOOTS [2]  REPS [3]  JITWGD_ARGS []  OUT (required)
+# MEASURE names the instances whose clients come back after each reboot (default all three). With
+# fewer, the others are still rebooted but get no clients, and push reloads only when it is named: a
+# real gateway reboots alone, while side by side the three instances share the machine's cores (push's
+# reload among them). The columns of an instance not measured are empty.
+#
+#   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REBOOTS [2]  REPS [3]  JITWGD_ARGS []  MEASURE ["jit filter push"]
+#   OUT (required)
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3} REBOOTS=${REBOOTS:-2}
+MEASURE=${MEASURE:-"jit filter push"}
+measured() { [[ " $MEASURE " == *" $1 "* ]]; }
 FL_FILTER=1
 fl_start 1
 # --registry-budget 0: the warm-up connects ACTIVE never-seen clients at once, which the flood
@@ -71,9 +79,12 @@ for n in $SIZES; do
 	# the active set: the first ACTIVE peers, connected to all three before each reboot
 	head -n "$ACTIVE" "$TL_TMP/all" | awk '{ split($3, a, "/"); print $1, a[1] }' >"$TL_TMP/active"
 	for ((r = 1; r <= REBOOTS; r++)); do
-		fl_loadgen "$TL_TMP/warm-jit" "10.200.1.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
-		fl_loadgen "$TL_TMP/warm-filter" "10.200.3.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
-		fl_loadgen "$TL_TMP/warm-push" "10.200.2.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" --rate 2000 --attempt-time 60 || true
+		for m in jit:1 filter:3 push:2; do
+			: >"$TL_TMP/warm-${m%:*}"
+			measured "${m%:*}" || continue
+			fl_loadgen "$TL_TMP/warm-${m%:*}" "10.200.${m#*:}.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" \
+				--rate 2000 --attempt-time 60 || true
+		done
 		tl_log "N=$n reboot $r: warm-up jit $(tail -n 1 "$TL_TMP/warm-jit"); filter $(tail -n 1 "$TL_TMP/warm-filter"); push $(tail -n 1 "$TL_TMP/warm-push")"
 
 		# reboot all three: empty data planes; the filter's table stays, jitwgd empties its sets
@@ -90,20 +101,24 @@ for n in $SIZES; do
 		filter_restart=$(fl_calc "$(date +%s.%N) - $t0")
 		pids=()
 		for m in jit:1 filter:3 push:2; do
+			measured "${m%:*}" || { : >"$OUT/reboot-$n-$r-${m%:*}.out"; continue; }
 			( fl_loadgen "$OUT/reboot-$n-$r-${m%:*}.out" "10.200.${m#*:}.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" \
 				--rate 0 --attempt-time 300 --progress 0.25 || true ) &
 			pids+=($!)
 		done
 		# a reboot reloads in registry order, which has nothing to do with who is active
 		shuf --random-source=<(yes "$r") "$TL_TMP/all" >"$TL_TMP/reload"
-		t0=$(date +%s.%N)
-		fl_push_install 0 "$TL_TMP/reload"
-		reload=$(fl_calc "$(date +%s.%N) - $t0")
+		reload=
+		if measured push; then
+			t0=$(date +%s.%N)
+			fl_push_install 0 "$TL_TMP/reload"
+			reload=$(fl_calc "$(date +%s.%N) - $t0")
+		fi
 		wait "${pids[@]}" || true
 		# what each JIT gateway did with the burst (drops, verdicts, installs, repairs, the filter's set)
-		fl_metrics 0 | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|cache_total|registry_requests)' \
+		fl_metrics 0 | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|install_seconds|install_reinject|initiations_sent|cache_total|registry_requests)' \
 			>"$OUT/metrics-$n-$r-jit.txt" || true
-		fl_metrics 0 f | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|cache_total|registry_requests|admit_set)' \
+		fl_metrics 0 f | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|install_seconds|install_reinject|initiations_sent|cache_total|registry_requests|admit_set)' \
 			>"$OUT/metrics-$n-$r-filter.txt" || true
 		for m in jit filter push; do curve "$OUT/reboot-$n-$r-$m.out" >"$OUT/curve-$n-$m-$r.tsv"; done
 		j=$OUT/reboot-$n-$r-jit.out f=$OUT/reboot-$n-$r-filter.out p=$OUT/reboot-$n-$r-push.out

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "gateway/core/config.h"
+#include "gateway/install/reinject.h"
 
 static int load(struct config *c, char *err, int n, ...)
 {
@@ -47,6 +48,7 @@ static void test_minimal(void **state)
 	assert_int_equal(c.grace, 30);
 	assert_false(c.no_initiate);
 	assert_true(c.reinject); /* a default-true bool row */
+	assert_int_equal(c.reinject_rate, REINJECT_RATE_DEFAULT);
 	assert_int_equal(c.initiate_delay_ms, 0); /* install confirmation repairs crossed handshakes */
 	assert_int_equal(c.confirm_ms, 40);
 	assert_int_equal(c.backend, DP_BACKEND_AUTO);
@@ -65,6 +67,7 @@ static void test_all_contract_options(void **state)
 			      "--metrics", "127.0.0.1:9100", "--idle-timeout=5", "--no-initiate",
 			      "--backend", "userspace", "--reinject=false"), 0);
 	assert_false(c.reinject);
+
 	assert_string_equal(c.gateway, "fra1");
 	assert_int_equal(c.idle_timeout, 5);
 	assert_int_equal(c.grace, 5); /* capped at the idle timeout */
@@ -72,6 +75,12 @@ static void test_all_contract_options(void **state)
 	assert_int_equal(c.backend, DP_BACKEND_USERSPACE);
 	assert_string_equal(c.metrics_addr, "127.0.0.1:9100");
 	config_free(&c);
+	assert_int_equal(load(&c, err, 6, "--interface", "wg1", "--registry", "http://r", "--reinject-rate", "500"), 0);
+	assert_int_equal(c.reinject_rate, 500);
+	config_free(&c);
+	/* under 100/s a 1,000-client reboot's copies would outlive REKEY_TIMEOUT */
+	assert_int_equal(load(&c, err, 6, "--interface", "wg1", "--registry", "http://r", "--reinject-rate", "99"),
+			 -EINVAL);
 }
 
 static void test_errors(void **state)

@@ -257,6 +257,13 @@ static void test_pacer(void **state)
 	for (i = 0; i < 64; ++i)
 		assert_true(reinject_pacer_push(p, &pk, 2000000));
 	assert_false(reinject_pacer_push(p, &pk, 2000000));
+	/* a new rate (--reinject-rate on SIGHUP): the burst stays 16, then one per new period */
+	reinject_pacer_set_period(p, 500);
+	c = (struct reinject_counts){ 0 };
+	reinject_pacer_run(p, &rj_io, 2000000, &c, NULL, NULL);
+	assert_int_equal(c.sent, 16);
+	reinject_pacer_run(p, &rj_io, 2000000 + 10 * 500, &c, NULL, NULL);
+	assert_int_equal(c.sent, 26);
 	reinject_pacer_free(p);
 }
 

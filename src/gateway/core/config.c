@@ -39,6 +39,7 @@ const char config_usage[] =
 	"  --no-initiate             leave a new peer's first answer to the client's retry (5 s)\n"
 	"  --reinject=false          role inversion: the data plane initiates to a new peer's client\n"
 	"                            (default: it is handed the client's own initiation to answer)\n"
+	"  --reinject-rate N         hand the data plane at most N initiations/s, 16 at once (2000)\n"
 	"  --initiate-delay-ms MS    initiate no sooner than MS after the client's initiation (0)\n"
 	"  --confirm-ms MS           repair an initiated install with no handshake MS later (40; 0 = off)\n"
 	"  --backend auto|kernel|userspace   data plane (auto)\n"
@@ -143,6 +144,7 @@ static const struct opt opts[] = {
 	{ ROW("revalidate", OPT_UINT, revalidate), RANGE(1, 30 * 86400), .dflt = 300, LIVE, INSTALL(revalidate) },
 	{ ROW("no-initiate", OPT_BOOL, no_initiate), LIVE, INSTALL(no_initiate) },
 	{ ROW("reinject", OPT_BOOL, reinject), .dflt = 1, LIVE, INSTALL(reinject) },
+	{ ROW("reinject-rate", OPT_UINT, reinject_rate), RANGE(100, 1000000), .dflt = REINJECT_RATE_DEFAULT, LIVE, INSTALL(reinject_rate) },
 	{ ROW("initiate-delay-ms", OPT_UINT, initiate_delay_ms), RANGE(0, 1000), LIVE, INSTALL(initiate_delay_ms) },
 	{ ROW("confirm-ms", OPT_UINT, confirm_ms), RANGE(0, 10000), .dflt = 40, INSTALL(confirm_ms) },
 	{ ROW("admit-rate", OPT_UINT, admit_rate), RANGE(1, 1000000), .dflt = 20, LIVE, ADMIT(rate, admit_rate) },

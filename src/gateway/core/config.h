@@ -47,6 +47,7 @@ struct config {
 	bool no_initiate;
 	bool reinject;                  /* answer with the client's own initiation, not role inversion */
 	unsigned int initiate_delay_ms; /* trigger no earlier than this after the capture (0) */
+	unsigned int reinject_rate;     /* re-injected copies per second at most (install/reinject.h) */
 	unsigned int confirm_ms;        /* install confirmation wait (40); 0 = off */
 	unsigned int admit_rate, admit_burst, admit_threshold;
 };

@@ -222,6 +222,7 @@ void installer_reconfigure(struct installer *ins, const struct installer_config 
 	ins->cfg.reinject = cfg->reinject;
 	atomic_store(&ins->rj_tried, false); /* a failed open is tried again (on the stage thread) */
 	ins->cfg.initiate_delay_ms = cfg->initiate_delay_ms;
+	atomic_store(&ins->rj_rate, installer_reinject_rate(cfg)); /* the stage thread applies it */
 	/* Sweep soon under the new timeout rather than at the old interval's end. */
 	ins->next_sweep_ms = now + evict_interval_ms(cfg->idle_timeout);
 	ins->next_reval_ms = now + installer_revalidate_interval_ms(cfg->revalidate);
@@ -727,7 +728,10 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	}
 	ins->listen_port = cfg->listen_port;
 	ins->cfg.reinject_io = NULL;
-	ins->pacer = reinject_pacer_new(REINJECT_WAITING, REINJECT_PERIOD_NS, REINJECT_BURST, REINJECT_MAX_AGE_NS);
+	ins->rj_rate_applied = installer_reinject_rate(cfg);
+	atomic_store(&ins->rj_rate, ins->rj_rate_applied);
+	ins->pacer = reinject_pacer_new(REINJECT_WAITING, 1000000000ULL / ins->rj_rate_applied, REINJECT_BURST,
+					REINJECT_MAX_AGE_NS);
 	ins->followups = calloc(FOLLOWUP_MAX, sizeof(*ins->followups));
 	if (!ins->pacer || !ins->followups) {
 		e = errno;

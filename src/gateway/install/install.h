@@ -39,6 +39,7 @@ struct installer_config {
 	bool no_initiate;            /* install as responder only: the client's retry connects */
 	bool reinject;               /* re-inject the client's initiation instead of initiating */
 	unsigned int initiate_delay_ms; /* see install_settle() */
+	unsigned int reinject_rate;  /* copies per second at most (reinject.h); 0 = REINJECT_RATE_DEFAULT */
 	unsigned int confirm_ms;     /* install confirmation wait (install/confirm.h); 0 = off */
 	const struct reinject_io *reinject_io; /* NULL: raw sockets (install/reinject.h); copied. Tests */
 	uint16_t listen_port;        /* the data plane's; where relay initiations are re-injected */

@@ -33,12 +33,8 @@ enum {
 	STATUS_COST_SHARE = 20,  /* ... and at most 1/20 of the thread's time (status_interval_ms) */
 	/*
 	 * Re-injection pacing (reinject.h): at most 16 copies at once, then
-	 * one per ms (1,000/s). At 4,000/s the copies of 1,000 clients back at
-	 * once pushed wireguard-go over its under-load mark (cookie replies, a
-	 * lost 5 s round each) in every fleet reboot behind the admission
-	 * filter; at 1,000/s in none, and a 2,000/s burst still connects in
-	 * about 1.1 s (docs/PERFORMANCE.md "Bursts"). A copy older than
-	 * REKEY_TIMEOUT is moot (the client retransmits).
+	 * --reinject-rate per second (REINJECT_RATE_DEFAULT says why 2,000).
+	 * A copy older than REKEY_TIMEOUT is moot (the client retransmits).
 	 */
 	REINJECT_WAITING = 8192,
 	REINJECT_BURST = 16,
@@ -46,7 +42,6 @@ enum {
 	FOLLOWUP_MS = 250,       /* after the copy went out */
 	FOLLOWUP_LIST_FACTOR = 10,
 };
-#define REINJECT_PERIOD_NS 1000000ULL
 #define REINJECT_MAX_AGE_NS 5000000000ULL
 
 /*
@@ -130,6 +125,8 @@ struct installer {
 	atomic_bool rj_tried;        /* opening them failed: not again until a reconfigure */
 	struct reinject_io rio;      /* rio.send NULL: no re-injection, role inversion instead */
 	struct reinject_pacer *pacer;
+	atomic_uint rj_rate;         /* --reinject-rate as configured (installer_reconfigure) ... */
+	unsigned int rj_rate_applied; /* ... and as the pacer has it (stage thread) */
 	struct followup *followups;  /* in due order, FOLLOWUP_MAX */
 	size_t n_followups;
 	uint64_t followup_not_before_ms;
@@ -227,6 +224,8 @@ enum answer installer_answer_for(struct installer *ins, const struct install_ite
 void installer_reinject_batch(struct installer *ins, struct install_item *its, const size_t *want, size_t n,
 			      const struct install_mode *md, int64_t now);
 void installer_reinject_run(struct installer *ins);
+/* cfg's rate, REINJECT_RATE_DEFAULT when unset (0). Pure. */
+unsigned int installer_reinject_rate(const struct installer_config *cfg);
 void installer_followup_add(void *arg, const uint8_t *key);
 uint64_t installer_followups_next(const struct installer *ins);
 void installer_followups_run(struct installer *ins, uint64_t now);

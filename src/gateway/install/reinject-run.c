@@ -94,11 +94,21 @@ enum answer installer_answer_for(struct installer *ins, const struct install_ite
 	return live ? ANSWER_NONE : ANSWER_INITIATE;
 }
 
-/* Sends what pacing allows now; the counts into the metrics. */
+unsigned int installer_reinject_rate(const struct installer_config *cfg)
+{
+	return cfg->reinject_rate ? cfg->reinject_rate : REINJECT_RATE_DEFAULT;
+}
+
+/* Sends what pacing allows now (at the rate last configured); the counts into the metrics. */
 void installer_reinject_run(struct installer *ins)
 {
 	struct reinject_counts k = { 0 };
+	unsigned int rate = atomic_load(&ins->rj_rate);
 
+	if (rate != ins->rj_rate_applied) {
+		reinject_pacer_set_period(ins->pacer, 1000000000ULL / rate);
+		ins->rj_rate_applied = rate;
+	}
 	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
 	metrics_add(&ins->m->reinjected, k.sent);
 	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);

@@ -148,6 +148,7 @@ struct pace_slot {
 
 struct reinject_pacer {
 	struct gcra g;
+	unsigned int burst;        /* >= 1 */
 	uint64_t max_age_ns;
 	size_t cap, head, n;       /* ring */
 	struct pace_slot *q;
@@ -167,10 +168,16 @@ struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsign
 		return NULL;
 	}
 	p->cap = cap ? cap : 1;
-	p->g.period_ns = period_ns;
-	p->g.tolerance_ns = period_ns * (burst ? burst - 1 : 0);
+	p->burst = burst ? burst : 1;
+	reinject_pacer_set_period(p, period_ns);
 	p->max_age_ns = max_age_ns;
 	return p;
+}
+
+void reinject_pacer_set_period(struct reinject_pacer *p, uint64_t period_ns)
+{
+	p->g.period_ns = period_ns;
+	p->g.tolerance_ns = period_ns * (p->burst - 1);
 }
 
 void reinject_pacer_free(struct reinject_pacer *p)

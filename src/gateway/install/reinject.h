@@ -83,9 +83,21 @@ struct reinject_counts {
 
 struct reinject_pacer;
 
-/* cap copies waiting at most. NULL with errno set. */
+/*
+ * --reinject-rate's default, copies per second. The data plane's handshake
+ * queue is drained at whatever rate its CPU share allows; past the mark it
+ * answers with cookie replies. 2,000/s is what a 1,000-client reboot on
+ * wireguard-go with two cores took without a cookie reply, and gets those
+ * clients back within a second (docs/PERFORMANCE.md "Reboot"); at 4,000/s
+ * wireguard-go went over its mark in every such reboot.
+ */
+#define REINJECT_RATE_DEFAULT 2000
+
+/* cap copies waiting at most; one copy per period_ns after a burst. NULL with errno set. */
 struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsigned int burst,
 					  uint64_t max_age_ns);
+/* A new period from now on (the burst stays); what waits keeps its order. */
+void reinject_pacer_set_period(struct reinject_pacer *p, uint64_t period_ns);
 /* NULL is a no-op. */
 void reinject_pacer_free(struct reinject_pacer *p);
 /* Queues a copy of pk (the message is copied). False when cap are waiting. */
