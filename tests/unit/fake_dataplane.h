@@ -15,7 +15,7 @@
 #include <string.h>
 #include "dataplane/dataplane.h"
 
-enum { FAKE_PEERS = 64, FAKE_SETS = 256 };
+enum { FAKE_PEERS = 128, FAKE_SETS = 256 };
 
 struct fake_dp {
 	pthread_mutex_t mu;

@@ -184,9 +184,11 @@ static void test_install_reinjects(void **state)
 }
 
 /*
- * The follow-up: 250 ms after the copy, a peer that consumed nothing (a
- * data plane under load refused the copy for want of a cookie) is made to
- * initiate, once; a peer that received something is left alone.
+ * The follow-up: a peer that consumed nothing (a data plane under load
+ * refused the copy for want of a cookie) is made to initiate, once; a peer
+ * that received something is left alone. Here no copy sent 64 or more
+ * after it was consumed, so nothing says the copy is not still queued: it
+ * waits until 1 s after the copy (counted as late).
  */
 static void test_reinject_followup(void **state)
 {
@@ -203,7 +205,34 @@ static void test_reinject_followup(void **state)
 	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 3000);
 	usleep(300000);
 	assert_int_equal(metrics_get(&m.reinject_unanswered), 1);
+	assert_int_equal(metrics_get(&m.reinject_followup_late), 1);
 	assert_int_equal(metrics_get(&m.initiations_sent), 1);
+	installer_free(ins);
+}
+
+/*
+ * The data plane drains its queue in order: once a copy sent 64 or more
+ * after another was consumed, the earlier one was refused and is followed
+ * up without waiting; the rest wait for the late mark.
+ */
+static void test_reinject_followup_order(void **state)
+{
+	struct installer *ins = start(&reinject_cfg);
+	uint8_t k[WG_KEY_LEN];
+	unsigned int i;
+
+	for (i = 0; i < 70; ++i)
+		submit(ins, 10 + i, 0xc0000300 + i, 41000 + i, 0);
+	WAIT_FOR(metrics_get(&m.reinjected) == 70, 2000);
+	assert_int_equal(metrics_get(&m.reinjected), 70);
+	mkkey(k, 10 + 69);
+	pthread_mutex_lock(&fake.mu);
+	fake_find(&fake, k)->rx_bytes = 148;
+	pthread_mutex_unlock(&fake.mu);
+	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 69, 4000);
+	assert_int_equal(metrics_get(&m.reinject_unanswered), 69);
+	/* the first six (sent 64 or more before the consumed one) had the sign; 63 waited */
+	assert_int_equal(metrics_get(&m.reinject_followup_late), 63);
 	installer_free(ins);
 }
 
@@ -829,6 +858,7 @@ int main(void)
 		cmocka_unit_test_setup(test_reinject_fails_counted, setup),
 		cmocka_unit_test_setup(test_pacer, setup),
 		cmocka_unit_test_setup(test_reinject_followup, setup),
+		cmocka_unit_test_setup(test_reinject_followup_order, setup),
 		cmocka_unit_test_setup(test_install_initiates, setup),
 		cmocka_unit_test_setup(test_install_no_initiate, setup),
 		cmocka_unit_test_setup(test_guard_restores_endpoint, setup),

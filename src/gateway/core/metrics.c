@@ -173,6 +173,10 @@ static void render_install(struct promtext *b, const struct metrics *m)
 		"Re-injected initiations the data plane had not consumed 250 ms later (under load it demands a "
 		"cookie the copy cannot carry); the data plane was made to initiate instead.",
 		&m->reinject_unanswered);
+	counter(b, "jitwg_install_reinject_late_total",
+		"Of the unanswered re-injections: those initiated after 1 s without seeing a later copy consumed "
+		"(the data plane too slow to tell refused from queued).",
+		&m->reinject_followup_late);
 	counter(b, "jitwg_install_reinject_unfollowed_total",
 		"Re-injections not followed up because the follow-up table was full.", &m->reinject_unfollowed);
 	counter(b, "jitwg_install_confirm_confirmed_total",

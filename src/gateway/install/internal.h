@@ -39,7 +39,10 @@ enum {
 	REINJECT_WAITING = 8192,
 	REINJECT_BURST = 16,
 	FOLLOWUP_MAX = 8192,     /* copies whose answer is checked (reinject-run.c) */
-	FOLLOWUP_MS = 250,       /* after the copy went out */
+	FOLLOWUP_MS = 250,       /* after the copy went out: the first look */
+	FOLLOWUP_LATE_MS = 1000, /* ... and with no sign that the data plane got past it */
+	FOLLOWUP_ORDER_MARGIN = 64, /* copies the data plane may take out of order */
+	FOLLOWUP_RECHECK_MS = 100,  /* between looks while some wait for that sign */
 	FOLLOWUP_LIST_FACTOR = 10,
 };
 #define REINJECT_MAX_AGE_NS 5000000000ULL
@@ -58,7 +61,8 @@ struct guard {
 /* A re-injected copy whose answer is checked (reinject-run.c). */
 struct followup {
 	uint8_t key[WG_KEY_LEN];
-	uint64_t due_ms;
+	uint64_t seq;                /* order sent: 1, 2, ... */
+	uint64_t sent_ms;            /* CLOCK_MONOTONIC */
 	int64_t sent_real;           /* unix seconds, as the data plane reports handshakes */
 };
 
@@ -127,9 +131,11 @@ struct installer {
 	struct reinject_pacer *pacer;
 	atomic_uint rj_rate;         /* --reinject-rate as configured (installer_reconfigure) ... */
 	unsigned int rj_rate_applied; /* ... and as the pacer has it (stage thread) */
-	struct followup *followups;  /* in due order, FOLLOWUP_MAX */
+	struct followup *followups;  /* in the order sent, FOLLOWUP_MAX */
 	size_t n_followups;
 	uint64_t followup_not_before_ms;
+	uint64_t followup_seq;       /* the last copy's seq */
+	uint64_t followup_passed_seq; /* the newest copy the data plane was seen to consume */
 	uint16_t listen_port;        /* the data plane's, for relay initiations (no local address) */
 	struct nftset *admit;        /* NULL without --admit-set */
 	int64_t next_expiry;         /* unix s: no installed peer expires before it; 0 = none */

@@ -16,10 +16,20 @@
  * When: FOLLOWUP_MS after the copy went out, the data plane is listed once
  * for every follow-up due. A peer with no handshake since and rx_bytes 0
  * has consumed nothing (both implementations count a consumed initiation
- * in rx_bytes), so it holds no handshake state that an initiation could
- * cross: it is made to initiate (its first, so REKEY_TIMEOUT does not
- * apply). A peer that received anything is left alone. Listings are spaced
- * at least ten listing durations apart, as install confirmation's are.
+ * in rx_bytes). A peer that received anything is left alone.
+ *
+ * Consumed nothing may mean refused, or not yet: a starved data plane's
+ * handshake queue may still hold the copy, and an initiation of ours then
+ * crosses it when it is consumed, which costs both handshakes (seen as 5
+ * to 12 s reboots with the follow-up at a flat 250 ms). The queue is
+ * drained in order (wireguard-go: one channel read by a worker per CPU;
+ * the kernel: one ring, a worker per CPU), so a copy sent well after ours
+ * (FOLLOWUP_ORDER_MARGIN later) that was consumed says ours was handled,
+ * hence refused: it is made to initiate (its first, so REKEY_TIMEOUT does
+ * not apply). Without that sign, it waits for it until FOLLOWUP_LATE_MS
+ * after the copy, then initiates anyway: the client's own retry is due
+ * at 5 s. Listings are spaced at least ten listing durations apart, as
+ * install confirmation's are, and FOLLOWUP_RECHECK_MS while copies wait.
  */
 #include "gateway/install/internal.h"
 
@@ -156,10 +166,16 @@ void installer_reinject_batch(struct installer *ins, struct install_item *its, c
 		installer_reinject_run(ins);
 }
 
+/* A follow-up found by key: its index in ins->followups. */
+struct fu_ref {
+	uint8_t key[WG_KEY_LEN];
+	size_t idx;
+};
+
 static int fu_cmp(const void *a, const void *b)
 {
 	/* public keys only: ordering them leaks nothing */
-	return memcmp(((const struct followup *)a)->key, ((const struct followup *)b)->key, WG_KEY_LEN);
+	return memcmp(((const struct fu_ref *)a)->key, ((const struct fu_ref *)b)->key, WG_KEY_LEN);
 }
 
 void installer_followup_add(void *arg, const uint8_t *key)
@@ -173,17 +189,20 @@ void installer_followup_add(void *arg, const uint8_t *key)
 	}
 	f = &ins->followups[ins->n_followups++];
 	memcpy(f->key, key, WG_KEY_LEN);
-	f->due_ms = clock_mono_ms() + FOLLOWUP_MS;
+	f->seq = ++ins->followup_seq;
+	f->sent_ms = clock_mono_ms();
 	f->sent_real = time(NULL);
 }
 
 uint64_t installer_followups_next(const struct installer *ins)
 {
-	/* appended in time order: the first is the earliest */
+	uint64_t due;
+
+	/* appended in the order sent: the first is the earliest */
 	if (!ins->n_followups)
 		return UINT64_MAX;
-	return ins->followups[0].due_ms > ins->followup_not_before_ms ? ins->followups[0].due_ms
-								      : ins->followup_not_before_ms;
+	due = ins->followups[0].sent_ms + FOLLOWUP_MS;
+	return due > ins->followup_not_before_ms ? due : ins->followup_not_before_ms;
 }
 
 /* Makes the peer initiate without touching anything else; a peer gone meanwhile is skipped. */
@@ -206,33 +225,79 @@ static void initiate_quiet(struct installer *ins, const struct dp_peer *listed)
 	metrics_inc(&ins->m->reinject_unanswered);
 }
 
+/* What one listing says of a follow-up's copy, and where its peer is in the listing. */
+enum fu_state { FU_GONE = 0, FU_CONSUMED, FU_WAITING };
+struct fu_seen {
+	enum fu_state state;
+	size_t peer;
+};
+
 void installer_followups_run(struct installer *ins, uint64_t now)
 {
 	struct dp_peer *peers = NULL;
-	size_t n = 0, due, i;
-	uint64_t t0 = clock_mono_ms();
+	struct fu_ref *refs = NULL;
+	struct fu_seen *seen = NULL;
+	size_t n = 0, nf = ins->n_followups, i, kept = 0;
+	uint64_t t0 = clock_mono_ms(), late = 0;
 	int ret;
 
-	for (due = 0; due < ins->n_followups && ins->followups[due].due_ms <= now; ++due)
-		;
-	if (!due)
+	if (!nf || ins->followups[0].sent_ms + FOLLOWUP_MS > now)
 		return;
+	refs = malloc(nf * sizeof(*refs));
+	seen = calloc(nf, sizeof(*seen));
+	if (!refs || !seen) {
+		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
+		goto out;
+	}
 	ret = dataplane_list_peers(ins->dp, &peers, &n);
 	ins->followup_not_before_ms = clock_mono_ms() + FOLLOWUP_LIST_FACTOR * (clock_mono_ms() - t0);
 	if (ret) {
 		log_ratelimited_debug("re-injection follow-up: listing failed: %s", strerror(-ret));
 		ins->followup_not_before_ms = clock_mono_ms() + FOLLOWUP_MS;
-		return;
+		goto out;
 	}
-	qsort(ins->followups, due, sizeof(*ins->followups), fu_cmp);
+	for (i = 0; i < nf; ++i) {
+		memcpy(refs[i].key, ins->followups[i].key, WG_KEY_LEN);
+		refs[i].idx = i;
+	}
+	qsort(refs, nf, sizeof(*refs), fu_cmp);
 	for (i = 0; i < n; ++i) {
-		struct followup *f = bsearch(peers[i].public_key, ins->followups, due, sizeof(*f), fu_cmp);
+		const struct fu_ref *r = bsearch(peers[i].public_key, refs, nf, sizeof(*refs), fu_cmp);
+		const struct followup *f;
 
-		if (f && !peers[i].rx_bytes &&
-		    (!peers[i].last_handshake_sec || peers[i].last_handshake_sec < f->sent_real))
-			initiate_quiet(ins, &peers[i]);
+		if (!r)
+			continue;
+		f = &ins->followups[r->idx];
+		seen[r->idx].peer = i;
+		if (peers[i].rx_bytes || (peers[i].last_handshake_sec && peers[i].last_handshake_sec >= f->sent_real)) {
+			seen[r->idx].state = FU_CONSUMED;
+			if (f->seq > ins->followup_passed_seq)
+				ins->followup_passed_seq = f->seq;
+		} else {
+			seen[r->idx].state = FU_WAITING;
+		}
 	}
+	/* In the order sent: initiate the refused, keep the undecided, drop the rest. */
+	for (i = 0; i < nf; ++i) {
+		struct followup *f = &ins->followups[i];
+		bool due = f->sent_ms + FOLLOWUP_MS <= now;
+
+		if (seen[i].state == FU_WAITING && due &&
+		    (ins->followup_passed_seq >= f->seq + FOLLOWUP_ORDER_MARGIN || f->sent_ms + FOLLOWUP_LATE_MS <= now)) {
+			initiate_quiet(ins, &peers[seen[i].peer]);
+			late += ins->followup_passed_seq < f->seq + FOLLOWUP_ORDER_MARGIN;
+			continue;
+		}
+		if (seen[i].state == FU_WAITING)
+			ins->followups[kept++] = *f;
+	}
+	ins->n_followups = kept;
+	if (kept && ins->followups[0].sent_ms + FOLLOWUP_MS <= now &&
+	    ins->followup_not_before_ms < now + FOLLOWUP_RECHECK_MS)
+		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
+	metrics_add(&ins->m->reinject_followup_late, late);
+out:
 	dataplane_peers_free(peers, n);
-	memmove(ins->followups, ins->followups + due, (ins->n_followups - due) * sizeof(*ins->followups));
-	ins->n_followups -= due;
+	free(refs);
+	free(seen);
 }
