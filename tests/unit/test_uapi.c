@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -410,7 +411,9 @@ struct fake {
 	const char *reply;      /* written after the request's terminating "\n\n" */
 	size_t reply_len;
 	bool hangup_early;      /* close after reading the first line */
-	size_t requests;
+	bool keep;              /* serve requests on a connection until the client closes (wireguard-go) */
+	atomic_size_t requests; /* connections accepted */
+	atomic_size_t served;   /* requests answered (counted before the answer goes) */
 };
 
 static void *fake_main(void *arg)
@@ -425,15 +428,21 @@ static void *fake_main(void *arg)
 		ssize_t r, i;
 
 		f->requests++;
-		/* Read the request up to its empty line (or its first line). */
-		while (!done && (r = read(fd, buf, sizeof(buf))) > 0) {
-			for (i = 0; i < r && !done; i++) {
-				done = buf[i] == '\n' && (prev == '\n' || f->hangup_early);
-				prev = buf[i];
+		/* Read a request up to its empty line (or its first line), answer; again while keep. */
+		do {
+			done = false;
+			prev = 0;
+			while (!done && (r = read(fd, buf, sizeof(buf))) > 0) {
+				for (i = 0; i < r && !done; i++) {
+					done = buf[i] == '\n' && (prev == '\n' || f->hangup_early);
+					prev = buf[i];
+				}
 			}
-		}
-		if (!f->hangup_early && f->reply_len)
-			(void)!send(fd, f->reply, f->reply_len, MSG_NOSIGNAL);
+			if (done && !f->hangup_early && f->reply_len) {
+				f->served++;
+				(void)!send(fd, f->reply, f->reply_len, MSG_NOSIGNAL);
+			}
+		} while (done && f->keep);
 		close(fd);
 	}
 	return NULL;
@@ -545,6 +554,52 @@ static void test_fake_errors(void **state)
 	fake_stop(f);
 }
 
+/*
+ * One connection carries every operation when the daemon keeps it open; a
+ * daemon that hangs up after each (the fake's default, or a restart) costs
+ * a reconnect, never an error.
+ */
+static void test_fake_kept(void **state)
+{
+	static const char r_ok[] = "errno=0\n\n";
+	static const char r_einval[] = "errno=22\n\n";
+	struct dp_peer p;
+	struct dataplane *dp;
+	struct fake *f;
+	int i;
+
+	if (geteuid() != 0)
+		skip();
+	one_peer(&p);
+	f = fake_start(r_ok, sizeof(r_ok) - 1);
+	f->keep = true;
+	dp = fake_open(f);
+	for (i = 0; i < 5; ++i)
+		assert_int_equal(dataplane_set_peers(dp, &p, 1), 0);
+	assert_int_equal(f->requests, 1);
+	assert_int_equal(f->served, 5);
+	/* an error reply: that connection is dropped, the next call connects again */
+	f->reply = r_einval;
+	f->reply_len = sizeof(r_einval) - 1;
+	assert_int_equal(dataplane_set_peers(dp, &p, 1), -EINVAL);
+	f->reply = r_ok;
+	f->reply_len = sizeof(r_ok) - 1;
+	assert_int_equal(dataplane_set_peers(dp, &p, 1), 0);
+	assert_int_equal(f->requests, 2);
+	dataplane_free(dp);
+	fake_stop(f);
+
+	f = fake_start(r_ok, sizeof(r_ok) - 1);
+	dp = fake_open(f);
+	for (i = 0; i < 3; ++i)
+		assert_int_equal(dataplane_set_peers(dp, &p, 1), 0);
+	/* the first on the connection made at open, each later one finds it closed and connects again */
+	assert_int_equal(f->served, 3);
+	assert_int_equal(f->requests, 3);
+	dataplane_free(dp);
+	fake_stop(f);
+}
+
 /* A large reply arrives in many reads; lines straddle read boundaries. */
 static void test_fake_large(void **state)
 {
@@ -589,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_get_mutations),
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_fake_errors),
+		cmocka_unit_test(test_fake_kept),
 		cmocka_unit_test(test_fake_large),
 	};
 
