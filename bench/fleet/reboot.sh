@@ -25,13 +25,19 @@
 # (each jitwgd's counters after reboot R) and OUT/reload.tsv (round, N, reload
 # s, RSS KiB, load).
 #
+# Each client has its own source address (loadgen --source-prefix; one /16 per instance, routed to
+# the clients' namespace), as returning users do. ONE_SOURCE=1 puts all of them behind the clients'
+# one address, as the runs before 2026-12-07 did: a data plane under load then throttles them
+# together (wireguard-go: 20 handshake messages/s per source address, burst 5), which turned a
+# cookie-replied burst into 5 s retries for everyone behind it.
+#
 # MEASURE names the instances whose clients come back after each reboot (default all three). With
 # fewer, the others are still rebooted but get no clients, and push reloads only when it is named: a
 # real gateway reboots alone, while side by side the three instances share the machine's cores (push's
 # reload among them). The columns of an instance not measured are empty.
 #
 #   SIZES ["10000 50000 65000"]  ACTIVE [1000]  REBOOTS [2]  REPS [3]  JITWGD_ARGS []  MEASURE ["jit filter push"]
-#   OUT (required)
+#   ONE_SOURCE [0]  OUT (required)
 set -euo pipefail
 source "$(dirname "$0")/lib.bash"
 SIZES=${SIZES:-"10000 50000 65000"} ACTIVE=${ACTIVE:-1000} REPS=${REPS:-3} REBOOTS=${REBOOTS:-2}
@@ -39,6 +45,19 @@ MEASURE=${MEASURE:-"jit filter push"}
 measured() { [[ " $MEASURE " == *" $1 "* ]]; }
 FL_FILTER=1
 fl_start 1
+# per-client source addresses: 10.201/16 to JIT, 10.202/16 to push, 10.203/16 to JIT + filter
+declare -A SRC=([jit]=10.201.0.0/16 [push]=10.202.0.0/16 [filter]=10.203.0.0/16)
+src_args() { # INSTANCE -> loadgen's source option, if any
+	[ "${ONE_SOURCE:-0}" = 1 ] || echo "--source-prefix ${SRC[$1]}"
+}
+if [ "${ONE_SOURCE:-0}" != 1 ]; then
+	for m in jit push filter; do
+		ip -n "$FL_CL" route add local "${SRC[$m]}" dev lo
+	done
+	ip -n "${FL_JGW[0]}" route add "${SRC[jit]}" via 10.200.9.1
+	ip -n "${FL_PGW[0]}" route add "${SRC[push]}" via 10.200.9.1
+	ip -n "${FL_FGW[0]}" route add "${SRC[filter]}" via 10.200.9.1
+fi
 # --registry-budget 0: the warm-up connects ACTIVE never-seen clients at once, which the flood
 # budget (--registry-budget, default 100) would partly hold back to their 5 s retries. The reboot
 # itself is of cached keys, which the budget never holds back.
@@ -82,8 +101,9 @@ for n in $SIZES; do
 		for m in jit:1 filter:3 push:2; do
 			: >"$TL_TMP/warm-${m%:*}"
 			measured "${m%:*}" || continue
+			# shellcheck disable=SC2046 # src_args is one option and its value, or nothing
 			fl_loadgen "$TL_TMP/warm-${m%:*}" "10.200.${m#*:}.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" \
-				--rate 2000 --attempt-time 60 || true
+				--rate 2000 --attempt-time 60 $(src_args "${m%:*}") || true
 		done
 		tl_log "N=$n reboot $r: warm-up jit $(tail -n 1 "$TL_TMP/warm-jit"); filter $(tail -n 1 "$TL_TMP/warm-filter"); push $(tail -n 1 "$TL_TMP/warm-push")"
 
@@ -102,8 +122,9 @@ for n in $SIZES; do
 		pids=()
 		for m in jit:1 filter:3 push:2; do
 			measured "${m%:*}" || { : >"$OUT/reboot-$n-$r-${m%:*}.out"; continue; }
+			# shellcheck disable=SC2046
 			( fl_loadgen "$OUT/reboot-$n-$r-${m%:*}.out" "10.200.${m#*:}.1:$FL_PORT" "${FL_GWPUB[0]}" "$TL_TMP/active" \
-				--rate 0 --attempt-time 300 --progress 0.25 || true ) &
+				--rate 0 --attempt-time 300 --progress 0.25 $(src_args "${m%:*}") || true ) &
 			pids+=($!)
 		done
 		# a reboot reloads in registry order, which has nothing to do with who is active
