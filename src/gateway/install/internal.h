@@ -40,7 +40,7 @@ enum {
 	REINJECT_BURST = 16,
 	FOLLOWUP_MAX = 8192,     /* copies whose answer is checked (reinject-run.c) */
 	FOLLOWUP_MS = 250,       /* after the copy went out: the first look */
-	FOLLOWUP_LATE_MS = 1000, /* ... and with no sign that the data plane got past it */
+	FOLLOWUP_LATE_MS = 500,  /* ... and with no sign that the data plane got past it */
 	FOLLOWUP_ORDER_MARGIN = 64, /* copies the data plane may take out of order */
 	FOLLOWUP_RECHECK_MS = 100,  /* between looks while some wait for that sign */
 	FOLLOWUP_LIST_FACTOR = 10,

@@ -20,16 +20,18 @@
  *
  * Consumed nothing may mean refused, or not yet: a starved data plane's
  * handshake queue may still hold the copy, and an initiation of ours then
- * crosses it when it is consumed, which costs both handshakes (seen as 5
- * to 12 s reboots with the follow-up at a flat 250 ms). The queue is
+ * crosses it when it is consumed, which costs both handshakes. The queue is
  * drained in order (wireguard-go: one channel read by a worker per CPU;
  * the kernel: one ring, a worker per CPU), so a copy sent well after ours
  * (FOLLOWUP_ORDER_MARGIN later) that was consumed says ours was handled,
  * hence refused: it is made to initiate (its first, so REKEY_TIMEOUT does
  * not apply). Without that sign, it waits for it until FOLLOWUP_LATE_MS
- * after the copy, then initiates anyway: the client's own retry is due
- * at 5 s. Listings are spaced at least ten listing durations apart, as
- * install confirmation's are, and FOLLOWUP_RECHECK_MS while copies wait.
+ * after the copy, then initiates anyway: a copy still queued that long had
+ * 128 or more ahead of it (so the data plane is under load and refuses it)
+ * unless the data plane handles fewer than 128 / FOLLOWUP_LATE_MS a second;
+ * the client's own retry is due at 5 s. Listings are spaced at least ten
+ * listing durations apart, as install confirmation's are, and
+ * FOLLOWUP_RECHECK_MS while copies wait.
  */
 #include "gateway/install/internal.h"
 
