@@ -188,7 +188,7 @@ static void test_install_reinjects(void **state)
  * refused the copy for want of a cookie) is made to initiate, once; a peer
  * that received something is left alone. Here no copy sent 64 or more
  * after it was consumed, so nothing says the copy is not still queued: it
- * waits until 500 ms after the copy (counted as late).
+ * waits until 1 s after the copy (counted as late).
  */
 static void test_reinject_followup(void **state)
 {

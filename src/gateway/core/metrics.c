@@ -174,7 +174,7 @@ static void render_install(struct promtext *b, const struct metrics *m)
 		"cookie the copy cannot carry); the data plane was made to initiate instead.",
 		&m->reinject_unanswered);
 	counter(b, "jitwg_install_reinject_late_total",
-		"Of the unanswered re-injections: those initiated after 500 ms without seeing a later copy consumed "
+		"Of the unanswered re-injections: those initiated after 1 s without seeing a later copy consumed "
 		"(the data plane too slow to tell refused from queued).",
 		&m->reinject_followup_late);
 	counter(b, "jitwg_install_reinject_unfollowed_total",

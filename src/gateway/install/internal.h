@@ -40,7 +40,7 @@ enum {
 	REINJECT_BURST = 16,
 	FOLLOWUP_MAX = 8192,     /* copies whose answer is checked (reinject-run.c) */
 	FOLLOWUP_MS = 250,       /* after the copy went out: the first look */
-	FOLLOWUP_LATE_MS = 500,  /* ... and with no sign that the data plane got past it */
+	FOLLOWUP_LATE_MS = 1000, /* ... and with no sign that the data plane got past it */
 	FOLLOWUP_ORDER_MARGIN = 64, /* copies the data plane may take out of order */
 	FOLLOWUP_RECHECK_MS = 100,  /* between looks while some wait for that sign */
 	FOLLOWUP_LIST_FACTOR = 10,
@@ -129,8 +129,7 @@ struct installer {
 	atomic_bool rj_tried;        /* opening them failed: not again until a reconfigure */
 	struct reinject_io rio;      /* rio.send NULL: no re-injection, role inversion instead */
 	struct reinject_pacer *pacer;
-	atomic_uint rj_rate;         /* --reinject-rate as configured (installer_reconfigure) ... */
-	unsigned int rj_rate_applied; /* ... and as the pacer has it (stage thread) */
+	atomic_uint rj_rate;         /* --reinject-rate as configured; the pacer takes it at each run */
 	struct followup *followups;  /* in the order sent, FOLLOWUP_MAX */
 	size_t n_followups;
 	uint64_t followup_not_before_ms;

@@ -88,15 +88,16 @@ struct reinject_pacer;
  * queue is drained at whatever rate its CPU share allows; past the mark it
  * answers with cookie replies. 2,000/s is what a 1,000-client reboot on
  * wireguard-go with two cores took without a cookie reply, and gets those
- * clients back within a second (docs/PERFORMANCE.md "Reboot"); at 4,000/s
- * wireguard-go went over its mark in every such reboot.
+ * clients back within a second (docs/PERFORMANCE.md "Reboot"; with two more
+ * gateways rebooting on the same two cores it went over in some reboots);
+ * at 4,000/s wireguard-go went over its mark in every such reboot.
  */
 #define REINJECT_RATE_DEFAULT 2000
 
 /* cap copies waiting at most; one copy per period_ns after a burst. NULL with errno set. */
 struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsigned int burst,
 					  uint64_t max_age_ns);
-/* A new period from now on (the burst stays); what waits keeps its order. */
+/* A new period from now on (the burst stays); what waits keeps its order. Cheap: two stores. */
 void reinject_pacer_set_period(struct reinject_pacer *p, uint64_t period_ns);
 /* NULL is a no-op. */
 void reinject_pacer_free(struct reinject_pacer *p);
