@@ -9,10 +9,11 @@
  * thousands of calls in a burst, and a new connection costs wireguard-go an
  * accept and a goroutine before it reads a byte (a one-peer set took p50
  * 458 us on a new connection, 295 us on a kept one). A connection found dead
- * (the daemon restarted, or hung up after an error reply) is replaced once
- * per operation, and only when it failed before any reply byte: every
- * operation we send is safe to send twice (a get, or a set that states a
- * peer's whole wanted state or removes it). After an error reply the
+ * (the daemon restarted) is replaced once per operation, and only when it
+ * failed before any reply byte: a daemon that hung up without one either
+ * never read the request or died with what it applied, so sending it again
+ * on a new connection repeats nothing (and a keepalive edge replayed within
+ * REKEY_TIMEOUT sends no second initiation). After an error reply the
  * connection is dropped, since wireguard-go stops reading it mid-request.
  */
 #include <errno.h>
