@@ -501,6 +501,7 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 	int64_t now = time(NULL);
 	struct install_mode md;
 
+	ins->installed_at_ms = now_ms;
 	pthread_mutex_lock(&ins->cfg_mu);
 	md.no_initiate = ins->cfg.no_initiate;
 	md.reinject = ins->cfg.reinject;
@@ -595,6 +596,21 @@ static void confirm_run(struct installer *ins)
 	metrics_add(&ins->m->confirm_given_up, k.given_up);
 }
 
+/*
+ * When the status document may be rebuilt next (internal.h, STATUS_*): its
+ * pause after the last one, but while installs keep coming not before they
+ * pause for STATUS_EVERY_MS or STATUS_BUSY_EVERY_MS has passed.
+ */
+static uint64_t status_due(const struct installer *ins, uint64_t now)
+{
+	uint64_t due = ins->status_at_ms + ins->status_every_ms, busy_due;
+
+	if (now - ins->installed_at_ms >= STATUS_EVERY_MS)
+		return due;
+	busy_due = min_u64(ins->status_at_ms + STATUS_BUSY_EVERY_MS, ins->installed_at_ms + STATUS_EVERY_MS);
+	return due > busy_due ? due : busy_due;
+}
+
 /* Timer work between batches: one thing per call, so queued installs come first. */
 static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 {
@@ -638,7 +654,7 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 		installer_revalidate(ins);
 	if (now >= sweep_due)
 		installer_sweep(ins);
-	if (ins->status_dirty && now - ins->status_at_ms >= ins->status_every_ms) {
+	if (ins->status_dirty && now >= status_due(ins, now)) {
 		uint64_t t0 = clock_mono_ns();
 
 		installer_status_publish(ins);
@@ -647,7 +663,7 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 		ins->status_at_ms = now;
 	}
 	if (ins->status_dirty)
-		next = min_u64(next, ins->status_at_ms + ins->status_every_ms);
+		next = min_u64(next, status_due(ins, now));
 	if (ins->plan.next < ins->plan.n_victims)
 		return 0;
 	next = min_u64(next, installer_guards_next(ins));
