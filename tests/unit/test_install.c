@@ -255,7 +255,7 @@ static void test_reinject_fails_counted(void **state)
 /* Pacing: 16 at once, then one per period in order; a copy older than max_age is dropped. */
 static void test_pacer(void **state)
 {
-	struct reinject_pacer *p = reinject_pacer_new(64, 1000, 16, 1000000);
+	struct reinject_pacer *p = reinject_pacer_new(64, 1000000, 16, 1000000); /* a period of 1,000 ns */
 	struct reinject_counts c = { 0 };
 	struct reinject_pkt pk = { 0 };
 	uint8_t msg[WG_MSG_INITIATION_LEN];
@@ -287,7 +287,7 @@ static void test_pacer(void **state)
 		assert_true(reinject_pacer_push(p, &pk, 2000000));
 	assert_false(reinject_pacer_push(p, &pk, 2000000));
 	/* a new rate (--reinject-rate on SIGHUP): the burst stays 16, then one per new period */
-	reinject_pacer_set_period(p, 500);
+	reinject_pacer_set_rate(p, 2000000); /* 500 ns */
 	c = (struct reinject_counts){ 0 };
 	reinject_pacer_run(p, &rj_io, 2000000, &c, NULL, NULL);
 	assert_int_equal(c.sent, 16);

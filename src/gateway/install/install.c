@@ -745,8 +745,7 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 	ins->listen_port = cfg->listen_port;
 	ins->cfg.reinject_io = NULL;
 	atomic_store(&ins->rj_rate, installer_reinject_rate(cfg));
-	ins->pacer = reinject_pacer_new(REINJECT_WAITING, 1000000000ULL / installer_reinject_rate(cfg), REINJECT_BURST,
-					REINJECT_MAX_AGE_NS);
+	ins->pacer = reinject_pacer_new(REINJECT_WAITING, atomic_load(&ins->rj_rate), REINJECT_BURST, REINJECT_MAX_AGE_NS);
 	ins->followups = calloc(FOLLOWUP_MAX, sizeof(*ins->followups));
 	if (!ins->pacer || !ins->followups) {
 		e = errno;

@@ -116,7 +116,7 @@ void installer_reinject_run(struct installer *ins)
 {
 	struct reinject_counts k = { 0 };
 
-	reinject_pacer_set_period(ins->pacer, 1000000000ULL / atomic_load(&ins->rj_rate));
+	reinject_pacer_set_rate(ins->pacer, atomic_load(&ins->rj_rate));
 	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
 	metrics_add(&ins->m->reinjected, k.sent);
 	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
@@ -176,6 +176,12 @@ static int fu_cmp(const void *a, const void *b)
 	return memcmp(((const struct fu_ref *)a)->key, ((const struct fu_ref *)b)->key, WG_KEY_LEN);
 }
 
+/* When a follow-up's copy is first looked at. */
+static uint64_t fu_due(const struct followup *f)
+{
+	return f->sent_ms + FOLLOWUP_MS;
+}
+
 void installer_followup_add(void *arg, const uint8_t *key)
 {
 	struct installer *ins = arg;
@@ -199,7 +205,7 @@ uint64_t installer_followups_next(const struct installer *ins)
 	/* appended in the order sent: the first is the earliest */
 	if (!ins->n_followups)
 		return UINT64_MAX;
-	due = ins->followups[0].sent_ms + FOLLOWUP_MS;
+	due = fu_due(&ins->followups[0]);
 	return due > ins->followup_not_before_ms ? due : ins->followup_not_before_ms;
 }
 
@@ -239,7 +245,7 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 	uint64_t t0 = clock_mono_ms(), late = 0;
 	int ret;
 
-	if (!nf || ins->followups[0].sent_ms + FOLLOWUP_MS > now)
+	if (!nf || fu_due(&ins->followups[0]) > now)
 		return;
 	refs = malloc(nf * sizeof(*refs));
 	seen = calloc(nf, sizeof(*seen));
@@ -278,7 +284,7 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 	/* In the order sent: initiate the refused, keep the undecided, drop the rest. */
 	for (i = 0; i < nf; ++i) {
 		struct followup *f = &ins->followups[i];
-		bool due = f->sent_ms + FOLLOWUP_MS <= now;
+		bool due = fu_due(f) <= now;
 
 		if (seen[i].state == FU_WAITING && due &&
 		    (ins->followup_passed_seq >= f->seq + FOLLOWUP_ORDER_MARGIN || f->sent_ms + FOLLOWUP_LATE_MS <= now)) {
@@ -290,7 +296,7 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 			ins->followups[kept++] = *f;
 	}
 	ins->n_followups = kept;
-	if (kept && ins->followups[0].sent_ms + FOLLOWUP_MS <= now &&
+	if (kept && fu_due(&ins->followups[0]) <= now &&
 	    ins->followup_not_before_ms < now + FOLLOWUP_RECHECK_MS)
 		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
 	metrics_add(&ins->m->reinject_followup_late, late);

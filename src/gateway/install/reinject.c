@@ -154,7 +154,7 @@ struct reinject_pacer {
 	struct pace_slot *q;
 };
 
-struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsigned int burst,
+struct reinject_pacer *reinject_pacer_new(size_t cap, unsigned int per_sec, unsigned int burst,
 					  uint64_t max_age_ns)
 {
 	struct reinject_pacer *p = calloc(1, sizeof(*p));
@@ -169,15 +169,15 @@ struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsign
 	}
 	p->cap = cap ? cap : 1;
 	p->burst = burst ? burst : 1;
-	reinject_pacer_set_period(p, period_ns);
+	reinject_pacer_set_rate(p, per_sec);
 	p->max_age_ns = max_age_ns;
 	return p;
 }
 
-void reinject_pacer_set_period(struct reinject_pacer *p, uint64_t period_ns)
+void reinject_pacer_set_rate(struct reinject_pacer *p, unsigned int per_sec)
 {
-	p->g.period_ns = period_ns;
-	p->g.tolerance_ns = period_ns * (p->burst - 1);
+	p->g.period_ns = 1000000000ULL / (per_sec ? per_sec : 1);
+	p->g.tolerance_ns = p->g.period_ns * (p->burst - 1);
 }
 
 void reinject_pacer_free(struct reinject_pacer *p)

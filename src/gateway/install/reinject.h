@@ -94,11 +94,11 @@ struct reinject_pacer;
  */
 #define REINJECT_RATE_DEFAULT 2000
 
-/* cap copies waiting at most; one copy per period_ns after a burst. NULL with errno set. */
-struct reinject_pacer *reinject_pacer_new(size_t cap, uint64_t period_ns, unsigned int burst,
+/* cap copies waiting at most; per_sec copies a second (> 0) after a burst. NULL with errno set. */
+struct reinject_pacer *reinject_pacer_new(size_t cap, unsigned int per_sec, unsigned int burst,
 					  uint64_t max_age_ns);
-/* A new period from now on (the burst stays); what waits keeps its order. Cheap: two stores. */
-void reinject_pacer_set_period(struct reinject_pacer *p, uint64_t period_ns);
+/* A new rate (> 0) from now on (the burst stays); what waits keeps its order. Cheap: two stores. */
+void reinject_pacer_set_rate(struct reinject_pacer *p, unsigned int per_sec);
 /* NULL is a no-op. */
 void reinject_pacer_free(struct reinject_pacer *p);
 /* Queues a copy of pk (the message is copied). False when cap are waiting. */
