@@ -234,11 +234,16 @@ static int fetch(struct lookup *l, const uint8_t key[static WG_KEY_LEN], const s
  * in the bounded in-memory table, so valid initiations minted for unknown
  * keys (anyone with the gateway's public key can make them) cannot grow the
  * cache file (bench/cacheflood).
+ *
+ * The hand-off comes first: outside a batch's transaction (a registry
+ * answer) the write is a commit the install need not wait for. The mark is
+ * already in the in-memory table; a crash between the two loses it, as a
+ * power cut may lose the last commits anyway (cache.c: synchronous=NORMAL).
  */
 static void install(struct lookup *l, const struct lookup_event *ev, const struct peer_record *rec, int64_t now)
 {
-	cache_replay_put(l->cache, ev->key, ev->tai64n, now);
 	l->install(l->ctx, ev, rec);
+	cache_replay_put(l->cache, ev->key, ev->tai64n, now);
 }
 
 /*
@@ -442,13 +447,14 @@ static void on_fetched(void *ctx, const uint8_t key[WG_KEY_LEN], enum regclient_
 	case REGCLIENT_OK:
 		if (p && p->spent)
 			budget_refund(l);
-		cache_peer_put(l->cache, rec, now);
+		/* The install first: the cache write is a commit of its own here (install() says why). */
 		if (record_expired(rec, now)) {
 			l->gone(l->ctx, key); /* never installed */
 		} else if (p && p->want_install) {
 			p->ev.owner_checked = p->owner_checked;
 			install(l, &p->ev, rec, now);
 		}
+		cache_peer_put(l->cache, rec, now);
 		break;
 	case REGCLIENT_NOT_FOUND:
 		cache_peer_put_negative(l->cache, key, now);
