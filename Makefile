@@ -118,7 +118,7 @@ GATEWAY_SRCS := \
 	src/gateway/ingest/hook.c \
 	src/gateway/admit/admit.c \
 	src/gateway/admit/ephemeral.c \
-	src/gateway/admit/admit-stage.c \
+	src/gateway/admit/gate.c \
 	src/gateway/identify/identify.c \
 	src/gateway/lookup/replay.c \
 	src/gateway/lookup/cache.c \

@@ -173,6 +173,6 @@ for rate in 5000 20000; do
 	awk -v r="$rate" -v n=$((b - a)) -v ns=$((tb - ta)) -v d="$(( $(pump_metric hook_dropped_total) - d0 ))" \
 		'BEGIN { printf "offered %5d/s: jitwgd received %.0f hand-offs/s; relay dropped %d in the whole run\n", r, n / (ns / 1e9), d }'
 done
-echo "jitwgd admit queue drops $(gw_metric jitwg_admit_queue_dropped_total)"
+echo "jitwgd identify queue drops $(gw_metric jitwg_identify_queue_dropped_total)"
 fi
 gw_jitwgd_stop

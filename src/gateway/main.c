@@ -37,7 +37,7 @@
 #include "gateway/core/metrics.h"
 #include "gateway/install/nftset.h"
 #include "gateway/install/status.h"
-#include "gateway/admit/admit-stage.h"
+#include "gateway/admit/gate.h"
 #include "gateway/identify/identify.h"
 #include "gateway/ingest/capture.h"
 #include "gateway/ingest/hook.h"
@@ -62,7 +62,7 @@ struct daemon {
 	struct prefetch *pf;         /* the feed follower; NULL with --no-follow */
 	struct regcheck *regcheck;   /* the start-up check of the registry; never fatal */
 	struct identify *identify;
-	struct admit_stage *admit;
+	struct admit_gate *admit;
 	struct ingest_capture *capture_src;
 	struct ingest_hook *hook_src;        /* NULL unless --hook */
 	struct nftset *admit_set;            /* NULL unless --admit-set; used by the install stage */
@@ -240,7 +240,7 @@ static void reload(struct daemon *d, int argc, char **argv)
 	fill_installer_config(&ic, run, d->m);
 	installer_reconfigure(d->ins, &ic);
 	config_fill_admit(run, &ac);
-	admit_stage_reconfigure(d->admit, &ac);
+	admit_gate_reconfigure(d->admit, &ac);
 	log_info("reloaded %s: idle-timeout %us, grace %us, %s, admit %u/s burst %u above %u/s",
 		 run->config_file ? run->config_file : "(command line)", run->idle_timeout, run->grace,
 		 answer_mode(run), run->admit_rate, run->admit_burst,
@@ -446,7 +446,7 @@ static int start_prefetch(struct daemon *d)
 	return 0;
 }
 
-/* The identify workers (feeding lookup, replays to install), then the admit stage that feeds them. */
+/* The identify workers (feeding lookup, replays to install), then the admission gate in front of them. */
 static int start_identify_admit(struct daemon *d)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -457,7 +457,7 @@ static int start_identify_admit(struct daemon *d)
 		.replays = { .send = installer_notify, .ctx = d->ins },
 		.metrics = d->m,
 	};
-	struct admit_stage_config ac = { .metrics = d->m };
+	struct admit_gate_config ac = { .metrics = d->m };
 
 	d->identify = identify_new(&ic);
 	if (!d->identify) {
@@ -466,9 +466,9 @@ static int start_identify_admit(struct daemon *d)
 	}
 	ac.identify = d->identify;
 	config_fill_admit(&d->cfg, &ac.buckets);
-	d->admit = admit_stage_new(&ac);
+	d->admit = admit_gate_new(&ac);
 	if (!d->admit) {
-		log_err("admit stage: %s", strerror(errno));
+		log_err("admission gate: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -524,9 +524,10 @@ static int start(struct daemon *d)
 }
 
 /*
- * Shutdown, the one place its order is written: stop the sources first,
+ * Shutdown, the one place its order is written: stop the sources first
+ * (their threads run the admission gate, so nothing is admitted after),
  * then each stage in packet order, each draining what reached it into the
- * next one: admit -> identify -> lookup (its in-flight registry requests
+ * next one: identify -> lookup (its in-flight registry requests
  * finish and may still queue installs) -> install (its last revalidation
  * notices are refused by the stopped lookup, harmlessly: every stage is
  * only freed once all are stopped); the feed follower, which also feeds the
@@ -538,7 +539,7 @@ static void stop(struct daemon *d)
 {
 	ingest_capture_stop(d->capture_src);
 	ingest_hook_stop(d->hook_src);
-	admit_stage_stop(d->admit);
+	admit_gate_stop(d->admit);
 	identify_stop(d->identify);
 	lookup_stop(d->lk);
 	prefetch_free(d->pf); /* the feed follower feeds the install stage too */
@@ -547,7 +548,7 @@ static void stop(struct daemon *d)
 	regcheck_free(d->regcheck);
 	status_server_free(d->status);
 	httpd_free(d->httpd);
-	admit_stage_free(d->admit);
+	admit_gate_free(d->admit);
 	identify_free(d->identify);
 	lookup_free(d->lk);
 	installer_free(d->ins);

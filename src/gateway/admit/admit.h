@@ -19,7 +19,7 @@
  * (one /24, many /64s) never buys a full bucket. Such churn can only make
  * the newcomers of a full set share its 8 buckets.
  *
- * Not thread-safe: the admit stage's thread owns it (admit-stage.c).
+ * Not thread-safe: the admission gate owns it, under its mutex (gate.c).
  */
 
 #include <stdbool.h>

@@ -7,9 +7,9 @@
 #include <stdint.h>
 
 /*
- * The seen-ephemeral filter, in the admit stage before any DH: an
+ * The seen-ephemeral filter, in the admission gate before any DH: an
  * initiation whose ephemeral public key (bytes 8..40) arrived already
- * within the last 10-20 s is a replay. The admit stage drops those while
+ * within the last 10-20 s is a replay. The gate drops those while
  * admission is engaged or identification is loaded; otherwise a replay
  * still goes on to the replay guard, which restores a moved endpoint. A real initiator makes a fresh
  * ephemeral for every initiation, retransmits included, so no client's
@@ -25,7 +25,7 @@
  * ages out: bounded memory (16 bytes a slot). When a generation is full
  * the message is let through unrecorded (fail-open; counted).
  *
- * Threads: one owner (the admit stage's thread).
+ * Threads: one owner (the admission gate, under its mutex).
  */
 
 struct ephemeral_filter;

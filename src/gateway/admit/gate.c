@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "gateway/admit/admit-stage.h"
+#include "gateway/admit/gate.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -7,21 +7,18 @@
 #include <stdlib.h>
 
 #include "gateway/admit/ephemeral.h"
-#include "gateway/core/stage.h"
 
 /* The seen-ephemeral filter (ephemeral.h): 2 x 2^17 slots (2 MiB), 10 s generations. */
 enum { ADMIT_BATCH = 64, EPHEMERAL_SLOTS = 1 << 17 };
 #define EPHEMERAL_WINDOW_NS 10000000000ULL
 
-struct admit_stage {
-	struct stage *st;
-	struct admit *buckets;        /* stage thread only */
-	struct ephemeral_filter *seen; /* stage thread only */
+struct admit_gate {
+	pthread_mutex_t mu;            /* everything below */
+	struct admit *buckets;
+	struct ephemeral_filter *seen;
+	bool stopped;
 	struct identify *identify;
 	struct metrics *m;
-	pthread_mutex_t mu;           /* pending */
-	bool has_pending;
-	struct admit_config pending;
 };
 
 static const char *const source_names[INGEST_SOURCE_MAX] = { "capture", "relay" };
@@ -36,14 +33,14 @@ static uint64_t ts_ns(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000000ULL + (uint64_t)ts->tv_nsec;
 }
 
-static void admit_handle(void *ctx, void *tls, void *items, size_t n)
+/* Copies what passes of in[0..n) (n <= ADMIT_BATCH) to pass[]; returns how many. Under a->mu. */
+static size_t admit_batch(struct admit_gate *a, const struct ingest_initiation *in, size_t n,
+			  struct ingest_initiation *pass)
 {
-	struct admit_stage *a = ctx;
-	struct ingest_initiation *in = items, pass[ADMIT_BATCH];
+	bool loaded = identify_loaded(a->identify);
 	size_t i, np = 0;
 
 	for (i = 0; i < n; ++i) {
-		bool loaded = identify_loaded(a->identify);
 		bool seen = ephemeral_filter_seen(a->seen, in[i].bytes, in[i].source, ts_ns(&in[i].ts));
 
 		if (admit_check(a->buckets, &in[i].admit_by.sa, ts_ns(&in[i].ts), loaded)) {
@@ -61,46 +58,34 @@ static void admit_handle(void *ctx, void *tls, void *items, size_t n)
 		}
 	}
 	metrics_gauge_set(&a->m->admit_engaged, admit_engaged(a->buckets));
-	if (np)
-		identify_push(a->identify, pass, np);
+	return np;
 }
 
-static int admit_tick(void *ctx, void *tls, bool stopping, bool *busy)
+size_t ingest_submit(struct admit_gate *a, const struct ingest_initiation *in, size_t n)
 {
-	struct admit_stage *a = ctx;
+	struct ingest_initiation pass[ADMIT_BATCH];
+	size_t done = 0, queued = 0, k, np;
 
-	pthread_mutex_lock(&a->mu);
-	if (a->has_pending) {
-		admit_reconfigure(a->buckets, &a->pending);
-		a->has_pending = false;
+	while (done < n) {
+		k = n - done < ADMIT_BATCH ? n - done : ADMIT_BATCH;
+		pthread_mutex_lock(&a->mu);
+		if (a->stopped) {
+			pthread_mutex_unlock(&a->mu);
+			break;
+		}
+		np = admit_batch(a, in + done, k, pass);
+		pthread_mutex_unlock(&a->mu);
+		/* identify's queue has its own lock: the other source need not wait for it */
+		if (np)
+			queued += identify_push(a->identify, pass, np);
+		done += k;
 	}
-	pthread_mutex_unlock(&a->mu);
-	return -1;
+	return queued;
 }
 
-static const struct stage_ops admit_ops = {
-	.handle = admit_handle,
-	.tick = admit_tick,
-};
-
-size_t ingest_submit(struct admit_stage *a, const struct ingest_initiation *in, size_t n)
+struct admit_gate *admit_gate_new(const struct admit_gate_config *cfg)
 {
-	return stage_push(a->st, in, n);
-}
-
-struct admit_stage *admit_stage_new(const struct admit_stage_config *cfg)
-{
-	struct admit_stage *a = calloc(1, sizeof(*a));
-	struct stage_config sc = {
-		.name = "admit",
-		.item_size = sizeof(struct ingest_initiation),
-		.capacity = cfg->queue_cap ? cfg->queue_cap : 4096,
-		.batch = ADMIT_BATCH,
-		.threads = 1,
-		.ops = &admit_ops,
-		.ctx = a,
-		.dropped = &cfg->metrics->admit_queue_dropped,
-	};
+	struct admit_gate *a = calloc(1, sizeof(*a));
 	int e;
 
 	if (!a)
@@ -110,44 +95,37 @@ struct admit_stage *admit_stage_new(const struct admit_stage_config *cfg)
 	pthread_mutex_init(&a->mu, NULL);
 	a->buckets = admit_new(&cfg->buckets);
 	a->seen = ephemeral_filter_new(EPHEMERAL_SLOTS, EPHEMERAL_WINDOW_NS);
-	if (!a->buckets || !a->seen)
-		goto fail;
-	a->st = stage_new(&sc);
-	if (!a->st)
-		goto fail;
+	if (!a->buckets || !a->seen) {
+		e = errno ? errno : ENOMEM;
+		admit_gate_free(a);
+		errno = e;
+		return NULL;
+	}
 	return a;
-fail:
-	e = errno;
-	admit_free(a->buckets);
-	ephemeral_filter_free(a->seen);
-	pthread_mutex_destroy(&a->mu);
-	free(a);
-	errno = e;
-	return NULL;
 }
 
-void admit_stage_stop(struct admit_stage *a)
-{
-	if (a)
-		stage_stop(a->st);
-}
-
-void admit_stage_free(struct admit_stage *a)
+void admit_gate_stop(struct admit_gate *a)
 {
 	if (!a)
 		return;
-	stage_free(a->st);
+	pthread_mutex_lock(&a->mu);
+	a->stopped = true;
+	pthread_mutex_unlock(&a->mu);
+}
+
+void admit_gate_free(struct admit_gate *a)
+{
+	if (!a)
+		return;
 	admit_free(a->buckets);
 	ephemeral_filter_free(a->seen);
 	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
 
-void admit_stage_reconfigure(struct admit_stage *a, const struct admit_config *cfg)
+void admit_gate_reconfigure(struct admit_gate *a, const struct admit_config *cfg)
 {
 	pthread_mutex_lock(&a->mu);
-	a->pending = *cfg;
-	a->has_pending = true;
+	admit_reconfigure(a->buckets, cfg);
 	pthread_mutex_unlock(&a->mu);
-	stage_wake(a->st);
 }

@@ -81,9 +81,6 @@ static void render_ingest(struct promtext *b, const struct metrics *m)
 	counter(b, "jitwg_capture_kernel_drops_total",
 		"Packets the kernel dropped before the capture socket read them.",
 		&m->capture_kernel_drops);
-	counter(b, "jitwg_admit_queue_dropped_total",
-		"Ingested initiations dropped because the admit queue was full.",
-		&m->admit_queue_dropped);
 	counter(b, "jitwg_admit_dropped_total",
 		"Initiations dropped by the per-source token buckets.", &m->admit_dropped);
 	counter(b, "jitwg_admit_duplicate_total",

@@ -79,7 +79,6 @@ struct metrics {
 	atomic_uint_fast64_t address_lost;             /* peers removed: their addresses went to another key */
 	atomic_uint_fast64_t feed_updates;             /* feed records applied to installed peers (install/update.c) */
 	atomic_uint_fast64_t endpoint_restores;        /* endpoint put back after a replay moved it */
-	atomic_uint_fast64_t admit_queue_dropped;      /* ingest_submit() found the admit queue full */
 	atomic_uint_fast64_t admit_duplicate;          /* replayed ephemeral (ephemeral.h) */
 	atomic_uint_fast64_t install_queue_dropped;    /* the install stage had no room */
 	atomic_uint_fast64_t status_limited;           /* status requests refused by the rate limit */

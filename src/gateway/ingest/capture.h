@@ -4,7 +4,7 @@
 
 /*
  * The AF_PACKET ingest source: one thread reads the capture socket in
- * batches and submits what it reads to the admit stage (ingest.h) as
+ * batches and submits what it reads to admission (ingest.h) as
  * INGEST_CAPTURE initiations, endpoint and admission address both the
  * datagram's source.
  *
@@ -29,7 +29,7 @@ struct ingest_capture_io {
 struct ingest_capture_config {
 	void *src;                          /* a struct capture * unless io is set; not owned */
 	const struct ingest_capture_io *io; /* NULL = capture.h */
-	struct admit_stage *admit;          /* not owned */
+	struct admit_gate *admit;           /* not owned */
 	struct metrics *metrics;            /* not owned */
 	/* Called once, on the source's thread, when it stops on its own (err is -errno). */
 	void (*fatal)(void *ctx, int err, const char *what);

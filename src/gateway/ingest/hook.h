@@ -40,7 +40,7 @@ struct ingest_hook_config {
 	const char *peer_user;      /* also accept this user; NULL: none */
 	const char *peer_group;     /* the senders' group; NULL: the socket file's */
 	const char *endpoints;      /* "CIDR[,CIDR]"; NULL: INGEST_HOOK_DEFAULT_ENDPOINTS */
-	struct admit_stage *admit;  /* not owned */
+	struct admit_gate *admit;   /* not owned */
 	struct metrics *metrics;    /* not owned */
 };
 

@@ -4,7 +4,7 @@
 
 /*
  * The ingest seam: where handshake initiations enter jitwgd. Every source
- * hands its initiations to the admit stage through ingest_submit(); nothing
+ * hands its initiations to admission through ingest_submit(); nothing
  * after that point knows which source a packet came from, except for
  * metrics and logs.
  *
@@ -25,13 +25,14 @@
  *      (one lock per call).
  *
  * Threads: ingest_submit() is thread-safe, takes one mutex and never
- * blocks otherwise; several sources may call it concurrently. The admit
- * stage's own thread runs the per-source buckets (admit.h) and passes what
- * they let through to identification.
+ * blocks otherwise; several sources may call it concurrently. It runs the
+ * admission gate (admit/gate.h: the seen-ephemeral filter and the
+ * per-source buckets) on the caller's thread and queues what passes for
+ * identification, with no thread hand-off before that queue.
  *
- * When admit is full: ingest_submit() takes what fits, drops the rest
- * (newest first; counted in jitwg_admit_queue_dropped_total) and returns how
- * many it took. It never waits: a source reading a socket must keep
+ * When identify is full: ingest_submit() queues what fits, drops the rest
+ * (newest first; counted in jitwg_identify_queue_dropped_total) and returns
+ * how many it queued. It never waits: a source reading a socket must keep
  * reading, and a dropped initiation is retried by its client 5 s later.
  */
 
@@ -80,13 +81,14 @@ struct ingest_initiation {
 	struct timespec ts;                   /* CLOCK_MONOTONIC at arrival */
 };
 
-struct admit_stage;
+struct admit_gate;
 
 /*
- * Queues n initiations for admission; see "When admit is full" above.
- * Returns how many were queued (0 while the daemon is stopping).
+ * Admits n initiations and queues what passes for identification; see
+ * "When identify is full" above. Returns how many were queued (0 while the
+ * daemon is stopping).
  */
-size_t ingest_submit(struct admit_stage *admit, const struct ingest_initiation *in, size_t n);
+size_t ingest_submit(struct admit_gate *admit, const struct ingest_initiation *in, size_t n);
 
 /* "capture", "relay": the label value for logs and metrics. */
 const char *ingest_source_name(enum ingest_source s);
