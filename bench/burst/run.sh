@@ -24,14 +24,20 @@
 # hardware counters).
 # MODES picks which run side by side (pre is always there as the reference):
 # "jit inv" by default; "jit" or "inv" alone halve the bench's own load.
+# FILTER=1 puts the jit gateway behind the nftables admission filter
+# (packaging/nftables/jitwg.nft, its port 51820 only; jitwgd --admit-set), as
+# docs/OPERATIONS.md "Admission filter" deploys it: the clients' own first
+# initiations no longer reach that data plane, only the copies do. The
+# filter's dropped/admitted counters of each run go to the header line.
 #
-#   COUNT [1000]  RATES ["500 2000"]  RUNS [5]  MODES ["jit inv"]  bench/burst/run.sh [OUT]
+#   COUNT [1000]  RATES ["500 2000"]  RUNS [5]  MODES ["jit inv"]  FILTER [0]  bench/burst/run.sh [OUT]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 COUNT=${COUNT:-1000}
 RATES=${RATES:-"500 2000"}
 RUNS=${RUNS:-5}
 MODES=${MODES:-"jit inv"}
+FILTER=${FILTER:-0}
 TL_NS_PREFIX=bb-
 # shellcheck source=../../tests/integration/gw_common.bash
 source "$ROOT/tests/integration/gw_common.bash"
@@ -51,6 +57,16 @@ for m in jit inv pre; do
 	ip -n "$GW" route add "${NET[$m]}.0.0/16" via "$CL_V4"
 done
 ip netns exec "$GW" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+JIT_ARGS=()
+if [ "$FILTER" = 1 ]; then
+	ip netns exec "$GW" nft -f "$ROOT/packaging/nftables/jitwg.nft"
+	JIT_ARGS=(--admit-set inet:jitwg:admit)
+fi
+# nftc NAME -> the filter's named counter's packets (0 without the filter)
+nftc() {
+	[ "$FILTER" = 1 ] || { echo 0; return; }
+	ip netns exec "$GW" nft list counter inet jitwg "$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
 
 # wg_up MODE -> (re)starts that gateway's wireguard-go, empty, with the key and its port.
 wg_up() {
@@ -112,7 +128,7 @@ PY
 ip netns exec "$GW" wg addconf "$PRE_IF" "$TL_TMP/pre.conf"
 
 for m in $MODES; do
-	if [ "$m" = inv ]; then jitwgd_up inv --reinject=false; else jitwgd_up jit; fi
+	if [ "$m" = inv ]; then jitwgd_up inv --reinject=false; else jitwgd_up jit "${JIT_ARGS[@]}"; fi
 done
 # lg MODE RATE OUTFILE -> one loadgen against that gateway
 lg() {
@@ -144,7 +160,7 @@ stats() { # OUTFILE -> "ok failed p50 p99 max retries cookies"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
 
 {
-	echo "# bench/burst at $(git -C "$ROOT" rev-parse --short HEAD), $COUNT clients, $(nproc) CPUs, $(date -u +%FT%TZ)"
+	echo "# bench/burst at $(git -C "$ROOT" rev-parse --short HEAD), $COUNT clients, $(nproc) CPUs, $(date -u +%FT%TZ), modes $MODES, filter $FILTER"
 	printf '%-5s %3s %5s %-4s %5s %5s %9s %9s %9s %7s %7s %6s %6s %9s %9s\n' rate run load mode ok fail p50_ms p99_ms max_ms retries cookies inits reinj p50/pre p99/pre
 } | tee -a "$OUT"
 for rate in $RATES; do
@@ -152,11 +168,12 @@ for rate in $RATES; do
 		set -- "pre:$rate:$TL_TMP/r-pre"
 		for m in $MODES; do
 			wg_up "$m"
-			if [ "$m" = inv ]; then jitwgd_up inv --reinject=false; else jitwgd_up jit; fi
+			if [ "$m" = inv ]; then jitwgd_up inv --reinject=false; else jitwgd_up jit "${JIT_ARGS[@]}"; fi
 			set -- "$@" "$m:$rate:$TL_TMP/r-$m"
 		done
 		sleep 1
 		load=$(cut -d' ' -f1 /proc/loadavg)
+		nd0=$(nftc dropped) na0=$(nftc admitted)
 		ppid=""
 		if [ -n "${PROFILE:-}" ] && [ -n "${JPID[jit]:-}" ]; then
 			perf record -q -e cpu-clock -g -p "${JPID[jit]}" -o "$(dirname "$OUT")/perf-$rate-$run.data" >/dev/null 2>&1 &
@@ -176,6 +193,7 @@ for rate in $RATES; do
 			printf '%-5s %3s %5s %-4s %5s %5s %9s %9s %9s %7s %7s %6s %6s %9s %9s\n' "$rate" "$run" "$load" "$m" "$ok" "$fail" \
 				"$p50" "$p99" "$mx" "$rt" "$ck" "$inits" "$reinj" "$(ratio "$p50" "$pre50")" "$(ratio "$p99" "$pre99")"
 		done | tee -a "$OUT"
+		[ "$FILTER" != 1 ] || echo "# filter, rate $rate run $run: dropped $(($(nftc dropped) - nd0)), admitted $(($(nftc admitted) - na0))" | tee -a "$OUT"
 	done
 done
 cp "$TL_TMP"/jitwgd-*.log "$TL_TMP"/r-*  "$(dirname "$OUT")/" 2>/dev/null || true
