@@ -99,7 +99,7 @@ jitwgd_up() {
 		--cache "$TL_TMP/$m.db" --metrics "${JMET[$m]}" --status-socket "$TL_TMP/$m.sock" \
 		--idle-timeout 3600 --registry-budget 0 "$@" 2>>"$TL_TMP/jitwgd-$m.log"
 	JPID[$m]=$TL_LAST_PID
-	tl_wait_until 10 jmetric "$m" jitwg_installs_total >/dev/null || tl_fail "jitwgd $m did not start"
+	tl_wait_until 10 jmetric "$m" jitwg_installs_total >/dev/null || { tail -n 20 "$TL_TMP/jitwgd-$m.log" >&2; tl_fail "jitwgd $m did not start"; }
 }
 jmetric() { ip netns exec "$GW" curl -sf "http://${JMET[$1]}/metrics" | awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) exit 1 }'; }
 
