@@ -28,7 +28,7 @@
 # (packaging/nftables/jitwg.nft, its port 51820 only; jitwgd --admit-set), as
 # docs/OPERATIONS.md "Admission filter" deploys it: the clients' own first
 # initiations no longer reach that data plane, only the copies do. The
-# filter's dropped/admitted counters of each run go to the header line.
+# filter's dropped/admitted counters of each run follow its lines in OUT.
 #
 #   COUNT [1000]  RATES ["500 2000"]  RUNS [5]  MODES ["jit inv"]  FILTER [0]  bench/burst/run.sh [OUT]
 set -euo pipefail
