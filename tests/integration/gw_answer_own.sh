@@ -4,15 +4,18 @@
 # initiation (no retry), and the gateway sends no initiation of its own:
 # jitwgd installs the peer and hands the captured initiation back to the
 # data plane (install/reinject.c). The copy is not captured again (no
-# replay rejected). Then a client with --reinject=false, role inversion,
-# where the gateway does initiate and nothing is re-injected.
+# replay rejected). The IPv4 client's record has a persistent keepalive,
+# which the data plane gets only once the copy is consumed (turning it on
+# earlier would make the data plane initiate and cross the copy). Then a
+# client with --reinject=false, role inversion, where the gateway does
+# initiate and nothing is re-injected.
 source "$(dirname "$0")/gw_common.bash"
 
 gw_setup
 gw_registry_start
 gw_client 1 v4
 gw_client 2 v6
-gw_register 1
+gw_register 1 25
 gw_register 2
 tl_bg ip netns exec "$GW" tcpdump -n -i "vg$$" -U -w "$TL_TMP/wg.pcap" "udp port $GW_PORT" 2>/dev/null
 sleep 1 # tcpdump attaches its filter
@@ -33,6 +36,12 @@ gw_wait_metric 5 jitwg_install_reinjected_total -eq 2 || tl_fail "want 2 re-inje
 [ "$(gw_metric jitwg_replay_rejected_total)" = 0 ] || tl_fail "the re-injected copy was captured again"
 [ "$(gw_metric jitwg_captured_total)" = 2 ] || tl_fail "captured $(gw_metric jitwg_captured_total), want 2"
 case $(gw_endpoint 2) in "[$CL_V6]:"*) ;; *) tl_fail "client 2 endpoint $(gw_endpoint 2) is not its IPv6 source";; esac
+# The record's keepalive arrived after the copy was consumed (the
+# follow-up's look, 250 ms on), as a keepalive on the session: the
+# initiation count below would show an initiation.
+ka() { ip netns exec "$GW" wg show "$GWIF" persistent-keepalive | awk -v k="${CLIENT_PUB[1]}" '$1 == k { print $2 }'; }
+ka_is() { [ "$(ka)" = "$1" ]; }
+tl_wait_until 3 ka_is 25 || tl_fail "client 1's keepalive is $(ka), want 25"
 sleep 1 # the last packets reach the pcap file
 gi=$(count_init gw)
 ci=$(count_init cl)

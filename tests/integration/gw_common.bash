@@ -139,14 +139,15 @@ gw_client() {
 	ip -n "$CL" -6 route add fd77::1/128 dev "$ifn" metric $((1000 + n))
 }
 
-# gw_register N -> adds client N's key to the registry with its addresses.
+# gw_register N [KEEPALIVE] -> adds client N's key to the registry with its
+# addresses (and the gateway's persistent keepalive towards it, in seconds).
 gw_register() {
-	local n=$1
+	local n=$1 ka=${2:-0}
 	local auth=()
 	[ -n "${REG_TOKEN_FILE:-}" ] && auth=(-H "Authorization: Bearer $(cat "$REG_TOKEN_FILE")")
 	ip netns exec "$GW" curl -sf -o /dev/null -X POST "$REG_URL/v1/peers" "${auth[@]}" \
 		-H 'Content-Type: application/json' \
-		-d "{\"public_key\":\"${CLIENT_PUB[$n]}\",\"allowed_ips\":[\"10.77.1.$n/32\",\"fd77::1:$n/128\"]}" \
+		-d "{\"public_key\":\"${CLIENT_PUB[$n]}\",\"persistent_keepalive\":$ka,\"allowed_ips\":[\"10.77.1.$n/32\",\"fd77::1:$n/128\"]}" \
 		|| tl_fail "registering client $n failed"
 }
 

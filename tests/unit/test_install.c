@@ -183,30 +183,52 @@ static void test_install_reinjects(void **state)
 	installer_free(ins);
 }
 
+/* The fake data plane's keepalive for key n. */
+static uint16_t fake_keepalive(unsigned int n)
+{
+	uint8_t k[WG_KEY_LEN];
+	uint16_t ka;
+
+	mkkey(k, n);
+	pthread_mutex_lock(&fake.mu);
+	ka = fake_find(&fake, k) ? fake_find(&fake, k)->persistent_keepalive : 0xffff;
+	pthread_mutex_unlock(&fake.mu);
+	return ka;
+}
+
 /*
  * The follow-up: a peer that consumed nothing (a data plane under load
  * refused the copy for want of a cookie) is made to initiate, once; a peer
  * that received something is left alone. Here no copy sent 64 or more
  * after it was consumed, so nothing says the copy is not still queued: it
- * waits until 1 s after the copy (counted as late).
+ * waits until 1 s after the copy (counted as late). Both records have a
+ * keepalive, which the data plane gets only after the copy: the consumed
+ * one by itself, the refused one with its initiation.
  */
 static void test_reinject_followup(void **state)
 {
 	struct installer *ins = start(&reinject_cfg);
 	uint8_t k[WG_KEY_LEN];
 
-	submit(ins, 7, 0xc0000207, 40007, 0);   /* will consume nothing */
-	submit(ins, 8, 0xc0000208, 40008, 0);   /* consumed its copy */
+	submit(ins, 7, 0xc0000207, 40007, 25);   /* will consume nothing */
+	submit(ins, 8, 0xc0000208, 40008, 25);   /* consumed its copy */
 	WAIT_FOR(metrics_get(&m.reinjected) == 2, 2000);
+	/* installed without it: turning it on would make the data plane initiate */
+	assert_int_equal(fake_keepalive(7), 0);
+	assert_int_equal(fake_keepalive(8), 0);
 	mkkey(k, 8);
 	pthread_mutex_lock(&fake.mu);
 	fake_find(&fake, k)->rx_bytes = 148;
 	pthread_mutex_unlock(&fake.mu);
+	WAIT_FOR(fake_keepalive(8) == 25, 2000);
+	assert_int_equal(fake_keepalive(8), 25);
+	assert_int_equal(metrics_get(&m.initiations_sent), 0);
 	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 3000);
 	usleep(300000);
 	assert_int_equal(metrics_get(&m.reinject_unanswered), 1);
 	assert_int_equal(metrics_get(&m.reinject_followup_late), 1);
 	assert_int_equal(metrics_get(&m.initiations_sent), 1);
+	assert_int_equal(fake_keepalive(7), 25);
 	installer_free(ins);
 }
 

@@ -111,7 +111,12 @@ int evict_sweep(struct peertab *t, const struct evict_policy *pol, const struct 
 		p->rx_bytes = dp->rx_bytes;
 		p->tx_bytes = dp->tx_bytes;
 		p->endpoint = dp->endpoint;
-		p->keepalive = dp->persistent_keepalive;
+		/*
+		 * Ours keep the record's keepalive: under re-injection the data
+		 * plane has 0 until the copy is consumed (reinject-run.c).
+		 */
+		if (p->adopted)
+			p->keepalive = dp->persistent_keepalive;
 		/* On ENOMEM only the status document misses them. */
 		(void)peertab_set_allowed_ips(p, dp->allowed_ips, dp->n_allowed_ips);
 		if (evict_is_stale(pol, p, now))

@@ -510,7 +510,7 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 
 	for (i = 0; i < n; ++i) {
 		struct install_item *it = &its[i];
-		struct peer_state *holder;
+		struct peer_state *holder, *had;
 		enum answer a;
 
 		/* Queued before it expired (or served from the cache at the second): never installed. */
@@ -537,8 +537,16 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 			init[ninit++] = i;
 			continue;
 		}
-		fill_peer(&plain[nplain], &its[i], peertab_find(ins->tab, its[i].key));
+		had = peertab_find(ins->tab, its[i].key);
+		fill_peer(&plain[nplain], &its[i], had);
 		reinject[nplain] = a == ANSWER_REINJECT;
+		/*
+		 * Keepalive 0 -> on makes the data plane initiate (above), which
+		 * would cross the copy: a new peer goes in without it, and the
+		 * follow-up sets the record's once the copy is consumed.
+		 */
+		if (reinject[nplain] && !had)
+			plain[nplain].persistent_keepalive = 0;
 		idx[nplain++] = i;
 	}
 	initiate_batch(ins, its, init, ninit, &md, now);

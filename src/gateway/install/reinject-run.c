@@ -32,6 +32,13 @@
  * client's own retry is due at 5 s. Listings are spaced at least ten
  * listing durations apart, as install confirmation's are, and
  * FOLLOWUP_RECHECK_MS while copies wait.
+ *
+ * Keepalive: a new peer is installed without the record's persistent
+ * keepalive, since turning it on makes the data plane initiate, which would
+ * cross the copy. The follow-up that sees the copy consumed sets it; one
+ * that initiates sets it in the same call. A copy not followed up (the
+ * table full, counted) leaves its peer without keepalive until the feed
+ * next updates it or it is installed again.
  */
 #include "gateway/install/internal.h"
 
@@ -229,6 +236,24 @@ static void initiate_quiet(struct installer *ins, const struct dp_peer *listed)
 	metrics_inc(&ins->m->reinject_unanswered);
 }
 
+/*
+ * A consumed copy's peer, installed without its keepalive (do_installs()),
+ * gets the record's now: with a session the 0 -> on edge sends a keepalive
+ * on it, not an initiation. Fills *out and returns true when one is due.
+ */
+static bool keepalive_due(struct installer *ins, const struct dp_peer *listed, struct dp_peer *out)
+{
+	struct peer_state *p = peertab_find(ins->tab, listed->public_key);
+
+	if (!p || !p->keepalive || listed->persistent_keepalive == p->keepalive)
+		return false;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->public_key, listed->public_key, WG_KEY_LEN);
+	out->flags = DP_PEER_UPDATE_QUIET | DP_PEER_HAS_KEEPALIVE;
+	out->persistent_keepalive = p->keepalive;
+	return true;
+}
+
 /* What one listing says of a follow-up's copy, and where its peer is in the listing. */
 enum fu_state { FU_GONE = 0, FU_CONSUMED, FU_WAITING };
 struct fu_seen {
@@ -238,10 +263,10 @@ struct fu_seen {
 
 void installer_followups_run(struct installer *ins, uint64_t now)
 {
-	struct dp_peer *peers = NULL;
+	struct dp_peer *peers = NULL, *ka = NULL;
 	struct fu_ref *refs = NULL;
 	struct fu_seen *seen = NULL;
-	size_t n = 0, nf = ins->n_followups, i, kept = 0;
+	size_t n = 0, nf = ins->n_followups, i, kept = 0, nka = 0;
 	uint64_t t0 = clock_mono_ms(), late = 0;
 	int ret;
 
@@ -249,7 +274,8 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 		return;
 	refs = malloc(nf * sizeof(*refs));
 	seen = calloc(nf, sizeof(*seen));
-	if (!refs || !seen) {
+	ka = malloc(nf * sizeof(*ka));
+	if (!refs || !seen || !ka) {
 		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
 		goto out;
 	}
@@ -277,6 +303,7 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 			seen[r->idx].state = FU_CONSUMED;
 			if (f->seq > ins->followup_passed_seq)
 				ins->followup_passed_seq = f->seq;
+			nka += keepalive_due(ins, &peers[i], &ka[nka]);
 		} else {
 			seen[r->idx].state = FU_WAITING;
 		}
@@ -296,6 +323,8 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 			ins->followups[kept++] = *f;
 	}
 	ins->n_followups = kept;
+	if (nka && (ret = dataplane_set_peers(ins->dp, ka, nka)))
+		log_ratelimited_debug("re-injection follow-up: setting %zu keepalives failed: %s", nka, strerror(-ret));
 	if (kept && fu_due(&ins->followups[0]) <= now &&
 	    ins->followup_not_before_ms < now + FOLLOWUP_RECHECK_MS)
 		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
@@ -304,4 +333,5 @@ out:
 	dataplane_peers_free(peers, n);
 	free(refs);
 	free(seen);
+	free(ka);
 }
