@@ -54,4 +54,4 @@ kg_report "$TL_TMP/console.log" cold_gateway cold_connect_v4 cold_connect_v6 end
 	initiations_sent forty_connect forty_exact forty_gauge delete_revokes delete_stays_revoked replay_setup replay_unseen_endpoint_kept replay_moves_no_endpoint \
 	replay_counted replay_installs_nothing fresh_initiation_installs stop_sigterm stop_keeps_peers \
 	auto_picks_kernel restart_adopts restart_tunnels_kept evict_idle evict_metrics reinstall_after_evict \
-	reinject_connect reinject_answered
+	reinject_connect reinject_answered reinject_keepalive

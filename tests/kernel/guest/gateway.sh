@@ -275,8 +275,13 @@ fi
 # ---- re-injection (the default): kernel WireGuard answers the client's own initiation
 # Clients 1 (IPv4) and 2 (IPv6) come back to a gateway without their peers:
 # jitwgd re-injects each captured initiation, the kernel answers it and the
-# gateway initiates nothing (the counters are the new process's).
+# gateway initiates nothing (the counters are the new process's). Client 1's
+# record now has a persistent keepalive: the kernel gets it only once the
+# copy is consumed, since turning it on makes the kernel initiate, which
+# would cross the copy (one initiation captured per client, no more).
 stop_jitwgd
+nsx gw jitwg peer update --registry "http://$REG" --public-key "$(cat /tmp/c1.pub)" --persistent-keepalive 25 \
+	>/dev/null 2>&1 || result reinject_keepalive fail "registry update"
 nsx gw $WG set wg0 peer "$(cat /tmp/c1.pub)" remove peer "$(cat /tmp/c2.pub)" remove
 client_reset 1
 client_reset 2 v6
@@ -290,6 +295,13 @@ wait_metric 3 jitwg_install_reinjected_total -ge 2
 [ "$(metric jitwg_install_reinjected_total)" -ge 2 ] && [ "$(metric jitwg_initiations_sent_total)" = 0 ] &&
 	[ "$(metric jitwg_replay_rejected_total)" = 0 ] && result reinject_answered pass ||
 	result reinject_answered fail "re-injected $(metric jitwg_install_reinjected_total), initiations $(metric jitwg_initiations_sent_total), replays $(metric jitwg_replay_rejected_total)"
+c1_keepalive() { nsx gw $WG show wg0 persistent-keepalive | awk -v k="$(cat /tmp/c1.pub)" '$1 == k { print $2 }'; }
+c1_keepalive_on() { [ "$(c1_keepalive)" = 25 ]; }
+if wait_until 3 c1_keepalive_on && [ "$(metric jitwg_captured_total)" = 2 ]; then
+	result reinject_keepalive pass
+else
+	result reinject_keepalive fail "keepalive $(c1_keepalive), captured $(metric jitwg_captured_total)"
+fi
 stop_jitwgd || result final_stop fail
 echo "INFO jitwgd log lines: $(wc -l </tmp/jitwgd.log)"
 [ -n "$KG_VERBOSE" ] || grep -q 'fail' /tmp/results 2>/dev/null && sed 's/^/LOG /' /tmp/jitwgd.log
