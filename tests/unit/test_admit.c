@@ -186,9 +186,21 @@ static void initiations(struct ingest_initiation *in, size_t n, int first, bool 
 	}
 }
 
+/* Initiations identify has given a verdict on so far. */
+static uint64_t verdicts(struct metrics *m)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < sizeof(m->handshakes) / sizeof(m->handshakes[0]); ++i)
+		n += atomic_load(&m->handshakes[i]);
+	return n;
+}
+
 /*
- * The gate on the submitter's thread: what passes is queued for identify at
- * once (more than one batch of 64 in one call), an engaged bucket and a
+ * The gate on the submitter's thread: a lone initiation on an idle gateway
+ * is decoded there and then (the quiet path: its verdict is counted before
+ * ingest_submit() returns); what passes is queued for identify at once
+ * (more than one batch of 64 in one call), an engaged bucket and a
  * replayed ephemeral are refused before any queue, and a stopped gate
  * takes nothing. The junk bytes fail identify's mac1 check, so lookup is
  * never reached.
@@ -206,9 +218,12 @@ static void test_gate(void **state)
 	assert_non_null(r);
 	id = identify_new(&(struct identify_config){ .threads = 1, .responder = r, .metrics = m });
 	assert_non_null(id);
-	/* quiet: 100 sources, one initiation each, all pass */
+	/* quiet: one initiation, decoded on this thread; then 100 sources, one initiation each, all pass */
 	g = admit_gate_new(&(struct admit_gate_config){ .buckets = { .threshold = 500 }, .identify = id, .metrics = m });
 	assert_non_null(g);
+	initiations(in, 1, 200, false);
+	assert_int_equal(ingest_submit(g, in, 1), 1);
+	assert_int_equal(verdicts(m), 1);
 	initiations(in, 100, 1, false);
 	assert_int_equal(ingest_submit(g, in, 100), 100);
 	admit_gate_free(g);

@@ -7,14 +7,17 @@
  * ingest_submit() (ingest.h), before anything is queued. It owns the
  * seen-ephemeral filter (ephemeral.h: replays dropped,
  * jitwg_admit_duplicate_total) and the per-source token buckets (admit.h),
- * and hands what they pass to identification in one push per batch. The
- * buckets engage when the gateway-wide rate passes the threshold or the
+ * and hands what they pass to identification in one push per batch; a
+ * lone initiation that finds identify's queue empty is decoded on the
+ * source's thread instead, at most 100 a second (the quiet path, gate.c).
+ * The buckets engage when the gateway-wide rate passes the threshold or the
  * identify queue is more than half full.
  *
  * Why not a stage of its own: its work per initiation is two table
  * look-ups, far less than a hand-off to another thread costs (a wake-up,
  * 80-300 us on a VM, on every cold connect: docs/PERFORMANCE.md
  * "coldconnect"). Junk is still shed before the first queue (identify's).
+ * The quiet path saves the next wake-up, a worker's, where that is cheap.
  *
  * Threads: ingest_submit() and admit_gate_reconfigure() from any thread
  * (one mutex serialises the sources; the new configuration applies from

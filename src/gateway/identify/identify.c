@@ -143,3 +143,13 @@ bool identify_loaded(const struct identify *id)
 {
 	return stage_loaded(id->st);
 }
+
+bool identify_idle(const struct identify *id)
+{
+	return stage_depth(id->st) == 0;
+}
+
+void identify_now(struct identify *id, struct noise_sscache *cache, const struct ingest_initiation *in)
+{
+	identify_one(id, cache, in);
+}

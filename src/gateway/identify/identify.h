@@ -53,4 +53,14 @@ size_t identify_push(struct identify *id, const struct ingest_initiation *in, si
 /* True while the queue is more than half full: admission should engage. */
 bool identify_loaded(const struct identify *id);
 
+/* True while nothing is queued. */
+bool identify_idle(const struct identify *id);
+
+/*
+ * Decodes one initiation on the caller's thread, with the caller's ss cache
+ * (never one a worker or another thread is using; NULL computes ss), and
+ * passes it on exactly as a worker would. The quiet path of admit/gate.c.
+ */
+void identify_now(struct identify *id, struct noise_sscache *cache, const struct ingest_initiation *in);
+
 #endif
