@@ -258,6 +258,40 @@ static void test_reinject_followup_order(void **state)
 	installer_free(ins);
 }
 
+/*
+ * The sweep's backstop: a copy that could not be sent has no follow-up, so
+ * its peer (with a session from the client's retransmit) gets the record's
+ * keepalive from the first sweep after the follow-up's window (6 s).
+ */
+static void test_keepalive_sweep(void **state)
+{
+	struct installer_config cfg = reinject_cfg;
+	struct installer *ins;
+	uint8_t k[WG_KEY_LEN];
+
+	cfg.idle_timeout = 4; /* a sweep a second */
+	ins = start(&cfg);
+	pthread_mutex_lock(&rj.mu);
+	rj.fail = true;
+	pthread_mutex_unlock(&rj.mu);
+	submit(ins, 9, 0xc0000209, 40009, 25);
+	WAIT_FOR(metrics_get(&m.reinject_failed) == 1, 2000);
+	assert_int_equal(fake_keepalive(9), 0);
+	mkkey(k, 9);
+	pthread_mutex_lock(&fake.mu);
+	fake_find(&fake, k)->last_handshake_sec = time(NULL);
+	pthread_mutex_unlock(&fake.mu);
+	usleep(3000000);
+	assert_int_equal(fake_keepalive(9), 0); /* not before the window */
+	pthread_mutex_lock(&fake.mu);
+	fake_find(&fake, k)->last_handshake_sec = time(NULL); /* still active: not evicted */
+	pthread_mutex_unlock(&fake.mu);
+	WAIT_FOR(fake_keepalive(9) == 25, 6000);
+	assert_int_equal(fake_keepalive(9), 25);
+	assert_int_equal(metrics_get(&m.initiations_sent), 0);
+	installer_free(ins);
+}
+
 /* A re-injection that cannot be sent is counted; the peer stays installed for the client's retransmit. */
 static void test_reinject_fails_counted(void **state)
 {
@@ -881,6 +915,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pacer, setup),
 		cmocka_unit_test_setup(test_reinject_followup, setup),
 		cmocka_unit_test_setup(test_reinject_followup_order, setup),
+		cmocka_unit_test_setup(test_keepalive_sweep, setup),
 		cmocka_unit_test_setup(test_install_initiates, setup),
 		cmocka_unit_test_setup(test_install_no_initiate, setup),
 		cmocka_unit_test_setup(test_guard_restores_endpoint, setup),

@@ -178,6 +178,8 @@ void installer_sweep(struct installer *ins)
 		return;
 	}
 	ret = evict_sweep(ins->tab, &pol, peers, n, time(NULL), clock_mono_ms(), ++ins->gen, &ins->plan);
+	if (!ret)
+		installer_keepalive_sweep(ins, peers, n, clock_mono_ms());
 	dataplane_peers_free(peers, n);
 	if (ret) {
 		log_warn("sweep: %s", strerror(-ret));

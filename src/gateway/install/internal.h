@@ -242,6 +242,12 @@ unsigned int installer_reinject_rate(const struct installer_config *cfg);
 void installer_followup_add(void *arg, const uint8_t *key);
 uint64_t installer_followups_next(const struct installer *ins);
 void installer_followups_run(struct installer *ins, uint64_t now);
+/*
+ * The sweep's backstop for keepalives a follow-up never set (its copy was
+ * not followed up, expired in the pacer or could not be sent): our peers
+ * with a session, installed long enough ago, get the record's keepalive.
+ */
+void installer_keepalive_sweep(struct installer *ins, const struct dp_peer *peers, size_t n, uint64_t now_ms);
 
 /* status.c: builds the document from the peer table and publishes it. */
 void installer_status_publish(struct installer *ins);

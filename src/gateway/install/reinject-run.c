@@ -36,9 +36,9 @@
  * Keepalive: a new peer is installed without the record's persistent
  * keepalive, since turning it on makes the data plane initiate, which would
  * cross the copy. The follow-up that sees the copy consumed sets it; one
- * that initiates sets it in the same call. A copy not followed up (the
- * table full, counted) leaves its peer without keepalive until the feed
- * next updates it or it is installed again.
+ * that initiates sets it in the same call. A copy that was never followed
+ * up (the table full, expired in the pacer, or not sent) leaves its peer
+ * without one until the next sweep (installer_keepalive_sweep()).
  */
 #include "gateway/install/internal.h"
 
@@ -245,7 +245,7 @@ static bool keepalive_due(struct installer *ins, const struct dp_peer *listed, s
 {
 	struct peer_state *p = peertab_find(ins->tab, listed->public_key);
 
-	if (!p || !p->keepalive || listed->persistent_keepalive == p->keepalive)
+	if (!p || p->adopted || !p->keepalive || listed->persistent_keepalive == p->keepalive)
 		return false;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->public_key, listed->public_key, WG_KEY_LEN);
@@ -333,5 +333,33 @@ out:
 	dataplane_peers_free(peers, n);
 	free(refs);
 	free(seen);
+	free(ka);
+}
+
+/*
+ * Past the pacer's longest hold and the follow-up's late mark, a copy's
+ * follow-up has run, so what is still missing was never followed up.
+ */
+#define KEEPALIVE_SWEEP_AFTER_MS (REINJECT_MAX_AGE_NS / 1000000 + FOLLOWUP_LATE_MS)
+
+void installer_keepalive_sweep(struct installer *ins, const struct dp_peer *peers, size_t n, uint64_t now_ms)
+{
+	struct dp_peer *ka = n ? malloc(n * sizeof(*ka)) : NULL;
+	size_t nka = 0, i;
+	int ret;
+
+	if (!ka)
+		return;
+	for (i = 0; i < n; ++i) {
+		const struct peer_state *p = peertab_find(ins->tab, peers[i].public_key);
+
+		/* a session: the edge sends a keepalive on it, never an initiation */
+		if (p && peers[i].last_handshake_sec && now_ms - p->installed_mono_ms > KEEPALIVE_SWEEP_AFTER_MS)
+			nka += keepalive_due(ins, &peers[i], &ka[nka]);
+	}
+	if (nka && (ret = dataplane_set_peers(ins->dp, ka, nka)))
+		log_warn("sweep: setting %zu keepalives failed: %s", nka, strerror(-ret));
+	else if (nka)
+		log_info("sweep: %zu peers got their keepalive late (their copies were not followed up)", nka);
 	free(ka);
 }
