@@ -17,6 +17,16 @@ struct gcra {
 	uint64_t period_ns, tolerance_ns, tat_ns;
 };
 
+/*
+ * per_sec tokens a second (> 0), burst (>= 1) of them at once; tat is left
+ * as it is, so a running bucket keeps what it owes.
+ */
+static inline void gcra_set_rate(struct gcra *g, uint64_t per_sec, uint64_t burst)
+{
+	g->period_ns = 1000000000ULL / per_sec;
+	g->tolerance_ns = g->period_ns * (burst - 1);
+}
+
 /* True (and a token spent) when a request may pass at now_ns. */
 static inline bool gcra_take(struct gcra *g, uint64_t now_ns)
 {

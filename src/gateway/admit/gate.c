@@ -122,8 +122,7 @@ struct admit_gate *admit_gate_new(const struct admit_gate_config *cfg)
 	a->m = cfg->metrics;
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_mutex_init(&a->quiet_mu, NULL);
-	a->quiet = (struct gcra){ .period_ns = 1000000000ULL / QUIET_RATE,
-				  .tolerance_ns = 1000000000ULL / QUIET_RATE * (QUIET_BURST - 1) };
+	gcra_set_rate(&a->quiet, QUIET_RATE, QUIET_BURST);
 	/* without it every quiet decode would compute ss: the workers have theirs */
 	a->quiet_cache = noise_sscache_new(QUIET_SSCACHE);
 	a->buckets = admit_new(&cfg->buckets);

@@ -239,12 +239,11 @@ static void initiate_quiet(struct installer *ins, const struct dp_peer *listed)
 /*
  * A consumed copy's peer, installed without its keepalive (do_installs()),
  * gets the record's now: with a session the 0 -> on edge sends a keepalive
- * on it, not an initiation. Fills *out and returns true when one is due.
+ * on it, not an initiation. p is listed's entry in the peer table (NULL:
+ * none). Fills *out and returns true when one is due.
  */
-static bool keepalive_due(struct installer *ins, const struct dp_peer *listed, struct dp_peer *out)
+static bool keepalive_due(const struct peer_state *p, const struct dp_peer *listed, struct dp_peer *out)
 {
-	struct peer_state *p = peertab_find(ins->tab, listed->public_key);
-
 	if (!p || p->adopted || !p->keepalive || listed->persistent_keepalive == p->keepalive)
 		return false;
 	memset(out, 0, sizeof(*out));
@@ -303,7 +302,7 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 			seen[r->idx].state = FU_CONSUMED;
 			if (f->seq > ins->followup_passed_seq)
 				ins->followup_passed_seq = f->seq;
-			nka += keepalive_due(ins, &peers[i], &ka[nka]);
+			nka += keepalive_due(peertab_find(ins->tab, peers[i].public_key), &peers[i], &ka[nka]);
 		} else {
 			seen[r->idx].state = FU_WAITING;
 		}
@@ -355,7 +354,7 @@ void installer_keepalive_sweep(struct installer *ins, const struct dp_peer *peer
 
 		/* a session: the edge sends a keepalive on it, never an initiation */
 		if (p && peers[i].last_handshake_sec && now_ms - p->installed_mono_ms > KEEPALIVE_SWEEP_AFTER_MS)
-			nka += keepalive_due(ins, &peers[i], &ka[nka]);
+			nka += keepalive_due(p, &peers[i], &ka[nka]);
 	}
 	if (nka && (ret = dataplane_set_peers(ins->dp, ka, nka)))
 		log_warn("sweep: setting %zu keepalives failed: %s", nka, strerror(-ret));

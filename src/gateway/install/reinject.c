@@ -176,8 +176,7 @@ struct reinject_pacer *reinject_pacer_new(size_t cap, unsigned int per_sec, unsi
 
 void reinject_pacer_set_rate(struct reinject_pacer *p, unsigned int per_sec)
 {
-	p->g.period_ns = 1000000000ULL / (per_sec ? per_sec : 1);
-	p->g.tolerance_ns = p->g.period_ns * (p->burst - 1);
+	gcra_set_rate(&p->g, per_sec ? per_sec : 1, p->burst);
 }
 
 void reinject_pacer_free(struct reinject_pacer *p)

@@ -40,8 +40,8 @@ struct status_board *status_board_new(struct metrics *m, unsigned int rate, unsi
 	if (!b)
 		return NULL;
 	b->m = m;
-	b->rate.period_ns = 1000000000ULL / (rate ? rate : 10);
-	b->rate.tolerance_ns = b->rate.period_ns * (burst ? burst : 20);
+	/* a tolerance of burst periods: burst + 1 requests at once */
+	gcra_set_rate(&b->rate, rate ? rate : 10, (burst ? burst : 20) + 1);
 	pthread_mutex_init(&b->mu, NULL);
 	return b;
 }

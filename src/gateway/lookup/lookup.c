@@ -592,10 +592,8 @@ struct lookup *lookup_new(const struct lookup_config *cfg, lookup_install_fn ins
 	DEFAULT(replay_retention, DEFAULT_RETENTION);
 	DEFAULT(backoff_max_ms, 30000);
 #undef DEFAULT
-	if (l->cfg.budget) {
-		l->budget.period_ns = 1000000000ULL / l->cfg.budget;
-		l->budget.tolerance_ns = l->budget.period_ns * (l->cfg.budget - 1);
-	}
+	if (l->cfg.budget)
+		gcra_set_rate(&l->budget, l->cfg.budget, l->cfg.budget);
 	siphash_key_random(&l->hkey);
 	l->install = install;
 	l->gone = gone;
