@@ -604,18 +604,23 @@ static void confirm_run(struct installer *ins)
 	metrics_add(&ins->m->confirm_given_up, k.given_up);
 }
 
+bool installer_installing(const struct installer *ins, uint64_t now)
+{
+	return now - ins->installed_at_ms < INSTALLS_QUIET_MS;
+}
+
 /*
- * When the status document may be rebuilt next (internal.h, STATUS_*): its
+ * When the status copy may be refreshed next (internal.h, STATUS_*): its
  * pause after the last one, but while installs keep coming not before they
- * pause for STATUS_EVERY_MS or STATUS_BUSY_EVERY_MS has passed.
+ * pause or STATUS_BUSY_EVERY_MS has passed.
  */
 static uint64_t status_due(const struct installer *ins, uint64_t now)
 {
 	uint64_t due = ins->status_at_ms + ins->status_every_ms, busy_due;
 
-	if (now - ins->installed_at_ms >= STATUS_EVERY_MS)
+	if (!installer_installing(ins, now))
 		return due;
-	busy_due = min_u64(ins->status_at_ms + STATUS_BUSY_EVERY_MS, ins->installed_at_ms + STATUS_EVERY_MS);
+	busy_due = min_u64(ins->status_at_ms + STATUS_BUSY_EVERY_MS, ins->installed_at_ms + INSTALLS_QUIET_MS);
 	return due > busy_due ? due : busy_due;
 }
 
@@ -641,7 +646,7 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 		installer_guards_run(ins, now);
 	if (reinject_pacer_due(ins->pacer) <= clock_mono_ns())
 		installer_reinject_run(ins);
-	if (installer_followups_next(ins) <= now)
+	if (installer_followups_next(ins, now) <= now)
 		installer_followups_run(ins, now);
 	if (installer_expiry_due_ms(ins, clock_real_ms()) == 0)
 		installer_expiry_run(ins, clock_real_ms());
@@ -678,7 +683,7 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 	/* pacing is finer than the timer's ms: round up, the bucket's burst absorbs it */
 	if (reinject_pacer_waiting(ins->pacer))
 		next = min_u64(next, reinject_pacer_due(ins->pacer) / 1000000 + 1);
-	next = min_u64(next, installer_followups_next(ins));
+	next = min_u64(next, installer_followups_next(ins, now));
 	if (ins->confirm)
 		next = min_u64(next, install_confirm_due(ins->confirm));
 	now = clock_mono_ms();

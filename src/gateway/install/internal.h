@@ -29,13 +29,14 @@ enum {
 	SESSION_LIVE_SEC = 180,
 	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
 	GUARD_ROUNDS = 4,
-	STATUS_EVERY_MS = 100,   /* the status document is rebuilt at most this often ... */
+	/* Installs are still coming while one landed less than this ago (installer_installing()). */
+	INSTALLS_QUIET_MS = 100,
+	STATUS_EVERY_MS = 100,   /* the status copy is refreshed at most this often ... */
 	STATUS_COST_SHARE = 20,  /* ... and at most 1/20 of the thread's time (status_interval_ms) */
 	/*
-	 * ... and at most once a second while installs keep coming (one in the
-	 * last STATUS_EVERY_MS): a rebuild holds up the installs queued behind
-	 * it (at 1,000 peers 4 ms on average, 21 ms at most, every 100 ms: the
-	 * p99 of a 500/s burst).
+	 * ... and at most once a second while installs keep coming: a copy
+	 * holds up the installs queued behind it (a copy of 1,000 peers is tens
+	 * of microseconds; status.h says why it is a copy).
 	 */
 	STATUS_BUSY_EVERY_MS = 1000,
 	/*
@@ -240,7 +241,7 @@ void installer_reinject_run(struct installer *ins);
 /* cfg's rate, REINJECT_RATE_DEFAULT when unset (0). Pure. */
 unsigned int installer_reinject_rate(const struct installer_config *cfg);
 void installer_followup_add(void *arg, const uint8_t *key);
-uint64_t installer_followups_next(const struct installer *ins);
+uint64_t installer_followups_next(const struct installer *ins, uint64_t now);
 void installer_followups_run(struct installer *ins, uint64_t now);
 /*
  * The sweep's backstop for keepalives a follow-up never set (its copy was
@@ -249,16 +250,23 @@ void installer_followups_run(struct installer *ins, uint64_t now);
  */
 void installer_keepalive_sweep(struct installer *ins, const struct dp_peer *peers, size_t n, uint64_t now_ms);
 
-/* status.c: builds the document from the peer table and publishes it. */
+/*
+ * Whether installs keep coming: one landed in the last INSTALLS_QUIET_MS.
+ * Work on the install thread that holds up the installs queued behind it
+ * (the status copy, a follow-up's listing) waits longer while they do.
+ */
+bool installer_installing(const struct installer *ins, uint64_t now);
+
+/* status.c: copies the peer table for the status document and publishes the copy. */
 void installer_status_publish(struct installer *ins);
 
 /*
- * The pause after a rebuild that took build_ns: STATUS_EVERY_MS, or
- * STATUS_COST_SHARE times the build, whichever is longer. The document is
- * O(peers) and built on the install thread, so at a fixed 100 ms a large
- * table would keep the thread building while installs wait (bench/flood:
- * a storm on a jitwgd already holding 5,000 peers ran up to 13x slower).
- * Pure.
+ * The pause after a copy that took build_ns: STATUS_EVERY_MS, or
+ * STATUS_COST_SHARE times the copy, whichever is longer. The copy is
+ * O(peers) and made on the install thread, so at a fixed 100 ms a large
+ * table would keep the thread copying while installs wait (bench/flood:
+ * a storm on a jitwgd already holding 5,000 peers ran up to 13x slower
+ * when the document itself was built there). Pure.
  */
 uint64_t installer_status_interval_ms(uint64_t build_ns);
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <json-c/json.h>
 
 #include "common/clock.h"
 
@@ -72,40 +71,21 @@ static int refresh(struct status_live *l)
 	return 0;
 }
 
-static void patch_one(const struct status_live *l, json_object *jp)
+int64_t status_live_begin(struct status_live *l)
 {
-	struct dp_peer want, *p;
-	json_object *k;
-
-	if (!json_object_object_get_ex(jp, "public_key", &k) ||
-	    key_from_base64(want.public_key, json_object_get_string(k)))
-		return;
-	p = bsearch(&want, l->peers, l->n, sizeof(*l->peers), by_key);
-	if (!p)
-		return;
-	json_object_object_add(jp, "latest_handshake", json_object_new_int64(p->last_handshake_sec));
-	json_object_object_add(jp, "rx_bytes", json_object_new_int64((int64_t)p->rx_bytes));
-	json_object_object_add(jp, "tx_bytes", json_object_new_int64((int64_t)p->tx_bytes));
+	pthread_mutex_lock(&l->mu);
+	return refresh(l) ? 0 : l->dumped_unix;
 }
 
-char *status_live_patch(struct status_live *l, const char *peers_json, int64_t *dumped_at)
+const struct dp_peer *status_live_find(const struct status_live *l, const uint8_t key[WG_KEY_LEN])
 {
-	json_object *arr = NULL;
-	char *out = NULL;
-	size_t i;
+	struct dp_peer want;
 
-	pthread_mutex_lock(&l->mu);
-	if (refresh(l))
-		goto out;
-	arr = json_tokener_parse(peers_json);
-	if (!arr || !json_object_is_type(arr, json_type_array))
-		goto out;
-	for (i = 0; i < json_object_array_length(arr); ++i)
-		patch_one(l, json_object_array_get_idx(arr, i));
-	out = strdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	*dumped_at = l->dumped_unix;
-out:
+	memcpy(want.public_key, key, WG_KEY_LEN);
+	return bsearch(&want, l->peers, l->n, sizeof(*l->peers), by_key);
+}
+
+void status_live_end(struct status_live *l)
+{
 	pthread_mutex_unlock(&l->mu);
-	json_object_put(arr);
-	return out;
 }

@@ -14,7 +14,8 @@
  * readers in between reuse the last one (the board's reader bucket caps
  * the rate of requests on top).
  *
- * Threads: any thread; the dump and the patching hold the object's mutex.
+ * Threads: any thread; between status_live_begin() and status_live_end()
+ * the caller holds the object's mutex.
  */
 enum { STATUS_LIVE_EVERY_MS = 1000 };
 
@@ -26,12 +27,13 @@ struct status_live *status_live_new(struct dataplane *dp);
 void status_live_free(struct status_live *l);
 
 /*
- * peers_json is the published JSON array of peer objects (status.c). Returns
- * a malloc'd copy with latest_handshake, rx_bytes and tx_bytes of every peer
- * the data plane lists replaced by its figures, and *dumped_at set to the
- * dump's unix time; NULL when the dump or the parse failed (the caller then
- * serves the sweep's figures).
+ * Takes the mutex and dumps the data plane unless the last dump is recent.
+ * Returns the dump's unix time, or 0 when there is none (the dump failed:
+ * the caller serves the sweep's figures). Always pair with status_live_end().
  */
-char *status_live_patch(struct status_live *l, const char *peers_json, int64_t *dumped_at);
+int64_t status_live_begin(struct status_live *l);
+/* Between begin and end: the dump's entry for key, or NULL. */
+const struct dp_peer *status_live_find(const struct status_live *l, const uint8_t key[WG_KEY_LEN]);
+void status_live_end(struct status_live *l);
 
 #endif

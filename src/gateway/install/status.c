@@ -8,7 +8,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +30,7 @@ struct status_board {
 	struct status_info info;
 	unsigned int idle_timeout;
 	bool initiate;
-	char *peers;                 /* last published JSON array */
+	struct status_peers *peers;  /* last published copy */
 	struct status_live *live;    /* NULL: the sweep's figures only */
 	/* readers' token bucket, in ns of debt */
 	struct gcra rate;
@@ -50,7 +53,7 @@ void status_board_free(struct status_board *b)
 {
 	if (!b)
 		return;
-	free(b->peers);
+	status_peers_put(b->peers);
 	status_live_free(b->live);
 	pthread_mutex_destroy(&b->mu);
 	free(b);
@@ -82,15 +85,104 @@ void status_board_set_config(struct status_board *b, unsigned int idle_timeout, 
 	pthread_mutex_unlock(&b->mu);
 }
 
-void status_board_publish(struct status_board *b, char *peers_json)
+struct status_peers {
+	atomic_uint refs;            /* the board's, and each reader's while it renders */
+	size_t n;
+	struct status_peer *peer;    /* both arrays in this allocation */
+	struct dp_allowedip *ips;
+};
+
+struct status_peers *status_peers_new(size_t n, size_t n_ips, struct status_peer **peers,
+				      struct dp_allowedip **ips)
 {
-	char *old;
+	struct status_peers *s;
+	size_t head = sizeof(*s), body;
+
+	/* the peers after the header, the allowed IPs after the peers: all three aligned */
+	head = (head + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t);
+	body = n * sizeof(struct status_peer);
+	body = (body + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t);
+	if (n > (SIZE_MAX - head) / sizeof(struct status_peer) ||
+	    n_ips > (SIZE_MAX - head - body) / sizeof(struct dp_allowedip)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s = calloc(1, head + body + n_ips * sizeof(struct dp_allowedip));
+	if (!s)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->n = n;
+	s->peer = (struct status_peer *)((char *)s + head);
+	s->ips = (struct dp_allowedip *)((char *)s + head + body);
+	*peers = s->peer;
+	*ips = s->ips;
+	return s;
+}
+
+void status_peers_put(struct status_peers *s)
+{
+	if (s && atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
+
+void status_board_publish(struct status_board *b, struct status_peers *s)
+{
+	struct status_peers *old;
 
 	pthread_mutex_lock(&b->mu);
 	old = b->peers;
-	b->peers = peers_json;
+	b->peers = s;
 	pthread_mutex_unlock(&b->mu);
-	free(old);
+	status_peers_put(old);
+}
+
+/* One peer's object; live (may be NULL) has the data plane's own handshake and transfer figures. */
+static json_object *render_peer(const struct status_peer *p, const struct dp_peer *live)
+{
+	json_object *jp = json_object_new_object(), *c;
+	char k[WG_KEY_B64_LEN + 1], ep[INET6_ADDRSTRLEN + 10], cidr[INET6_ADDRSTRLEN + 5], a[INET6_ADDRSTRLEN];
+	size_t j;
+
+	if (!jp)
+		return NULL;
+	installer_key_str(k, p->key);
+	json_object_object_add(jp, "public_key", json_object_new_string(k));
+	installer_endpoint_str(ep, sizeof(ep), &p->endpoint);
+	json_object_object_add(jp, "endpoint", p->endpoint.addr.sa_family ? json_object_new_string(ep) : NULL);
+	c = json_object_new_array();
+	for (j = 0; j < p->n_allowed_ips; ++j) {
+		const struct dp_allowedip *ai = &p->allowed_ips[j];
+		inet_ntop(ai->family, ai->family == AF_INET ? (const void *)&ai->ip4 : (const void *)&ai->ip6,
+			  a, sizeof(a));
+		snprintf(cidr, sizeof(cidr), "%s/%u", a, ai->cidr);
+		json_object_array_add(c, json_object_new_string(cidr));
+	}
+	json_object_object_add(jp, "allowed_ips", c);
+	json_object_object_add(jp, "latest_handshake",
+			       json_object_new_int64(live ? live->last_handshake_sec : p->last_handshake));
+	json_object_object_add(jp, "rx_bytes", json_object_new_int64((int64_t)(live ? live->rx_bytes : p->rx_bytes)));
+	json_object_object_add(jp, "tx_bytes", json_object_new_int64((int64_t)(live ? live->tx_bytes : p->tx_bytes)));
+	json_object_object_add(jp, "persistent_keepalive", json_object_new_int(p->keepalive));
+	json_object_object_add(jp, "installed_at", json_object_new_int64(p->installed_at));
+	json_object_object_add(jp, "adopted", json_object_new_boolean(p->adopted));
+	return jp;
+}
+
+/* The peers' array; with l, the figures of the peers its dump lists are the dump's. */
+static json_object *render_peers(const struct status_peers *s, const struct status_live *l)
+{
+	json_object *arr = json_object_new_array_ext((int)(s->n < INT_MAX ? s->n : INT_MAX)), *jp;
+	size_t i;
+
+	for (i = 0; arr && i < s->n; ++i) {
+		jp = render_peer(&s->peer[i], l ? status_live_find(l, s->peer[i].key) : NULL);
+		if (!jp || json_object_array_add(arr, jp)) {
+			json_object_put(jp);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
 }
 
 static void add_counter(json_object *c, const char *name, uint64_t v)
@@ -129,12 +221,12 @@ static json_object *counters(const struct metrics *m)
 
 int status_board_get(struct status_board *b, char **json)
 {
-	char k[WG_KEY_B64_LEN + 1], *peers = NULL, *live = NULL;
-	json_object *root = NULL;
+	char k[WG_KEY_B64_LEN + 1];
+	struct status_peers *peers = NULL;
+	json_object *root = NULL, *arr = NULL;
 	struct status_live *l;
 	int64_t live_at = 0;
-	const char *head;
-	size_t hl;
+	const char *s;
 	int ret;
 
 	*json = NULL;
@@ -148,9 +240,10 @@ int status_board_get(struct status_board *b, char **json)
 		pthread_mutex_unlock(&b->mu);
 		return -ENODATA;
 	}
-	peers = strdup(b->peers);
+	peers = b->peers;
+	atomic_fetch_add(&peers->refs, 1);
 	root = json_object_new_object();
-	if (peers && root) {
+	if (root) {
 		key_to_base64(k, b->info.public_key);
 		json_object_object_add(root, "interface", json_object_new_string(b->info.ifname));
 		json_object_object_add(root, "backend", json_object_new_string(b->info.backend));
@@ -162,62 +255,66 @@ int status_board_get(struct status_board *b, char **json)
 	l = b->live; /* set once at start-up, freed only with the board */
 	pthread_mutex_unlock(&b->mu);
 	ret = -ENOMEM;
-	if (!peers || !root)
+	if (!root)
 		goto out;
-	if (l && (live = status_live_patch(l, peers, &live_at))) {
-		free(peers);
-		peers = live;
-	}
+	if (l)
+		live_at = status_live_begin(l);
+	arr = render_peers(peers, live_at ? l : NULL);
+	if (l)
+		status_live_end(l);
+	if (!arr)
+		goto out;
 	/* when the handshake and transfer figures were read: now-ish, or the last sweep */
 	json_object_object_add(root, "figures_at", live_at ? json_object_new_int64(live_at) : NULL);
 	json_object_object_add(root, "now", json_object_new_int64(time(NULL)));
 	json_object_object_add(root, "counters", counters(b->m));
-	/* Splice the published array in as "peers": it is already JSON. */
-	head = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	hl = strlen(head);
-	if (hl < 2 || head[hl - 1] != '}')
+	json_object_object_add(root, "peers", arr);
+	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s || !(*json = strdup(s)))
 		goto out;
-	if (asprintf(json, "%.*s,\"peers\":%s}", (int)(hl - 1), head, peers) < 0) {
-		*json = NULL;
-		goto out;
-	}
 	ret = 0;
 out:
 	json_object_put(root);
-	free(peers);
+	status_peers_put(peers);
 	return ret;
 }
 
 /* ---- the builder, on the install stage's thread ------------------------------ */
 
-static bool add_peer(struct peer_state *p, void *arg)
-{
-	json_object *arr = arg, *jp = json_object_new_object(), *c;
-	char k[WG_KEY_B64_LEN + 1], ep[INET6_ADDRSTRLEN + 10], cidr[INET6_ADDRSTRLEN + 5], a[INET6_ADDRSTRLEN];
-	size_t j;
+struct copy_ctx {
+	struct status_peer *peer;
+	struct dp_allowedip *ips;
+	size_t n, n_ips;
+	size_t cap, cap_ips;     /* what status_peers_new() made room for */
+};
 
-	if (!jp)
-		return false;
-	installer_key_str(k, p->key);
-	json_object_object_add(jp, "public_key", json_object_new_string(k));
-	installer_endpoint_str(ep, sizeof(ep), &p->endpoint);
-	json_object_object_add(jp, "endpoint", p->endpoint.addr.sa_family ? json_object_new_string(ep) : NULL);
-	c = json_object_new_array();
-	for (j = 0; j < p->n_allowed_ips; ++j) {
-		const struct dp_allowedip *ai = &p->allowed_ips[j];
-		inet_ntop(ai->family, ai->family == AF_INET ? (const void *)&ai->ip4 : (const void *)&ai->ip6,
-			  a, sizeof(a));
-		snprintf(cidr, sizeof(cidr), "%s/%u", a, ai->cidr);
-		json_object_array_add(c, json_object_new_string(cidr));
-	}
-	json_object_object_add(jp, "allowed_ips", c);
-	json_object_object_add(jp, "latest_handshake", json_object_new_int64(p->last_handshake));
-	json_object_object_add(jp, "rx_bytes", json_object_new_int64((int64_t)p->rx_bytes));
-	json_object_object_add(jp, "tx_bytes", json_object_new_int64((int64_t)p->tx_bytes));
-	json_object_object_add(jp, "persistent_keepalive", json_object_new_int(p->keepalive));
-	json_object_object_add(jp, "installed_at", json_object_new_int64(p->installed_at));
-	json_object_object_add(jp, "adopted", json_object_new_boolean(p->adopted));
-	json_object_array_add(arr, jp);
+static bool count_ips(struct peer_state *p, void *arg)
+{
+	*(size_t *)arg += p->n_allowed_ips;
+	return true;
+}
+
+static bool copy_peer(struct peer_state *p, void *arg)
+{
+	struct copy_ctx *c = arg;
+	struct status_peer *o;
+
+	if (c->n == c->cap || p->n_allowed_ips > c->cap_ips - c->n_ips)
+		return false; /* cannot happen: counted just before, on this thread */
+	o = &c->peer[c->n++];
+
+	memcpy(o->key, p->key, WG_KEY_LEN);
+	o->endpoint = p->endpoint;
+	o->installed_at = p->installed_at;
+	o->last_handshake = p->last_handshake;
+	o->rx_bytes = p->rx_bytes;
+	o->tx_bytes = p->tx_bytes;
+	o->keepalive = p->keepalive;
+	o->adopted = p->adopted;
+	o->allowed_ips = &c->ips[c->n_ips];
+	o->n_allowed_ips = p->n_allowed_ips;
+	memcpy(&c->ips[c->n_ips], p->allowed_ips, p->n_allowed_ips * sizeof(*p->allowed_ips));
+	c->n_ips += p->n_allowed_ips;
 	return true;
 }
 
@@ -230,17 +327,19 @@ uint64_t installer_status_interval_ms(uint64_t build_ns)
 
 void installer_status_publish(struct installer *ins)
 {
-	json_object *arr;
-	char *s = NULL;
+	struct status_peers *s;
+	struct copy_ctx c = { 0 };
+	size_t n_ips = 0;
 
 	if (!ins->cfg.status)
 		return;
-	arr = json_object_new_array();
-	if (!arr)
+	peertab_each(ins->tab, count_ips, &n_ips);
+	c.cap = peertab_count(ins->tab);
+	c.cap_ips = n_ips;
+	s = status_peers_new(c.cap, n_ips, &c.peer, &c.ips);
+	if (!s)
 		return;
-	peertab_each(ins->tab, add_peer, arr);
-	s = strdup(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(arr);
-	if (s)
-		status_board_publish(ins->cfg.status, s);
+	peertab_each(ins->tab, copy_peer, &c);
+	s->n = c.n;
+	status_board_publish(ins->cfg.status, s);
 }
