@@ -12,12 +12,17 @@
  *
  * Accepted, and nothing else:
  *   pkttype == PACKET_HOST (no outgoing copies, broadcast or multicast)
- *   IPv4: IHL >= 5, protocol UDP, MF clear and fragment offset 0, total
- *         length == IHL*4 + 156, IHL-relative UDP dport == port,
- *         UDP length == 156, payload word 0 == 01 00 00 00
- *   IPv6: payload length == 156, next header UDP directly after the fixed
- *         header (extension headers are not walked: WireGuard peers do not
- *         send them), dport == port, UDP length == 156, same payload word.
+ *   IPv4: IHL >= 5, protocol UDP, MF clear and fragment offset 0,
+ *         IHL-relative UDP dport == port, and then
+ *         - an initiation: payload word 0 == 01 00 00 00, source outside the
+ *           skipped range, UDP length == 156, total length == IHL*4 + 156;
+ *         - a session's first message: payload word 0 == 04 00 00 00,
+ *           counter (payload bytes 8-15) 0, UDP length >= 40; only its
+ *           first BPF_SESSION_SNAP bytes are kept.
+ *   IPv6: next header UDP directly after the fixed header (extension
+ *         headers are not walked: WireGuard peers do not send them),
+ *         dport == port, and the same two shapes (an initiation's payload
+ *         length == UDP length == 156).
  * Loads past the end of the packet make classic BPF return 0, so short
  * packets are dropped without explicit length checks.
  */
@@ -40,6 +45,9 @@ enum {
 	UDP_HDR_LEN = 8,
 	WG_UDP_LEN = UDP_HDR_LEN + 148,
 	WG_INIT_WORD = 0x01000000, /* type 1, reserved 0,0,0, read big-endian */
+	WG_DATA_WORD = 0x04000000, /* type 4: transport data */
+	WG_COUNTER_OFF = 8,        /* after type, reserved and the receiver index */
+	WG_DATA_UDP_MIN = UDP_HDR_LEN + 32, /* header 16 + an empty payload's tag 16 */
 	SNAP_LEN = 0x40000,
 };
 
@@ -47,8 +55,11 @@ enum {
 enum label {
 	L_NONE = 0, /* fall through to the next instruction */
 	L_V4,
+	L_V4_INIT,
 	L_V6,
+	L_V6_INIT,
 	L_ACCEPT,
+	L_SESSION,
 	L_DROP,
 	L_COUNT,
 };
@@ -88,10 +99,6 @@ int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, ui
 
 		AT(L_V4, BPF_LD | BPF_B | BPF_ABS, IP4_PROTO_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),
-		/* a skipped source range (the relay's loopback sockets) */
-		STMT(BPF_LD | BPF_W | BPF_ABS, IP4_SADDR_OFF),
-		STMT(BPF_ALU | BPF_AND | BPF_K, mask),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, net, L_DROP, L_NONE),
 		/* MF or a fragment offset: a later fragment has no UDP header to read. */
 		STMT(BPF_LD | BPF_H | BPF_ABS, IP4_FRAG_OFF),
 		JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, L_DROP, L_NONE),
@@ -100,26 +107,46 @@ int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, ui
 		JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, L_NONE, L_DROP),
 		STMT(BPF_LD | BPF_H | BPF_IND, UDP_DPORT_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_W | BPF_IND, UDP_HDR_LEN),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_INIT_WORD, L_V4_INIT, L_NONE),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_DATA_WORD, L_NONE, L_DROP),
+		/* a session's first message: counter 0 */
+		STMT(BPF_LD | BPF_W | BPF_IND, UDP_HDR_LEN + WG_COUNTER_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_W | BPF_IND, UDP_HDR_LEN + WG_COUNTER_OFF + 4),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_IND, UDP_LEN_OFF),
+		JUMP(BPF_JMP | BPF_JGE | BPF_K, WG_DATA_UDP_MIN, L_SESSION, L_DROP),
+		/* a skipped source range (the relay's loopback sockets): initiations only */
+		AT(L_V4_INIT, BPF_LD | BPF_W | BPF_ABS, IP4_SADDR_OFF),
+		STMT(BPF_ALU | BPF_AND | BPF_K, mask),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, net, L_DROP, L_NONE),
 		STMT(BPF_LD | BPF_H | BPF_IND, UDP_LEN_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_UDP_LEN, L_NONE, L_DROP),
-		STMT(BPF_LD | BPF_W | BPF_IND, UDP_HDR_LEN),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_INIT_WORD, L_NONE, L_DROP),
 		STMT(BPF_LD | BPF_H | BPF_ABS, IP4_TOTLEN_OFF),
 		STMT(BPF_ALU | BPF_SUB | BPF_X, 0),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_UDP_LEN, L_ACCEPT, L_DROP),
 
 		AT(L_V6, BPF_LD | BPF_B | BPF_ABS, IP6_NEXTHDR_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),
-		STMT(BPF_LD | BPF_H | BPF_ABS, IP6_PLEN_OFF),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_UDP_LEN, L_NONE, L_DROP),
 		STMT(BPF_LD | BPF_H | BPF_ABS, IP6_HDR_LEN + UDP_DPORT_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, L_NONE, L_DROP),
-		STMT(BPF_LD | BPF_H | BPF_ABS, IP6_HDR_LEN + UDP_LEN_OFF),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_UDP_LEN, L_NONE, L_DROP),
 		STMT(BPF_LD | BPF_W | BPF_ABS, IP6_HDR_LEN + UDP_HDR_LEN),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_INIT_WORD, L_ACCEPT, L_DROP),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_INIT_WORD, L_V6_INIT, L_NONE),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_DATA_WORD, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_W | BPF_ABS, IP6_HDR_LEN + UDP_HDR_LEN + WG_COUNTER_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_W | BPF_ABS, IP6_HDR_LEN + UDP_HDR_LEN + WG_COUNTER_OFF + 4),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_ABS, IP6_HDR_LEN + UDP_LEN_OFF),
+		JUMP(BPF_JMP | BPF_JGE | BPF_K, WG_DATA_UDP_MIN, L_SESSION, L_DROP),
+		AT(L_V6_INIT, BPF_LD | BPF_H | BPF_ABS, IP6_PLEN_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_UDP_LEN, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_ABS, IP6_HDR_LEN + UDP_LEN_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_UDP_LEN, L_ACCEPT, L_DROP),
 
 		AT(L_ACCEPT, BPF_RET | BPF_K, SNAP_LEN),
+		AT(L_SESSION, BPF_RET | BPF_K, BPF_SESSION_SNAP),
 		AT(L_DROP, BPF_RET | BPF_K, 0),
 	};
 	const size_t n = sizeof(src) / sizeof(src[0]);

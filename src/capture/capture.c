@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Catching handshake initiations with packet sockets.
+ * Catching handshake initiations, and the first message of each session,
+ * with packet sockets.
  *
  * Two SOCK_DGRAM packet sockets, bound to ETH_P_IP and ETH_P_IPV6 on every
  * interface. Binding to a protocol rather than ETH_P_ALL puts us on the
@@ -47,6 +48,7 @@ enum {
 	IP6_HDR_LEN = 40,
 	UDP_HDR_LEN = 8,
 	WG_UDP_LEN = UDP_HDR_LEN + CAPTURE_PAYLOAD_LEN,
+	WG_DATA_UDP_MIN = UDP_HDR_LEN + 32, /* a transport message's header and an empty payload's tag */
 };
 
 struct capture {
@@ -81,17 +83,44 @@ static uint16_t ip4_checksum(const uint8_t *p, size_t len)
 	return (uint16_t)~sum;
 }
 
-static bool payload_ok(const uint8_t *udp, uint16_t port)
+/* The UDP header at udp says: from a port we can answer, to ours. */
+static bool ports_ok(const uint8_t *udp, uint16_t port)
+{
+	return get16(udp) != 0 && get16(udp + 2) == port;
+}
+
+static bool initiation_ok(const uint8_t *udp, uint16_t port)
 {
 	const uint8_t *pl = udp + UDP_HDR_LEN;
 
-	return get16(udp) != 0 &&                /* source port: we must answer it */
-	       get16(udp + 2) == port && get16(udp + 4) == WG_UDP_LEN &&
+	return ports_ok(udp, port) && get16(udp + 4) == WG_UDP_LEN &&
 	       pl[0] == 1 && pl[1] == 0 && pl[2] == 0 && pl[3] == 0;
+}
+
+/* A session's first message: type 4, counter 0; udp_len from the IP header. */
+static bool session_ok(const uint8_t *udp, size_t udp_len, uint16_t port)
+{
+	static const uint8_t zero[8];
+	const uint8_t *pl = udp + UDP_HDR_LEN;
+
+	return ports_ok(udp, port) && udp_len >= WG_DATA_UDP_MIN && get16(udp + 4) == udp_len &&
+	       pl[0] == 4 && pl[1] == 0 && pl[2] == 0 && pl[3] == 0 && !memcmp(pl + 8, zero, 8);
+}
+
+static void set_kind(struct capture_pkt *out, enum capture_kind kind, const uint8_t *payload)
+{
+	out->kind = kind;
+	if (kind == CAPTURE_INITIATION) {
+		memcpy(out->payload, payload, CAPTURE_PAYLOAD_LEN);
+	} else {
+		memcpy(out->payload, payload, CAPTURE_SESSION_HEAD_LEN);
+		memset(out->payload + CAPTURE_SESSION_HEAD_LEN, 0, CAPTURE_PAYLOAD_LEN - CAPTURE_SESSION_HEAD_LEN);
+	}
 }
 
 static int parse4(const uint8_t *p, size_t len, uint16_t port, struct capture_pkt *out)
 {
+	enum capture_kind kind;
 	size_t ihl, tot;
 	uint32_t saddr;
 
@@ -99,12 +128,19 @@ static int parse4(const uint8_t *p, size_t len, uint16_t port, struct capture_pk
 		return -EINVAL;
 	ihl = (size_t)(p[0] & 0xf) * 4;
 	tot = get16(p + 2);
-	/* Trailing bytes beyond the IP length are link padding; allowed. */
-	if (ihl < IP4_HDR_MIN || tot > len || tot != ihl + WG_UDP_LEN)
+	if (ihl < IP4_HDR_MIN || tot < ihl + WG_DATA_UDP_MIN || len < ihl + UDP_HDR_LEN + CAPTURE_SESSION_HEAD_LEN)
 		return -EINVAL;
 	if ((get16(p + 6) & 0x3fff) || p[9] != IPPROTO_UDP || ip4_checksum(p, ihl) != 0)
 		return -EINVAL;
-	if (!payload_ok(p + ihl, port))
+	/*
+	 * Trailing bytes beyond the IP length are link padding; allowed. A
+	 * session's first message is cut by the filter: its header is enough.
+	 */
+	if (tot == ihl + WG_UDP_LEN && tot <= len && initiation_ok(p + ihl, port))
+		kind = CAPTURE_INITIATION;
+	else if (session_ok(p + ihl, tot - ihl, port))
+		kind = CAPTURE_SESSION;
+	else
 		return -EINVAL;
 	memcpy(&saddr, p + 12, 4);
 	/* Not an address anyone can be answered at. */
@@ -119,21 +155,29 @@ static int parse4(const uint8_t *p, size_t len, uint16_t port, struct capture_pk
 	out->dst.sin.sin_family = AF_INET;
 	memcpy(&out->dst.sin.sin_addr, p + 16, 4);
 	memcpy(&out->dst.sin.sin_port, p + ihl + 2, 2);
-	memcpy(out->payload, p + ihl + UDP_HDR_LEN, CAPTURE_PAYLOAD_LEN);
+	set_kind(out, kind, p + ihl + UDP_HDR_LEN);
 	return 0;
 }
 
 static int parse6(const uint8_t *p, size_t len, uint16_t port, int ifindex,
 		  struct capture_pkt *out)
 {
+	enum capture_kind kind;
 	struct in6_addr saddr;
+	size_t plen;
 
-	if (len < IP6_HDR_LEN + WG_UDP_LEN || (p[0] >> 4) != 6)
+	if (len < IP6_HDR_LEN + UDP_HDR_LEN + CAPTURE_SESSION_HEAD_LEN || (p[0] >> 4) != 6 ||
+	    p[6] != IPPROTO_UDP)
 		return -EINVAL;
-	if (get16(p + 4) != WG_UDP_LEN || p[6] != IPPROTO_UDP)
-		return -EINVAL;
+	plen = get16(p + 4);
 	/* A zero UDP checksum is illegal over IPv6; the stack would drop it. */
-	if (get16(p + IP6_HDR_LEN + 6) == 0 || !payload_ok(p + IP6_HDR_LEN, port))
+	if (get16(p + IP6_HDR_LEN + 6) == 0)
+		return -EINVAL;
+	if (plen == WG_UDP_LEN && len >= IP6_HDR_LEN + WG_UDP_LEN && initiation_ok(p + IP6_HDR_LEN, port))
+		kind = CAPTURE_INITIATION;
+	else if (session_ok(p + IP6_HDR_LEN, plen, port))
+		kind = CAPTURE_SESSION;
+	else
 		return -EINVAL;
 	memcpy(&saddr, p + 8, sizeof(saddr));
 	if (IN6_IS_ADDR_UNSPECIFIED(&saddr) || IN6_IS_ADDR_MULTICAST(&saddr))
@@ -150,7 +194,7 @@ static int parse6(const uint8_t *p, size_t len, uint16_t port, int ifindex,
 		out->src.sin6.sin6_scope_id = ifindex > 0 ? (uint32_t)ifindex : 0;
 	if (IN6_IS_ADDR_LINKLOCAL(&out->dst.sin6.sin6_addr))
 		out->dst.sin6.sin6_scope_id = ifindex > 0 ? (uint32_t)ifindex : 0;
-	memcpy(out->payload, p + IP6_HDR_LEN + UDP_HDR_LEN, CAPTURE_PAYLOAD_LEN);
+	set_kind(out, kind, p + IP6_HDR_LEN + UDP_HDR_LEN);
 	return 0;
 }
 

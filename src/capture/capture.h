@@ -9,6 +9,13 @@
  * message with zero reserved bytes, over IPv4 or IPv6. The kernel keeps
  * delivering the packet to WireGuard as usual; we only get a copy.
  *
+ * It also passes the first transport message of every session (type 4,
+ * counter 0) to the listen port, cut to its header: an initiator sends it
+ * at once when the handshake's response arrives (a keepalive if it has
+ * nothing queued), so it says that the data plane answered an initiation
+ * from that source address and port, without asking the data plane. Later
+ * messages (counter > 0) never leave the kernel: one packet per session.
+ *
  * Not thread-safe: one reader thread per struct capture.
  */
 
@@ -17,7 +24,12 @@
 #include <time.h>
 #include <netinet/in.h>
 
-enum { CAPTURE_PAYLOAD_LEN = 148 };
+enum { CAPTURE_PAYLOAD_LEN = 148, CAPTURE_SESSION_HEAD_LEN = 16 };
+
+enum capture_kind {
+	CAPTURE_INITIATION = 0,  /* payload: the whole 148-byte initiation */
+	CAPTURE_SESSION,         /* payload: the first 16 bytes of a session's first message, the rest 0 */
+};
 
 struct capture_pkt {
 	union {
@@ -31,7 +43,8 @@ struct capture_pkt {
 		struct sockaddr_in6 sin6;
 	} dst;                                 /* the local address and port it was sent to */
 	struct timespec ts;                    /* CLOCK_MONOTONIC when read */
-	uint8_t payload[CAPTURE_PAYLOAD_LEN];  /* the whole UDP payload */
+	enum capture_kind kind;
+	uint8_t payload[CAPTURE_PAYLOAD_LEN];  /* see kind */
 };
 
 struct capture;
@@ -68,8 +81,10 @@ uint64_t capture_kernel_drops(struct capture *c);
 /*
  * The user-space re-check on one packet from its IP header on (as a
  * SOCK_DGRAM packet socket or a raw-IP pcap record gives it): fills
- * out->src, out->dst and out->payload (not ts) and returns 0 when the packet is
- * exactly an unfragmented initiation to port with a usable source address
+ * out->src, out->dst, out->kind and out->payload (not ts) and returns 0 when
+ * the packet is exactly an unfragmented initiation to port, or the head of
+ * a session's first message to port (its IP and UDP lengths agree; the
+ * bytes past its 16-byte header may be cut), with a usable source address
  * and port; -EINVAL otherwise. ifindex becomes the scope of a link-local
  * IPv6 source. Pure; safe on any bytes.
  */

@@ -474,12 +474,32 @@ static int start_identify_admit(struct daemon *d)
 	return 0;
 }
 
+/* The capture saw sessions begin: the install stage's follow-ups want to know (install.h). */
+static void on_sessions(void *ctx, const union ingest_addr *from, const struct timespec *at, size_t n)
+{
+	struct daemon *d = ctx;
+	union dp_endpoint ep[64];
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		for (k = 0; k < 64 && i + k < n; ++k) {
+			memset(&ep[k], 0, sizeof(ep[k]));
+			if (from[i + k].sa.sa_family == AF_INET)
+				ep[k].addr4 = from[i + k].sin;
+			else
+				ep[k].addr6 = from[i + k].sin6;
+		}
+		installer_sessions_seen(d->ins, ep, at, k);
+	}
+}
+
 /* The sources, last: the capture thread, then the relay's hook socket (--hook). */
 static int start_sources(struct daemon *d)
 {
 	struct config *cfg = &d->cfg;
 	struct ingest_capture_config cc = {
 		.src = d->cap, .admit = d->admit, .metrics = d->m, .fatal = on_fatal, .fatal_ctx = d,
+		.sessions = on_sessions, .sessions_ctx = d,
 	};
 
 	d->capture_src = ingest_capture_start(&cc);

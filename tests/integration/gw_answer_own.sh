@@ -5,8 +5,9 @@
 # jitwgd installs the peer and hands the captured initiation back to the
 # data plane (install/reinject.c). The copy is not captured again (no
 # replay rejected). The IPv4 client's record has a persistent keepalive,
-# which the data plane gets only once the copy is consumed (turning it on
-# earlier would make the data plane initiate and cross the copy). Then a
+# which the data plane gets only once the copy is answered (turning it on
+# earlier would make the data plane initiate and cross the copy): the
+# capture sees the client's first message of the session. Then a
 # client with --reinject=false, role inversion, where the gateway does
 # initiate and nothing is re-injected.
 source "$(dirname "$0")/gw_common.bash"
@@ -36,9 +37,13 @@ gw_wait_metric 5 jitwg_install_reinjected_total -eq 2 || tl_fail "want 2 re-inje
 [ "$(gw_metric jitwg_replay_rejected_total)" = 0 ] || tl_fail "the re-injected copy was captured again"
 [ "$(gw_metric jitwg_captured_total)" = 2 ] || tl_fail "captured $(gw_metric jitwg_captured_total), want 2"
 case $(gw_endpoint 2) in "[$CL_V6]:"*) ;; *) tl_fail "client 2 endpoint $(gw_endpoint 2) is not its IPv6 source";; esac
-# The record's keepalive arrived after the copy was consumed (the
-# follow-up's look, 250 ms on), as a keepalive on the session: the
-# initiation count below would show an initiation.
+# The capture saw both sessions begin (each client's first message after
+# the response), which settled both copies without listing the data plane.
+gw_wait_metric 3 jitwg_install_reinject_answered_total -eq 2 ||
+	tl_fail "answered $(gw_metric jitwg_install_reinject_answered_total), want 2"
+# The record's keepalive arrived after the copy was answered, as a
+# keepalive on the session: the initiation count below would show an
+# initiation.
 ka() { ip netns exec "$GW" wg show "$GWIF" persistent-keepalive | awk -v k="${CLIENT_PUB[1]}" '$1 == k { print $2 }'; }
 ka_is() { [ "$(ka)" = "$1" ]; }
 tl_wait_until 3 ka_is 25 || tl_fail "client 1's keepalive is $(ka), want 25"

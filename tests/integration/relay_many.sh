@@ -63,6 +63,6 @@ if [[ ${RELAY_MANY_JITWGD_ARGS---reinject} == *--reinject* ]]; then
 	[ "$(gw_metric jitwg_initiations_sent_total)" = 0 ] || tl_fail "the data plane was made to initiate"
 	[ "$(gw_metric jitwg_install_reinjected_total)" -ge "$N" ] || tl_fail "fewer than $N re-injections"
 fi
-msg="PASS: $N clients in $(( $(date +%s) - start )) s; $last; relay upgrades $(relay_metric upgrades_total), hook $(relay_metric hook_sent_total) sent / $(relay_metric hook_dropped_total) dropped; re-injected $(gw_metric jitwg_install_reinjected_total), gateway initiations $(gw_metric jitwg_initiations_sent_total)"
+msg="PASS: $N clients in $(( $(date +%s) - start )) s; $last; relay upgrades $(relay_metric upgrades_total), hook $(relay_metric hook_sent_total) sent / $(relay_metric hook_dropped_total) dropped; re-injected $(gw_metric jitwg_install_reinjected_total) (answered $(gw_metric jitwg_install_reinject_answered_total)), gateway initiations $(gw_metric jitwg_initiations_sent_total)"
 gw_jitwgd_stop
 tl_log "$msg"

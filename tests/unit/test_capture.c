@@ -188,6 +188,116 @@ static void run_udp_cases(int family)
 	assert_int_equal(seen[1], 1);
 }
 
+/* A transport message's payload: type 4, receiver index marker, counter ctr, then 0xcd. */
+static void transport(uint8_t *p, size_t len, uint32_t marker, uint64_t ctr)
+{
+	memset(p, 0xcd, len);
+	p[0] = 4;
+	p[1] = p[2] = p[3] = 0;
+	memcpy(p + 4, &marker, 4);
+	memcpy(p + 8, &ctr, 8);
+}
+
+/*
+ * A session's first message (counter 0, any length from an empty payload's
+ * 32 bytes up) comes out as CAPTURE_SESSION, once; later messages, short
+ * ones and other ports never leave the kernel.
+ */
+static void run_session_cases(int family)
+{
+	uint8_t p[1400];
+	struct capture_pkt pkts[8];
+	struct pollfd pfd = { .fd = capture_fd(cap), .events = POLLIN };
+	uint32_t m, seen[2], end = next_end();
+	uint64_t malformed = 0;
+	bool done = false;
+	size_t n = 0;
+	int i, r, k;
+
+	transport(p, 32, 11, 0);
+	send_udp(family, PORT, p, 32, NULL, 0);         /* a keepalive: match */
+	transport(p, 1400, 12, 0);
+	send_udp(family, PORT, p, 1400, NULL, 0);       /* data: match, cut */
+	transport(p, 32, 13, 1);
+	send_udp(family, PORT, p, 32, NULL, 0);         /* counter 1 */
+	transport(p, 32, 14, (uint64_t)1 << 40);
+	send_udp(family, PORT, p, 32, NULL, 0);         /* counter's high word */
+	transport(p, 31, 15, 0);
+	send_udp(family, PORT, p, 31, NULL, 0);         /* shorter than a tag */
+	transport(p, 32, 16, 0);
+	send_udp(family, PORT + 1, p, 32, NULL, 0);     /* wrong port */
+	send_marker(family, end);
+	for (i = 0; i < 200 && !done; i++) { /* bounded: 200 x 10 ms */
+		assert_true(poll(&pfd, 1, 10) >= 0);
+		r = capture_read(cap, pkts, 8, &malformed);
+		assert_true(r >= 0);
+		for (k = 0; k < r; k++) {
+			memcpy(&m, pkts[k].payload + 4, 4);
+			if (m == end) {
+				done = true;
+				break;
+			}
+			assert_int_equal(pkts[k].kind, CAPTURE_SESSION);
+			assert_true(n < 2);
+			seen[n++] = m;
+			/* the head only; the rest of the payload is not kept */
+			assert_int_equal(pkts[k].payload[16], 0);
+			assert_int_equal(pkts[k].src.sa.sa_family, family);
+		}
+	}
+	assert_true(done);
+	assert_int_equal(malformed, 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(seen[0], 11);
+	assert_int_equal(seen[1], 12);
+}
+
+static void test_session_ipv4(void **state)
+{
+	run_session_cases(AF_INET);
+}
+
+static void test_session_ipv6(void **state)
+{
+	run_session_cases(AF_INET6);
+}
+
+static uint32_t bpf_run(const struct sock_filter *prog, int n, const uint8_t *pkt, size_t len);
+
+/*
+ * The relay's loopback range is skipped for initiations only: a session
+ * that started through the relay still says the data plane answered.
+ */
+static void test_session_skip(void **state)
+{
+	struct sock_filter prog[BPF_INITIATION_FILTER_MAX];
+	int n = bpf_build_initiation_filter_skip_v4(prog, BPF_INITIATION_FILTER_MAX, PORT, 0x7f000000u, 0xff000000u);
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(40001) }, d4 = s4;
+	uint8_t pl[1400], b[UDPIP_HDR_MAX + sizeof(pl)];
+	struct capture_pkt out;
+	int len;
+
+	assert_true(n > 0);
+	inet_pton(AF_INET, "127.0.0.1", &s4.sin_addr);
+	d4.sin_addr = s4.sin_addr;
+	d4.sin_port = htons(PORT);
+	payload(pl, PL, 1, 0, 21);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, PL);
+	assert_int_equal(bpf_run(prog, n, b, (size_t)len), 0);
+	transport(pl, sizeof(pl), 22, 0);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, sizeof(pl));
+	assert_int_equal(bpf_run(prog, n, b, (size_t)len), BPF_SESSION_SNAP);
+	/* what the snap leaves is enough for the re-check */
+	assert_int_equal(capture_parse_packet(b, BPF_SESSION_SNAP, PORT, 1, &out), 0);
+	assert_int_equal(out.kind, CAPTURE_SESSION);
+	assert_int_equal(out.src.sin.sin_port, s4.sin_port);
+	/* but not less than the message's header */
+	assert_int_equal(capture_parse_packet(b, 20 + 8 + 15, PORT, 1, &out), -EINVAL);
+	/* an IP length that disagrees with UDP's */
+	b[25] ^= 1;
+	assert_int_equal(capture_parse_packet(b, BPF_SESSION_SNAP, PORT, 1, &out), -EINVAL);
+}
+
 static void test_udp_ipv4(void **state)
 {
 	run_udp_cases(AF_INET);
@@ -850,8 +960,11 @@ int main(void)
 		cmocka_unit_test(test_udpip_roundtrip),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_bpf_vs_parse),
+		cmocka_unit_test(test_session_skip),
 		cmocka_unit_test(test_udp_ipv4),
 		cmocka_unit_test(test_udp_ipv6),
+		cmocka_unit_test(test_session_ipv4),
+		cmocka_unit_test(test_session_ipv6),
 		cmocka_unit_test(test_source),
 		cmocka_unit_test(test_ip_options),
 		cmocka_unit_test(test_crafted),

@@ -196,39 +196,64 @@ static uint16_t fake_keepalive(unsigned int n)
 	return ka;
 }
 
+/* The capture saw a session begin from (ip, port) now. */
+static size_t session_seen(struct installer *ins, uint32_t ip, uint16_t port)
+{
+	union dp_endpoint ep;
+	struct timespec now = clock_timespec(CLOCK_MONOTONIC);
+
+	memset(&ep, 0, sizeof(ep));
+	ep.addr4.sin_family = AF_INET;
+	ep.addr4.sin_addr.s_addr = htonl(ip);
+	ep.addr4.sin_port = htons(port);
+	return installer_sessions_seen(ins, &ep, &now, 1);
+}
+
 /*
- * The follow-up: a peer that consumed nothing (a data plane under load
- * refused the copy for want of a cookie) is made to initiate, once; a peer
- * that received something is left alone. Here no copy sent 64 or more
- * after it was consumed, so nothing says the copy is not still queued: it
- * waits until 1 s after the copy (counted as late). Both records have a
- * keepalive, which the data plane gets only after the copy: the consumed
- * one by itself, the refused one with its initiation.
+ * After a copy: a session from its source settles it at once, with the
+ * record's keepalive and no listing; a copy with no answer waits for the
+ * late mark, where one listing finds it consumed (keepalive) or not (the
+ * data plane initiates, keepalive in the same call).
  */
 static void test_reinject_followup(void **state)
 {
 	struct installer *ins = start(&reinject_cfg);
 	uint8_t k[WG_KEY_LEN];
+	unsigned int lists;
 
 	submit(ins, 7, 0xc0000207, 40007, 25);   /* will consume nothing */
-	submit(ins, 8, 0xc0000208, 40008, 25);   /* consumed its copy */
-	WAIT_FOR(metrics_get(&m.reinjected) == 2, 2000);
+	submit(ins, 8, 0xc0000208, 40008, 25);   /* consumed its copy; the capture missed the session */
+	submit(ins, 9, 0xc0000209, 40009, 25);   /* answered: the capture sees the session */
+	WAIT_FOR(metrics_get(&m.reinjected) == 3, 2000);
 	/* installed without it: turning it on would make the data plane initiate */
 	assert_int_equal(fake_keepalive(7), 0);
 	assert_int_equal(fake_keepalive(8), 0);
+	assert_int_equal(fake_keepalive(9), 0);
+	pthread_mutex_lock(&fake.mu);
+	lists = fake.list_calls;
+	pthread_mutex_unlock(&fake.mu);
+	assert_int_equal(session_seen(ins, 0xc0000209, 40009), 1);
+	WAIT_FOR(fake_keepalive(9) == 25, 2000);
+	assert_int_equal(fake_keepalive(9), 25);
+	assert_int_equal(metrics_get(&m.reinject_answered), 1);
+	pthread_mutex_lock(&fake.mu);
+	assert_int_equal(fake.list_calls, lists);
+	pthread_mutex_unlock(&fake.mu);
+	assert_int_equal(fake_keepalive(8), 0);
+	assert_int_equal(metrics_get(&m.initiations_sent), 0);
 	mkkey(k, 8);
 	pthread_mutex_lock(&fake.mu);
 	fake_find(&fake, k)->rx_bytes = 148;
 	pthread_mutex_unlock(&fake.mu);
-	WAIT_FOR(fake_keepalive(8) == 25, 2000);
-	assert_int_equal(fake_keepalive(8), 25);
-	assert_int_equal(metrics_get(&m.initiations_sent), 0);
 	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 3000);
 	usleep(300000);
 	assert_int_equal(metrics_get(&m.reinject_unanswered), 1);
 	assert_int_equal(metrics_get(&m.reinject_followup_late), 1);
 	assert_int_equal(metrics_get(&m.initiations_sent), 1);
 	assert_int_equal(fake_keepalive(7), 25);
+	assert_int_equal(fake_keepalive(8), 25);
+	/* nothing waits any more: sessions are not even queued */
+	assert_int_equal(session_seen(ins, 0xc0000208, 40008), 0);
 	installer_free(ins);
 }
 
@@ -251,6 +276,10 @@ static void test_reinject_followup_order(void **state)
 	pthread_mutex_lock(&fake.mu);
 	fake_find(&fake, k)->rx_bytes = 148;
 	pthread_mutex_unlock(&fake.mu);
+	assert_int_equal(session_seen(ins, 0xc0000300 + 69, 41000 + 69), 1);
+	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 6, 2000);
+	/* the sign came with the answer: no waiting for the late mark */
+	assert_int_equal(metrics_get(&m.reinject_followup_late), 0);
 	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 69, 4000);
 	assert_int_equal(metrics_get(&m.reinject_unanswered), 69);
 	/* the first six (sent 64 or more before the consumed one) had the sign; 63 waited */

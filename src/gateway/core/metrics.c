@@ -174,6 +174,9 @@ static void render_install(struct promtext *b, const struct metrics *m)
 		"Of the unanswered re-injections: those initiated after 1 s without seeing a later copy consumed "
 		"(the data plane too slow to tell refused from queued).",
 		&m->reinject_followup_late);
+	counter(b, "jitwg_install_reinject_answered_total",
+		"Re-injections whose client the capture saw begin its session, so the data plane was not listed "
+		"to learn it.", &m->reinject_answered);
 	counter(b, "jitwg_install_reinject_unfollowed_total",
 		"Re-injections not followed up because the follow-up table was full.", &m->reinject_unfollowed);
 	counter(b, "jitwg_install_confirm_confirmed_total",

@@ -70,6 +70,7 @@ struct metrics {
 	atomic_uint_fast64_t reinject_held;            /* held back by pacing, sent later */
 	atomic_uint_fast64_t reinject_unanswered;      /* copy not consumed (cookie): initiated (reinject-run.c) */
 	atomic_uint_fast64_t reinject_unfollowed;      /* follow-up table full: left to the client's retry */
+	atomic_uint_fast64_t reinject_answered;        /* copy answered: the capture saw the session begin */
 	atomic_uint_fast64_t reinject_followup_late;   /* of reinject_unanswered: initiated with no sign of refusal */
 	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install/confirm.c) */
 	atomic_uint_fast64_t confirm_repaired;

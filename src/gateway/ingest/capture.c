@@ -46,6 +46,7 @@ static void *capture_main(void *arg)
 	struct metrics *m = c->cfg.metrics;
 	struct capture_pkt *pkts = calloc(CAPTURE_BATCH, sizeof(*pkts));
 	struct ingest_initiation *in = calloc(CAPTURE_BATCH, sizeof(*in));
+	union ingest_addr *from = calloc(CAPTURE_BATCH, sizeof(*from));
 	struct pollfd pfd[2] = {
 		{ .fd = c->io.fd(c->cfg.src), .events = POLLIN },
 		{ .fd = c->stop[0], .events = POLLIN },
@@ -54,13 +55,14 @@ static void *capture_main(void *arg)
 	const char *what = NULL;
 	int err = 0;
 
-	if (!pkts || !in) {
+	if (!pkts || !in || !from) {
 		err = -ENOMEM;
 		what = "out of memory";
 		goto out;
 	}
 	for (;;) {
 		uint64_t malformed = 0, t;
+		size_t ni = 0, ns = 0;
 		int n, i;
 
 		if (poll(pfd, 2, 1000) < 0 && errno != EINTR) {
@@ -84,15 +86,23 @@ static void *capture_main(void *arg)
 			what = "read";
 			break;
 		}
-		metrics_add(&m->captured, (uint64_t)n + malformed);
-		for (i = 0; i < n; ++i)
-			to_initiation(&in[i], &pkts[i]);
-		if (n)
-			ingest_submit(c->cfg.admit, in, (size_t)n);
+		for (i = 0; i < n; ++i) {
+			if (pkts[i].kind == CAPTURE_INITIATION)
+				to_initiation(&in[ni++], &pkts[i]);
+			else
+				memcpy(&from[ns++], &pkts[i].src, sizeof(from[0]));
+		}
+		metrics_add(&m->captured, (uint64_t)ni + malformed);
+		if (ni)
+			ingest_submit(c->cfg.admit, in, ni);
+		/* one read's packets share its time stamp */
+		if (ns && c->cfg.sessions)
+			c->cfg.sessions(c->cfg.sessions_ctx, from, &pkts[0].ts, ns);
 	}
 out:
 	free(pkts);
 	free(in);
+	free(from);
 	if (err) {
 		log_err("capture: %s: %s; no initiation can be heard any more", what, strerror(-err));
 		if (c->cfg.fatal)

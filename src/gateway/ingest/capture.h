@@ -4,9 +4,10 @@
 
 /*
  * The AF_PACKET ingest source: one thread reads the capture socket in
- * batches and submits what it reads to admission (ingest.h) as
+ * batches and submits the initiations it reads to admission (ingest.h) as
  * INGEST_CAPTURE initiations, endpoint and admission address both the
- * datagram's source.
+ * datagram's source. The sources of sessions' first messages (capture.h)
+ * go to cfg.sessions instead.
  *
  * A read error other than EAGAIN/EINTR, or no memory for its buffers, ends
  * the thread and calls cfg.fatal: a daemon that can no longer hear
@@ -31,6 +32,12 @@ struct ingest_capture_config {
 	const struct ingest_capture_io *io; /* NULL = capture.h */
 	struct admit_gate *admit;           /* not owned */
 	struct metrics *metrics;            /* not owned */
+	/*
+	 * Optional: sessions began from from[0..n), read at *at; on the
+	 * source's thread, so it must not block.
+	 */
+	void (*sessions)(void *ctx, const union ingest_addr *from, const struct timespec *at, size_t n);
+	void *sessions_ctx;
 	/* Called once, on the source's thread, when it stops on its own (err is -errno). */
 	void (*fatal)(void *ctx, int err, const char *what);
 	void *fatal_ctx;

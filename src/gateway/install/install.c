@@ -173,6 +173,27 @@ size_t installer_notify(void *ctx, const struct notice *n, size_t count)
 	return done;
 }
 
+size_t installer_sessions_seen(struct installer *ins, const union dp_endpoint *from,
+			       const struct timespec *at, size_t n)
+{
+	struct install_item it;
+	size_t i, done = 0;
+
+	/* Most sessions are rekeys of peers long installed: no copy waits for them. */
+	if (!atomic_load_explicit(&ins->followups_wait, memory_order_relaxed))
+		return 0;
+	for (i = 0; i < n; ++i) {
+		memset(&it, 0, sizeof(it));
+		it.kind = ITEM_SESSION;
+		it.endpoint = from[i];
+		it.first_seen = *at;
+		/* Never ahead of installs: a refused one is settled by a listing instead. */
+		if (!stage_push_if(ins->st, &it, ins->queue_cap / 2, false, NULL, NULL))
+			done++;
+	}
+	return done;
+}
+
 void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
 {
 	struct installer *ins = ctx;
@@ -568,11 +589,14 @@ static void install_handle(void *ctx, void *tls, void *items, size_t n)
 	size_t i = 0, j;
 
 	while (i < n) {
-		if (its[i].kind == ITEM_INSTALL) {
-			/* Consecutive installs are one batch; a notice is handled alone, in order. */
-			for (j = i; j < n && j - i < BATCH_MAX && its[j].kind == ITEM_INSTALL; ++j)
+		if (its[i].kind == ITEM_INSTALL || its[i].kind == ITEM_SESSION) {
+			/* Consecutive installs (sessions) are one batch; a notice is handled alone, in order. */
+			for (j = i; j < n && j - i < BATCH_MAX && its[j].kind == its[i].kind; ++j)
 				;
-			do_installs(ins, &its[i], j - i);
+			if (its[i].kind == ITEM_INSTALL)
+				do_installs(ins, &its[i], j - i);
+			else
+				installer_followups_answered(ins, &its[i], j - i);
 			for (; i < j; ++i)
 				item_clear(&its[i]);
 			continue;

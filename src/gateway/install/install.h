@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 #include "dataplane/dataplane.h"
 #include "gateway/lookup/lookup.h"
 #include "gateway/core/metrics.h"
@@ -95,6 +96,17 @@ int installer_update(struct installer *ins, const struct peer_record *rec);
  * a key that has one queued already counts as queued).
  */
 size_t installer_notify(void *ins, const struct notice *n, size_t count);
+
+/*
+ * The capture saw sessions begin (capture.h: a session's first message)
+ * from from[0..n), read at *at (CLOCK_MONOTONIC): a copy re-injected with
+ * one of these as its source was answered, and its follow-up needs no
+ * listing of the data plane (reinject-run.c). Queues nothing while no copy
+ * waits for an answer, and never into the lower half of the queue, which
+ * stays the installs'. Any thread; returns how many were queued.
+ */
+size_t installer_sessions_seen(struct installer *ins, const union dp_endpoint *from,
+			       const struct timespec *at, size_t n);
 
 /* Callbacks with the lookup's signatures; ctx is the struct installer. */
 void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec);

@@ -69,12 +69,15 @@ struct guard {
 /* A re-injected copy whose answer is checked (reinject-run.c). */
 struct followup {
 	uint8_t key[WG_KEY_LEN];
+	union dp_endpoint from;      /* the copy's source: the client's (or its relay socket's) */
 	uint64_t seq;                /* order sent: 1, 2, ... */
 	uint64_t sent_ms;            /* CLOCK_MONOTONIC */
 	int64_t sent_real;           /* unix seconds, as the data plane reports handshakes */
+	bool answered;               /* a session from `from` began after the copy went out */
 };
 
-enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE, ITEM_UPDATE };
+/* ITEM_SESSION: a session's first message came from endpoint at first_seen (capture.h). */
+enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE, ITEM_UPDATE, ITEM_SESSION };
 
 /* Why an installed peer is removed outside eviction (installer_remove). */
 enum removal_reason {
@@ -141,6 +144,8 @@ struct installer {
 	atomic_uint rj_rate;         /* --reinject-rate as configured; the pacer takes it at each run */
 	struct followup *followups;  /* in the order sent, FOLLOWUP_MAX */
 	size_t n_followups;
+	size_t n_answered;           /* followups[] with .answered, not yet run */
+	atomic_bool followups_wait;  /* n_followups > 0, for installer_sessions_seen() on other threads */
 	uint64_t followup_not_before_ms;
 	uint64_t followup_seq;       /* the last copy's seq */
 	uint64_t followup_passed_seq; /* the newest copy the data plane was seen to consume */
@@ -240,7 +245,9 @@ void installer_reinject_batch(struct installer *ins, struct install_item *its, c
 void installer_reinject_run(struct installer *ins);
 /* cfg's rate, REINJECT_RATE_DEFAULT when unset (0). Pure. */
 unsigned int installer_reinject_rate(const struct installer_config *cfg);
-void installer_followup_add(void *arg, const uint8_t *key);
+void installer_followup_add(void *arg, const struct reinject_pkt *pk);
+/* its[0..n) are ITEM_SESSION: marks the follow-ups they answer. */
+void installer_followups_answered(struct installer *ins, const struct install_item *its, size_t n);
 uint64_t installer_followups_next(const struct installer *ins, uint64_t now);
 void installer_followups_run(struct installer *ins, uint64_t now);
 /*

@@ -189,7 +189,7 @@ static uint64_t fu_due(const struct followup *f)
 	return f->sent_ms + FOLLOWUP_MS;
 }
 
-void installer_followup_add(void *arg, const uint8_t *key)
+void installer_followup_add(void *arg, const struct reinject_pkt *pk)
 {
 	struct installer *ins = arg;
 	struct followup *f;
@@ -199,31 +199,106 @@ void installer_followup_add(void *arg, const uint8_t *key)
 		return;
 	}
 	f = &ins->followups[ins->n_followups++];
-	memcpy(f->key, key, WG_KEY_LEN);
+	memset(f, 0, sizeof(*f));
+	memcpy(f->key, pk->key, WG_KEY_LEN);
+	f->from = pk->from;
 	f->seq = ++ins->followup_seq;
 	f->sent_ms = clock_mono_ms();
 	f->sent_real = time(NULL);
+	atomic_store_explicit(&ins->followups_wait, true, memory_order_relaxed);
+}
+
+/* An endpoint as comparable bytes: family, port, address. */
+struct ep_key {
+	uint8_t b[2 + 2 + 16];
+};
+
+static void ep_key(struct ep_key *k, const union dp_endpoint *ep)
+{
+	memset(k, 0, sizeof(*k));
+	k->b[0] = (uint8_t)ep->addr.sa_family;
+	if (ep->addr.sa_family == AF_INET) {
+		memcpy(k->b + 2, &ep->addr4.sin_port, 2);
+		memcpy(k->b + 4, &ep->addr4.sin_addr, 4);
+	} else if (ep->addr.sa_family == AF_INET6) {
+		memcpy(k->b + 2, &ep->addr6.sin6_port, 2);
+		memcpy(k->b + 4, &ep->addr6.sin6_addr, 16);
+	}
+}
+
+struct seen_ref {
+	struct ep_key k;
+	uint64_t at_ms;              /* CLOCK_MONOTONIC, when the session's first message was read */
+};
+
+static int seen_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct seen_ref *)a)->k, &((const struct seen_ref *)b)->k, sizeof(struct ep_key));
 }
 
 /*
- * A look lists the data plane, which holds up the installs queued behind
- * it: wireguard-go serialises a listing with every set (one lock for both),
- * 4 ms for 1,000 peers on an idle machine and 6-10 ms in a 500/s burst,
- * where looks 250 ms after each copy ran about five times a second and
- * made the burst's p99. So while installs keep coming the first look waits
- * until the oldest copy is late (FOLLOWUP_LATE_MS); copies consumed in the
- * meantime are all decided by that one look.
+ * A session that began from a copy's source after the copy went out says
+ * the data plane answered it (capture.h: the initiator's first message
+ * follows the response at once), or answered the client's original, which
+ * the copy then merely repeated: either way nothing is left to do but the
+ * keepalive. n is at most the stage's batch, so sorting it is cheap.
+ */
+void installer_followups_answered(struct installer *ins, const struct install_item *its, size_t n)
+{
+	struct seen_ref seen[BATCH_MAX], want, *r;
+	size_t i, m = 0;
+
+	for (i = 0; i < n && m < BATCH_MAX; ++i) {
+		ep_key(&seen[m].k, &its[i].endpoint);
+		seen[m++].at_ms = (uint64_t)its[i].first_seen.tv_sec * 1000 +
+				  (uint64_t)its[i].first_seen.tv_nsec / 1000000;
+	}
+	qsort(seen, m, sizeof(seen[0]), seen_cmp);
+	for (i = 0; i < ins->n_followups; ++i) {
+		struct followup *f = &ins->followups[i];
+
+		if (f->answered)
+			continue;
+		ep_key(&want.k, &f->from);
+		r = bsearch(&want, seen, m, sizeof(seen[0]), seen_cmp);
+		/* equal endpoints sort together: any of them after the copy will do */
+		while (r && r > seen && !seen_cmp(r - 1, &want))
+			--r;
+		for (; r && r < seen + m && !seen_cmp(r, &want); ++r) {
+			if (r->at_ms >= f->sent_ms) {
+				f->answered = true;
+				ins->n_answered++;
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * Answered copies are settled at once, without a listing. The data plane
+ * is listed only for a copy with no answer yet that looks lost: one
+ * FOLLOWUP_ORDER_MARGIN copies later was consumed, or FOLLOWUP_LATE_MS
+ * passed. A listing holds up the installs queued behind it (wireguard-go
+ * serialises it with every set: 4 ms for 1,000 peers when idle, 50-200 ms
+ * for 11,000 in a 500/s burst), so listings are also spaced by their own
+ * cost. In the order sent, the first unanswered copy is the most suspect.
  */
 uint64_t installer_followups_next(const struct installer *ins, uint64_t now)
 {
-	const struct followup *first = &ins->followups[0];
+	const struct followup *first = NULL;
 	uint64_t due;
+	size_t i;
 
-	/* appended in the order sent: the first is the earliest */
-	if (!ins->n_followups)
+	if (ins->n_answered)
+		return now;
+	for (i = 0; i < ins->n_followups && !first; ++i)
+		if (!ins->followups[i].answered)
+			first = &ins->followups[i];
+	if (!first)
 		return UINT64_MAX;
-	due = fu_due(first);
-	if (installer_installing(ins, now) && due < first->sent_ms + FOLLOWUP_LATE_MS)
+	if (ins->followup_passed_seq >= first->seq + FOLLOWUP_ORDER_MARGIN)
+		due = fu_due(first);
+	else
 		due = first->sent_ms + FOLLOWUP_LATE_MS;
 	return due > ins->followup_not_before_ms ? due : ins->followup_not_before_ms;
 }
@@ -265,6 +340,45 @@ static bool keepalive_due(const struct peer_state *p, const struct dp_peer *list
 	return true;
 }
 
+/* An answered copy's peer gets the record's keepalive; setting the value it has already is a no-op. */
+static bool keepalive_answered(const struct peer_state *p, struct dp_peer *out)
+{
+	if (!p || p->adopted || !p->keepalive)
+		return false;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->public_key, p->key, WG_KEY_LEN);
+	out->flags = DP_PEER_UPDATE_QUIET | DP_PEER_HAS_KEEPALIVE;
+	out->persistent_keepalive = p->keepalive;
+	return true;
+}
+
+/* Drops the answered follow-ups (their copies were consumed) and sets their peers' keepalives. */
+static void settle_answered(struct installer *ins)
+{
+	struct dp_peer *ka = malloc(ins->n_answered * sizeof(*ka));
+	size_t i, kept = 0, nka = 0;
+	int ret;
+
+	for (i = 0; i < ins->n_followups; ++i) {
+		struct followup *f = &ins->followups[i];
+
+		if (!f->answered) {
+			ins->followups[kept++] = *f;
+			continue;
+		}
+		if (f->seq > ins->followup_passed_seq)
+			ins->followup_passed_seq = f->seq;
+		if (ka && nka < ins->n_answered)
+			nka += keepalive_answered(peertab_find(ins->tab, f->key), &ka[nka]);
+	}
+	metrics_add(&ins->m->reinject_answered, ins->n_answered);
+	ins->n_followups = kept;
+	ins->n_answered = 0;
+	if (nka && (ret = dataplane_set_peers(ins->dp, ka, nka)))
+		log_ratelimited_debug("re-injection follow-up: setting %zu keepalives failed: %s", nka, strerror(-ret));
+	free(ka);
+}
+
 /* What one listing says of a follow-up's copy, and where its peer is in the listing. */
 enum fu_state { FU_GONE = 0, FU_CONSUMED, FU_WAITING };
 struct fu_seen {
@@ -281,8 +395,11 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 	uint64_t t0 = clock_mono_ms(), late = 0;
 	int ret;
 
-	if (!nf || fu_due(&ins->followups[0]) > now)
-		return;
+	if (ins->n_answered)
+		settle_answered(ins);
+	nf = ins->n_followups;
+	if (!nf || installer_followups_next(ins, now) > now)
+		goto out;
 	refs = malloc(nf * sizeof(*refs));
 	seen = calloc(nf, sizeof(*seen));
 	ka = malloc(nf * sizeof(*ka));
@@ -341,6 +458,7 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
 	metrics_add(&ins->m->reinject_followup_late, late);
 out:
+	atomic_store_explicit(&ins->followups_wait, ins->n_followups > 0, memory_order_relaxed);
 	dataplane_peers_free(peers, n);
 	free(refs);
 	free(seen);
