@@ -19,9 +19,17 @@
 # and re-injections (jitwgd's counters); ratios jit/pre and inv/pre of p50
 # and p99; load1 before the run.
 #
+# CAPTURE=1: tcpdump of the jit and pre ports during each run, into OUT's
+# directory as cap-RATE-RUN.pcap; bench/burst/split.py splits each connect
+# into jitwgd's share (arrival to the copy) and the data plane's (copy to
+# response), beside the pre-installed data plane's own answer time.
 # PROFILE=1: `perf record -e cpu-clock -g` of the jit jitwgd during each run,
 # into OUT's directory as perf-RATE-RUN.data (software clock: this host has no
 # hardware counters).
+# PRELOAD=N: every gateway's data plane already holds N other peers (random
+# keys outside the registry, on 10.250.0.0/16 and up) when the burst comes,
+# as when clients fail over to a busy gateway; the JIT gateways get them
+# again after each restart, and jitwgd adopts them.
 # MODES picks which run side by side (pre is always there as the reference):
 # "jit inv" by default; "jit" or "inv" alone halve the bench's own load.
 # FILTER=1 puts the jit gateway behind the nftables admission filter
@@ -38,6 +46,7 @@ RATES=${RATES:-"500 2000"}
 RUNS=${RUNS:-5}
 MODES=${MODES:-"jit inv"}
 FILTER=${FILTER:-0}
+PRELOAD=${PRELOAD:-0}
 TL_NS_PREFIX=bb-
 # shellcheck source=../../tests/integration/gw_common.bash
 source "$ROOT/tests/integration/gw_common.bash"
@@ -84,7 +93,16 @@ wg_up() {
 	WGPID[$m]=$TL_LAST_PID
 	ip netns exec "$GW" wg set "${IFN[$m]}" private-key "$TL_TMP/gw.key" listen-port "${PORT[$m]}"
 	ip -n "$GW" link set "${IFN[$m]}" up
+	[ "$PRELOAD" = 0 ] || ip netns exec "$GW" wg addconf "${IFN[$m]}" "$TL_TMP/preload.conf"
 }
+if [ "$PRELOAD" != 0 ]; then
+	/usr/bin/python3 - "$PRELOAD" >"$TL_TMP/preload.conf" <<'PY'
+import base64, os, sys
+for n in range(int(sys.argv[1])):
+    print("[Peer]\nPublicKey = %s\nAllowedIPs = 10.%d.%d.%d/32" % (
+        base64.b64encode(os.urandom(32)).decode(), 250 + n // 65536, n // 256 % 256, n % 256))
+PY
+fi
 
 # jitwgd_up MODE [args] -> (re)starts that gateway's jitwgd on its own cache.
 jitwgd_up() {
@@ -94,7 +112,12 @@ jitwgd_up() {
 		kill -TERM "${JPID[$m]}" 2>/dev/null || true
 		wait "${JPID[$m]}" 2>/dev/null || true
 	fi
-	JMET[$m]="127.0.0.1:$((20000 + RANDOM % 20000))"
+	local port
+	for _ in 1 2 3 4 5; do # a port nothing in the namespace listens on (a stopped jitwgd's may linger)
+		port=$((20000 + RANDOM % 20000))
+		ip netns exec "$GW" ss -Htln "sport = :$port" | grep -q . || break
+	done
+	JMET[$m]="127.0.0.1:$port"
 	tl_bg ip netns exec "$GW" "$TL_BIN/jitwgd" --interface "${IFN[$m]}" --registry "$REG_URL" \
 		--cache "$TL_TMP/$m.db" --metrics "${JMET[$m]}" --status-socket "$TL_TMP/$m.sock" \
 		--idle-timeout 3600 --registry-budget 0 "$@" 2>>"$TL_TMP/jitwgd-$m.log"
@@ -180,7 +203,15 @@ for rate in $RATES; do
 			ppid=$!
 			sleep 0.5
 		fi
+		cpid=""
+		if [ -n "${CAPTURE:-}" ]; then
+			ip netns exec "$GW" tcpdump -i any -n -q -w "$(dirname "$OUT")/cap-$rate-$run.pcap" -B 16384 \
+				"udp port ${PORT[jit]} or udp port ${PORT[pre]}" >/dev/null 2>&1 &
+			cpid=$!
+			sleep 0.5
+		fi
 		all "$@"
+		[ -z "$cpid" ] || { sleep 0.3; kill -INT "$cpid"; wait "$cpid" || true; }
 		[ -z "$ppid" ] || { kill -INT "$ppid"; wait "$ppid" || true; }
 		read -r _ _ pre50 pre99 _ _ _ < <(stats "$TL_TMP/r-pre")
 		for m in pre $MODES; do
