@@ -63,7 +63,7 @@ static void *capture_main(void *arg)
 	for (;;) {
 		uint64_t malformed = 0, t;
 		size_t ni = 0, ns = 0;
-		int n, i;
+		int n, i, last = 0;
 
 		if (poll(pfd, 2, 1000) < 0 && errno != EINTR) {
 			err = -errno;
@@ -87,17 +87,22 @@ static void *capture_main(void *arg)
 			break;
 		}
 		for (i = 0; i < n; ++i) {
-			if (pkts[i].kind == CAPTURE_INITIATION)
+			if (pkts[i].kind == CAPTURE_INITIATION) {
 				to_initiation(&in[ni++], &pkts[i]);
-			else
+			} else {
 				memcpy(&from[ns++], &pkts[i].src, sizeof(from[0]));
+				last = i;
+			}
 		}
 		metrics_add(&m->captured, (uint64_t)ni + malformed);
 		if (ni)
 			ingest_submit(c->cfg.admit, in, ni);
-		/* one read's packets share its time stamp */
+		/*
+		 * One time for them all: the last one's read, which follows every
+		 * one's arrival (a copy answered after it went out is never missed).
+		 */
 		if (ns && c->cfg.sessions)
-			c->cfg.sessions(c->cfg.sessions_ctx, from, &pkts[0].ts, ns);
+			c->cfg.sessions(c->cfg.sessions_ctx, from, &pkts[last].ts, ns);
 	}
 out:
 	free(pkts);

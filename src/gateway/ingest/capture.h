@@ -33,7 +33,7 @@ struct ingest_capture_config {
 	struct admit_gate *admit;           /* not owned */
 	struct metrics *metrics;            /* not owned */
 	/*
-	 * Optional: sessions began from from[0..n), read at *at; on the
+	 * Optional: sessions began from from[0..n), all read by *at; on the
 	 * source's thread, so it must not block.
 	 */
 	void (*sessions)(void *ctx, const union ingest_addr *from, const struct timespec *at, size_t n);

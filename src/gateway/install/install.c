@@ -571,6 +571,13 @@ static void do_installs(struct installer *ins, struct install_item *its, size_t 
 		idx[nplain++] = i;
 	}
 	initiate_batch(ins, its, init, ninit, &md, now);
+	/*
+	 * Before the set: a data plane may consume the client's original as
+	 * soon as the peer is in, and the session it starts answers the copy
+	 * to come (installer_sessions_seen()).
+	 */
+	if (md.reinject && nplain)
+		atomic_store_explicit(&ins->followups_wait, true, memory_order_relaxed);
 	set_batch(ins, its, plain, idx, nplain, done, now, now_ms);
 	installer_update_gauges(ins);
 	installer_admit_commit(ins);

@@ -124,6 +124,9 @@ void installer_reinject_run(struct installer *ins)
 	struct reinject_counts k = { 0 };
 
 	reinject_pacer_set_rate(ins->pacer, atomic_load(&ins->rj_rate));
+	/* before the send: the answer may be read on the capture's thread before followup_add() runs */
+	if (reinject_pacer_waiting(ins->pacer))
+		atomic_store_explicit(&ins->followups_wait, true, memory_order_relaxed);
 	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
 	metrics_add(&ins->m->reinjected, k.sent);
 	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
@@ -189,9 +192,10 @@ static uint64_t fu_due(const struct followup *f)
 	return f->sent_ms + FOLLOWUP_MS;
 }
 
-void installer_followup_add(void *arg, const struct reinject_pkt *pk)
+void installer_followup_add(void *arg, const struct reinject_pkt *pk, uint64_t sent_ns)
 {
 	struct installer *ins = arg;
+	const struct peer_state *p;
 	struct followup *f;
 
 	if (ins->n_followups == FOLLOWUP_MAX) {
@@ -203,9 +207,10 @@ void installer_followup_add(void *arg, const struct reinject_pkt *pk)
 	memcpy(f->key, pk->key, WG_KEY_LEN);
 	f->from = pk->from;
 	f->seq = ++ins->followup_seq;
-	f->sent_ms = clock_mono_ms();
+	f->sent_ms = sent_ns / 1000000;
 	f->sent_real = time(NULL);
-	atomic_store_explicit(&ins->followups_wait, true, memory_order_relaxed);
+	p = peertab_find(ins->tab, pk->key);
+	f->since_ms = p && p->installed_mono_ms < f->sent_ms ? p->installed_mono_ms : f->sent_ms;
 }
 
 /* An endpoint as comparable bytes: family, port, address. */
@@ -237,11 +242,14 @@ static int seen_cmp(const void *a, const void *b)
 }
 
 /*
- * A session that began from a copy's source after the copy went out says
- * the data plane answered it (capture.h: the initiator's first message
- * follows the response at once), or answered the client's original, which
- * the copy then merely repeated: either way nothing is left to do but the
- * keepalive. n is at most the stage's batch, so sorting it is cheap.
+ * A session that began from a copy's source after its peer was installed
+ * says the data plane answered the copy (capture.h: the initiator's first
+ * message follows the response at once), or the client's original, which
+ * it consumed late, once the peer was in (the copy is then a replay it
+ * drops): either way nothing is left to do but the keepalive. Such a
+ * session is queued behind the install, so the copy's follow-up exists
+ * when it is handled, unless pacing still held the copy: that one is
+ * settled by a listing. n is at most the stage's batch: sorting is cheap.
  */
 void installer_followups_answered(struct installer *ins, const struct install_item *its, size_t n)
 {
@@ -265,7 +273,7 @@ void installer_followups_answered(struct installer *ins, const struct install_it
 		while (r && r > seen && !seen_cmp(r - 1, &want))
 			--r;
 		for (; r && r < seen + m && !seen_cmp(r, &want); ++r) {
-			if (r->at_ms >= f->sent_ms) {
+			if (r->at_ms >= f->since_ms) {
 				f->answered = true;
 				ins->n_answered++;
 				break;
@@ -458,7 +466,8 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
 	metrics_add(&ins->m->reinject_followup_late, late);
 out:
-	atomic_store_explicit(&ins->followups_wait, ins->n_followups > 0, memory_order_relaxed);
+	atomic_store_explicit(&ins->followups_wait, ins->n_followups > 0 || reinject_pacer_waiting(ins->pacer),
+			      memory_order_relaxed);
 	dataplane_peers_free(peers, n);
 	free(refs);
 	free(seen);

@@ -203,8 +203,8 @@ bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk
 }
 
 void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
-			struct reinject_counts *c, void (*sent)(void *arg, const struct reinject_pkt *pk),
-			void *arg)
+			struct reinject_counts *c,
+			void (*sent)(void *arg, const struct reinject_pkt *pk, uint64_t sent_ns), void *arg)
 {
 	struct reinject_pkt out[REINJECT_MAX];
 	bool ok[REINJECT_MAX];
@@ -240,7 +240,7 @@ void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, 
 			if (ret > 0 && ok[i]) {
 				c->sent++;
 				if (sent)
-					sent(arg, &out[i]);
+					sent(arg, &out[i], now_ns);
 			} else {
 				c->failed++;
 			}

@@ -105,12 +105,13 @@ void reinject_pacer_free(struct reinject_pacer *p);
 bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk, uint64_t now_ns);
 /*
  * Sends through io what the bucket allows at now_ns (CLOCK_MONOTONIC); adds
- * to *c and calls sent(arg, pk) for each copy that went out (may be NULL;
- * pk->msg is not valid there).
+ * to *c and calls sent(arg, pk, now_ns) for each copy that went out (may be
+ * NULL; pk->msg is not valid there). now_ns precedes the send: an answer
+ * seen later on another thread is never older than it.
  */
 void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
-			struct reinject_counts *c, void (*sent)(void *arg, const struct reinject_pkt *pk),
-			void *arg);
+			struct reinject_counts *c,
+			void (*sent)(void *arg, const struct reinject_pkt *pk, uint64_t sent_ns), void *arg);
 /* When the next waiting copy may go (ns, the same clock); UINT64_MAX when none waits. */
 uint64_t reinject_pacer_due(const struct reinject_pacer *p);
 size_t reinject_pacer_waiting(const struct reinject_pacer *p);
