@@ -2,7 +2,8 @@
 /*
  * libFuzzer harness for the capture's user-space re-check, which sees raw
  * packets from the wire (IPv4 with options, IPv6, any length). Whatever it
- * accepts must be an initiation to the port from a real source.
+ * accepts must be an initiation, or the head of a session's first message
+ * (type 4, counter 0), to the port from a real source.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -22,9 +23,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (capture_parse_packet(data, size, PORT, 1, &pkt) == 0) {
 		int fam = pkt.src.sa.sa_family;
 
+		static const uint8_t zero[8];
+
 		assert(fam == AF_INET || fam == AF_INET6);
-		assert(pkt.payload[0] == 1 && !pkt.payload[1] && !pkt.payload[2] && !pkt.payload[3]);
-		assert(size >= 20 + 8 + CAPTURE_PAYLOAD_LEN);
+		if (pkt.kind == CAPTURE_INITIATION) {
+			assert(pkt.payload[0] == 1 && !pkt.payload[1] && !pkt.payload[2] && !pkt.payload[3]);
+			assert(size >= 20 + 8 + CAPTURE_PAYLOAD_LEN);
+		} else {
+			assert(pkt.kind == CAPTURE_SESSION);
+			assert(pkt.payload[0] == 4 && !pkt.payload[1] && !pkt.payload[2] && !pkt.payload[3]);
+			assert(!memcmp(pkt.payload + 8, zero, sizeof(zero)));
+			assert(size >= 20 + 8 + CAPTURE_SESSION_HEAD_LEN);
+		}
 	}
 	return 0;
 }

@@ -293,16 +293,13 @@ void installer_followups_answered(struct installer *ins, const struct install_it
  */
 uint64_t installer_followups_next(const struct installer *ins, uint64_t now)
 {
-	const struct followup *first = NULL;
+	const struct followup *first = &ins->followups[0];
 	uint64_t due;
-	size_t i;
 
+	/* answered ones are settled first, so otherwise none is marked */
 	if (ins->n_answered)
 		return now;
-	for (i = 0; i < ins->n_followups && !first; ++i)
-		if (!ins->followups[i].answered)
-			first = &ins->followups[i];
-	if (!first)
+	if (!ins->n_followups)
 		return UINT64_MAX;
 	if (ins->followup_passed_seq >= first->seq + FOLLOWUP_ORDER_MARGIN)
 		due = fu_due(first);
