@@ -331,24 +331,14 @@ static void initiate_quiet(struct installer *ins, const struct dp_peer *listed)
 /*
  * A consumed copy's peer, installed without its keepalive (do_installs()),
  * gets the record's now: with a session the 0 -> on edge sends a keepalive
- * on it, not an initiation. p is listed's entry in the peer table (NULL:
- * none). Fills *out and returns true when one is due.
+ * on it, not an initiation. p is the peer's entry in the peer table (NULL:
+ * none); listed its entry in a listing, NULL for an answered copy (no
+ * listing: setting the value it has already is a no-op). Fills *out and
+ * returns true when one is due.
  */
 static bool keepalive_due(const struct peer_state *p, const struct dp_peer *listed, struct dp_peer *out)
 {
-	if (!p || p->adopted || !p->keepalive || listed->persistent_keepalive == p->keepalive)
-		return false;
-	memset(out, 0, sizeof(*out));
-	memcpy(out->public_key, listed->public_key, WG_KEY_LEN);
-	out->flags = DP_PEER_UPDATE_QUIET | DP_PEER_HAS_KEEPALIVE;
-	out->persistent_keepalive = p->keepalive;
-	return true;
-}
-
-/* An answered copy's peer gets the record's keepalive; setting the value it has already is a no-op. */
-static bool keepalive_answered(const struct peer_state *p, struct dp_peer *out)
-{
-	if (!p || p->adopted || !p->keepalive)
+	if (!p || p->adopted || !p->keepalive || (listed && listed->persistent_keepalive == p->keepalive))
 		return false;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->public_key, p->key, WG_KEY_LEN);
@@ -374,7 +364,7 @@ static void settle_answered(struct installer *ins)
 		if (f->seq > ins->followup_passed_seq)
 			ins->followup_passed_seq = f->seq;
 		if (ka && nka < ins->n_answered)
-			nka += keepalive_answered(peertab_find(ins->tab, f->key), &ka[nka]);
+			nka += keepalive_due(peertab_find(ins->tab, f->key), NULL, &ka[nka]);
 	}
 	metrics_add(&ins->m->reinject_answered, ins->n_answered);
 	ins->n_followups = kept;
