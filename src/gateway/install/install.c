@@ -635,21 +635,17 @@ static void confirm_run(struct installer *ins)
 	metrics_add(&ins->m->confirm_given_up, k.given_up);
 }
 
-bool installer_installing(const struct installer *ins, uint64_t now)
-{
-	return now - ins->installed_at_ms < INSTALLS_QUIET_MS;
-}
-
 /*
  * When the status copy may be refreshed next (internal.h, STATUS_*): its
- * pause after the last one, but while installs keep coming not before they
- * pause or STATUS_BUSY_EVERY_MS has passed.
+ * pause after the last one, but while installs keep coming (one landed in
+ * the last INSTALLS_QUIET_MS) not before they pause or STATUS_BUSY_EVERY_MS
+ * has passed: a copy holds up the installs queued behind it.
  */
 static uint64_t status_due(const struct installer *ins, uint64_t now)
 {
 	uint64_t due = ins->status_at_ms + ins->status_every_ms, busy_due;
 
-	if (!installer_installing(ins, now))
+	if (now - ins->installed_at_ms >= INSTALLS_QUIET_MS)
 		return due;
 	busy_due = min_u64(ins->status_at_ms + STATUS_BUSY_EVERY_MS, ins->installed_at_ms + INSTALLS_QUIET_MS);
 	return due > busy_due ? due : busy_due;

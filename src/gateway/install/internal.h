@@ -29,7 +29,7 @@ enum {
 	SESSION_LIVE_SEC = 180,
 	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
 	GUARD_ROUNDS = 4,
-	/* Installs are still coming while one landed less than this ago (installer_installing()). */
+	/* Installs are still coming while one landed less than this ago (install.c, status_due()). */
 	INSTALLS_QUIET_MS = 100,
 	STATUS_EVERY_MS = 100,   /* the status copy is refreshed at most this often ... */
 	STATUS_COST_SHARE = 20,  /* ... and at most 1/20 of the thread's time (status_interval_ms) */
@@ -260,13 +260,6 @@ void installer_followups_run(struct installer *ins, uint64_t now);
  * with a session, installed long enough ago, get the record's keepalive.
  */
 void installer_keepalive_sweep(struct installer *ins, const struct dp_peer *peers, size_t n, uint64_t now_ms);
-
-/*
- * Whether installs keep coming: one landed in the last INSTALLS_QUIET_MS.
- * Work on the install thread that holds up the installs queued behind it
- * (the status copy, a follow-up's listing) waits longer while they do.
- */
-bool installer_installing(const struct installer *ins, uint64_t now);
 
 /* status.c: copies the peer table for the status document and publishes the copy. */
 void installer_status_publish(struct installer *ins);
