@@ -148,7 +148,12 @@ struct installer {
 	struct followup *followups;  /* in the order sent, FOLLOWUP_MAX */
 	size_t n_followups;
 	size_t n_answered;           /* followups[] with .answered, not yet run */
-	/* copies sent or about to be, waiting for an answer: for installer_sessions_seen() on other threads */
+	/*
+	 * Copies sent or about to be wait for an answer, for
+	 * installer_sessions_seen() on other threads: raised before an install's
+	 * set (do_installs()), lowered only by a follow-up run that leaves no
+	 * follow-up and no copy in the pacer.
+	 */
 	atomic_bool followups_wait;
 	uint64_t followup_not_before_ms;
 	uint64_t followup_seq;       /* the last copy's seq */

@@ -124,9 +124,6 @@ void installer_reinject_run(struct installer *ins)
 	struct reinject_counts k = { 0 };
 
 	reinject_pacer_set_rate(ins->pacer, atomic_load(&ins->rj_rate));
-	/* before the send: the answer may be read on the capture's thread before followup_add() runs */
-	if (reinject_pacer_waiting(ins->pacer))
-		atomic_store_explicit(&ins->followups_wait, true, memory_order_relaxed);
 	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
 	metrics_add(&ins->m->reinjected, k.sent);
 	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
