@@ -173,27 +173,6 @@ size_t installer_notify(void *ctx, const struct notice *n, size_t count)
 	return done;
 }
 
-size_t installer_sessions_seen(struct installer *ins, const union dp_endpoint *from,
-			       const struct timespec *at, size_t n)
-{
-	struct install_item it;
-	size_t i, done = 0;
-
-	/* Most sessions are rekeys of peers long installed: no copy waits for them. */
-	if (!atomic_load_explicit(&ins->followups_wait, memory_order_relaxed))
-		return 0;
-	for (i = 0; i < n; ++i) {
-		memset(&it, 0, sizeof(it));
-		it.kind = ITEM_SESSION;
-		it.endpoint = from[i];
-		it.first_seen = *at;
-		/* Never ahead of installs: a refused one is settled by a listing instead. */
-		if (!stage_push_if(ins->st, &it, ins->queue_cap / 2, false, NULL, NULL))
-			done++;
-	}
-	return done;
-}
-
 void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec)
 {
 	struct installer *ins = ctx;
@@ -635,22 +614,6 @@ static void confirm_run(struct installer *ins)
 	metrics_add(&ins->m->confirm_given_up, k.given_up);
 }
 
-/*
- * When the status copy may be refreshed next (internal.h, STATUS_*): its
- * pause after the last one, but while installs keep coming (one landed in
- * the last INSTALLS_QUIET_MS) not before they pause or STATUS_BUSY_EVERY_MS
- * has passed: a copy holds up the installs queued behind it.
- */
-static uint64_t status_due(const struct installer *ins, uint64_t now)
-{
-	uint64_t due = ins->status_at_ms + ins->status_every_ms, busy_due;
-
-	if (now - ins->installed_at_ms >= INSTALLS_QUIET_MS)
-		return due;
-	busy_due = min_u64(ins->status_at_ms + STATUS_BUSY_EVERY_MS, ins->installed_at_ms + INSTALLS_QUIET_MS);
-	return due > busy_due ? due : busy_due;
-}
-
 /* Timer work between batches: one thing per call, so queued installs come first. */
 static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 {
@@ -694,16 +657,7 @@ static int install_tick(void *ctx, void *tls, bool stopping, bool *busy)
 		installer_revalidate(ins);
 	if (now >= sweep_due)
 		installer_sweep(ins);
-	if (ins->status_dirty && now >= status_due(ins, now)) {
-		uint64_t t0 = clock_mono_ns();
-
-		installer_status_publish(ins);
-		ins->status_every_ms = installer_status_interval_ms(clock_mono_ns() - t0);
-		ins->status_dirty = false;
-		ins->status_at_ms = now;
-	}
-	if (ins->status_dirty)
-		next = min_u64(next, status_due(ins, now));
+	next = min_u64(next, installer_status_run(ins, now));
 	if (ins->plan.next < ins->plan.n_victims)
 		return 0;
 	next = min_u64(next, installer_guards_next(ins));

@@ -268,6 +268,12 @@ void installer_keepalive_sweep(struct installer *ins, const struct dp_peer *peer
 
 /* status.c: copies the peer table for the status document and publishes the copy. */
 void installer_status_publish(struct installer *ins);
+/*
+ * status.c, the install stage's timer: refreshes the copy when it is dirty
+ * and due (STATUS_*). Returns when it wants to run next, UINT64_MAX when
+ * nothing is dirty.
+ */
+uint64_t installer_status_run(struct installer *ins, uint64_t now);
 
 /*
  * The pause after a copy that took build_ns: STATUS_EVERY_MS, or

@@ -238,6 +238,27 @@ static int seen_cmp(const void *a, const void *b)
 	return memcmp(&((const struct seen_ref *)a)->k, &((const struct seen_ref *)b)->k, sizeof(struct ep_key));
 }
 
+size_t installer_sessions_seen(struct installer *ins, const union dp_endpoint *from,
+			       const struct timespec *at, size_t n)
+{
+	struct install_item it;
+	size_t i, done = 0;
+
+	/* Most sessions are rekeys of peers long installed: no copy waits for them. */
+	if (!atomic_load_explicit(&ins->followups_wait, memory_order_relaxed))
+		return 0;
+	for (i = 0; i < n; ++i) {
+		memset(&it, 0, sizeof(it));
+		it.kind = ITEM_SESSION;
+		it.endpoint = from[i];
+		it.first_seen = *at;
+		/* Never ahead of installs: a refused one is settled by a listing instead. */
+		if (!stage_push_if(ins->st, &it, ins->queue_cap / 2, false, NULL, NULL))
+			done++;
+	}
+	return done;
+}
+
 /*
  * A session that began from a copy's source after its peer was installed
  * says the data plane answered the copy (capture.h: the initiator's first

@@ -318,6 +318,37 @@ static bool copy_peer(struct peer_state *p, void *arg)
 	return true;
 }
 
+/*
+ * When the status copy may be refreshed next (internal.h, STATUS_*): its
+ * pause after the last one, but while installs keep coming (one landed in
+ * the last INSTALLS_QUIET_MS) not before they pause or STATUS_BUSY_EVERY_MS
+ * has passed: a copy holds up the installs queued behind it.
+ */
+static uint64_t status_due(const struct installer *ins, uint64_t now)
+{
+	uint64_t due = ins->status_at_ms + ins->status_every_ms;
+	uint64_t busy = ins->status_at_ms + STATUS_BUSY_EVERY_MS, pause = ins->installed_at_ms + INSTALLS_QUIET_MS;
+
+	if (now - ins->installed_at_ms >= INSTALLS_QUIET_MS)
+		return due;
+	if (busy > pause)
+		busy = pause;
+	return due > busy ? due : busy;
+}
+
+uint64_t installer_status_run(struct installer *ins, uint64_t now)
+{
+	if (ins->status_dirty && now >= status_due(ins, now)) {
+		uint64_t t0 = clock_mono_ns();
+
+		installer_status_publish(ins);
+		ins->status_every_ms = installer_status_interval_ms(clock_mono_ns() - t0);
+		ins->status_dirty = false;
+		ins->status_at_ms = now;
+	}
+	return ins->status_dirty ? status_due(ins, now) : UINT64_MAX;
+}
+
 uint64_t installer_status_interval_ms(uint64_t build_ns)
 {
 	uint64_t ms = build_ns / 1000000 * STATUS_COST_SHARE;
