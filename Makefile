@@ -139,6 +139,7 @@ GATEWAY_SRCS := \
 	src/gateway/install/status-live.c \
 	src/gateway/install/reinject.c \
 	src/gateway/install/reinject-run.c \
+	src/gateway/install/reinject-cookie.c \
 	src/gateway/install/nftset.c \
 	src/gateway/core/config.c \
 	src/gateway/core/stage.c \

@@ -16,7 +16,8 @@
 # the three see the same machine load. Per run and mode: connected, failed,
 # connect p50/p99/max (ms, from each client's first initiation), retransmit
 # rounds (loadgen "retries"), cookie replies, and the gateway's initiations
-# and re-injections (jitwgd's counters); ratios jit/pre and inv/pre of p50
+# and re-injections, and of those the copies sent again with a cookie ("again"; jitwgd's
+# counters); ratios jit/pre and inv/pre of p50
 # and p99; load1 before the run.
 #
 # CAPTURE=1: tcpdump of the jit and pre ports during each run, into OUT's
@@ -184,7 +185,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 
 {
 	echo "# bench/burst at $(git -C "$ROOT" rev-parse --short HEAD), $COUNT clients, $(nproc) CPUs, $(date -u +%FT%TZ), modes $MODES, filter $FILTER"
-	printf '%-5s %3s %5s %-4s %5s %5s %9s %9s %9s %7s %7s %6s %6s %9s %9s\n' rate run load mode ok fail p50_ms p99_ms max_ms retries cookies inits reinj p50/pre p99/pre
+	printf '%-5s %3s %5s %-4s %5s %5s %9s %9s %9s %7s %7s %6s %6s %6s %9s %9s\n' rate run load mode ok fail p50_ms p99_ms max_ms retries cookies inits reinj again p50/pre p99/pre
 } | tee -a "$OUT"
 for rate in $RATES; do
 	for run in $(seq 1 "$RUNS"); do
@@ -216,13 +217,14 @@ for rate in $RATES; do
 		read -r _ _ pre50 pre99 _ _ _ < <(stats "$TL_TMP/r-pre")
 		for m in pre $MODES; do
 			read -r ok fail p50 p99 mx rt ck < <(stats "$TL_TMP/r-$m")
-			inits=- reinj=-
+			inits=- reinj=- again=-
 			if [ "$m" != pre ]; then
 				inits=$(jmetric "$m" jitwg_initiations_sent_total || echo 0)
 				reinj=$(jmetric "$m" jitwg_install_reinjected_total || echo 0)
+				again=$(jmetric "$m" jitwg_install_reinject_cookied_total || echo 0)
 			fi
-			printf '%-5s %3s %5s %-4s %5s %5s %9s %9s %9s %7s %7s %6s %6s %9s %9s\n' "$rate" "$run" "$load" "$m" "$ok" "$fail" \
-				"$p50" "$p99" "$mx" "$rt" "$ck" "$inits" "$reinj" "$(ratio "$p50" "$pre50")" "$(ratio "$p99" "$pre99")"
+			printf '%-5s %3s %5s %-4s %5s %5s %9s %9s %9s %7s %7s %6s %6s %6s %9s %9s\n' "$rate" "$run" "$load" "$m" "$ok" "$fail" \
+				"$p50" "$p99" "$mx" "$rt" "$ck" "$inits" "$reinj" "$again" "$(ratio "$p50" "$pre50")" "$(ratio "$p99" "$pre99")"
 		done | tee -a "$OUT"
 		[ "$FILTER" != 1 ] || echo "# filter, rate $rate run $run: dropped $(($(nftc dropped) - nd0)), admitted $(($(nftc admitted) - na0))" | tee -a "$OUT"
 	done

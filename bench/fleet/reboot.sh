@@ -137,9 +137,9 @@ for n in $SIZES; do
 		fi
 		wait "${pids[@]}" || true
 		# what each JIT gateway did with the burst (drops, verdicts, installs, repairs, the filter's set)
-		fl_metrics 0 | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|install_seconds|install_reinject|initiations_sent|cache_total|registry_requests)' \
+		fl_metrics 0 | grep -E '^jitwg_(captured|capture_cookies|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|install_seconds|install_reinject|initiations_sent|cache_total|registry_requests)' \
 			>"$OUT/metrics-$n-$r-jit.txt" || true
-		fl_metrics 0 f | grep -E '^jitwg_(captured|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|install_seconds|install_reinject|initiations_sent|cache_total|registry_requests|admit_set)' \
+		fl_metrics 0 f | grep -E '^jitwg_(captured|capture_cookies|handshakes|admit_dropped|identify_queue_dropped|lookup_queue_dropped|install_queue_dropped|installs|install_confirm|install_seconds|install_reinject|initiations_sent|cache_total|registry_requests|admit_set)' \
 			>"$OUT/metrics-$n-$r-filter.txt" || true
 		for m in jit filter push; do curve "$OUT/reboot-$n-$r-$m.out" >"$OUT/curve-$n-$m-$r.tsv"; done
 		j=$OUT/reboot-$n-$r-jit.out f=$OUT/reboot-$n-$r-filter.out p=$OUT/reboot-$n-$r-push.out

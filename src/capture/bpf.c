@@ -25,6 +25,10 @@
  *         length == UDP length == 156).
  * Loads past the end of the packet make classic BPF return 0, so short
  * packets are dropped without explicit length checks.
+ *
+ * The egress tap's program (bpf_build_cookie_filter) is the same walk for
+ * the other direction: outgoing, UDP from the port, a 64-byte type-3
+ * message.
  */
 #include <errno.h>
 #include <string.h>
@@ -48,6 +52,9 @@ enum {
 	WG_DATA_WORD = 0x04000000, /* type 4: transport data */
 	WG_COUNTER_OFF = 8,        /* after type, reserved and the receiver index */
 	WG_DATA_UDP_MIN = UDP_HDR_LEN + 32, /* header 16 + an empty payload's tag 16 */
+	WG_COOKIE_WORD = 0x03000000, /* type 3: cookie reply */
+	WG_COOKIE_UDP_LEN = UDP_HDR_LEN + 64,
+	UDP_SPORT_OFF = 0,
 	SNAP_LEN = 0x40000,
 };
 
@@ -74,6 +81,35 @@ struct ins {
 #define STMT(c, kk) { .code = (c), .k = (kk) }
 #define JUMP(c, kk, t, f) { .code = (c), .k = (kk), .jt = (t), .jf = (f) }
 #define AT(l, c, kk) { .code = (c), .k = (kk), .here = (l) }
+
+/* Lays src[0..n) out into prog, resolving the labels. */
+static int assemble(struct sock_filter *prog, size_t cap, const struct ins *src, size_t n, uint16_t port)
+{
+	size_t pos[L_COUNT] = { 0 };
+	size_t i;
+
+	if (port == 0)
+		return -EINVAL;
+	if (cap < n)
+		return -ENOSPC;
+	for (i = 0; i < n; i++)
+		if (src[i].here != L_NONE)
+			pos[src[i].here] = i;
+	for (i = 0; i < n; i++) {
+		size_t jt = src[i].jt == L_NONE ? i + 1 : pos[src[i].jt];
+		size_t jf = src[i].jf == L_NONE ? i + 1 : pos[src[i].jf];
+
+		prog[i] = (struct sock_filter){ .code = src[i].code, .k = src[i].k };
+		if (BPF_CLASS(src[i].code) == BPF_JMP) {
+			/* Classic BPF only jumps forward, by at most 255. */
+			if (jt <= i || jf <= i || jt - i - 1 > 255 || jf - i - 1 > 255)
+				return -EINVAL;
+			prog[i].jt = (uint8_t)(jt - i - 1);
+			prog[i].jf = (uint8_t)(jf - i - 1);
+		}
+	}
+	return (int)n;
+}
 
 int bpf_build_initiation_filter(struct sock_filter *prog, size_t cap, uint16_t port)
 {
@@ -149,29 +185,45 @@ int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, ui
 		AT(L_SESSION, BPF_RET | BPF_K, BPF_SESSION_SNAP),
 		AT(L_DROP, BPF_RET | BPF_K, 0),
 	};
-	const size_t n = sizeof(src) / sizeof(src[0]);
-	size_t pos[L_COUNT] = { 0 };
-	size_t i;
+	return assemble(prog, cap, src, sizeof(src) / sizeof(src[0]), port);
+}
 
-	if (port == 0)
-		return -EINVAL;
-	if (cap < n)
-		return -ENOSPC;
-	for (i = 0; i < n; i++)
-		if (src[i].here != L_NONE)
-			pos[src[i].here] = i;
-	for (i = 0; i < n; i++) {
-		size_t jt = src[i].jt == L_NONE ? i + 1 : pos[src[i].jt];
-		size_t jf = src[i].jf == L_NONE ? i + 1 : pos[src[i].jf];
+int bpf_build_cookie_filter(struct sock_filter *prog, size_t cap, uint16_t port)
+{
+	const struct ins src[] = {
+		STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+		STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, L_V4, L_NONE),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x60, L_V6, L_DROP),
 
-		prog[i] = (struct sock_filter){ .code = src[i].code, .k = src[i].k };
-		if (BPF_CLASS(src[i].code) == BPF_JMP) {
-			/* Classic BPF only jumps forward, by at most 255. */
-			if (jt <= i || jf <= i || jt - i - 1 > 255 || jf - i - 1 > 255)
-				return -EINVAL;
-			prog[i].jt = (uint8_t)(jt - i - 1);
-			prog[i].jf = (uint8_t)(jf - i - 1);
-		}
-	}
-	return (int)n;
+		AT(L_V4, BPF_LD | BPF_B | BPF_ABS, IP4_PROTO_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_ABS, IP4_FRAG_OFF),
+		JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, L_DROP, L_NONE),
+		STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = IHL * 4 */
+		STMT(BPF_MISC | BPF_TXA, 0),
+		JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_IND, UDP_SPORT_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_IND, UDP_LEN_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_COOKIE_UDP_LEN, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_W | BPF_IND, UDP_HDR_LEN),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_COOKIE_WORD, L_ACCEPT, L_DROP),
+
+		AT(L_V6, BPF_LD | BPF_B | BPF_ABS, IP6_NEXTHDR_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_ABS, IP6_HDR_LEN + UDP_SPORT_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_H | BPF_ABS, IP6_HDR_LEN + UDP_LEN_OFF),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_COOKIE_UDP_LEN, L_NONE, L_DROP),
+		STMT(BPF_LD | BPF_W | BPF_ABS, IP6_HDR_LEN + UDP_HDR_LEN),
+		JUMP(BPF_JMP | BPF_JEQ | BPF_K, WG_COOKIE_WORD, L_ACCEPT, L_DROP),
+
+		AT(L_ACCEPT, BPF_RET | BPF_K, SNAP_LEN),
+		AT(L_DROP, BPF_RET | BPF_K, 0),
+	};
+
+	return assemble(prog, cap, src, sizeof(src) / sizeof(src[0]), port);
 }

@@ -48,4 +48,13 @@ int bpf_build_initiation_filter(struct sock_filter *prog, size_t cap, uint16_t p
 int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, uint16_t port,
 					uint32_t net, uint32_t mask);
 
+/*
+ * The program of the egress tap (capture.h, capture_egress()): accepts
+ * exactly a packet this host sends (PACKET_OUTGOING), IPv4 without
+ * fragments or IPv6 with UDP as next header, UDP source port == port, UDP
+ * length == 8 + 64, payload word 0 == 03 00 00 00: the data plane's cookie
+ * reply. Same returns as above.
+ */
+int bpf_build_cookie_filter(struct sock_filter *prog, size_t cap, uint16_t port);
+
 #endif

@@ -17,6 +17,9 @@
  *
  * The BPF program is an optimisation; capture_parse_packet() re-checks
  * every field before a packet is handed out.
+ *
+ * The egress tap (capture.h) is a third socket, bound to ETH_P_ALL and
+ * opened only on demand, in the same epoll set.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -49,10 +52,12 @@ enum {
 	UDP_HDR_LEN = 8,
 	WG_UDP_LEN = UDP_HDR_LEN + CAPTURE_PAYLOAD_LEN,
 	WG_DATA_UDP_MIN = UDP_HDR_LEN + 32, /* a transport message's header and an empty payload's tag */
+	WG_COOKIE_UDP_LEN = UDP_HDR_LEN + CAPTURE_COOKIE_LEN,
+	EGRESS = 2,           /* fd[EGRESS]: the egress tap, -1 while closed */
 };
 
 struct capture {
-	int fd[2]; /* [0] IPv4, [1] IPv6 */
+	int fd[3]; /* [0] IPv4, [1] IPv6, [EGRESS] the egress tap */
 	int epfd;
 	uint16_t port;
 	unsigned next; /* socket to read first: alternates so neither starves */
@@ -107,22 +112,30 @@ static bool session_ok(const uint8_t *udp, size_t udp_len, uint16_t port)
 	       pl[0] == 4 && pl[1] == 0 && pl[2] == 0 && pl[3] == 0 && !memcmp(pl + 8, zero, 8);
 }
 
+/* A cookie reply we send: from our port to one that can be answered; udp_len from the IP header. */
+static bool cookie_ok(const uint8_t *udp, size_t udp_len, uint16_t port)
+{
+	const uint8_t *pl = udp + UDP_HDR_LEN;
+
+	return get16(udp) == port && get16(udp + 2) != 0 && udp_len == WG_COOKIE_UDP_LEN &&
+	       get16(udp + 4) == udp_len && pl[0] == 3 && pl[1] == 0 && pl[2] == 0 && pl[3] == 0;
+}
+
 static void set_kind(struct capture_pkt *out, enum capture_kind kind, const uint8_t *payload)
 {
+	size_t keep = kind == CAPTURE_INITIATION ? CAPTURE_PAYLOAD_LEN :
+		      kind == CAPTURE_COOKIE ? CAPTURE_COOKIE_LEN : CAPTURE_SESSION_HEAD_LEN;
+
 	out->kind = kind;
-	if (kind == CAPTURE_INITIATION) {
-		memcpy(out->payload, payload, CAPTURE_PAYLOAD_LEN);
-	} else {
-		memcpy(out->payload, payload, CAPTURE_SESSION_HEAD_LEN);
-		memset(out->payload + CAPTURE_SESSION_HEAD_LEN, 0, CAPTURE_PAYLOAD_LEN - CAPTURE_SESSION_HEAD_LEN);
-	}
+	memcpy(out->payload, payload, keep);
+	memset(out->payload + keep, 0, CAPTURE_PAYLOAD_LEN - keep);
 }
 
 static int parse4(const uint8_t *p, size_t len, uint16_t port, struct capture_pkt *out)
 {
 	enum capture_kind kind;
 	size_t ihl, tot;
-	uint32_t saddr;
+	uint32_t peer;
 
 	if (len < IP4_HDR_MIN || (p[0] >> 4) != 4)
 		return -EINVAL;
@@ -140,16 +153,17 @@ static int parse4(const uint8_t *p, size_t len, uint16_t port, struct capture_pk
 		kind = CAPTURE_INITIATION;
 	else if (session_ok(p + ihl, tot - ihl, port))
 		kind = CAPTURE_SESSION;
+	else if (tot <= len && cookie_ok(p + ihl, tot - ihl, port))
+		kind = CAPTURE_COOKIE;
 	else
 		return -EINVAL;
-	memcpy(&saddr, p + 12, 4);
-	/* Not an address anyone can be answered at. */
-	if (saddr == htonl(INADDR_ANY) || saddr == htonl(INADDR_BROADCAST) ||
-	    IN_MULTICAST(ntohl(saddr)))
+	/* Not an address anyone can be answered at: the sender's, or a cookie's receiver. */
+	memcpy(&peer, p + (kind == CAPTURE_COOKIE ? 16 : 12), 4);
+	if (peer == htonl(INADDR_ANY) || peer == htonl(INADDR_BROADCAST) || IN_MULTICAST(ntohl(peer)))
 		return -EINVAL;
 	memset(&out->src, 0, sizeof(out->src));
 	out->src.sin.sin_family = AF_INET;
-	out->src.sin.sin_addr.s_addr = saddr;
+	memcpy(&out->src.sin.sin_addr, p + 12, 4);
 	memcpy(&out->src.sin.sin_port, p + ihl, 2);
 	memset(&out->dst, 0, sizeof(out->dst));
 	out->dst.sin.sin_family = AF_INET;
@@ -163,34 +177,39 @@ static int parse6(const uint8_t *p, size_t len, uint16_t port, int ifindex,
 		  struct capture_pkt *out)
 {
 	enum capture_kind kind;
-	struct in6_addr saddr;
+	struct in6_addr peer;
 	size_t plen;
 
 	if (len < IP6_HDR_LEN + UDP_HDR_LEN + CAPTURE_SESSION_HEAD_LEN || (p[0] >> 4) != 6 ||
 	    p[6] != IPPROTO_UDP)
 		return -EINVAL;
 	plen = get16(p + 4);
-	/* A zero UDP checksum is illegal over IPv6; the stack would drop it. */
-	if (get16(p + IP6_HDR_LEN + 6) == 0)
+	/*
+	 * A zero UDP checksum is illegal over IPv6; the stack would drop it. (Not
+	 * checked on what we send: the tap may see it before the checksum is done.)
+	 */
+	if (plen == WG_COOKIE_UDP_LEN && len >= IP6_HDR_LEN + plen && cookie_ok(p + IP6_HDR_LEN, plen, port))
+		kind = CAPTURE_COOKIE;
+	else if (get16(p + IP6_HDR_LEN + 6) == 0)
 		return -EINVAL;
-	if (plen == WG_UDP_LEN && len >= IP6_HDR_LEN + WG_UDP_LEN && initiation_ok(p + IP6_HDR_LEN, port))
+	else if (plen == WG_UDP_LEN && len >= IP6_HDR_LEN + WG_UDP_LEN && initiation_ok(p + IP6_HDR_LEN, port))
 		kind = CAPTURE_INITIATION;
 	else if (session_ok(p + IP6_HDR_LEN, plen, port))
 		kind = CAPTURE_SESSION;
 	else
 		return -EINVAL;
-	memcpy(&saddr, p + 8, sizeof(saddr));
-	if (IN6_IS_ADDR_UNSPECIFIED(&saddr) || IN6_IS_ADDR_MULTICAST(&saddr))
+	memcpy(&peer, p + (kind == CAPTURE_COOKIE ? 24 : 8), sizeof(peer));
+	if (IN6_IS_ADDR_UNSPECIFIED(&peer) || IN6_IS_ADDR_MULTICAST(&peer))
 		return -EINVAL;
 	memset(&out->src, 0, sizeof(out->src));
 	out->src.sin6.sin6_family = AF_INET6;
-	out->src.sin6.sin6_addr = saddr;
+	memcpy(&out->src.sin6.sin6_addr, p + 8, 16);
 	memcpy(&out->src.sin6.sin6_port, p + IP6_HDR_LEN, 2);
 	memset(&out->dst, 0, sizeof(out->dst));
 	out->dst.sin6.sin6_family = AF_INET6;
 	memcpy(&out->dst.sin6.sin6_addr, p + 24, 16);
 	memcpy(&out->dst.sin6.sin6_port, p + IP6_HDR_LEN + 2, 2);
-	if (IN6_IS_ADDR_LINKLOCAL(&saddr))
+	if (IN6_IS_ADDR_LINKLOCAL(&out->src.sin6.sin6_addr))
 		out->src.sin6.sin6_scope_id = ifindex > 0 ? (uint32_t)ifindex : 0;
 	if (IN6_IS_ADDR_LINKLOCAL(&out->dst.sin6.sin6_addr))
 		out->dst.sin6.sin6_scope_id = ifindex > 0 ? (uint32_t)ifindex : 0;
@@ -265,7 +284,7 @@ struct capture *capture_open_skip_v4(uint16_t listen_port, uint32_t net, uint32_
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->fd[0] = c->fd[1] = c->epfd = -1;
+	c->fd[0] = c->fd[1] = c->fd[EGRESS] = c->epfd = -1;
 	c->port = listen_port;
 	for (i = 0; i < CAP_BATCH; i++) {
 		c->iov[i].iov_base = c->buf[i];
@@ -307,7 +326,7 @@ void capture_free(struct capture *c)
 
 	if (!c)
 		return;
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 3; i++)
 		if (c->fd[i] >= 0)
 			close(c->fd[i]);
 	if (c->epfd >= 0)
@@ -318,6 +337,42 @@ void capture_free(struct capture *c)
 int capture_fd(const struct capture *c)
 {
 	return c->epfd;
+}
+
+int capture_egress(struct capture *c, bool on)
+{
+	struct sock_filter insns[BPF_INITIATION_FILTER_MAX];
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = EGRESS };
+	struct sock_fprog fprog = { .filter = insns };
+	int n, fd;
+
+	if (!on || c->fd[EGRESS] >= 0) {
+		if (!on && c->fd[EGRESS] >= 0) {
+			(void)epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->fd[EGRESS], NULL);
+			close(c->fd[EGRESS]);
+			c->fd[EGRESS] = -1;
+		}
+		return 0;
+	}
+	n = bpf_build_cookie_filter(insns, BPF_INITIATION_FILTER_MAX, c->port);
+	if (n < 0)
+		return n;
+	fprog.len = (unsigned short)n;
+	fd = open_one(ETH_P_ALL, &fprog);
+	if (fd < 0)
+		return fd;
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	c->fd[EGRESS] = fd;
+	return 0;
+}
+
+bool capture_egress_open(const struct capture *c)
+{
+	return c->fd[EGRESS] >= 0;
 }
 
 /* One recvmmsg on socket s; appends good packets to pkts. */
@@ -348,9 +403,10 @@ static int read_batch(struct capture *c, int s, struct capture_pkt *pkts, size_t
 		struct capture_pkt *out = &pkts[*got];
 
 		if ((c->msg[i].msg_hdr.msg_flags & MSG_TRUNC) ||
-		    c->from[i].sll_pkttype != PACKET_HOST ||
+		    c->from[i].sll_pkttype != (s == EGRESS ? PACKET_OUTGOING : PACKET_HOST) ||
 		    capture_parse_packet(c->buf[i], c->msg[i].msg_len, c->port,
-					 c->from[i].sll_ifindex, out) < 0) {
+					 c->from[i].sll_ifindex, out) < 0 ||
+		    (out->kind == CAPTURE_COOKIE) != (s == EGRESS)) {
 			if (malformed)
 				(*malformed)++;
 			log_ratelimited_debug("capture: dropped a packet that failed the re-check");
@@ -365,17 +421,17 @@ static int read_batch(struct capture *c, int s, struct capture_pkt *pkts, size_t
 int capture_read(struct capture *c, struct capture_pkt *pkts, size_t max, uint64_t *malformed)
 {
 	size_t got = 0;
-	bool more[2] = { true, true };
+	bool more[3] = { true, true, c->fd[EGRESS] >= 0 };
 	int round, k, ret;
 
 	/*
-	 * Alternate which socket goes first so that a flood on one family
-	 * cannot starve the other; stop after a few rounds so a caller's loop
-	 * stays responsive even when every packet fails the re-check.
+	 * Rotate which socket goes first so that a flood on one cannot starve
+	 * the others; stop after a few rounds so a caller's loop stays
+	 * responsive even when every packet fails the re-check.
 	 */
-	for (round = 0; round < CAP_ROUNDS && got < max && (more[0] || more[1]); round++) {
-		for (k = 0; k < 2 && got < max; k++) {
-			int s = (int)((c->next + (unsigned)k) & 1);
+	for (round = 0; round < CAP_ROUNDS && got < max && (more[0] || more[1] || more[2]); round++) {
+		for (k = 0; k < 3 && got < max; k++) {
+			int s = (int)((c->next + (unsigned)k) % 3);
 
 			if (!more[s])
 				continue;
@@ -384,7 +440,7 @@ int capture_read(struct capture *c, struct capture_pkt *pkts, size_t max, uint64
 				return ret;
 		}
 	}
-	c->next ^= 1;
+	c->next = (c->next + 1) % 3;
 	return (int)got;
 }
 
@@ -395,9 +451,9 @@ uint64_t capture_kernel_drops(struct capture *c)
 	uint64_t drops = 0;
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		len = sizeof(st);
-		if (getsockopt(c->fd[i], SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+		if (c->fd[i] >= 0 && getsockopt(c->fd[i], SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
 			drops += st.tp_drops;
 	}
 	return drops;

@@ -16,19 +16,29 @@
  * from that source address and port, without asking the data plane. Later
  * messages (counter > 0) never leave the kernel: one packet per session.
  *
+ * On demand, an egress tap (capture_egress()) also passes the cookie
+ * replies the data plane sends from the listen port: under load it answers
+ * initiations, jitwgd's re-injected copies among them, with a cookie
+ * instead of a response. The tap is a third packet socket, bound to
+ * ETH_P_ALL because only those see outgoing packets, and the kernel clones
+ * every packet the host sends for such a socket before its filter runs:
+ * the caller opens it only while that matters (a burst) and closes it after.
+ *
  * Not thread-safe: one reader thread per struct capture.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include <netinet/in.h>
 
-enum { CAPTURE_PAYLOAD_LEN = 148, CAPTURE_SESSION_HEAD_LEN = 16 };
+enum { CAPTURE_PAYLOAD_LEN = 148, CAPTURE_SESSION_HEAD_LEN = 16, CAPTURE_COOKIE_LEN = 64 };
 
 enum capture_kind {
 	CAPTURE_INITIATION = 0,  /* payload: the whole 148-byte initiation */
 	CAPTURE_SESSION,         /* payload: the first 16 bytes of a session's first message, the rest 0 */
+	CAPTURE_COOKIE,          /* sent by us: payload the 64-byte cookie reply, the rest 0 */
 };
 
 struct capture_pkt {
@@ -36,12 +46,12 @@ struct capture_pkt {
 		struct sockaddr sa;
 		struct sockaddr_in sin;
 		struct sockaddr_in6 sin6;
-	} src;                                 /* source address and port of the datagram */
+	} src;                                 /* source address and port of the datagram (a cookie: ours) */
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in sin;
 		struct sockaddr_in6 sin6;
-	} dst;                                 /* the local address and port it was sent to */
+	} dst;                                 /* where it was sent: ours (a cookie: the peer's) */
 	struct timespec ts;                    /* CLOCK_MONOTONIC when read */
 	enum capture_kind kind;
 	uint8_t payload[CAPTURE_PAYLOAD_LEN];  /* see kind */
@@ -75,6 +85,14 @@ int capture_fd(const struct capture *c);
  */
 int capture_read(struct capture *c, struct capture_pkt *pkts, size_t max, uint64_t *malformed);
 
+/*
+ * Opens (on) or closes the egress tap; idempotent. Its packets come out of
+ * capture_read() as CAPTURE_COOKIE. Returns 0 or -errno (the tap stays
+ * closed).
+ */
+int capture_egress(struct capture *c, bool on);
+bool capture_egress_open(const struct capture *c);
+
 /* Kernel-side drop count since the last call (PACKET_STATISTICS). */
 uint64_t capture_kernel_drops(struct capture *c);
 
@@ -85,7 +103,9 @@ uint64_t capture_kernel_drops(struct capture *c);
  * the packet is exactly an unfragmented initiation to port, or the head of
  * a session's first message to port (its IP and UDP lengths agree; the
  * bytes past its 16-byte header may be cut), with a usable source address
- * and port; -EINVAL otherwise. ifindex becomes the scope of a link-local
+ * and port, or exactly a cookie reply from port to a usable address and
+ * port; -EINVAL otherwise. Which direction a packet went is the caller's
+ * to check (the packet type of the socket it came from). ifindex becomes the scope of a link-local
  * IPv6 source. Pure; safe on any bytes.
  */
 int capture_parse_packet(const uint8_t *pkt, size_t len, uint16_t port, int ifindex,

@@ -68,6 +68,7 @@ struct daemon {
 	struct nftset *admit_set;            /* NULL unless --admit-set; used by the install stage */
 	atomic_int fatal;            /* a stage stopped on its own: exit non-zero */
 	char pubs[WG_KEY_B64_LEN + 1];
+	uint8_t pub[WG_KEY_LEN];     /* the interface's public key (pubs in base64) */
 	uint16_t port;
 	const char *backend;
 };
@@ -321,6 +322,7 @@ static int start_dataplane(struct daemon *d)
 		return -1;
 	}
 	key_to_base64(d->pubs, pub);
+	memcpy(d->pub, pub, WG_KEY_LEN);
 	memset(&info, 0, sizeof(info));
 	snprintf(info.ifname, sizeof(info.ifname), "%s", cfg->interface);
 	info.backend = d->backend;
@@ -396,6 +398,7 @@ static int start_install(struct daemon *d)
 	ic.listen_port = d->port;
 	ic.status = d->board;
 	ic.admit = d->admit_set;
+	ic.public_key = d->pub;
 	d->ins = installer_new(d->dp, &ic);
 	if (!d->ins) {
 		log_err("install stage: %s", strerror(errno));
@@ -474,22 +477,49 @@ static int start_identify_admit(struct daemon *d)
 	return 0;
 }
 
+enum { SEEN_BATCH = 64 };
+
+/* from[0..k) (k <= SEEN_BATCH) as data-plane endpoints. */
+static void to_endpoints(union dp_endpoint *ep, const union ingest_addr *from, size_t k)
+{
+	size_t i;
+
+	for (i = 0; i < k; ++i) {
+		memset(&ep[i], 0, sizeof(ep[i]));
+		if (from[i].sa.sa_family == AF_INET)
+			ep[i].addr4 = from[i].sin;
+		else
+			ep[i].addr6 = from[i].sin6;
+	}
+}
+
 /* The capture saw sessions begin: the install stage's follow-ups want to know (install.h). */
 static void on_sessions(void *ctx, const union ingest_addr *from, const struct timespec *at, size_t n)
 {
 	struct daemon *d = ctx;
-	union dp_endpoint ep[64];
+	union dp_endpoint ep[SEEN_BATCH];
 	size_t i, k;
 
 	for (i = 0; i < n; i += k) {
-		for (k = 0; k < 64 && i + k < n; ++k) {
-			memset(&ep[k], 0, sizeof(ep[k]));
-			if (from[i + k].sa.sa_family == AF_INET)
-				ep[k].addr4 = from[i + k].sin;
-			else
-				ep[k].addr6 = from[i + k].sin6;
-		}
+		k = n - i < SEEN_BATCH ? n - i : SEEN_BATCH;
+		to_endpoints(ep, from + i, k);
 		installer_sessions_seen(d->ins, ep, at, k);
+	}
+}
+
+_Static_assert((int)CAPTURE_COOKIE_LEN == (int)WG_MSG_COOKIE_LEN, "a cookie reply is one length");
+
+/* The data plane sent cookie replies: copies it refused go again with them (install.h). */
+static void on_cookies(void *ctx, const union ingest_addr *to, const uint8_t (*msg)[CAPTURE_COOKIE_LEN], size_t n)
+{
+	struct daemon *d = ctx;
+	union dp_endpoint ep[SEEN_BATCH];
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < SEEN_BATCH ? n - i : SEEN_BATCH;
+		to_endpoints(ep, to + i, k);
+		installer_cookies_seen(d->ins, ep, msg + i, k);
 	}
 }
 
@@ -500,6 +530,7 @@ static int start_sources(struct daemon *d)
 	struct ingest_capture_config cc = {
 		.src = d->cap, .admit = d->admit, .metrics = d->m, .fatal = on_fatal, .fatal_ctx = d,
 		.sessions = on_sessions, .sessions_ctx = d,
+		.cookies = on_cookies, .cookies_ctx = d,
 	};
 
 	d->capture_src = ingest_capture_start(&cc);

@@ -112,7 +112,7 @@ static void send_marker(int family, uint32_t marker)
 
 /*
  * Reads until the end marker (sent last) arrives; returns how many other
- * packets came out and stores their markers.
+ * packets came out (in the marker's read too) and stores their markers.
  */
 static size_t collect(uint32_t end, uint32_t *seen, size_t cap_seen, uint64_t *malformed)
 {
@@ -122,20 +122,27 @@ static size_t collect(uint32_t end, uint32_t *seen, size_t cap_seen, uint64_t *m
 	int i, r, k;
 
 	for (i = 0; i < 200; i++) { /* bounded: 200 x 10 ms */
+		bool done = false;
+
 		r = poll(&pfd, 1, 10);
 		assert_true(r >= 0);
 		r = capture_read(cap, pkts, 32, malformed);
 		assert_true(r >= 0);
+		/* the whole batch: one read may take another socket's packets after the marker */
 		for (k = 0; k < r; k++) {
 			uint32_t m;
 
 			memcpy(&m, pkts[k].payload + 4, 4);
-			if (m == end)
-				return n;
+			if (m == end) {
+				done = true;
+				continue;
+			}
 			if (n < cap_seen)
 				seen[n] = m;
 			n++;
 		}
+		if (done)
+			return n;
 	}
 	fail_msg("end marker %u never captured", end);
 	return n;
@@ -262,6 +269,7 @@ static void test_session_ipv6(void **state)
 	run_session_cases(AF_INET6);
 }
 
+static uint32_t bpf_pkttype = PACKET_HOST; /* what bpf_run() says the packet's type is */
 static uint32_t bpf_run(const struct sock_filter *prog, int n, const uint8_t *pkt, size_t len);
 
 /*
@@ -296,6 +304,191 @@ static void test_session_skip(void **state)
 	/* an IP length that disagrees with UDP's */
 	b[25] ^= 1;
 	assert_int_equal(capture_parse_packet(b, BPF_SESSION_SNAP, PORT, 1, &out), -EINVAL);
+}
+
+/* A cookie reply's payload: type 3, receiver index marker, then 0xee. */
+static void cookie_reply(uint8_t *p, size_t len, uint32_t marker)
+{
+	memset(p, 0xee, len);
+	p[0] = 3;
+	p[1] = p[2] = p[3] = 0;
+	memcpy(p + 4, &marker, 4);
+}
+
+/*
+ * The egress tap's program and re-check: only a 64-byte type-3 message
+ * sent from the port, to an address that can be answered, and only in
+ * that direction.
+ */
+static void test_cookie_parse(void **state)
+{
+	struct sock_filter prog[BPF_INITIATION_FILTER_MAX];
+	int n = bpf_build_cookie_filter(prog, BPF_INITIATION_FILTER_MAX, PORT);
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(PORT) }, d6 = s6;
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(PORT) }, d4 = s4;
+	uint8_t pl[80], b[UDPIP_HDR_MAX + sizeof(pl)];
+	struct capture_pkt out;
+	int len;
+
+	assert_true(n > 10);
+	assert_int_equal(bpf_build_cookie_filter(prog, (size_t)n - 1, PORT), -ENOSPC);
+	assert_int_equal(bpf_build_cookie_filter(prog, BPF_INITIATION_FILTER_MAX, 0), -EINVAL);
+	inet_pton(AF_INET, "192.0.2.1", &s4.sin_addr);
+	inet_pton(AF_INET, "198.51.100.7", &d4.sin_addr);
+	d4.sin_port = htons(40002);
+	cookie_reply(pl, CAPTURE_COOKIE_LEN, 31);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, CAPTURE_COOKIE_LEN);
+	bpf_pkttype = PACKET_OUTGOING;
+	assert_true(bpf_run(prog, n, b, (size_t)len) > 0);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), 0);
+	assert_int_equal(out.kind, CAPTURE_COOKIE);
+	assert_int_equal(out.src.sin.sin_port, htons(PORT));
+	assert_int_equal(out.dst.sin.sin_addr.s_addr, d4.sin_addr.s_addr);
+	assert_int_equal(out.dst.sin.sin_port, d4.sin_port);
+	assert_memory_equal(out.payload, pl, CAPTURE_COOKIE_LEN);
+	assert_int_equal(out.payload[CAPTURE_COOKIE_LEN], 0);
+	/* one received, or by the initiations' program: not ours */
+	bpf_pkttype = PACKET_HOST;
+	assert_int_equal(bpf_run(prog, n, b, (size_t)len), 0);
+	bpf_pkttype = PACKET_OUTGOING;
+	/* cut short */
+	assert_int_equal(capture_parse_packet(b, (size_t)len - 1, PORT, 1, &out), -EINVAL);
+	/* 65 bytes, or type 2 */
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, CAPTURE_COOKIE_LEN + 1);
+	assert_int_equal(bpf_run(prog, n, b, (size_t)len), 0);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), -EINVAL);
+	pl[0] = 2;
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, CAPTURE_COOKIE_LEN);
+	assert_int_equal(bpf_run(prog, n, b, (size_t)len), 0);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), -EINVAL);
+	/* to the port instead of from it */
+	cookie_reply(pl, CAPTURE_COOKIE_LEN, 32);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&d4, (struct sockaddr *)&s4, pl, CAPTURE_COOKIE_LEN);
+	assert_int_equal(bpf_run(prog, n, b, (size_t)len), 0);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), -EINVAL);
+	/* to nobody */
+	d4.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s4, (struct sockaddr *)&d4, pl, CAPTURE_COOKIE_LEN);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), -EINVAL);
+	/* IPv6 */
+	inet_pton(AF_INET6, "2001:db8::1", &s6.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8::2", &d6.sin6_addr);
+	d6.sin6_port = htons(40003);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s6, (struct sockaddr *)&d6, pl, CAPTURE_COOKIE_LEN);
+	assert_true(bpf_run(prog, n, b, (size_t)len) > 0);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), 0);
+	assert_int_equal(out.kind, CAPTURE_COOKIE);
+	assert_memory_equal(&out.dst.sin6.sin6_addr, &d6.sin6_addr, 16);
+	assert_int_equal(out.dst.sin6.sin6_port, d6.sin6_port);
+	inet_pton(AF_INET6, "ff02::1", &d6.sin6_addr);
+	len = udpip_build(b, sizeof(b), (struct sockaddr *)&s6, (struct sockaddr *)&d6, pl, CAPTURE_COOKIE_LEN);
+	assert_int_equal(capture_parse_packet(b, (size_t)len, PORT, 1, &out), -EINVAL);
+	bpf_pkttype = PACKET_HOST;
+}
+
+/* Sends len bytes from PORT on the loopback address to port to (a cookie reply leaving the data plane). */
+static void send_from_port(int family, uint16_t to, const uint8_t *p, size_t len)
+{
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(PORT), .sin6_addr = in6addr_loopback };
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	int fd = socket(family, SOCK_DGRAM, 0), one = 1;
+
+	assert_true(fd >= 0);
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (family == AF_INET) {
+		assert_int_equal(bind(fd, (struct sockaddr *)&s4, sizeof(s4)), 0);
+		s4.sin_port = htons(to);
+		assert_int_equal(sendto(fd, p, len, 0, (struct sockaddr *)&s4, sizeof(s4)), (ssize_t)len);
+	} else {
+		assert_int_equal(bind(fd, (struct sockaddr *)&s6, sizeof(s6)), 0);
+		s6.sin6_port = htons(to);
+		assert_int_equal(sendto(fd, p, len, 0, (struct sockaddr *)&s6, sizeof(s6)), (ssize_t)len);
+	}
+	close(fd);
+}
+
+/*
+ * Reads until the end marker and one more empty read, bounded; returns the
+ * cookie replies' markers in seen[] (at most 4) and how many came.
+ */
+static size_t collect_cookies(uint32_t end, uint32_t *seen, uint64_t *malformed)
+{
+	struct capture_pkt pkts[8];
+	struct pollfd pfd = { .fd = capture_fd(cap), .events = POLLIN };
+	bool done = false;
+	size_t n = 0;
+	int i, r, k;
+
+	for (i = 0; i < 200; i++) { /* bounded: 200 x 10 ms */
+		assert_true(poll(&pfd, 1, 10) >= 0);
+		r = capture_read(cap, pkts, 8, malformed);
+		assert_true(r >= 0);
+		if (done && r == 0)
+			return n;
+		for (k = 0; k < r; k++) {
+			uint32_t m;
+
+			memcpy(&m, pkts[k].payload + 4, 4);
+			if (pkts[k].kind == CAPTURE_INITIATION && m == end) {
+				done = true;
+				continue;
+			}
+			assert_int_equal(pkts[k].kind, CAPTURE_COOKIE);
+			assert_int_equal(pkts[k].dst.sa.sa_family, pkts[k].src.sa.sa_family);
+			if (n < 4)
+				seen[n] = m;
+			n++;
+		}
+	}
+	fail_msg("end marker %u never captured", end);
+	return n;
+}
+
+/*
+ * The egress tap on real sockets: while open, a cookie reply sent from the
+ * port comes out once as CAPTURE_COOKIE; the wrong length, type or port
+ * stay in the kernel; closed, nothing comes.
+ */
+static void run_cookie_cases(int family)
+{
+	uint8_t p[CAPTURE_COOKIE_LEN + 1];
+	uint32_t seen[4], end = next_end();
+	uint64_t malformed = 0;
+
+	assert_false(capture_egress_open(cap));
+	assert_int_equal(capture_egress(cap, true), 0);
+	assert_int_equal(capture_egress(cap, true), 0); /* idempotent */
+	assert_true(capture_egress_open(cap));
+	cookie_reply(p, CAPTURE_COOKIE_LEN, 41);
+	send_from_port(family, 40004, p, CAPTURE_COOKIE_LEN);         /* match */
+	cookie_reply(p, CAPTURE_COOKIE_LEN + 1, 42);
+	send_from_port(family, 40004, p, CAPTURE_COOKIE_LEN + 1);     /* 65 bytes */
+	payload(p, CAPTURE_COOKIE_LEN, 2, 0, 43);
+	send_from_port(family, 40004, p, CAPTURE_COOKIE_LEN);         /* type 2 */
+	cookie_reply(p, CAPTURE_COOKIE_LEN, 44);
+	send_udp(family, PORT + 2, p, CAPTURE_COOKIE_LEN, NULL, 0);   /* not from the port */
+	send_marker(family, end);
+	assert_int_equal(collect_cookies(end, seen, &malformed), 1);
+	assert_int_equal(seen[0], 41);
+	assert_int_equal(malformed, 0);
+	assert_int_equal(capture_egress(cap, false), 0);
+	assert_false(capture_egress_open(cap));
+	end = next_end();
+	cookie_reply(p, CAPTURE_COOKIE_LEN, 45);
+	send_from_port(family, 40004, p, CAPTURE_COOKIE_LEN);         /* closed: not seen */
+	send_marker(family, end);
+	assert_int_equal(collect_cookies(end, seen, &malformed), 0);
+}
+
+static void test_cookie_ipv4(void **state)
+{
+	run_cookie_cases(AF_INET);
+}
+
+static void test_cookie_ipv6(void **state)
+{
+	run_cookie_cases(AF_INET6);
 }
 
 static void test_udp_ipv4(void **state)
@@ -696,7 +889,7 @@ static uint32_t bpf_run(const struct sock_filter *prog, int n, const uint8_t *pk
 		switch (f->code) {
 		case BPF_LD | BPF_W | BPF_ABS:
 			if (k == (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)) {
-				A = PACKET_HOST;
+				A = bpf_pkttype;
 				break;
 			}
 			if (k == (uint32_t)(SKF_AD_OFF + SKF_AD_MARK)) {
@@ -961,6 +1154,9 @@ int main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_bpf_vs_parse),
 		cmocka_unit_test(test_session_skip),
+		cmocka_unit_test(test_cookie_parse),
+		cmocka_unit_test(test_cookie_ipv4),
+		cmocka_unit_test(test_cookie_ipv6),
 		cmocka_unit_test(test_udp_ipv4),
 		cmocka_unit_test(test_udp_ipv6),
 		cmocka_unit_test(test_session_ipv4),

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "common/clock.h"
+#include "crypto/blake2s.h"
 #include "gateway/install/install.h"
 #include "gateway/install/internal.h"
 #include "gateway/install/status.h"
@@ -212,8 +213,9 @@ static size_t session_seen(struct installer *ins, uint32_t ip, uint16_t port)
 /*
  * After a copy: a session from its source settles it at once, with the
  * record's keepalive and no listing; a copy with no answer waits for the
- * late mark, where one listing finds it consumed (keepalive) or not (the
- * data plane initiates, keepalive in the same call).
+ * late mark, where one listing finds it consumed (keepalive) or not (sent
+ * once more, and at that one's late mark the data plane initiates,
+ * keepalive in the same call).
  */
 static void test_reinject_followup(void **state)
 {
@@ -248,11 +250,18 @@ static void test_reinject_followup(void **state)
 		assert_int_equal(metrics_get(&m.initiations_sent), 0);
 	}
 	pthread_mutex_unlock(&fake.mu);
-	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 3000);
+	/* 7's copy is sent again at its late mark, and only then (again late) does 7 initiate */
+	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 4000);
 	usleep(300000);
+	assert_int_equal(metrics_get(&m.reinject_resent), 1);
+	assert_int_equal(metrics_get(&m.reinjected), 4);
 	assert_int_equal(metrics_get(&m.reinject_unanswered), 1);
 	assert_int_equal(metrics_get(&m.reinject_followup_late), 1);
 	assert_int_equal(metrics_get(&m.initiations_sent), 1);
+	pthread_mutex_lock(&rj.mu);
+	assert_int_equal(rj.n, 4);
+	assert_memory_equal(rj.msgs[3], rj.msgs[0], WG_MSG_INITIATION_LEN); /* the same message: a replay if taken */
+	pthread_mutex_unlock(&rj.mu);
 	assert_int_equal(fake_keepalive(7), 25);
 	assert_int_equal(fake_keepalive(8), 25);
 	/* nothing waits any more: sessions are not even queued */
@@ -262,8 +271,8 @@ static void test_reinject_followup(void **state)
 
 /*
  * The data plane drains its queue in order: once a copy sent 64 or more
- * after another was consumed, the earlier one was refused and is followed
- * up without waiting; the rest wait for the late mark.
+ * after another was consumed, the earlier one was refused and is sent
+ * again without waiting; the rest wait for the late mark.
  */
 static void test_reinject_followup_order(void **state)
 {
@@ -282,14 +291,119 @@ static void test_reinject_followup_order(void **state)
 	fake_find(&fake, k)->rx_bytes = 148;
 	pthread_mutex_unlock(&fake.mu);
 	assert_int_equal(session_seen(ins, 0xc0000300 + 69, 41000 + 69), 1);
-	WAIT_FOR(metrics_get(&m.reinject_unanswered) >= 6, 2000);
+	WAIT_FOR(metrics_get(&m.reinject_resent) >= 6, 2000);
 	/* the sign came with the answer: no waiting for the late mark (1 s after the copies, after t0) */
-	if (clock_mono_ms() - t0 < 900)
-		assert_int_equal(metrics_get(&m.reinject_followup_late), 0);
-	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 69, 4000);
+	if (clock_mono_ms() - t0 < 900) {
+		assert_int_equal(metrics_get(&m.reinject_resent), 6);
+		assert_int_equal(metrics_get(&m.reinject_unanswered), 0);
+	}
+	/* each sent once more, then initiated at that copy's late mark */
+	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 69, 5000);
 	assert_int_equal(metrics_get(&m.reinject_unanswered), 69);
-	/* the first six (sent 64 or more before the consumed one) had the sign; 63 waited */
-	assert_int_equal(metrics_get(&m.reinject_followup_late), 63);
+	assert_int_equal(metrics_get(&m.reinject_resent), 69);
+	assert_int_equal(metrics_get(&m.reinjected), 70 + 69);
+	assert_int_equal(metrics_get(&m.reinject_followup_late), 69);
+	installer_free(ins);
+}
+
+/* The data plane's public key in the cookie tests, and the cookie it hands out. */
+static const uint8_t dp_public[WG_KEY_LEN] = { 0x70, 0x75, 0x62 };
+static const uint8_t dp_cookie[NOISE_COOKIE_LEN] = { 0xc0, 0x0c, 0x1e };
+
+/*
+ * The data plane's cookie reply to the message msg (receiver: its sender
+ * index; AD: its mac1), sealed under dp_public, or under another key when
+ * bad; handed in as the capture's egress tap would, from (ip, port).
+ */
+static size_t cookie_seen(struct installer *ins, const uint8_t *msg, uint32_t ip, uint16_t port, bool bad)
+{
+	uint8_t reply[WG_MSG_COOKIE_LEN], other[WG_KEY_LEN] = { 1 };
+	union dp_endpoint ep;
+	uint32_t idx;
+
+	memcpy(&idx, msg + 4, 4);
+	assert_int_equal(noise_cookie_create_reply(reply, le32toh(idx), msg + WG_MSG_INITIATION_LEN - 32,
+						   bad ? other : dp_public, dp_cookie, NULL), 0);
+	memset(&ep, 0, sizeof(ep));
+	ep.addr4.sin_family = AF_INET;
+	ep.addr4.sin_addr.s_addr = htonl(ip);
+	ep.addr4.sin_port = htons(port);
+	return installer_cookies_seen(ins, &ep, (const uint8_t (*)[WG_MSG_COOKIE_LEN])reply, 1);
+}
+
+/* submit()'s initiation for key n, as the copy will carry it. */
+static void initiation_of(uint8_t msg[WG_MSG_INITIATION_LEN], unsigned int n)
+{
+	memset(msg, (int)n, WG_MSG_INITIATION_LEN);
+	msg[0] = 1;
+}
+
+/* msg with the mac2 of dp_cookie, as a client with that cookie would send it. */
+static void with_mac2(uint8_t out[WG_MSG_INITIATION_LEN], const uint8_t *msg)
+{
+	memcpy(out, msg, WG_MSG_INITIATION_LEN);
+	blake2s(out + WG_MSG_INITIATION_LEN - 16, 16, out, WG_MSG_INITIATION_LEN - 16, dp_cookie, NOISE_COOKIE_LEN);
+}
+
+/*
+ * Under load the data plane refuses a copy with a cookie reply: the copy is
+ * sent again at once, from the same source, with that cookie's mac2, and
+ * only once per cookie. A reply that does not open with the copy's mac1 (or
+ * the data plane's key) changes nothing. A reply that refused the client's
+ * original before its peer was installed is kept, and the copy goes out
+ * with its mac2 the first time.
+ */
+static void test_reinject_cookie(void **state)
+{
+	struct installer_config cfg = reinject_cfg;
+	uint8_t msg[WG_MSG_INITIATION_LEN], want[WG_MSG_INITIATION_LEN];
+	struct installer *ins;
+
+	cfg.public_key = dp_public;
+	ins = start(&cfg);
+	submit(ins, 21, 0xc0000221, 40021, 0);
+	WAIT_FOR(metrics_get(&m.reinjected) == 1, 2000);
+	initiation_of(msg, 21);
+	/* refused, but the reply is sealed under another key: nothing */
+	assert_int_equal(cookie_seen(ins, msg, 0xc0000221, 40021, true), 1);
+	/* to another address: nothing */
+	assert_int_equal(cookie_seen(ins, msg, 0xc0000222, 40021, false), 1);
+	usleep(100000);
+	assert_int_equal(metrics_get(&m.reinjected), 1);
+	/* the data plane's own reply: sent again with its mac2 */
+	assert_int_equal(cookie_seen(ins, msg, 0xc0000221, 40021, false), 1);
+	WAIT_FOR(metrics_get(&m.reinjected) == 2, 2000);
+	assert_int_equal(metrics_get(&m.reinject_cookied), 1);
+	with_mac2(want, msg);
+	pthread_mutex_lock(&rj.mu);
+	assert_int_equal(rj.n, 2);
+	assert_memory_equal(rj.msgs[0], msg, WG_MSG_INITIATION_LEN);
+	assert_memory_equal(rj.msgs[1], want, WG_MSG_INITIATION_LEN);
+	assert_memory_equal(&rj.pkts[1].from, &rj.pkts[0].from, sizeof(rj.pkts[0].from));
+	assert_memory_equal(&rj.pkts[1].to, &rj.pkts[0].to, sizeof(rj.pkts[0].to));
+	pthread_mutex_unlock(&rj.mu);
+	/* refused again with the same cookie: the mac2 would not change, so not again */
+	assert_int_equal(cookie_seen(ins, want, 0xc0000221, 40021, false), 1);
+	usleep(100000);
+	assert_int_equal(metrics_get(&m.reinjected), 2);
+
+	/* the original of 22 was refused before its peer was in: its copy carries the mac2 at once */
+	initiation_of(msg, 22);
+	assert_int_equal(cookie_seen(ins, msg, 0xc0000222, 40022, false), 1);
+	usleep(50000); /* the install stage keeps it before the install comes */
+	submit(ins, 22, 0xc0000222, 40022, 0);
+	WAIT_FOR(metrics_get(&m.reinjected) == 3, 2000);
+	with_mac2(want, msg);
+	pthread_mutex_lock(&rj.mu);
+	assert_int_equal(rj.n, 3);
+	assert_memory_equal(rj.msgs[2], want, WG_MSG_INITIATION_LEN);
+	pthread_mutex_unlock(&rj.mu);
+	assert_int_equal(metrics_get(&m.reinject_cookied), 2);
+	installer_free(ins);
+
+	/* without the data plane's key nothing is even queued */
+	ins = start(&reinject_cfg);
+	assert_int_equal(cookie_seen(ins, msg, 0xc0000222, 40022, false), 0);
 	installer_free(ins);
 }
 
@@ -358,12 +472,12 @@ static void test_pacer(void **state)
 		msg[0] = (uint8_t)i;
 		assert_true(reinject_pacer_push(p, &pk, 5000));
 	}
-	reinject_pacer_run(p, &rj_io, 5000, &c, NULL, NULL);
+	reinject_pacer_run(p, &rj_io, 5000, &c, NULL, NULL, NULL);
 	assert_int_equal(c.sent, 16);
 	assert_int_equal(c.held, 24);
 	assert_int_equal(reinject_pacer_waiting(p), 24);
 	assert_int_equal(reinject_pacer_due(p), 5000 + 16 * 1000 - 15 * 1000);
-	reinject_pacer_run(p, &rj_io, 5000 + 4 * 1000, &c, NULL, NULL);
+	reinject_pacer_run(p, &rj_io, 5000 + 4 * 1000, &c, NULL, NULL, NULL);
 	assert_int_equal(c.sent, 20);
 	assert_int_equal(c.held, 24); /* each counted once */
 	pthread_mutex_lock(&rj.mu);
@@ -371,7 +485,7 @@ static void test_pacer(void **state)
 	for (i = 0; i < 16; ++i)
 		assert_int_equal(rj.msgs[i][0], i);
 	pthread_mutex_unlock(&rj.mu);
-	reinject_pacer_run(p, &rj_io, 5000 + 1000000, &c, NULL, NULL);
+	reinject_pacer_run(p, &rj_io, 5000 + 1000000, &c, NULL, NULL, NULL);
 	assert_int_equal(c.expired, 20);
 	assert_int_equal(reinject_pacer_due(p), UINT64_MAX);
 	for (i = 0; i < 64; ++i)
@@ -380,9 +494,9 @@ static void test_pacer(void **state)
 	/* a new rate (--reinject-rate on SIGHUP): the burst stays 16, then one per new period */
 	reinject_pacer_set_rate(p, 2000000); /* 500 ns */
 	c = (struct reinject_counts){ 0 };
-	reinject_pacer_run(p, &rj_io, 2000000, &c, NULL, NULL);
+	reinject_pacer_run(p, &rj_io, 2000000, &c, NULL, NULL, NULL);
 	assert_int_equal(c.sent, 16);
-	reinject_pacer_run(p, &rj_io, 2000000 + 10 * 500, &c, NULL, NULL);
+	reinject_pacer_run(p, &rj_io, 2000000 + 10 * 500, &c, NULL, NULL, NULL);
 	assert_int_equal(c.sent, 26);
 	reinject_pacer_free(p);
 }
@@ -950,6 +1064,7 @@ int main(void)
 		cmocka_unit_test_setup(test_pacer, setup),
 		cmocka_unit_test_setup(test_reinject_followup, setup),
 		cmocka_unit_test_setup(test_reinject_followup_order, setup),
+		cmocka_unit_test_setup(test_reinject_cookie, setup),
 		cmocka_unit_test_setup(test_keepalive_sweep, setup),
 		cmocka_unit_test_setup(test_install_initiates, setup),
 		cmocka_unit_test_setup(test_install_no_initiate, setup),

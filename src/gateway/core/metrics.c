@@ -65,6 +65,9 @@ static void render_ingest(struct promtext *b, const struct metrics *m)
 	      "Installed peers idle past the idle timeout (last sweep).", &m->peers_stale);
 	gauge(b, "jitwg_admit_engaged", "1 while per-source admission buckets are enforced.",
 	      &m->admit_engaged);
+	gauge(b, "jitwg_capture_egress_open",
+	      "1 while the egress tap is open (a burst): every packet the host sends is cloned for it.",
+	      &m->capture_egress);
 	counter(b, "jitwg_captured_total", "Handshake initiations that passed the capture filter.",
 		&m->captured);
 	counter(b, "jitwg_capture_malformed_total",
@@ -78,6 +81,8 @@ static void render_ingest(struct promtext *b, const struct metrics *m)
 		&m->hook_sender_refused);
 	counter(b, "jitwg_hook_endpoint_refused_total",
 		"Hook datagrams naming an endpoint outside --hook-endpoints.", &m->hook_endpoint_refused);
+	counter(b, "jitwg_capture_cookies_total",
+		"Cookie replies the data plane sent that the egress tap saw.", &m->capture_cookies);
 	counter(b, "jitwg_capture_kernel_drops_total",
 		"Packets the kernel dropped before the capture socket read them.",
 		&m->capture_kernel_drops);
@@ -177,6 +182,14 @@ static void render_install(struct promtext *b, const struct metrics *m)
 	counter(b, "jitwg_install_reinject_answered_total",
 		"Re-injections whose client the capture saw begin its session, so the data plane was not listed "
 		"to learn it.", &m->reinject_answered);
+	counter(b, "jitwg_install_reinject_cookied_total",
+		"Re-injections sent with the mac2 of a cookie the data plane gave under load: again after it "
+		"refused the copy, or at once with the cookie that refused the client's original.",
+		&m->reinject_cookied);
+	counter(b, "jitwg_install_reinject_resent_total",
+		"Re-injections the data plane had not consumed when a later copy was, or 1 s on, sent again as "
+		"they were (a replay if it had taken the first) before it is made to initiate.",
+		&m->reinject_resent);
 	counter(b, "jitwg_install_reinject_unfollowed_total",
 		"Re-injections not followed up because the follow-up table was full.", &m->reinject_unfollowed);
 	counter(b, "jitwg_install_confirm_confirmed_total",

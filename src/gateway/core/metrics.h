@@ -52,6 +52,7 @@ struct metrics {
 	atomic_uint_fast64_t hook_sender_refused;      /* not root, jitwgd, or the hook's user/group */
 	atomic_uint_fast64_t hook_endpoint_refused;    /* endpoint outside --hook-endpoints */
 	atomic_uint_fast64_t capture_kernel_drops;
+	atomic_uint_fast64_t capture_cookies;          /* cookie replies the egress tap saw (capture.h) */
 	atomic_uint_fast64_t admit_dropped;
 	atomic_uint_fast64_t handshakes[NOISE_BAD_TIMESTAMP + 1]; /* by verdict */
 	atomic_uint_fast64_t replay_rejected;
@@ -69,8 +70,10 @@ struct metrics {
 	atomic_uint_fast64_t reinject_failed;          /* could not be sent, or expired waiting */
 	atomic_uint_fast64_t reinject_held;            /* held back by pacing, sent later */
 	atomic_uint_fast64_t reinject_unanswered;      /* copy not consumed (cookie): initiated (reinject-run.c) */
+	atomic_uint_fast64_t reinject_resent;          /* copy with no answer sent again as it was (reinject-run.c) */
 	atomic_uint_fast64_t reinject_unfollowed;      /* follow-up table full: left to the client's retry */
 	atomic_uint_fast64_t reinject_answered;        /* copy answered: the capture saw the session begin */
+	atomic_uint_fast64_t reinject_cookied;         /* copies sent with a cookie's mac2 (reinject-cookie.c) */
 	atomic_uint_fast64_t reinject_followup_late;   /* of reinject_unanswered: initiated with no sign of refusal */
 	atomic_uint_fast64_t confirm_confirmed;        /* install confirmation (install/confirm.c) */
 	atomic_uint_fast64_t confirm_repaired;
@@ -93,6 +96,7 @@ struct metrics {
 	atomic_int_fast64_t peers_installed;
 	atomic_int_fast64_t peers_stale;
 	atomic_int_fast64_t admit_engaged;             /* 1 while the per-source buckets are enforced */
+	atomic_int_fast64_t capture_egress;            /* 1 while the egress tap is open */
 	atomic_int_fast64_t admit_set_elements;        /* endpoints in the admission set's mirror */
 	atomic_int_fast64_t registry_check_ok;         /* 1 if the last start-up check passed (regcheck.h) */
 	/* jitwg_install_seconds histogram, microseconds accumulated */

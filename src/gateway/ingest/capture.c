@@ -15,6 +15,18 @@
 
 enum { CAPTURE_BATCH = 64, STATS_EVERY_NS = 1000000000 };
 
+/*
+ * The egress tap is open from the first EGRESS_BURST initiations read
+ * within EGRESS_WINDOW_NS until EGRESS_HOLD_NS after the last such window.
+ * Below that rate a data plane does not go under load on initiations (its
+ * mark is 128 queued for wireguard-go, 512 for the kernel), and once it is,
+ * it stays so for a second after: the hold covers that second and the
+ * copies still paced behind it.
+ */
+enum { EGRESS_BURST = 32 };
+#define EGRESS_WINDOW_NS 100000000ULL
+#define EGRESS_HOLD_NS 3000000000ULL
+
 struct ingest_capture {
 	struct ingest_capture_config cfg;
 	struct ingest_capture_io io;
@@ -25,10 +37,48 @@ struct ingest_capture {
 static int cap_fd(void *src) { return capture_fd(src); }
 static int cap_read(void *src, struct capture_pkt *p, size_t max, uint64_t *mal) { return capture_read(src, p, max, mal); }
 static uint64_t cap_drops(void *src) { return capture_kernel_drops(src); }
+static int cap_egress(void *src, bool on) { return capture_egress(src, on); }
 
 static const struct ingest_capture_io capture_io = {
-	.fd = cap_fd, .read = cap_read, .kernel_drops = cap_drops,
+	.fd = cap_fd, .read = cap_read, .kernel_drops = cap_drops, .egress = cap_egress,
 };
+
+/* When the egress tap opens and closes (above); its state. */
+struct egress_rule {
+	uint64_t window_ns, hold_until_ns;
+	uint64_t retry_ns;      /* opening failed: not again before */
+	size_t seen;            /* initiations read since window_ns */
+	bool open;
+};
+
+static void egress_rule(struct ingest_capture *c, struct egress_rule *r, size_t initiations, uint64_t now)
+{
+	int ret;
+
+	if (!c->cfg.cookies || !c->io.egress)
+		return;
+	if (now - r->window_ns > EGRESS_WINDOW_NS) {
+		r->window_ns = now;
+		r->seen = 0;
+	}
+	r->seen += initiations;
+	if (r->seen >= EGRESS_BURST) {
+		if (!r->open && now >= r->retry_ns) {
+			ret = c->io.egress(c->cfg.src, true);
+			r->open = !ret;
+			if (ret) {
+				log_warn("capture: cannot open the egress tap: %s; copies refused with a cookie "
+					 "wait for their follow-up", strerror(-ret));
+				r->retry_ns = now + EGRESS_HOLD_NS;
+			}
+		}
+		r->hold_until_ns = now + EGRESS_HOLD_NS;
+	} else if (r->open && now > r->hold_until_ns) {
+		(void)c->io.egress(c->cfg.src, false);
+		r->open = false;
+	}
+	metrics_gauge_set(&c->cfg.metrics->capture_egress, r->open);
+}
 
 static void to_initiation(struct ingest_initiation *in, const struct capture_pkt *p)
 {
@@ -47,6 +97,9 @@ static void *capture_main(void *arg)
 	struct capture_pkt *pkts = calloc(CAPTURE_BATCH, sizeof(*pkts));
 	struct ingest_initiation *in = calloc(CAPTURE_BATCH, sizeof(*in));
 	union ingest_addr *from = calloc(CAPTURE_BATCH, sizeof(*from));
+	union ingest_addr *to = calloc(CAPTURE_BATCH, sizeof(*to));
+	uint8_t (*cookie)[CAPTURE_COOKIE_LEN] = calloc(CAPTURE_BATCH, sizeof(*cookie));
+	struct egress_rule egress = { 0 };
 	struct pollfd pfd[2] = {
 		{ .fd = c->io.fd(c->cfg.src), .events = POLLIN },
 		{ .fd = c->stop[0], .events = POLLIN },
@@ -55,14 +108,14 @@ static void *capture_main(void *arg)
 	const char *what = NULL;
 	int err = 0;
 
-	if (!pkts || !in || !from) {
+	if (!pkts || !in || !from || !to || !cookie) {
 		err = -ENOMEM;
 		what = "out of memory";
 		goto out;
 	}
 	for (;;) {
 		uint64_t malformed = 0, t;
-		size_t ni = 0, ns = 0;
+		size_t ni = 0, ns = 0, nc = 0;
 		int n, i, last = 0;
 
 		if (poll(pfd, 2, 1000) < 0 && errno != EINTR) {
@@ -73,6 +126,7 @@ static void *capture_main(void *arg)
 		if (pfd[1].revents)
 			break;
 		t = clock_mono_ns();
+		egress_rule(c, &egress, 0, t);
 		if (t - last_stats > STATS_EVERY_NS) {
 			metrics_add(&m->capture_kernel_drops, c->io.kernel_drops(c->cfg.src));
 			last_stats = t;
@@ -89,12 +143,17 @@ static void *capture_main(void *arg)
 		for (i = 0; i < n; ++i) {
 			if (pkts[i].kind == CAPTURE_INITIATION) {
 				to_initiation(&in[ni++], &pkts[i]);
+			} else if (pkts[i].kind == CAPTURE_COOKIE) {
+				memcpy(&to[nc], &pkts[i].dst, sizeof(to[0]));
+				memcpy(cookie[nc++], pkts[i].payload, CAPTURE_COOKIE_LEN);
 			} else {
 				memcpy(&from[ns++], &pkts[i].src, sizeof(from[0]));
 				last = i;
 			}
 		}
 		metrics_add(&m->captured, (uint64_t)ni + malformed);
+		metrics_add(&m->capture_cookies, nc);
+		egress_rule(c, &egress, ni, t);
 		if (ni)
 			ingest_submit(c->cfg.admit, in, ni);
 		/*
@@ -103,11 +162,17 @@ static void *capture_main(void *arg)
 		 */
 		if (ns && c->cfg.sessions)
 			c->cfg.sessions(c->cfg.sessions_ctx, from, &pkts[last].ts, ns);
+		if (nc && c->cfg.cookies)
+			c->cfg.cookies(c->cfg.cookies_ctx, to, (const uint8_t (*)[CAPTURE_COOKIE_LEN])cookie, nc);
 	}
 out:
+	if (egress.open)
+		(void)c->io.egress(c->cfg.src, false);
 	free(pkts);
 	free(in);
 	free(from);
+	free(to);
+	free(cookie);
 	if (err) {
 		log_err("capture: %s: %s; no initiation can be heard any more", what, strerror(-err));
 		if (c->cfg.fatal)

@@ -9,12 +9,17 @@
  * datagram's source. The sources of sessions' first messages (capture.h)
  * go to cfg.sessions instead.
  *
+ * With cfg.cookies set, the source also opens the capture's egress tap
+ * during a burst (EGRESS_* in capture.c: it clones every packet the host
+ * sends while open) and hands the cookie replies it sees to cfg.cookies.
+ *
  * A read error other than EAGAIN/EINTR, or no memory for its buffers, ends
  * the thread and calls cfg.fatal: a daemon that can no longer hear
  * initiations must not stay READY (main exits non-zero so systemd restarts
  * it).
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "capture/capture.h"
 #include "gateway/ingest/ingest.h"
@@ -25,6 +30,7 @@ struct ingest_capture_io {
 	int (*fd)(void *src);
 	int (*read)(void *src, struct capture_pkt *pkts, size_t max, uint64_t *malformed);
 	uint64_t (*kernel_drops)(void *src);
+	int (*egress)(void *src, bool on);  /* NULL: no egress tap */
 };
 
 struct ingest_capture_config {
@@ -38,6 +44,12 @@ struct ingest_capture_config {
 	 */
 	void (*sessions)(void *ctx, const union ingest_addr *from, const struct timespec *at, size_t n);
 	void *sessions_ctx;
+	/*
+	 * Optional: the data plane sent cookie replies msg[0..n) (64 bytes each)
+	 * to to[0..n); on the source's thread, so it must not block.
+	 */
+	void (*cookies)(void *ctx, const union ingest_addr *to, const uint8_t (*msg)[CAPTURE_COOKIE_LEN], size_t n);
+	void *cookies_ctx;
 	/* Called once, on the source's thread, when it stops on its own (err is -errno). */
 	void (*fatal)(void *ctx, int err, const char *what);
 	void *fatal_ctx;

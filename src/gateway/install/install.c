@@ -575,14 +575,16 @@ static void install_handle(void *ctx, void *tls, void *items, size_t n)
 	size_t i = 0, j;
 
 	while (i < n) {
-		if (its[i].kind == ITEM_INSTALL || its[i].kind == ITEM_SESSION) {
-			/* Consecutive installs (sessions) are one batch; a notice is handled alone, in order. */
+		if (its[i].kind == ITEM_INSTALL || its[i].kind == ITEM_SESSION || its[i].kind == ITEM_COOKIE) {
+			/* Consecutive installs (sessions, cookies) are one batch; a notice is handled alone, in order. */
 			for (j = i; j < n && j - i < BATCH_MAX && its[j].kind == its[i].kind; ++j)
 				;
 			if (its[i].kind == ITEM_INSTALL)
 				do_installs(ins, &its[i], j - i);
-			else
+			else if (its[i].kind == ITEM_SESSION)
 				installer_followups_answered(ins, &its[i], j - i);
+			else
+				installer_followups_cookied(ins, &its[i], j - i);
 			for (; i < j; ++i)
 				item_clear(&its[i]);
 			continue;
@@ -689,6 +691,7 @@ static const struct stage_ops install_ops = {
 static void release(struct installer *ins)
 {
 	free(ins->followups);
+	installer_cookies_free(ins);
 	reinject_pacer_free(ins->pacer);
 	reinject_free(ins->rj);
 	install_confirm_free(ins->confirm);
@@ -737,6 +740,8 @@ struct installer *installer_new(struct dataplane *dp, const struct installer_con
 		goto fail;
 	}
 	ins->listen_port = cfg->listen_port;
+	if (cfg->public_key && installer_cookies_init(ins, cfg->public_key))
+		log_warn("no memory for the cookie jar: copies refused with a cookie wait for their follow-up");
 	ins->cfg.reinject_io = NULL;
 	atomic_store(&ins->rj_rate, installer_reinject_rate(cfg));
 	ins->pacer = reinject_pacer_new(REINJECT_WAITING, atomic_load(&ins->rj_rate), REINJECT_BURST, REINJECT_MAX_AGE_NS);

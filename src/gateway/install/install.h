@@ -49,6 +49,7 @@ struct installer_config {
 	size_t queue_cap;            /* (8192) */
 	struct nftset *admit;        /* --admit-set's mirror (nftset.h), or NULL; not owned, used
 	                              * only on the stage's thread, from the first sweep on */
+	const uint8_t *public_key;   /* the interface's (WG_KEY_LEN), to open its cookie replies; NULL: none */
 };
 
 struct installer;
@@ -107,6 +108,15 @@ size_t installer_notify(void *ins, const struct notice *n, size_t count);
  */
 size_t installer_sessions_seen(struct installer *ins, const union dp_endpoint *from,
 			       const struct timespec *at, size_t n);
+
+/*
+ * The data plane sent cookie replies msg[0..n) to to[0..n) (the capture's
+ * egress tap): a copy it refused under load is sent again with the
+ * cookie's mac2 (reinject-cookie.c). Queued like sessions, on the same
+ * terms; any thread; returns how many were queued.
+ */
+size_t installer_cookies_seen(struct installer *ins, const union dp_endpoint *to,
+			      const uint8_t (*msg)[WG_MSG_COOKIE_LEN], size_t n);
 
 /* Callbacks with the lookup's signatures; ctx is the struct installer. */
 void install_lookup_cb(void *ctx, const struct lookup_event *ev, const struct peer_record *rec);

@@ -19,6 +19,8 @@
 #include "gateway/install/peertab.h"
 #include "gateway/install/reinject.h"
 #include "gateway/core/stage.h"
+#include "crypto/keyedtab.h"
+#include "noise/session.h"
 
 enum {
 	INSTALL_QUEUE = 8192,    /* queued installs + notices */
@@ -54,6 +56,7 @@ enum {
 	FOLLOWUP_ORDER_MARGIN = 64, /* copies the data plane may take out of order */
 	FOLLOWUP_RECHECK_MS = 100,  /* between looks while some wait for that sign */
 	FOLLOWUP_LIST_FACTOR = 10,
+	FOLLOWUP_RESENDS = 1,       /* an unanswered copy is sent again this often before we initiate */
 };
 #define REINJECT_MAX_AGE_NS 5000000000ULL
 
@@ -72,15 +75,22 @@ struct guard {
 struct followup {
 	uint8_t key[WG_KEY_LEN];
 	union dp_endpoint from;      /* the copy's source: the client's (or its relay socket's) */
+	union dp_endpoint to;        /* where it went: the data plane */
+	uint8_t msg[WG_MSG_INITIATION_LEN]; /* the copy, to send again with a cookie (reinject-cookie.c) */
 	uint64_t seq;                /* order sent: 1, 2, ... */
 	uint64_t sent_ms;            /* CLOCK_MONOTONIC, taken before the send */
 	uint64_t since_ms;           /* CLOCK_MONOTONIC, its peer's install (before the set): answers count from it */
 	int64_t sent_real;           /* unix seconds, as the data plane reports handshakes */
 	bool answered;               /* a session from `from` began after the copy went out */
+	bool cookied;                /* sent again with a cookie's mac2: a new follow-up replaces it */
+	uint8_t tries;               /* earlier sends of the copy that went unanswered */
 };
 
-/* ITEM_SESSION: a session's first message came from endpoint at first_seen (capture.h). */
-enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE, ITEM_UPDATE, ITEM_SESSION };
+/*
+ * ITEM_SESSION: a session's first message came from endpoint at first_seen (capture.h).
+ * ITEM_COOKIE: the data plane sent endpoint the cookie reply in initiation[0..64).
+ */
+enum item_kind { ITEM_INSTALL = 1, ITEM_NOTICE, ITEM_UPDATE, ITEM_SESSION, ITEM_COOKIE };
 
 /* Why an installed peer is removed outside eviction (installer_remove). */
 enum removal_reason {
@@ -159,6 +169,9 @@ struct installer {
 	uint64_t followup_seq;       /* the last copy's seq */
 	uint64_t followup_passed_seq; /* the newest copy the data plane was seen to consume */
 	uint16_t listen_port;        /* the data plane's, for relay initiations (no local address) */
+	struct noise_remote dp_self; /* the data plane's public key as a remote: its cookie key */
+	bool has_dp_self;            /* cfg.public_key was given: cookies can be opened */
+	struct keyedtab jar;         /* cookie replies kept for copies to come (reinject-cookie.c) */
 	struct nftset *admit;        /* NULL without --admit-set */
 	int64_t next_expiry;         /* unix s: no installed peer expires before it; 0 = none */
 	atomic_bool admit_resync;    /* SIGHUP: rebuild the set (the ruleset may have been reloaded) */
@@ -257,6 +270,25 @@ unsigned int installer_reinject_rate(const struct installer_config *cfg);
 void installer_followup_add(void *arg, const struct reinject_pkt *pk, uint64_t sent_ns);
 /* its[0..n) are ITEM_SESSION: marks the follow-ups they answer. */
 void installer_followups_answered(struct installer *ins, const struct install_item *its, size_t n);
+/* its[0..n) are ITEM_COOKIE: sends the copies they refused again, with mac2 (reinject-cookie.c). */
+void installer_followups_cookied(struct installer *ins, const struct install_item *its, size_t n);
+/*
+ * The cookie jar (reinject-cookie.c): replies that refused a client's
+ * original before its copy was made. init with the data plane's public key
+ * (0 or -errno); first is the pacer's prep() (arg the installer): a copy
+ * about to go takes the mac2 of its cookie in the jar, in place.
+ */
+int installer_cookies_init(struct installer *ins, const uint8_t public_key[WG_KEY_LEN]);
+void installer_cookies_free(struct installer *ins);
+void installer_cookie_first(void *arg, struct reinject_pkt *pk, uint8_t *msg);
+/* Queues n items of kind (ITEM_SESSION, ITEM_COOKIE), never into the lower half of the queue. */
+size_t installer_push_seen(struct installer *ins, enum item_kind kind, const union dp_endpoint *ep,
+			   const struct timespec *at, const uint8_t (*msg)[WG_MSG_COOKIE_LEN], size_t n);
+/* An endpoint as comparable bytes (family, port, address), for sorting and searching. */
+struct ep_key {
+	uint8_t b[2 + 2 + 16];
+};
+void installer_ep_key(struct ep_key *k, const union dp_endpoint *ep);
 uint64_t installer_followups_next(const struct installer *ins, uint64_t now);
 void installer_followups_run(struct installer *ins, uint64_t now);
 /*

@@ -124,7 +124,8 @@ void installer_reinject_run(struct installer *ins)
 	struct reinject_counts k = { 0 };
 
 	reinject_pacer_set_rate(ins->pacer, atomic_load(&ins->rj_rate));
-	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_followup_add, ins);
+	reinject_pacer_run(ins->pacer, &ins->rio, clock_mono_ns(), &k, installer_cookie_first, installer_followup_add,
+			   ins);
 	metrics_add(&ins->m->reinjected, k.sent);
 	metrics_add(&ins->m->reinject_failed, k.failed + k.expired);
 	metrics_add(&ins->m->reinject_held, k.held);
@@ -142,7 +143,7 @@ void installer_reinject_batch(struct installer *ins, struct install_item *its, c
 			      const struct install_mode *md, int64_t now)
 {
 	uint64_t now_ns = clock_mono_ns();
-	struct reinject_pkt pk;
+	struct reinject_pkt pk = { 0 };
 	size_t i;
 
 	for (i = 0; i < n; ++i) {
@@ -203,6 +204,9 @@ void installer_followup_add(void *arg, const struct reinject_pkt *pk, uint64_t s
 	memset(f, 0, sizeof(*f));
 	memcpy(f->key, pk->key, WG_KEY_LEN);
 	f->from = pk->from;
+	f->to = pk->to;
+	memcpy(f->msg, pk->msg, sizeof(f->msg));
+	f->tries = pk->tries;
 	f->seq = ++ins->followup_seq;
 	f->sent_ms = sent_ns / 1000000;
 	f->sent_real = time(NULL);
@@ -210,12 +214,7 @@ void installer_followup_add(void *arg, const struct reinject_pkt *pk, uint64_t s
 	f->since_ms = p && p->installed_mono_ms < f->sent_ms ? p->installed_mono_ms : f->sent_ms;
 }
 
-/* An endpoint as comparable bytes: family, port, address. */
-struct ep_key {
-	uint8_t b[2 + 2 + 16];
-};
-
-static void ep_key(struct ep_key *k, const union dp_endpoint *ep)
+void installer_ep_key(struct ep_key *k, const union dp_endpoint *ep)
 {
 	memset(k, 0, sizeof(*k));
 	k->b[0] = (uint8_t)ep->addr.sa_family;
@@ -238,25 +237,34 @@ static int seen_cmp(const void *a, const void *b)
 	return memcmp(&((const struct seen_ref *)a)->k, &((const struct seen_ref *)b)->k, sizeof(struct ep_key));
 }
 
-size_t installer_sessions_seen(struct installer *ins, const union dp_endpoint *from,
-			       const struct timespec *at, size_t n)
+size_t installer_push_seen(struct installer *ins, enum item_kind kind, const union dp_endpoint *ep,
+			   const struct timespec *at, const uint8_t (*msg)[WG_MSG_COOKIE_LEN], size_t n)
 {
 	struct install_item it;
 	size_t i, done = 0;
 
-	/* Most sessions are rekeys of peers long installed: no copy waits for them. */
-	if (!atomic_load_explicit(&ins->followups_wait, memory_order_relaxed))
-		return 0;
 	for (i = 0; i < n; ++i) {
 		memset(&it, 0, sizeof(it));
-		it.kind = ITEM_SESSION;
-		it.endpoint = from[i];
-		it.first_seen = *at;
+		it.kind = kind;
+		it.endpoint = ep[i];
+		if (at)
+			it.first_seen = *at;
+		if (msg)
+			memcpy(it.initiation, msg[i], WG_MSG_COOKIE_LEN);
 		/* Never ahead of installs: a refused one is settled by a listing instead. */
 		if (!stage_push_if(ins->st, &it, ins->queue_cap / 2, false, NULL, NULL))
 			done++;
 	}
 	return done;
+}
+
+size_t installer_sessions_seen(struct installer *ins, const union dp_endpoint *from,
+			       const struct timespec *at, size_t n)
+{
+	/* Most sessions are rekeys of peers long installed: no copy waits for them. */
+	if (!atomic_load_explicit(&ins->followups_wait, memory_order_relaxed))
+		return 0;
+	return installer_push_seen(ins, ITEM_SESSION, from, at, NULL, n);
 }
 
 /*
@@ -275,7 +283,7 @@ void installer_followups_answered(struct installer *ins, const struct install_it
 	size_t i, m = 0;
 
 	for (i = 0; i < n && m < BATCH_MAX; ++i) {
-		ep_key(&seen[m].k, &its[i].endpoint);
+		installer_ep_key(&seen[m].k, &its[i].endpoint);
 		seen[m++].at_ms = (uint64_t)its[i].first_seen.tv_sec * 1000 +
 				  (uint64_t)its[i].first_seen.tv_nsec / 1000000;
 	}
@@ -285,7 +293,7 @@ void installer_followups_answered(struct installer *ins, const struct install_it
 
 		if (f->answered)
 			continue;
-		ep_key(&want.k, &f->from);
+		installer_ep_key(&want.k, &f->from);
 		r = bsearch(&want, seen, m, sizeof(seen[0]), seen_cmp);
 		/* equal endpoints sort together: any of them after the copy will do */
 		while (r && r > seen && !seen_cmp(r - 1, &want))
@@ -324,6 +332,15 @@ uint64_t installer_followups_next(const struct installer *ins, uint64_t now)
 	else
 		due = first->sent_ms + FOLLOWUP_LATE_MS;
 	return due > ins->followup_not_before_ms ? due : ins->followup_not_before_ms;
+}
+
+/* Sends f's copy again (paced); its new follow-up replaces f. False when the pacer is full. */
+static bool resend(struct installer *ins, const struct followup *f, uint64_t now_ns)
+{
+	struct reinject_pkt pk = { .from = f->from, .to = f->to, .msg = f->msg, .tries = f->tries + 1 };
+
+	memcpy(pk.key, f->key, WG_KEY_LEN);
+	return reinject_pacer_push(ins->pacer, &pk, now_ns);
 }
 
 /* Makes the peer initiate without touching anything else; a peer gone meanwhile is skipped. */
@@ -405,7 +422,7 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 	struct fu_ref *refs = NULL;
 	struct fu_seen *seen = NULL;
 	size_t n = 0, nf = ins->n_followups, i, kept = 0, nka = 0;
-	uint64_t t0 = clock_mono_ms(), late = 0;
+	uint64_t t0 = clock_mono_ms(), late = 0, again = 0;
 	int ret;
 
 	if (ins->n_answered)
@@ -449,13 +466,17 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 			seen[r->idx].state = FU_WAITING;
 		}
 	}
-	/* In the order sent: initiate the refused, keep the undecided, drop the rest. */
+	/* In the order sent: send the refused again (or initiate), keep the undecided, drop the rest. */
 	for (i = 0; i < nf; ++i) {
 		struct followup *f = &ins->followups[i];
 		bool due = fu_due(f) <= now;
 
 		if (seen[i].state == FU_WAITING && due &&
 		    (ins->followup_passed_seq >= f->seq + FOLLOWUP_ORDER_MARGIN || f->sent_ms + FOLLOWUP_LATE_MS <= now)) {
+			if (f->tries < FOLLOWUP_RESENDS && resend(ins, f, clock_mono_ns())) {
+				again++;
+				continue;
+			}
 			initiate_quiet(ins, &peers[seen[i].peer]);
 			late += ins->followup_passed_seq < f->seq + FOLLOWUP_ORDER_MARGIN;
 			continue;
@@ -470,6 +491,9 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 	    ins->followup_not_before_ms < now + FOLLOWUP_RECHECK_MS)
 		ins->followup_not_before_ms = now + FOLLOWUP_RECHECK_MS;
 	metrics_add(&ins->m->reinject_followup_late, late);
+	metrics_add(&ins->m->reinject_resent, again);
+	if (again)
+		installer_reinject_run(ins);
 out:
 	atomic_store_explicit(&ins->followups_wait, ins->n_followups > 0 || reinject_pacer_waiting(ins->pacer),
 			      memory_order_relaxed);

@@ -203,7 +203,7 @@ bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk
 }
 
 void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
-			struct reinject_counts *c,
+			struct reinject_counts *c, void (*prep)(void *arg, struct reinject_pkt *pk, uint8_t *msg),
 			void (*sent)(void *arg, const struct reinject_pkt *pk, uint64_t sent_ns), void *arg)
 {
 	struct reinject_pkt out[REINJECT_MAX];
@@ -218,7 +218,10 @@ void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, 
 			if (now_ns - s->queued_ns >= p->max_age_ns) {
 				c->expired++;
 			} else if (gcra_take(&p->g, now_ns)) {
-				out[m++] = s->pk;
+				out[m] = s->pk;
+				if (prep)
+					prep(arg, &out[m], s->msg);
+				m++;
 			} else {
 				/* the rest wait: count each once */
 				for (i = 0; i < p->n; ++i) {
@@ -234,7 +237,7 @@ void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, 
 		}
 		if (!m)
 			return;
-		/* out[] points into slots just released: nothing is pushed before the send */
+		/* out[] points into slots just released: nothing is pushed before the send or in the hooks */
 		ret = io->send(io->ctx, out, m, ok);
 		for (i = 0; i < m; ++i) {
 			if (ret > 0 && ok[i]) {

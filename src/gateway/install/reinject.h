@@ -39,6 +39,7 @@ struct reinject_pkt {
 	union dp_endpoint from;               /* the client (or the relay's socket for it) */
 	union dp_endpoint to;                 /* the data plane's address and port it was sent to */
 	const uint8_t *msg;                   /* WG_MSG_INITIATION_LEN bytes */
+	uint8_t tries;                        /* sends of it before this one with no answer (reinject-run.c) */
 };
 
 struct reinject;
@@ -104,13 +105,15 @@ void reinject_pacer_free(struct reinject_pacer *p);
 /* Queues a copy of pk (the message is copied). False when cap are waiting. */
 bool reinject_pacer_push(struct reinject_pacer *p, const struct reinject_pkt *pk, uint64_t now_ns);
 /*
- * Sends through io what the bucket allows at now_ns (CLOCK_MONOTONIC); adds
- * to *c and calls sent(arg, pk, now_ns) for each copy that went out (may be
- * NULL; pk->msg is not valid there). now_ns precedes the send: an answer
- * seen later on another thread is never older than it.
+ * Sends through io what the bucket allows at now_ns (CLOCK_MONOTONIC) and
+ * adds to *c. prep(arg, pk, msg) may rewrite each copy just before it goes
+ * (msg is its WG_MSG_INITIATION_LEN bytes, pk->msg points there), and
+ * sent(arg, pk, now_ns) is called for each copy that went out; either may
+ * be NULL, and neither may push. now_ns precedes the send: an answer seen
+ * later on another thread is never older than it.
  */
 void reinject_pacer_run(struct reinject_pacer *p, const struct reinject_io *io, uint64_t now_ns,
-			struct reinject_counts *c,
+			struct reinject_counts *c, void (*prep)(void *arg, struct reinject_pkt *pk, uint8_t *msg),
 			void (*sent)(void *arg, const struct reinject_pkt *pk, uint64_t sent_ns), void *arg);
 /* When the next waiting copy may go (ns, the same clock); UINT64_MAX when none waits. */
 uint64_t reinject_pacer_due(const struct reinject_pacer *p);
