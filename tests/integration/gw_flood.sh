@@ -3,7 +3,9 @@
 # real (so fully decodable) initiation tens of thousands of times from a
 # second namespace while a new client cold-connects. Admission engages,
 # holds the flooding source to its bucket, and the new client still gets
-# its tunnel promptly.
+# its tunnel promptly. The flood also puts wireguard-go under load: it
+# answers with cookie replies, which the capture's egress tap sees leave, and
+# the new client's copy goes to the data plane with the cookie's mac2.
 source "$(dirname "$0")/gw_common.bash"
 
 gw_setup
@@ -47,10 +49,12 @@ wait "$FP" 2>/dev/null || true
 captured=$(gw_metric jitwg_captured_total)
 dropped=$(gw_metric jitwg_admit_dropped_total)
 [ "$dropped" -gt 0 ] || tl_fail "nothing dropped by admission"
+[ "$(gw_metric jitwg_capture_cookies_total)" -gt 0 ] || tl_fail "the egress tap saw no cookie reply under the flood"
+[ "$(gw_metric jitwg_install_reinject_cookied_total)" -ge 1 ] || tl_fail "client 2's copy never went with a cookie"
 kill -0 "$JITWGD_PID" || tl_fail "jitwgd died"
 inst=$(grep "installed peer ${CLIENT_PUB[2]}" "$TL_TMP/jitwgd.log" | sed -n 's/.* in \([0-9.]* ms\).*/\1/p' | head -n 1)
 # The tunnel's time also includes wireguard-go's own handshake queue, which
 # the same flood fills; jitwgd's part is the install time.
-msg="PASS: client 2 connected in $ms ms during a flood (installed in $inst after its initiation); captured $captured, admission dropped $dropped, replays rejected $(gw_metric jitwg_replay_rejected_total)"
+msg="PASS: client 2 connected in $ms ms during a flood (installed in $inst after its initiation); captured $captured, admission dropped $dropped, replays rejected $(gw_metric jitwg_replay_rejected_total); cookie replies seen $(gw_metric jitwg_capture_cookies_total), copies sent with a cookie $(gw_metric jitwg_install_reinject_cookied_total), gateway initiations $(gw_metric jitwg_initiations_sent_total)"
 gw_jitwgd_stop
 tl_log "$msg"
