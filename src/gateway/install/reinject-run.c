@@ -3,15 +3,20 @@
  * How a new peer's client is answered (installer_answer_for), and
  * --reinject's side of the install stage (internal.h): the copies handed
  * to the pacer (reinject.h) and sent from it, and the follow-up after a
- * copy, when the data plane never consumed it, by role inversion.
+ * copy, when the data plane never consumed it: the copy once more, then
+ * role inversion.
  *
  * Why the follow-up: a data plane "under load" (its handshake queue past its mark, for a
  * second after) demands mac2 of every handshake message and answers the
  * rest with a cookie reply. The copy is the client's own initiation, sent
  * before it had a cookie, so it carries no mac2 and is refused, and the
- * client would wait 5 s for its retransmit. The data plane's own
- * initiation needs no cookie, and the client's response to it carries the
- * mac2 of the cookie it just got: it passes.
+ * client would wait 5 s for its retransmit. A refused copy whose cookie
+ * reply the capture sees goes again at once with the cookie's mac2
+ * (reinject-cookie.c); the follow-up is for the rest: copies whose reply
+ * was not seen (no egress tap open), and copies the data plane dropped
+ * unread at a full handshake queue, which draw no reply at all. The data
+ * plane's own initiation needs no cookie, and the client's response to it
+ * carries the mac2 of the cookie it got, if it got one.
  *
  * When: FOLLOWUP_MS after the copy went out, the data plane is listed once
  * for every follow-up due. A peer with no handshake since and rx_bytes 0
@@ -24,13 +29,19 @@
  * drained in order (wireguard-go: one channel read by a worker per CPU;
  * the kernel: one ring, a worker per CPU), so a copy sent well after ours
  * (FOLLOWUP_ORDER_MARGIN later) that was consumed says ours was handled,
- * hence refused: it is made to initiate (its first, so REKEY_TIMEOUT does
- * not apply). Without that sign, it waits for it until FOLLOWUP_LATE_MS
- * after the copy, then initiates anyway: a data plane that still holds a
- * copy that long is one under load (which refuses it) or badly starved
- * (at 500 ms about 1 % crossed in 2 of 15 reboots, at 1 s none in 45); the
- * client's own retry is due at 5 s. Listings are spaced at least ten
- * listing durations apart, as install confirmation's are, and
+ * hence refused or dropped. Without that sign, it waits for it until
+ * FOLLOWUP_LATE_MS after the copy: a data plane that still holds a copy
+ * that long is one under load (which refuses it) or badly starved (at
+ * 500 ms about 1 % crossed in 2 of 15 reboots, at 1 s none in 45). Either
+ * way the copy is sent once more as it was (FOLLOWUP_RESENDS): a replay
+ * the data plane drops if it did take the first, so nothing crosses, and a
+ * second chance for one dropped at a full queue, which also draws the
+ * cookie reply the first never did. Only a copy sent twice in vain makes
+ * the data plane initiate (its first initiation, so REKEY_TIMEOUT does not
+ * apply): initiating at the first sign, while the data plane was still
+ * under load, lost a 5 s round for clients with no cookie to put on their
+ * response. The client's own retry is due at 5 s. Listings are spaced at
+ * least ten listing durations apart, as install confirmation's are, and
  * FOLLOWUP_RECHECK_MS while copies wait.
  *
  * Keepalive: a new peer is installed without the record's persistent
@@ -251,7 +262,7 @@ size_t installer_push_seen(struct installer *ins, enum item_kind kind, const uni
 			it.first_seen = *at;
 		if (msg)
 			memcpy(it.initiation, msg[i], WG_MSG_COOKIE_LEN);
-		/* Never ahead of installs: a refused one is settled by a listing instead. */
+		/* Never ahead of installs: a session refused here is settled by a listing, a cookie goes without */
 		if (!stage_push_if(ins->st, &it, ins->queue_cap / 2, false, NULL, NULL))
 			done++;
 	}
