@@ -213,9 +213,9 @@ static size_t session_seen(struct installer *ins, uint32_t ip, uint16_t port)
 /*
  * After a copy: a session from its source settles it at once, with the
  * record's keepalive and no listing; a copy with no answer waits for the
- * late mark, where one listing finds it consumed (keepalive) or not (sent
- * once more, and at that one's late mark the data plane initiates,
- * keepalive in the same call).
+ * late mark, where one listing finds it consumed (keepalive once there is
+ * a handshake) or not (sent once more, and at that one's late mark the
+ * data plane initiates, keepalive in the same call).
  */
 static void test_reinject_followup(void **state)
 {
@@ -228,14 +228,18 @@ static void test_reinject_followup(void **state)
 	submit(ins, 7, 0xc0000207, 40007, 25);   /* will consume nothing */
 	submit(ins, 8, 0xc0000208, 40008, 25);   /* consumed its copy; the capture missed the session */
 	submit(ins, 9, 0xc0000209, 40009, 25);   /* answered: the capture sees the session */
-	WAIT_FOR(metrics_get(&m.reinjected) == 3, 2000);
+	submit(ins, 6, 0xc0000206, 40006, 25);   /* consumed its copy, no session confirmed yet */
+	WAIT_FOR(metrics_get(&m.reinjected) == 4, 2000);
 	/* installed without it: turning it on would make the data plane initiate */
 	assert_int_equal(fake_keepalive(7), 0);
 	assert_int_equal(fake_keepalive(8), 0);
 	assert_int_equal(fake_keepalive(9), 0);
-	mkkey(k, 8);
+	mkkey(k, 6);
 	pthread_mutex_lock(&fake.mu);
-	fake_find(&fake, k)->rx_bytes = 148; /* 8 consumed its copy */
+	fake_find(&fake, k)->rx_bytes = 148; /* 6 consumed its copy; the client has not confirmed */
+	mkkey(k, 8);
+	fake_find(&fake, k)->rx_bytes = 148; /* 8 consumed its copy, and the session is up */
+	fake_find(&fake, k)->last_handshake_sec = time(NULL);
 	lists = fake.list_calls;
 	pthread_mutex_unlock(&fake.mu);
 	assert_int_equal(session_seen(ins, 0xc0000209, 40009), 1);
@@ -254,16 +258,18 @@ static void test_reinject_followup(void **state)
 	WAIT_FOR(metrics_get(&m.reinject_unanswered) == 1, 4000);
 	usleep(300000);
 	assert_int_equal(metrics_get(&m.reinject_resent), 1);
-	assert_int_equal(metrics_get(&m.reinjected), 4);
+	assert_int_equal(metrics_get(&m.reinjected), 5);
 	assert_int_equal(metrics_get(&m.reinject_unanswered), 1);
 	assert_int_equal(metrics_get(&m.reinject_followup_late), 1);
 	assert_int_equal(metrics_get(&m.initiations_sent), 1);
 	pthread_mutex_lock(&rj.mu);
-	assert_int_equal(rj.n, 4);
-	assert_memory_equal(rj.msgs[3], rj.msgs[0], WG_MSG_INITIATION_LEN); /* the same message: a replay if taken */
+	assert_int_equal(rj.n, 5);
+	assert_memory_equal(rj.msgs[4], rj.msgs[0], WG_MSG_INITIATION_LEN); /* the same message: a replay if taken */
 	pthread_mutex_unlock(&rj.mu);
 	assert_int_equal(fake_keepalive(7), 25);
 	assert_int_equal(fake_keepalive(8), 25);
+	/* no keepalive without a session: it would make the data plane initiate across the client */
+	assert_int_equal(fake_keepalive(6), 0);
 	/* nothing waits any more: sessions are not even queued */
 	assert_int_equal(session_seen(ins, 0xc0000208, 40008), 0);
 	installer_free(ins);

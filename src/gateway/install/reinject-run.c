@@ -472,7 +472,14 @@ void installer_followups_run(struct installer *ins, uint64_t now)
 			seen[r->idx].state = FU_CONSUMED;
 			if (f->seq > ins->followup_passed_seq)
 				ins->followup_passed_seq = f->seq;
-			nka += keepalive_due(peertab_find(ins->tab, peers[i].public_key), &peers[i], &ka[nka]);
+			/*
+			 * Consumed is not confirmed: until the client's first message the
+			 * responder has no session to send a keepalive on, and turning it on
+			 * makes the data plane initiate, across the client's handshake. The
+			 * sweep gives it one once there is a handshake.
+			 */
+			if (peers[i].last_handshake_sec)
+				nka += keepalive_due(peertab_find(ins->tab, peers[i].public_key), &peers[i], &ka[nka]);
 		} else {
 			seen[r->idx].state = FU_WAITING;
 		}
