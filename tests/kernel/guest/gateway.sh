@@ -315,7 +315,6 @@ fi
 stop_jitwgd
 nsx gw $WG set wg0 peer "$(cat /tmp/c1.pub)" remove
 $IP -n gw route add 192.168.99.0/24 via 192.168.77.2
-client_reset 1
 start_jitwgd --idle-timeout 600
 nsx cl jitwg loadgen --endpoint 192.168.77.1:$GW_PORT --server-public-key "$GWPUB" --clients 0 \
 	--flood replay --flood-prefix 192.168.99.0/24 --flood-rate 5000 --flood-duration 30 --progress 0 \
