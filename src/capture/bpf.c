@@ -82,6 +82,23 @@ struct ins {
 #define JUMP(c, kk, t, f) { .code = (c), .k = (kk), .jt = (t), .jf = (f) }
 #define AT(l, c, kk) { .code = (c), .k = (kk), .here = (l) }
 
+/* Both programs: the IP version from the first nibble, to L_V4 or L_V6. */
+#define IP_VERSION_SPLIT                                                      \
+	STMT(BPF_LD | BPF_B | BPF_ABS, 0),                                    \
+	STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),                                \
+	JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, L_V4, L_NONE),                  \
+	JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x60, L_V6, L_DROP)
+
+/* Both programs at L_V4: UDP, no fragment (a later one has no UDP header), X = IHL * 4 >= 20. */
+#define IP4_UDP_HEADER                                                        \
+	AT(L_V4, BPF_LD | BPF_B | BPF_ABS, IP4_PROTO_OFF),                    \
+	JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),                  \
+	STMT(BPF_LD | BPF_H | BPF_ABS, IP4_FRAG_OFF),                         \
+	JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, L_DROP, L_NONE),             \
+	STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                                   \
+	STMT(BPF_MISC | BPF_TXA, 0),                                          \
+	JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, L_NONE, L_DROP)
+
 /* Lays src[0..n) out into prog, resolving the labels. */
 static int assemble(struct sock_filter *prog, size_t cap, const struct ins *src, size_t n, uint16_t port)
 {
@@ -128,19 +145,9 @@ int bpf_build_initiation_filter_skip_v4(struct sock_filter *prog, size_t cap, ui
 		/* jitwgd's own re-injection of an initiation it already handled */
 		STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_MARK)),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_REINJECT_MARK, L_DROP, L_NONE),
-		STMT(BPF_LD | BPF_B | BPF_ABS, 0),
-		STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, L_V4, L_NONE),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x60, L_V6, L_DROP),
+		IP_VERSION_SPLIT,
 
-		AT(L_V4, BPF_LD | BPF_B | BPF_ABS, IP4_PROTO_OFF),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),
-		/* MF or a fragment offset: a later fragment has no UDP header to read. */
-		STMT(BPF_LD | BPF_H | BPF_ABS, IP4_FRAG_OFF),
-		JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, L_DROP, L_NONE),
-		STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = IHL * 4 */
-		STMT(BPF_MISC | BPF_TXA, 0),
-		JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, L_NONE, L_DROP),
+		IP4_UDP_HEADER,
 		STMT(BPF_LD | BPF_H | BPF_IND, UDP_DPORT_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, L_NONE, L_DROP),
 		STMT(BPF_LD | BPF_W | BPF_IND, UDP_HDR_LEN),
@@ -193,18 +200,9 @@ int bpf_build_cookie_filter(struct sock_filter *prog, size_t cap, uint16_t port)
 	const struct ins src[] = {
 		STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, L_NONE, L_DROP),
-		STMT(BPF_LD | BPF_B | BPF_ABS, 0),
-		STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, L_V4, L_NONE),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x60, L_V6, L_DROP),
+		IP_VERSION_SPLIT,
 
-		AT(L_V4, BPF_LD | BPF_B | BPF_ABS, IP4_PROTO_OFF),
-		JUMP(BPF_JMP | BPF_JEQ | BPF_K, 17, L_NONE, L_DROP),
-		STMT(BPF_LD | BPF_H | BPF_ABS, IP4_FRAG_OFF),
-		JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, L_DROP, L_NONE),
-		STMT(BPF_LDX | BPF_B | BPF_MSH, 0), /* X = IHL * 4 */
-		STMT(BPF_MISC | BPF_TXA, 0),
-		JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, L_NONE, L_DROP),
+		IP4_UDP_HEADER,
 		STMT(BPF_LD | BPF_H | BPF_IND, UDP_SPORT_OFF),
 		JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, L_NONE, L_DROP),
 		STMT(BPF_LD | BPF_H | BPF_IND, UDP_LEN_OFF),

@@ -479,48 +479,43 @@ static int start_identify_admit(struct daemon *d)
 
 enum { SEEN_BATCH = 64 };
 
-/* from[0..k) (k <= SEEN_BATCH) as data-plane endpoints. */
-static void to_endpoints(union dp_endpoint *ep, const union ingest_addr *from, size_t k)
+/*
+ * Hands what the capture saw to the install stage in batches: sessions'
+ * first messages from from[0..n) (msg NULL), or the data plane's cookie
+ * replies msg[0..n) to from[0..n) (install.h).
+ */
+static void to_install_seen(struct daemon *d, const union ingest_addr *from, const struct timespec *at,
+			    const uint8_t (*msg)[CAPTURE_COOKIE_LEN], size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < k; ++i) {
-		memset(&ep[i], 0, sizeof(ep[i]));
-		if (from[i].sa.sa_family == AF_INET)
-			ep[i].addr4 = from[i].sin;
-		else
-			ep[i].addr6 = from[i].sin6;
-	}
-}
-
-/* The capture saw sessions begin: the install stage's follow-ups want to know (install.h). */
-static void on_sessions(void *ctx, const union ingest_addr *from, const struct timespec *at, size_t n)
-{
-	struct daemon *d = ctx;
 	union dp_endpoint ep[SEEN_BATCH];
-	size_t i, k;
+	size_t i, j, k;
 
 	for (i = 0; i < n; i += k) {
 		k = n - i < SEEN_BATCH ? n - i : SEEN_BATCH;
-		to_endpoints(ep, from + i, k);
-		installer_sessions_seen(d->ins, ep, at, k);
+		for (j = 0; j < k; ++j) {
+			memset(&ep[j], 0, sizeof(ep[j]));
+			if (from[i + j].sa.sa_family == AF_INET)
+				ep[j].addr4 = from[i + j].sin;
+			else
+				ep[j].addr6 = from[i + j].sin6;
+		}
+		if (msg)
+			installer_cookies_seen(d->ins, ep, msg + i, k);
+		else
+			installer_sessions_seen(d->ins, ep, at, k);
 	}
+}
+
+static void on_sessions(void *ctx, const union ingest_addr *from, const struct timespec *at, size_t n)
+{
+	to_install_seen(ctx, from, at, NULL, n);
 }
 
 _Static_assert((int)CAPTURE_COOKIE_LEN == (int)WG_MSG_COOKIE_LEN, "a cookie reply is one length");
 
-/* The data plane sent cookie replies: copies it refused go again with them (install.h). */
 static void on_cookies(void *ctx, const union ingest_addr *to, const uint8_t (*msg)[CAPTURE_COOKIE_LEN], size_t n)
 {
-	struct daemon *d = ctx;
-	union dp_endpoint ep[SEEN_BATCH];
-	size_t i, k;
-
-	for (i = 0; i < n; i += k) {
-		k = n - i < SEEN_BATCH ? n - i : SEEN_BATCH;
-		to_endpoints(ep, to + i, k);
-		installer_cookies_seen(d->ins, ep, msg + i, k);
-	}
+	to_install_seen(ctx, to, NULL, msg, n);
 }
 
 /* The sources, last: the capture thread, then the relay's hook socket (--hook). */
