@@ -436,8 +436,14 @@ int capture_read(struct capture *c, struct capture_pkt *pkts, size_t max, uint64
 			if (!more[s])
 				continue;
 			ret = read_batch(c, s, pkts, max - got, &got, malformed, &more[s]);
-			if (ret < 0)
+			/* the tap is an extra: an error there closes it, never the capture */
+			if (ret < 0 && s == EGRESS) {
+				log_ratelimited_debug("capture: egress tap: %s; closed", strerror(-ret));
+				(void)capture_egress(c, false);
+				more[s] = false;
+			} else if (ret < 0) {
 				return ret;
+			}
 		}
 	}
 	c->next = (c->next + 1) % 3;
