@@ -328,7 +328,7 @@ static size_t cookie_seen(struct installer *ins, const uint8_t *msg, uint32_t ip
 	uint32_t idx;
 
 	memcpy(&idx, msg + 4, 4);
-	assert_int_equal(noise_cookie_create_reply(reply, le32toh(idx), msg + WG_MSG_INITIATION_LEN - 32,
+	assert_int_equal(noise_cookie_create_reply(reply, le32toh(idx), msg + WG_INITIATION_MAC1_OFF,
 						   bad ? other : dp_public, dp_cookie, NULL), 0);
 	memset(&ep, 0, sizeof(ep));
 	ep.addr4.sin_family = AF_INET;
@@ -348,7 +348,7 @@ static void initiation_of(uint8_t msg[WG_MSG_INITIATION_LEN], unsigned int n)
 static void with_mac2(uint8_t out[WG_MSG_INITIATION_LEN], const uint8_t *msg)
 {
 	memcpy(out, msg, WG_MSG_INITIATION_LEN);
-	blake2s(out + WG_MSG_INITIATION_LEN - 16, 16, out, WG_MSG_INITIATION_LEN - 16, dp_cookie, NOISE_COOKIE_LEN);
+	blake2s(out + WG_INITIATION_MAC2_OFF, WG_MAC_LEN, out, WG_INITIATION_MAC2_OFF, dp_cookie, NOISE_COOKIE_LEN);
 }
 
 /*

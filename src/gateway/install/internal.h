@@ -31,7 +31,7 @@ enum {
 	SESSION_LIVE_SEC = 180,
 	GUARD_MAX = 256,         /* peers with endpoint re-checks pending */
 	GUARD_ROUNDS = 4,
-	/* Installs are still coming while one landed less than this ago (install.c, status_due()). */
+	/* Installs are still coming while one landed less than this ago (status.c, status_due()). */
 	INSTALLS_QUIET_MS = 100,
 	STATUS_EVERY_MS = 100,   /* the status copy is refreshed at most this often ... */
 	STATUS_COST_SHARE = 20,  /* ... and at most 1/20 of the thread's time (status_interval_ms) */

@@ -51,8 +51,6 @@
 #include "crypto/blake2s.h"
 
 enum {
-	MAC1_OFF = WG_MSG_INITIATION_LEN - 2 * WG_MAC_LEN,
-	MAC2_OFF = WG_MSG_INITIATION_LEN - WG_MAC_LEN,
 	COOKIE_JAR_MIN = 4096,       /* replies kept, at least: a burst's worth */
 	COOKIE_JAR_WAYS = 4,
 	COOKIE_JAR_MS = 5000,
@@ -116,13 +114,13 @@ static bool with_cookie(const struct installer *ins, const uint8_t *copy, const 
 	memset(&hs, 0, sizeof(hs));
 	memset(&c, 0, sizeof(c));
 	hs.local_index = index_at(copy);
-	memcpy(hs.last_mac1, copy + MAC1_OFF, WG_MAC_LEN);
+	memcpy(hs.last_mac1, copy + WG_INITIATION_MAC1_OFF, WG_MAC_LEN);
 	if (noise_cookie_consume(&c, &hs, reply, WG_MSG_COOKIE_LEN, &ins->dp_self, 0))
 		goto out;
 	memcpy(out, copy, WG_MSG_INITIATION_LEN);
-	blake2s(out + MAC2_OFF, WG_MAC_LEN, out, MAC2_OFF, c.cookie, NOISE_COOKIE_LEN);
+	blake2s(out + WG_INITIATION_MAC2_OFF, WG_MAC_LEN, out, WG_INITIATION_MAC2_OFF, c.cookie, NOISE_COOKIE_LEN);
 	/* both are sent in the clear: no secret in comparing them */
-	ok = memcmp(out + MAC2_OFF, copy + MAC2_OFF, WG_MAC_LEN) != 0;
+	ok = memcmp(out + WG_INITIATION_MAC2_OFF, copy + WG_INITIATION_MAC2_OFF, WG_MAC_LEN) != 0;
 out:
 	explicit_bzero(&c, sizeof(c));
 	return ok;
